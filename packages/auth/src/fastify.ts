@@ -1,0 +1,51 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { RenkeiError } from '@renkei/runtime';
+import type { Principal, Role } from '@renkei/schema';
+import type { TokenVerifier } from './tokens.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    /** Routes marked public (health checks) need no token. */
+    public?: boolean;
+  }
+}
+
+/**
+ * Reads `Authorization: Bearer …` (or, for browsers' WebSockets, which cannot
+ * set headers, the `access_token` query parameter) on every non-public route.
+ */
+export function authenticateRequests(app: FastifyInstance, verify: TokenVerifier): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.public) return;
+    const token = bearerToken(request);
+    if (!token) throw new RenkeiError('RENKEI_UNAUTHENTICATED');
+    request.principal = await verify(token);
+  });
+}
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match?.[1];
+  }
+  const query = request.query as Record<string, unknown> | undefined;
+  const fromQuery = query?.access_token;
+  return typeof fromQuery === 'string' && fromQuery.length > 0 ? fromQuery : undefined;
+}
+
+/** The caller, for routes behind {@link authenticateRequests}. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new RenkeiError('RENKEI_UNAUTHENTICATED');
+  return request.principal;
+}
+
+export function requireAnyRole(principal: Principal, roles: readonly Role[]): void {
+  if (!principal.roles.some((role) => roles.includes(role))) {
+    throw new RenkeiError('RENKEI_FORBIDDEN', `this needs one of the roles: ${roles.join(', ')}`);
+  }
+}

@@ -1,0 +1,20 @@
+import type { IHeaders } from 'kafkajs';
+
+/**
+ * Header names the hub sets on its messages. The report id travels on every
+ * message a report causes, so one report can be followed through every service.
+ */
+export const HEADERS = {
+  reportId: 'renkei-report-id',
+  messageType: 'renkei-message-type',
+  alertId: 'renkei-alert-id',
+  alertVersion: 'renkei-alert-version',
+  contentType: 'content-type',
+} as const;
+
+export function readHeader(headers: IHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  if (first === undefined || first === null) return undefined;
+  return Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+}

@@ -1,0 +1,3 @@
+export { TOPICS, ensureTopics, topicNames, type TopicKey, type TopicNames, type TopicSpec } from './topics.js';
+export { HEADERS, readHeader } from './headers.js';
+export { createConsumer, createKafka, createReliableProducer, withDeadline, type Consumer, type Kafka, type Producer } from './kafka.js';

@@ -1,0 +1,68 @@
+import { Kafka, Partitioners, logLevel, type Consumer, type ConsumerConfig, type LogEntry, type Producer } from 'kafkajs';
+import type { Logger } from '@renkei/runtime';
+
+export type { Kafka, Producer, Consumer };
+
+const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+export function createKafka({ brokers, clientId, logger }: { brokers: string[]; clientId: string; logger: Logger }): Kafka {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId,
+    brokers,
+    // kafkajs is chatty at INFO (every join and commit); warnings and errors are what operators need.
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }: LogEntry) => {
+        const { message, timestamp: _timestamp, logger: _name, ...rest } = log;
+        kafkaLogger[PINO_LEVEL[level] ?? 'info'](rest, message);
+      },
+    retry: { initialRetryTime: 200, retries: 8 },
+  });
+}
+
+/**
+ * A producer whose acknowledged writes are durable: acks from all in-sync
+ * replicas, idempotent (the broker drops the duplicates its own retries would
+ * make), one request in flight so retries cannot reorder messages.
+ */
+export function createReliableProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    // Bounded, so a request waiting on a dead broker fails and its caller can answer 503.
+    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 6 },
+  });
+}
+
+export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {
+  return kafka.consumer({
+    allowAutoTopicCreation: false,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    ...config,
+  });
+}
+
+/** Rejects when `work` takes longer than `ms`; the work itself is not cancelled. */
+export async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,82 @@
+import type { Admin } from 'kafkajs';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  config: Record<string, string>;
+}
+
+/**
+ * Every topic of the hub, in one place. The broker never creates topics by
+ * itself (auto.create.topics.enable=false): each service ensures the ones it
+ * uses at start-up, with these settings.
+ */
+export const TOPICS = {
+  /** Accepted reports, keyed by report id. The durable record of everything accepted. */
+  reports: {
+    name: 'renkei.reports.v1',
+    partitions: 6,
+    // Long enough to rebuild PostgreSQL from the log after an outage of the correlator.
+    config: { 'retention.ms': String(30 * DAY_MS), 'cleanup.policy': 'delete' },
+  },
+  /** Alert versions from the correlator's outbox, keyed by alert id so versions stay in order. */
+  alerts: {
+    name: 'renkei.alerts.v1',
+    partitions: 3,
+    config: { 'retention.ms': String(7 * DAY_MS), 'cleanup.policy': 'delete' },
+  },
+  /** Report messages the correlator could not read, kept for a person to look at. */
+  reportsDeadLetter: {
+    name: 'renkei.reports.dead-letter.v1',
+    partitions: 1,
+    config: { 'retention.ms': String(30 * DAY_MS), 'cleanup.policy': 'delete' },
+  },
+} as const satisfies Record<string, TopicSpec>;
+
+export type TopicKey = keyof typeof TOPICS;
+export type TopicNames = Record<TopicKey, string>;
+
+/** Topic names under a prefix (empty in production; random per test run). */
+export function topicNames(prefix: string): TopicNames {
+  return {
+    reports: prefix + TOPICS.reports.name,
+    alerts: prefix + TOPICS.alerts.name,
+    reportsDeadLetter: prefix + TOPICS.reportsDeadLetter.name,
+  };
+}
+
+/** Creates the given topics if missing; safe when several processes race. */
+export async function ensureTopics(
+  admin: Admin,
+  prefix: string,
+  keys: readonly TopicKey[],
+  { replicationFactor = 1 }: { replicationFactor?: number } = {},
+): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = keys.filter((key) => !existing.has(prefix + TOPICS[key].name));
+  if (missing.length === 0) return;
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((key) => ({
+        topic: prefix + TOPICS[key].name,
+        numPartitions: TOPICS[key].partitions,
+        replicationFactor,
+        configEntries: Object.entries(TOPICS[key].config).map(([name, value]) => ({ name, value })),
+      })),
+    });
+  } catch (error) {
+    // Another process created them between listTopics and createTopics.
+    if (!isTopicAlreadyExists(error)) throw error;
+  }
+}
+
+function isTopicAlreadyExists(error: unknown): boolean {
+  const nested = (error as { errors?: { type?: string }[] }).errors;
+  if (Array.isArray(nested) && nested.length > 0) {
+    return nested.every((item) => item.type === 'TOPIC_ALREADY_EXISTS');
+  }
+  return (error as { type?: string }).type === 'TOPIC_ALREADY_EXISTS';
+}

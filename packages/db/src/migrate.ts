@@ -1,0 +1,87 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { REPOSITORY_ROOT, type Logger } from '@renkei/runtime';
+import type { Pool } from './pool.js';
+
+export const MIGRATIONS_DIRECTORY = path.join(REPOSITORY_ROOT, 'infra/postgres/migrations');
+
+// Any fixed number works; it only has to be the same in every process of the hub.
+const MIGRATION_LOCK_KEY = 0x52454e4b; // "RENK"
+
+export interface Migration {
+  version: number;
+  name: string;
+  file: string;
+}
+
+/** Migrations are files named `0001_what.sql`, numbered from 1 without gaps. */
+export async function listMigrations(directory: string = MIGRATIONS_DIRECTORY): Promise<Migration[]> {
+  const migrations = (await readdir(directory))
+    .filter((file) => file.endsWith('.sql'))
+    .map((file) => {
+      const match = /^(\d{4})_([a-z0-9_]+)\.sql$/.exec(file);
+      if (!match) throw new Error(`migration file name must look like 0001_name.sql: ${file}`);
+      return { version: Number(match[1]), name: match[2]!, file: path.join(directory, file) };
+    })
+    .sort((a, b) => a.version - b.version);
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new Error(`migrations must be numbered 1, 2, 3…: expected ${index + 1}, found ${migration.version}`);
+    }
+  });
+  return migrations;
+}
+
+/**
+ * Applies every migration not yet applied, each in its own transaction. A
+ * session-level advisory lock lets several processes start at once: one
+ * migrates, the others wait and then find nothing left to do.
+ */
+export async function migrate(
+  pool: Pool,
+  { directory = MIGRATIONS_DIRECTORY, logger }: { directory?: string; logger?: Logger } = {},
+): Promise<number[]> {
+  const migrations = await listMigrations(directory);
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const done = new Set(
+      (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
+        (row) => row.version,
+      ),
+    );
+    const newest = migrations.at(-1)?.version ?? 0;
+    const unknown = [...done].filter((version) => version > newest);
+    if (unknown.length > 0) {
+      logger?.warn({ unknown }, 'the database has migrations this code does not know: it is newer than the code');
+    }
+    for (const migration of migrations) {
+      if (done.has(migration.version)) continue;
+      const sql = await readFile(migration.file, 'utf8');
+      try {
+        await client.query('BEGIN');
+        await client.query(sql);
+        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw new Error(`migration ${migration.version} (${migration.name}) failed`, { cause: error });
+      }
+      applied.push(migration.version);
+      logger?.info({ version: migration.version, name: migration.name }, 'migration applied');
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    client.release();
+  }
+  return applied;
+}

@@ -1,0 +1,58 @@
+import pg from 'pg';
+import type { Logger } from '@renkei/runtime';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+export type Queryable = Pick<pg.Pool, 'query'>;
+
+// Timestamps and bigints come back as strings: ISO strings travel through JSON
+// unchanged, and a bigint feed position must never be rounded by a JS number.
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (value) => new Date(value).toISOString());
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
+
+export function createPool(connectionString: string, options: { max?: number; logger?: Logger } = {}): Pool {
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, application_name: 'renkei' });
+  // An idle client that loses its connection emits here; without a listener the process would die.
+  pool.on('error', (error) => options.logger?.warn({ err: error }, 'idle PostgreSQL client failed'));
+  return pool;
+}
+
+export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Creates the database named in the URL if it does not exist; safe when several processes race. */
+export async function ensureDatabase(connectionString: string): Promise<void> {
+  const url = new URL(connectionString);
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!database) throw new Error('DATABASE_URL names no database');
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (existing.rowCount) return;
+    await client.query(`CREATE DATABASE ${quoteIdentifier(database)}`);
+  } catch (error) {
+    // 42P04: created meanwhile by another process; 23505: the same race seen through the catalogue index.
+    const code = (error as { code?: string }).code;
+    if (code !== '42P04' && code !== '23505') throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+export function quoteIdentifier(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}

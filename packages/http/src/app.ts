@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { authenticateRequests, type TokenVerifier } from '@renkei/auth';
+import type { Logger } from '@renkei/runtime';
+import { installErrorReplies } from './errors.js';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface HttpAppOptions {
+  logger: Logger;
+  verifyToken: TokenVerifier;
+  /** Resolves when every dependency answers; rejects (or returns false) otherwise. */
+  checkReadiness: () => Promise<boolean>;
+}
+
+export interface HttpApp {
+  app: FastifyInstance;
+  /** Marks the service as draining: readiness fails at once so balancers stop sending. */
+  beginDrain(): void;
+}
+
+/**
+ * A Fastify instance with what every HTTP service of the hub needs. Routes are
+ * added by the caller; `/healthz` (the process lives) and `/readyz` (its
+ * dependencies answer and it is not draining) need no token.
+ */
+export function createHttpApp({ logger, verifyToken, checkReadiness }: HttpAppOptions): HttpApp {
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger at run time; the cast keeps the instance's default generics.
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: MAX_BODY_BYTES,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    disableRequestLogging: false,
+    // Health probes and the stream's upgrade need no trailing-slash pedantry.
+    routerOptions: { ignoreTrailingSlash: true },
+    forceCloseConnections: 'idle',
+  });
+  let draining = false;
+  installErrorReplies(app);
+  authenticateRequests(app, verifyToken);
+
+  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
+    if (draining) return reply.status(503).send({ status: 'draining' });
+    const ready = await checkReadiness().catch(() => false);
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready' });
+  });
+
+  return {
+    app,
+    beginDrain: () => {
+      draining = true;
+    },
+  };
+}

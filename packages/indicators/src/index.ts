@@ -1,0 +1,1 @@
+export { indicatorKey, normalizeIndicatorValue } from './normalize.js';

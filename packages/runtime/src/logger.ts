@@ -1,0 +1,13 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger };
+
+/** JSON logs on stdout, one logger per process; `service` names the emitter in every line. */
+export function createLogger(service: string, level: LoggerOptions['level'] = 'info'): Logger {
+  return pino({
+    level,
+    base: { service, pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  });
+}

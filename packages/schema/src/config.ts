@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { describeIssues, fieldIssues } from './issues.js';
+
+/**
+ * Environment fragments shared by the services. Each service composes the ones
+ * it needs and parses `process.env` once, at start-up.
+ */
+export const logEnv = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export const databaseEnv = z.object({
+  DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/renkei'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+});
+
+export const kafkaEnv = z.object({
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((broker) => broker.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1)),
+  /** Prefixes every topic and consumer group: lets tests and drills share one broker. */
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]*$/)
+    .default(''),
+  /** 1 on a single local broker; 3 in a real cluster. */
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(5).default(1),
+});
+
+export const authEnv = z.object({
+  AUTH_ISSUER: z.string().min(1).default('renkei'),
+  AUTH_AUDIENCE: z.string().min(1).default('renkei-api'),
+  /** Public key set (JWKS) tokens are verified against; defaults to the local one. */
+  AUTH_JWKS_FILE: z.string().min(1).optional(),
+});
+
+/** HOST is where the HTTP services listen; each service names its own port variable. */
+export const hostSchema = z.string().min(1).default('127.0.0.1');
+export const portSchema = z.coerce.number().int().min(0).max(65535);
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment once; a bad variable stops the process with its name. */
+export function parseEnv<Schema extends z.ZodType>(
+  schema: Schema,
+  env: Record<string, string | undefined>,
+): z.output<Schema> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(`invalid configuration: ${describeIssues(fieldIssues(result.error))}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { organisationIdSchema, roleSchema, sectorSchema } from './vocabulary.js';
+
+/** Claims the hub's tokens carry besides iss, aud, exp and iat. */
+export const tokenClaimsSchema = z.object({
+  sub: z.string().min(1).max(256),
+  org: organisationIdSchema,
+  sector: sectorSchema,
+  roles: z.array(roleSchema).min(1),
+});
+export type TokenClaims = z.infer<typeof tokenClaimsSchema>;
+
+/** Who is calling, as every service sees it after verifying the token. */
+export const principalSchema = z.strictObject({
+  subject: z.string(),
+  organisationId: organisationIdSchema,
+  sector: sectorSchema,
+  roles: z.array(roleSchema),
+});
+export type Principal = z.infer<typeof principalSchema>;
+
+export function principalFromClaims(claims: TokenClaims): Principal {
+  return {
+    subject: claims.sub,
+    organisationId: claims.org,
+    sector: claims.sector,
+    roles: [...new Set(claims.roles)],
+  };
+}
