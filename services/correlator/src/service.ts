@@ -1,0 +1,60 @@
+import { createConsumer, createKafka, createReliableProducer, ensureTopics, topicNames } from '@renkei/bus';
+import { createPool, ensureDatabase, migrate } from '@renkei/db';
+import { ReleaseStack, type Closable, type Logger } from '@renkei/runtime';
+import type { CorrelatorConfig } from './config.js';
+import { runCorrelator } from './correlator.js';
+import { startAlertPublisher } from './outbox.js';
+
+/**
+ * Starts the correlator. Closing stops consuming first (committing what was
+ * processed), then drains the outbox, then closes Kafka and PostgreSQL.
+ */
+export async function startCorrelator(config: CorrelatorConfig, logger: Logger): Promise<Closable> {
+  const resources = new ReleaseStack();
+  try {
+    await ensureDatabase(config.DATABASE_URL);
+    const pool = await resources.use(
+      () => createPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
+      (p) => p.end(),
+    );
+    await migrate(pool, { logger });
+
+    const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
+    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-correlator', logger });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, config.KAFKA_TOPIC_PREFIX, ['reports', 'alerts', 'reportsDeadLetter'], {
+        replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+      });
+    } finally {
+      await admin.disconnect();
+    }
+
+    const producer = createReliableProducer(kafka);
+    await resources.use(
+      () => producer.connect(),
+      () => producer.disconnect(),
+    );
+    const publisher = await resources.use(
+      () =>
+        startAlertPublisher({
+          pool,
+          producer,
+          topic: topics.alerts,
+          logger,
+          sweepEveryMs: config.CORRELATOR_OUTBOX_SWEEP_MS,
+        }),
+      (p) => p.close(),
+    );
+    const consumer = createConsumer(kafka, { groupId: `${config.KAFKA_TOPIC_PREFIX}renkei-correlator` });
+    await consumer.connect();
+    resources.defer(() => consumer.disconnect());
+    await runCorrelator({ pool, consumer, producer, topics, publisher, logger });
+    logger.info({ topic: topics.reports, groupId: `${config.KAFKA_TOPIC_PREFIX}renkei-correlator` }, 'correlator consuming');
+    return { close: () => resources.close() };
+  } catch (error) {
+    await resources.close().catch(() => undefined);
+    throw error;
+  }
+}

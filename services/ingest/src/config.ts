@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { authEnv, databaseEnv, hostSchema, kafkaEnv, logEnv, parseEnv, portSchema } from '@renkei/schema';
+
+export const ingestConfigSchema = z.object({
+  ...logEnv.shape,
+  ...databaseEnv.shape,
+  ...kafkaEnv.shape,
+  ...authEnv.shape,
+  HOST: hostSchema,
+  INGEST_PORT: portSchema.default(7400),
+  /** How long a POST waits for Kafka's acknowledgement before answering 503. */
+  INGEST_KAFKA_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+});
+export type IngestConfig = z.output<typeof ingestConfigSchema>;
+
+export function loadIngestConfig(env: Record<string, string | undefined> = process.env): IngestConfig {
+  return parseEnv(ingestConfigSchema, env);
+}

@@ -1,0 +1,67 @@
+import { createTokenVerifier, keyFilesIn, readPublicKeySet } from '@renkei/auth';
+import { createKafka, createReliableProducer, ensureTopics, topicNames } from '@renkei/bus';
+import { createPool, ensureDatabase, migrate } from '@renkei/db';
+import { ReleaseStack, stateDirectory, type Closable, type Logger } from '@renkei/runtime';
+import { buildIngestApp } from './app.js';
+import type { IngestConfig } from './config.js';
+
+export interface RunningIngest extends Closable {
+  url: string;
+}
+
+/**
+ * Starts the ingest API. Resources open in dependency order and close in
+ * reverse: stop taking requests and drain them, then Kafka, then PostgreSQL.
+ */
+export async function startIngest(config: IngestConfig, logger: Logger): Promise<RunningIngest> {
+  const resources = new ReleaseStack();
+  try {
+    await ensureDatabase(config.DATABASE_URL);
+    const pool = await resources.use(
+      () => createPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
+      (p) => p.end(),
+    );
+    await migrate(pool, { logger });
+
+    const keySet = await readPublicKeySet(config.AUTH_JWKS_FILE ?? keyFilesIn(stateDirectory()).publicKeySet);
+    const verifyToken = createTokenVerifier(keySet, { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE });
+
+    const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
+    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-ingest', logger });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, config.KAFKA_TOPIC_PREFIX, ['reports'], {
+        replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const producer = createReliableProducer(kafka);
+    let producerConnected = false;
+    producer.on(producer.events.CONNECT, () => (producerConnected = true));
+    producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
+    await resources.use(
+      () => producer.connect(),
+      () => producer.disconnect(),
+    );
+
+    const { app, beginDrain } = buildIngestApp({
+      logger,
+      pool,
+      producer,
+      reportsTopic: topics.reports,
+      verifyToken,
+      kafkaTimeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
+      isProducerConnected: () => producerConnected,
+    });
+    resources.defer(() => app.close());
+    resources.defer(beginDrain);
+    const url = await app.listen({ host: config.HOST, port: config.INGEST_PORT });
+    logger.info({ url, topic: topics.reports }, 'ingest listening');
+    return { url, close: () => resources.close() };
+  } catch (error) {
+    await resources.close().catch(() => undefined);
+    throw error;
+  }
+}
