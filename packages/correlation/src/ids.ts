@@ -8,8 +8,10 @@ export const RENKEI_ID_NAMESPACE = '5b0d4c7e-2f4a-4d38-9a61-6c0f2f8e7a13';
  * number of correlator processes raise an alert under one id.
  */
 export function nameBasedId(name: string, namespace: string = RENKEI_ID_NAMESPACE): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(namespace)) {
+    throw new Error(`not a UUID: ${namespace}`);
+  }
   const namespaceBytes = Buffer.from(namespace.replaceAll('-', ''), 'hex');
-  if (namespaceBytes.length !== 16) throw new Error(`not a UUID: ${namespace}`);
   const hash = createHash('sha1').update(namespaceBytes).update(name, 'utf8').digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50;
   hash[8] = (hash[8]! & 0x3f) | 0x80;

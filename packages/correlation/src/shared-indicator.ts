@@ -66,8 +66,11 @@ function uniqueByReport(sightings: readonly AlertContribution[]): AlertContribut
   return [...byId.values()];
 }
 
+/** By instant (offsets and precision vary between producers), then id, so the order is total. */
 function byReceivedThenId(a: AlertContribution, b: AlertContribution): number {
-  return a.receivedAt === b.receivedAt ? a.reportId.localeCompare(b.reportId) : a.receivedAt.localeCompare(b.receivedAt);
+  const byTime = Date.parse(a.receivedAt) - Date.parse(b.receivedAt);
+  if (byTime !== 0) return byTime;
+  return a.reportId < b.reportId ? -1 : a.reportId > b.reportId ? 1 : 0;
 }
 
 function sameReports(previous: readonly AlertContribution[], next: readonly AlertContribution[]): boolean {

@@ -31,7 +31,11 @@ export class RenkeiError extends Error {
   readonly retriable: boolean;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string = ERROR_CODES[code].message, options: RenkeiErrorOptions = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string = ERROR_CODES[code].message,
+    options: RenkeiErrorOptions = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = ERROR_CODES[code].status;

@@ -29,7 +29,9 @@ export class ReleaseStack implements Closable {
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#releaseAll();
+    // Claimed before any release runs, so a release that calls close() or
+    // defer() sees a closing stack rather than starting a second pass.
+    this.#closing ??= Promise.resolve().then(() => this.#releaseAll());
     return this.#closing;
   }
 
@@ -108,7 +110,10 @@ export async function runService<Config extends { LOG_LEVEL: string }>(
   try {
     config = loadConfig();
   } catch (error) {
-    createLogger(service).fatal({ err: error }, error instanceof Error ? error.message : 'invalid configuration');
+    createLogger(service).fatal(
+      { err: error },
+      error instanceof Error ? error.message : 'invalid configuration',
+    );
     process.exitCode = 1;
     return;
   }

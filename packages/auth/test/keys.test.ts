@@ -1,0 +1,132 @@
+import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  SIGNING_ALGORITHM,
+  ensureSigningKey,
+  keyFilesIn,
+  readPublicKeySet,
+  type KeyFiles,
+} from '../src/index.js';
+
+let stateDir: string;
+let files: KeyFiles;
+
+beforeEach(async () => {
+  stateDir = await mkdtemp(path.join(os.tmpdir(), 'renkei-auth-keys-'));
+  files = keyFilesIn(stateDir);
+});
+
+afterEach(async () => {
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+describe('keyFilesIn', () => {
+  it('puts both files in the keys directory of the state directory', () => {
+    expect(keyFilesIn('/srv/state')).toEqual({
+      signingKey: '/srv/state/keys/signing-key.jwk.json',
+      publicKeySet: '/srv/state/keys/jwks.json',
+    });
+  });
+});
+
+describe('ensureSigningKey', () => {
+  it('creates an Ed25519 signing key with a thumbprint kid', async () => {
+    const key = await ensureSigningKey(files);
+    expect(SIGNING_ALGORITHM).toBe('EdDSA');
+    expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA' });
+    expect(typeof key.d).toBe('string');
+    expect(typeof key.x).toBe('string');
+    expect(key.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(JSON.parse(await readFile(files.signingKey, 'utf8'))).toEqual(key);
+  });
+
+  it('writes the private key readable by its owner only', async () => {
+    await ensureSigningKey(files);
+    expect((await stat(files.signingKey)).mode & 0o777).toBe(0o600);
+    expect((await stat(path.dirname(files.signingKey))).mode & 0o077).toBe(0);
+  });
+
+  it('returns the same key on later calls', async () => {
+    const first = await ensureSigningKey(files);
+    const second = await ensureSigningKey(files);
+    expect(second.kid).toBe(first.kid);
+    expect(second.d).toBe(first.d);
+  });
+
+  it('agrees on one key when several callers race', async () => {
+    const keys = await Promise.all(Array.from({ length: 5 }, () => ensureSigningKey(files)));
+    const kids = new Set(keys.map((key) => key.kid));
+    expect(kids.size).toBe(1);
+    const onDisk = JSON.parse(await readFile(files.signingKey, 'utf8')) as { kid: string };
+    expect(onDisk.kid).toBe(keys[0]!.kid);
+    const publicSet = await readPublicKeySet(files.publicKeySet);
+    expect(publicSet.keys.map((key) => key.kid)).toEqual([keys[0]!.kid]);
+  });
+
+  it('leaves no temporary files behind', async () => {
+    await Promise.all(Array.from({ length: 3 }, () => ensureSigningKey(files)));
+    expect((await readdir(path.dirname(files.signingKey))).sort()).toEqual([
+      'jwks.json',
+      'signing-key.jwk.json',
+    ]);
+  });
+
+  it('keeps an existing key and rewrites the public set from it', async () => {
+    const key = await ensureSigningKey(files);
+    await rm(files.publicKeySet);
+    expect((await ensureSigningKey(files)).kid).toBe(key.kid);
+    expect((await readPublicKeySet(files.publicKeySet)).keys[0]!.kid).toBe(key.kid);
+  });
+
+  it('fails on a corrupt key file rather than replacing it', async () => {
+    await mkdir(path.dirname(files.signingKey), { recursive: true });
+    await writeFile(files.signingKey, '{ not json');
+    await expect(ensureSigningKey(files)).rejects.toThrow(SyntaxError);
+    expect(await readFile(files.signingKey, 'utf8')).toBe('{ not json');
+  });
+});
+
+describe('readPublicKeySet', () => {
+  it('holds the public half of the signing key, and never the private part', async () => {
+    const key = await ensureSigningKey(files);
+    const set = await readPublicKeySet(files.publicKeySet);
+    expect(set.keys).toHaveLength(1);
+    const [publicKey] = set.keys;
+    expect(publicKey).not.toHaveProperty('d');
+    expect(publicKey).toEqual({
+      kty: 'OKP',
+      crv: 'Ed25519',
+      x: key.x,
+      alg: 'EdDSA',
+      kid: key.kid,
+      use: 'sig',
+    });
+    expect(await readFile(files.publicKeySet, 'utf8')).not.toContain(key.d!);
+  });
+
+  it('explains how to create a missing key set', async () => {
+    const missing = path.join(stateDir, 'nowhere', 'jwks.json');
+    const error = await readPublicKeySet(missing).then(
+      () => undefined,
+      (e: unknown) => e as Error & { cause?: NodeJS.ErrnoException },
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(error!.message).toContain(missing);
+    expect(error!.message).toContain('pnpm renkei keys');
+    expect(error!.cause?.code).toBe('ENOENT');
+  });
+
+  it('refuses a key set with no keys', async () => {
+    const file = path.join(stateDir, 'empty.json');
+    await writeFile(file, JSON.stringify({ keys: [] }));
+    await expect(readPublicKeySet(file)).rejects.toThrow(/holds no keys/);
+    await writeFile(file, JSON.stringify({}));
+    await expect(readPublicKeySet(file)).rejects.toThrow(/holds no keys/);
+  });
+
+  it('passes on other read errors', async () => {
+    await expect(readPublicKeySet(stateDir)).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+});
