@@ -1,0 +1,46 @@
+# Shared by up.sh, down.sh and test.sh. Sourced, not run.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STATE_DIR="${RENKEI_STATE_DIR:-$REPO_ROOT/.renkei}"
+PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$REPO_ROOT/package.json")"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+require_tools() {
+  command -v node >/dev/null || die "Node.js 20 or newer is needed"
+  local node_major
+  node_major="$(node -p 'process.versions.node.split(".")[0]')"
+  [[ "$node_major" -ge 20 ]] || die "Node.js 20 or newer is needed (found $(node --version))"
+  command -v npm >/dev/null || die "npm is needed (it comes with Node.js)"
+  command -v java >/dev/null || die "Java 17 or newer is needed to run the Kafka broker"
+  command -v mvn >/dev/null || die "Maven is needed to fetch the Kafka broker"
+}
+
+# pnpm is pinned in package.json. Use it when installed at that version,
+# otherwise run that exact version through npx: nothing to install globally.
+pnpm_cmd() {
+  if command -v pnpm >/dev/null && [[ "$(pnpm --version 2>/dev/null)" == "$PNPM_VERSION" ]]; then
+    pnpm "$@"
+  else
+    npx --yes "pnpm@$PNPM_VERSION" "$@"
+  fi
+}
+
+install_dependencies() {
+  say "Installing dependencies (pnpm $PNPM_VERSION)"
+  (cd "$REPO_ROOT" && pnpm_cmd install --frozen-lockfile --reporter=append-only) | grep -v '^Progress' || true
+  [[ -x "$REPO_ROOT/node_modules/.bin/tsx" ]] || die "pnpm install did not complete"
+}
+
+check_postgres() {
+  (cd "$REPO_ROOT" && node_modules/.bin/tsx -e "
+    const { default: pg } = await import('pg');
+    const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/renkei');
+    url.pathname = '/postgres';
+    const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
+    try { await client.connect(); await client.end(); }
+    catch (error) { console.error('PostgreSQL is not reachable at ' + url.host + ': ' + error.message); process.exit(1); }
+  ") || die "start PostgreSQL (or set DATABASE_URL) and run this again"
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every check: lint, formatting, types, unit tests, then the integration
+# tests against a real Kafka broker (started here if it is not running) and the
+# local PostgreSQL server. Each integration suite makes its own database and topics.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_tools
+install_dependencies
+cd "$REPO_ROOT"
+
+say "Lint and formatting"
+node_modules/.bin/eslint --max-warnings 0 .
+node_modules/.bin/prettier --check --log-level warn .
+
+say "Type check"
+node_modules/.bin/tsc -p tsconfig.json
+
+started_kafka=false
+if ! "$REPO_ROOT/infra/kafka/kafka.sh" status >/dev/null 2>&1; then
+  say "Starting Kafka for the integration tests"
+  "$REPO_ROOT/infra/kafka/kafka.sh" start
+  started_kafka=true
+fi
+# Leave the machine as we found it.
+trap '$started_kafka && "$REPO_ROOT/infra/kafka/kafka.sh" stop >/dev/null 2>&1 || true' EXIT
+check_postgres
+
+say "Unit and integration tests"
+results="$STATE_DIR/test-results.json"
+mkdir -p "$STATE_DIR"
+status=0
+node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+
+# One closing line any CI can read, whatever the runner printed above it.
+if [[ -f "$results" ]]; then
+  node -e "
+    const r = require(process.argv[1]);
+    const skipped = r.numPendingTests + r.numTodoTests;
+    console.log(\`tests: \${r.numPassedTests} passed, \${r.numFailedTests} failed\` + (skipped ? \`, \${skipped} skipped\` : ''));
+  " "$results"
+fi
+exit "$status"

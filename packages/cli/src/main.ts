@@ -1,0 +1,15 @@
+#!/usr/bin/env -S npx tsx
+import { ConfigError } from '@renkei/schema';
+import { runCommand, UsageError } from './commands.js';
+
+try {
+  process.stdout.write((await runCommand(process.argv.slice(2), process.env)) + '\n');
+} catch (error) {
+  if (error instanceof UsageError || error instanceof ConfigError) {
+    process.stderr.write(`renkei: ${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`renkei: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

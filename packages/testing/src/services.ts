@@ -1,0 +1,144 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { REPOSITORY_ROOT } from '@renkei/runtime';
+
+export type ServiceName = 'ingest' | 'correlator' | 'gateway';
+
+export interface LogLine {
+  msg?: string;
+  level?: string;
+  [key: string]: unknown;
+}
+
+export interface ServiceProcess {
+  name: ServiceName;
+  pid: number;
+  /** Where the service listens (ingest, gateway). */
+  url: string | undefined;
+  logFile: string;
+  lines: LogLine[];
+  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** SIGTERM and wait: the graceful path. Resolves to the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait: a crash. */
+  kill(): Promise<void>;
+}
+
+export const TEST_LOG_DIR = path.join(REPOSITORY_ROOT, '.renkei', 'test-logs');
+
+/**
+ * Starts a service as its own process (node with the tsx loader in-process,
+ * so a signal reaches the service itself, not a wrapper), exactly as `up` does.
+ */
+export async function spawnService(
+  name: ServiceName,
+  env: Record<string, string>,
+  { label = name, readyTimeoutMs = 60_000 }: { label?: string; readyTimeoutMs?: number } = {},
+): Promise<ServiceProcess> {
+  mkdirSync(TEST_LOG_DIR, { recursive: true });
+  const logFile = path.join(TEST_LOG_DIR, `${label}-${Date.now()}.log`);
+  const logStream = createWriteStream(logFile);
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
+    cwd: REPOSITORY_ROOT,
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      INGEST_PORT: '0',
+      GATEWAY_PORT: '0',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: LogLine[] = [];
+  const waiters = new Set<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on('line', (text) => {
+      logStream.write(text + '\n');
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        line = { msg: text };
+      }
+      lines.push(line);
+      for (const waiter of waiters) {
+        if (waiter.predicate(line)) {
+          waiters.delete(waiter);
+          waiter.resolve(line);
+        }
+      }
+    });
+  }
+
+  const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs = 30_000) => {
+    const seen = lines.find(predicate);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<LogLine>((resolve, reject) => {
+      const waiter = { predicate, resolve };
+      waiters.add(waiter);
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`${label}: no matching log line in ${timeoutMs} ms (see ${logFile})`));
+      }, timeoutMs);
+      void exited.then((code) => {
+        if (!waiters.has(waiter)) return;
+        waiters.delete(waiter);
+        clearTimeout(timer);
+        reject(new Error(`${label} exited with code ${code} before the expected log line (see ${logFile})`));
+      });
+      const original = waiter.resolve;
+      waiter.resolve = (line) => {
+        clearTimeout(timer);
+        original(line);
+      };
+    });
+  };
+
+  const readyMessage = {
+    ingest: 'ingest listening',
+    gateway: 'gateway listening',
+    correlator: 'correlator consuming',
+  }[name];
+  const ready = await waitForLog((line) => line.msg === readyMessage, readyTimeoutMs);
+
+  return {
+    name,
+    pid: child.pid!,
+    url: typeof ready.url === 'string' ? ready.url : undefined,
+    logFile,
+    lines,
+    waitForLog,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const code = await exited;
+      logStream.end();
+      return code;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+      logStream.end();
+    },
+  };
+}
+
+/** Polls `GET /readyz` until the service says it is ready. */
+export async function waitUntilReady(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await fetch(`${url}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${url} was not ready within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
