@@ -1,3 +1,16 @@
-export { ensureSigningKey, keyFilesIn, readPublicKeySet, SIGNING_ALGORITHM, type JsonWebKeySet, type KeyFiles } from './keys.js';
-export { createTokenVerifier, mintToken, type MintOptions, type TokenAudience, type TokenVerifier } from './tokens.js';
+export {
+  ensureSigningKey,
+  keyFilesIn,
+  readPublicKeySet,
+  SIGNING_ALGORITHM,
+  type JsonWebKeySet,
+  type KeyFiles,
+} from './keys.js';
+export {
+  createTokenVerifier,
+  mintToken,
+  type MintOptions,
+  type TokenAudience,
+  type TokenVerifier,
+} from './tokens.js';
 export { authenticateRequests, principalOf, requireAnyRole } from './fastify.js';

@@ -23,7 +23,11 @@ export interface MintOptions extends TokenAudience {
 export async function mintToken(signingKey: JWK, claims: TokenClaims, options: MintOptions): Promise<string> {
   const key = await importJWK(signingKey, SIGNING_ALGORITHM);
   return new SignJWT({ org: claims.org, sector: claims.sector, roles: claims.roles })
-    .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ: 'JWT', ...(signingKey.kid ? { kid: signingKey.kid } : {}) })
+    .setProtectedHeader({
+      alg: SIGNING_ALGORITHM,
+      typ: 'JWT',
+      ...(signingKey.kid ? { kid: signingKey.kid } : {}),
+    })
     .setSubject(claims.sub)
     .setIssuer(options.issuer)
     .setAudience(options.audience)

@@ -1,4 +1,12 @@
-import { Kafka, Partitioners, logLevel, type Consumer, type ConsumerConfig, type LogEntry, type Producer } from 'kafkajs';
+import {
+  Kafka,
+  Partitioners,
+  logLevel,
+  type Consumer,
+  type ConsumerConfig,
+  type LogEntry,
+  type Producer,
+} from 'kafkajs';
 import type { Logger } from '@renkei/runtime';
 
 export type { Kafka, Producer, Consumer };
@@ -10,7 +18,15 @@ const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-export function createKafka({ brokers, clientId, logger }: { brokers: string[]; clientId: string; logger: Logger }): Kafka {
+export function createKafka({
+  brokers,
+  clientId,
+  logger,
+}: {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+}): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId,

@@ -26,7 +26,9 @@ export async function listMigrations(directory: string = MIGRATIONS_DIRECTORY): 
     .sort((a, b) => a.version - b.version);
   migrations.forEach((migration, index) => {
     if (migration.version !== index + 1) {
-      throw new Error(`migrations must be numbered 1, 2, 3…: expected ${index + 1}, found ${migration.version}`);
+      throw new Error(
+        `migrations must be numbered 1, 2, 3…: expected ${index + 1}, found ${migration.version}`,
+      );
     }
   });
   return migrations;
@@ -59,7 +61,10 @@ export async function migrate(
     const newest = migrations.at(-1)?.version ?? 0;
     const unknown = [...done].filter((version) => version > newest);
     if (unknown.length > 0) {
-      logger?.warn({ unknown }, 'the database has migrations this code does not know: it is newer than the code');
+      logger?.warn(
+        { unknown },
+        'the database has migrations this code does not know: it is newer than the code',
+      );
     }
     for (const migration of migrations) {
       if (done.has(migration.version)) continue;

@@ -27,7 +27,11 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'RENKEI_INVALID_REQUEST',
 };
 
-export function toErrorReply(error: unknown): { status: number; body: ErrorReply; retryAfterSeconds?: number } {
+export function toErrorReply(error: unknown): {
+  status: number;
+  body: ErrorReply;
+  retryAfterSeconds?: number;
+} {
   if (isRenkeiError(error)) {
     const fields = error.details?.fields as FieldIssue[] | undefined;
     return {
@@ -40,7 +44,9 @@ export function toErrorReply(error: unknown): { status: number; body: ErrorReply
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) {
     const message =
-      mapped === 'RENKEI_INVALID_REQUEST' ? `body: ${fastifyError.message ?? 'not valid JSON'}` : ERROR_CODES[mapped].message;
+      mapped === 'RENKEI_INVALID_REQUEST'
+        ? `body: ${fastifyError.message ?? 'not valid JSON'}`
+        : ERROR_CODES[mapped].message;
     return {
       status: ERROR_CODES[mapped].status,
       body: {
@@ -51,7 +57,11 @@ export function toErrorReply(error: unknown): { status: number; body: ErrorReply
     };
   }
   // Any other error Fastify raised about the request itself is still the client's.
-  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+  if (
+    typeof fastifyError.statusCode === 'number' &&
+    fastifyError.statusCode >= 400 &&
+    fastifyError.statusCode < 500
+  ) {
     return {
       status: fastifyError.statusCode,
       body: { code: 'RENKEI_INVALID_REQUEST', message: fastifyError.message ?? 'the request is not valid' },
@@ -70,6 +80,8 @@ export function installErrorReplies(app: FastifyInstance): void {
     return reply.status(status).send(body);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ code: 'RENKEI_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+    reply
+      .status(404)
+      .send({ code: 'RENKEI_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 }

@@ -27,7 +27,17 @@ export const REPORT_CATEGORIES = [
 export const reportCategorySchema = z.enum(REPORT_CATEGORIES);
 export type ReportCategory = z.infer<typeof reportCategorySchema>;
 
-export const INDICATOR_TYPES = ['ipv4', 'ipv6', 'domain', 'url', 'email', 'md5', 'sha1', 'sha256', 'cve'] as const;
+export const INDICATOR_TYPES = [
+  'ipv4',
+  'ipv6',
+  'domain',
+  'url',
+  'email',
+  'md5',
+  'sha1',
+  'sha256',
+  'cve',
+] as const;
 export const indicatorTypeSchema = z.enum(INDICATOR_TYPES);
 export type IndicatorType = z.infer<typeof indicatorTypeSchema>;
 

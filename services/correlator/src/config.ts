@@ -10,6 +10,8 @@ export const correlatorConfigSchema = z.object({
 });
 export type CorrelatorConfig = z.output<typeof correlatorConfigSchema>;
 
-export function loadCorrelatorConfig(env: Record<string, string | undefined> = process.env): CorrelatorConfig {
+export function loadCorrelatorConfig(
+  env: Record<string, string | undefined> = process.env,
+): CorrelatorConfig {
   return parseEnv(correlatorConfigSchema, env);
 }

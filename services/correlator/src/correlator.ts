@@ -1,4 +1,11 @@
-import { HEADERS, readHeader, withDeadline, type Consumer, type Producer, type TopicNames } from '@renkei/bus';
+import {
+  HEADERS,
+  readHeader,
+  withDeadline,
+  type Consumer,
+  type Producer,
+  type TopicNames,
+} from '@renkei/bus';
 import type { Pool } from '@renkei/db';
 import type { Closable, Logger } from '@renkei/runtime';
 import { describeIssues, fieldIssues, reportEnvelopeSchema } from '@renkei/schema';
@@ -20,7 +27,14 @@ export interface CorrelatorDeps {
  * transaction committed, and storing is idempotent, so a crash at any point
  * replays at most the uncommitted messages and changes nothing twice.
  */
-export async function runCorrelator({ pool, consumer, producer, topics, publisher, logger }: CorrelatorDeps): Promise<Closable> {
+export async function runCorrelator({
+  pool,
+  consumer,
+  producer,
+  topics,
+  publisher,
+  logger,
+}: CorrelatorDeps): Promise<Closable> {
   await consumer.subscribe({ topic: topics.reports, fromBeginning: true });
   await consumer.run({
     partitionsConsumedConcurrently: 1,
@@ -63,7 +77,8 @@ export async function runCorrelator({ pool, consumer, producer, topics, publishe
   return { close: () => consumer.disconnect() };
 }
 
-type Parsed = { ok: true; value: ReturnType<typeof reportEnvelopeSchema.parse> } | { ok: false; reason: string };
+type Parsed =
+  { ok: true; value: ReturnType<typeof reportEnvelopeSchema.parse> } | { ok: false; reason: string };
 
 function parseEnvelope(message: KafkaMessage): Parsed {
   if (!message.value) return { ok: false, reason: 'empty message' };

@@ -65,7 +65,12 @@ export function startAlertPublisher({
       ]);
       for (const { record, caused_by_report_id } of rows) {
         logger.info(
-          { alertId: record.id, version: record.version, cursor: record.cursor, reportId: caused_by_report_id },
+          {
+            alertId: record.id,
+            version: record.version,
+            cursor: record.cursor,
+            reportId: caused_by_report_id,
+          },
           'alert published',
         );
       }

@@ -22,7 +22,11 @@ export type ProcessOutcome = { stored: false } | { stored: true; alerts: AlertRe
  * transaction. A redelivered report (same id) changes nothing, so Kafka's
  * at-least-once delivery becomes exactly-once storage.
  */
-export async function processReport(pool: Pool, envelope: ReportEnvelope, at: KafkaPosition): Promise<ProcessOutcome> {
+export async function processReport(
+  pool: Pool,
+  envelope: ReportEnvelope,
+  at: KafkaPosition,
+): Promise<ProcessOutcome> {
   return withTransaction(pool, async (db) => {
     if (!(await insertReport(db, envelope, at))) return { stored: false };
 
@@ -44,7 +48,9 @@ export async function processReport(pool: Pool, envelope: ReportEnvelope, at: Ka
 
     const targets = [...distinct.values()];
     const sightings = await findSightings(db, targets, report.exercise);
-    const correlationKeys = targets.map((t) => sharedIndicatorKey(report.exercise, t.type, t.normalizedValue));
+    const correlationKeys = targets.map((t) =>
+      sharedIndicatorKey(report.exercise, t.type, t.normalizedValue),
+    );
     const previousAlerts = await findAlerts(db, correlationKeys);
 
     const alerts: AlertRecord[] = [];

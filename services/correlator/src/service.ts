@@ -51,7 +51,10 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
     await consumer.connect();
     resources.defer(() => consumer.disconnect());
     await runCorrelator({ pool, consumer, producer, topics, publisher, logger });
-    logger.info({ topic: topics.reports, groupId: `${config.KAFKA_TOPIC_PREFIX}renkei-correlator` }, 'correlator consuming');
+    logger.info(
+      { topic: topics.reports, groupId: `${config.KAFKA_TOPIC_PREFIX}renkei-correlator` },
+      'correlator consuming',
+    );
     return { close: () => resources.close() };
   } catch (error) {
     await resources.close().catch(() => undefined);

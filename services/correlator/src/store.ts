@@ -16,7 +16,11 @@ export interface StoredIndicator {
 }
 
 /** Inserts the report unless its id is already stored; true when this call stored it. */
-export async function insertReport(db: PoolClient, envelope: ReportEnvelope, at: KafkaPosition): Promise<boolean> {
+export async function insertReport(
+  db: PoolClient,
+  envelope: ReportEnvelope,
+  at: KafkaPosition,
+): Promise<boolean> {
   const { report } = envelope;
   const result = await db.query(
     `INSERT INTO reports (id, organisation_id, sector, submitted_by, title, description, category, severity, tlp,
@@ -45,7 +49,11 @@ export async function insertReport(db: PoolClient, envelope: ReportEnvelope, at:
   return result.rowCount === 1;
 }
 
-export async function insertIndicators(db: PoolClient, reportId: string, indicators: StoredIndicator[]): Promise<void> {
+export async function insertIndicators(
+  db: PoolClient,
+  reportId: string,
+  indicators: StoredIndicator[],
+): Promise<void> {
   if (indicators.length === 0) return;
   await db.query(
     `INSERT INTO report_indicators (report_id, position, type, value, normalized_value, role)
@@ -110,7 +118,10 @@ export async function findSightings(
   }));
 }
 
-export async function findAlerts(db: PoolClient, correlationKeys: string[]): Promise<Map<string, AlertRecord>> {
+export async function findAlerts(
+  db: PoolClient,
+  correlationKeys: string[],
+): Promise<Map<string, AlertRecord>> {
   const result = await db.query<{ correlation_key: string; record: AlertRecord }>(
     `SELECT correlation_key, record FROM alerts WHERE correlation_key = ANY($1::text[]) FOR UPDATE`,
     [correlationKeys],

@@ -24,7 +24,10 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
     await migrate(pool, { logger });
 
     const keySet = await readPublicKeySet(config.AUTH_JWKS_FILE ?? keyFilesIn(stateDirectory()).publicKeySet);
-    const verifyToken = createTokenVerifier(keySet, { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE });
+    const verifyToken = createTokenVerifier(keySet, {
+      issuer: config.AUTH_ISSUER,
+      audience: config.AUTH_AUDIENCE,
+    });
 
     const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-ingest', logger });

@@ -13,7 +13,10 @@ export interface SubmissionRow {
 }
 
 /** Records the id before the Kafka send. Returns the row already there, if any. */
-export async function claimSubmission(db: Queryable, envelope: ReportEnvelope): Promise<SubmissionRow | undefined> {
+export async function claimSubmission(
+  db: Queryable,
+  envelope: ReportEnvelope,
+): Promise<SubmissionRow | undefined> {
   const inserted = await db.query(
     `INSERT INTO report_submissions
        (id, organisation_id, sector, submitted_by, content_sha256, envelope, state, received_at)

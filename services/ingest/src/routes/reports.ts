@@ -51,7 +51,10 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRoutesDeps): void
 
     const existing = await withUnavailable(() => claimSubmission(deps.pool, envelope));
     if (existing) {
-      if (existing.organisation_id !== envelope.organisationId || existing.content_sha256 !== envelope.contentSha256) {
+      if (
+        existing.organisation_id !== envelope.organisationId ||
+        existing.content_sha256 !== envelope.contentSha256
+      ) {
         throw new RenkeiError('RENKEI_CONFLICT', `report ${report.id} already exists with a different body`);
       }
       if (existing.state === 'accepted') {
@@ -96,10 +99,14 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRoutesDeps): void
         );
       } catch (error) {
         log.error({ err: error }, 'Kafka did not acknowledge the report');
-        throw new RenkeiError('RENKEI_UNAVAILABLE', 'the report could not be stored; retry with the same id', {
-          cause: error,
-          retriable: true,
-        });
+        throw new RenkeiError(
+          'RENKEI_UNAVAILABLE',
+          'the report could not be stored; retry with the same id',
+          {
+            cause: error,
+            retriable: true,
+          },
+        );
       }
     }
   });
@@ -111,7 +118,9 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRoutesDeps): void
     const row = await withUnavailable(() => findSubmission(deps.pool, params.data.id));
     // Someone else's report is indistinguishable from a missing one.
     const visible =
-      row && (row.state === 'accepted' || row.processed_at !== null) && canReadReport(principal, { organisationId: row.organisation_id });
+      row &&
+      (row.state === 'accepted' || row.processed_at !== null) &&
+      canReadReport(principal, { organisationId: row.organisation_id });
     if (!visible) throw new RenkeiError('RENKEI_NOT_FOUND', `no report ${params.data.id}`);
     const view: ReportStatusView = {
       id: row.id,
