@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { authenticateRequests, type TokenVerifier } from '@renkei/auth';
 import type { Logger } from '@renkei/runtime';
@@ -11,12 +12,19 @@ export interface HttpAppOptions {
   verifyToken: TokenVerifier;
   /** Resolves when every dependency answers; rejects (or returns false) otherwise. */
   checkReadiness: () => Promise<boolean>;
+  /** Accept WebSocket upgrades, with this limit on a client's frames. */
+  websocket?: { maxPayloadBytes: number };
 }
 
 export interface HttpApp {
   app: FastifyInstance;
   /** Marks the service as draining: readiness fails at once so balancers stop sending. */
   beginDrain(): void;
+  /**
+   * Stops accepting, waits for requests in flight, and after `graceMs` cuts
+   * whatever connections are still open, so no client can hold shutdown hostage.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -24,20 +32,29 @@ export interface HttpApp {
  * added by the caller; `/healthz` (the process lives) and `/readyz` (its
  * dependencies answer and it is not draining) need no token.
  */
-export function createHttpApp({ logger, verifyToken, checkReadiness }: HttpAppOptions): HttpApp {
+export async function createHttpApp({
+  logger,
+  verifyToken,
+  checkReadiness,
+  websocket: websocketOptions,
+}: HttpAppOptions): Promise<HttpApp> {
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger at run time; the cast keeps the instance's default generics.
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: MAX_BODY_BYTES,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    disableRequestLogging: false,
     // Health probes and the stream's upgrade need no trailing-slash pedantry.
     routerOptions: { ignoreTrailingSlash: true },
     forceCloseConnections: 'idle',
   });
   let draining = false;
   installErrorReplies(app);
+  if (websocketOptions) {
+    // Before authentication: the plugin's own hooks must see every upgrade,
+    // refused ones included, or a refused upgrade's socket is never closed.
+    await app.register(websocket, { options: { maxPayload: websocketOptions.maxPayloadBytes } });
+  }
   authenticateRequests(app, verifyToken);
 
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
@@ -51,6 +68,15 @@ export function createHttpApp({ logger, verifyToken, checkReadiness }: HttpAppOp
     app,
     beginDrain: () => {
       draining = true;
+    },
+    async close(graceMs = 10_000) {
+      draining = true;
+      const cut = setTimeout(() => app.server.closeAllConnections(), graceMs);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(cut);
+      }
     },
   };
 }

@@ -42,9 +42,10 @@ export async function openStream(
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
-    socket.once('unexpected-response', (_request, response) =>
-      reject(new Error(`stream refused with HTTP ${response.statusCode}`)),
-    );
+    socket.once('unexpected-response', (request, response) => {
+      request.destroy();
+      reject(new Error(`stream refused with HTTP ${response.statusCode}`));
+    });
   });
   return {
     frames,

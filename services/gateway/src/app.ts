@@ -1,4 +1,3 @@
-import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { TokenVerifier } from '@renkei/auth';
 import type { Pool } from '@renkei/db';
@@ -20,15 +19,15 @@ export interface GatewayDeps {
 const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 
 export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp & { app: FastifyInstance }> {
-  const http = createHttpApp({
+  const http = await createHttpApp({
     logger: deps.logger,
     verifyToken: deps.verifyToken,
     checkReadiness: async () => {
       await deps.pool.query('SELECT 1');
       return deps.isFeedLive();
     },
+    websocket: { maxPayloadBytes: MAX_CLIENT_FRAME_BYTES },
   });
-  await http.app.register(websocket, { options: { maxPayload: MAX_CLIENT_FRAME_BYTES } });
   streamRoutes(http.app, deps);
   alertRoutes(http.app, deps);
   return http;

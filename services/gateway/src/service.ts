@@ -52,14 +52,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     resources.defer(() => consumer.disconnect());
     const feed = await startAlertsFeed({ consumer, topic: topics.alerts, hub, logger });
 
-    const { app, beginDrain } = await buildGatewayApp({
+    const { app, beginDrain, close: closeHttp } = await buildGatewayApp({
       logger,
       pool,
       hub,
       verifyToken,
       isFeedLive: () => feed.isLive(),
     });
-    resources.defer(() => app.close());
+    resources.defer(() => closeHttp());
     resources.defer(() => hub.closeAll(CLOSE_CODES.goingAway, 'gateway restarting: reconnect'));
     resources.defer(beginDrain);
     const url = await app.listen({ host: config.HOST, port: config.GATEWAY_PORT });

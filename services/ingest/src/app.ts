@@ -17,8 +17,8 @@ export interface IngestDeps {
   isProducerConnected: () => boolean;
 }
 
-export function buildIngestApp(deps: IngestDeps): HttpApp & { app: FastifyInstance } {
-  const http = createHttpApp({
+export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp & { app: FastifyInstance }> {
+  const http = await createHttpApp({
     logger: deps.logger,
     verifyToken: deps.verifyToken,
     checkReadiness: async () => {

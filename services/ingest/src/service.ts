@@ -49,7 +49,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       () => producer.disconnect(),
     );
 
-    const { app, beginDrain } = buildIngestApp({
+    const { app, beginDrain, close: closeHttp } = await buildIngestApp({
       logger,
       pool,
       producer,
@@ -58,7 +58,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       kafkaTimeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
       isProducerConnected: () => producerConnected,
     });
-    resources.defer(() => app.close());
+    resources.defer(() => closeHttp());
     resources.defer(beginDrain);
     const url = await app.listen({ host: config.HOST, port: config.INGEST_PORT });
     logger.info({ url, topic: topics.reports }, 'ingest listening');
