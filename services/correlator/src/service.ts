@@ -47,7 +47,11 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
         }),
       (p) => p.close(),
     );
-    const consumer = createConsumer(kafka, { groupId: `${config.KAFKA_TOPIC_PREFIX}renkei-correlator` });
+    const consumer = createConsumer(kafka, {
+      groupId: `${config.KAFKA_TOPIC_PREFIX}renkei-correlator`,
+      sessionTimeout: config.CORRELATOR_SESSION_TIMEOUT_MS,
+      heartbeatInterval: Math.floor(config.CORRELATOR_SESSION_TIMEOUT_MS / 10),
+    });
     await consumer.connect();
     resources.defer(() => consumer.disconnect());
     await runCorrelator({ pool, consumer, producer, topics, publisher, logger });
