@@ -33,14 +33,3 @@ install_dependencies() {
   (cd "$REPO_ROOT" && pnpm_cmd install --frozen-lockfile --reporter=append-only) | grep -v '^Progress' || true
   [[ -x "$REPO_ROOT/node_modules/.bin/tsx" ]] || die "pnpm install did not complete"
 }
-
-check_postgres() {
-  (cd "$REPO_ROOT" && node_modules/.bin/tsx -e "
-    const { default: pg } = await import('pg');
-    const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/renkei');
-    url.pathname = '/postgres';
-    const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
-    try { await client.connect(); await client.end(); }
-    catch (error) { console.error('PostgreSQL is not reachable at ' + url.host + ': ' + error.message); process.exit(1); }
-  ") || die "start PostgreSQL (or set DATABASE_URL) and run this again"
-}

@@ -23,7 +23,6 @@ if ! "$REPO_ROOT/infra/kafka/kafka.sh" status >/dev/null 2>&1; then
 fi
 # Leave the machine as we found it.
 trap '$started_kafka && "$REPO_ROOT/infra/kafka/kafka.sh" stop >/dev/null 2>&1 || true' EXIT
-check_postgres
 
 say "Unit and integration tests"
 results="$STATE_DIR/test-results.json"

@@ -16,10 +16,9 @@ install_dependencies
 say "Starting Kafka"
 "$REPO_ROOT/infra/kafka/kafka.sh" start
 
-say "Preparing PostgreSQL"
-check_postgres
 cli() { (cd "$REPO_ROOT" && node_modules/.bin/tsx packages/cli/src/main.ts "$@"); }
-cli migrate
+say "Preparing PostgreSQL"
+cli migrate || die "could not prepare the database: is PostgreSQL running (or DATABASE_URL set)?"
 
 say "Preparing keys and topics"
 cli keys >/dev/null

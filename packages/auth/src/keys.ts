@@ -34,7 +34,9 @@ function publicPart(privateJwk: JWK): JWK {
 export async function ensureSigningKey(files: KeyFiles): Promise<JWK> {
   let privateJwk = await readJwk(files.signingKey);
   if (!privateJwk) {
-    await mkdir(path.dirname(files.signingKey), { recursive: true, mode: 0o700 });
+    // The folder is readable so services running as another user can read the public set;
+    // the private key itself is 0600.
+    await mkdir(path.dirname(files.signingKey), { recursive: true, mode: 0o755 });
     const { privateKey } = await generateKeyPair(SIGNING_ALGORITHM, { crv: 'Ed25519', extractable: true });
     const fresh = await exportJWK(privateKey);
     fresh.alg = SIGNING_ALGORITHM;

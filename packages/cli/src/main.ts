@@ -8,6 +8,9 @@ try {
   if (error instanceof UsageError || error instanceof ConfigError) {
     process.stderr.write(`renkei: ${error.message}\n`);
     process.exitCode = 2;
+  } else if ((error as { code?: string }).code === 'ECONNREFUSED') {
+    process.stderr.write(`renkei: ${(error as Error).message}: is the server running?\n`);
+    process.exitCode = 1;
   } else {
     process.stderr.write(`renkei: ${error instanceof Error ? error.stack : String(error)}\n`);
     process.exitCode = 1;
