@@ -20,7 +20,8 @@ declare module 'fastify' {
 export function authenticateRequests(app: FastifyInstance, verify: TokenVerifier): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.public) return;
+    // Unknown routes answer 404 whoever asks; public routes need no token.
+    if (request.routeOptions.url === undefined || request.routeOptions.config.public) return;
     const token = bearerToken(request);
     if (!token) throw new RenkeiError('RENKEI_UNAUTHENTICATED');
     request.principal = await verify(token);

@@ -45,7 +45,8 @@ describe('ensureSigningKey', () => {
   it('writes the private key readable by its owner only', async () => {
     await ensureSigningKey(files);
     expect((await stat(files.signingKey)).mode & 0o777).toBe(0o600);
-    expect((await stat(path.dirname(files.signingKey))).mode & 0o077).toBe(0);
+    // The folder is readable (services may run as another user) but writable by its owner only.
+    expect((await stat(path.dirname(files.signingKey))).mode & 0o022).toBe(0);
   });
 
   it('returns the same key on later calls', async () => {

@@ -49,6 +49,9 @@ export async function createHttpApp({
     forceCloseConnections: 'idle',
   });
   let draining = false;
+  // The hub speaks JSON only; without this, Fastify's default text/plain parser
+  // would turn a wrong content type into a confusing validation error.
+  app.removeContentTypeParser('text/plain');
   installErrorReplies(app);
   if (websocketOptions) {
     // Before authentication: the plugin's own hooks must see every upgrade,

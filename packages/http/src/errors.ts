@@ -10,11 +10,8 @@ export interface ErrorReply {
   fields?: FieldIssue[];
 }
 
-export function invalidRequest(error: z.ZodError, prefix = ''): RenkeiError {
-  const fields = fieldIssues(error).map((issue) => ({
-    ...issue,
-    field: prefix && issue.field === '(body)' ? prefix : prefix ? `${prefix}.${issue.field}` : issue.field,
-  }));
+export function invalidRequest(error: z.ZodError): RenkeiError {
+  const fields = fieldIssues(error);
   return new RenkeiError('RENKEI_INVALID_REQUEST', describeIssues(fields), { details: { fields } });
 }
 
@@ -40,7 +37,7 @@ export function toErrorReply(error: unknown): {
       ...(error.retriable ? { retryAfterSeconds: 1 } : {}),
     };
   }
-  const fastifyError = error as Partial<FastifyError>;
+  const fastifyError: Partial<FastifyError> = typeof error === 'object' && error !== null ? error : {};
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) {
     const message =

@@ -52,7 +52,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     resources.defer(() => consumer.disconnect());
     const feed = await startAlertsFeed({ consumer, topic: topics.alerts, hub, logger });
 
-    const { app, beginDrain, close: closeHttp } = await buildGatewayApp({
+    const {
+      app,
+      beginDrain,
+      close: closeHttp,
+    } = await buildGatewayApp({
       logger,
       pool,
       hub,

@@ -49,7 +49,11 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       () => producer.disconnect(),
     );
 
-    const { app, beginDrain, close: closeHttp } = await buildIngestApp({
+    const {
+      app,
+      beginDrain,
+      close: closeHttp,
+    } = await buildIngestApp({
       logger,
       pool,
       producer,

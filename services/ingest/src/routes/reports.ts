@@ -26,10 +26,6 @@ export interface ReportRoutesDeps {
 const reportIdParams = z.object({ id: z.uuid() });
 
 export function reportRoutes(app: FastifyInstance, deps: ReportRoutesDeps): void {
-  // Only JSON is a report; without this, Fastify's default text/plain parser
-  // would turn a wrong content type into a confusing validation error.
-  app.removeContentTypeParser('text/plain');
-
   app.post('/v1/reports', async (request, reply) => {
     const principal = principalOf(request);
     requireAnyRole(principal, REPORTING_ROLES);

@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES, REPOSITORY_ROOT, type ErrorCode } from '@renkei/runtime';
+
+const doc = readFileSync(path.join(REPOSITORY_ROOT, 'docs', 'ERRORS.md'), 'utf8');
+const codes = Object.keys(ERROR_CODES) as ErrorCode[];
+
+/** The cells of every Markdown table row in the doc. */
+const rows = doc
+  .split('\n')
+  .filter((line) => line.trim().startsWith('|'))
+  .map((line) =>
+    line
+      .trim()
+      .replace(/^\||\|$/g, '')
+      .split('|')
+      .map((cell) => cell.trim()),
+  );
+
+describe('docs/ERRORS.md', () => {
+  it.each(codes)('documents %s in a table row with its status', (code) => {
+    const matching = rows.filter((cells) => cells.some((cell) => cell.replace(/`/g, '') === code));
+    expect(matching, `${code} should have exactly one table row`).toHaveLength(1);
+    expect(matching[0]).toContain(String(ERROR_CODES[code].status));
+  });
+
+  it('names no code that ERROR_CODES lacks', () => {
+    const named = new Set(doc.match(/RENKEI_[A-Z_]+/g) ?? []);
+    expect(named.size).toBeGreaterThan(0);
+    const unknown = [...named].filter((code) => !(code in ERROR_CODES));
+    expect(unknown).toEqual([]);
+  });
+});

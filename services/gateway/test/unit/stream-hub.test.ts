@@ -1,0 +1,316 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '@renkei/runtime';
+import {
+  ALERT_RECORD_SCHEMA,
+  TLP_LEVELS,
+  alertRecordSchema,
+  serverFrameSchema,
+  type AlertContribution,
+  type AlertFrame,
+  type AlertRecord,
+  type Principal,
+  type Tlp,
+} from '@renkei/schema';
+import { CLOSE_CODES, StreamHub, type StreamSocket, type Subscriber } from '../../src/stream-hub.js';
+
+class FakeSocket implements StreamSocket {
+  bufferedAmount = 0;
+  readonly sent: string[] = [];
+  readonly closed: { code: number | undefined; reason: string | undefined }[] = [];
+
+  send(data: string): void {
+    this.sent.push(data);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.closed.push({ code, reason });
+  }
+
+  /** Every frame sent, checked against the frame schema. */
+  frames(): AlertFrame[] {
+    return this.sent.map((text) => {
+      const frame = serverFrameSchema.parse(JSON.parse(text));
+      if (frame.type !== 'alert') throw new Error(`expected an alert frame, got ${frame.type}`);
+      return frame;
+    });
+  }
+}
+
+const logger = createLogger('test', 'silent');
+const MAX_BUFFERED = 1024;
+
+function newHub(): StreamHub {
+  return new StreamHub({ maxBufferedBytes: MAX_BUFFERED, logger });
+}
+
+function principal(organisationId: string, roles: Principal['roles']): Principal {
+  return { subject: `${organisationId}-user`, organisationId, sector: 'finance', roles };
+}
+
+const analyst = principal('gsoc', ['analyst']);
+const reporterA = principal('a-csirt', ['reporter']);
+const reporterB = principal('b-csirt', ['reporter']);
+
+function subscribe(hub: StreamHub, who: Principal): { socket: FakeSocket; subscriber: Subscriber } {
+  const socket = new FakeSocket();
+  const subscriber: Subscriber = { principal: who, socket };
+  hub.add(subscriber);
+  return { socket, subscriber };
+}
+
+let nextCursor = 1;
+
+function contribution(organisationId: string, tlp: Tlp): AlertContribution {
+  return {
+    reportId: randomUUID(),
+    organisationId,
+    sector: 'finance',
+    tlp,
+    severity: 'high',
+    receivedAt: '2025-01-01T00:00:00.000Z',
+  };
+}
+
+function alert(overrides: Partial<AlertRecord> = {}): AlertRecord {
+  const tlp = overrides.tlp ?? 'GREEN';
+  const record: AlertRecord = {
+    schema: ALERT_RECORD_SCHEMA,
+    id: randomUUID(),
+    version: 1,
+    cursor: String(nextCursor++),
+    kind: 'shared-indicator',
+    severity: 'high',
+    tlp,
+    title: 'Indicator seen by 2 organisations',
+    indicators: [{ type: 'ipv4', value: '192.0.2.10' }],
+    sectors: ['finance'],
+    organisationCount: 2,
+    contributions: [contribution('a-csirt', tlp), contribution('b-csirt', tlp)],
+    createdAt: '2025-01-01T00:00:00.000Z',
+    updatedAt: '2025-01-01T00:00:00.000Z',
+    exercise: false,
+    ...overrides,
+  };
+  return alertRecordSchema.parse(record);
+}
+
+function reportIdsOf(record: AlertRecord, organisationId?: string): string[] {
+  return record.contributions
+    .filter((c) => organisationId === undefined || c.organisationId === organisationId)
+    .map((c) => c.reportId);
+}
+
+describe('StreamHub.publish: who sees what', () => {
+  it('sends an analyst every alert, whatever its TLP, with every report id', () => {
+    const hub = newHub();
+    const { socket } = subscribe(hub, analyst);
+    const alerts = TLP_LEVELS.map((tlp) => alert({ tlp }));
+    for (const record of alerts) expect(hub.publish(record)).toBe(1);
+
+    const frames = socket.frames();
+    expect(frames.map((f) => f.alert.id)).toEqual(alerts.map((a) => a.id));
+    expect(frames.map((f) => f.alert.tlp)).toEqual([...TLP_LEVELS]);
+    for (const [i, frame] of frames.entries()) {
+      expect(frame.alert.reportIds).toEqual(reportIdsOf(alerts[i]!));
+    }
+  });
+
+  it('sends a non-analyst only CLEAR and GREEN alerts', () => {
+    const hub = newHub();
+    const { socket } = subscribe(hub, reporterA);
+    const delivered = TLP_LEVELS.map((tlp) => hub.publish(alert({ tlp })));
+
+    expect(delivered).toEqual(TLP_LEVELS.map((tlp) => (tlp === 'CLEAR' || tlp === 'GREEN' ? 1 : 0)));
+    expect(socket.frames().map((f) => f.alert.tlp)).toEqual(['CLEAR', 'GREEN']);
+  });
+
+  it("gives a non-analyst only their own organisation's report ids", () => {
+    const hub = newHub();
+    const a = subscribe(hub, reporterA).socket;
+    const b = subscribe(hub, reporterB).socket;
+    const outsider = subscribe(hub, principal('c-csirt', ['ceptar'])).socket;
+    const record = alert({ tlp: 'CLEAR' });
+
+    expect(hub.publish(record)).toBe(3);
+    expect(a.frames()[0]!.alert.reportIds).toEqual(reportIdsOf(record, 'a-csirt'));
+    expect(b.frames()[0]!.alert.reportIds).toEqual(reportIdsOf(record, 'b-csirt'));
+    expect(outsider.frames()[0]!.alert.reportIds).toEqual([]);
+  });
+
+  it('never names organisations in a frame', () => {
+    const hub = newHub();
+    const { socket } = subscribe(hub, analyst);
+    hub.publish(alert());
+    expect(socket.sent[0]).not.toContain('a-csirt');
+    expect(socket.sent[0]).not.toContain('b-csirt');
+    expect(socket.sent[0]).not.toContain('organisationId');
+  });
+
+  it('sends frames that validate as server frames and carry the alert cursor', () => {
+    const hub = newHub();
+    const { socket } = subscribe(hub, analyst);
+    const record = alert({ cursor: '9007199254740993' });
+    hub.publish(record);
+
+    expect(socket.sent).toHaveLength(1);
+    const parsed = serverFrameSchema.safeParse(JSON.parse(socket.sent[0]!));
+    expect(parsed.success).toBe(true);
+    const frame = socket.frames()[0]!;
+    expect(frame.type).toBe('alert');
+    expect(frame.cursor).toBe('9007199254740993');
+    expect(frame.alert).toMatchObject({ id: record.id, version: record.version, title: record.title });
+  });
+
+  it('returns 0 and sends nothing when nobody is connected', () => {
+    expect(newHub().publish(alert())).toBe(0);
+  });
+});
+
+describe('StreamHub.publish: versions', () => {
+  it('sends the same (id, version) only once', () => {
+    const hub = newHub();
+    const { socket } = subscribe(hub, analyst);
+    const record = alert();
+
+    expect(hub.publish(record)).toBe(1);
+    expect(hub.publish(record)).toBe(0);
+    expect(hub.publish({ ...record, cursor: '999' })).toBe(0);
+    expect(socket.sent).toHaveLength(1);
+  });
+
+  it('sends a newer version', () => {
+    const hub = newHub();
+    const { socket } = subscribe(hub, analyst);
+    const v1 = alert();
+    const v2 = alert({ id: v1.id, version: 2, organisationCount: 3 });
+
+    expect(hub.publish(v1)).toBe(1);
+    expect(hub.publish(v2)).toBe(1);
+    expect(socket.frames().map((f) => [f.alert.id, f.alert.version])).toEqual([
+      [v1.id, 1],
+      [v1.id, 2],
+    ]);
+  });
+
+  it('does not send an older version after a newer one', () => {
+    const hub = newHub();
+    const { socket } = subscribe(hub, analyst);
+    const id = randomUUID();
+
+    expect(hub.publish(alert({ id, version: 3 }))).toBe(1);
+    expect(hub.publish(alert({ id, version: 2 }))).toBe(0);
+    expect(hub.publish(alert({ id, version: 1 }))).toBe(0);
+    expect(socket.frames().map((f) => f.alert.version)).toEqual([3]);
+  });
+
+  it('tracks versions per alert', () => {
+    const hub = newHub();
+    const { socket } = subscribe(hub, analyst);
+    const first = alert({ version: 5 });
+    const second = alert({ version: 1 });
+
+    expect(hub.publish(first)).toBe(1);
+    expect(hub.publish(second)).toBe(1);
+    expect(socket.frames().map((f) => f.alert.id)).toEqual([first.id, second.id]);
+  });
+
+  it('remembers a version even when nobody could see it', () => {
+    const hub = newHub();
+    const id = randomUUID();
+    expect(hub.publish(alert({ id, version: 2 }))).toBe(0);
+
+    const { socket } = subscribe(hub, analyst);
+    expect(hub.publish(alert({ id, version: 1 }))).toBe(0);
+    expect(hub.publish(alert({ id, version: 3 }))).toBe(1);
+    expect(socket.frames().map((f) => f.alert.version)).toEqual([3]);
+  });
+});
+
+describe('StreamHub: slow clients', () => {
+  it('closes a subscriber whose buffer is over the limit with 1013 and removes it', () => {
+    const hub = newHub();
+    const slow = subscribe(hub, analyst).socket;
+    const fast = subscribe(hub, analyst).socket;
+    slow.bufferedAmount = MAX_BUFFERED + 1;
+    expect(hub.size).toBe(2);
+
+    expect(hub.publish(alert())).toBe(1);
+    expect(slow.sent).toEqual([]);
+    expect(slow.closed).toHaveLength(1);
+    expect(slow.closed[0]!.code).toBe(CLOSE_CODES.tryAgainLater);
+    expect(CLOSE_CODES.tryAgainLater).toBe(1013);
+    expect(hub.size).toBe(1);
+    expect(fast.sent).toHaveLength(1);
+    expect(fast.closed).toEqual([]);
+
+    // Removed: later alerts neither reach nor close it again.
+    expect(hub.publish(alert())).toBe(1);
+    expect(slow.sent).toEqual([]);
+    expect(slow.closed).toHaveLength(1);
+  });
+
+  it('keeps a subscriber whose buffer is exactly at the limit', () => {
+    const hub = newHub();
+    const { socket } = subscribe(hub, analyst);
+    socket.bufferedAmount = MAX_BUFFERED;
+
+    expect(hub.publish(alert())).toBe(1);
+    expect(socket.sent).toHaveLength(1);
+    expect(socket.closed).toEqual([]);
+    expect(hub.size).toBe(1);
+  });
+
+  it('send() refuses and disconnects a slow subscriber', () => {
+    const hub = newHub();
+    const { socket, subscriber } = subscribe(hub, reporterA);
+    const welcome = {
+      type: 'welcome' as const,
+      protocol: 1 as const,
+      principal: { subject: 'a', organisationId: 'a-csirt', sector: 'finance' as const, roles: [] },
+    };
+
+    expect(hub.send(subscriber, welcome)).toBe(true);
+    expect(serverFrameSchema.parse(JSON.parse(socket.sent[0]!))).toEqual(welcome);
+
+    socket.bufferedAmount = MAX_BUFFERED * 10;
+    expect(hub.send(subscriber, welcome)).toBe(false);
+    expect(socket.sent).toHaveLength(1);
+    expect(socket.closed.map((c) => c.code)).toEqual([1013]);
+    expect(hub.size).toBe(0);
+  });
+});
+
+describe('StreamHub: membership', () => {
+  it('stops delivering once the function add() returned is called', () => {
+    const hub = newHub();
+    const socket = new FakeSocket();
+    const remove = hub.add({ principal: analyst, socket });
+    const other = subscribe(hub, analyst).socket;
+    expect(hub.size).toBe(2);
+
+    expect(hub.publish(alert())).toBe(2);
+    remove();
+    expect(hub.size).toBe(1);
+    expect(hub.publish(alert())).toBe(1);
+
+    expect(socket.sent).toHaveLength(1);
+    expect(other.sent).toHaveLength(2);
+    expect(socket.closed).toEqual([]);
+  });
+
+  it('closeAll closes every socket with the given code and empties the hub', () => {
+    const hub = newHub();
+    const sockets = [analyst, reporterA, reporterB].map((who) => subscribe(hub, who).socket);
+    expect(hub.size).toBe(3);
+
+    hub.closeAll(CLOSE_CODES.goingAway, 'shutting down');
+
+    expect(hub.size).toBe(0);
+    for (const socket of sockets) {
+      expect(socket.closed).toEqual([{ code: 1001, reason: 'shutting down' }]);
+    }
+    expect(hub.publish(alert({ tlp: 'CLEAR' }))).toBe(0);
+    for (const socket of sockets) expect(socket.sent).toEqual([]);
+  });
+});
