@@ -8,6 +8,7 @@ export {
 } from './keys.js';
 export {
   createTokenVerifier,
+  loadTokenVerifier,
   mintToken,
   type MintOptions,
   type TokenAudience,

@@ -1,5 +1,5 @@
 import { SignJWT, createLocalJWKSet, errors, importJWK, jwtVerify, type JWK } from 'jose';
-import { RenkeiError } from '@renkei/runtime';
+import { RenkeiError, stateDirectory } from '@renkei/runtime';
 import {
   describeIssues,
   fieldIssues,
@@ -8,7 +8,7 @@ import {
   type Principal,
   type TokenClaims,
 } from '@renkei/schema';
-import { SIGNING_ALGORITHM, type JsonWebKeySet } from './keys.js';
+import { keyFilesIn, readPublicKeySet, SIGNING_ALGORITHM, type JsonWebKeySet } from './keys.js';
 
 export interface TokenAudience {
   issuer: string;
@@ -73,4 +73,14 @@ function describeJoseError(error: unknown): string {
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is not valid';
   if (error instanceof errors.JWKSNoMatchingKey) return 'the token was not signed by a key of this hub';
   return 'the token is not valid';
+}
+
+/** The verifier a service uses: the key set from AUTH_JWKS_FILE, or the local hub's. */
+export async function loadTokenVerifier(config: {
+  AUTH_JWKS_FILE?: string | undefined;
+  AUTH_ISSUER: string;
+  AUTH_AUDIENCE: string;
+}): Promise<TokenVerifier> {
+  const keySet = await readPublicKeySet(config.AUTH_JWKS_FILE ?? keyFilesIn(stateDirectory()).publicKeySet);
+  return createTokenVerifier(keySet, { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE });
 }

@@ -1,6 +1,7 @@
 export {
   TOPICS,
   ensureTopics,
+  prepareTopics,
   topicNames,
   type TopicKey,
   type TopicNames,

@@ -1,4 +1,4 @@
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -79,4 +79,21 @@ function isTopicAlreadyExists(error: unknown): boolean {
     return nested.every((item) => item.type === 'TOPIC_ALREADY_EXISTS');
   }
   return (error as { type?: string }).type === 'TOPIC_ALREADY_EXISTS';
+}
+
+/** Connects an admin client just long enough to ensure the topics; returns their names. */
+export async function prepareTopics(
+  kafka: Kafka,
+  prefix: string,
+  keys: readonly TopicKey[],
+  options: { replicationFactor?: number } = {},
+): Promise<TopicNames> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, prefix, keys, options);
+  } finally {
+    await admin.disconnect();
+  }
+  return topicNames(prefix);
 }

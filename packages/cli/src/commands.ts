@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ensureSigningKey, keyFilesIn, mintToken } from '@renkei/auth';
-import { createKafka, ensureTopics, TOPICS, type TopicKey } from '@renkei/bus';
+import { createKafka, prepareTopics, TOPICS, type TopicKey } from '@renkei/bus';
 import { createPool, ensureDatabase, migrate } from '@renkei/db';
 import { createLogger, stateDirectory } from '@renkei/runtime';
 import {
@@ -104,17 +104,11 @@ async function topicsCommand(env: Record<string, string | undefined>): Promise<s
     clientId: 'renkei-cli',
     logger: createLogger('cli', 'warn'),
   });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const keys = Object.keys(TOPICS) as TopicKey[];
-    await ensureTopics(admin, config.KAFKA_TOPIC_PREFIX, keys, {
-      replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-    });
-    return keys.map((key) => config.KAFKA_TOPIC_PREFIX + TOPICS[key].name).join('\n');
-  } finally {
-    await admin.disconnect();
-  }
+  const keys = Object.keys(TOPICS) as TopicKey[];
+  const names = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, keys, {
+    replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+  });
+  return keys.map((key) => names[key]).join('\n');
 }
 
 async function migrateCommand(env: Record<string, string | undefined>): Promise<string> {

@@ -7,4 +7,10 @@ export {
   type PoolClient,
   type Queryable,
 } from './pool.js';
-export { listMigrations, migrate, MIGRATIONS_DIRECTORY, type Migration } from './migrate.js';
+export {
+  listMigrations,
+  migrate,
+  MIGRATIONS_DIRECTORY,
+  openMigratedPool,
+  type Migration,
+} from './migrate.js';

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { REPOSITORY_ROOT, type Logger } from '@renkei/runtime';
-import type { Pool } from './pool.js';
+import { createPool, ensureDatabase, type Pool } from './pool.js';
 
 export const MIGRATIONS_DIRECTORY = path.join(REPOSITORY_ROOT, 'infra/postgres/migrations');
 
@@ -89,4 +89,23 @@ export async function migrate(
     client.release();
   }
   return applied;
+}
+
+/**
+ * What every service does first: create the database if missing, open a pool,
+ * apply the migrations. The caller ends the pool.
+ */
+export async function openMigratedPool(
+  connectionString: string,
+  options: { max?: number; logger?: Logger } = {},
+): Promise<Pool> {
+  await ensureDatabase(connectionString);
+  const pool = createPool(connectionString, options);
+  try {
+    await migrate(pool, options.logger ? { logger: options.logger } : {});
+    return pool;
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
 }

@@ -1,5 +1,5 @@
-import { createConsumer, createKafka, createReliableProducer, ensureTopics, topicNames } from '@renkei/bus';
-import { createPool, ensureDatabase, migrate } from '@renkei/db';
+import { createConsumer, createKafka, createReliableProducer, prepareTopics } from '@renkei/bus';
+import { openMigratedPool } from '@renkei/db';
 import { ReleaseStack, type Closable, type Logger } from '@renkei/runtime';
 import type { CorrelatorConfig } from './config.js';
 import { runCorrelator } from './correlator.js';
@@ -12,24 +12,17 @@ import { startAlertPublisher } from './outbox.js';
 export async function startCorrelator(config: CorrelatorConfig, logger: Logger): Promise<Closable> {
   const resources = new ReleaseStack();
   try {
-    await ensureDatabase(config.DATABASE_URL);
     const pool = await resources.use(
-      () => createPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
+      () => openMigratedPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
       (p) => p.end(),
     );
-    await migrate(pool, { logger });
-
-    const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-correlator', logger });
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopics(admin, config.KAFKA_TOPIC_PREFIX, ['reports', 'alerts', 'reportsDeadLetter'], {
-        replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-      });
-    } finally {
-      await admin.disconnect();
-    }
+    const topics = await prepareTopics(
+      kafka,
+      config.KAFKA_TOPIC_PREFIX,
+      ['reports', 'alerts', 'reportsDeadLetter'],
+      { replicationFactor: config.KAFKA_REPLICATION_FACTOR },
+    );
 
     const producer = createReliableProducer(kafka);
     await resources.use(

@@ -1,7 +1,7 @@
-import { createTokenVerifier, keyFilesIn, readPublicKeySet } from '@renkei/auth';
-import { createConsumer, createKafka, ensureTopics, topicNames } from '@renkei/bus';
-import { createPool, ensureDatabase, migrate } from '@renkei/db';
-import { ReleaseStack, stateDirectory, type Logger } from '@renkei/runtime';
+import { loadTokenVerifier } from '@renkei/auth';
+import { createConsumer, createKafka, prepareTopics } from '@renkei/bus';
+import { openMigratedPool } from '@renkei/db';
+import { ReleaseStack, type Logger } from '@renkei/runtime';
 import { startAlertsFeed } from './alerts-feed.js';
 import { buildGatewayApp } from './app.js';
 import type { GatewayConfig } from './config.js';
@@ -19,30 +19,15 @@ export interface RunningGateway {
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
   const resources = new ReleaseStack();
   try {
-    await ensureDatabase(config.DATABASE_URL);
     const pool = await resources.use(
-      () => createPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
+      () => openMigratedPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
       (p) => p.end(),
     );
-    await migrate(pool, { logger });
-
-    const keySet = await readPublicKeySet(config.AUTH_JWKS_FILE ?? keyFilesIn(stateDirectory()).publicKeySet);
-    const verifyToken = createTokenVerifier(keySet, {
-      issuer: config.AUTH_ISSUER,
-      audience: config.AUTH_AUDIENCE,
-    });
-
-    const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
+    const verifyToken = await loadTokenVerifier(config);
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-gateway', logger });
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopics(admin, config.KAFKA_TOPIC_PREFIX, ['alerts'], {
-        replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-      });
-    } finally {
-      await admin.disconnect();
-    }
+    const topics = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, ['alerts'], {
+      replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+    });
 
     const hub = new StreamHub({ maxBufferedBytes: config.GATEWAY_MAX_BUFFERED_BYTES, logger });
     const groupId = `${config.KAFKA_TOPIC_PREFIX}renkei-gateway.${config.GATEWAY_INSTANCE_ID}`;

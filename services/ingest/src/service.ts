@@ -1,7 +1,7 @@
-import { createTokenVerifier, keyFilesIn, readPublicKeySet } from '@renkei/auth';
-import { createKafka, createReliableProducer, ensureTopics, topicNames } from '@renkei/bus';
-import { createPool, ensureDatabase, migrate } from '@renkei/db';
-import { ReleaseStack, stateDirectory, type Closable, type Logger } from '@renkei/runtime';
+import { loadTokenVerifier } from '@renkei/auth';
+import { createKafka, createReliableProducer, prepareTopics } from '@renkei/bus';
+import { openMigratedPool } from '@renkei/db';
+import { ReleaseStack, type Closable, type Logger } from '@renkei/runtime';
 import { buildIngestApp } from './app.js';
 import type { IngestConfig } from './config.js';
 
@@ -16,30 +16,15 @@ export interface RunningIngest extends Closable {
 export async function startIngest(config: IngestConfig, logger: Logger): Promise<RunningIngest> {
   const resources = new ReleaseStack();
   try {
-    await ensureDatabase(config.DATABASE_URL);
     const pool = await resources.use(
-      () => createPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
+      () => openMigratedPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
       (p) => p.end(),
     );
-    await migrate(pool, { logger });
-
-    const keySet = await readPublicKeySet(config.AUTH_JWKS_FILE ?? keyFilesIn(stateDirectory()).publicKeySet);
-    const verifyToken = createTokenVerifier(keySet, {
-      issuer: config.AUTH_ISSUER,
-      audience: config.AUTH_AUDIENCE,
-    });
-
-    const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
+    const verifyToken = await loadTokenVerifier(config);
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-ingest', logger });
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopics(admin, config.KAFKA_TOPIC_PREFIX, ['reports'], {
-        replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-      });
-    } finally {
-      await admin.disconnect();
-    }
+    const topics = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, ['reports'], {
+      replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+    });
     const producer = createReliableProducer(kafka);
     let producerConnected = false;
     producer.on(producer.events.CONNECT, () => (producerConnected = true));
