@@ -7,7 +7,7 @@ import {
   type TopicNames,
 } from '@renkei/bus';
 import type { Pool } from '@renkei/db';
-import type { Closable, Logger } from '@renkei/runtime';
+import type { Logger } from '@renkei/runtime';
 import { describeIssues, fieldIssues, reportEnvelopeSchema } from '@renkei/schema';
 import type { KafkaMessage } from 'kafkajs';
 import type { AlertPublisher } from './outbox.js';
@@ -34,7 +34,7 @@ export async function runCorrelator({
   topics,
   publisher,
   logger,
-}: CorrelatorDeps): Promise<Closable> {
+}: CorrelatorDeps): Promise<void> {
   await consumer.subscribe({ topic: topics.reports, fromBeginning: true });
   await consumer.run({
     partitionsConsumedConcurrently: 1,
@@ -74,7 +74,6 @@ export async function runCorrelator({
       if (outcome.alerts.length > 0) publisher.wake();
     },
   });
-  return { close: () => consumer.disconnect() };
 }
 
 type Parsed =
