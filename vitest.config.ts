@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Two projects: unit tests need no services; integration tests run the real
 // broker, database and services as separate processes.
@@ -9,13 +9,18 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/test/**/*.test.ts', 'services/*/test/unit/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'packages/*/test/integration/**'],
           environment: 'node',
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['services/*/test/integration/**/*.test.ts', 'test/**/*.test.ts'],
+          include: [
+            'packages/*/test/integration/**/*.test.ts',
+            'services/*/test/integration/**/*.test.ts',
+            'test/**/*.test.ts',
+          ],
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 120_000,

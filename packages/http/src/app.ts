@@ -60,6 +60,12 @@ export async function createHttpApp({
   }
   authenticateRequests(app, verifyToken);
 
+  // While draining, every answer closes its connection, so keep-alive sockets
+  // do not outlive the requests in flight and hold the close back.
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close');
+  });
+
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
     if (draining) return reply.status(503).send({ status: 'draining' });
