@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import type { TokenVerifier } from '@renkei/auth';
 import type { Pool } from '@renkei/db';
 import { createHttpApp, type HttpApp } from '@renkei/http';
@@ -18,7 +17,7 @@ export interface GatewayDeps {
 
 const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 
-export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp & { app: FastifyInstance }> {
+export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
   const http = await createHttpApp({
     logger: deps.logger,
     verifyToken: deps.verifyToken,

@@ -37,21 +37,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     resources.defer(() => consumer.disconnect());
     const feed = await startAlertsFeed({ consumer, topic: topics.alerts, hub, logger });
 
-    const {
-      app,
-      beginDrain,
-      close: closeHttp,
-    } = await buildGatewayApp({
+    const http = await buildGatewayApp({
       logger,
       pool,
       hub,
       verifyToken,
       isFeedLive: () => feed.isLive(),
     });
-    resources.defer(() => closeHttp());
+    resources.defer(() => http.close());
     resources.defer(() => hub.closeAll(CLOSE_CODES.goingAway, 'gateway restarting: reconnect'));
-    resources.defer(beginDrain);
-    const url = await app.listen({ host: config.HOST, port: config.GATEWAY_PORT });
+    const url = await http.app.listen({ host: config.HOST, port: config.GATEWAY_PORT });
     logger.info({ url, topic: topics.alerts, groupId }, 'gateway listening');
     return { url, close: () => resources.close() };
   } catch (error) {

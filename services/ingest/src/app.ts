@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import type { TokenVerifier } from '@renkei/auth';
 import type { Producer } from '@renkei/bus';
 import type { Pool } from '@renkei/db';
@@ -17,7 +16,7 @@ export interface IngestDeps {
   isProducerConnected: () => boolean;
 }
 
-export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp & { app: FastifyInstance }> {
+export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
   const http = await createHttpApp({
     logger: deps.logger,
     verifyToken: deps.verifyToken,

@@ -34,11 +34,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       () => producer.disconnect(),
     );
 
-    const {
-      app,
-      beginDrain,
-      close: closeHttp,
-    } = await buildIngestApp({
+    const http = await buildIngestApp({
       logger,
       pool,
       producer,
@@ -47,9 +43,8 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       kafkaTimeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
       isProducerConnected: () => producerConnected,
     });
-    resources.defer(() => closeHttp());
-    resources.defer(beginDrain);
-    const url = await app.listen({ host: config.HOST, port: config.INGEST_PORT });
+    resources.defer(() => http.close());
+    const url = await http.app.listen({ host: config.HOST, port: config.INGEST_PORT });
     logger.info({ url, topic: topics.reports }, 'ingest listening');
     return { url, close: () => resources.close() };
   } catch (error) {
