@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['packages/cli/**', 'infra/**', 'test/**', '**/test/**'],
+    files: ['packages/cli/**', 'infra/**', 'test/**', '**/test/**', 'bench/**'],
     rules: { 'no-console': 'off' },
   },
 );

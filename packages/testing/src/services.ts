@@ -35,23 +35,31 @@ export const TEST_LOG_DIR = path.join(REPOSITORY_ROOT, '.renkei', 'test-logs');
 export async function spawnService(
   name: ServiceName,
   env: Record<string, string>,
-  { label = name, readyTimeoutMs = 60_000 }: { label?: string; readyTimeoutMs?: number } = {},
+  {
+    label = name,
+    readyTimeoutMs = 60_000,
+    nodeArgs = [],
+  }: { label?: string; readyTimeoutMs?: number; /** e.g. `--cpu-prof` */ nodeArgs?: string[] } = {},
 ): Promise<ServiceProcess> {
   mkdirSync(TEST_LOG_DIR, { recursive: true });
   const logFile = path.join(TEST_LOG_DIR, `${label}-${Date.now()}.log`);
   const logStream = createWriteStream(logFile);
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
-    cwd: REPOSITORY_ROOT,
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      INGEST_PORT: '0',
-      GATEWAY_PORT: '0',
-      LOG_LEVEL: 'info',
-      ...env,
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', `services/${name}/src/main.ts`],
+    {
+      cwd: REPOSITORY_ROOT,
+      env: {
+        ...process.env,
+        HOST: '127.0.0.1',
+        INGEST_PORT: '0',
+        GATEWAY_PORT: '0',
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const lines: LogLine[] = [];
   const waiters = new Set<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
