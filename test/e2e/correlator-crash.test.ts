@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlertFrame, ReportSubmission, Sector } from '@renkei/schema';
+import type { AlertFrame, AlertRecord, ReportSubmission, Sector } from '@renkei/schema';
 import {
   createTestDatabase,
   createTestKeys,
@@ -9,7 +9,7 @@ import {
   randomTopicPrefix,
   sleep,
   spawnService,
-  testKafka,
+  readWholeTopic,
   waitUntilReady,
   type ServiceProcess,
   type StreamClient,
@@ -156,29 +156,7 @@ describe('the correlator killed while reports flow', () => {
 
     // And on the alerts topic nothing is missing (a version published twice is
     // allowed there, which is why consumers keep (id, version)).
-    const published = await readAlertsTopic(`${prefix}renkei.alerts.v1`);
-    expect(new Set(published).size).toBe(REPORTS / 2);
+    const published = await readWholeTopic<AlertRecord>(`${prefix}renkei.alerts.v1`);
+    expect(new Set(published.map((alert) => `${alert.id}@${alert.version}`)).size).toBe(REPORTS / 2);
   });
 });
-
-async function readAlertsTopic(topic: string): Promise<string[]> {
-  const kafka = testKafka();
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const expected = offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
-  const consumer = kafka.consumer({ groupId: `${topic}.reader-${Date.now()}`, maxWaitTimeInMs: 200 });
-  const seen: string[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const record = JSON.parse(message.value!.toString()) as { id: string; version: number };
-      seen.push(`${record.id}@${record.version}`);
-    },
-  });
-  await eventually(() => expect(seen.length).toBe(expected), { timeoutMs: 30_000 });
-  await consumer.disconnect();
-  return seen;
-}

@@ -4,10 +4,9 @@ import {
   createTestDatabase,
   createTestKeys,
   deleteTopicsWithPrefix,
-  eventually,
   randomTopicPrefix,
   spawnService,
-  testKafka,
+  readWholeTopic,
   waitUntilReady,
   type ServiceProcess,
   type TestDatabase,
@@ -73,28 +72,9 @@ describe('ingest stopped with SIGTERM while reports arrive', () => {
     const accepted = answers.filter((answer) => answer.status === 202).map((answer) => answer.body.id!);
     expect(accepted.length).toBeGreaterThanOrEqual(5);
 
-    const onTopic = await readReportIds(`${prefix}renkei.reports.v1`);
+    const onTopic = (await readWholeTopic<ReportEnvelope>(`${prefix}renkei.reports.v1`)).map(
+      (envelope) => envelope.id,
+    );
     for (const id of accepted) expect(onTopic).toContain(id);
   });
 });
-
-async function readReportIds(topic: string): Promise<string[]> {
-  const kafka = testKafka();
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const expected = offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
-  const consumer = kafka.consumer({ groupId: `${topic}.reader-${Date.now()}`, maxWaitTimeInMs: 200 });
-  const ids: string[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      ids.push((JSON.parse(message.value!.toString()) as ReportEnvelope).id);
-    },
-  });
-  await eventually(() => expect(ids.length).toBe(expected), { timeoutMs: 30_000 });
-  await consumer.disconnect();
-  return ids;
-}

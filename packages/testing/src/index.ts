@@ -10,4 +10,10 @@ export {
   type ServiceProcess,
 } from './services.js';
 export { openStream, type StreamClient } from './stream.js';
-export { deleteTopicsWithPrefix, randomTopicPrefix, testKafka, TEST_KAFKA_BROKERS } from './kafka.js';
+export {
+  deleteTopicsWithPrefix,
+  randomTopicPrefix,
+  readWholeTopic,
+  testKafka,
+  TEST_KAFKA_BROKERS,
+} from './kafka.js';

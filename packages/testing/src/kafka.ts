@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import { eventually } from './eventually.js';
 
 export const TEST_KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 
@@ -26,4 +27,38 @@ export async function deleteTopicsWithPrefix(prefix: string): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Every message value on a topic, from the beginning to its end as of the call, parsed as JSON. */
+export async function readWholeTopic<T>(topic: string): Promise<T[]> {
+  const kafka = testKafka();
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const expected = offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
+  const consumer = kafka.consumer({
+    groupId: `${topic}.reader-${randomBytes(4).toString('hex')}`,
+    maxWaitTimeInMs: 200,
+  });
+  const values: T[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        values.push(JSON.parse(message.value!.toString()) as T);
+      },
+    });
+    await eventually(
+      () => {
+        if (values.length < expected)
+          throw new Error(`read ${values.length} of ${expected} messages on ${topic}`);
+      },
+      { timeoutMs: 30_000 },
+    );
+  } finally {
+    await consumer.disconnect();
+  }
+  return values;
 }
