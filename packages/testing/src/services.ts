@@ -112,7 +112,15 @@ export async function spawnService(
     gateway: 'gateway listening',
     correlator: 'correlator consuming',
   }[name];
-  const ready = await waitForLog((line) => line.msg === readyMessage, readyTimeoutMs);
+  let ready: LogLine;
+  try {
+    ready = await waitForLog((line) => line.msg === readyMessage, readyTimeoutMs);
+  } catch (error) {
+    // A service that never became ready must not outlive the test that started it.
+    child.kill('SIGKILL');
+    logStream.end();
+    throw error;
+  }
 
   return {
     name,
