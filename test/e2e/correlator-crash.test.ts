@@ -9,6 +9,7 @@ import {
   randomTopicPrefix,
   sleep,
   spawnService,
+  spawnServices,
   readWholeTopic,
   waitUntilReady,
   type ServiceProcess,
@@ -62,10 +63,10 @@ describe('the correlator killed while reports flow', () => {
       // A killed member's partitions move after this; short keeps the test short.
       CORRELATOR_SESSION_TIMEOUT_MS: '6000',
     };
-    const [ingest, gateway, correlator] = await Promise.all([
-      spawnService('ingest', env),
-      spawnService('gateway', env),
-      spawnService('correlator', env, { label: 'correlator-first' }),
+    const [ingest, gateway, correlator] = await spawnServices([
+      { name: 'ingest', env },
+      { name: 'gateway', env },
+      { name: 'correlator', env, label: 'correlator-first' },
     ]);
     processes.push(ingest!, gateway!, correlator!);
     await Promise.all([waitUntilReady(ingest!.url!), waitUntilReady(gateway!.url!)]);

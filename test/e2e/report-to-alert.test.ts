@@ -15,7 +15,7 @@ import {
   openStream,
   randomTopicPrefix,
   sleep,
-  spawnService,
+  spawnServices,
   waitUntilReady,
   type ServiceProcess,
   type StreamClient,
@@ -42,10 +42,10 @@ describe('a report travels from ingest to a live alert', () => {
     prefix = randomTopicPrefix();
     const env = { DATABASE_URL: database.url, KAFKA_TOPIC_PREFIX: prefix, AUTH_JWKS_FILE: keys.jwksFile };
     // Started together, so the migration lock is exercised on every run.
-    const [correlator, ingest, gateway] = await Promise.all([
-      spawnService('correlator', env),
-      spawnService('ingest', env),
-      spawnService('gateway', env),
+    const [correlator, ingest, gateway] = await spawnServices([
+      { name: 'correlator', env },
+      { name: 'ingest', env },
+      { name: 'gateway', env },
     ]);
     services.push(correlator!, ingest!, gateway!);
     ingestUrl = ingest!.url!;

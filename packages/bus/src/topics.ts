@@ -52,24 +52,50 @@ export async function ensureTopics(
   admin: Admin,
   prefix: string,
   keys: readonly TopicKey[],
-  { replicationFactor = 1 }: { replicationFactor?: number } = {},
+  {
+    replicationFactor = 1,
+    leaderTimeoutMs = 30_000,
+  }: { replicationFactor?: number; leaderTimeoutMs?: number } = {},
 ): Promise<void> {
+  const names = keys.map((key) => prefix + TOPICS[key].name);
   const existing = new Set(await admin.listTopics());
   const missing = keys.filter((key) => !existing.has(prefix + TOPICS[key].name));
-  if (missing.length === 0) return;
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((key) => ({
-        topic: prefix + TOPICS[key].name,
-        numPartitions: TOPICS[key].partitions,
-        replicationFactor,
-        configEntries: Object.entries(TOPICS[key].config).map(([name, value]) => ({ name, value })),
-      })),
-    });
-  } catch (error) {
-    // Another process created them between listTopics and createTopics.
-    if (!isTopicAlreadyExists(error)) throw error;
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({
+        topics: missing.map((key) => ({
+          topic: prefix + TOPICS[key].name,
+          numPartitions: TOPICS[key].partitions,
+          replicationFactor,
+          configEntries: Object.entries(TOPICS[key].config).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (error) {
+      // Another process created some of them between listTopics and createTopics.
+      if (!isTopicAlreadyExists(error)) throw error;
+    }
+  }
+  // Whoever created a topic, using it before its partitions have leaders fails
+  // ("does not host this topic-partition"), so wait for them here.
+  await waitForLeaders(admin, names, leaderTimeoutMs);
+}
+
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+      const ready = metadata.every(
+        (topic) =>
+          topic.partitions.length > 0 && topic.partitions.every((partition) => partition.leader >= 0),
+      );
+      if (ready) return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`topics without leaders after ${timeoutMs} ms: ${topics.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

@@ -3,6 +3,7 @@ export { createTestDatabase, TEST_SERVER_URL, type TestDatabase } from './databa
 export { createTestKeys, type TestKeys } from './keys.js';
 export {
   spawnService,
+  spawnServices,
   waitUntilReady,
   TEST_LOG_DIR,
   type LogLine,

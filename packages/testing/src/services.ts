@@ -28,6 +28,12 @@ export interface ServiceProcess {
 
 export const TEST_LOG_DIR = path.join(REPOSITORY_ROOT, '.renkei', 'test-logs');
 
+// Whatever happens to a test, no service it started outlives the test process.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /**
  * Starts a service as its own process (node with the tsx loader in-process,
  * so a signal reaches the service itself, not a wrapper), exactly as `up` does.
@@ -60,6 +66,8 @@ export async function spawnService(
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const lines: LogLine[] = [];
   const waiters = new Set<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -157,4 +165,24 @@ export async function waitUntilReady(url: string, timeoutMs = 60_000): Promise<v
     if (Date.now() > deadline) throw new Error(`${url} was not ready within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/**
+ * Starts several services at once (so they race on migrations and topics as in
+ * production). If one fails to start, the others are stopped before the error
+ * is thrown, so nothing is left running.
+ */
+export async function spawnServices(
+  specs: { name: ServiceName; env: Record<string, string>; label?: string }[],
+): Promise<ServiceProcess[]> {
+  const results = await Promise.allSettled(
+    specs.map((spec) => spawnService(spec.name, spec.env, spec.label ? { label: spec.label } : {})),
+  );
+  const started = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) {
+    await Promise.all(started.map((service) => service.kill()));
+    throw failure.reason;
+  }
+  return started;
 }
