@@ -70,15 +70,14 @@ export async function runUntilSignalled(
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting without draining');
-      process.exit(1);
+      exitNow(() => logger.warn({ signal }, 'second signal: exiting without draining'));
     }
     stopping = true;
     logger.info({ signal }, 'draining');
-    const force = setTimeout(() => {
-      logger.error({ forceAfterMs }, 'drain took too long: exiting');
-      process.exit(1);
-    }, forceAfterMs);
+    const force = setTimeout(
+      () => exitNow(() => logger.error({ forceAfterMs }, 'drain took too long: exiting')),
+      forceAfterMs,
+    );
     force.unref();
     service.close().then(
       () => {
@@ -94,6 +93,15 @@ export async function runUntilSignalled(
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/** Exits even when the last words cannot be written (stdout closed under us). */
+function exitNow(lastWords: () => void): never {
+  try {
+    lastWords();
+  } finally {
+    process.exit(1);
+  }
 }
 
 /**
