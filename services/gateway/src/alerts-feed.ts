@@ -1,9 +1,9 @@
 import { HEADERS, readHeader, type Consumer } from '@renkei/bus';
-import type { Closable, Logger } from '@renkei/runtime';
+import type { Logger } from '@renkei/runtime';
 import { alertRecordSchema, describeIssues, fieldIssues } from '@renkei/schema';
 import type { StreamHub } from './stream-hub.js';
 
-export interface AlertsFeed extends Closable {
+export interface AlertsFeed {
   /** True once the consumer joined and fetched, so alerts published from now on will arrive. */
   isLive(): boolean;
 }
@@ -65,5 +65,6 @@ export async function startAlertsFeed({
       );
     },
   });
-  return { isLive: () => live, close: () => consumer.disconnect() };
+  // The caller owns the consumer and disconnects it when the gateway closes.
+  return { isLive: () => live };
 }
