@@ -136,7 +136,8 @@ describe('the correlator killed while reports flow', () => {
     const versions = await eventually(
       async () => {
         const result = await database.pool.query<{ alert_id: string; version: number; published: boolean }>(
-          'SELECT alert_id, version, published_at IS NOT NULL AS published FROM alert_versions',
+          `SELECT v.alert_id, v.version, f.published_at IS NOT NULL AS published
+             FROM alert_versions v LEFT JOIN feed_events f ON f.position = v.position`,
         );
         expect(result.rows.filter((row) => row.published)).toHaveLength(REPORTS / 2);
         return result.rows;

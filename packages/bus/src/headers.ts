@@ -9,6 +9,7 @@ export const HEADERS = {
   messageType: 'renkei-message-type',
   alertId: 'renkei-alert-id',
   alertVersion: 'renkei-alert-version',
+  feedPosition: 'renkei-feed-position',
   contentType: 'content-type',
 } as const;
 

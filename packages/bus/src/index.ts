@@ -9,11 +9,15 @@ export {
 } from './topics.js';
 export { HEADERS, readHeader } from './headers.js';
 export {
+  brokerCheck,
   createConsumer,
   createKafka,
   createReliableProducer,
+  DeadlineExceededError,
+  isBrokerUnavailable,
   withDeadline,
   type Consumer,
   type Kafka,
   type Producer,
 } from './kafka.js';
+export { watchBroker } from './watch.js';

@@ -59,13 +59,43 @@ export function createReliableProducer(kafka: Kafka): Producer {
   });
 }
 
+/**
+ * A consumer that never restarts itself after a crash: the service reports the
+ * crash through its `done` and exits, and its supervisor starts a clean one,
+ * instead of a consumer that silently stopped inside a process that looks alive.
+ */
 export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {
   return kafka.consumer({
     allowAutoTopicCreation: false,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
     ...config,
+    retry: { ...config.retry, restartOnFailure: async () => false },
   });
+}
+
+/** Asks the broker for its cluster metadata: a cheap round trip for health checks. */
+export function brokerCheck(kafka: Kafka): { check: () => Promise<void>; close: () => Promise<void> } {
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  let connected: Promise<void> | undefined;
+  return {
+    async check() {
+      connected ??= admin.connect().catch((error: unknown) => {
+        connected = undefined;
+        throw error;
+      });
+      await connected;
+      await admin.describeCluster();
+    },
+    async close() {
+      if (connected) await connected.then(() => admin.disconnect()).catch(() => undefined);
+    },
+  };
+}
+
+/** A Kafka operation that did not finish in the time the hub allows it. */
+export class DeadlineExceededError extends Error {
+  override readonly name = 'DeadlineExceededError';
 }
 
 /** Rejects when `work` takes longer than `ms`; the work itself is not cancelled. */
@@ -75,10 +105,38 @@ export async function withDeadline<T>(work: Promise<T>, ms: number, what: string
     return await Promise.race([
       work,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+        timer = setTimeout(() => reject(new DeadlineExceededError(`${what} took longer than ${ms} ms`)), ms);
       }),
     ]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * True for a Kafka failure that a retry can get past once the broker answers:
+ * our own deadlines, connection and request timeouts, and whatever kafkajs
+ * itself marks retriable (leader elections, a broker not yet available).
+ */
+export function isBrokerUnavailable(error: unknown): boolean {
+  if (error instanceof DeadlineExceededError) return true;
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, retriable, cause, originalError } = error as {
+    name?: unknown;
+    retriable?: unknown;
+    cause?: unknown;
+    originalError?: unknown;
+  };
+  if (typeof name !== 'string' || !name.startsWith('KafkaJS')) return false;
+  if (
+    retriable === true ||
+    name === 'KafkaJSConnectionError' ||
+    name === 'KafkaJSRequestTimeoutError' ||
+    name === 'KafkaJSBrokerNotFound' ||
+    name === 'KafkaJSConnectionClosedError'
+  ) {
+    return true;
+  }
+  // kafkajs wraps the last attempt's error when it gives up retrying.
+  return isBrokerUnavailable(originalError ?? cause);
 }

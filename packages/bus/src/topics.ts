@@ -1,4 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
+import { RenkeiError } from '@renkei/runtime';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -27,6 +28,16 @@ export const TOPICS = {
     partitions: 3,
     config: { 'retention.ms': String(7 * DAY_MS), 'cleanup.policy': 'delete' },
   },
+  /**
+   * Every event of the live stream in feed order: one partition, because the
+   * feed is one total order. Gateways follow it; the feed_events table is its
+   * source of truth.
+   */
+  feed: {
+    name: 'renkei.feed.v1',
+    partitions: 1,
+    config: { 'retention.ms': String(7 * DAY_MS), 'cleanup.policy': 'delete' },
+  },
   /** Report messages the correlator could not read, kept for a person to look at. */
   reportsDeadLetter: {
     name: 'renkei.reports.dead-letter.v1',
@@ -40,11 +51,9 @@ export type TopicNames = Record<TopicKey, string>;
 
 /** Topic names under a prefix (empty in production; random per test run). */
 export function topicNames(prefix: string): TopicNames {
-  return {
-    reports: prefix + TOPICS.reports.name,
-    alerts: prefix + TOPICS.alerts.name,
-    reportsDeadLetter: prefix + TOPICS.reportsDeadLetter.name,
-  };
+  return Object.fromEntries(
+    Object.entries(TOPICS).map(([key, spec]) => [key, prefix + spec.name]),
+  ) as TopicNames;
 }
 
 /** Creates the given topics if missing; safe when several processes race. */
@@ -115,11 +124,19 @@ export async function prepareTopics(
   options: { replicationFactor?: number } = {},
 ): Promise<TopicNames> {
   const admin = kafka.admin();
-  await admin.connect();
   try {
+    await admin.connect();
     await ensureTopics(admin, prefix, keys, options);
+  } catch (error) {
+    throw new RenkeiError(
+      'RENKEI_TOPICS_UNAVAILABLE',
+      `the Kafka topics could not be prepared: ${keys.join(', ')}`,
+      {
+        cause: error,
+      },
+    );
   } finally {
-    await admin.disconnect();
+    await admin.disconnect().catch(() => undefined);
   }
   return topicNames(prefix);
 }

@@ -140,8 +140,8 @@ describe('evaluateSharedIndicator', () => {
       expect(draft.exercise).toBe(false);
     });
 
-    it('is a valid alert record once the store adds schema and cursor', () => {
-      const record = alertRecordSchema.parse({ ...draft, schema: ALERT_RECORD_SCHEMA, cursor: '1' });
+    it('is a valid alert record once the store adds the schema tag', () => {
+      const record = alertRecordSchema.parse({ ...draft, schema: ALERT_RECORD_SCHEMA });
       expect(record.id).toBe(draft.id);
     });
   });

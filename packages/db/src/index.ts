@@ -1,5 +1,6 @@
 export {
   createPool,
+  HUB_TYPE_PARSERS,
   ensureDatabase,
   quoteIdentifier,
   withTransaction,
@@ -14,3 +15,5 @@ export {
   openMigratedPool,
   type Migration,
 } from './migrate.js';
+export { isDatabaseUnavailable } from './unavailable.js';
+export { watchDatabase } from './watch.js';

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { REPOSITORY_ROOT, type Logger } from '@renkei/runtime';
+import { REPOSITORY_ROOT, RenkeiError, type Logger } from '@renkei/runtime';
 import { createPool, ensureDatabase, type Pool } from './pool.js';
 
 export const MIGRATIONS_DIRECTORY = path.join(REPOSITORY_ROOT, 'infra/postgres/migrations');
@@ -79,7 +79,13 @@ export async function migrate(
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw new Error(`migration ${migration.version} (${migration.name}) failed`, { cause: error });
+        throw new RenkeiError(
+          'RENKEI_MIGRATION_FAILED',
+          `migration ${migration.version} (${migration.name}) failed`,
+          {
+            cause: error,
+          },
+        );
       }
       applied.push(migration.version);
       logger?.info({ version: migration.version, name: migration.name }, 'migration applied');

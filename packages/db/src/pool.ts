@@ -5,13 +5,31 @@ export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 export type Queryable = Pick<pg.Pool, 'query'>;
 
-// Timestamps and bigints come back as strings: ISO strings travel through JSON
-// unchanged, and a bigint feed position must never be rounded by a JS number.
-pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (value) => new Date(value).toISOString());
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
+/**
+ * Timestamps and bigints come back as strings: ISO strings travel through JSON
+ * unchanged, and a bigint feed position must never be rounded by a JS number.
+ * Set on the hub's pools only, never on the `pg` module for the whole process.
+ */
+export const HUB_TYPE_PARSERS: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === pg.types.builtins.TIMESTAMPTZ) return (value: string) => new Date(value).toISOString();
+    if (oid === pg.types.builtins.INT8) return (value: string) => value;
+    return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text');
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
 
-export function createPool(connectionString: string, options: { max?: number; logger?: Logger } = {}): Pool {
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, application_name: 'renkei' });
+export function createPool(
+  connectionString: string,
+  options: { max?: number; logger?: Logger; applicationName?: string } = {},
+): Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'renkei',
+    types: HUB_TYPE_PARSERS,
+    // A pool that cannot connect fails the query instead of queueing it forever.
+    connectionTimeoutMillis: 5_000,
+  });
   // An idle client that loses its connection emits here; without a listener the process would die.
   pool.on('error', (error) => options.logger?.warn({ err: error }, 'idle PostgreSQL client failed'));
   return pool;

@@ -1,28 +1,62 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  createJsonSchemaTransform,
+  createJsonSchemaTransformObject,
+  serializerCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { authenticateRequests, type TokenVerifier } from '@renkei/auth';
-import type { Logger } from '@renkei/runtime';
-import { installErrorReplies } from './errors.js';
+import { publishLifecycleStep, RenkeiError, type Logger } from '@renkei/runtime';
+import { clientErrorReply, installErrorReplies, type TransientErrorTest } from './errors.js';
+import { installJsonBodyParser } from './json-body.js';
+import { zodValidatorCompiler } from './validation.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/** A Fastify instance whose routes declare zod schemas: they validate, type and document each route. */
+export type HttpServer = FastifyInstance<
+  Server,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
 export interface HttpAppOptions {
+  /** Names the service in lifecycle steps and the OpenAPI document. */
+  service: string;
   logger: Logger;
-  verifyToken: TokenVerifier;
-  /** Resolves when every dependency answers; rejects (or returns false) otherwise. */
+  /** Verifies bearer tokens on every route not marked public; without it every route is public. */
+  verifyToken?: TokenVerifier;
+  /** Resolves true when every dependency answers. */
   checkReadiness: () => Promise<boolean>;
   /** Accept WebSocket upgrades, with this limit on a client's frames. */
   websocket?: { maxPayloadBytes: number };
+  /** Failures of dependencies a retry can get past: answered 503 with Retry-After. */
+  transientErrors?: TransientErrorTest[];
+  /** Publishes `/openapi.json` and a browsable reference at `/docs`. */
+  openapi?: { title: string; description: string; version?: string };
 }
 
 export interface HttpApp {
-  app: FastifyInstance;
+  app: HttpServer;
+  /** Listens; a later failure of the server (not of a request) is passed to `onFailure`. */
+  listen(options: { host: string; port: number; onFailure: (error: RenkeiError) => void }): Promise<string>;
   /** Marks the service as draining: readiness fails at once so balancers stop sending. */
   beginDrain(): void;
+  isDraining(): boolean;
+  /** Runs after the server stopped accepting and before it waits for open connections. */
+  onDrain(step: string, action: () => Promise<void> | void): void;
   /**
-   * Stops accepting, waits for requests in flight, and after `graceMs` cuts
-   * whatever connections are still open, so no client can hold shutdown hostage.
+   * The ordered shutdown of the HTTP side: mark draining, stop accepting, run
+   * the drain actions (tell WebSocket clients to reconnect), then wait for
+   * requests in flight, cutting what is still open after `graceMs`.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -33,10 +67,13 @@ export interface HttpApp {
  * dependencies answer and it is not draining) need no token.
  */
 export async function createHttpApp({
+  service,
   logger,
   verifyToken,
   checkReadiness,
   websocket: websocketOptions,
+  transientErrors = [],
+  openapi,
 }: HttpAppOptions): Promise<HttpApp> {
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger at run time; the cast keeps the instance's default generics.
@@ -47,18 +84,44 @@ export async function createHttpApp({
     // Health probes and the stream's upgrade need no trailing-slash pedantry.
     routerOptions: { ignoreTrailingSlash: true },
     forceCloseConnections: 'idle',
-  });
+    clientErrorHandler: clientErrorReply,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
   let draining = false;
-  // The hub speaks JSON only; without this, Fastify's default text/plain parser
-  // would turn a wrong content type into a confusing validation error.
+  const isTransient: TransientErrorTest = (error) => transientErrors.some((test) => test(error));
+  // The hub speaks JSON only: without a text/plain parser a wrong content type is a 415.
   app.removeContentTypeParser('text/plain');
-  installErrorReplies(app);
+  installJsonBodyParser(app);
+  installErrorReplies(app, isTransient);
+
+  if (openapi) {
+    // Documentation pages are public, whoever serves them.
+    app.addHook('onRoute', (route) => {
+      if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true };
+    });
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: openapi.title, description: openapi.description, version: openapi.version ?? '1' },
+        components: {
+          securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        },
+        security: [{ bearer: [] }],
+      },
+      transform: createJsonSchemaTransform({ skipList: [] }),
+      transformObject: createJsonSchemaTransformObject({}),
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+    app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  }
   if (websocketOptions) {
     // Before authentication: the plugin's own hooks must see every upgrade,
     // refused ones included, or a refused upgrade's socket is never closed.
     await app.register(websocket, { options: { maxPayload: websocketOptions.maxPayloadBytes } });
   }
-  authenticateRequests(app, verifyToken);
+  if (verifyToken) authenticateRequests(app, verifyToken);
 
   // While draining, every answer closes its connection, so keep-alive sockets
   // do not outlive the requests in flight and hold the close back.
@@ -66,26 +129,79 @@ export async function createHttpApp({
     if (draining) reply.header('connection', 'close');
   });
 
-  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
-    if (draining) return reply.status(503).send({ status: 'draining' });
-    const ready = await checkReadiness().catch(() => false);
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready' });
-  });
+  const healthReply = z.object({ status: z.string() });
+  app.get(
+    '/healthz',
+    {
+      config: { public: true },
+      schema: { summary: 'The process is alive', security: [], response: { 200: healthReply } },
+    },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/readyz',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'The service can do its work: its dependencies answer and it is not draining',
+        security: [],
+        response: { 200: healthReply, 503: healthReply },
+      },
+    },
+    async (_request, reply) => {
+      if (draining) return reply.status(503).send({ status: 'draining' });
+      const ready = await checkReadiness().catch(() => false);
+      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready' });
+    },
+  );
+
+  const drainActions: { step: string; action: () => Promise<void> | void }[] = [];
+  let closing: Promise<void> | undefined;
+  const beginDrain = () => {
+    if (draining) return;
+    draining = true;
+    publishLifecycleStep(service, 'draining');
+  };
 
   return {
     app,
-    beginDrain: () => {
-      draining = true;
+    async listen({ host, port, onFailure }) {
+      const url = await app.listen({ host, port });
+      app.server.on('error', (error) =>
+        onFailure(new RenkeiError('RENKEI_SERVER_FAILED', undefined, { cause: error })),
+      );
+      return url;
     },
-    async close(graceMs = 10_000) {
-      draining = true;
-      const cut = setTimeout(() => app.server.closeAllConnections(), graceMs);
-      try {
-        await app.close();
-      } finally {
-        clearTimeout(cut);
-      }
+    beginDrain,
+    isDraining: () => draining,
+    onDrain(step, action) {
+      drainActions.push({ step, action });
+    },
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        beginDrain();
+        publishLifecycleStep(service, 'stop-accepting');
+        const listening = app.server.listening;
+        const stopped = listening
+          ? new Promise<void>((resolve) => app.server.close(() => resolve()))
+          : Promise.resolve();
+        app.server.closeIdleConnections();
+        for (const { step, action } of drainActions) {
+          publishLifecycleStep(service, step);
+          await Promise.resolve()
+            .then(action)
+            .catch((error: unknown) => logger.warn({ err: error, step }, 'drain step failed'));
+        }
+        publishLifecycleStep(service, 'http-server');
+        const cut = setTimeout(() => app.server.closeAllConnections(), graceMs);
+        try {
+          await stopped;
+          await app.close();
+        } finally {
+          clearTimeout(cut);
+        }
+      })();
+      return closing;
     },
   };
 }

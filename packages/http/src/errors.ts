@@ -1,84 +1,187 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { ERROR_CODES, RenkeiError, isRenkeiError, type ErrorCode } from '@renkei/runtime';
+import { z } from 'zod';
+import { ERROR_CODES, RenkeiError, isRenkeiError, type HttpErrorCode } from '@renkei/runtime';
 import { fieldIssues, describeIssues, type FieldIssue } from '@renkei/schema';
-import type { z } from 'zod';
 
 /** The body of every error reply. */
+export const errorReplySchema = z
+  .object({
+    code: z.string(),
+    message: z.string(),
+    fields: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    /** On a 500: quote it when reporting the fault; the log line with the stack carries it too. */
+    correlationId: z.string().optional(),
+  })
+  .meta({ id: 'ErrorReply' });
+
 export interface ErrorReply {
-  code: ErrorCode;
+  code: HttpErrorCode;
   message: string;
   fields?: FieldIssue[];
+  correlationId?: string;
 }
 
-export function invalidRequest(error: z.ZodError): RenkeiError {
-  const fields = fieldIssues(error);
+/**
+ * Recognises a failure of a dependency that a retry can get past (a lost
+ * database connection, a Kafka timeout). Each service passes those of its
+ * dependencies; anything else that escapes a route is a fault of the hub.
+ */
+export type TransientErrorTest = (error: unknown) => boolean;
+
+export function invalidRequest(error: z.ZodError, prefix?: string): RenkeiError {
+  const fields = fieldIssues(error).map((issue) =>
+    prefix && issue.field !== '(body)' ? { ...issue, field: `${prefix}${issue.field}` } : issue,
+  );
+  return new RenkeiError('RENKEI_INVALID_REQUEST', describeIssues(fields), { details: { fields } });
+}
+
+/** One bad field, named as a client writes it. */
+export function invalidField(field: string, message: string): RenkeiError {
+  const fields = [{ field, message }];
   return new RenkeiError('RENKEI_INVALID_REQUEST', describeIssues(fields), { details: { fields } });
 }
 
 /** Fastify's own client errors, mapped onto the hub's codes. */
-const FASTIFY_CODES: Record<string, ErrorCode> = {
+const FASTIFY_CODES: Record<string, HttpErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'RENKEI_PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'RENKEI_UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'RENKEI_INVALID_REQUEST',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'RENKEI_INVALID_REQUEST',
   FST_ERR_CTP_INVALID_JSON_BODY: 'RENKEI_INVALID_REQUEST',
+  FST_ERR_BAD_URL: 'RENKEI_INVALID_REQUEST',
+  FST_ERR_ASYNC_CONSTRAINT: 'RENKEI_INVALID_REQUEST',
 };
 
-export function toErrorReply(error: unknown): {
+const RETRY_AFTER_SECONDS = 1;
+
+const HTTP_CODES = (Object.keys(ERROR_CODES) as HttpErrorCode[]).filter(
+  (code) => ERROR_CODES[code].status !== undefined,
+);
+
+export interface ErrorAnswer {
   status: number;
   body: ErrorReply;
   retryAfterSeconds?: number;
-} {
-  if (isRenkeiError(error)) {
+}
+
+/**
+ * What a failed request is answered. Retriability follows from the code: only
+ * a failure that `isTransient` recognises becomes a 503 with Retry-After;
+ * any other unexpected error is a 500 that says nothing about its cause.
+ */
+export function toErrorReply(
+  error: unknown,
+  {
+    isTransient = () => false,
+    correlationId,
+  }: { isTransient?: TransientErrorTest; correlationId?: string } = {},
+): ErrorAnswer {
+  if (isRenkeiError(error) && error.status !== undefined) {
     const fields = error.details?.fields as FieldIssue[] | undefined;
-    return {
-      status: error.status,
-      body: { code: error.code, message: error.message, ...(fields ? { fields } : {}) },
-      ...(error.retriable ? { retryAfterSeconds: 1 } : {}),
-    };
+    return answer(error.code as HttpErrorCode, error.message, fields);
   }
   const fastifyError: Partial<FastifyError> = typeof error === 'object' && error !== null ? error : {};
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) {
-    const message =
-      mapped === 'RENKEI_INVALID_REQUEST'
-        ? `body: ${fastifyError.message ?? 'not valid JSON'}`
-        : ERROR_CODES[mapped].message;
-    return {
-      status: ERROR_CODES[mapped].status,
-      body: {
-        code: mapped,
-        message,
-        ...(mapped === 'RENKEI_INVALID_REQUEST' ? { fields: [{ field: '(body)', message }] } : {}),
-      },
-    };
+    if (mapped !== 'RENKEI_INVALID_REQUEST') return answer(mapped, ERROR_CODES[mapped].message);
+    const message = `body: ${fastifyError.message ?? 'not valid JSON'}`;
+    return answer(mapped, message, [{ field: '(body)', message }]);
   }
-  // Any other error Fastify raised about the request itself is still the client's.
+  if (isTransient(error)) return answer('RENKEI_UNAVAILABLE', ERROR_CODES.RENKEI_UNAVAILABLE.message);
+  // Any other 4xx raised by Fastify or a plugin is still the client's, under
+  // the hub's code for that status when it has one.
   if (
     typeof fastifyError.statusCode === 'number' &&
     fastifyError.statusCode >= 400 &&
     fastifyError.statusCode < 500
   ) {
+    const status = fastifyError.statusCode;
+    const code = HTTP_CODES.find((candidate) => ERROR_CODES[candidate].status === status);
     return {
-      status: fastifyError.statusCode,
-      body: { code: 'RENKEI_INVALID_REQUEST', message: fastifyError.message ?? 'the request is not valid' },
+      status,
+      body: {
+        code: code ?? 'RENKEI_INVALID_REQUEST',
+        message: fastifyError.message ?? 'the request is not valid',
+      },
     };
   }
-  return { status: 500, body: { code: 'RENKEI_INTERNAL', message: ERROR_CODES.RENKEI_INTERNAL.message } };
+  return {
+    status: 500,
+    body: {
+      code: 'RENKEI_INTERNAL',
+      message: ERROR_CODES.RENKEI_INTERNAL.message,
+      ...(correlationId ? { correlationId } : {}),
+    },
+  };
 }
 
-export function installErrorReplies(app: FastifyInstance): void {
+function answer(code: HttpErrorCode, message: string, fields?: FieldIssue[]): ErrorAnswer {
+  const { status, retriable } = ERROR_CODES[code];
+  return {
+    status,
+    body: { code, message, ...(fields ? { fields } : {}) },
+    ...(retriable && status >= 500 ? { retryAfterSeconds: RETRY_AFTER_SECONDS } : {}),
+  };
+}
+
+const PROBED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+export function installErrorReplies(app: FastifyInstance, isTransient: TransientErrorTest): void {
   app.setErrorHandler((error, request, reply) => {
-    const { status, body, retryAfterSeconds } = toErrorReply(error);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const { status, body, retryAfterSeconds } = toErrorReply(error, {
+      isTransient,
+      correlationId: request.id,
+    });
+    if (status >= 500) request.log.error({ err: error, code: body.code }, 'request failed');
     else request.log.info({ code: body.code, status, reason: body.message }, 'request refused');
     if (status === 401) reply.header('www-authenticate', 'Bearer realm="renkei"');
     if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
     return reply.status(status).send(body);
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    // A path that exists under other methods is a 405 with the methods it has.
+    const allowed = PROBED_METHODS.filter(
+      (method) => method !== request.method && app.findRoute({ method, url: path }) !== null,
+    );
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return reply.status(405).send({
+        code: 'RENKEI_METHOD_NOT_ALLOWED',
+        message: `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`,
+      } satisfies ErrorReply);
+    }
+    return reply
       .status(404)
-      .send({ code: 'RENKEI_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
-  );
+      .send({ code: 'RENKEI_NOT_FOUND', message: `no route ${request.method} ${path}` } satisfies ErrorReply);
+  });
+}
+
+/**
+ * Node's HTTP parser answers some requests before Fastify sees them (headers
+ * too large, a malformed request line, a request that never finishes); they
+ * get the same body shape as every other error.
+ */
+export function clientErrorReply(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code: HttpErrorCode =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? 'RENKEI_HEADERS_TOO_LARGE'
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'RENKEI_REQUEST_TIMEOUT'
+        : 'RENKEI_INVALID_REQUEST';
+  const { status, message } = ERROR_CODES[code];
+  const body = JSON.stringify({
+    code,
+    message: code === 'RENKEI_INVALID_REQUEST' ? 'the request is not valid HTTP' : message,
+  } satisfies ErrorReply);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }

@@ -1,2 +1,12 @@
-export { createHttpApp, MAX_BODY_BYTES, type HttpApp, type HttpAppOptions } from './app.js';
-export { installErrorReplies, invalidRequest, toErrorReply, type ErrorReply } from './errors.js';
+export { createHttpApp, MAX_BODY_BYTES, type HttpApp, type HttpAppOptions, type HttpServer } from './app.js';
+export {
+  errorReplySchema,
+  installErrorReplies,
+  invalidField,
+  invalidRequest,
+  toErrorReply,
+  type ErrorReply,
+  type TransientErrorTest,
+} from './errors.js';
+export { findUnstorableText } from './json-body.js';
+export { errorReplies } from './replies.js';

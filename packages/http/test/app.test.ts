@@ -25,7 +25,12 @@ afterEach(async () => {
 });
 
 async function makeApp(checkReadiness: () => Promise<boolean> = async () => true): Promise<HttpApp> {
-  current = await createHttpApp({ logger: createLogger('test', 'silent'), verifyToken, checkReadiness });
+  current = await createHttpApp({
+    service: 'test',
+    logger: createLogger('test', 'silent'),
+    verifyToken,
+    checkReadiness,
+  });
   const { app } = current;
   app.post('/echo', async (request) => ({ principal: request.principal, body: request.body }));
   app.get('/whoami', async (request) => request.principal);
@@ -228,7 +233,11 @@ describe('error replies', () => {
     const { app } = await makeApp();
     const response = await app.inject({ method: 'GET', url: '/throw-undefined', headers: GOOD });
     expect(response.statusCode).toBe(500);
-    expect(response.json()).toEqual({ code: 'RENKEI_INTERNAL', message: 'internal error' });
+    expect(response.json()).toEqual({
+      code: 'RENKEI_INTERNAL',
+      message: 'internal error',
+      correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
   });
 
   it('answers invalidRequest(zodError) with 400 and the fields', async () => {

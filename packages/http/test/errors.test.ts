@@ -40,7 +40,7 @@ describe('toErrorReply: RenkeiError', () => {
   });
 
   it('asks the client to retry a retriable error', () => {
-    const reply = toErrorReply(new RenkeiError('RENKEI_UNAVAILABLE', undefined, { retriable: true }));
+    const reply = toErrorReply(new RenkeiError('RENKEI_UNAVAILABLE'));
     expect(reply.status).toBe(503);
     expect(reply.body.code).toBe('RENKEI_UNAVAILABLE');
     expect(reply.retryAfterSeconds).toBeGreaterThan(0);
@@ -48,13 +48,51 @@ describe('toErrorReply: RenkeiError', () => {
   });
 
   it('gives no retry hint for an error that is not retriable', () => {
-    expect(toErrorReply(new RenkeiError('RENKEI_UNAVAILABLE')).retryAfterSeconds).toBeUndefined();
+    expect(toErrorReply(new RenkeiError('RENKEI_CONFLICT')).retryAfterSeconds).toBeUndefined();
+    expect(toErrorReply(new RenkeiError('RENKEI_INTERNAL')).retryAfterSeconds).toBeUndefined();
   });
 
-  it.each(Object.keys(ERROR_CODES) as (keyof typeof ERROR_CODES)[])('maps %s to its own status', (code) => {
-    const reply = toErrorReply(new RenkeiError(code));
-    expect(reply.status).toBe(ERROR_CODES[code].status);
-    expect(reply.body.code).toBe(code);
+  const codes = Object.keys(ERROR_CODES) as (keyof typeof ERROR_CODES)[];
+  it.each(codes.filter((code) => ERROR_CODES[code].status !== undefined))(
+    'maps %s to its own status',
+    (code) => {
+      const reply = toErrorReply(new RenkeiError(code));
+      expect(reply.status).toBe(ERROR_CODES[code].status);
+      expect(reply.body.code).toBe(code);
+      expect(reply.retryAfterSeconds !== undefined).toBe(ERROR_CODES[code].retriable && reply.status >= 500);
+    },
+  );
+
+  it.each(codes.filter((code) => ERROR_CODES[code].status === undefined))(
+    'answers the process failure %s as a 500 that does not name it',
+    (code) => {
+      const reply = toErrorReply(new RenkeiError(code), { correlationId: 'req-1' });
+      expect(reply.status).toBe(500);
+      expect(reply.body).toEqual({
+        code: 'RENKEI_INTERNAL',
+        message: 'internal error',
+        correlationId: 'req-1',
+      });
+    },
+  );
+
+  it('answers a transient dependency failure 503 with Retry-After, and anything else 500', () => {
+    const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: '08006' });
+    const isTransient = (error: unknown) => error === lost;
+    expect(toErrorReply(lost, { isTransient })).toMatchObject({
+      status: 503,
+      body: { code: 'RENKEI_UNAVAILABLE' },
+      retryAfterSeconds: 1,
+    });
+    const bug = new TypeError("Cannot read properties of undefined (reading 'id')");
+    const reply = toErrorReply(bug, { isTransient, correlationId: 'req-2' });
+    expect(reply.status).toBe(500);
+    expect(reply).not.toHaveProperty('retryAfterSeconds');
+    expect(reply.body).toEqual({
+      code: 'RENKEI_INTERNAL',
+      message: 'internal error',
+      correlationId: 'req-2',
+    });
   });
 });
 

@@ -41,7 +41,6 @@ function alert(tlp: Tlp = 'GREEN'): AlertRecord {
     schema: 'renkei.alert.v1',
     id: '2ed6657d-e927-568b-95e1-2665a8aea6a2',
     version: 3,
-    cursor: '42',
     kind: 'shared-indicator',
     severity: 'high',
     tlp,

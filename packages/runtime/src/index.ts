@@ -4,7 +4,22 @@ export {
   RenkeiError,
   isRenkeiError,
   type ErrorCode,
+  type HttpErrorCode,
   type RenkeiErrorOptions,
 } from './errors.js';
-export { ReleaseStack, runService, runUntilSignalled, type Closable, type Release } from './lifecycle.js';
+export {
+  LIFECYCLE_CHANNEL,
+  publishLifecycleStep,
+  ReleaseStack,
+  runService,
+  runUntilSignalled,
+  serviceHandle,
+  ServiceOutcome,
+  type Closable,
+  type LifecycleStep,
+  type Release,
+  type RunOptions,
+  type ServiceHandle,
+} from './lifecycle.js';
 export { REPOSITORY_ROOT, stateDirectory } from './paths.js';
+export { watchDependency, type DependencyWatch } from './watch.js';

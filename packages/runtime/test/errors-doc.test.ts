@@ -19,10 +19,12 @@ const rows = doc
   );
 
 describe('docs/ERRORS.md', () => {
-  it.each(codes)('documents %s in a table row with its status', (code) => {
-    const matching = rows.filter((cells) => cells.some((cell) => cell.replace(/`/g, '') === code));
+  it.each(codes)('documents %s in one table row with its status and whether to retry', (code) => {
+    const matching = rows.filter((cells) => cells[0]?.replace(/`/g, '') === code);
     expect(matching, `${code} should have exactly one table row`).toHaveLength(1);
-    expect(matching[0]).toContain(String(ERROR_CODES[code].status));
+    const [, status, retriable] = matching[0]!;
+    expect(status).toBe(String(ERROR_CODES[code].status ?? '—'));
+    expect(retriable).toBe(ERROR_CODES[code].retriable ? 'yes' : 'no');
   });
 
   it('names no code that ERROR_CODES lacks', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cursorSchema } from './cursor.js';
 import {
   indicatorTypeSchema,
   organisationIdSchema,
@@ -39,8 +40,6 @@ export const alertRecordSchema = z.strictObject({
   schema: z.literal(ALERT_RECORD_SCHEMA),
   id: z.uuid(),
   version: z.number().int().positive(),
-  /** Position in the hub's alert feed (a PostgreSQL sequence), as a decimal string. */
-  cursor: z.string().regex(/^\d+$/),
   kind: alertKindSchema,
   severity: severitySchema,
   tlp: tlpSchema,
@@ -76,7 +75,7 @@ export type AlertView = z.infer<typeof alertViewSchema>;
 
 /** The answer of `GET /v1/alerts`. */
 export const alertPageSchema = z.strictObject({
-  items: z.array(alertViewSchema.extend({ cursor: z.string() })),
+  items: z.array(alertViewSchema.extend({ cursor: cursorSchema })),
   /** Pass as `before` to get the next (older) page; null on the last page. */
   nextBefore: z.string().nullable(),
 });

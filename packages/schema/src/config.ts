@@ -14,6 +14,29 @@ export const databaseEnv = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
 });
 
+/**
+ * How a service watches its dependencies: readiness follows the last check; a
+ * dependency away for longer than its loss timeout stops the service (exit 1)
+ * so a supervisor restarts it.
+ */
+export const dependencyEnv = z.object({
+  DEPENDENCY_CHECK_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
+  DATABASE_LOSS_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(60_000),
+  KAFKA_LOSS_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(60_000),
+});
+
+/** The feed relay runs in the correlator and the gateway; one process leads at a time. */
+export const feedEnv = z.object({
+  /** How often the relay sweeps without a notification; also how soon leadership passes on. */
+  FEED_SWEEP_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  /** How long the feed keeps events for clients resuming by cursor; older cursors get a `gap`. */
+  FEED_RETENTION_HOURS: z.coerce
+    .number()
+    .min(0.01)
+    .max(24 * 365)
+    .default(7 * 24),
+});
+
 export const kafkaEnv = z.object({
   KAFKA_BROKERS: z
     .string()

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { alertViewSchema } from './alert.js';
+import { cursorSchema } from './cursor.js';
 import { principalSchema } from './principal.js';
 
 /** Frames the gateway sends on `GET /v1/stream`, as JSON text. */
@@ -11,7 +12,7 @@ export const welcomeFrameSchema = z.strictObject({
 
 export const alertFrameSchema = z.strictObject({
   type: z.literal('alert'),
-  cursor: z.string(),
+  cursor: cursorSchema,
   alert: alertViewSchema,
 });
 

@@ -5,3 +5,6 @@ export * from './principal.js';
 export * from './frames.js';
 export * from './issues.js';
 export * from './config.js';
+export * from './text.js';
+export * from './cursor.js';
+export * from './feed.js';

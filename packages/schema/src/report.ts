@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableString } from './text.js';
 import {
   indicatorTypeSchema,
   organisationIdSchema,
@@ -27,8 +28,8 @@ const STRICT_VALUE_PATTERNS: Partial<Record<IndicatorType, { pattern: RegExp; de
 export const indicatorSchema = z
   .strictObject({
     type: indicatorTypeSchema,
-    value: z.string().trim().min(1).max(2048),
-    role: z.string().trim().min(1).max(64).optional(),
+    value: storableString().trim().min(1).max(2048),
+    role: storableString().trim().min(1).max(64).optional(),
   })
   .superRefine((indicator, ctx) => {
     const rule = STRICT_VALUE_PATTERNS[indicator.type];
@@ -45,8 +46,8 @@ export type Indicator = z.infer<typeof indicatorSchema>;
 /** The body of `POST /v1/reports` (report schema v1). */
 export const reportSubmissionSchema = z.strictObject({
   id: z.uuid().optional(),
-  title: z.string().trim().min(1).max(200),
-  description: z.string().max(10_000).optional(),
+  title: storableString().trim().min(1).max(200),
+  description: storableString().max(10_000).optional(),
   category: reportCategorySchema,
   severity: severitySchema,
   tlp: tlpSchema,

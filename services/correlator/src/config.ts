@@ -1,12 +1,24 @@
 import { z } from 'zod';
-import { databaseEnv, kafkaEnv, logEnv, parseEnv } from '@renkei/schema';
+import {
+  databaseEnv,
+  dependencyEnv,
+  feedEnv,
+  hostSchema,
+  kafkaEnv,
+  logEnv,
+  parseEnv,
+  portSchema,
+} from '@renkei/schema';
 
 export const correlatorConfigSchema = z.object({
   ...logEnv.shape,
   ...databaseEnv.shape,
   ...kafkaEnv.shape,
-  /** How often the outbox is swept for alert versions not yet on Kafka (e.g. after a crash). */
-  CORRELATOR_OUTBOX_SWEEP_MS: z.coerce.number().int().min(50).default(1_000),
+  ...dependencyEnv.shape,
+  ...feedEnv.shape,
+  HOST: hostSchema,
+  /** `/healthz` and `/readyz` for supervisors and load balancers. */
+  CORRELATOR_PORT: portSchema.default(7402),
   /**
    * How long the group waits for a silent member before giving its partitions
    * to another; after a crash, consumption resumes within about this long.

@@ -1,5 +1,6 @@
 import { evaluateSharedIndicator, sharedIndicatorKey } from '@renkei/correlation';
 import { withTransaction, type Pool } from '@renkei/db';
+import { appendToFeed } from '@renkei/feed';
 import { indicatorKey, normalizeIndicatorValue } from '@renkei/indicators';
 import { ALERT_RECORD_SCHEMA, type AlertRecord, type ReportEnvelope } from '@renkei/schema';
 import { lockIdsFor } from './locks.js';
@@ -8,7 +9,6 @@ import {
   findSightings,
   insertIndicators,
   insertReport,
-  nextFeedCursor,
   takeAdvisoryLocks,
   writeAlertVersion,
   type KafkaPosition,
@@ -68,10 +68,19 @@ export async function processReport(
         now: envelope.receivedAt,
       });
       if (!draft) continue;
-      const record: AlertRecord = { schema: ALERT_RECORD_SCHEMA, ...draft, cursor: await nextFeedCursor(db) };
+      const record: AlertRecord = { schema: ALERT_RECORD_SCHEMA, ...draft };
       await writeAlertVersion(db, correlationKey, record, report.id);
       alerts.push(record);
     }
+    await appendToFeed(
+      db,
+      alerts.map((record) => ({
+        kind: 'alert',
+        payload: record,
+        alert: { id: record.id, version: record.version },
+        reportId: report.id,
+      })),
+    );
     return { stored: true, alerts };
   });
 }

@@ -1,58 +1,115 @@
-import { createConsumer, createKafka, createReliableProducer, prepareTopics } from '@renkei/bus';
-import { openMigratedPool } from '@renkei/db';
-import { ReleaseStack, type Closable, type Logger } from '@renkei/runtime';
+import { createConsumer, createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
+import { isDatabaseUnavailable, openMigratedPool, watchDatabase } from '@renkei/db';
+import { startFeedRelay } from '@renkei/feed';
+import { createHttpApp } from '@renkei/http';
+import {
+  ReleaseStack,
+  RenkeiError,
+  serviceHandle,
+  ServiceOutcome,
+  type Logger,
+  type ServiceHandle,
+} from '@renkei/runtime';
 import type { CorrelatorConfig } from './config.js';
 import { runCorrelator } from './correlator.js';
-import { startAlertPublisher } from './outbox.js';
+
+export interface RunningCorrelator extends ServiceHandle {
+  /** Where `/healthz` and `/readyz` answer. */
+  url: string;
+}
 
 /**
- * Starts the correlator. Closing stops consuming first (committing what was
- * processed), then drains the outbox, then closes Kafka and PostgreSQL.
+ * Starts the correlator. Closing marks it draining and closes its health
+ * port, stops consuming (committing what was processed), lets the feed relay
+ * finish its round, then closes Kafka and PostgreSQL.
  */
-export async function startCorrelator(config: CorrelatorConfig, logger: Logger): Promise<Closable> {
-  const resources = new ReleaseStack();
+export async function startCorrelator(config: CorrelatorConfig, logger: Logger): Promise<RunningCorrelator> {
+  const resources = new ReleaseStack('correlator');
+  const outcome = new ServiceOutcome();
   try {
     const pool = await resources.use(
       () => openMigratedPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
       (p) => p.end(),
+      'postgres',
     );
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-correlator', logger });
     const topics = await prepareTopics(
       kafka,
       config.KAFKA_TOPIC_PREFIX,
-      ['reports', 'alerts', 'reportsDeadLetter'],
+      ['reports', 'alerts', 'feed', 'reportsDeadLetter'],
       { replicationFactor: config.KAFKA_REPLICATION_FACTOR },
+    );
+    const watchOptions = { intervalMs: config.DEPENDENCY_CHECK_INTERVAL_MS, logger, onLost: outcome.fail };
+    const database = await resources.use(
+      () => watchDatabase(pool, { ...watchOptions, lossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS }),
+      (watch) => watch.close(),
+    );
+    const broker = await resources.use(
+      () => watchBroker(kafka, { ...watchOptions, lossTimeoutMs: config.KAFKA_LOSS_TIMEOUT_MS }),
+      (watch) => watch.close(),
     );
 
     const producer = createReliableProducer(kafka);
     await resources.use(
       () => producer.connect(),
       () => producer.disconnect(),
+      'kafka',
     );
-    const publisher = await resources.use(
+    const relay = await resources.use(
       () =>
-        startAlertPublisher({
+        startFeedRelay({
           pool,
+          databaseUrl: config.DATABASE_URL,
           producer,
-          topic: topics.alerts,
+          topics,
           logger,
-          sweepEveryMs: config.CORRELATOR_OUTBOX_SWEEP_MS,
+          sweepEveryMs: config.FEED_SWEEP_MS,
+          failAfterMs: config.KAFKA_LOSS_TIMEOUT_MS,
+          retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
+          onFailure: outcome.fail,
         }),
-      (p) => p.close(),
+      (r) => r.close(),
+      'feed-relay',
     );
+
+    const groupId = `${config.KAFKA_TOPIC_PREFIX}renkei-correlator`;
     const consumer = createConsumer(kafka, {
-      groupId: `${config.KAFKA_TOPIC_PREFIX}renkei-correlator`,
+      groupId,
       sessionTimeout: config.CORRELATOR_SESSION_TIMEOUT_MS,
       heartbeatInterval: Math.floor(config.CORRELATOR_SESSION_TIMEOUT_MS / 10),
     });
+    let joined = false;
+    consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));
+    consumer.on(consumer.events.CRASH, (event) => {
+      joined = false;
+      outcome.fail(new RenkeiError('RENKEI_CONSUMER_CRASHED', undefined, { cause: event.payload.error }));
+    });
     await consumer.connect();
-    resources.defer(() => consumer.disconnect());
-    await runCorrelator({ pool, consumer, producer, topics, publisher, logger });
-    logger.info(
-      { topic: topics.reports, groupId: `${config.KAFKA_TOPIC_PREFIX}renkei-correlator` },
-      'correlator consuming',
-    );
-    return { close: () => resources.close() };
+    resources.defer(() => consumer.disconnect(), 'kafka-consumer');
+    await runCorrelator({
+      pool,
+      consumer,
+      producer,
+      topics,
+      logger,
+      onAlerts: () => relay.wake(),
+      isRunning: () => !resources.closing,
+    });
+
+    const http = await createHttpApp({
+      service: 'correlator',
+      logger,
+      checkReadiness: async () => database.isHealthy() && broker.isHealthy() && joined,
+      transientErrors: [isDatabaseUnavailable],
+    });
+    resources.defer(() => http.close(), 'http-server');
+    const url = await http.listen({
+      host: config.HOST,
+      port: config.CORRELATOR_PORT,
+      onFailure: outcome.fail,
+    });
+    logger.info({ url, topic: topics.reports, groupId }, 'correlator consuming');
+    return serviceHandle(resources, outcome, { url });
   } catch (error) {
     await resources.close().catch(() => undefined);
     throw error;

@@ -129,12 +129,10 @@ export async function findAlerts(
   return new Map(result.rows.map((row) => [row.correlation_key, row.record]));
 }
 
-export async function nextFeedCursor(db: PoolClient): Promise<string> {
-  const result = await db.query<{ cursor: string }>(`SELECT nextval('alert_feed_cursor') AS cursor`);
-  return result.rows[0]!.cursor;
-}
-
-/** Writes a new alert version and queues it in the outbox, in the caller's transaction. */
+/**
+ * Writes a new alert version in the caller's transaction. Its feed position
+ * comes later, from the sequencer, so positions commit in order.
+ */
 export async function writeAlertVersion(
   db: PoolClient,
   correlationKey: string,
@@ -142,10 +140,10 @@ export async function writeAlertVersion(
   causedByReportId: string,
 ): Promise<void> {
   await db.query(
-    `INSERT INTO alerts (id, correlation_key, kind, version, exercise, tlp, severity, cursor, record, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    `INSERT INTO alerts (id, correlation_key, kind, version, exercise, tlp, severity, record, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
      ON CONFLICT (id) DO UPDATE SET
-       version = EXCLUDED.version, tlp = EXCLUDED.tlp, severity = EXCLUDED.severity, cursor = EXCLUDED.cursor,
+       version = EXCLUDED.version, tlp = EXCLUDED.tlp, severity = EXCLUDED.severity,
        record = EXCLUDED.record, updated_at = EXCLUDED.updated_at`,
     [
       record.id,
@@ -155,14 +153,13 @@ export async function writeAlertVersion(
       record.exercise,
       record.tlp,
       record.severity,
-      record.cursor,
       record,
       record.createdAt,
       record.updatedAt,
     ],
   );
   await db.query(
-    `INSERT INTO alert_versions (cursor, alert_id, version, record, caused_by_report_id) VALUES ($1, $2, $3, $4, $5)`,
-    [record.cursor, record.id, record.version, record, causedByReportId],
+    `INSERT INTO alert_versions (alert_id, version, record, caused_by_report_id) VALUES ($1, $2, $3, $4)`,
+    [record.id, record.version, record, causedByReportId],
   );
 }

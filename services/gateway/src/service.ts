@@ -1,54 +1,110 @@
 import { loadTokenVerifier } from '@renkei/auth';
-import { createConsumer, createKafka, prepareTopics } from '@renkei/bus';
-import { openMigratedPool } from '@renkei/db';
-import { ReleaseStack, type Logger } from '@renkei/runtime';
-import { startAlertsFeed } from './alerts-feed.js';
+import { createConsumer, createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
+import { openMigratedPool, watchDatabase } from '@renkei/db';
+import { startFeedFollower, startFeedRelay } from '@renkei/feed';
+import {
+  ReleaseStack,
+  RenkeiError,
+  serviceHandle,
+  ServiceOutcome,
+  type Logger,
+  type ServiceHandle,
+} from '@renkei/runtime';
 import { buildGatewayApp } from './app.js';
 import type { GatewayConfig } from './config.js';
-import { CLOSE_CODES, StreamHub } from './stream-hub.js';
+import { StreamHub } from './stream-hub.js';
 
-export interface RunningGateway {
+export interface RunningGateway extends ServiceHandle {
   url: string;
-  close(): Promise<void>;
 }
 
 /**
- * Starts the gateway. Closing marks it draining, tells every viewer it is
- * going away, closes the HTTP server, then Kafka, then PostgreSQL.
+ * Starts the gateway. Closing marks it draining, stops accepting, tells every
+ * viewer to reconnect, closes the HTTP server, then Kafka, then PostgreSQL.
  */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
-  const resources = new ReleaseStack();
+  const resources = new ReleaseStack('gateway');
+  const outcome = new ServiceOutcome();
   try {
     const pool = await resources.use(
       () => openMigratedPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
       (p) => p.end(),
+      'postgres',
     );
     const verifyToken = await loadTokenVerifier(config);
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-gateway', logger });
-    const topics = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, ['alerts'], {
+    const topics = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, ['feed', 'alerts'], {
       replicationFactor: config.KAFKA_REPLICATION_FACTOR,
     });
+    const watchOptions = { intervalMs: config.DEPENDENCY_CHECK_INTERVAL_MS, logger, onLost: outcome.fail };
+    const database = await resources.use(
+      () => watchDatabase(pool, { ...watchOptions, lossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS }),
+      (watch) => watch.close(),
+    );
+    const broker = await resources.use(
+      () => watchBroker(kafka, { ...watchOptions, lossTimeoutMs: config.KAFKA_LOSS_TIMEOUT_MS }),
+      (watch) => watch.close(),
+    );
+
+    // Gateways relay the feed too (one process of the hub leads), so what they
+    // write reaches the stream even while no correlator runs.
+    const producer = createReliableProducer(kafka);
+    await resources.use(
+      () => producer.connect(),
+      () => producer.disconnect(),
+      'kafka',
+    );
+    await resources.use(
+      () =>
+        startFeedRelay({
+          pool,
+          databaseUrl: config.DATABASE_URL,
+          producer,
+          topics,
+          logger,
+          sweepEveryMs: config.FEED_SWEEP_MS,
+          failAfterMs: config.KAFKA_LOSS_TIMEOUT_MS,
+          retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
+          onFailure: outcome.fail,
+        }),
+      (relay) => relay.close(),
+      'feed-relay',
+    );
 
     const hub = new StreamHub({ maxBufferedBytes: config.GATEWAY_MAX_BUFFERED_BYTES, logger });
     const groupId = `${config.KAFKA_TOPIC_PREFIX}renkei-gateway.${config.GATEWAY_INSTANCE_ID}`;
-    // Live fan-out only: the position is never committed, a restarted gateway starts at the end.
+    // Live fan-out: the follower starts at the feed's head and reads gaps from PostgreSQL.
     const consumer = createConsumer(kafka, { groupId, maxWaitTimeInMs: 250 });
     await consumer.connect();
-    resources.defer(() => consumer.disconnect());
-    const feed = await startAlertsFeed({ consumer, topic: topics.alerts, hub, logger });
+    resources.defer(() => consumer.disconnect(), 'kafka-consumer');
+    const follower = await resources.use(
+      () =>
+        startFeedFollower({
+          pool,
+          consumer,
+          topic: topics.feed,
+          logger,
+          pollEveryMs: config.GATEWAY_FEED_POLL_MS,
+          deliver: (event) => {
+            if (event.kind === 'alert') hub.publish(event.payload, event.position);
+          },
+          onCrash: (error) =>
+            outcome.fail(new RenkeiError('RENKEI_CONSUMER_CRASHED', undefined, { cause: error })),
+        }),
+      (f) => f.close(),
+    );
 
     const http = await buildGatewayApp({
       logger,
       pool,
       hub,
       verifyToken,
-      isFeedLive: () => feed.isLive(),
+      checkReadiness: async () => database.isHealthy() && broker.isHealthy() && follower.isLive(),
     });
     resources.defer(() => http.close());
-    resources.defer(() => hub.closeAll(CLOSE_CODES.goingAway, 'gateway restarting: reconnect'));
-    const url = await http.app.listen({ host: config.HOST, port: config.GATEWAY_PORT });
-    logger.info({ url, topic: topics.alerts, groupId }, 'gateway listening');
-    return { url, close: () => resources.close() };
+    const url = await http.listen({ host: config.HOST, port: config.GATEWAY_PORT, onFailure: outcome.fail });
+    logger.info({ url, topic: topics.feed, groupId }, 'gateway listening');
+    return serviceHandle(resources, outcome, { url });
   } catch (error) {
     await resources.close().catch(() => undefined);
     throw error;

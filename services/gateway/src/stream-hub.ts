@@ -48,8 +48,8 @@ export class StreamHub {
     return () => this.#subscribers.delete(subscriber);
   }
 
-  /** Returns how many viewers were sent the alert. */
-  publish(alert: AlertRecord): number {
+  /** Sends a new alert version at its feed position to every viewer who may see it; returns how many. */
+  publish(alert: AlertRecord, cursor: string): number {
     const seen = this.#latestVersion.get(alert.id);
     if (seen !== undefined && seen >= alert.version) return 0;
     this.#remember(alert.id, alert.version);
@@ -58,7 +58,7 @@ export class StreamHub {
     for (const subscriber of this.#subscribers) {
       const view = viewAlert(subscriber.principal, alert);
       if (!view) continue;
-      const frame: AlertFrame = { type: 'alert', cursor: alert.cursor, alert: view };
+      const frame: AlertFrame = { type: 'alert', cursor, alert: view };
       if (this.send(subscriber, frame)) delivered += 1;
     }
     return delivered;

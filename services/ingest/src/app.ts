@@ -1,6 +1,6 @@
 import type { TokenVerifier } from '@renkei/auth';
-import type { Producer } from '@renkei/bus';
-import type { Pool } from '@renkei/db';
+import { isBrokerUnavailable, type Producer } from '@renkei/bus';
+import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { createHttpApp, type HttpApp } from '@renkei/http';
 import type { Logger } from '@renkei/runtime';
 import { reportRoutes } from './routes/reports.js';
@@ -12,17 +12,21 @@ export interface IngestDeps {
   reportsTopic: string;
   verifyToken: TokenVerifier;
   kafkaTimeoutMs: number;
-  /** Whether the producer holds a live connection to the broker. */
-  isProducerConnected: () => boolean;
+  /** Whether PostgreSQL and Kafka answer. */
+  checkReadiness: () => Promise<boolean>;
 }
 
+/** The ingest API, ready to listen or to answer `inject()` in tests. */
 export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
   const http = await createHttpApp({
+    service: 'ingest',
     logger: deps.logger,
     verifyToken: deps.verifyToken,
-    checkReadiness: async () => {
-      await deps.pool.query('SELECT 1');
-      return deps.isProducerConnected();
+    checkReadiness: deps.checkReadiness,
+    transientErrors: [isDatabaseUnavailable, isBrokerUnavailable],
+    openapi: {
+      title: 'Renkei ingest',
+      description: 'Where member organisations submit incident reports.',
     },
   });
   reportRoutes(http.app, deps);

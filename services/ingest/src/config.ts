@@ -1,11 +1,21 @@
 import { z } from 'zod';
-import { authEnv, databaseEnv, hostSchema, kafkaEnv, logEnv, parseEnv, portSchema } from '@renkei/schema';
+import {
+  authEnv,
+  databaseEnv,
+  dependencyEnv,
+  hostSchema,
+  kafkaEnv,
+  logEnv,
+  parseEnv,
+  portSchema,
+} from '@renkei/schema';
 
 export const ingestConfigSchema = z.object({
   ...logEnv.shape,
   ...databaseEnv.shape,
   ...kafkaEnv.shape,
   ...authEnv.shape,
+  ...dependencyEnv.shape,
   HOST: hostSchema,
   INGEST_PORT: portSchema.default(7400),
   /** How long a POST waits for Kafka's acknowledgement before answering 503. */

@@ -1,37 +1,53 @@
 import { loadTokenVerifier } from '@renkei/auth';
-import { createKafka, createReliableProducer, prepareTopics } from '@renkei/bus';
-import { openMigratedPool } from '@renkei/db';
-import { ReleaseStack, type Closable, type Logger } from '@renkei/runtime';
+import { createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
+import { openMigratedPool, watchDatabase } from '@renkei/db';
+import {
+  ReleaseStack,
+  serviceHandle,
+  ServiceOutcome,
+  type Logger,
+  type ServiceHandle,
+} from '@renkei/runtime';
 import { buildIngestApp } from './app.js';
 import type { IngestConfig } from './config.js';
 
-export interface RunningIngest extends Closable {
+export interface RunningIngest extends ServiceHandle {
   url: string;
 }
 
 /**
  * Starts the ingest API. Resources open in dependency order and close in
- * reverse: stop taking requests and drain them, then Kafka, then PostgreSQL.
+ * reverse: mark draining, stop accepting and finish the requests in flight,
+ * then Kafka, then PostgreSQL.
  */
 export async function startIngest(config: IngestConfig, logger: Logger): Promise<RunningIngest> {
-  const resources = new ReleaseStack();
+  const resources = new ReleaseStack('ingest');
+  const outcome = new ServiceOutcome();
   try {
     const pool = await resources.use(
       () => openMigratedPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
       (p) => p.end(),
+      'postgres',
     );
     const verifyToken = await loadTokenVerifier(config);
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-ingest', logger });
     const topics = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, ['reports'], {
       replicationFactor: config.KAFKA_REPLICATION_FACTOR,
     });
+    const watchOptions = { intervalMs: config.DEPENDENCY_CHECK_INTERVAL_MS, logger, onLost: outcome.fail };
+    const database = await resources.use(
+      () => watchDatabase(pool, { ...watchOptions, lossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS }),
+      (watch) => watch.close(),
+    );
+    const broker = await resources.use(
+      () => watchBroker(kafka, { ...watchOptions, lossTimeoutMs: config.KAFKA_LOSS_TIMEOUT_MS }),
+      (watch) => watch.close(),
+    );
     const producer = createReliableProducer(kafka);
-    let producerConnected = false;
-    producer.on(producer.events.CONNECT, () => (producerConnected = true));
-    producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
     await resources.use(
       () => producer.connect(),
       () => producer.disconnect(),
+      'kafka',
     );
 
     const http = await buildIngestApp({
@@ -41,12 +57,12 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       reportsTopic: topics.reports,
       verifyToken,
       kafkaTimeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
-      isProducerConnected: () => producerConnected,
+      checkReadiness: async () => database.isHealthy() && broker.isHealthy(),
     });
     resources.defer(() => http.close());
-    const url = await http.app.listen({ host: config.HOST, port: config.INGEST_PORT });
+    const url = await http.listen({ host: config.HOST, port: config.INGEST_PORT, onFailure: outcome.fail });
     logger.info({ url, topic: topics.reports }, 'ingest listening');
-    return { url, close: () => resources.close() };
+    return serviceHandle(resources, outcome, { url });
   } catch (error) {
     await resources.close().catch(() => undefined);
     throw error;

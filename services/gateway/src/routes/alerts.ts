@@ -1,41 +1,42 @@
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { principalOf } from '@renkei/auth';
 import type { Pool } from '@renkei/db';
-import { invalidRequest } from '@renkei/http';
+import { errorReplies, type HttpServer } from '@renkei/http';
 import { isAnalyst, TLP_SHARED_WITH_EVERYONE, viewAlert } from '@renkei/policy';
-import type { AlertPage, AlertRecord } from '@renkei/schema';
+import { alertPageSchema, cursorSchema, type AlertPage } from '@renkei/schema';
+import { listAlertsBefore } from '../queries/alerts.js';
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   /** A cursor from a previous page's `nextBefore`. */
-  before: z
-    .string()
-    .regex(/^\d{1,19}$/, 'must be a cursor from nextBefore')
-    .optional(),
+  before: cursorSchema.optional(),
 });
 
 /** `GET /v1/alerts`: the alerts the caller may see, newest first, by cursor. */
-export function alertRoutes(app: FastifyInstance, { pool }: { pool: Pool }): void {
-  app.get('/v1/alerts', async (request): Promise<AlertPage> => {
-    const principal = principalOf(request);
-    const query = listQuery.safeParse(request.query);
-    if (!query.success) throw invalidRequest(query.error);
-    const { limit, before } = query.data;
-
-    // Filtering in SQL keeps pages full; the policy then shapes each alert.
-    const { rows } = await pool.query<{ cursor: string; record: AlertRecord }>(
-      `SELECT cursor, record FROM alerts
-        WHERE ($1::bigint IS NULL OR cursor < $1::bigint)
-          AND ($2::boolean OR tlp = ANY($3::text[]))
-        ORDER BY cursor DESC
-        LIMIT $4`,
-      [before ?? null, isAnalyst(principal), TLP_SHARED_WITH_EVERYONE, limit],
-    );
-    const items = rows.flatMap((row) => {
-      const view = viewAlert(principal, row.record);
-      return view ? [{ ...view, cursor: row.cursor }] : [];
-    });
-    return { items, nextBefore: rows.length === limit ? rows.at(-1)!.cursor : null };
-  });
+export function alertRoutes(app: HttpServer, { pool }: { pool: Pool }): void {
+  app.get(
+    '/v1/alerts',
+    {
+      schema: {
+        summary: 'Alerts the caller may see, newest first',
+        tags: ['alerts'],
+        querystring: listQuery,
+        response: { 200: alertPageSchema, ...errorReplies('RENKEI_INVALID_REQUEST', 'RENKEI_UNAVAILABLE') },
+      },
+    },
+    async (request): Promise<AlertPage> => {
+      const principal = principalOf(request);
+      const { limit, before } = request.query;
+      const rows = await listAlertsBefore(pool, {
+        before,
+        tlps: isAnalyst(principal) ? null : TLP_SHARED_WITH_EVERYONE,
+        limit,
+      });
+      const items = rows.flatMap((row) => {
+        const view = viewAlert(principal, row.record);
+        return view ? [{ ...view, cursor: row.cursor }] : [];
+      });
+      return { items, nextBefore: rows.length === limit ? rows.at(-1)!.cursor : null };
+    },
+  );
 }

@@ -72,13 +72,19 @@ function contribution(organisationId: string, tlp: Tlp): AlertContribution {
   };
 }
 
+/** Feed positions the tests gave their alerts: the hub takes the cursor beside the record. */
+const cursors = new Map<string, string>();
+
+function publish(hub: StreamHub, record: AlertRecord, cursor = cursors.get(record.id)!): number {
+  return hub.publish(record, cursor);
+}
+
 function alert(overrides: Partial<AlertRecord> = {}): AlertRecord {
   const tlp = overrides.tlp ?? 'GREEN';
   const record: AlertRecord = {
     schema: ALERT_RECORD_SCHEMA,
     id: randomUUID(),
     version: 1,
-    cursor: String(nextCursor++),
     kind: 'shared-indicator',
     severity: 'high',
     tlp,
@@ -92,7 +98,9 @@ function alert(overrides: Partial<AlertRecord> = {}): AlertRecord {
     exercise: false,
     ...overrides,
   };
-  return alertRecordSchema.parse(record);
+  const parsed = alertRecordSchema.parse(record);
+  cursors.set(parsed.id, String(nextCursor++));
+  return parsed;
 }
 
 function reportIdsOf(record: AlertRecord, organisationId?: string): string[] {
@@ -106,7 +114,7 @@ describe('StreamHub.publish: who sees what', () => {
     const hub = newHub();
     const { socket } = subscribe(hub, analyst);
     const alerts = TLP_LEVELS.map((tlp) => alert({ tlp }));
-    for (const record of alerts) expect(hub.publish(record)).toBe(1);
+    for (const record of alerts) expect(publish(hub, record)).toBe(1);
 
     const frames = socket.frames();
     expect(frames.map((f) => f.alert.id)).toEqual(alerts.map((a) => a.id));
@@ -119,7 +127,7 @@ describe('StreamHub.publish: who sees what', () => {
   it('sends a non-analyst only CLEAR and GREEN alerts', () => {
     const hub = newHub();
     const { socket } = subscribe(hub, reporterA);
-    const delivered = TLP_LEVELS.map((tlp) => hub.publish(alert({ tlp })));
+    const delivered = TLP_LEVELS.map((tlp) => publish(hub, alert({ tlp })));
 
     expect(delivered).toEqual(TLP_LEVELS.map((tlp) => (tlp === 'CLEAR' || tlp === 'GREEN' ? 1 : 0)));
     expect(socket.frames().map((f) => f.alert.tlp)).toEqual(['CLEAR', 'GREEN']);
@@ -132,7 +140,7 @@ describe('StreamHub.publish: who sees what', () => {
     const outsider = subscribe(hub, principal('c-csirt', ['ceptar'])).socket;
     const record = alert({ tlp: 'CLEAR' });
 
-    expect(hub.publish(record)).toBe(3);
+    expect(publish(hub, record)).toBe(3);
     expect(a.frames()[0]!.alert.reportIds).toEqual(reportIdsOf(record, 'a-csirt'));
     expect(b.frames()[0]!.alert.reportIds).toEqual(reportIdsOf(record, 'b-csirt'));
     expect(outsider.frames()[0]!.alert.reportIds).toEqual([]);
@@ -141,7 +149,7 @@ describe('StreamHub.publish: who sees what', () => {
   it('never names organisations in a frame', () => {
     const hub = newHub();
     const { socket } = subscribe(hub, analyst);
-    hub.publish(alert());
+    publish(hub, alert());
     expect(socket.sent[0]).not.toContain('a-csirt');
     expect(socket.sent[0]).not.toContain('b-csirt');
     expect(socket.sent[0]).not.toContain('organisationId');
@@ -150,8 +158,8 @@ describe('StreamHub.publish: who sees what', () => {
   it('sends frames that validate as server frames and carry the alert cursor', () => {
     const hub = newHub();
     const { socket } = subscribe(hub, analyst);
-    const record = alert({ cursor: '9007199254740993' });
-    hub.publish(record);
+    const record = alert();
+    publish(hub, record, '9007199254740993');
 
     expect(socket.sent).toHaveLength(1);
     const parsed = serverFrameSchema.safeParse(JSON.parse(socket.sent[0]!));
@@ -163,7 +171,7 @@ describe('StreamHub.publish: who sees what', () => {
   });
 
   it('returns 0 and sends nothing when nobody is connected', () => {
-    expect(newHub().publish(alert())).toBe(0);
+    expect(publish(newHub(), alert())).toBe(0);
   });
 });
 
@@ -173,9 +181,9 @@ describe('StreamHub.publish: versions', () => {
     const { socket } = subscribe(hub, analyst);
     const record = alert();
 
-    expect(hub.publish(record)).toBe(1);
-    expect(hub.publish(record)).toBe(0);
-    expect(hub.publish({ ...record, cursor: '999' })).toBe(0);
+    expect(publish(hub, record)).toBe(1);
+    expect(publish(hub, record)).toBe(0);
+    expect(publish(hub, record, '999')).toBe(0);
     expect(socket.sent).toHaveLength(1);
   });
 
@@ -185,8 +193,8 @@ describe('StreamHub.publish: versions', () => {
     const v1 = alert();
     const v2 = alert({ id: v1.id, version: 2, organisationCount: 3 });
 
-    expect(hub.publish(v1)).toBe(1);
-    expect(hub.publish(v2)).toBe(1);
+    expect(publish(hub, v1)).toBe(1);
+    expect(publish(hub, v2)).toBe(1);
     expect(socket.frames().map((f) => [f.alert.id, f.alert.version])).toEqual([
       [v1.id, 1],
       [v1.id, 2],
@@ -198,9 +206,9 @@ describe('StreamHub.publish: versions', () => {
     const { socket } = subscribe(hub, analyst);
     const id = randomUUID();
 
-    expect(hub.publish(alert({ id, version: 3 }))).toBe(1);
-    expect(hub.publish(alert({ id, version: 2 }))).toBe(0);
-    expect(hub.publish(alert({ id, version: 1 }))).toBe(0);
+    expect(publish(hub, alert({ id, version: 3 }))).toBe(1);
+    expect(publish(hub, alert({ id, version: 2 }))).toBe(0);
+    expect(publish(hub, alert({ id, version: 1 }))).toBe(0);
     expect(socket.frames().map((f) => f.alert.version)).toEqual([3]);
   });
 
@@ -210,19 +218,19 @@ describe('StreamHub.publish: versions', () => {
     const first = alert({ version: 5 });
     const second = alert({ version: 1 });
 
-    expect(hub.publish(first)).toBe(1);
-    expect(hub.publish(second)).toBe(1);
+    expect(publish(hub, first)).toBe(1);
+    expect(publish(hub, second)).toBe(1);
     expect(socket.frames().map((f) => f.alert.id)).toEqual([first.id, second.id]);
   });
 
   it('remembers a version even when nobody could see it', () => {
     const hub = newHub();
     const id = randomUUID();
-    expect(hub.publish(alert({ id, version: 2 }))).toBe(0);
+    expect(publish(hub, alert({ id, version: 2 }))).toBe(0);
 
     const { socket } = subscribe(hub, analyst);
-    expect(hub.publish(alert({ id, version: 1 }))).toBe(0);
-    expect(hub.publish(alert({ id, version: 3 }))).toBe(1);
+    expect(publish(hub, alert({ id, version: 1 }))).toBe(0);
+    expect(publish(hub, alert({ id, version: 3 }))).toBe(1);
     expect(socket.frames().map((f) => f.alert.version)).toEqual([3]);
   });
 });
@@ -235,7 +243,7 @@ describe('StreamHub: slow clients', () => {
     slow.bufferedAmount = MAX_BUFFERED + 1;
     expect(hub.size).toBe(2);
 
-    expect(hub.publish(alert())).toBe(1);
+    expect(publish(hub, alert())).toBe(1);
     expect(slow.sent).toEqual([]);
     expect(slow.closed).toHaveLength(1);
     expect(slow.closed[0]!.code).toBe(CLOSE_CODES.tryAgainLater);
@@ -245,7 +253,7 @@ describe('StreamHub: slow clients', () => {
     expect(fast.closed).toEqual([]);
 
     // Removed: later alerts neither reach nor close it again.
-    expect(hub.publish(alert())).toBe(1);
+    expect(publish(hub, alert())).toBe(1);
     expect(slow.sent).toEqual([]);
     expect(slow.closed).toHaveLength(1);
   });
@@ -255,7 +263,7 @@ describe('StreamHub: slow clients', () => {
     const { socket } = subscribe(hub, analyst);
     socket.bufferedAmount = MAX_BUFFERED;
 
-    expect(hub.publish(alert())).toBe(1);
+    expect(publish(hub, alert())).toBe(1);
     expect(socket.sent).toHaveLength(1);
     expect(socket.closed).toEqual([]);
     expect(hub.size).toBe(1);
@@ -289,10 +297,10 @@ describe('StreamHub: membership', () => {
     const other = subscribe(hub, analyst).socket;
     expect(hub.size).toBe(2);
 
-    expect(hub.publish(alert())).toBe(2);
+    expect(publish(hub, alert())).toBe(2);
     remove();
     expect(hub.size).toBe(1);
-    expect(hub.publish(alert())).toBe(1);
+    expect(publish(hub, alert())).toBe(1);
 
     expect(socket.sent).toHaveLength(1);
     expect(other.sent).toHaveLength(2);
@@ -310,7 +318,7 @@ describe('StreamHub: membership', () => {
     for (const socket of sockets) {
       expect(socket.closed).toEqual([{ code: 1001, reason: 'shutting down' }]);
     }
-    expect(hub.publish(alert({ tlp: 'CLEAR' }))).toBe(0);
+    expect(publish(hub, alert({ tlp: 'CLEAR' }))).toBe(0);
     for (const socket of sockets) expect(socket.sent).toEqual([]);
   });
 });

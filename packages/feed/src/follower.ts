@@ -1,0 +1,123 @@
+import type { Consumer } from '@renkei/bus';
+import type { Pool } from '@renkei/db';
+import type { Closable, Logger } from '@renkei/runtime';
+import { describeIssues, feedEventSchema, fieldIssues, type FeedEvent } from '@renkei/schema';
+import { feedBounds, readFeed } from './queries.js';
+
+const CATCH_UP_PAGE = 500;
+
+export interface FeedFollower extends Closable {
+  /** The position of the last event handed to `deliver`: everything up to it has been delivered. */
+  readonly position: string;
+  /** True once the consumer has joined and fetched, so events published from now on arrive. */
+  isLive(): boolean;
+}
+
+export interface FeedFollowerOptions {
+  pool: Pool;
+  consumer: Consumer;
+  topic: string;
+  logger: Logger;
+  /** Receives every event after the start, exactly once and in position order. */
+  deliver: (event: FeedEvent) => void;
+  /** How often PostgreSQL is asked for events Kafka has not brought (a safety net, not the path). */
+  pollEveryMs: number;
+  /** Called when the consumer crashes for good. */
+  onCrash: (error: unknown) => void;
+}
+
+/**
+ * Follows the feed from its current head. Kafka brings events fast; positions
+ * are consecutive, so a jump shows what Kafka has not brought (yet, or ever),
+ * and the missing events are read from PostgreSQL, where every sequenced
+ * event already is. The result is each event once, in order, whatever Kafka
+ * repeats, reorders or drops.
+ */
+export async function startFeedFollower(options: FeedFollowerOptions): Promise<FeedFollower> {
+  const { pool, consumer, topic, logger, deliver } = options;
+  let position = BigInt((await feedBounds(pool)).head);
+  let joined = false;
+  let live = false;
+  let closed = false;
+  // Every step runs on this chain, so deliveries never interleave.
+  let chain: Promise<void> = Promise.resolve();
+  const serially = (step: () => Promise<void> | void) => {
+    chain = chain.then(step).catch((error: unknown) => {
+      logger.warn({ err: error }, 'feed follower step failed; the next poll catches up');
+    });
+    return chain;
+  };
+
+  const hand = (event: FeedEvent) => {
+    position = BigInt(event.position);
+    deliver(event);
+  };
+
+  const catchUp = async (upTo?: bigint) => {
+    while (!closed && (upTo === undefined || position < upTo)) {
+      const events = await readFeed(pool, position.toString(), CATCH_UP_PAGE);
+      // Positions are consecutive; a hole here can only be events retention removed.
+      for (const event of events) if (BigInt(event.position) > position) hand(event);
+      if (events.length < CATCH_UP_PAGE) return;
+    }
+  };
+
+  const onEvent = (event: FeedEvent) =>
+    serially(async () => {
+      const at = BigInt(event.position);
+      if (at <= position) return;
+      if (at > position + 1n) await catchUp(at - 1n);
+      if (at === position + 1n) hand(event);
+    });
+
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  // The first completed fetch after joining means the start offsets are fixed.
+  consumer.on(consumer.events.FETCH, () => {
+    if (joined && !live) {
+      live = true;
+      // Whatever was sequenced between reading the head and joining is read now.
+      void serially(() => catchUp());
+    }
+  });
+  consumer.on(consumer.events.CRASH, (event) => {
+    live = false;
+    options.onCrash(event.payload.error);
+  });
+
+  await consumer.subscribe({ topic, fromBeginning: false });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      let parsed;
+      try {
+        parsed = feedEventSchema.safeParse(JSON.parse(message.value?.toString('utf8') ?? ''));
+      } catch {
+        logger.error({ offset: message.offset }, 'feed message is not JSON: skipped');
+        return;
+      }
+      if (!parsed.success) {
+        logger.error(
+          { offset: message.offset, reason: describeIssues(fieldIssues(parsed.error)) },
+          'feed message does not match the schema: skipped',
+        );
+        return;
+      }
+      await onEvent(parsed.data);
+    },
+  });
+
+  const poll = setInterval(() => void serially(() => catchUp()), options.pollEveryMs);
+
+  return {
+    get position() {
+      return position.toString();
+    },
+    isLive: () => live,
+    async close() {
+      closed = true;
+      clearInterval(poll);
+      await chain;
+    },
+  };
+}

@@ -1,0 +1,12 @@
+export {
+  appendToFeed,
+  FEED_CHANNEL,
+  feedBounds,
+  OUTBOX_CHANNEL,
+  readFeed,
+  sequenceOutbox,
+  type FeedBounds,
+  type FeedEntry,
+} from './queries.js';
+export { startFeedRelay, type FeedRelay, type FeedRelayOptions } from './relay.js';
+export { startFeedFollower, type FeedFollower, type FeedFollowerOptions } from './follower.js';

@@ -1,0 +1,161 @@
+import type { PoolClient, Queryable } from '@renkei/db';
+import {
+  FEED_EVENT_SCHEMA,
+  feedEventSchema,
+  type FeedEvent,
+  type FeedEventKind,
+  type FeedPayload,
+} from '@renkei/schema';
+
+/** PostgreSQL channels: an outbox row waits to be sequenced; the feed head moved. */
+export const OUTBOX_CHANNEL = 'renkei_feed_outbox';
+export const FEED_CHANNEL = 'renkei_feed';
+
+/** An event to append to the feed, in the writer's own transaction. */
+export type FeedEntry = {
+  [Kind in FeedEventKind]: {
+    kind: Kind;
+    payload: FeedPayload<Kind>;
+    /** For alert versions: lets the sequencer record the alert's feed position. */
+    alert?: { id: string; version: number };
+    /** The report that caused the event, for tracing across services. */
+    reportId?: string;
+  };
+}[FeedEventKind];
+
+/**
+ * Queues events for the feed. Call it inside the transaction that makes them
+ * true: they are sequenced only once it commits, and never if it rolls back.
+ * The notification, too, is delivered at commit.
+ */
+export async function appendToFeed(db: Queryable, entries: readonly FeedEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await db.query(
+    `INSERT INTO feed_outbox (kind, payload, alert_id, alert_version, report_id)
+     SELECT * FROM unnest($1::text[], $2::jsonb[], $3::uuid[], $4::integer[], $5::uuid[])`,
+    [
+      entries.map((entry) => entry.kind),
+      entries.map((entry) => JSON.stringify(entry.payload)),
+      entries.map((entry) => entry.alert?.id ?? null),
+      entries.map((entry) => entry.alert?.version ?? null),
+      entries.map((entry) => entry.reportId ?? null),
+    ],
+  );
+  await db.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
+}
+
+/**
+ * Moves up to `limit` outbox rows into the feed with the next consecutive
+ * positions. The `feed_head` row lock is held until commit, so sequencing
+ * transactions run one at a time and commit in position order: when a
+ * position is visible, every smaller one already is.
+ */
+export async function sequenceOutbox(db: PoolClient, limit: number): Promise<number> {
+  const head = await db.query<{ position: string }>(
+    `SELECT position FROM feed_head WHERE singleton FOR UPDATE`,
+  );
+  const from = head.rows[0]!.position;
+  // A new statement takes a new snapshot: rows a sequencer we waited for has
+  // just moved are gone from the outbox by now.
+  const moved = await db.query<{ last: string | null; count: string }>(
+    `WITH taken AS (
+       DELETE FROM feed_outbox
+        WHERE id IN (SELECT id FROM feed_outbox ORDER BY id LIMIT $2)
+        RETURNING id, kind, payload, alert_id, alert_version, report_id
+     ), numbered AS (
+       SELECT $1::bigint + row_number() OVER (ORDER BY id) AS position, * FROM taken
+     ), inserted AS (
+       INSERT INTO feed_events (position, kind, payload, alert_id, alert_version, report_id)
+       SELECT position, kind, payload, alert_id, alert_version, report_id FROM numbered
+       RETURNING position, alert_id, alert_version
+     ), versions AS (
+       UPDATE alert_versions v SET position = i.position
+         FROM inserted i WHERE v.alert_id = i.alert_id AND v.version = i.alert_version
+     ), latest AS (
+       UPDATE alerts a SET position = i.position
+         FROM inserted i WHERE a.id = i.alert_id AND a.version = i.alert_version
+     )
+     SELECT max(position)::text AS last, count(*)::text AS count FROM inserted`,
+    [from, limit],
+  );
+  const { last, count } = moved.rows[0]!;
+  if (last === null) return 0;
+  await db.query(`UPDATE feed_head SET position = $1 WHERE singleton`, [last]);
+  await db.query(`SELECT pg_notify($1, $2)`, [FEED_CHANNEL, last]);
+  return Number(count);
+}
+
+interface FeedRow {
+  position: string;
+  kind: string;
+  payload: unknown;
+  report_id: string | null;
+  sequenced_at: string;
+}
+
+function toEvent(row: FeedRow): FeedEvent {
+  return feedEventSchema.parse({
+    schema: FEED_EVENT_SCHEMA,
+    position: row.position,
+    kind: row.kind,
+    payload: row.payload,
+    sequencedAt: row.sequenced_at,
+  });
+}
+
+export interface StoredFeedEvent {
+  event: FeedEvent;
+  reportId: string | null;
+}
+
+/** Events after `after`, oldest first. */
+export async function readFeed(db: Queryable, after: string, limit: number): Promise<FeedEvent[]> {
+  const { rows } = await db.query<FeedRow>(
+    `SELECT position, kind, payload, report_id, sequenced_at FROM feed_events
+      WHERE position > $1 ORDER BY position LIMIT $2`,
+    [after, limit],
+  );
+  return rows.map(toEvent);
+}
+
+/** Sequenced events not yet on Kafka, oldest first. */
+export async function readUnpublished(db: Queryable, limit: number): Promise<StoredFeedEvent[]> {
+  const { rows } = await db.query<FeedRow>(
+    `SELECT position, kind, payload, report_id, sequenced_at FROM feed_events
+      WHERE published_at IS NULL ORDER BY position LIMIT $1`,
+    [limit],
+  );
+  return rows.map((row) => ({ event: toEvent(row), reportId: row.report_id }));
+}
+
+export async function markPublished(db: Queryable, positions: readonly string[]): Promise<void> {
+  await db.query(`UPDATE feed_events SET published_at = now() WHERE position = ANY($1::bigint[])`, [
+    positions,
+  ]);
+}
+
+export interface FeedBounds {
+  /** The newest position; "0" while the feed is empty. */
+  head: string;
+  /** The oldest position still kept; resuming from before it misses events. */
+  oldest: string | null;
+}
+
+export async function feedBounds(db: Queryable): Promise<FeedBounds> {
+  const { rows } = await db.query<{ head: string; oldest: string | null }>(
+    `SELECT (SELECT position FROM feed_head WHERE singleton)::text AS head,
+            (SELECT min(position) FROM feed_events)::text AS oldest`,
+  );
+  return rows[0]!;
+}
+
+/** Forgets published events older than the retention; returns how many. */
+export async function pruneFeed(db: Queryable, retentionMs: number): Promise<number> {
+  const result = await db.query(
+    `DELETE FROM feed_events
+      WHERE sequenced_at < now() - make_interval(secs => $1::double precision / 1000)
+        AND published_at IS NOT NULL`,
+    [retentionMs],
+  );
+  return result.rowCount ?? 0;
+}

@@ -1,0 +1,227 @@
+import pg from 'pg';
+import { HEADERS, withDeadline, type Producer, type TopicNames } from '@renkei/bus';
+import { HUB_TYPE_PARSERS, withTransaction, type Pool } from '@renkei/db';
+import { RenkeiError, type Closable, type Logger } from '@renkei/runtime';
+import type { FeedEvent } from '@renkei/schema';
+import {
+  markPublished,
+  OUTBOX_CHANNEL,
+  pruneFeed,
+  readUnpublished,
+  sequenceOutbox,
+  type StoredFeedEvent,
+} from './queries.js';
+
+// Any fixed number works; it only has to be the same in every process of the hub.
+const RELAY_LEADER_LOCK = 0x52454c59; // "RELY"
+const BATCH_SIZE = 500;
+
+export interface FeedRelayOptions {
+  pool: Pool;
+  /** The relay holds leadership on a connection of its own, outside the pool. */
+  databaseUrl: string;
+  producer: Producer;
+  topics: Pick<TopicNames, 'feed' | 'alerts'>;
+  logger: Logger;
+  /** How often a follower tries to become leader, and the leader sweeps without a notification. */
+  sweepEveryMs: number;
+  /** A leader that cannot publish for this long reports itself failed. */
+  failAfterMs: number;
+  /** Published events older than this are forgotten. */
+  retentionMs: number;
+  onFailure: (error: RenkeiError) => void;
+  sendTimeoutMs?: number;
+}
+
+export interface FeedRelay extends Closable {
+  isLeader(): boolean;
+  /** Asks the leader to sequence and publish now (after a local write to the outbox). */
+  wake(): void;
+}
+
+/**
+ * Moves the feed forward and onto Kafka. Any number of processes run a relay;
+ * one of them leads, holding a session advisory lock, and only the leader
+ * sequences and sends, so the feed and alerts topics receive events in
+ * position order (each alert's versions in version order). Leadership passes
+ * on within a sweep when the leader's connection goes away.
+ *
+ * Publishing never holds a transaction or row lock across a send: sequencing
+ * commits first, then the events are sent, then marked published. A crash
+ * between send and mark sends them again; consumers drop repeats by position.
+ */
+export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
+  const { pool, databaseUrl, logger, sweepEveryMs, failAfterMs } = options;
+  const log = logger.child({ component: 'feed-relay' });
+  let closed = false;
+  let leading = false;
+  let lockClient: pg.Client | undefined;
+  let wakeUp: (() => void) | undefined;
+  let pending = false;
+  let lastPrune = 0;
+
+  const wake = () => {
+    pending = true;
+    wakeUp?.();
+  };
+
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (closed || pending) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  const tryToLead = async (): Promise<boolean> => {
+    const client = new pg.Client({
+      connectionString: databaseUrl,
+      application_name: 'renkei-feed-relay',
+      types: HUB_TYPE_PARSERS,
+    });
+    client.on('error', (error) => {
+      if (leading) log.warn({ err: error }, 'lost the leader connection: stepping down');
+      leading = false;
+      wake();
+    });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+        RELAY_LEADER_LOCK,
+      ]);
+      if (!rows[0]!.locked) {
+        await client.end();
+        return false;
+      }
+      client.on('notification', wake);
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      lockClient = client;
+      return true;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+  };
+
+  const stepDown = async () => {
+    leading = false;
+    const client = lockClient;
+    lockClient = undefined;
+    await client?.end().catch(() => undefined);
+  };
+
+  const publish = async (batch: StoredFeedEvent[]) => {
+    const message = ({ event, reportId }: StoredFeedEvent, key: string | null) => ({
+      key,
+      value: JSON.stringify(event),
+      headers: {
+        [HEADERS.feedPosition]: event.position,
+        [HEADERS.messageType]: event.schema,
+        [HEADERS.contentType]: 'application/json',
+        ...(reportId ? { [HEADERS.reportId]: reportId } : {}),
+      },
+    });
+    const alertMessages = batch.flatMap((stored) =>
+      stored.event.kind === 'alert' ? [alertMessage(stored.event, stored.reportId)] : [],
+    );
+    await withDeadline(
+      options.producer.sendBatch({
+        acks: -1,
+        topicMessages: [
+          { topic: options.topics.feed, messages: batch.map((stored) => message(stored, null)) },
+          ...(alertMessages.length > 0 ? [{ topic: options.topics.alerts, messages: alertMessages }] : []),
+        ],
+      }),
+      options.sendTimeoutMs ?? 30_000,
+      'publishing the feed',
+    );
+    await markPublished(
+      pool,
+      batch.map((stored) => stored.event.position),
+    );
+    log.debug({ from: batch[0]!.event.position, to: batch.at(-1)!.event.position }, 'feed published');
+  };
+
+  /** One round of work; true when there may be more to do at once. */
+  const lead = async (): Promise<boolean> => {
+    const unpublished = await readUnpublished(pool, BATCH_SIZE);
+    if (unpublished.length > 0) {
+      await publish(unpublished);
+      return true;
+    }
+    const sequenced = await withTransaction(pool, (db) => sequenceOutbox(db, BATCH_SIZE));
+    if (sequenced > 0) return true;
+    if (Date.now() - lastPrune > 60_000) {
+      lastPrune = Date.now();
+      const pruned = await pruneFeed(pool, options.retentionMs);
+      if (pruned > 0) log.info({ pruned }, 'old feed events forgotten');
+    }
+    return false;
+  };
+
+  const loop = async () => {
+    let failingSince: number | undefined;
+    while (!closed) {
+      pending = false;
+      try {
+        if (!leading) {
+          leading = await tryToLead();
+          if (leading) log.info('leading the feed relay');
+        }
+        if (leading) {
+          while (!closed && leading && (await lead()));
+        }
+        failingSince = undefined;
+      } catch (error) {
+        failingSince ??= Date.now();
+        log.warn({ err: error }, 'feed relay round failed; will retry');
+        if (Date.now() - failingSince > failAfterMs) {
+          options.onFailure(new RenkeiError('RENKEI_FEED_RELAY_FAILED', undefined, { cause: error }));
+          failingSince = undefined;
+        }
+        if (leading && !(await lockIsAlive())) await stepDown();
+      }
+      await pause(sweepEveryMs);
+    }
+    await stepDown();
+  };
+
+  const lockIsAlive = () =>
+    lockClient!.query('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+
+  const running = loop();
+
+  return {
+    isLeader: () => leading,
+    wake,
+    async close() {
+      closed = true;
+      wakeUp?.();
+      await running;
+    },
+  };
+}
+
+function alertMessage(event: Extract<FeedEvent, { kind: 'alert' }>, reportId: string | null) {
+  const record = event.payload;
+  return {
+    // Keyed by alert id: every version of an alert lands on one partition, in order.
+    key: record.id,
+    value: JSON.stringify(record),
+    headers: {
+      [HEADERS.alertId]: record.id,
+      [HEADERS.alertVersion]: String(record.version),
+      [HEADERS.feedPosition]: event.position,
+      [HEADERS.messageType]: record.schema,
+      [HEADERS.contentType]: 'application/json',
+      ...(reportId ? { [HEADERS.reportId]: reportId } : {}),
+    },
+  };
+}
