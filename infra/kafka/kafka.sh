@@ -5,6 +5,7 @@
 # Usage: infra/kafka/kafka.sh {fetch|format|start|stop|restart|status|logs|reset}
 #
 # Env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), RENKEI_STATE_DIR (<repo>/.renkei),
+#      KAFKA_STATE_DIR (data, logs and pid of this broker; <RENKEI_STATE_DIR>/kafka),
 #      KAFKA_VERSION (from pom.xml), JAVA_HOME, KAFKA_HEAP_OPTS (-Xms256m -Xmx512m),
 #      KAFKA_JVM_OPTS (extra JVM flags), KAFKA_START_TIMEOUT (90 s), KAFKA_STOP_TIMEOUT (30 s).
 set -euo pipefail
@@ -31,8 +32,10 @@ if [[ -z "$KAFKA_VERSION" ]]; then
   exit 2
 fi
 
-STATE="$RENKEI_STATE_DIR/kafka"
-LIBS="$STATE/libs-$KAFKA_VERSION"
+# The jars are shared by every broker of this checkout; data, logs and the pid
+# live in KAFKA_STATE_DIR, so a test can run a private broker beside the shared one.
+LIBS="$RENKEI_STATE_DIR/kafka/libs-$KAFKA_VERSION"
+STATE="${KAFKA_STATE_DIR:-$RENKEI_STATE_DIR/kafka}"
 LIBS_MARKER="$LIBS/.complete"
 DATA_DIR="$STATE/data"
 LOG_DIR="$STATE/logs"
@@ -88,7 +91,7 @@ cmd_fetch() {
   command -v mvn >/dev/null 2>&1 || die "mvn not found"
   log "fetching Kafka $KAFKA_VERSION jars into $LIBS (Maven, cached in ~/.m2)"
   rm -rf "$LIBS"
-  mkdir -p "$LIBS"
+  mkdir -p "$LIBS" "$STATE"
   local fetch_log="$STATE/fetch-$KAFKA_VERSION.log"
   if ! mvn -B -q -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
         -Dkafka.version="$KAFKA_VERSION" -DoutputDirectory="$LIBS" -DincludeScope=runtime \

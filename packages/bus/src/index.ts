@@ -15,6 +15,7 @@ export {
   createReliableProducer,
   DeadlineExceededError,
   isBrokerUnavailable,
+  onFinalCrash,
   withDeadline,
   type Consumer,
   type Kafka,

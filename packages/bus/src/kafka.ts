@@ -60,9 +60,11 @@ export function createReliableProducer(kafka: Kafka): Producer {
 }
 
 /**
- * A consumer that never restarts itself after a crash: the service reports the
- * crash through its `done` and exits, and its supervisor starts a clean one,
- * instead of a consumer that silently stopped inside a process that looks alive.
+ * kafkajs restarts a consumer after a retriable failure (a coordinator still
+ * loading, a broker away); how long the hub tolerates that is the broker
+ * watch's business. A crash it does not restart from is reported through
+ * {@link onFinalCrash}, so the service can fail instead of living on with a
+ * consumer that stopped.
  */
 export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {
   return kafka.consumer({
@@ -70,7 +72,13 @@ export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
     ...config,
-    retry: { ...config.retry, restartOnFailure: async () => false },
+  });
+}
+
+/** Calls `handle` when the consumer crashed and kafkajs will not restart it. */
+export function onFinalCrash(consumer: Consumer, handle: (error: Error) => void): void {
+  consumer.on(consumer.events.CRASH, (event) => {
+    if (!event.payload.restart) handle(event.payload.error);
   });
 }
 

@@ -1,4 +1,4 @@
-import type { Consumer } from '@renkei/bus';
+import { onFinalCrash, type Consumer } from '@renkei/bus';
 import type { Pool } from '@renkei/db';
 import type { Closable, Logger } from '@renkei/runtime';
 import { describeIssues, feedEventSchema, fieldIssues, type FeedEvent } from '@renkei/schema';
@@ -22,7 +22,7 @@ export interface FeedFollowerOptions {
   deliver: (event: FeedEvent) => void;
   /** How often PostgreSQL is asked for events Kafka has not brought (a safety net, not the path). */
   pollEveryMs: number;
-  /** Called when the consumer crashes for good. */
+  /** Called when the consumer crashed and kafkajs will not restart it. */
   onCrash: (error: unknown) => void;
 }
 
@@ -81,10 +81,12 @@ export async function startFeedFollower(options: FeedFollowerOptions): Promise<F
       void serially(() => catchUp());
     }
   });
-  consumer.on(consumer.events.CRASH, (event) => {
+  consumer.on(consumer.events.CRASH, () => {
+    // Until it joins again, events come from the poll.
     live = false;
-    options.onCrash(event.payload.error);
+    joined = false;
   });
+  onFinalCrash(consumer, options.onCrash);
 
   await consumer.subscribe({ topic, fromBeginning: false });
   await consumer.run({

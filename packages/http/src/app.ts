@@ -51,6 +51,8 @@ export interface HttpApp {
   /** Marks the service as draining: readiness fails at once so balancers stop sending. */
   beginDrain(): void;
   isDraining(): boolean;
+  /** Every route registered, as `METHOD /path` (HEAD and the documentation's own routes left out). */
+  readonly routes: readonly string[];
   /** Runs after the server stopped accepting and before it waits for open connections. */
   onDrain(step: string, action: () => Promise<void> | void): void;
   /**
@@ -90,6 +92,13 @@ export async function createHttpApp({
   app.setSerializerCompiler(serializerCompiler);
 
   let draining = false;
+  const routes: string[] = [];
+  app.addHook('onRoute', (route) => {
+    const hidden =
+      (route.schema as { hide?: boolean } | undefined)?.hide === true || route.url.startsWith('/docs');
+    if (hidden) return;
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
+  });
   const isTransient: TransientErrorTest = (error) => transientErrors.some((test) => test(error));
   // The hub speaks JSON only: without a text/plain parser a wrong content type is a 415.
   app.removeContentTypeParser('text/plain');
@@ -120,6 +129,11 @@ export async function createHttpApp({
     // Before authentication: the plugin's own hooks must see every upgrade,
     // refused ones included, or a refused upgrade's socket is never closed.
     await app.register(websocket, { options: { maxPayload: websocketOptions.maxPayloadBytes } });
+    // The plugin hides WebSocket routes from the OpenAPI document; the stream
+    // is part of the public contract, so it is listed like any other route.
+    app.addHook('onRoute', (route) => {
+      if (route.websocket && route.schema && openapi) route.schema.hide = false;
+    });
   }
   if (verifyToken) authenticateRequests(app, verifyToken);
 
@@ -165,6 +179,7 @@ export async function createHttpApp({
 
   return {
     app,
+    routes,
     async listen({ host, port, onFailure }) {
       const url = await app.listen({ host, port });
       app.server.on('error', (error) =>

@@ -4,7 +4,7 @@ import { formatPath, isStorableText, STORABLE_TEXT_MESSAGE } from '@renkei/schem
 import { invalidField } from './errors.js';
 
 /** `application/json` and structured-syntax JSON types such as `application/stix+json`. */
-const JSON_MEDIA_TYPE = /^application\/([a-z0-9.-]+\+)?json$/i;
+const JSON_MEDIA_TYPE = /^application\/([a-z0-9.-]+\+)?json\s*(;|$)/i;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

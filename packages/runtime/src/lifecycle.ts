@@ -175,11 +175,13 @@ export async function runUntilSignalled(
     service = await start();
   } catch (error) {
     logger.fatal({ err: error, code: codeOf(error) }, 'start-up failed');
-    process.exitCode = 1;
+    exit(1);
     return;
   }
 
   let stopping = false;
+  // Once closed, the process exits with the code: a library that leaves a
+  // timer or socket behind (a consumer mid-restart) must not keep it alive.
   const stop = (reason: string, exitCode: number) => {
     stopping = true;
     const force = setTimeout(
@@ -191,12 +193,12 @@ export async function runUntilSignalled(
       () => {
         clearTimeout(force);
         logger.info({ exitCode }, 'stopped');
-        process.exitCode = exitCode;
+        exit(exitCode);
       },
       (error: unknown) => {
         clearTimeout(force);
         logger.error({ err: error }, 'error while closing');
-        process.exitCode = 1;
+        exit(1);
       },
     );
   };
@@ -215,7 +217,6 @@ export async function runUntilSignalled(
   service.done.catch((error: unknown) => {
     logger.fatal({ err: error, code: codeOf(error) }, 'service failed: closing and exiting non-zero');
     if (!stopping) stop('failure', 1);
-    else process.exitCode = 1;
   });
 }
 

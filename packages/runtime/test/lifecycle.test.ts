@@ -1,5 +1,18 @@
-import { describe, expect, it, vi } from 'vitest';
-import { ReleaseStack } from '@renkei/runtime';
+import diagnostics from 'node:diagnostics_channel';
+import { EventEmitter } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  createLogger,
+  LIFECYCLE_CHANNEL,
+  publishLifecycleStep,
+  ReleaseStack,
+  RenkeiError,
+  runUntilSignalled,
+  serviceHandle,
+  ServiceOutcome,
+  watchDependency,
+  type LifecycleStep,
+} from '@renkei/runtime';
 
 describe('ReleaseStack', () => {
   it('releases in the reverse of the order resources were registered', async () => {
@@ -184,5 +197,170 @@ describe('ReleaseStack', () => {
     });
     await expect(stack.close()).rejects.toThrow('slow failed');
     expect(order).toEqual(['reentrant', 'slow']);
+  });
+});
+
+describe('ServiceOutcome and serviceHandle', () => {
+  it('resolves done after close, once, whatever fails later', async () => {
+    const released: string[] = [];
+    const resources = new ReleaseStack('test');
+    resources.defer(() => void released.push('db'), 'postgres');
+    const outcome = new ServiceOutcome();
+    const handle = serviceHandle(resources, outcome, { url: 'http://x' });
+    expect(handle.url).toBe('http://x');
+    await Promise.all([handle.close(), handle.close()]);
+    await expect(handle.done).resolves.toBeUndefined();
+    outcome.fail(new Error('too late'));
+    await expect(handle.done).resolves.toBeUndefined();
+    expect(released).toEqual(['db']);
+  });
+
+  it('rejects done with the first failure, even before anyone awaits it', async () => {
+    const outcome = new ServiceOutcome();
+    const handle = serviceHandle(new ReleaseStack(), outcome);
+    const first = new RenkeiError('RENKEI_BROKER_LOST');
+    outcome.fail(first);
+    outcome.fail(new RenkeiError('RENKEI_DATABASE_LOST'));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await expect(handle.done).rejects.toBe(first);
+    expect(outcome.settled).toBe(true);
+  });
+});
+
+describe('publishLifecycleStep', () => {
+  it('announces named releases on the lifecycle channel, in release order', async () => {
+    const steps: LifecycleStep[] = [];
+    const listener = (message: unknown) => steps.push(message as LifecycleStep);
+    diagnostics.subscribe(LIFECYCLE_CHANNEL, listener);
+    try {
+      const resources = new ReleaseStack('svc');
+      resources.defer(() => undefined, 'postgres');
+      resources.defer(() => undefined);
+      resources.defer(() => undefined, 'kafka');
+      publishLifecycleStep('svc', 'draining');
+      await resources.close();
+    } finally {
+      diagnostics.unsubscribe(LIFECYCLE_CHANNEL, listener);
+    }
+    expect(steps).toEqual([
+      { service: 'svc', step: 'draining' },
+      { service: 'svc', step: 'kafka' },
+      { service: 'svc', step: 'postgres' },
+    ]);
+  });
+});
+
+describe('runUntilSignalled', () => {
+  const silent = createLogger('test', 'silent');
+
+  function fakeService() {
+    const outcome = new ServiceOutcome();
+    const closed = vi.fn(async () => undefined);
+    const resources = new ReleaseStack('svc');
+    resources.defer(closed);
+    return { outcome, closed, handle: serviceHandle(resources, outcome) };
+  }
+
+  afterEach(() => {
+    process.exitCode = undefined;
+  });
+
+  it('closes the service and exits 1 when it fails on its own', async () => {
+    const { outcome, closed, handle } = fakeService();
+    const exit = vi.fn();
+    await runUntilSignalled(silent, async () => handle, { exit, signals: new EventEmitter() as never });
+    outcome.fail(new RenkeiError('RENKEI_CONSUMER_CRASHED'));
+    await vi.waitFor(() => expect(exit).toHaveBeenCalledWith(1));
+    expect(closed).toHaveBeenCalledTimes(1);
+  });
+
+  it('drains on the first signal and exits 0; a second signal exits at once', async () => {
+    const { closed, handle } = fakeService();
+    const signals = new EventEmitter();
+    const exit = vi.fn();
+    await runUntilSignalled(silent, async () => handle, { exit, signals: signals as never });
+    signals.emit('SIGTERM', 'SIGTERM');
+    await vi.waitFor(() => expect(exit).toHaveBeenCalledWith(0));
+    expect(closed).toHaveBeenCalledTimes(1);
+    signals.emit('SIGTERM', 'SIGTERM');
+    expect(exit).toHaveBeenLastCalledWith(1);
+  });
+
+  it('exits 1 when start-up fails, without waiting for signals', async () => {
+    const exit = vi.fn();
+    const signals = new EventEmitter();
+    await runUntilSignalled(
+      silent,
+      async () => {
+        throw new RenkeiError('RENKEI_MIGRATION_FAILED');
+      },
+      { exit, signals: signals as never },
+    );
+    expect(exit).toHaveBeenCalledWith(1);
+    expect(signals.listenerCount('SIGTERM')).toBe(0);
+  });
+});
+
+describe('watchDependency', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('reports a dependency lost once it has failed for longer than the loss timeout', async () => {
+    let up = true;
+    const onLost = vi.fn();
+    const watch = watchDependency({
+      name: 'db',
+      check: async () => {
+        if (!up) throw new Error('ECONNREFUSED');
+      },
+      intervalMs: 100,
+      lossTimeoutMs: 1_000,
+      onLost,
+      logger: createLogger('test', 'silent'),
+    });
+    await vi.advanceTimersByTimeAsync(250);
+    expect(watch.isHealthy()).toBe(true);
+    up = false;
+    await vi.advanceTimersByTimeAsync(150);
+    expect(watch.isHealthy()).toBe(false);
+    await vi.advanceTimersByTimeAsync(600);
+    expect(onLost).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(600);
+    expect(onLost).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(onLost).toHaveBeenCalledTimes(1);
+    await watch.close();
+  });
+
+  it('forgives an outage shorter than the loss timeout, and counts a slow check as a failure', async () => {
+    let mode: 'up' | 'down' | 'slow' = 'up';
+    const onLost = vi.fn();
+    const watch = watchDependency({
+      name: 'kafka',
+      check: () =>
+        mode === 'up'
+          ? Promise.resolve()
+          : mode === 'down'
+            ? Promise.reject(new Error('down'))
+            : new Promise(() => undefined),
+      intervalMs: 100,
+      checkTimeoutMs: 200,
+      lossTimeoutMs: 1_000,
+      onLost,
+      logger: createLogger('test', 'silent'),
+    });
+    mode = 'down';
+    await vi.advanceTimersByTimeAsync(700);
+    mode = 'up';
+    await vi.advanceTimersByTimeAsync(300);
+    expect(watch.isHealthy()).toBe(true);
+    mode = 'slow';
+    await vi.advanceTimersByTimeAsync(400);
+    expect(watch.isHealthy()).toBe(false);
+    await vi.advanceTimersByTimeAsync(600);
+    expect(onLost).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(onLost).toHaveBeenCalledTimes(1);
+    await watch.close();
   });
 });

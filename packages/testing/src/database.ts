@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createPool, ensureDatabase, quoteIdentifier, type Pool } from '@renkei/db';
+import { createPool, ensureDatabase, migrate, quoteIdentifier, type Pool } from '@renkei/db';
 
 export const TEST_SERVER_URL =
   process.env.RENKEI_TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
@@ -9,6 +9,13 @@ export interface TestDatabase {
   url: string;
   pool: Pool;
   drop(): Promise<void>;
+}
+
+/** A fresh database of its own with the hub's migrations applied. */
+export async function createMigratedTestDatabase(): Promise<TestDatabase> {
+  const database = await createTestDatabase();
+  await migrate(database.pool);
+  return database;
 }
 
 /** A fresh, empty database of its own for one suite; `drop` removes it. */

@@ -1,5 +1,14 @@
 export { eventually, sleep } from './eventually.js';
-export { createTestDatabase, TEST_SERVER_URL, type TestDatabase } from './database.js';
+export {
+  createMigratedTestDatabase,
+  createTestDatabase,
+  TEST_SERVER_URL,
+  type TestDatabase,
+} from './database.js';
+export { createPrivateBroker, freePort, type PrivateBroker } from './broker.js';
+export { recordLifecycle } from './lifecycle.js';
+export { documentedRoutes } from './openapi.js';
+export { controllable, type ControllableProducer, type ProducerFault } from './producer.js';
 export { createTestKeys, type TestKeys } from './keys.js';
 export {
   spawnService,

@@ -20,6 +20,8 @@ export interface ServiceProcess {
   logFile: string;
   lines: LogLine[];
   waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Resolves to the exit code when the process ends by itself or is stopped. */
+  exited: Promise<number | null>;
   /** SIGTERM and wait: the graceful path. Resolves to the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL and wait: a crash. */
@@ -60,6 +62,7 @@ export async function spawnService(
         HOST: '127.0.0.1',
         INGEST_PORT: '0',
         GATEWAY_PORT: '0',
+        CORRELATOR_PORT: '0',
         LOG_LEVEL: 'info',
         ...env,
       },
@@ -134,6 +137,7 @@ export async function spawnService(
     name,
     pid: child.pid!,
     url: typeof ready.url === 'string' ? ready.url : undefined,
+    exited,
     logFile,
     lines,
     waitForLog,

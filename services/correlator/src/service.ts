@@ -1,4 +1,11 @@
-import { createConsumer, createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
+import {
+  createConsumer,
+  createKafka,
+  createReliableProducer,
+  onFinalCrash,
+  prepareTopics,
+  watchBroker,
+} from '@renkei/bus';
 import { isDatabaseUnavailable, openMigratedPool, watchDatabase } from '@renkei/db';
 import { startFeedRelay } from '@renkei/feed';
 import { createHttpApp } from '@renkei/http';
@@ -77,13 +84,15 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       groupId,
       sessionTimeout: config.CORRELATOR_SESSION_TIMEOUT_MS,
       heartbeatInterval: Math.floor(config.CORRELATOR_SESSION_TIMEOUT_MS / 10),
+      // A fetch waits at most this long for data; shutdown waits for the fetch in flight.
+      maxWaitTimeInMs: 1_000,
     });
     let joined = false;
     consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));
-    consumer.on(consumer.events.CRASH, (event) => {
-      joined = false;
-      outcome.fail(new RenkeiError('RENKEI_CONSUMER_CRASHED', undefined, { cause: event.payload.error }));
-    });
+    consumer.on(consumer.events.CRASH, () => (joined = false));
+    onFinalCrash(consumer, (cause) =>
+      outcome.fail(new RenkeiError('RENKEI_CONSUMER_CRASHED', undefined, { cause })),
+    );
     await consumer.connect();
     resources.defer(() => consumer.disconnect(), 'kafka-consumer');
     await runCorrelator({
@@ -102,7 +111,7 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       checkReadiness: async () => database.isHealthy() && broker.isHealthy() && joined,
       transientErrors: [isDatabaseUnavailable],
     });
-    resources.defer(() => http.close(), 'http-server');
+    resources.defer(() => http.close());
     const url = await http.listen({
       host: config.HOST,
       port: config.CORRELATOR_PORT,

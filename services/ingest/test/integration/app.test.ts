@@ -1,0 +1,335 @@
+import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTokenVerifier } from '@renkei/auth';
+import { createKafka, createReliableProducer, prepareTopics, type Producer } from '@renkei/bus';
+import { createPool } from '@renkei/db';
+import type { HttpApp } from '@renkei/http';
+import { createLogger } from '@renkei/runtime';
+import type { ReportEnvelope, ReportSubmission } from '@renkei/schema';
+import {
+  controllable,
+  createMigratedTestDatabase,
+  createTestKeys,
+  deleteTopicsWithPrefix,
+  documentedRoutes,
+  randomTopicPrefix,
+  readWholeTopic,
+  TEST_KAFKA_BROKERS,
+  type ControllableProducer,
+  type TestDatabase,
+  type TestKeys,
+} from '@renkei/testing';
+import { buildIngestApp } from '../../src/app.js';
+
+/**
+ * The ingest API in this process, through its builder: a real database and a
+ * real broker, with a producer whose sends can be made to fail or hang.
+ */
+describe('ingest, built in-process', () => {
+  const logger = createLogger('ingest-test', 'silent');
+  let database: TestDatabase;
+  let keys: TestKeys;
+  let prefix: string;
+  let producer: Producer;
+  let kafka: ControllableProducer;
+  let http: HttpApp;
+  let reportsTopic: string;
+  let reporter: string;
+  let otherReporter: string;
+  let analyst: string;
+
+  beforeAll(async () => {
+    [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
+    prefix = randomTopicPrefix();
+    const client = createKafka({ brokers: TEST_KAFKA_BROKERS.split(','), clientId: 'ingest-test', logger });
+    reportsTopic = (await prepareTopics(client, prefix, ['reports'])).reports;
+    producer = createReliableProducer(client);
+    await producer.connect();
+    kafka = controllable(producer);
+    http = await buildIngestApp({
+      logger,
+      pool: database.pool,
+      producer: kafka.producer,
+      reportsTopic,
+      verifyToken: await loadTokenVerifier({
+        AUTH_JWKS_FILE: keys.jwksFile,
+        AUTH_ISSUER: 'renkei',
+        AUTH_AUDIENCE: 'renkei-api',
+      }),
+      kafkaTimeoutMs: 1_000,
+      checkReadiness: async () => true,
+    });
+    reporter = await keys.token({ org: 'mlit-csirt', sector: 'central-government', roles: ['reporter'] });
+    otherReporter = await keys.token({ org: 'finance-ceptar', sector: 'finance', roles: ['ceptar'] });
+    analyst = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
+  });
+
+  afterAll(async () => {
+    await http?.close(1_000);
+    await producer?.disconnect();
+    await database?.drop();
+    await keys?.remove();
+    await deleteTopicsWithPrefix(prefix);
+  });
+
+  const report = (overrides: Partial<ReportSubmission> = {}): ReportSubmission => ({
+    id: randomUUID(),
+    title: 'Phishing wave against procurement',
+    category: 'phishing',
+    severity: 'high',
+    tlp: 'GREEN',
+    detectedAt: '2026-11-28T09:00:00+09:00',
+    indicators: [{ type: 'domain', value: 'evil.example' }],
+    ...overrides,
+  });
+
+  const post = (token: string, body: unknown, headers: Record<string, string> = {}) =>
+    http.app.inject({
+      method: 'POST',
+      url: '/v1/reports',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+      payload: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  /** How many times a report id is on the reports topic. */
+  const onTopic = async (id: string) =>
+    (await readWholeTopic<ReportEnvelope>(reportsTopic)).filter((message) => message.id === id).length;
+
+  describe('accepting', () => {
+    it('answers 202 once Kafka holds the report, and the owner reads it back', async () => {
+      const body = report();
+      const response = await post(reporter, body);
+      expect(response.statusCode).toBe(202);
+      expect(response.json()).toEqual({ id: body.id, status: 'accepted' });
+      expect(await onTopic(body.id!)).toBe(1);
+
+      const read = await http.app.inject({
+        method: 'GET',
+        url: `/v1/reports/${body.id}`,
+        headers: { authorization: `Bearer ${reporter}` },
+      });
+      expect(read.statusCode).toBe(200);
+      expect(read.json()).toMatchObject({ id: body.id, status: 'accepted', organisationId: 'mlit-csirt' });
+    });
+
+    it('answers a retry with the same id and body again, without a second message', async () => {
+      const body = report();
+      const first = await post(reporter, body);
+      const again = await post(reporter, JSON.stringify(body, null, 2));
+      expect([first.statusCode, again.statusCode]).toEqual([202, 202]);
+      expect(again.json()).toEqual(first.json());
+      expect(await onTopic(body.id!)).toBe(1);
+    });
+
+    it('answers 409 for the same id with another body, or from another organisation', async () => {
+      const body = report();
+      expect((await post(reporter, body)).statusCode).toBe(202);
+      const changed = await post(reporter, { ...body, title: 'Something else' });
+      expect(changed.statusCode).toBe(409);
+      expect(changed.json()).toMatchObject({ code: 'RENKEI_CONFLICT' });
+      const stolen = await post(otherReporter, body);
+      expect(stolen.statusCode).toBe(409);
+      expect(await onTopic(body.id!)).toBe(1);
+    });
+
+    it('hides another organisation’s report behind a 404, and shows it to analysts', async () => {
+      const body = report();
+      await post(reporter, body);
+      const get = (token: string) =>
+        http.app.inject({
+          method: 'GET',
+          url: `/v1/reports/${body.id}`,
+          headers: { authorization: `Bearer ${token}` },
+        });
+      expect((await get(otherReporter)).statusCode).toBe(404);
+      expect((await get(analyst)).statusCode).toBe(200);
+    });
+  });
+
+  describe('when Kafka does not acknowledge', () => {
+    it('answers 503 with Retry-After when the send fails, and the retry with the same id is stored once', async () => {
+      const body = report();
+      const brokerDown = Object.assign(new Error('Connection error: connect ECONNREFUSED'), {
+        name: 'KafkaJSConnectionError',
+        retriable: true,
+      });
+      kafka.inject({ kind: 'fail', error: brokerDown });
+      const failed = await post(reporter, body);
+      expect(failed.statusCode).toBe(503);
+      expect(failed.headers['retry-after']).toBe('1');
+      expect(failed.json()).toMatchObject({
+        code: 'RENKEI_UNAVAILABLE',
+        message: 'the report could not be stored; retry with the same id',
+      });
+      expect(await onTopic(body.id!)).toBe(0);
+
+      const retried = await post(reporter, body);
+      expect(retried.statusCode).toBe(202);
+      expect(await onTopic(body.id!)).toBe(1);
+    });
+
+    it('answers 503 when the acknowledgement does not come in time, and the retry succeeds', async () => {
+      const body = report();
+      kafka.inject({ kind: 'stall' });
+      const started = Date.now();
+      const timedOut = await post(reporter, body);
+      expect(timedOut.statusCode).toBe(503);
+      expect(timedOut.headers['retry-after']).toBe('1');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+
+      expect((await post(reporter, body)).statusCode).toBe(202);
+      expect(await onTopic(body.id!)).toBe(1);
+    });
+
+    it('answers a fault of the hub with 500 and a correlation id, never a retriable 503', async () => {
+      kafka.inject({
+        kind: 'fail',
+        error: new TypeError("Cannot read properties of undefined (reading 'key')"),
+      });
+      const response = await post(reporter, report());
+      expect(response.statusCode).toBe(500);
+      expect(response.headers['retry-after']).toBeUndefined();
+      expect(response.json()).toEqual({
+        code: 'RENKEI_INTERNAL',
+        message: 'internal error',
+        correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+    });
+  });
+
+  describe('when PostgreSQL does not answer', () => {
+    it('answers 503 with Retry-After: nothing was accepted', async () => {
+      // Nothing listens on port 1: the connection is refused, as when the server is down.
+      const unreachable = createPool('postgres://postgres@127.0.0.1:1/renkei', { max: 1 });
+      const offline = await buildIngestApp({
+        logger,
+        pool: unreachable,
+        producer: kafka.producer,
+        reportsTopic,
+        verifyToken: async () => ({
+          subject: 'x',
+          organisationId: 'mlit-csirt',
+          sector: 'central-government',
+          roles: ['reporter'],
+        }),
+        kafkaTimeoutMs: 1_000,
+        checkReadiness: async () => false,
+      });
+      try {
+        const body = report();
+        const response = await offline.app.inject({
+          method: 'POST',
+          url: '/v1/reports',
+          headers: { authorization: 'Bearer x', 'content-type': 'application/json' },
+          payload: JSON.stringify(body),
+        });
+        expect(response.statusCode).toBe(503);
+        expect(response.headers['retry-after']).toBe('1');
+        expect(response.json()).toMatchObject({ code: 'RENKEI_UNAVAILABLE' });
+        expect(await onTopic(body.id!)).toBe(0);
+      } finally {
+        await offline.close(1_000);
+        await unreachable.end();
+      }
+    });
+  });
+
+  describe('input the hub cannot store or read', () => {
+    it.each([
+      ['a NUL character in the title', { title: 'evil\u0000title' }, 'title'],
+      [
+        'a lone surrogate in a value',
+        { indicators: [{ type: 'domain', value: 'a\ud800.example' }] },
+        'indicators[0].value',
+      ],
+      ['a lone low surrogate in the description', { description: 'x\udc00' }, 'description'],
+    ])('answers %s with 400 naming the field', async (_what, overrides, field) => {
+      const response = await post(reporter, report(overrides as Partial<ReportSubmission>));
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ code: 'RENKEI_INVALID_REQUEST', fields: [{ field }] });
+    });
+
+    it('answers text escaped in JSON the same way (\\u0000 in the raw body)', async () => {
+      const raw = JSON.stringify(report()).replace('Phishing wave', 'Phishing\\u0000wave');
+      const response = await post(reporter, raw);
+      expect(response.statusCode).toBe(400);
+      expect(response.json().fields).toEqual([{ field: 'title', message: expect.stringContaining('NUL') }]);
+    });
+
+    it('answers a charset other than UTF-8 with 415, and accepts UTF-8 spelled either way', async () => {
+      const latin1 = await post(reporter, report(), {
+        'content-type': 'application/json; charset=ISO-8859-1',
+      });
+      expect(latin1.statusCode).toBe(415);
+      expect(latin1.json()).toMatchObject({ code: 'RENKEI_UNSUPPORTED_MEDIA_TYPE' });
+      for (const charset of ['utf-8', 'UTF8', '"utf-8"']) {
+        const ok = await post(reporter, report(), { 'content-type': `application/json; charset=${charset}` });
+        expect(ok.statusCode).toBe(202);
+      }
+    });
+
+    it('answers bytes that are not UTF-8 with 400', async () => {
+      const response = await http.app.inject({
+        method: 'POST',
+        url: '/v1/reports',
+        headers: { authorization: `Bearer ${reporter}`, 'content-type': 'application/json' },
+        payload: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ fields: [{ field: '(body)', message: 'is not valid UTF-8' }] });
+    });
+
+    it('answers a method the path does not have with 405 and Allow, in the error shape', async () => {
+      const response = await http.app.inject({ method: 'PUT', url: '/v1/reports' });
+      expect(response.statusCode).toBe(405);
+      expect(response.headers.allow).toBe('POST');
+      expect(response.json()).toMatchObject({ code: 'RENKEI_METHOD_NOT_ALLOWED' });
+    });
+
+    it('answers an unknown path with 404 in the error shape', async () => {
+      const response = await http.app.inject({ method: 'GET', url: '/v2/nothing' });
+      expect(response.statusCode).toBe(404);
+      expect(response.json()).toEqual({ code: 'RENKEI_NOT_FOUND', message: 'no route GET /v2/nothing' });
+    });
+
+    it('answers headers larger than Node accepts with 431 in the error shape', async () => {
+      await http.app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = http.app.server.address() as { port: number };
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk.toString()));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+        socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100 * 1024)}\r\n\r\n`);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+        code: 'RENKEI_HEADERS_TOO_LARGE',
+        message: 'the request headers are larger than allowed',
+      });
+    });
+  });
+
+  describe('its OpenAPI document', () => {
+    it('describes every route the service registered, with its error answers', async () => {
+      expect(http.routes).toEqual(expect.arrayContaining(['POST /v1/reports', 'GET /v1/reports/:id']));
+      expect((await documentedRoutes(http.app)).sort()).toEqual([...http.routes].sort());
+      const document = (await http.app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+        openapi: string;
+        paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      };
+      expect(document.openapi).toBe('3.1.0');
+      expect(Object.keys(document.paths['/v1/reports']!.post!.responses)).toEqual(
+        expect.arrayContaining(['202', '400', '401', '403', '409', '413', '415', '500', '503']),
+      );
+    });
+
+    it('serves a browsable reference at /docs without a token', async () => {
+      const docs = await http.app.inject({ method: 'GET', url: '/docs/' });
+      expect(docs.statusCode).toBe(200);
+      expect(docs.headers['content-type']).toContain('text/html');
+    });
+  });
+});
