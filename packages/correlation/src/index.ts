@@ -6,4 +6,5 @@ export {
   sharedIndicatorKey,
   type AlertDraft,
   type SharedIndicatorInput,
+  type Sighting,
 } from './shared-indicator.js';

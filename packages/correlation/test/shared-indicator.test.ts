@@ -13,6 +13,7 @@ import {
   nameBasedId,
   sharedIndicatorKey,
   type SharedIndicatorInput,
+  type Sighting,
 } from '@renkei/correlation';
 
 const NOW = '2024-04-12T10:00:00.000Z';
@@ -27,20 +28,26 @@ function sighting(
   n: number,
   organisationId: string,
   overrides: Partial<{ sector: Sector; tlp: Tlp; severity: Severity; receivedAt: string }> = {},
-): AlertContribution {
+): Sighting {
   return {
     reportId: reportId(n),
     organisationId,
     sector: 'finance',
     tlp: 'GREEN',
     severity: 'medium',
+    category: 'malware',
+    detectedAt: '2024-04-12T00:00:00.000Z',
     receivedAt: `2024-04-12T0${n % 10}:00:00.000Z`,
     ...overrides,
   };
 }
 
+function contribution(of: Sighting, addedInVersion: number): AlertContribution {
+  return { ...of, indicators: [INDICATOR], addedInVersion };
+}
+
 function input(
-  sightings: readonly AlertContribution[],
+  sightings: readonly Sighting[],
   overrides: Partial<SharedIndicatorInput> = {},
 ): SharedIndicatorInput {
   return { indicator: INDICATOR, exercise: false, sightings, previous: undefined, now: NOW, ...overrides };
@@ -123,8 +130,11 @@ describe('evaluateSharedIndicator', () => {
       expect(draft.severity).toBe('high');
     });
 
-    it('orders contributions by receivedAt', () => {
-      expect(draft.contributions).toEqual([first, second]);
+    it('orders contributions by receivedAt, each carrying the indicator and the version that added it', () => {
+      expect(draft.contributions).toEqual([
+        { ...first, indicators: [INDICATOR], addedInVersion: 1 },
+        { ...second, indicators: [INDICATOR], addedInVersion: 1 },
+      ]);
     });
 
     it('stamps createdAt and updatedAt with now', () => {
@@ -197,7 +207,7 @@ describe('evaluateSharedIndicator', () => {
     const v1 = evaluateSharedIndicator(input(sightings))!;
     const again = evaluateSharedIndicator(
       input([...sightings].reverse(), {
-        previous: { version: 1, createdAt: v1.createdAt, contributions: v1.contributions },
+        previous: v1,
         now: LATER,
       }),
     );
@@ -218,7 +228,7 @@ describe('evaluateSharedIndicator', () => {
     const third = sighting(3, 'gamma-rail', { sector: 'railway', tlp: 'RED', severity: 'critical' });
     const v2 = evaluateSharedIndicator(
       input([sighting(1, 'acme-bank'), sighting(2, 'beta-bank'), third], {
-        previous: { version: v1.version, createdAt: v1.createdAt, contributions: v1.contributions },
+        previous: v1,
         now: LATER,
       }),
     )!;
@@ -238,7 +248,8 @@ describe('evaluateSharedIndicator', () => {
     const previous = {
       version: 7,
       createdAt: '2024-01-01T00:00:00.000Z',
-      contributions: [sighting(1, 'acme-bank')],
+      contributions: [contribution(sighting(1, 'acme-bank'), 7)],
+      history: [{ version: 7, at: '2024-01-01T00:00:00.000Z', change: 'contribution' as const }],
     };
     const draft = evaluateSharedIndicator(
       input([sighting(1, 'acme-bank'), sighting(2, 'beta-bank')], { previous }),
@@ -252,7 +263,8 @@ describe('evaluateSharedIndicator', () => {
     const previous = {
       version: 1,
       createdAt: NOW,
-      contributions: [sighting(1, 'acme-bank'), sighting(2, 'beta-bank')],
+      contributions: [contribution(sighting(1, 'acme-bank'), 1), contribution(sighting(2, 'beta-bank'), 1)],
+      history: [{ version: 1, at: NOW, change: 'contribution' as const }],
     };
     const draft = evaluateSharedIndicator(
       input([sighting(1, 'acme-bank'), sighting(3, 'gamma-bank')], { previous }),

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { alertRecordSchema } from './alert.js';
 import { cursorSchema } from './cursor.js';
+import { triageUpdateSchema } from './triage.js';
+import { warningAckSchema, warningRecordSchema } from './warning.js';
 
 export const FEED_EVENT_SCHEMA = 'renkei.feed-event.v1';
 
@@ -11,18 +13,21 @@ const feedEventBase = {
   sequencedAt: z.iso.datetime({ offset: true }),
 };
 
-/** A new version of an alert, as the hub keeps it (organisations named: never sent to viewers as is). */
-export const alertFeedEventSchema = z.strictObject({
-  ...feedEventBase,
-  kind: z.literal('alert'),
-  payload: alertRecordSchema,
-});
-
 /**
  * One event of the feed: what the feed topic carries, what `feed_events`
- * holds, and what the gateway turns into stream frames for each viewer.
+ * holds, and what the gateway turns into stream frames for each viewer
+ * (through the policy package: payloads name organisations).
  */
-export const feedEventSchema = z.discriminatedUnion('kind', [alertFeedEventSchema]);
+export const feedEventSchema = z.discriminatedUnion('kind', [
+  /** A new version of an alert. */
+  z.strictObject({ ...feedEventBase, kind: z.literal('alert'), payload: alertRecordSchema }),
+  /** A triage change to an alert (analysts). */
+  z.strictObject({ ...feedEventBase, kind: z.literal('alert-update'), payload: triageUpdateSchema }),
+  /** A shared warning published to sectors. */
+  z.strictObject({ ...feedEventBase, kind: z.literal('warning'), payload: warningRecordSchema }),
+  /** An organisation acknowledged a warning (analysts). */
+  z.strictObject({ ...feedEventBase, kind: z.literal('warning-ack'), payload: warningAckSchema }),
+]);
 export type FeedEvent = z.infer<typeof feedEventSchema>;
 export type FeedEventKind = FeedEvent['kind'];
 export type FeedPayload<Kind extends FeedEventKind> = Extract<FeedEvent, { kind: Kind }>['payload'];

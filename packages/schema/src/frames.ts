@@ -1,9 +1,25 @@
 import { z } from 'zod';
-import { alertViewSchema } from './alert.js';
+import { alertKindSchema, alertViewSchema } from './alert.js';
 import { cursorSchema } from './cursor.js';
 import { principalSchema } from './principal.js';
+import { triageUpdateSchema } from './triage.js';
+import { warningAckSchema, warningViewSchema } from './warning.js';
+import { sectorSchema, severitySchema } from './vocabulary.js';
 
-/** Frames the gateway sends on `GET /v1/stream`, as JSON text. */
+/**
+ * What a client may ask the stream for. Every field narrows; a missing one
+ * does not. `exercise`: true for drill traffic only, false for real only.
+ */
+export const streamFilterSchema = z.strictObject({
+  minSeverity: severitySchema.optional(),
+  kinds: z.array(alertKindSchema).min(1).optional(),
+  sectors: z.array(sectorSchema).min(1).optional(),
+  exercise: z.boolean().optional(),
+});
+export type StreamFilter = z.infer<typeof streamFilterSchema>;
+
+// Frames the gateway sends on `GET /v1/stream`, as JSON text.
+
 export const welcomeFrameSchema = z.strictObject({
   type: z.literal('welcome'),
   protocol: z.literal(1),
@@ -16,7 +32,72 @@ export const alertFrameSchema = z.strictObject({
   alert: alertViewSchema,
 });
 
-export const serverFrameSchema = z.discriminatedUnion('type', [welcomeFrameSchema, alertFrameSchema]);
+export const alertUpdateFrameSchema = z.strictObject({
+  type: z.literal('alert-update'),
+  cursor: cursorSchema,
+  update: triageUpdateSchema,
+});
+
+export const warningFrameSchema = z.strictObject({
+  type: z.literal('warning'),
+  cursor: cursorSchema,
+  warning: warningViewSchema,
+});
+
+export const warningAckFrameSchema = z.strictObject({
+  type: z.literal('warning-ack'),
+  cursor: cursorSchema,
+  ack: warningAckSchema,
+});
+
+/** The cursor asked for is older than the feed keeps: events between `after` and `resumeFrom` are gone. */
+export const gapFrameSchema = z.strictObject({
+  type: z.literal('gap'),
+  after: cursorSchema,
+  resumeFrom: cursorSchema,
+});
+
+/** The answer to a `subscribe` frame: the filter the gateway now applies. */
+export const subscribedFrameSchema = z.strictObject({
+  type: z.literal('subscribed'),
+  filter: streamFilterSchema,
+});
+
+export const errorFrameSchema = z.strictObject({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+});
+
+export const serverFrameSchema = z.discriminatedUnion('type', [
+  welcomeFrameSchema,
+  alertFrameSchema,
+  alertUpdateFrameSchema,
+  warningFrameSchema,
+  warningAckFrameSchema,
+  gapFrameSchema,
+  subscribedFrameSchema,
+  errorFrameSchema,
+]);
 export type WelcomeFrame = z.infer<typeof welcomeFrameSchema>;
 export type AlertFrame = z.infer<typeof alertFrameSchema>;
+export type AlertUpdateFrame = z.infer<typeof alertUpdateFrameSchema>;
+export type WarningFrame = z.infer<typeof warningFrameSchema>;
+export type WarningAckFrame = z.infer<typeof warningAckFrameSchema>;
+export type GapFrame = z.infer<typeof gapFrameSchema>;
+export type SubscribedFrame = z.infer<typeof subscribedFrameSchema>;
+export type ErrorFrame = z.infer<typeof errorFrameSchema>;
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
+
+/** Frames carrying a feed event: each has the cursor to resume after it. */
+export type EventFrame = AlertFrame | AlertUpdateFrame | WarningFrame | WarningAckFrame;
+
+// Frames a client sends.
+
+export const subscribeFrameSchema = z.strictObject({
+  type: z.literal('subscribe'),
+  filter: streamFilterSchema,
+});
+export const clientFrameSchema = z.discriminatedUnion('type', [subscribeFrameSchema]);
+export type SubscribeFrame = z.infer<typeof subscribeFrameSchema>;
+export type ClientFrame = z.infer<typeof clientFrameSchema>;

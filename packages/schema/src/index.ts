@@ -8,3 +8,6 @@ export * from './config.js';
 export * from './text.js';
 export * from './cursor.js';
 export * from './feed.js';
+export * from './warning.js';
+export * from './triage.js';
+export * from './audit.js';

@@ -27,3 +27,4 @@ export {
   testKafka,
   TEST_KAFKA_BROKERS,
 } from './kafka.js';
+export { alertRecordFixture, contributionFixture } from './fixtures.js';

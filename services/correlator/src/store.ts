@@ -1,5 +1,6 @@
 import type { PoolClient } from '@renkei/db';
-import type { AlertContribution, AlertRecord, IndicatorType, ReportEnvelope } from '@renkei/schema';
+import type { Sighting as RuleSighting } from '@renkei/correlation';
+import type { AlertRecord, IndicatorType, ReportEnvelope } from '@renkei/schema';
 
 export interface KafkaPosition {
   topic: string;
@@ -77,7 +78,7 @@ export async function takeAdvisoryLocks(db: PoolClient, lockIds: string[]): Prom
   );
 }
 
-export interface Sighting extends AlertContribution {
+export interface Sighting extends RuleSighting {
   type: IndicatorType;
   normalizedValue: string;
 }
@@ -93,13 +94,15 @@ export async function findSightings(
     normalized_value: string;
     report_id: string;
     organisation_id: string;
-    sector: AlertContribution['sector'];
-    tlp: AlertContribution['tlp'];
-    severity: AlertContribution['severity'];
+    sector: RuleSighting['sector'];
+    tlp: RuleSighting['tlp'];
+    severity: RuleSighting['severity'];
+    category: RuleSighting['category'];
+    detected_at: string;
     received_at: string;
   }>(
     `SELECT DISTINCT ri.type, ri.normalized_value, r.id AS report_id, r.organisation_id, r.sector, r.tlp,
-                     r.severity, r.received_at
+                     r.severity, r.category, r.detected_at, r.received_at
        FROM report_indicators ri
        JOIN reports r ON r.id = ri.report_id
       WHERE (ri.type, ri.normalized_value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
@@ -114,6 +117,8 @@ export async function findSightings(
     sector: row.sector,
     tlp: row.tlp,
     severity: row.severity,
+    category: row.category,
+    detectedAt: row.detected_at,
     receivedAt: row.received_at,
   }));
 }

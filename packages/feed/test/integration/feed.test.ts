@@ -10,8 +10,9 @@ import {
 } from '@renkei/bus';
 import { withTransaction } from '@renkei/db';
 import { createLogger } from '@renkei/runtime';
-import { ALERT_RECORD_SCHEMA, type AlertRecord, type FeedEvent } from '@renkei/schema';
+import type { AlertRecord, FeedEvent } from '@renkei/schema';
 import {
+  alertRecordFixture,
   createMigratedTestDatabase,
   deleteTopicsWithPrefix,
   eventually,
@@ -34,31 +35,13 @@ import {
 const logger = createLogger('feed-test', 'silent');
 
 function record(id: string, version: number): AlertRecord {
-  return {
-    schema: ALERT_RECORD_SCHEMA,
-    id,
-    version,
-    kind: 'shared-indicator',
-    severity: 'high',
-    tlp: 'GREEN',
-    title: `alert ${id} v${version}`,
-    indicators: [{ type: 'domain', value: 'evil.example' }],
-    sectors: ['finance'],
-    organisationCount: 2,
-    contributions: [
-      {
-        reportId: randomUUID(),
-        organisationId: 'a-csirt',
-        sector: 'finance',
-        tlp: 'GREEN',
-        severity: 'high',
-        receivedAt: '2026-11-28T00:00:00.000Z',
-      },
-    ],
-    createdAt: '2026-11-28T00:00:00.000Z',
-    updatedAt: '2026-11-28T00:00:00.000Z',
-    exercise: false,
-  };
+  return alertRecordFixture({ id, version, title: `alert ${id} v${version}` });
+}
+
+/** The alert id and version of an alert event. */
+function alertOf(event: FeedEvent): { id: string; version: number } {
+  if (event.kind !== 'alert') throw new Error(`expected an alert event, got ${event.kind}`);
+  return event.payload;
 }
 
 const entry = (id: string, version: number): FeedEntry => ({
@@ -79,7 +62,7 @@ async function append(database: TestDatabase, entries: FeedEntry[], { rollback =
   }
 }
 
-const label = (event: FeedEvent) => `${event.payload.id}@${event.payload.version}`;
+const label = (event: FeedEvent) => `${alertOf(event).id}@${alertOf(event).version}`;
 
 describe('the feed on a real database', () => {
   let database: TestDatabase;
@@ -110,7 +93,7 @@ describe('the feed on a real database', () => {
       events.map((_, index) => before + BigInt(index) + 1n),
     );
     const committed = alerts.filter((_, n) => n % 5 !== 0);
-    expect(events.map((event) => event.payload.id).sort()).toEqual([...committed].sort());
+    expect(events.map((event) => alertOf(event).id).sort()).toEqual([...committed].sort());
     expect((await feedBounds(database.pool)).head).toBe(events.at(-1)!.position);
   });
 
@@ -125,9 +108,9 @@ describe('the feed on a real database', () => {
     );
     await withTransaction(database.pool, (db) => sequenceOutbox(db, 100));
     const events = await readFeed(database.pool, before, 100);
-    expect(events.filter((event) => event.payload.id === id).map((event) => event.payload.version)).toEqual([
-      1, 2, 3, 4, 5,
-    ]);
+    expect(events.filter((event) => alertOf(event).id === id).map((event) => alertOf(event).version)).toEqual(
+      [1, 2, 3, 4, 5],
+    );
     const { rows } = await database.pool.query<{ position: string }>(
       'SELECT position::text FROM alerts WHERE id = $1',
       [id],
@@ -205,8 +188,8 @@ describe('the relay and the follower on a real broker', () => {
     const id = randomUUID();
     for (let version = 1; version <= 3; version += 1) await append(database, [entry(id, version)]);
     await eventually(async () => {
-      const published = (await readWholeTopic<FeedEvent>(topics.feed)).filter((e) => e.payload.id === id);
-      expect(published.map((event) => event.payload.version)).toEqual([1, 2, 3]);
+      const published = (await readWholeTopic<FeedEvent>(topics.feed)).filter((e) => alertOf(e).id === id);
+      expect(published.map((event) => alertOf(event).version)).toEqual([1, 2, 3]);
     });
 
     const leader = relays.find((r) => r.isLeader())!;
@@ -219,7 +202,7 @@ describe('the relay and the follower on a real broker', () => {
       const feed = await readWholeTopic<FeedEvent>(topics.feed);
       const positions = feed.map((event) => BigInt(event.position));
       expect(positions).toEqual([...positions].sort((a, b) => (a < b ? -1 : 1)));
-      expect(feed.filter((e) => e.payload.id === id).map((e) => e.payload.version)).toEqual([
+      expect(feed.filter((e) => alertOf(e).id === id).map((e) => alertOf(e).version)).toEqual([
         1, 2, 3, 4, 5, 6,
       ]);
       const alerts = (await readWholeTopic<AlertRecord>(topics.alerts)).filter((alert) => alert.id === id);

@@ -3,8 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTokenVerifier } from '@renkei/auth';
 import type { HttpApp } from '@renkei/http';
 import { createLogger } from '@renkei/runtime';
-import { ALERT_RECORD_SCHEMA, alertPageSchema, type AlertRecord, type Tlp } from '@renkei/schema';
+import { alertPageSchema, type AlertRecord, type Tlp } from '@renkei/schema';
 import {
+  alertRecordFixture,
+  contributionFixture,
   createMigratedTestDatabase,
   createTestKeys,
   documentedRoutes,
@@ -48,29 +50,15 @@ describe('gateway, built in-process', () => {
   /** Writes an alert as the correlator and the feed sequencer would leave it. */
   async function storeAlert(tlp: Tlp, position: number): Promise<AlertRecord> {
     const id = randomUUID();
-    const record: AlertRecord = {
-      schema: ALERT_RECORD_SCHEMA,
+    const record = alertRecordFixture({
       id,
-      version: 1,
-      kind: 'shared-indicator',
-      severity: 'high',
       tlp,
       title: `domain ${id}.example reported by 2 organisations in 1 sector`,
       indicators: [{ type: 'domain', value: `${id}.example` }],
-      sectors: ['finance'],
-      organisationCount: 2,
-      contributions: ['a-csirt', 'b-csirt'].map((organisationId) => ({
-        reportId: randomUUID(),
-        organisationId,
-        sector: 'finance' as const,
-        tlp,
-        severity: 'high' as const,
-        receivedAt: '2026-11-28T00:00:00.000Z',
-      })),
-      createdAt: '2026-11-28T00:00:00.000Z',
-      updatedAt: '2026-11-28T00:00:00.000Z',
-      exercise: false,
-    };
+      contributions: ['a-csirt', 'b-csirt'].map((organisationId) =>
+        contributionFixture({ organisationId, tlp }),
+      ),
+    });
     await database.pool.query(
       `INSERT INTO alerts (id, correlation_key, kind, version, exercise, tlp, severity, position, record, created_at, updated_at)
        VALUES ($1, $2, 'shared-indicator', 1, false, $3, 'high', $4, $5, now(), now())`,

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@renkei/runtime';
 import {
-  ALERT_RECORD_SCHEMA,
   TLP_LEVELS,
   alertRecordSchema,
   serverFrameSchema,
@@ -12,6 +11,7 @@ import {
   type Principal,
   type Tlp,
 } from '@renkei/schema';
+import { alertRecordFixture, contributionFixture } from '@renkei/testing';
 import { CLOSE_CODES, StreamHub, type StreamSocket, type Subscriber } from '../../src/stream-hub.js';
 
 class FakeSocket implements StreamSocket {
@@ -62,14 +62,7 @@ function subscribe(hub: StreamHub, who: Principal): { socket: FakeSocket; subscr
 let nextCursor = 1;
 
 function contribution(organisationId: string, tlp: Tlp): AlertContribution {
-  return {
-    reportId: randomUUID(),
-    organisationId,
-    sector: 'finance',
-    tlp,
-    severity: 'high',
-    receivedAt: '2025-01-01T00:00:00.000Z',
-  };
+  return contributionFixture({ organisationId, tlp });
 }
 
 /** Feed positions the tests gave their alerts: the hub takes the cursor beside the record. */
@@ -81,23 +74,12 @@ function publish(hub: StreamHub, record: AlertRecord, cursor = cursors.get(recor
 
 function alert(overrides: Partial<AlertRecord> = {}): AlertRecord {
   const tlp = overrides.tlp ?? 'GREEN';
-  const record: AlertRecord = {
-    schema: ALERT_RECORD_SCHEMA,
-    id: randomUUID(),
-    version: 1,
-    kind: 'shared-indicator',
-    severity: 'high',
+  const record = alertRecordFixture({
     tlp,
-    title: 'Indicator seen by 2 organisations',
     indicators: [{ type: 'ipv4', value: '192.0.2.10' }],
-    sectors: ['finance'],
-    organisationCount: 2,
     contributions: [contribution('a-csirt', tlp), contribution('b-csirt', tlp)],
-    createdAt: '2025-01-01T00:00:00.000Z',
-    updatedAt: '2025-01-01T00:00:00.000Z',
-    exercise: false,
     ...overrides,
-  };
+  });
   const parsed = alertRecordSchema.parse(record);
   cursors.set(parsed.id, String(nextCursor++));
   return parsed;
@@ -146,13 +128,15 @@ describe('StreamHub.publish: who sees what', () => {
     expect(outsider.frames()[0]!.alert.reportIds).toEqual([]);
   });
 
-  it('never names organisations in a frame', () => {
+  it('names organisations to analysts only', () => {
     const hub = newHub();
-    const { socket } = subscribe(hub, analyst);
+    const { socket: forAnalyst } = subscribe(hub, analyst);
+    const { socket: forOthers } = subscribe(hub, principal('c-csirt', ['ceptar']));
     publish(hub, alert());
-    expect(socket.sent[0]).not.toContain('a-csirt');
-    expect(socket.sent[0]).not.toContain('b-csirt');
-    expect(socket.sent[0]).not.toContain('organisationId');
+    expect(forAnalyst.sent[0]).toContain('a-csirt');
+    expect(forOthers.sent[0]).not.toContain('a-csirt');
+    expect(forOthers.sent[0]).not.toContain('b-csirt');
+    expect(forOthers.sent[0]).not.toContain('organisationId');
   });
 
   it('sends frames that validate as server frames and carry the alert cursor', () => {

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+/** What the audit log records: every security-relevant act, and who did it. */
+export const AUDIT_KINDS = [
+  'report.submitted',
+  'report.tlp-changed',
+  'warning.published',
+  'warning.acknowledged',
+  'watchlist.added',
+  'watchlist.removed',
+  'exclusion.added',
+  'exclusion.removed',
+  'alert.triaged',
+  'organisation.added',
+  'organisation.disabled',
+  'organisation.enabled',
+  'key.rotated',
+  'key.retired',
+  'token.refused',
+  'access.denied',
+] as const;
+export const auditKindSchema = z.enum(AUDIT_KINDS);
+export type AuditKind = z.infer<typeof auditKindSchema>;
+
+export const AUDIT_OUTCOMES = ['success', 'denied', 'failure'] as const;
+export const auditOutcomeSchema = z.enum(AUDIT_OUTCOMES);
+export type AuditOutcome = z.infer<typeof auditOutcomeSchema>;
+
+/** One audit event as written; the log assigns its id and time. */
+export const auditEntrySchema = z.strictObject({
+  kind: auditKindSchema,
+  /** The token's subject; null when nobody could be identified (a refused token). */
+  actor: z.string().nullable(),
+  /** The actor's organisation, when known. */
+  organisationId: z.string().nullable(),
+  /** What was acted on: a report, warning, alert, watchlist entry, organisation or key id. */
+  object: z.string().nullable(),
+  outcome: auditOutcomeSchema,
+  /** Why, for refusals and denials; never a token or a secret. */
+  details: z.record(z.string(), z.unknown()).default({}),
+});
+export type AuditEntry = z.input<typeof auditEntrySchema>;
+
+/** An audit event as `GET /v1/audit` returns it. */
+export const auditEventSchema = auditEntrySchema.extend({
+  id: z.string(),
+  at: z.iso.datetime({ offset: true }),
+});
+export type AuditEvent = z.infer<typeof auditEventSchema>;
