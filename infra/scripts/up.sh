@@ -49,11 +49,13 @@ start_service() {
   # A fresh log per run (the previous one kept as .log.1), so nothing read below predates this start.
   [[ -f "$log" ]] && mv -f "$log" "$log.1"
   say "Starting $name (log: ${log#"$REPO_ROOT"/})"
-  cd "$REPO_ROOT/services/$name"
-  INGEST_PORT="$INGEST_PORT" GATEWAY_PORT="$GATEWAY_PORT" CORRELATOR_PORT="$CORRELATOR_PORT" HOST="$HOST" \
-    nohup node --import tsx src/main.ts </dev/null >"$log" 2>&1 &
+  (
+    cd "$REPO_ROOT/services/$name" || exit 1
+    # exec: the pid recorded below is the service's own, so down.sh's signal reaches it.
+    INGEST_PORT="$INGEST_PORT" GATEWAY_PORT="$GATEWAY_PORT" CORRELATOR_PORT="$CORRELATOR_PORT" HOST="$HOST" \
+      exec nohup node --import tsx src/main.ts </dev/null >"$log" 2>&1
+  ) &
   pid=$!
-  cd "$REPO_ROOT"
   # The start time lets down.sh tell this process from a later one that reuses its pid.
   echo "$pid $(process_start_time "$pid")" >"$RUN_DIR/$name.pid"
 }
