@@ -8,7 +8,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['packages/*/test/**/*.test.ts', 'services/*/test/unit/**/*.test.ts'],
+          include: [
+            'packages/*/test/**/*.test.ts',
+            'services/*/test/unit/**/*.test.ts',
+            // Checks of the repository's own files (docker-compose.yml, scripts) that start nothing.
+            'test/infra/**/*.test.ts',
+          ],
           exclude: [...configDefaults.exclude, 'packages/*/test/integration/**'],
           environment: 'node',
         },
@@ -21,6 +26,7 @@ export default defineConfig({
             'services/*/test/integration/**/*.test.ts',
             'test/**/*.test.ts',
           ],
+          exclude: [...configDefaults.exclude, 'test/infra/**'],
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 120_000,

@@ -3,6 +3,8 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 STATE_DIR="${RENKEI_STATE_DIR:-$REPO_ROOT/.renkei}"
+RUN_DIR="$STATE_DIR/run"   # <service>.pid: "<pid> <start time>", written by up.sh
+LOG_DIR="$STATE_DIR/logs"  # <service>.log for the current run, <service>.log.1 for the one before
 PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$REPO_ROOT/package.json")"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -32,4 +34,22 @@ install_dependencies() {
   say "Installing dependencies (pnpm $PNPM_VERSION)"
   (cd "$REPO_ROOT" && pnpm_cmd install --frozen-lockfile --reporter=append-only) | grep -v '^Progress' || true
   [[ -x "$REPO_ROOT/node_modules/.bin/tsx" ]] || die "pnpm install did not complete"
+}
+
+# A process's start time (clock ticks since boot, field 22 of /proc/<pid>/stat).
+# A pid can be reused by a later process; pid and start time together cannot.
+process_start_time() {
+  local stat fields
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }" # the command name in field 2 may hold spaces and parentheses
+  read -ra fields <<<"$stat"
+  echo "${fields[19]}"
+}
+
+# Alive, and not a zombie waiting to be reaped.
+process_alive() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [[ "${stat:0:1}" != Z ]]
 }

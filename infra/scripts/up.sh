@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Brings the whole hub up on this machine: dependencies, the Kafka broker, the
 # database, the signing key, the topics and the three services, in the background.
-# Stop it with `npm run down`.
+# Stop it with `npm run down`. Running it again restarts the services.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 INGEST_PORT="${INGEST_PORT:-7400}"
 GATEWAY_PORT="${GATEWAY_PORT:-7401}"
+CORRELATOR_PORT="${CORRELATOR_PORT:-7402}"
 HOST="${HOST:-127.0.0.1}"
-RUN_DIR="$STATE_DIR/run"
-LOG_DIR="$STATE_DIR/logs"
+READY_TIMEOUT="${RENKEI_READY_TIMEOUT:-90}"
+SERVICES=(correlator ingest gateway)
 
 require_tools
 install_dependencies
@@ -27,38 +28,69 @@ cli topics >/dev/null
 # Services started by an earlier `up` are stopped first, so `up` is also how to restart.
 "$REPO_ROOT/infra/scripts/down.sh" --services-only
 
+port_of() {
+  case "$1" in
+    ingest) echo "$INGEST_PORT" ;;
+    gateway) echo "$GATEWAY_PORT" ;;
+    correlator) echo "$CORRELATOR_PORT" ;;
+  esac
+}
+# Readiness is asked of the port: whatever answers there must be what this run started.
+for name in "${SERVICES[@]}"; do
+  port="$(port_of "$name")"
+  if (exec 3<>"/dev/tcp/$HOST/$port") 2>/dev/null; then
+    die "$HOST:$port ($name) is already in use by a process this checkout did not start; stop it or set ${name^^}_PORT"
+  fi
+done
+
 mkdir -p "$RUN_DIR" "$LOG_DIR"
 start_service() {
-  local name="$1"
-  say "Starting $name (log: ${LOG_DIR#"$REPO_ROOT"/}/$name.log)"
+  local name="$1" log="$LOG_DIR/$1.log" pid
+  # A fresh log per run (the previous one kept as .log.1), so nothing read below predates this start.
+  [[ -f "$log" ]] && mv -f "$log" "$log.1"
+  say "Starting $name (log: ${log#"$REPO_ROOT"/})"
   (
-    cd "$REPO_ROOT/services/$name"
-    INGEST_PORT="$INGEST_PORT" GATEWAY_PORT="$GATEWAY_PORT" HOST="$HOST" \
-      nohup node --import tsx src/main.ts >>"$LOG_DIR/$name.log" 2>&1 &
-    echo $! >"$RUN_DIR/$name.pid"
-  )
+    cd "$REPO_ROOT/services/$name" || exit 1
+    # exec: the pid recorded below is the service's own, so down.sh's signal reaches it.
+    INGEST_PORT="$INGEST_PORT" GATEWAY_PORT="$GATEWAY_PORT" CORRELATOR_PORT="$CORRELATOR_PORT" HOST="$HOST" \
+      exec nohup node --import tsx src/main.ts </dev/null >"$log" 2>&1
+  ) &
+  pid=$!
+  # The start time lets down.sh tell this process from a later one that reuses its pid.
+  echo "$pid $(process_start_time "$pid")" >"$RUN_DIR/$name.pid"
 }
-start_service correlator
-start_service ingest
-start_service gateway
+for name in "${SERVICES[@]}"; do start_service "$name"; done
 
-wait_until() {
-  local what="$1" check="$2" deadline=$((SECONDS + 90))
-  until eval "$check"; do
-    for name in correlator ingest gateway; do
-      kill -0 "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || {
-        tail -n 20 "$LOG_DIR/$name.log" >&2
-        die "$name stopped during start-up (see $LOG_DIR/$name.log)"
-      }
-    done
-    ((SECONDS < deadline)) || die "$what did not become ready in 90 s"
-    sleep 0.5
-  done
+# On failure, the services this run started are stopped again; their logs stay.
+abort() {
+  local name="$1" reason="$2"
+  echo "----- $LOG_DIR/$name.log (last 20 lines) -----" >&2
+  tail -n 20 "$LOG_DIR/$name.log" >&2 || true
+  "$REPO_ROOT/infra/scripts/down.sh" --services-only >&2 || true
+  die "$name $reason (see $LOG_DIR/$name.log)"
 }
-ready() { node -e "fetch('$1').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"; }
-wait_until "ingest" "ready http://$HOST:$INGEST_PORT/readyz"
-wait_until "gateway" "ready http://$HOST:$GATEWAY_PORT/readyz"
-wait_until "correlator" "grep -q 'correlator consuming' '$LOG_DIR/correlator.log'"
+ready() {
+  node -e "fetch(process.argv[1], { signal: AbortSignal.timeout(2000) })
+    .then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" "$1"
+}
+pending=("${SERVICES[@]}")
+deadline=$((SECONDS + READY_TIMEOUT))
+while ((${#pending[@]} > 0)); do
+  still=()
+  for name in "${pending[@]}"; do
+    read -r pid _ <"$RUN_DIR/$name.pid"
+    process_alive "$pid" || abort "$name" "stopped during start-up"
+    if ready "http://$HOST:$(port_of "$name")/readyz"; then
+      say "$name is ready"
+    else
+      still+=("$name")
+    fi
+  done
+  pending=("${still[@]}")
+  ((${#pending[@]} == 0)) && break
+  ((SECONDS < deadline)) || abort "${pending[0]}" "did not answer /readyz with 200 within $READY_TIMEOUT s (waiting for: ${pending[*]})"
+  sleep 0.5
+done
 
 if command -v pnpm >/dev/null && [[ "$(pnpm --version 2>/dev/null)" == "$PNPM_VERSION" ]]; then
   PNPM_HINT="pnpm"
@@ -68,10 +100,11 @@ fi
 cat <<MSG
 
 Renkei is up.
-  ingest   http://$HOST:$INGEST_PORT    POST /v1/reports, GET /v1/reports/:id
-  gateway  http://$HOST:$GATEWAY_PORT    GET /v1/alerts, WebSocket ws://$HOST:$GATEWAY_PORT/v1/stream
-  kafka    127.0.0.1:${KAFKA_PORT:-9092}
-  logs     ${LOG_DIR}/
+  ingest      http://$HOST:$INGEST_PORT    POST /v1/reports, GET /v1/reports/:id
+  gateway     http://$HOST:$GATEWAY_PORT    GET /v1/alerts, WebSocket ws://$HOST:$GATEWAY_PORT/v1/stream
+  correlator  http://$HOST:$CORRELATOR_PORT    GET /healthz, GET /readyz
+  kafka       127.0.0.1:${KAFKA_PORT:-9092}
+  logs        ${LOG_DIR}/
 
 Mint a token (printed alone on stdout):
   $PNPM_HINT renkei token --org mhlw-csirt --sector central-government --role reporter

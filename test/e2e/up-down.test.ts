@@ -1,0 +1,255 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+} from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool, quoteIdentifier } from '@renkei/db';
+import { REPOSITORY_ROOT } from '@renkei/runtime';
+import {
+  deleteTopicsWithPrefix,
+  randomTopicPrefix,
+  TEST_KAFKA_BROKERS,
+  TEST_LOG_DIR,
+  TEST_SERVER_URL,
+} from '@renkei/testing';
+
+/**
+ * `npm run up` twice and `npm run down` twice on a fresh copy of the working
+ * tree, as someone who just cloned it would: on ports, a database and topics
+ * of its own, beside the shared broker, which must survive the downs.
+ */
+const SERVICES = ['ingest', 'gateway', 'correlator'] as const;
+type Service = (typeof SERVICES)[number];
+const STEP_TIMEOUT_MS = 240_000;
+
+interface Run {
+  code: number | null;
+  output: string;
+  seconds: number;
+}
+
+/** The tracked and untracked-but-not-ignored files: the working tree as committed or about to be. */
+function copyWorkingTree(into: string): void {
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: REPOSITORY_ROOT,
+    encoding: 'utf8',
+  })
+    .split('\0')
+    .filter(Boolean);
+  for (const file of new Set(files)) {
+    const from = path.join(REPOSITORY_ROOT, file);
+    if (!existsSync(from) || !lstatSync(from).isFile()) continue; // deleted but not yet committed
+    mkdirSync(path.dirname(path.join(into, file)), { recursive: true });
+    copyFileSync(from, path.join(into, file)); // keeps the mode: the scripts stay executable
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function readyz(port: number): Promise<number> {
+  return fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5_000) }).then(
+    (response) => response.status,
+    () => 0,
+  );
+}
+
+/** Processes running from the copy (by working directory or command line), this one aside. */
+function processesOf(directory: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      if (cwd.startsWith(directory) || command.includes(directory)) found.push(`${pid} ${command}`);
+    } catch {
+      // gone meanwhile, or not ours to inspect
+    }
+  }
+  return found;
+}
+
+describe('npm run up and npm run down, each twice, on a fresh copy', () => {
+  let copy: string;
+  let env: Record<string, string>;
+  let databaseName: string;
+  let prefix: string;
+  let ports: Record<Service, number>;
+  let transcript: ReturnType<typeof createWriteStream>;
+
+  function npmRun(script: 'up' | 'down'): Promise<Run> {
+    const started = Date.now();
+    transcript.write(`\n===== npm run ${script} =====\n`);
+    // Its own process group, so a step that hangs can be killed with everything it started.
+    const child = spawn('npm', ['run', script], {
+      cwd: copy,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        transcript.write(chunk);
+      });
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, STEP_TIMEOUT_MS);
+    return new Promise((resolve) => {
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        const seconds = (Date.now() - started) / 1000;
+        console.log(`npm run ${script}: exit ${code} in ${seconds.toFixed(1)} s`);
+        resolve({ code, output, seconds });
+      });
+    });
+  }
+
+  function recordedPids(): Record<Service, number> {
+    return Object.fromEntries(
+      SERVICES.map((name) => {
+        const line = readFileSync(path.join(copy, '.renkei/run', `${name}.pid`), 'utf8');
+        return [name, Number(line.split(' ')[0])];
+      }),
+    ) as Record<Service, number>;
+  }
+
+  async function expectAllReady(): Promise<void> {
+    for (const name of SERVICES) expect(await readyz(ports[name]), `${name} /readyz`).toBe(200);
+  }
+
+  beforeAll(async () => {
+    copy = realpathSync(mkdtempSync(path.join(tmpdir(), 'renkei-updown-')));
+    copyWorkingTree(copy);
+    databaseName = `renkei_updown_${randomBytes(6).toString('hex')}`;
+    prefix = randomTopicPrefix();
+    const [ingest, gateway, correlator] = [await freePort(), await freePort(), await freePort()];
+    ports = { ingest: ingest!, gateway: gateway!, correlator: correlator! };
+    // A shell as a user would have it: no npm or vitest variables, the state inside the copy.
+    env = Object.fromEntries(
+      Object.entries(process.env).filter(
+        (entry): entry is [string, string] =>
+          entry[1] !== undefined && !/^(npm_|VITEST|RENKEI_STATE_DIR$)/i.test(entry[0]),
+      ),
+    );
+    Object.assign(env, {
+      DATABASE_URL: `${TEST_SERVER_URL}/${databaseName}`,
+      KAFKA_TOPIC_PREFIX: prefix,
+      HOST: '127.0.0.1',
+      INGEST_PORT: String(ports.ingest),
+      GATEWAY_PORT: String(ports.gateway),
+      CORRELATOR_PORT: String(ports.correlator),
+    });
+    mkdirSync(TEST_LOG_DIR, { recursive: true });
+    transcript = createWriteStream(path.join(TEST_LOG_DIR, `up-down-${Date.now()}.log`));
+  });
+
+  afterAll(async () => {
+    if (copy) {
+      // Whatever a failed step left behind goes, and the copy with it.
+      spawnSync('bash', [path.join(copy, 'infra/scripts/down.sh'), '--services-only'], {
+        env,
+        stdio: 'ignore',
+      });
+      for (const entry of processesOf(copy)) {
+        try {
+          process.kill(Number(entry.split(' ')[0]), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      rmSync(copy, { recursive: true, force: true });
+    }
+    transcript?.end();
+    if (databaseName) {
+      const admin = createPool(`${TEST_SERVER_URL}/postgres`, { max: 1 });
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(databaseName)} WITH (FORCE)`);
+      } finally {
+        await admin.end();
+      }
+    }
+    if (prefix) await deleteTopicsWithPrefix(prefix);
+  });
+
+  it(
+    'up starts every service, ready on /readyz; up again restarts them and is ready again',
+    async () => {
+      const first = await npmRun('up');
+      expect(first.code, first.output.slice(-4_000)).toBe(0);
+      await expectAllReady();
+      const firstPids = recordedPids();
+
+      const second = await npmRun('up');
+      expect(second.code, second.output.slice(-4_000)).toBe(0);
+      await expectAllReady();
+      const secondPids = recordedPids();
+      for (const name of SERVICES) {
+        expect(secondPids[name], `${name} was restarted`).not.toBe(firstPids[name]);
+        expect(existsSync(path.join(copy, '.renkei/logs', `${name}.log.1`)), `${name} log rotated`).toBe(
+          true,
+        );
+      }
+      const running = processesOf(copy);
+      expect(running.filter((entry) => entry.includes('src/main.ts'))).toHaveLength(3);
+    },
+    2 * STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'down stops them all and leaves the shared broker running; down again is a quiet no-op',
+    async () => {
+      const first = await npmRun('down');
+      expect(first.code, first.output.slice(-4_000)).toBe(0);
+      for (const name of SERVICES)
+        expect(await answers('127.0.0.1', ports[name]), `${name} port`).toBe(false);
+      expect(processesOf(copy)).toEqual([]);
+      expect(readdirSync(path.join(copy, '.renkei/run'))).toEqual([]);
+      const [brokerHost, brokerPort] = TEST_KAFKA_BROKERS.split(',')[0]!.split(':');
+      expect(await answers(brokerHost!, Number(brokerPort)), 'the shared broker').toBe(true);
+
+      const second = await npmRun('down');
+      expect(second.code, second.output.slice(-4_000)).toBe(0);
+      expect(second.output).not.toMatch(/Stopping (ingest|gateway|correlator)|error/i);
+      expect(await answers(brokerHost!, Number(brokerPort)), 'the shared broker').toBe(true);
+    },
+    2 * STEP_TIMEOUT_MS,
+  );
+});

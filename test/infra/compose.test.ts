@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
+import ajvFormats from 'ajv-formats';
+import { parse } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPOSITORY_ROOT } from '@renkei/runtime';
+
+/**
+ * No container engine runs on the development machines or in CI, so
+ * docker-compose.yml is checked against the Compose Specification's JSON
+ * schema, then for what the hub needs of it.
+ */
+const SCHEMA_FILE = path.join(REPOSITORY_ROOT, 'infra/docker/compose-spec/compose-spec.json');
+const COMPOSE_FILE = path.join(REPOSITORY_ROOT, 'docker-compose.yml');
+const PORTS = { ingest: 7400, gateway: 7401, correlator: 7402 } as const;
+
+interface ComposeService {
+  command?: string[];
+  environment?: Record<string, unknown>;
+  ports?: string[];
+  healthcheck?: { test?: string | string[]; interval?: string };
+  depends_on?: Record<string, { condition?: string }>;
+}
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+}
+
+/** As `docker compose` reads it: YAML merge keys (`<<: *anchor`) resolved. */
+function parseCompose(text: string): ComposeFile {
+  return parse(text, { merge: true }) as ComposeFile;
+}
+
+function compileComposeSchema(): ValidateFunction {
+  const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as { $schema: string };
+  // The upstream schema names draft-07 by an https id Ajv does not know; it is the same meta-schema.
+  expect(schema.$schema).toMatch(/json-schema\.org\/draft-07\/schema#?$/);
+  const draft07 = createRequire(import.meta.url)('ajv/dist/refs/json-schema-draft-07.json') as object;
+  // strictTypes off: the upstream schema leaves some `type`s implied, which is valid draft-07.
+  const ajv = new Ajv({ allErrors: true, strictTypes: false });
+  ajv.addMetaSchema({ ...draft07, $id: schema.$schema });
+  // A CommonJS module: under NodeNext its default import is `module.exports`, whose `default` is the plugin.
+  ajvFormats.default(ajv);
+  return ajv.compile(schema);
+}
+
+describe('docker-compose.yml', () => {
+  let validate: ValidateFunction;
+  let compose: ComposeFile;
+
+  beforeAll(() => {
+    validate = compileComposeSchema();
+    compose = parseCompose(readFileSync(COMPOSE_FILE, 'utf8'));
+  });
+
+  it('is a valid Compose file', () => {
+    const valid = validate(compose);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+  });
+
+  it('is rejected by the schema when broken', () => {
+    const broken = structuredClone(compose);
+    broken.services.ingest!.healthcheck!.interval = 5 as unknown as string;
+    (broken.services.gateway as Record<string, unknown>).ports = '7401';
+    (broken.services.correlator as Record<string, unknown>).helthcheck = { test: ['CMD', 'true'] };
+    expect(validate(broken)).toBe(false);
+    const paths = (validate.errors ?? []).map((error) => error.instancePath);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/services/ingest/healthcheck/interval',
+        '/services/gateway/ports',
+        '/services/correlator',
+      ]),
+    );
+    // Unresolved merge keys are not Compose either: the parse above must resolve them.
+    expect(validate(parse(readFileSync(COMPOSE_FILE, 'utf8')))).toBe(false);
+  });
+
+  it('has the topology of `npm run up`: Kafka, PostgreSQL, the keys job and the three services', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(
+      ['cli', 'correlator', 'gateway', 'ingest', 'kafka', 'postgres'].sort(),
+    );
+    expect(compose.services.kafka!.healthcheck?.test).toBeDefined();
+    expect(compose.services.postgres!.healthcheck?.test).toBeDefined();
+    expect(compose.services.cli!.command).toEqual(['keys']);
+  });
+
+  it.each(Object.entries(PORTS))('runs %s on port %i, healthy when its /readyz answers', (name, port) => {
+    const service = compose.services[name]!;
+    expect(service.command).toEqual(['node', '--import', 'tsx', `services/${name}/src/main.ts`]);
+    expect(String(service.environment?.[`${name.toUpperCase()}_PORT`])).toBe(String(port));
+    expect(service.ports).toEqual([`127.0.0.1:${port}:${port}`]);
+    // The image (node:20-bookworm-slim) has no curl: node asks.
+    const test = service.healthcheck?.test;
+    expect(Array.isArray(test) && test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+    expect((test as string[])[3]).toContain(`fetch('http://127.0.0.1:${port}/readyz')`);
+    expect(service.depends_on).toEqual({
+      kafka: { condition: 'service_healthy' },
+      postgres: { condition: 'service_healthy' },
+      cli: { condition: 'service_completed_successfully' },
+    });
+  });
+
+  it('uses the ports `npm run up` uses by default', () => {
+    const up = readFileSync(path.join(REPOSITORY_ROOT, 'infra/scripts/up.sh'), 'utf8');
+    for (const [name, port] of Object.entries(PORTS)) {
+      const variable = `${name.toUpperCase()}_PORT`;
+      expect(up).toContain(`${variable}="\${${variable}:-${port}}"`);
+    }
+  });
+});
