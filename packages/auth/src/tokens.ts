@@ -63,7 +63,7 @@ export function createTokenVerifier(keySet: JsonWebKeySet, audience: TokenAudien
         `token claims are not valid: ${describeIssues(fieldIssues(claims.error))}`,
       );
     }
-    return principalFromClaims(claims.data);
+    return principalFromClaims(claims.data, typeof payload.exp === 'number' ? payload.exp : undefined);
   };
 }
 

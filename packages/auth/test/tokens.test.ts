@@ -109,6 +109,7 @@ describe('createTokenVerifier', () => {
       organisationId: 'acme-bank',
       sector: 'finance',
       roles: ['reporter'],
+      expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
   });
 

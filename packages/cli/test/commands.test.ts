@@ -50,6 +50,7 @@ describe('renkei token', () => {
       organisationId: 'x-csirt',
       sector: 'finance',
       roles: ['reporter'],
+      expiresAt: new Date((payloadOf(token).exp as number) * 1000).toISOString(),
     });
     const payload = payloadOf(token);
     expect((payload.exp as number) - (payload.iat as number)).toBe(30 * 60);

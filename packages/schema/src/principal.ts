@@ -16,14 +16,17 @@ export const principalSchema = z.strictObject({
   organisationId: organisationIdSchema,
   sector: sectorSchema,
   roles: z.array(roleSchema),
+  /** When the token stops being valid: an open stream is closed then. */
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
 });
 export type Principal = z.infer<typeof principalSchema>;
 
-export function principalFromClaims(claims: TokenClaims): Principal {
+export function principalFromClaims(claims: TokenClaims, expiresAt?: number): Principal {
   return {
     subject: claims.sub,
     organisationId: claims.org,
     sector: claims.sector,
     roles: [...new Set(claims.roles)],
+    ...(expiresAt === undefined ? {} : { expiresAt: new Date(expiresAt * 1000).toISOString() }),
   };
 }
