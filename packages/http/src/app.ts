@@ -12,8 +12,10 @@ import {
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticateRequests, type TokenVerifier } from '@renkei/auth';
+import type { HubMetrics } from '@renkei/metrics';
 import { publishLifecycleStep, RenkeiError, type Logger } from '@renkei/runtime';
 import { clientErrorReply, installErrorReplies, type TransientErrorTest } from './errors.js';
+import { requestAnnotations } from './annotations.js';
 import { installJsonBodyParser } from './json-body.js';
 import { zodValidatorCompiler } from './validation.js';
 
@@ -40,6 +42,8 @@ export interface HttpAppOptions {
   websocket?: { maxPayloadBytes: number };
   /** Failures of dependencies a retry can get past: answered 503 with Retry-After. */
   transientErrors?: TransientErrorTest[];
+  /** Exposes these at `/metrics` and times every request into them. */
+  metrics?: HubMetrics;
   /** Publishes `/openapi.json` and a browsable reference at `/docs`. */
   openapi?: { title: string; description: string; version?: string };
 }
@@ -75,6 +79,7 @@ export async function createHttpApp({
   checkReadiness,
   websocket: websocketOptions,
   transientErrors = [],
+  metrics,
   openapi,
 }: HttpAppOptions): Promise<HttpApp> {
   const app = Fastify({
@@ -87,6 +92,8 @@ export async function createHttpApp({
     routerOptions: { ignoreTrailingSlash: true },
     forceCloseConnections: 'idle',
     clientErrorHandler: clientErrorReply,
+    // One line per request, written by the onResponse hook below.
+    disableRequestLogging: true,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -142,6 +149,50 @@ export async function createHttpApp({
   app.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close');
   });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const status = reply.statusCode;
+    const line = {
+      method: request.method,
+      // The path without its query string: `access_token` must never reach a log.
+      path: request.url.split('?')[0],
+      route: request.routeOptions.url,
+      status,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      ...requestAnnotations(request),
+    };
+    if (status >= 500) request.log.error(line, 'request failed');
+    else request.log.info(line, status >= 400 ? 'request refused' : 'request answered');
+  });
+
+  if (metrics) {
+    app.addHook('onResponse', async (request, reply) => {
+      metrics.httpRequestDuration.observe(
+        {
+          method: request.method,
+          // The route's pattern, never the raw URL: ids would make a series per request.
+          route: request.routeOptions.url ?? 'unmatched',
+          status: String(reply.statusCode),
+        },
+        reply.elapsedTime / 1000,
+      );
+    });
+    app.get(
+      '/metrics',
+      {
+        config: { public: true },
+        schema: {
+          summary: 'Prometheus metrics of this process (text exposition format)',
+          security: [],
+          tags: ['operations'],
+        },
+      },
+      async (_request, reply) => {
+        reply.header('content-type', metrics.registry.contentType);
+        return metrics.registry.metrics();
+      },
+    );
+  }
 
   const healthReply = z.object({ status: z.string() });
   app.get(

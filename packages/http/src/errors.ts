@@ -4,6 +4,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ERROR_CODES, RenkeiError, isRenkeiError, type HttpErrorCode } from '@renkei/runtime';
 import { fieldIssues, describeIssues, type FieldIssue } from '@renkei/schema';
+import { annotateRequest } from './annotations.js';
 
 /** The body of every error reply. */
 export const errorReplySchema = z
@@ -134,8 +135,10 @@ export function installErrorReplies(app: FastifyInstance, isTransient: Transient
       isTransient,
       correlationId: request.id,
     });
-    if (status >= 500) request.log.error({ err: error, code: body.code }, 'request failed');
-    else request.log.info({ code: body.code, status, reason: body.message }, 'request refused');
+    // The request's one log line (written when the answer is sent) says why;
+    // a fault also gets the stack, under the correlation id the client sees.
+    annotateRequest(request, { code: body.code, reason: body.message });
+    if (status >= 500) request.log.error({ err: error, code: body.code }, 'request fault');
     if (status === 401) reply.header('www-authenticate', 'Bearer realm="renkei"');
     if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
     return reply.status(status).send(body);

@@ -10,3 +10,4 @@ export {
 } from './errors.js';
 export { findUnstorableText } from './json-body.js';
 export { errorReplies } from './replies.js';
+export { annotateRequest } from './annotations.js';

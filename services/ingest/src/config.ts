@@ -20,6 +20,10 @@ export const ingestConfigSchema = z.object({
   INGEST_PORT: portSchema.default(7400),
   /** How long a POST waits for Kafka's acknowledgement before answering 503. */
   INGEST_KAFKA_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** How long a report waits for others to share its Kafka request; 0 sends each at once. */
+  INGEST_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
+  /** A batch of this many reports is sent without waiting. */
+  INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(200),
 });
 export type IngestConfig = z.output<typeof ingestConfigSchema>;
 

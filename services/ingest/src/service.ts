@@ -1,6 +1,7 @@
 import { loadTokenVerifier } from '@renkei/auth';
 import { createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
+import { createMetrics, observePool } from '@renkei/metrics';
 import {
   ReleaseStack,
   serviceHandle,
@@ -24,11 +25,13 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
   const resources = new ReleaseStack('ingest');
   const outcome = new ServiceOutcome();
   try {
+    const metrics = createMetrics('ingest');
     const pool = await resources.use(
       () => openMigratedPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
       (p) => p.end(),
       'postgres',
     );
+    observePool(metrics, pool);
     const verifyToken = await loadTokenVerifier(config);
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-ingest', logger });
     const topics = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, ['reports'], {
@@ -57,6 +60,8 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       reportsTopic: topics.reports,
       verifyToken,
       kafkaTimeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
+      batching: { lingerMs: config.INGEST_BATCH_LINGER_MS, maxBatch: config.INGEST_BATCH_MAX },
+      metrics,
       checkReadiness: async () => database.isHealthy() && broker.isHealthy(),
     });
     resources.defer(() => http.close());

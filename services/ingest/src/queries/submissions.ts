@@ -12,37 +12,6 @@ export interface SubmissionRow {
   processed_at: string | null;
 }
 
-/** Records the id before the Kafka send. Returns the row already there, if any. */
-export async function claimSubmission(
-  db: Queryable,
-  envelope: ReportEnvelope,
-): Promise<SubmissionRow | undefined> {
-  const inserted = await db.query(
-    `INSERT INTO report_submissions
-       (id, organisation_id, sector, submitted_by, content_sha256, envelope, state, received_at)
-     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)
-     ON CONFLICT (id) DO NOTHING`,
-    [
-      envelope.id,
-      envelope.organisationId,
-      envelope.sector,
-      envelope.submittedBy,
-      envelope.contentSha256,
-      envelope,
-      envelope.receivedAt,
-    ],
-  );
-  if (inserted.rowCount === 1) return undefined;
-  return findSubmission(db, envelope.id);
-}
-
-export async function markAccepted(db: Queryable, id: string): Promise<void> {
-  await db.query(
-    `UPDATE report_submissions SET state = 'accepted', accepted_at = now() WHERE id = $1 AND state = 'pending'`,
-    [id],
-  );
-}
-
 export async function findSubmission(db: Queryable, id: string): Promise<SubmissionRow | undefined> {
   const result = await db.query<SubmissionRow>(
     `SELECT s.id, s.organisation_id, s.sector, s.content_sha256, s.state, s.envelope, s.received_at,
@@ -53,4 +22,61 @@ export async function findSubmission(db: Queryable, id: string): Promise<Submiss
     [id],
   );
   return result.rows[0];
+}
+
+/**
+ * Records a batch of ids before their Kafka send, in one statement. Returns
+ * the ids this call inserted; the others were already there (see
+ * {@link findSubmissions}).
+ */
+export async function claimSubmissions(
+  db: Queryable,
+  envelopes: readonly ReportEnvelope[],
+): Promise<Set<string>> {
+  if (envelopes.length === 0) return new Set();
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO report_submissions
+       (id, organisation_id, sector, submitted_by, content_sha256, envelope, state, received_at)
+     SELECT id, organisation_id, sector, submitted_by, content_sha256, envelope, 'pending', received_at
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[])
+         AS t(id, organisation_id, sector, submitted_by, content_sha256, envelope, received_at)
+     ON CONFLICT (id) DO NOTHING
+     RETURNING id`,
+    [
+      envelopes.map((e) => e.id),
+      envelopes.map((e) => e.organisationId),
+      envelopes.map((e) => e.sector),
+      envelopes.map((e) => e.submittedBy),
+      envelopes.map((e) => e.contentSha256),
+      envelopes.map((e) => JSON.stringify(e)),
+      envelopes.map((e) => e.receivedAt),
+    ],
+  );
+  return new Set(rows.map((row) => row.id));
+}
+
+/** The ledger rows of these ids (a batch's earlier submissions). */
+export async function findSubmissions(
+  db: Queryable,
+  ids: readonly string[],
+): Promise<Map<string, SubmissionRow>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await db.query<SubmissionRow>(
+    `SELECT s.id, s.organisation_id, s.sector, s.content_sha256, s.state, s.envelope, s.received_at,
+            NULL::timestamptz AS processed_at
+       FROM report_submissions s
+      WHERE s.id = ANY($1::uuid[])`,
+    [ids],
+  );
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
+/** Marks a batch accepted once Kafka acknowledged it. */
+export async function markAllAccepted(db: Queryable, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(
+    `UPDATE report_submissions SET state = 'accepted', accepted_at = now()
+      WHERE id = ANY($1::uuid[]) AND state = 'pending'`,
+    [ids],
+  );
 }

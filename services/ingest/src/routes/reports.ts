@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { principalOf, requireAnyRole } from '@renkei/auth';
-import { HEADERS, isBrokerUnavailable, withDeadline, type Producer } from '@renkei/bus';
 import type { Pool } from '@renkei/db';
-import { errorReplies, type HttpServer } from '@renkei/http';
+import { annotateRequest, errorReplies, type HttpServer } from '@renkei/http';
 import { canReadReport, REPORTING_ROLES } from '@renkei/policy';
 import { RenkeiError } from '@renkei/runtime';
 import {
@@ -14,13 +13,13 @@ import {
   type ReportStatusView,
 } from '@renkei/schema';
 import { contentSha256 } from '../content-hash.js';
-import { claimSubmission, findSubmission, markAccepted } from '../queries/submissions.js';
+import { findSubmission } from '../queries/submissions.js';
+import type { SubmissionBatcher } from '../submission-batcher.js';
 
 export interface ReportRoutesDeps {
   pool: Pool;
-  producer: Producer;
-  reportsTopic: string;
-  kafkaTimeoutMs: number;
+  /** Records, sends and acknowledges submissions, in batches. */
+  submissions: Pick<SubmissionBatcher, 'submit'>;
 }
 
 const acceptedReply = z.object({ id: z.uuid(), status: z.literal('accepted') });
@@ -62,70 +61,10 @@ export function reportRoutes(app: HttpServer, deps: ReportRoutesDeps): void {
         contentSha256: contentSha256(report),
         report,
       };
-      const log = request.log.child({ reportId: report.id, organisationId: principal.organisationId });
-
-      const existing = await claimSubmission(deps.pool, envelope);
-      if (existing) {
-        if (
-          existing.organisation_id !== envelope.organisationId ||
-          existing.content_sha256 !== envelope.contentSha256
-        ) {
-          throw new RenkeiError(
-            'RENKEI_CONFLICT',
-            `report ${report.id} already exists with a different body`,
-          );
-        }
-        if (existing.state === 'accepted') {
-          log.info('retry of an accepted report: answered without a second send');
-          return reply.status(202).send({ id: report.id, status: 'accepted' });
-        }
-        // A previous attempt stopped between the ledger and Kafka's acknowledgement
-        // (or is still in flight). Sending the first envelope again is safe: the
-        // correlator stores a report id once.
-        await send(existing.envelope);
-      } else {
-        await send(envelope);
-      }
-      await markAccepted(deps.pool, report.id).catch((error: unknown) => {
-        // Kafka holds the report, so it is accepted; the ledger catches up when
-        // the correlator has stored it (GET reads both).
-        log.warn({ err: error }, 'report is in Kafka but the ledger could not be updated');
-      });
-      log.info('report accepted');
+      annotateRequest(request, { reportId: report.id, organisationId: principal.organisationId });
+      const outcome = await deps.submissions.submit(envelope);
+      annotateRequest(request, { outcome });
       return reply.status(202).send({ id: report.id, status: 'accepted' });
-
-      async function send(message: ReportEnvelope): Promise<void> {
-        try {
-          await withDeadline(
-            deps.producer.send({
-              topic: deps.reportsTopic,
-              acks: -1,
-              messages: [
-                {
-                  key: message.id,
-                  value: JSON.stringify(message),
-                  headers: {
-                    [HEADERS.reportId]: message.id,
-                    [HEADERS.messageType]: message.schema,
-                    [HEADERS.contentType]: 'application/json',
-                  },
-                },
-              ],
-            }),
-            deps.kafkaTimeoutMs,
-            'Kafka acknowledgement',
-          );
-        } catch (error) {
-          if (!isBrokerUnavailable(error)) throw error;
-          throw new RenkeiError(
-            'RENKEI_UNAVAILABLE',
-            'the report could not be stored; retry with the same id',
-            {
-              cause: error,
-            },
-          );
-        }
-      }
     },
   );
 

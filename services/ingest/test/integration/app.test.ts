@@ -5,6 +5,7 @@ import { loadTokenVerifier } from '@renkei/auth';
 import { createKafka, createReliableProducer, prepareTopics, type Producer } from '@renkei/bus';
 import { createPool } from '@renkei/db';
 import type { HttpApp } from '@renkei/http';
+import { createMetrics, observePool } from '@renkei/metrics';
 import { createLogger } from '@renkei/runtime';
 import type { ReportEnvelope, ReportSubmission } from '@renkei/schema';
 import {
@@ -38,6 +39,7 @@ describe('ingest, built in-process', () => {
   let reporter: string;
   let otherReporter: string;
   let analyst: string;
+  const metrics = createMetrics('ingest');
 
   beforeAll(async () => {
     [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
@@ -58,8 +60,12 @@ describe('ingest, built in-process', () => {
         AUTH_AUDIENCE: 'renkei-api',
       }),
       kafkaTimeoutMs: 1_000,
+      // Long enough that requests sent together always share a batch here.
+      batching: { lingerMs: 50, maxBatch: 200 },
+      metrics,
       checkReadiness: async () => true,
     });
+    observePool(metrics, database.pool);
     reporter = await keys.token({ org: 'mlit-csirt', sector: 'central-government', roles: ['reporter'] });
     otherReporter = await keys.token({ org: 'finance-ceptar', sector: 'finance', roles: ['ceptar'] });
     analyst = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
@@ -198,6 +204,51 @@ describe('ingest, built in-process', () => {
     });
   });
 
+  describe('batching', () => {
+    it('answers 200 concurrent submissions 202, each on the topic once, in a few Kafka requests', async () => {
+      const bodies = Array.from({ length: 200 }, () => report());
+      const sendsBefore = kafka.delivered;
+      const answers = await Promise.all(bodies.map((body) => post(reporter, body)));
+      expect(answers.map((answer) => answer.statusCode)).toEqual(bodies.map(() => 202));
+      const sends = kafka.delivered - sendsBefore;
+      expect(sends).toBeGreaterThanOrEqual(1);
+      expect(sends).toBeLessThan(50);
+      const messages = await readWholeTopic<ReportEnvelope>(reportsTopic);
+      for (const body of bodies) expect(messages.filter((message) => message.id === body.id)).toHaveLength(1);
+    });
+
+    it('answers 503 to exactly the requests of a batch whose send fails; their retries succeed once', async () => {
+      const failing = Array.from({ length: 10 }, () => report());
+      kafka.inject({
+        kind: 'fail',
+        error: Object.assign(new Error('broker down'), { name: 'KafkaJSConnectionError' }),
+      });
+      const answers = await Promise.all(failing.map((body) => post(reporter, body)));
+      // The batch took all ten: they arrived within one linger.
+      expect(answers.map((answer) => answer.statusCode)).toEqual(failing.map(() => 503));
+      const later = report();
+      expect((await post(reporter, later)).statusCode).toBe(202);
+
+      const retried = await Promise.all(failing.map((body) => post(reporter, body)));
+      expect(retried.map((answer) => answer.statusCode)).toEqual(failing.map(() => 202));
+      const messages = await readWholeTopic<ReportEnvelope>(reportsTopic);
+      for (const body of [...failing, later]) {
+        expect(messages.filter((message) => message.id === body.id)).toHaveLength(1);
+      }
+    });
+
+    it('answers the same id twice in one batch once stored, and a different body for it 409', async () => {
+      const body = report();
+      const [first, again, changed] = await Promise.all([
+        post(reporter, body),
+        post(reporter, body),
+        post(reporter, { ...body, title: 'Another title' }),
+      ]);
+      expect([first.statusCode, again.statusCode, changed.statusCode]).toEqual([202, 202, 409]);
+      expect(await onTopic(body.id!)).toBe(1);
+    });
+  });
+
   describe('when PostgreSQL does not answer', () => {
     it('answers 503 with Retry-After: nothing was accepted', async () => {
       // Nothing listens on port 1: the connection is refused, as when the server is down.
@@ -309,6 +360,25 @@ describe('ingest, built in-process', () => {
         code: 'RENKEI_HEADERS_TOO_LARGE',
         message: 'the request headers are larger than allowed',
       });
+    });
+  });
+
+  describe('its metrics', () => {
+    it('exposes request, batch, Kafka and pool series after traffic, without a token', async () => {
+      await post(reporter, report());
+      const response = await http.app.inject({ method: 'GET', url: '/metrics' });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toContain('text/plain');
+      const text = response.body;
+      expect(text).toMatch(
+        /renkei_http_request_duration_seconds_count\{[^}]*method="POST",route="\/v1\/reports",status="202"[^}]*\} [1-9]/,
+      );
+      expect(text).toMatch(/renkei_batch_size_count\{[^}]*stage="ingest"[^}]*\} [1-9]/);
+      expect(text).toMatch(
+        /renkei_kafka_messages_produced_total\{[^}]*topic="[^"]+renkei\.reports\.v1"[^}]*\} [1-9]/,
+      );
+      expect(text).toMatch(/renkei_db_pool_connections\{[^}]*state="total"[^}]*\} [1-9]/);
+      expect(text).toContain('renkei_process_');
     });
   });
 

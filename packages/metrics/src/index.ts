@@ -1,0 +1,1 @@
+export { createMetrics, observePool, type HubMetrics, type PoolCounts } from './metrics.js';

@@ -1,0 +1,125 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Seconds: from a fast local request to a Kafka acknowledgement waiting on a slow broker. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+
+/**
+ * Every series the hub exposes, named in one place and created in every
+ * process (a series a service never touches stays at zero), so dashboards and
+ * alarms can be written once. docs/OPERATIONS.md says what each means.
+ */
+export function createMetrics(service: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry, prefix: 'renkei_process_' });
+  const registers = [registry];
+  const pools: PoolCounts[] = [];
+  return {
+    /** Pools whose counts the `renkei_db_pool_connections` gauge reads at every scrape. */
+    pools,
+    registry,
+    httpRequestDuration: new Histogram({
+      name: 'renkei_http_request_duration_seconds',
+      help: 'HTTP requests by method, route and status, with their latency',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    kafkaProduced: new Counter({
+      name: 'renkei_kafka_messages_produced_total',
+      help: 'Messages Kafka acknowledged, by topic',
+      labelNames: ['topic'] as const,
+      registers,
+    }),
+    kafkaConsumed: new Counter({
+      name: 'renkei_kafka_messages_consumed_total',
+      help: 'Messages consumed and committed, by topic',
+      labelNames: ['topic'] as const,
+      registers,
+    }),
+    consumerLag: new Gauge({
+      name: 'renkei_kafka_consumer_lag',
+      help: 'Messages on a partition not yet committed by the consumer group',
+      labelNames: ['group', 'topic', 'partition'] as const,
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'renkei_batch_size',
+      help: 'Items per batch, by stage (ingest: reports per Kafka send; correlator: reports per stored batch)',
+      labelNames: ['stage'] as const,
+      buckets: SIZE_BUCKETS,
+      registers,
+    }),
+    batchLinger: new Histogram({
+      name: 'renkei_batch_linger_seconds',
+      help: 'How long the first item of a batch waited for the batch to be sent, by stage',
+      labelNames: ['stage'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    alertsRaised: new Counter({
+      name: 'renkei_alerts_raised_total',
+      help: 'Alert versions written, by rule',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    streamConnections: new Gauge({
+      name: 'renkei_stream_connections',
+      help: 'Open WebSocket stream connections',
+      registers,
+    }),
+    streamDisconnects: new Counter({
+      name: 'renkei_stream_disconnects_total',
+      help: 'Stream connections the gateway closed, by reason (slow, invalid-frames, expired, draining, …)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    streamFrames: new Counter({
+      name: 'renkei_stream_frames_sent_total',
+      help: 'Event frames written to stream sockets',
+      registers,
+    }),
+    feedPublished: new Counter({
+      name: 'renkei_feed_events_published_total',
+      help: 'Feed events the relay published to Kafka (leader only)',
+      registers,
+    }),
+    dbPool: new Gauge({
+      name: 'renkei_db_pool_connections',
+      help: 'PostgreSQL pool connections by state (total, idle, waiting clients)',
+      labelNames: ['state'] as const,
+      registers,
+      collect() {
+        const sum = (read: (pool: PoolCounts) => number) =>
+          pools.reduce((total, pool) => total + read(pool), 0);
+        this.set(
+          { state: 'total' },
+          sum((pool) => pool.totalCount),
+        );
+        this.set(
+          { state: 'idle' },
+          sum((pool) => pool.idleCount),
+        );
+        this.set(
+          { state: 'waiting' },
+          sum((pool) => pool.waitingCount),
+        );
+      },
+    }),
+  };
+}
+
+export type HubMetrics = ReturnType<typeof createMetrics>;
+
+/** What the pool gauges read; a pg.Pool fits. */
+export interface PoolCounts {
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+}
+
+/** Reads the pool's counts at every scrape. */
+export function observePool(metrics: HubMetrics, pool: PoolCounts): void {
+  metrics.pools.push(pool);
+}
