@@ -97,3 +97,5 @@ export function uniqueIndicators(indicators: Iterable<Indicator>): Indicator[] {
   }
   return [...seen.values()];
 }
+
+export { importedReportId } from './ids.js';
