@@ -395,7 +395,7 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
         status: 'unmapped',
         reason: {
           code: 'no-indicator',
-          message: 'its indicators are already in the report through other objects',
+          message: 'no report took its indicators',
         },
         notes,
       };
