@@ -436,6 +436,20 @@ describe('importMispEvent: the event', () => {
     );
   });
 
+  it('refuses, and says why, a report that would not pass the report schema', () => {
+    const result = importMispEvent(
+      event({ date: undefined, timestamp: undefined }, [attribute('domain', 'a.example')]),
+      {
+        receivedAt: 'not a time',
+      },
+    );
+    expect(ok(result).report).toMatchObject({
+      status: 'refused',
+      reason: { code: 'invalid-report', message: expect.stringContaining('detectedAt') },
+    });
+    expect(reasons(result)).toEqual(['report-refused']);
+  });
+
   it('gives name-based report ids when asked', () => {
     const first = ready(importMispEvent(event({}), { ...options, idScope: 'finance-ceptar' })).id;
     expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5/);

@@ -283,7 +283,7 @@ describe('importStixBundle: observed data, sightings, vulnerabilities, observabl
       status: 'mapped',
       notes: [
         'objects.5: a recipient address is not an indicator',
-        'objects.6: a email-message is not an indicator itself; the addresses it refers to map from their own objects',
+        'objects.6: email-message objects are not indicators themselves; the addresses they refer to map from their own objects',
         'objects.7: hash SHA-512 not mapped: Renkei has no indicator type for it',
         'objects.7: file name "a.exe" not mapped: Renkei has no file-name indicator',
         'objects.8: mutex objects carry no indicator Renkei maps',
@@ -866,6 +866,18 @@ describe('importStixBundle: containers', () => {
     const undated = indicator(1, "[domain-name:value = 'a.example']", marking('GREEN'));
     delete (undated as Record<string, unknown>).created;
     expect(ready(importBundle(bundle(undated))).detectedAt).toBe(RECEIVED_AT);
+  });
+
+  it('refuses, and says why, a report that would not pass the report schema', () => {
+    const undated = indicator(1, "[domain-name:value = 'a.example']", marking('GREEN'));
+    delete (undated as Record<string, unknown>).created;
+    const result = importBundle(bundle(undated), { receivedAt: 'not a time' });
+    expect(ok(result).reports[0]).toMatchObject({
+      status: 'refused',
+      objectIds: [],
+      reason: { code: 'invalid-report', message: expect.stringContaining('detectedAt') },
+    });
+    expect(outcome(result, 0)).toMatchObject({ status: 'unmapped', reason: { code: 'report-refused' } });
   });
 
   it('gives name-based report ids when asked, so importing twice gives the same ids', () => {

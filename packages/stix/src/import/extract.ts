@@ -327,7 +327,7 @@ function unsupportedWhy(type: string): string {
   switch (type) {
     case 'network-traffic':
     case 'email-message':
-      return `a ${type} is not an indicator itself; the addresses it refers to map from their own objects`;
+      return `${type} objects are not indicators themselves; the addresses they refer to map from their own objects`;
     case 'identity':
       return 'identities are not mapped: the submitting organisation comes from the token';
     case 'relationship':

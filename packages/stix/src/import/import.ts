@@ -299,13 +299,17 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
       const issues = checked.error.issues
         .slice(0, 3)
         .map((issue) => `${issue.path.join('.') || '(report)'}: ${issue.message}`);
-      return {
-        source,
-        objectIds,
-        notes,
-        status: 'refused',
-        reason: { code: 'invalid-report', message: issues.join('; ') },
-      };
+      const reason: StixReason = { code: 'invalid-report', message: issues.join('; ') };
+      // What was admitted did not go in after all.
+      for (const id of objectIds) {
+        const fate = fates.get(id)!;
+        fate.reports.delete(draft.index);
+        if (fate.reports.size === 0) {
+          fates.delete(id);
+          setbacks.set(id, { code: 'report-refused', message: `the report was refused: ${reason.message}` });
+        }
+      }
+      return { source, objectIds: [], notes, status: 'refused', reason };
     }
     return { source, objectIds, notes, status: 'ready', submission };
   }
