@@ -222,9 +222,9 @@ export class Extractor {
         continue;
       }
       if (!MAPPED_TYPES.has(target.type) || target.type === from.type) {
-        // A sighting of malware or an identity: context Renkei does not map.
-        if (from.type !== 'sighting' || target.type !== 'incident')
-          notes.push(`${id}: ${target.type} is not mapped`);
+        // Context Renkei does not map (a sighting of malware). A sighting of an incident only
+        // puts the sighting in that incident, which is the incident's business, not a loss.
+        if (target.type !== 'incident') notes.push(`${id}: ${target.type} is not mapped`);
         continue;
       }
       const extraction = this.extract(target);
