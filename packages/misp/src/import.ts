@@ -1,0 +1,368 @@
+import {
+  MAX_INDICATORS_PER_REPORT,
+  reportSubmissionSchema,
+  type Indicator,
+  type IndicatorType,
+  type ReportSubmission,
+  type Severity,
+  type Tlp,
+} from '@renkei/schema';
+import {
+  addressIndicatorType,
+  checkIndicator,
+  clip,
+  importedReportId,
+  mostRestrictiveTlp,
+  storableText,
+} from '@renkei/stix/values';
+import type {
+  MispAttributeOutcome,
+  MispImportOptions,
+  MispImportResult,
+  MispImportedReport,
+  MispReason,
+} from './types.js';
+
+/** Attributes in one event, those inside objects included; above this the event is refused as a whole. */
+export const MAX_MISP_ATTRIBUTES = 20_000;
+const MAX_TITLE_LENGTH = 200;
+
+type Part = IndicatorType | 'address' | { drop: string };
+
+/**
+ * What each mapped attribute type holds, part by part (`domain|ip` has two).
+ * `address` means IPv4 or IPv6 by the value's syntax, as MISP's `ip-*` types
+ * take both. Roles say which side of the traffic or mail the value was on.
+ */
+const TYPES: Readonly<Record<string, { parts: Part[]; role?: string }>> = {
+  'ip-src': { parts: ['address'], role: 'source' },
+  'ip-dst': { parts: ['address'], role: 'destination' },
+  domain: { parts: ['domain'] },
+  hostname: { parts: ['domain'] },
+  url: { parts: ['url'] },
+  'email-src': { parts: ['email'], role: 'source' },
+  'email-dst': { parts: ['email'], role: 'destination' },
+  md5: { parts: ['md5'] },
+  sha1: { parts: ['sha1'] },
+  sha256: { parts: ['sha256'] },
+  vulnerability: { parts: ['cve'] },
+  'domain|ip': { parts: ['domain', 'address'] },
+  'ip-src|port': { parts: ['address', { drop: 'port' }], role: 'source' },
+  'ip-dst|port': { parts: ['address', { drop: 'port' }], role: 'destination' },
+  'hostname|port': { parts: ['domain', { drop: 'port' }] },
+  'filename|md5': { parts: [{ drop: 'file name' }, 'md5'] },
+  'filename|sha1': { parts: [{ drop: 'file name' }, 'sha1'] },
+  'filename|sha256': { parts: [{ drop: 'file name' }, 'sha256'] },
+};
+
+const THREAT_LEVELS: Readonly<Record<string, Severity>> = { '1': 'high', '2': 'medium', '3': 'low' };
+
+type Json = Record<string, unknown>;
+
+interface Located {
+  position: string;
+  attribute: unknown;
+  object: Json | null;
+}
+
+/**
+ * A MISP event (`{"Event": {…}}`, parsed or as text) to one Renkei report
+ * submission, and for every attribute, those inside objects too, what became
+ * of it. Never throws for bad input.
+ *
+ * Sightings: an attribute anyone sighted as a false positive (type 1) is left
+ * out, since correlating on it would link reports through a known mistake;
+ * one with an expiration sighting (type 2) dated before `receivedAt` is left
+ * out as expired (a later expiration is noted); ordinary sightings (type 0)
+ * are noted.
+ */
+export function importMispEvent(input: unknown, options: MispImportOptions): MispImportResult {
+  let value = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch (error) {
+      return { ok: false, error: { code: 'invalid-json', message: `not JSON: ${(error as Error).message}` } };
+    }
+  }
+  if (!isRecord(value) || !isRecord(value.Event)) {
+    return { ok: false, error: { code: 'not-an-event', message: 'expected a MISP event: {"Event": {…}}' } };
+  }
+  const event = value.Event;
+  const located = locate(event);
+  if (located.length > MAX_MISP_ATTRIBUTES) {
+    return {
+      ok: false,
+      error: {
+        code: 'too-many-attributes',
+        message: `the event holds ${located.length} attributes; at most ${MAX_MISP_ATTRIBUTES} are accepted at once`,
+      },
+    };
+  }
+  const eventUuid = typeof event.uuid === 'string' ? event.uuid : null;
+  const receivedAt = Date.parse(options.receivedAt);
+  const eventCorrelation = event.disable_correlation === true;
+
+  const candidates: Array<{ index: number; indicators: Indicator[]; tlp: Tlp | undefined }> = [];
+  const attributes: MispAttributeOutcome[] = located.map(({ position, attribute, object }, index) => {
+    const base = {
+      position,
+      uuid: isRecord(attribute) && typeof attribute.uuid === 'string' ? attribute.uuid : null,
+      type: isRecord(attribute) && typeof attribute.type === 'string' ? attribute.type : null,
+      object: object && typeof object.name === 'string' ? object.name : null,
+    };
+    const unmapped = (
+      code: MispReason['code'],
+      message: string,
+      notes: string[] = [],
+    ): MispAttributeOutcome => ({
+      ...base,
+      status: 'unmapped',
+      reason: { code, message },
+      notes,
+    });
+    if (!isRecord(attribute)) return unmapped('invalid-attribute', 'not a JSON object');
+    if (base.type === null) return unmapped('invalid-attribute', 'no type');
+    if (typeof attribute.value !== 'string') return unmapped('invalid-attribute', 'no value (a string)');
+    const mapping = TYPES[base.type];
+    if (mapping === undefined)
+      return unmapped('unsupported-type', `MISP type ${base.type} has no Renkei indicator type`);
+    if (attribute.deleted === true || object?.deleted === true) return unmapped('deleted', 'deleted in MISP');
+    if (attribute.disable_correlation === true || eventCorrelation) {
+      return unmapped('correlation-disabled', 'correlation is disabled for it in MISP');
+    }
+    const tags = tlpTags(attribute);
+    if (tags.unknown.length) {
+      return unmapped('unknown-tlp-tag', `${tags.unknown.join(', ')} is not a TLP level Renkei can honour`);
+    }
+
+    const notes: string[] = [];
+    const sightings = Array.isArray(attribute.Sighting) ? attribute.Sighting.filter(isRecord) : [];
+    const ofType = (type: string) => sightings.filter((sighting) => String(sighting.type) === type);
+    const falsePositives = ofType('1');
+    if (falsePositives.length) {
+      return unmapped(
+        'false-positive',
+        `sighted as a false positive ${falsePositives.length === 1 ? 'once' : `${falsePositives.length} times`}`,
+      );
+    }
+    for (const expiration of ofType('2')) {
+      const at = unixTime(expiration.date_sighting);
+      if (at === undefined) continue;
+      if (at <= receivedAt) return unmapped('expired', `expired on ${new Date(at).toISOString()}`);
+      notes.push(`expires on ${new Date(at).toISOString()}`);
+    }
+    const seen = ofType('0').length;
+    if (seen) notes.push(`sighted ${seen === 1 ? 'once' : `${seen} times`} in MISP`);
+
+    const parts = mapping.parts.length === 1 ? [attribute.value] : splitComposite(attribute.value);
+    if (parts.length !== mapping.parts.length) {
+      return unmapped('invalid-value', `a ${base.type} value is two values joined by "|"`);
+    }
+    const indicators: Indicator[] = [];
+    for (const [i, part] of mapping.parts.entries()) {
+      const text = parts[i]!;
+      if (typeof part === 'object') {
+        if (text.trim())
+          notes.push(`${part.drop} ${JSON.stringify(text.trim())} not mapped: Renkei has no such indicator`);
+        continue;
+      }
+      const type = part === 'address' ? addressIndicatorType(text) : part;
+      if (type === undefined)
+        return unmapped('invalid-value', `"${clip(text.trim(), 80)}" is not an IPv4 or IPv6 address`, notes);
+      const checked = checkIndicator(type, text, mapping.role);
+      if (!checked.ok) return unmapped('invalid-value', checked.reason, notes);
+      indicators.push(checked.indicator);
+    }
+    candidates.push({ index, indicators, tlp: tags.tlp });
+    return { ...base, status: 'mapped', indicators, notes };
+  });
+
+  const report = buildReport();
+  return { ok: true, eventUuid, report, attributes };
+
+  function buildReport(): MispImportedReport {
+    const notes: string[] = [];
+    const eventTags = tlpTags(event);
+    const refusal =
+      eventTags.unknown.length > 0
+        ? ({
+            code: 'unknown-tlp-tag',
+            message: `${eventTags.unknown.join(', ')} is not a TLP level Renkei can honour`,
+          } as const)
+        : eventTags.tlp === undefined
+          ? ({
+              code: 'no-tlp-tag',
+              message: 'the event has no tlp: tag, and Renkei never assumes one',
+            } as const)
+          : undefined;
+    if (refusal !== undefined) {
+      setBack('report-refused', `the event was refused: ${refusal.message}`, candidates);
+      return { notes, status: 'refused', reason: refusal };
+    }
+    const tlp = mostRestrictiveTlp([eventTags.tlp, ...candidates.map((candidate) => candidate.tlp)])!;
+    if (tlp !== eventTags.tlp) {
+      const raiser = attributes[candidates.find((candidate) => candidate.tlp === tlp)!.index]!;
+      notes.push(
+        `TLP raised from ${eventTags.tlp} to ${tlp}: ${raiser.position} is tagged tlp:${tlp.toLowerCase()}`,
+      );
+    }
+    const admitted = new Map<string, Indicator>();
+    const full: typeof candidates = [];
+    for (const candidate of candidates) {
+      const fresh = candidate.indicators.filter((indicator) => !admitted.has(key(indicator)));
+      if (admitted.size + fresh.length > MAX_INDICATORS_PER_REPORT) {
+        full.push(candidate);
+        continue;
+      }
+      for (const indicator of fresh) admitted.set(key(indicator), indicator);
+    }
+    setBack(
+      'report-full',
+      `the report already holds ${admitted.size} indicators; one report carries at most ${MAX_INDICATORS_PER_REPORT}`,
+      full,
+    );
+
+    const info = typeof event.info === 'string' ? storableText(event.info).trim() : '';
+    if (info.length > MAX_TITLE_LENGTH) notes.push(`the title was cut to ${MAX_TITLE_LENGTH} characters`);
+    const version = unixTime(event.timestamp);
+    const submission: ReportSubmission = {
+      ...(options.idScope !== undefined && eventUuid !== null
+        ? {
+            id: importedReportId([
+              'misp',
+              options.idScope,
+              eventUuid,
+              version === undefined ? '' : new Date(version).toISOString(),
+            ]),
+          }
+        : {}),
+      title: clip(info || `MISP event ${eventUuid ?? '(no uuid)'}`, MAX_TITLE_LENGTH),
+      category: options.category ?? 'other',
+      severity: THREAT_LEVELS[String(event.threat_level_id)] ?? options.severity ?? 'medium',
+      tlp,
+      detectedAt: detectedAt(),
+      indicators: [...admitted.values()],
+      exercise: options.exercise === true || tagNames(event).some((name) => /^exercise(:|$)/i.test(name)),
+    };
+    const checked = reportSubmissionSchema.safeParse(submission);
+    if (!checked.success) {
+      const issues = checked.error.issues
+        .slice(0, 3)
+        .map((issue) => `${issue.path.join('.') || '(report)'}: ${issue.message}`);
+      setBack('report-refused', 'the event could not become a valid report', candidates);
+      return { notes, status: 'refused', reason: { code: 'invalid-report', message: issues.join('; ') } };
+    }
+    return { notes, status: 'ready', submission };
+  }
+
+  /** The event's own date (YYYY-MM-DD), else its timestamp, else when the hub received it. */
+  function detectedAt(): string {
+    if (typeof event.date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(event.date)) {
+      const millis = Date.parse(`${event.date}T00:00:00Z`);
+      if (Number.isFinite(millis)) return new Date(millis).toISOString();
+    }
+    const timestamp = unixTime(event.timestamp);
+    return timestamp !== undefined ? new Date(timestamp).toISOString() : options.receivedAt;
+  }
+
+  function setBack(code: MispReason['code'], message: string, which: typeof candidates): void {
+    for (const { index, indicators } of which) {
+      const outcome = attributes[index]!;
+      attributes[index] = {
+        position: outcome.position,
+        uuid: outcome.uuid,
+        type: outcome.type,
+        object: outcome.object,
+        status: 'unmapped',
+        reason: { code, message },
+        notes: [
+          ...outcome.notes,
+          `it would bring: ${indicators.map((i) => `${i.type} ${i.value}`).join(', ')}`,
+        ],
+      };
+    }
+  }
+}
+
+function isRecord(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Every attribute of the event, those of its objects after its own, with where each sits. */
+function locate(event: Json): Located[] {
+  const located: Located[] = [];
+  if (Array.isArray(event.Attribute)) {
+    event.Attribute.forEach((attribute: unknown, i) =>
+      located.push({ position: `Attribute[${i}]`, attribute, object: null }),
+    );
+  }
+  if (Array.isArray(event.Object)) {
+    event.Object.forEach((object: unknown, o) => {
+      if (!isRecord(object) || !Array.isArray(object.Attribute)) return;
+      object.Attribute.forEach((attribute: unknown, i) =>
+        located.push({ position: `Object[${o}].Attribute[${i}]`, attribute, object }),
+      );
+    });
+  }
+  return located;
+}
+
+/** Tag names in both shapes MISP writes: `Tag: [{name}]` and `EventTag: [{Tag: {name}}]`. */
+function tagNames(holder: Json): string[] {
+  const names: string[] = [];
+  if (Array.isArray(holder.Tag)) {
+    for (const tag of holder.Tag) if (isRecord(tag) && typeof tag.name === 'string') names.push(tag.name);
+  }
+  for (const field of ['EventTag', 'AttributeTag']) {
+    const list = holder[field];
+    if (!Array.isArray(list)) continue;
+    for (const item of list)
+      if (isRecord(item) && isRecord(item.Tag) && typeof item.Tag.name === 'string')
+        names.push(item.Tag.name);
+  }
+  return names;
+}
+
+const TLP_TAG_LEVELS: Readonly<Record<string, Tlp>> = {
+  'tlp:white': 'CLEAR',
+  'tlp:clear': 'CLEAR',
+  'tlp:green': 'GREEN',
+  'tlp:amber': 'AMBER',
+  'tlp:amber+strict': 'AMBER+STRICT',
+  'tlp:red': 'RED',
+};
+
+/** The most restrictive TLP among the `tlp:` tags, and those that are no TLP level (`tlp:ex:chr`, `tlp:unclear`). */
+function tlpTags(holder: Json): { tlp: Tlp | undefined; unknown: string[] } {
+  const levels: Tlp[] = [];
+  const unknown: string[] = [];
+  for (const name of tagNames(holder)) {
+    const plain = name.trim().toLowerCase();
+    if (!plain.startsWith('tlp:')) continue;
+    const level = TLP_TAG_LEVELS[plain];
+    if (level === undefined) unknown.push(name);
+    else levels.push(level);
+  }
+  return { tlp: mostRestrictiveTlp(levels), unknown };
+}
+
+function splitComposite(value: string): string[] {
+  const at = value.lastIndexOf('|');
+  return at < 0 ? [value] : [value.slice(0, at), value.slice(at + 1)];
+}
+
+/** MISP writes times as Unix seconds, as a number or a string of digits. */
+function unixTime(value: unknown): number | undefined {
+  const seconds =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\d+$/.test(value)
+        ? Number(value)
+        : NaN;
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+}
+
+function key(indicator: Indicator): string {
+  return `${indicator.type}\u0000${indicator.value}`;
+}

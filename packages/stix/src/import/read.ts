@@ -1,0 +1,222 @@
+import type { Tlp } from '@renkei/schema';
+import { MAX_BUNDLE_OBJECTS } from '../limits.js';
+import { TLP2_EXTENSION_ID, tlpFromLabel, tlpOfCanonicalMarking } from '../tlp.js';
+import { mostRestrictiveTlp } from '../values.js';
+import type { StixImportError, StixReason } from './types.js';
+
+export type StixObject = Record<string, unknown>;
+
+/** One object of the bundle that has a usable type and id. */
+export interface Entry {
+  index: number;
+  id: string;
+  type: string;
+  object: StixObject;
+}
+
+export interface ReadBundle {
+  bundleId: string | null;
+  /** Every position of `objects`, with the entry or why it cannot be one. */
+  slots: Array<
+    { entry: Entry } | { index: number; id: string | null; type: string | null; reason: StixReason }
+  >;
+  /** The entry kept for each id (the latest version). */
+  byId: Map<string, Entry>;
+}
+
+const TYPE_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*-?$/;
+const ID_SUFFIX = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+export function isRecord(value: unknown): value is StixObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A bundle, or a TAXII 2.1 envelope (`{"objects": […]}`, which TAXII adds
+ * carry): the list of objects, each checked for a type and an id, and one
+ * entry per id.
+ */
+export function readBundle(
+  input: unknown,
+): { ok: true; bundle: ReadBundle } | { ok: false; error: StixImportError } {
+  let value = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch (error) {
+      return { ok: false, error: { code: 'invalid-json', message: `not JSON: ${(error as Error).message}` } };
+    }
+  }
+  if (!isRecord(value)) {
+    return { ok: false, error: { code: 'not-a-bundle', message: 'expected a STIX bundle: a JSON object' } };
+  }
+  if (value.type !== undefined && value.type !== 'bundle') {
+    return {
+      ok: false,
+      error: { code: 'not-a-bundle', message: `type is ${JSON.stringify(value.type)}, expected "bundle"` },
+    };
+  }
+  if (!Array.isArray(value.objects)) {
+    return { ok: false, error: { code: 'not-a-bundle', message: 'objects must be a list of STIX objects' } };
+  }
+  if (value.objects.length > MAX_BUNDLE_OBJECTS) {
+    return {
+      ok: false,
+      error: {
+        code: 'too-many-objects',
+        message: `the bundle holds ${value.objects.length} objects; at most ${MAX_BUNDLE_OBJECTS} are accepted at once`,
+      },
+    };
+  }
+  const bundleId = typeof value.id === 'string' && value.id.startsWith('bundle--') ? value.id : null;
+  const slots: ReadBundle['slots'] = [];
+  const byId = new Map<string, Entry>();
+  value.objects.forEach((object: unknown, index) => {
+    const checked = checkObject(object, index);
+    if ('reason' in checked) {
+      slots.push(checked);
+      return;
+    }
+    slots.push({ entry: checked });
+    const previous = byId.get(checked.id);
+    if (previous === undefined || !isOlder(checked.object, previous.object)) byId.set(checked.id, checked);
+  });
+  for (const [index, slot] of slots.entries()) {
+    if ('entry' in slot && byId.get(slot.entry.id) !== slot.entry) {
+      const kept = byId.get(slot.entry.id)!;
+      slots[index] = {
+        index,
+        id: slot.entry.id,
+        type: slot.entry.type,
+        reason: {
+          code: 'superseded',
+          message: `object ${kept.index} has the same id and is ${isOlder(slot.entry.object, kept.object) ? 'a later version' : 'repeated after it'}`,
+        },
+      };
+    }
+  }
+  return { ok: true, bundle: { bundleId, slots, byId } };
+}
+
+function checkObject(
+  object: unknown,
+  index: number,
+): Entry | { index: number; id: string | null; type: string | null; reason: StixReason } {
+  const invalid = (message: string, id: string | null = null, type: string | null = null) => ({
+    index,
+    id,
+    type,
+    reason: { code: 'invalid-object' as const, message },
+  });
+  if (!isRecord(object)) return invalid('not a JSON object');
+  const type = typeof object.type === 'string' ? object.type : null;
+  const id = typeof object.id === 'string' ? object.id : null;
+  if (type === null) return invalid('no type', id);
+  if (type.length > 250 || !TYPE_PATTERN.test(type))
+    return invalid(`type ${JSON.stringify(type.slice(0, 80))} is not a STIX type name`, id);
+  if (id === null) return invalid('no id', null, type);
+  if (!id.startsWith(`${type}--`) || !ID_SUFFIX.test(id.slice(type.length + 2))) {
+    return invalid(
+      `id ${JSON.stringify(id.slice(0, 120))} is not "${type}--" followed by a UUID`,
+      null,
+      type,
+    );
+  }
+  return { index, id, type, object };
+}
+
+/** Whether `a` is an older version than `b` (by `modified`); equal or unknown versions count as newer. */
+function isOlder(a: StixObject, b: StixObject): boolean {
+  const aTime = timestampMillis(a.modified);
+  const bTime = timestampMillis(b.modified);
+  return aTime !== undefined && bTime !== undefined && aTime < bTime;
+}
+
+const STIX_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+export function timestampMillis(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !STIX_TIMESTAMP.test(value)) return undefined;
+  const millis = Date.parse(value);
+  return Number.isFinite(millis) ? millis : undefined;
+}
+
+/** What one marking definition means to Renkei. */
+export type MarkingMeaning =
+  { kind: 'tlp'; tlp: Tlp } | { kind: 'statement' } | { kind: 'unknown'; why: string };
+
+export function markingMeaning(definition: StixObject): MarkingMeaning {
+  const extensions = isRecord(definition.extensions) ? definition.extensions : {};
+  const tlp2 = extensions[TLP2_EXTENSION_ID];
+  if (isRecord(tlp2) && typeof tlp2.tlp_2_0 === 'string') {
+    const tlp = tlpFromLabel(tlp2.tlp_2_0);
+    return tlp
+      ? { kind: 'tlp', tlp }
+      : { kind: 'unknown', why: `TLP 2.0 level "${tlp2.tlp_2_0}" is not one of the five` };
+  }
+  const definitionType =
+    typeof definition.definition_type === 'string' ? definition.definition_type.toLowerCase() : undefined;
+  const content = isRecord(definition.definition) ? definition.definition : {};
+  if (definitionType === 'tlp' && typeof content.tlp === 'string') {
+    const tlp = tlpFromLabel(content.tlp);
+    return tlp
+      ? { kind: 'tlp', tlp }
+      : { kind: 'unknown', why: `TLP level "${content.tlp}" is not one Renkei knows` };
+  }
+  if (definitionType === 'statement' && typeof content.statement === 'string') return { kind: 'statement' };
+  return { kind: 'unknown', why: 'it is neither a TLP marking nor a statement' };
+}
+
+export interface ObjectMarkings {
+  /** The most restrictive TLP among its markings, if any is TLP. */
+  tlp: Tlp | undefined;
+  /** Markings Renkei cannot read; their presence keeps the object out of every report. */
+  unknown: string[];
+}
+
+/**
+ * The markings of an object, object-level and granular alike: a TLP that
+ * marks only some properties still applies to the whole object here, which
+ * can only make it more restrictive.
+ */
+export function objectMarkings(
+  object: StixObject,
+  definitions: ReadonlyMap<string, MarkingMeaning>,
+): ObjectMarkings {
+  const refs: unknown[] = [];
+  const unknown: string[] = [];
+  if (object.object_marking_refs !== undefined) {
+    if (Array.isArray(object.object_marking_refs)) refs.push(...object.object_marking_refs);
+    else unknown.push('object_marking_refs is not a list');
+  }
+  if (object.granular_markings !== undefined) {
+    if (Array.isArray(object.granular_markings)) {
+      for (const marking of object.granular_markings) {
+        // A granular marking may carry a language (`lang`) instead of a marking: not a restriction.
+        if (isRecord(marking) && marking.marking_ref !== undefined) refs.push(marking.marking_ref);
+      }
+    } else {
+      unknown.push('granular_markings is not a list');
+    }
+  }
+  const levels: Tlp[] = [];
+  for (const ref of refs) {
+    if (typeof ref !== 'string') {
+      unknown.push(`${JSON.stringify(ref)} is not a marking id`);
+      continue;
+    }
+    const canonical = tlpOfCanonicalMarking(ref);
+    const defined = definitions.get(ref);
+    if (canonical !== undefined) {
+      // A bundle that redefines a canonical id with another level gets the stricter of the two.
+      levels.push(canonical);
+      if (defined?.kind === 'tlp') levels.push(defined.tlp);
+    } else if (defined === undefined) {
+      unknown.push(`${ref} is not defined in the bundle and is not a TLP marking`);
+    } else if (defined.kind === 'tlp') {
+      levels.push(defined.tlp);
+    } else if (defined.kind === 'unknown') {
+      unknown.push(`${ref}: ${defined.why}`);
+    }
+  }
+  return { tlp: mostRestrictiveTlp(levels), unknown };
+}
