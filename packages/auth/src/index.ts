@@ -40,3 +40,10 @@ export {
 export { authenticateRequests, principalOf, requireAnyRole } from './fastify.js';
 export { limitWritesPerOrganisation, type WriteLimits } from './rate-limit.js';
 export { redactUrl, withRedactedRequests } from './request-log.js';
+export {
+  accessControl,
+  accessSettingsFrom,
+  DEFAULT_ACCESS_SETTINGS,
+  type AccessControl,
+  type AccessSettings,
+} from './access.js';

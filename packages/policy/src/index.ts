@@ -13,6 +13,7 @@ export {
   viewFeedEvent,
   viewWarning,
   WARNING_RECIPIENT_ROLES,
+  warningSectorFilter,
   type Viewer,
 } from './visibility.js';
 export {

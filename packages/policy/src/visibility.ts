@@ -5,6 +5,7 @@ import type {
   FeedEvent,
   Principal,
   Role,
+  Sector,
   Tlp,
   WarningRecord,
   WarningView,
@@ -145,6 +146,16 @@ function recomputedView(alert: AlertRecord, history: ViewerHistory): AlertView {
     updatedAt: history.updatedAt!,
     exercise: content!.exercise,
   };
+}
+
+/**
+ * Which warnings are worth fetching for this viewer: every one (analysts),
+ * those targeting its sector (recipients), or none. SQL may pre-filter with
+ * this; each warning's view still comes from {@link viewWarning}.
+ */
+export function warningSectorFilter(viewer: Viewer): 'all' | 'none' | { sector: Sector } {
+  if (isAnalyst(viewer)) return 'all';
+  return isWarningRecipient(viewer) ? { sector: viewer.sector } : 'none';
 }
 
 /** Whether the warning is for this viewer: analysts, and recipients in its sectors. */

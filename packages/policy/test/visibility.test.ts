@@ -17,6 +17,7 @@ import {
   isAnalyst,
   viewFeedEvent,
   viewWarning,
+  warningSectorFilter,
 } from '@renkei/policy';
 
 function viewer(roles: Role[], organisationId = 'acme-bank', sector: Sector = 'finance'): Principal {
@@ -120,5 +121,14 @@ describe('warnings and the stream', () => {
       null,
       null,
     ]);
+  });
+});
+
+describe('warningSectorFilter', () => {
+  it('fetches everything for analysts, the own sector for recipients, nothing for others', () => {
+    expect(warningSectorFilter(analyst)).toBe('all');
+    expect(warningSectorFilter(ceptar)).toEqual({ sector: 'finance' });
+    expect(warningSectorFilter(railCeptar)).toEqual({ sector: 'railway' });
+    expect(warningSectorFilter(admin)).toBe('none');
   });
 });

@@ -12,3 +12,4 @@ export {
   type OrganisationRegistry,
   type RegistryCacheOptions,
 } from './cache.js';
+export { fixedRegistry } from './fixed.js';

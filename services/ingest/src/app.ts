@@ -1,7 +1,9 @@
-import type { TokenVerifier } from '@renkei/auth';
+import { recordAudit } from '@renkei/audit';
+import { accessControl, withRedactedRequests, type AccessSettings, type TokenVerifier } from '@renkei/auth';
 import { isBrokerUnavailable, type Producer } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { createHttpApp, type HttpApp } from '@renkei/http';
+import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
 import { reportRoutes } from './routes/reports.js';
 
@@ -11,6 +13,10 @@ export interface IngestDeps {
   producer: Producer;
   reportsTopic: string;
   verifyToken: TokenVerifier;
+  /** Every caller's organisation must be registered and enabled here; reports carry its sector. */
+  registry: OrganisationRegistry;
+  /** Write limits and the refused-token audit budget; defaults when left out. */
+  access?: AccessSettings;
   kafkaTimeoutMs: number;
   /** Whether PostgreSQL and Kafka answer. */
   checkReadiness: () => Promise<boolean>;
@@ -18,10 +24,17 @@ export interface IngestDeps {
 
 /** The ingest API, ready to listen or to answer `inject()` in tests. */
 export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
+  const access = accessControl({
+    verifyToken: deps.verifyToken,
+    directory: deps.registry,
+    writeAudit: (entry) => recordAudit(deps.pool, entry),
+    logger: deps.logger,
+    ...(deps.access ? { settings: deps.access } : {}),
+  });
   const http = await createHttpApp({
     service: 'ingest',
-    logger: deps.logger,
-    verifyToken: deps.verifyToken,
+    logger: withRedactedRequests(deps.logger),
+    verifyToken: access.verifyToken,
     checkReadiness: deps.checkReadiness,
     transientErrors: [isDatabaseUnavailable, isBrokerUnavailable],
     openapi: {
@@ -29,6 +42,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
       description: 'Where member organisations submit incident reports.',
     },
   });
+  await access.install(http.app);
   reportRoutes(http.app, deps);
   return http;
 }

@@ -1,6 +1,7 @@
-import { loadTokenVerifier } from '@renkei/auth';
+import { accessSettingsFrom, watchTokenVerifier } from '@renkei/auth';
 import { createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
+import { startRegistryCache } from '@renkei/registry';
 import {
   ReleaseStack,
   serviceHandle,
@@ -29,7 +30,20 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       (p) => p.end(),
       'postgres',
     );
-    const verifyToken = await loadTokenVerifier(config);
+    const tokens = await resources.use(
+      () => watchTokenVerifier(config, logger),
+      (t) => t.close(),
+    );
+    const registry = await resources.use(
+      () =>
+        startRegistryCache({
+          pool,
+          databaseUrl: config.DATABASE_URL,
+          logger,
+          pollEveryMs: config.REGISTRY_POLL_MS,
+        }),
+      (r) => r.close(),
+    );
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-ingest', logger });
     const topics = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, ['reports'], {
       replicationFactor: config.KAFKA_REPLICATION_FACTOR,
@@ -55,7 +69,9 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       pool,
       producer,
       reportsTopic: topics.reports,
-      verifyToken,
+      verifyToken: tokens.verify,
+      registry,
+      access: accessSettingsFrom(config),
       kafkaTimeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
       checkReadiness: async () => database.isHealthy() && broker.isHealthy(),
     });

@@ -36,11 +36,13 @@ export async function claimSubmission(
   return findSubmission(db, envelope.id);
 }
 
-export async function markAccepted(db: Queryable, id: string): Promise<void> {
-  await db.query(
+/** Marks the report accepted; true when this call did (not a retry of an accepted one). */
+export async function markAccepted(db: Queryable, id: string): Promise<boolean> {
+  const result = await db.query(
     `UPDATE report_submissions SET state = 'accepted', accepted_at = now() WHERE id = $1 AND state = 'pending'`,
     [id],
   );
+  return result.rowCount === 1;
 }
 
 export async function findSubmission(db: Queryable, id: string): Promise<SubmissionRow | undefined> {

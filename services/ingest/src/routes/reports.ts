@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { recordAudit } from '@renkei/audit';
 import { principalOf, requireAnyRole } from '@renkei/auth';
 import { HEADERS, isBrokerUnavailable, withDeadline, type Producer } from '@renkei/bus';
-import type { Pool } from '@renkei/db';
+import { withTransaction, type Pool } from '@renkei/db';
 import { errorReplies, type HttpServer } from '@renkei/http';
 import { canReadReport, REPORTING_ROLES } from '@renkei/policy';
 import { RenkeiError } from '@renkei/runtime';
@@ -43,6 +44,7 @@ export function reportRoutes(app: HttpServer, deps: ReportRoutesDeps): void {
             'RENKEI_CONFLICT',
             'RENKEI_PAYLOAD_TOO_LARGE',
             'RENKEI_UNSUPPORTED_MEDIA_TYPE',
+            'RENKEI_RATE_LIMITED',
             'RENKEI_UNAVAILABLE',
           ),
         },
@@ -86,7 +88,18 @@ export function reportRoutes(app: HttpServer, deps: ReportRoutesDeps): void {
       } else {
         await send(envelope);
       }
-      await markAccepted(deps.pool, report.id).catch((error: unknown) => {
+      // The audit entry commits with the acceptance: once per report, never for a retry.
+      await withTransaction(deps.pool, async (db) => {
+        if (!(await markAccepted(db, report.id))) return;
+        await recordAudit(db, {
+          kind: 'report.submitted',
+          actor: principal.subject,
+          organisationId: principal.organisationId,
+          object: report.id,
+          outcome: 'success',
+          details: { tlp: report.tlp, exercise: report.exercise },
+        });
+      }).catch((error: unknown) => {
         // Kafka holds the report, so it is accepted; the ledger catches up when
         // the correlator has stored it (GET reads both).
         log.warn({ err: error }, 'report is in Kafka but the ledger could not be updated');
@@ -147,12 +160,22 @@ export function reportRoutes(app: HttpServer, deps: ReportRoutesDeps): void {
       const principal = principalOf(request);
       const { id } = request.params;
       const row = await findSubmission(deps.pool, id);
-      // Someone else's report is indistinguishable from a missing one.
-      const visible =
-        row &&
-        (row.state === 'accepted' || row.processed_at !== null) &&
-        canReadReport(principal, { organisationId: row.organisation_id });
-      if (!visible) throw new RenkeiError('RENKEI_NOT_FOUND', `no report ${id}`);
+      // Someone else's report is indistinguishable from a missing one; the attempt is audited.
+      const stored = row && (row.state === 'accepted' || row.processed_at !== null);
+      const visible = stored && canReadReport(principal, { organisationId: row.organisation_id });
+      if (!visible) {
+        if (stored) {
+          await recordAudit(deps.pool, {
+            kind: 'access.denied',
+            actor: principal.subject,
+            organisationId: principal.organisationId,
+            object: id,
+            outcome: 'denied',
+            details: { what: 'report' },
+          });
+        }
+        throw new RenkeiError('RENKEI_NOT_FOUND', `no report ${id}`);
+      }
       return {
         id: row.id,
         status: row.processed_at ? 'processed' : 'accepted',
