@@ -45,22 +45,36 @@ function highest(severities: readonly Severity[]): Severity {
   return severities.reduce((a, b) => (SEVERITIES.indexOf(b) > SEVERITIES.indexOf(a) ? b : a));
 }
 
+/** For each report whose TLP was tightened, its changes in version order. */
+const tlpChangesOf = new WeakMap<AlertRecord, Map<string, { version: number; previousTlp: Tlp }[]>>();
+
+function tlpChanges(record: AlertRecord): Map<string, { version: number; previousTlp: Tlp }[]> {
+  let changes = tlpChangesOf.get(record);
+  if (!changes) {
+    changes = new Map();
+    for (const change of [...record.history].sort((a, b) => a.version - b.version)) {
+      if (change.change !== 'tlp' || !change.reportId || !change.previousTlp) continue;
+      const list = changes.get(change.reportId) ?? [];
+      list.push({ version: change.version, previousTlp: change.previousTlp });
+      changes.set(change.reportId, list);
+    }
+    tlpChangesOf.set(record, changes);
+  }
+  return changes;
+}
+
 /**
  * The contributions as they were at a version of the record: those added by
  * then, each with the TLP it had then (`tlp` history entries say what a
  * tightening replaced).
  */
 export function contributionsAt(record: AlertRecord, version: number): AlertContribution[] {
+  const changes = tlpChanges(record);
   return record.contributions
     .filter((contribution) => contribution.addedInVersion <= version)
     .map((contribution) => {
-      const laterChange = record.history
-        .filter(
-          (change) =>
-            change.change === 'tlp' && change.reportId === contribution.reportId && change.version > version,
-        )
-        .sort((a, b) => a.version - b.version)[0];
-      return laterChange?.previousTlp ? { ...contribution, tlp: laterChange.previousTlp } : contribution;
+      const laterChange = changes.get(contribution.reportId)?.find((change) => change.version > version);
+      return laterChange ? { ...contribution, tlp: laterChange.previousTlp } : contribution;
     });
 }
 
@@ -86,7 +100,17 @@ function classify(organisationId: string, contributions: readonly AlertContribut
   });
 }
 
-const detectedAt = (known: Known) => Date.parse(known.contribution.detectedAt);
+const parsedTimes = new Map<string, number>();
+/** Date.parse, remembered: the same few timestamps are compared over and over in a replay. */
+function timeOf(iso: string): number {
+  let time = parsedTimes.get(iso);
+  if (time === undefined) {
+    if (parsedTimes.size > 10_000) parsedTimes.clear();
+    parsedTimes.set(iso, (time = Date.parse(iso)));
+  }
+  return time;
+}
+const detectedAt = (known: Known) => timeOf(known.contribution.detectedAt);
 
 /** Two contributions of different organisations, detected within the window of each other, that `also` holds for. */
 function somePair(known: readonly Known[], rules: ViewRules, also: (a: Known, b: Known) => boolean): boolean {
@@ -135,7 +159,17 @@ export function contentAt(
   version: number,
   rules: ViewRules = VIEW_RULES,
 ): ViewContent | null {
-  const known = classify(organisationId, contributionsAt(record, version));
+  return contentOf(record, classify(organisationId, contributionsAt(record, version)), rules);
+}
+
+/** What a viewer's knowledge of a version makes its view: the same knowledge, the same view. */
+function knowledgeKey(known: readonly Known[]): string {
+  return known
+    .map((entry) => `${entry.contribution.reportId}/${entry.knowledge}/${entry.contribution.tlp}`)
+    .join(' ');
+}
+
+function contentOf(record: AlertRecord, known: readonly Known[], rules: ViewRules): ViewContent | null {
   if (!raisesOnItsOwn(record.kind, known, rules)) return null;
 
   const readable = known.filter((entry) => entry.knowledge !== 'counted');
@@ -153,7 +187,7 @@ export function contentAt(
   const sectors = [...new Set(readable.map((entry) => entry.contribution.sector))].sort();
   const detected = readable
     .map((entry) => entry.contribution.detectedAt)
-    .sort((a, b) => Date.parse(a) - Date.parse(b));
+    .sort((a, b) => timeOf(a) - timeOf(b));
   const { title, reasons } = describeView({
     kind: record.kind,
     exercise: record.exercise,
@@ -212,14 +246,33 @@ export function historyFor(
   record: AlertRecord,
   rules: ViewRules = VIEW_RULES,
 ): ViewerHistory {
+  // The stream asks once per audience and a list twice per row, about the same record
+  // object: viewers of one organisation share the answer. Records are never changed in place.
+  if (rules !== VIEW_RULES) return replay(organisationId, record, rules);
+  let byOrganisation = histories.get(record);
+  if (!byOrganisation) histories.set(record, (byOrganisation = new Map()));
+  let history = byOrganisation.get(organisationId);
+  if (!history) byOrganisation.set(organisationId, (history = replay(organisationId, record, rules)));
+  return history;
+}
+
+const histories = new WeakMap<AlertRecord, Map<string, ViewerHistory>>();
+
+function replay(organisationId: string, record: AlertRecord, rules: ViewRules): ViewerHistory {
   let previous: string | null = null;
   let content: ViewContent | null = null;
   let versions = 0;
   let lastChangedIn: number | null = null;
   let createdAt: string | null = null;
   let updatedAt: string | null = null;
+  let previousKnowledge: string | undefined;
   for (let version = 1; version <= record.version; version += 1) {
-    content = contentAt(organisationId, record, version, rules);
+    const known = classify(organisationId, contributionsAt(record, version));
+    // A version that added only reports this viewer may not know of changes nothing for it.
+    const knowledge = knowledgeKey(known);
+    if (knowledge === previousKnowledge) continue;
+    previousKnowledge = knowledge;
+    content = contentOf(record, known, rules);
     const serialised = content === null ? null : JSON.stringify(content);
     if (serialised !== null && serialised !== previous) {
       versions += 1;
