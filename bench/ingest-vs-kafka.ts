@@ -19,6 +19,7 @@ import {
   createTestKeys,
   deleteTopicsWithPrefix,
   randomTopicPrefix,
+  registerOrganisations,
   spawnService,
   testKafka,
   waitUntilReady,
@@ -75,6 +76,7 @@ function describe(name: string, run: Run): string {
 
 execFileSync(path.join(REPOSITORY_ROOT, 'infra/kafka/kafka.sh'), ['start'], { stdio: 'inherit' });
 const [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
+await registerOrganisations(database, [{ id: 'bench-csirt', sector: 'finance', kind: 'agency' }]);
 const prefix = randomTopicPrefix();
 const ingest = await spawnService(
   'ingest',
@@ -82,6 +84,8 @@ const ingest = await spawnService(
     DATABASE_URL: database.url,
     KAFKA_TOPIC_PREFIX: prefix,
     AUTH_JWKS_FILE: keys.jwksFile,
+    // The benchmark measures ingest's own cost, not the per-organisation write limit.
+    RATE_LIMIT_WRITES_MAX: '100000000',
   },
   // BENCH_PROFILE=<dir> writes a CPU profile of ingest there (open it in Chrome DevTools).
   {

@@ -25,6 +25,23 @@ say "Preparing keys and topics"
 cli keys >/dev/null
 cli topics >/dev/null
 
+# A token is honoured only for a registered organisation: a small demo set,
+# registered once (an organisation already there is left as it is).
+DEMO_ORGANISATIONS=(
+  "gsoc|central-government|gsoc|GSOC (Government Security Operation Coordination team)"
+  "mhlw-csirt|central-government|agency|MHLW CSIRT"
+  "mlit-csirt|central-government|agency|MLIT CSIRT"
+  "finance-ceptar|finance|ceptar|Financial sector CEPTAR"
+  "telecom-ceptar|telecom|ceptar|Telecommunications CEPTAR"
+  "tokyo-power|electricity|operator|Tokyo Power (operator)"
+)
+say "Registering the demo organisations"
+registered="$(cli org list | cut -f1)" || die "could not read the organisation registry"
+for entry in "${DEMO_ORGANISATIONS[@]}"; do
+  IFS='|' read -r id sector kind name <<<"$entry"
+  grep -qx "$id" <<<"$registered" || cli org add --id "$id" --sector "$sector" --kind "$kind" --name "$name" >/dev/null
+done
+
 # Services started by an earlier `up` are stopped first, so `up` is also how to restart.
 "$REPO_ROOT/infra/scripts/down.sh" --services-only
 
@@ -101,17 +118,23 @@ cat <<MSG
 
 Renkei is up.
   ingest      http://$HOST:$INGEST_PORT    POST /v1/reports, GET /v1/reports/:id
-  gateway     http://$HOST:$GATEWAY_PORT    GET /v1/alerts, WebSocket ws://$HOST:$GATEWAY_PORT/v1/stream
+  gateway     http://$HOST:$GATEWAY_PORT    GET /v1/alerts, /v1/warnings, /v1/organisations, /v1/audit, WebSocket ws://$HOST:$GATEWAY_PORT/v1/stream
   correlator  http://$HOST:$CORRELATOR_PORT    GET /healthz, GET /readyz
   kafka       127.0.0.1:${KAFKA_PORT:-9092}
   logs        ${LOG_DIR}/
 
-Mint a token (printed alone on stdout):
-  $PNPM_HINT renkei token --org mhlw-csirt --sector central-government --role reporter
-  $PNPM_HINT renkei token --org gsoc --sector central-government --role analyst --ttl 8h
+Demo organisations ($PNPM_HINT renkei org list; add more with: renkei org add --id … --name … --sector … --kind …):
+  gsoc            central-government  gsoc      $PNPM_HINT renkei token --org gsoc --role analyst --ttl 8h
+                                                 $PNPM_HINT renkei token --org gsoc --role admin
+  mhlw-csirt      central-government  agency    $PNPM_HINT renkei token --org mhlw-csirt --role reporter
+  mlit-csirt      central-government  agency    $PNPM_HINT renkei token --org mlit-csirt --role reporter
+  finance-ceptar  finance             ceptar    $PNPM_HINT renkei token --org finance-ceptar --role ceptar
+  telecom-ceptar  telecom             ceptar    $PNPM_HINT renkei token --org telecom-ceptar --role ceptar
+  tokyo-power     electricity         operator  $PNPM_HINT renkei token --org tokyo-power --role reporter
+Each token is printed alone on stdout; its sector comes from the registry.
 
 Send a report:
-  TOKEN=\$($PNPM_HINT renkei token --org mhlw-csirt --sector central-government --role reporter)
+  TOKEN=\$($PNPM_HINT renkei token --org mhlw-csirt --role reporter)
   curl -sS -X POST http://$HOST:$INGEST_PORT/v1/reports -H "authorization: Bearer \$TOKEN" \\
     -H 'content-type: application/json' \\
     -d '{"title":"Phishing wave","category":"phishing","severity":"high","tlp":"GREEN",

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlertFrame, AlertRecord, ReportSubmission, Sector } from '@renkei/schema';
+import type { AlertFrame, AlertRecord, OrganisationKind, ReportSubmission, Sector } from '@renkei/schema';
 import {
   createTestDatabase,
   createTestKeys,
@@ -9,7 +9,9 @@ import {
   randomTopicPrefix,
   sleep,
   spawnService,
+  registerOrganisations,
   spawnServices,
+  TEST_ORGANISATIONS,
   readWholeTopic,
   waitUntilReady,
   type ServiceProcess,
@@ -19,11 +21,11 @@ import {
 } from '@renkei/testing';
 
 const REPORTS = 80;
-const ORGANISATIONS: { org: string; sector: Sector }[] = [
-  { org: 'mof-csirt', sector: 'central-government' },
-  { org: 'telecom-ceptar', sector: 'telecom' },
-  { org: 'rail-ceptar', sector: 'railway' },
-  { org: 'power-ceptar', sector: 'electricity' },
+const ORGANISATIONS: { org: string; sector: Sector; kind: OrganisationKind }[] = [
+  { org: 'mof-csirt', sector: 'central-government', kind: 'agency' },
+  { org: 'telecom-ceptar', sector: 'telecom', kind: 'ceptar' },
+  { org: 'rail-ceptar', sector: 'railway', kind: 'ceptar' },
+  { org: 'power-ceptar', sector: 'electricity', kind: 'ceptar' },
 ];
 
 /**
@@ -55,6 +57,10 @@ describe('the correlator killed while reports flow', () => {
 
   beforeAll(async () => {
     [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
+    await registerOrganisations(database, [
+      TEST_ORGANISATIONS.gsoc,
+      ...ORGANISATIONS.map(({ org, sector, kind }) => ({ id: org, sector, kind })),
+    ]);
     prefix = randomTopicPrefix();
     env = {
       DATABASE_URL: database.url,

@@ -5,6 +5,8 @@ import {
   createTestKeys,
   deleteTopicsWithPrefix,
   randomTopicPrefix,
+  registerOrganisations,
+  TEST_ORGANISATIONS,
   spawnService,
   readWholeTopic,
   waitUntilReady,
@@ -22,6 +24,7 @@ describe('ingest stopped with SIGTERM while reports arrive', () => {
 
   beforeAll(async () => {
     [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
+    await registerOrganisations(database, [TEST_ORGANISATIONS.soumuCsirt]);
     prefix = randomTopicPrefix();
     ingest = await spawnService('ingest', {
       DATABASE_URL: database.url,

@@ -151,6 +151,19 @@ describe('npm run up and npm run down, each twice, on a fresh copy', () => {
     ) as Record<Service, number>;
   }
 
+  async function registeredOrganisations(): Promise<{ id: string; sector: string; kind: string }[]> {
+    const pool = createPool(env.DATABASE_URL!, { max: 1 });
+    try {
+      return (
+        await pool.query<{ id: string; sector: string; kind: string }>(
+          'SELECT id, sector, kind FROM organisations ORDER BY id',
+        )
+      ).rows;
+    } finally {
+      await pool.end();
+    }
+  }
+
   async function expectAllReady(): Promise<void> {
     for (const name of SERVICES) expect(await readyz(ports[name]), `${name} /readyz`).toBe(200);
   }
@@ -216,10 +229,24 @@ describe('npm run up and npm run down, each twice, on a fresh copy', () => {
       expect(first.code, first.output.slice(-4_000)).toBe(0);
       await expectAllReady();
       const firstPids = recordedPids();
+      // The demo organisations are registered, and up says how to mint a token for each.
+      const demo = await registeredOrganisations();
+      expect(demo.map((o) => o.kind).sort()).toEqual([
+        'agency',
+        'agency',
+        'ceptar',
+        'ceptar',
+        'gsoc',
+        'operator',
+      ]);
+      const ceptarSectors = demo.filter((o) => o.kind === 'ceptar').map((o) => o.sector);
+      expect(new Set(ceptarSectors).size).toBe(2);
+      for (const { id } of demo) expect(first.output).toContain(`renkei token --org ${id} --role`);
 
       const second = await npmRun('up');
       expect(second.code, second.output.slice(-4_000)).toBe(0);
       await expectAllReady();
+      expect(await registeredOrganisations()).toEqual(demo);
       const secondPids = recordedPids();
       for (const name of SERVICES) {
         expect(secondPids[name], `${name} was restarted`).not.toBe(firstPids[name]);

@@ -9,6 +9,8 @@ import {
   deleteTopicsWithPrefix,
   openStream,
   randomTopicPrefix,
+  registerOrganisations,
+  TEST_ORGANISATIONS,
   recordLifecycle,
   TEST_KAFKA_BROKERS,
   type TestDatabase,
@@ -29,6 +31,7 @@ describe('ordered shutdown', () => {
 
   beforeAll(async () => {
     [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
+    await registerOrganisations(database, [TEST_ORGANISATIONS.gsoc]);
     env = {
       DATABASE_URL: database.url,
       KAFKA_BROKERS: TEST_KAFKA_BROKERS,

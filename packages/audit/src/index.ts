@@ -1,1 +1,1 @@
-export { recordAudit } from './log.js';
+export { recordAudit, recordAudits } from './log.js';

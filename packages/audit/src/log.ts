@@ -13,3 +13,21 @@ export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<voi
     [event.kind, event.actor, event.organisationId, event.object, event.outcome, event.details],
   );
 }
+
+/** Appends several events in one statement (a batch of submissions, say), in the caller's transaction. */
+export async function recordAudits(db: Queryable, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const events = entries.map((entry) => auditEntrySchema.parse(entry));
+  await db.query(
+    `INSERT INTO audit_events (kind, actor, organisation_id, object, outcome, details)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])`,
+    [
+      events.map((event) => event.kind),
+      events.map((event) => event.actor),
+      events.map((event) => event.organisationId),
+      events.map((event) => event.object),
+      events.map((event) => event.outcome),
+      events.map((event) => JSON.stringify(event.details)),
+    ],
+  );
+}

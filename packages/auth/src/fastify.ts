@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RenkeiError } from '@renkei/runtime';
 import type { Principal, Role } from '@renkei/schema';
-import type { TokenVerifier } from './tokens.js';
+import { refusalReason, type TokenVerifier } from './tokens.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,15 +16,23 @@ declare module 'fastify' {
 /**
  * Reads `Authorization: Bearer …` (or, for browsers' WebSockets, which cannot
  * set headers, the `access_token` query parameter) on every non-public route.
+ * A refusal is logged with its reason; the client gets the generic 401.
  */
 export function authenticateRequests(app: FastifyInstance, verify: TokenVerifier): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
     // Unknown routes answer 404 whoever asks; public routes need no token.
-    if (request.routeOptions.url === undefined || request.routeOptions.config.public) return;
+    const route = request.routeOptions.url;
+    if (route === undefined || request.routeOptions.config.public) return;
     const token = bearerToken(request);
     if (!token) throw new RenkeiError('RENKEI_UNAUTHENTICATED');
-    request.principal = await verify(token);
+    try {
+      request.principal = await verify(token, { method: request.method, route, ip: request.ip });
+    } catch (error) {
+      const reason = refusalReason(error);
+      if (reason !== undefined) request.log.info({ reason, route }, 'token refused');
+      throw error;
+    }
   });
 }
 

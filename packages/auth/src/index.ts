@@ -1,17 +1,49 @@
 export {
+  ACCEPTED_ALGORITHMS,
   ensureSigningKey,
   keyFilesIn,
+  KeyRetirementError,
   readPublicKeySet,
+  retireKey,
+  rotateSigningKey,
   SIGNING_ALGORITHM,
   type JsonWebKeySet,
   type KeyFiles,
+  type Rotation,
+  type SigningAlgorithm,
 } from './keys.js';
 export {
   createTokenVerifier,
   loadTokenVerifier,
   mintToken,
+  refusalReason,
+  tokenRefused,
+  watchTokenVerifier,
+  type KeySetSource,
   type MintOptions,
+  type RequestContext,
   type TokenAudience,
   type TokenVerifier,
+  type VerificationRules,
+  type WatchedTokenVerifier,
 } from './tokens.js';
+export {
+  createRefusalAuditor,
+  GSOC_ONLY_ROLES,
+  guardTokens,
+  isPrincipalStillAllowed,
+  resolvePrincipal,
+  type OrganisationDirectory,
+  type RefusalAuditor,
+  type TokenRefusal,
+} from './authenticator.js';
 export { authenticateRequests, principalOf, requireAnyRole } from './fastify.js';
+export { limitWritesPerOrganisation, type WriteLimits } from './rate-limit.js';
+export { redactUrl, withRedactedRequests } from './request-log.js';
+export {
+  accessControl,
+  accessSettingsFrom,
+  DEFAULT_ACCESS_SETTINGS,
+  type AccessControl,
+  type AccessSettings,
+} from './access.js';

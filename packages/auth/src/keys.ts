@@ -3,12 +3,17 @@ import { mkdir, link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 
+/** What the hub signs with unless told otherwise. */
 export const SIGNING_ALGORITHM = 'EdDSA';
 
+/** The only algorithms a token may be signed with: asymmetric, with no parameters to get wrong. */
+export const ACCEPTED_ALGORITHMS = ['EdDSA', 'ES256'] as const;
+export type SigningAlgorithm = (typeof ACCEPTED_ALGORITHMS)[number];
+
 export interface KeyFiles {
-  /** Private signing key (JWK, mode 0600). Only the token CLI reads it. */
+  /** The current private signing key (JWK, mode 0600). Only the token CLI reads it. */
   signingKey: string;
-  /** Public key set the services verify tokens against. */
+  /** Public key set the services verify tokens against: the signing key and any not yet retired. */
   publicKeySet: string;
 }
 
@@ -26,10 +31,22 @@ function publicPart(privateJwk: JWK): JWK {
   return { ...rest, use: 'sig' };
 }
 
+async function generateSigningKey(algorithm: SigningAlgorithm): Promise<JWK> {
+  const { privateKey } =
+    algorithm === 'EdDSA'
+      ? await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
+      : await generateKeyPair('ES256', { extractable: true });
+  const fresh = await exportJWK(privateKey);
+  fresh.alg = algorithm;
+  fresh.kid = await calculateJwkThumbprint(fresh);
+  return fresh;
+}
+
 /**
- * Returns the hub's signing key, creating it on first use. Safe when several
- * processes race: the key is written under a temporary name and linked into
- * place, so exactly one creator wins and the others read its key.
+ * Returns the hub's signing key, creating it on first use, and makes sure the
+ * public set holds it (other keys in the set, not yet retired, stay). Safe
+ * when several processes race: the key is written under a temporary name and
+ * linked into place, so exactly one creator wins and the others read its key.
  */
 export async function ensureSigningKey(files: KeyFiles): Promise<JWK> {
   let privateJwk = await readJwk(files.signingKey);
@@ -37,10 +54,7 @@ export async function ensureSigningKey(files: KeyFiles): Promise<JWK> {
     // The folder is readable so services running as another user can read the public set;
     // the private key itself is 0600.
     await mkdir(path.dirname(files.signingKey), { recursive: true, mode: 0o755 });
-    const { privateKey } = await generateKeyPair(SIGNING_ALGORITHM, { crv: 'Ed25519', extractable: true });
-    const fresh = await exportJWK(privateKey);
-    fresh.alg = SIGNING_ALGORITHM;
-    fresh.kid = await calculateJwkThumbprint(fresh);
+    const fresh = await generateSigningKey(SIGNING_ALGORITHM);
     const temporary = `${files.signingKey}.${randomUUID()}.tmp`;
     await writeFile(temporary, JSON.stringify(fresh, null, 2) + '\n', { mode: 0o600 });
     try {
@@ -53,14 +67,68 @@ export async function ensureSigningKey(files: KeyFiles): Promise<JWK> {
     privateJwk = await readJwk(files.signingKey);
     if (!privateJwk) throw new Error(`could not create ${files.signingKey}`);
   }
-  await writePublicKeySet(files, privateJwk);
+  const existing = await readKeySetIfAny(files.publicKeySet);
+  if (!existing?.keys.some((key) => key.kid === privateJwk.kid)) {
+    await writePublicKeySet(files, [publicPart(privateJwk), ...(existing?.keys ?? [])]);
+  }
   return privateJwk;
 }
 
-async function writePublicKeySet(files: KeyFiles, privateJwk: JWK): Promise<void> {
-  const keySet: JsonWebKeySet = { keys: [publicPart(privateJwk)] };
+export interface Rotation {
+  kid: string;
+  previousKid: string | undefined;
+}
+
+/**
+ * Makes a new signing key. Its public half is published first, so tokens it
+ * signs verify as soon as services read the set again; the previous key stays
+ * in the set, and keeps verifying the tokens it signed, until it is retired.
+ */
+export async function rotateSigningKey(
+  files: KeyFiles,
+  algorithm: SigningAlgorithm = SIGNING_ALGORITHM,
+): Promise<Rotation> {
+  await mkdir(path.dirname(files.signingKey), { recursive: true, mode: 0o755 });
+  const previous = await readJwk(files.signingKey);
+  const fresh = await generateSigningKey(algorithm);
+  const existing = (await readKeySetIfAny(files.publicKeySet))?.keys ?? [];
+  const kept = previous && !existing.some((key) => key.kid === previous.kid) ? [publicPart(previous)] : [];
+  await writePublicKeySet(files, [publicPart(fresh), ...kept, ...existing]);
+  const temporary = `${files.signingKey}.${randomUUID()}.tmp`;
+  await writeFile(temporary, JSON.stringify(fresh, null, 2) + '\n', { mode: 0o600 });
+  await rename(temporary, files.signingKey);
+  return { kid: fresh.kid!, previousKid: previous?.kid };
+}
+
+export class KeyRetirementError extends Error {
+  override readonly name = 'KeyRetirementError';
+}
+
+/**
+ * Removes a key from the public set: tokens it signed stop verifying once
+ * services read the set again. The key that signs new tokens cannot be retired.
+ */
+export async function retireKey(files: KeyFiles, kid: string): Promise<void> {
+  const current = await readJwk(files.signingKey);
+  if (current?.kid === kid) {
+    throw new KeyRetirementError(`${kid} is the current signing key: rotate first, then retire it`);
+  }
+  const set = await readKeySetIfAny(files.publicKeySet);
+  if (!set?.keys.some((key) => key.kid === kid)) {
+    throw new KeyRetirementError(`no key ${kid} in ${files.publicKeySet}`);
+  }
+  await writePublicKeySet(
+    files,
+    set.keys.filter((key) => key.kid !== kid),
+  );
+}
+
+async function writePublicKeySet(files: KeyFiles, keys: JWK[]): Promise<void> {
+  const unique = keys.filter((key, index) => keys.findIndex((other) => other.kid === key.kid) === index);
+  const keySet: JsonWebKeySet = { keys: unique };
   const temporary = `${files.publicKeySet}.${randomUUID()}.tmp`;
   await writeFile(temporary, JSON.stringify(keySet, null, 2) + '\n', { mode: 0o644 });
+  // A rename replaces the set whole: a service never reads half of it.
   await rename(temporary, files.publicKeySet);
 }
 
@@ -71,6 +139,21 @@ async function readJwk(file: string): Promise<JWK | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+async function readKeySetIfAny(file: string): Promise<JsonWebKeySet | undefined> {
+  try {
+    return parseKeySet(await readFile(file, 'utf8'), file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function parseKeySet(text: string, file: string): JsonWebKeySet {
+  const parsed = JSON.parse(text) as Partial<JsonWebKeySet>;
+  if (!Array.isArray(parsed.keys)) throw new Error(`${file} holds no keys`);
+  return { keys: parsed.keys };
 }
 
 export async function readPublicKeySet(file: string): Promise<JsonWebKeySet> {
@@ -85,7 +168,7 @@ export async function readPublicKeySet(file: string): Promise<JsonWebKeySet> {
     }
     throw error;
   }
-  const parsed = JSON.parse(text) as JsonWebKeySet;
-  if (!Array.isArray(parsed.keys) || parsed.keys.length === 0) throw new Error(`${file} holds no keys`);
+  const parsed = parseKeySet(text, file);
+  if (parsed.keys.length === 0) throw new Error(`${file} holds no keys`);
   return parsed;
 }

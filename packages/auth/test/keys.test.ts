@@ -3,10 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  KeyRetirementError,
   SIGNING_ALGORITHM,
   ensureSigningKey,
   keyFilesIn,
   readPublicKeySet,
+  retireKey,
+  rotateSigningKey,
   type KeyFiles,
 } from '../src/index.js';
 
@@ -129,5 +132,48 @@ describe('readPublicKeySet', () => {
 
   it('passes on other read errors', async () => {
     await expect(readPublicKeySet(stateDir)).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+});
+
+describe('rotateSigningKey and retireKey', () => {
+  const kidsOf = async () => (await readPublicKeySet(files.publicKeySet)).keys.map((key) => key.kid);
+
+  it('adds a new signing key and keeps the old one verifying until it is retired', async () => {
+    const first = await ensureSigningKey(files);
+    const rotation = await rotateSigningKey(files);
+    expect(rotation.previousKid).toBe(first.kid);
+    expect(rotation.kid).not.toBe(first.kid);
+    expect(await kidsOf()).toEqual([rotation.kid, first.kid]);
+    const current = JSON.parse(await readFile(files.signingKey, 'utf8')) as { kid: string };
+    expect(current.kid).toBe(rotation.kid);
+    expect((await stat(files.signingKey)).mode & 0o777).toBe(0o600);
+
+    // Running `keys` or `token` afterwards keeps both.
+    expect((await ensureSigningKey(files)).kid).toBe(rotation.kid);
+    expect(await kidsOf()).toEqual([rotation.kid, first.kid]);
+
+    await retireKey(files, first.kid!);
+    expect(await kidsOf()).toEqual([rotation.kid]);
+  });
+
+  it('makes ES256 keys on request', async () => {
+    await ensureSigningKey(files);
+    await rotateSigningKey(files, 'ES256');
+    const key = JSON.parse(await readFile(files.signingKey, 'utf8')) as Record<string, string>;
+    expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
+  });
+
+  it('creates a key set when rotating on a fresh state directory', async () => {
+    const rotation = await rotateSigningKey(files);
+    expect(rotation.previousKid).toBeUndefined();
+    expect(await kidsOf()).toEqual([rotation.kid]);
+  });
+
+  it('refuses to retire the current signing key or an unknown one', async () => {
+    const key = await ensureSigningKey(files);
+    await expect(retireKey(files, key.kid!)).rejects.toThrow(KeyRetirementError);
+    await expect(retireKey(files, key.kid!)).rejects.toThrow(/rotate first/);
+    await expect(retireKey(files, 'no-such-kid')).rejects.toThrow(/no key no-such-kid/);
+    expect(await kidsOf()).toEqual([key.kid]);
   });
 });

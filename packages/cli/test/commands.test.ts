@@ -2,7 +2,7 @@ import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTokenVerifier, keyFilesIn, readPublicKeySet } from '@renkei/auth';
+import { keyFilesIn, readPublicKeySet } from '@renkei/auth';
 import { USAGE, UsageError, runCommand } from '@renkei/cli';
 
 let dir: string;
@@ -17,18 +17,6 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function verify(token: string) {
-  const keySet = await readPublicKeySet(keyFilesIn(dir).publicKeySet);
-  return createTokenVerifier(keySet, { issuer: 'renkei', audience: 'renkei-api' })(token);
-}
-
-function payloadOf(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<
-    string,
-    unknown
-  >;
-}
-
 async function usageErrorOf(argv: string[]): Promise<UsageError> {
   const error = await runCommand(argv, env).then(
     () => undefined,
@@ -38,47 +26,8 @@ async function usageErrorOf(argv: string[]): Promise<UsageError> {
   return error as UsageError;
 }
 
-describe('renkei token', () => {
+describe('renkei token: arguments are checked before the registry is asked', () => {
   const base = ['token', '--org', 'x-csirt', '--sector', 'finance', '--role', 'reporter'];
-
-  it('mints a compact JWT that verifies to the principal asked for', async () => {
-    const token = await runCommand([...base, '--ttl', '30m'], env);
-
-    expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
-    expect(await verify(token)).toEqual({
-      subject: 'x-csirt-user',
-      organisationId: 'x-csirt',
-      sector: 'finance',
-      roles: ['reporter'],
-      expiresAt: new Date((payloadOf(token).exp as number) * 1000).toISOString(),
-    });
-    const payload = payloadOf(token);
-    expect((payload.exp as number) - (payload.iat as number)).toBe(30 * 60);
-    expect(payload.iss).toBe('renkei');
-    expect(payload.aud).toBe('renkei-api');
-  });
-
-  it('defaults the lifetime to one hour', async () => {
-    const payload = payloadOf(await runCommand(base, env));
-    expect((payload.exp as number) - (payload.iat as number)).toBe(60 * 60);
-  });
-
-  it('gives several roles for repeated --role flags', async () => {
-    const token = await runCommand([...base, '--role', 'analyst'], env);
-    expect((await verify(token)).roles).toEqual(['reporter', 'analyst']);
-  });
-
-  it('uses --sub as the subject', async () => {
-    const token = await runCommand([...base, '--sub', 'alice'], env);
-    expect((await verify(token)).subject).toBe('alice');
-  });
-
-  it('signs every token with the same key', async () => {
-    const first = await runCommand(base, env);
-    const second = await runCommand([...base, '--ttl', '7d'], env);
-    await expect(verify(first)).resolves.toMatchObject({ organisationId: 'x-csirt' });
-    await expect(verify(second)).resolves.toMatchObject({ organisationId: 'x-csirt' });
-  });
 
   it.each([
     ['a missing --org', ['token', '--sector', 'finance', '--role', 'reporter'], '--org'],
@@ -88,10 +37,10 @@ describe('renkei token', () => {
       ['token', '--org', 'x-csirt', '--sector', 'banking', '--role', 'reporter'],
       '--sector',
     ],
-    ['a missing --sector', ['token', '--org', 'x-csirt', '--role', 'reporter'], '--sector'],
     ['no --role', ['token', '--org', 'x-csirt', '--sector', 'finance'], '--role'],
     ['a bad --role', ['token', '--org', 'x-csirt', '--sector', 'finance', '--role', 'boss'], '--role'],
     ['a bad --ttl', [...base, '--ttl', 'forever'], '--ttl'],
+    ['a --ttl over the maximum lifetime', [...base, '--ttl', '31d'], '--ttl'],
   ])('rejects %s naming the flag', async (_name, argv, flag) => {
     const error = await usageErrorOf(argv);
     expect(error.message).toContain(flag);
@@ -124,15 +73,6 @@ describe('renkei keys', () => {
     expect(await runCommand(['keys'], env)).toBe(file);
     expect(await readPublicKeySet(file)).toEqual(first);
   });
-
-  it('makes the key that tokens are signed with', async () => {
-    await runCommand(['keys'], env);
-    const token = await runCommand(
-      ['token', '--org', 'y-isac', '--sector', 'telecom', '--role', 'ceptar'],
-      env,
-    );
-    await expect(verify(token)).resolves.toMatchObject({ organisationId: 'y-isac', sector: 'telecom' });
-  });
 });
 
 describe('other commands', () => {
@@ -140,6 +80,22 @@ describe('other commands', () => {
     const output = await runCommand(argv, env);
     expect(output).toBe(USAGE.trimEnd());
     expect(output).toContain('usage: renkei');
+    for (const command of ['token', 'keys rotate', 'keys retire', 'org add', 'org list', 'org disable']) {
+      expect(output).toContain(command);
+    }
+  });
+
+  it.each([
+    [['org'], 'org: unknown action'],
+    [['org', 'add', '--id', 'Bad Id', '--name', 'x', '--sector', 'finance', '--kind', 'ceptar'], '--id'],
+    [['org', 'add', '--id', 'x', '--name', 'x', '--sector', 'finance', '--kind', 'bank'], '--kind'],
+    [['org', 'disable'], 'give one organisation id'],
+    [['keys', 'rotate', '--alg', 'HS256'], '--alg'],
+    [['keys', 'retire'], 'give one key id'],
+    [['keys', 'shred'], 'keys: unknown action'],
+  ])('%j is a usage error before anything is touched', async (argv, message) => {
+    expect((await usageErrorOf(argv)).message).toContain(message);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('rejects an unknown command with a UsageError', async () => {

@@ -3,12 +3,25 @@ export {
   audienceOf,
   canReadReport,
   isAnalyst,
+  isWarningRecipient,
   REPORTING_ROLES,
+  seesEveryVersion,
   TLP_SHARED_WITH_EVERYONE,
   viewAlert,
   viewAlertChange,
+  viewedVersion,
   viewFeedEvent,
   viewWarning,
   WARNING_RECIPIENT_ROLES,
+  warningSectorFilter,
   type Viewer,
 } from './visibility.js';
+export {
+  contentAt,
+  contributionsAt,
+  historyFor,
+  type ViewContent,
+  type ViewerHistory,
+} from './alert-views.js';
+export { describeView, type ViewFacts } from './describe.js';
+export { VIEW_RULES, type ViewRules } from './view-rules.js';

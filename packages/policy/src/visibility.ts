@@ -5,19 +5,24 @@ import type {
   FeedEvent,
   Principal,
   Role,
+  Sector,
   Tlp,
   WarningRecord,
   WarningView,
 } from '@renkei/schema';
+import { historyFor, TLP_SHARED_WITH_EVERYONE, type ViewerHistory } from './alert-views.js';
 
 /**
  * Who sees what, decided here and nowhere else: every path out of the hub
  * (REST, the stream, exports) asks this module for the viewer's view.
  *
- * Interim rule until the full TLP 2.0 policy lands: people outside the GSOC
- * see only alerts every one of whose reports was CLEAR or GREEN.
+ * TLP 2.0 applied to a hub. Analysts see every alert, named. Anyone else sees
+ * an alert recomputed from the contributions they may know of: their own
+ * organisation's reports, CLEAR and GREEN reports, and, as a bare count, AMBER
+ * reports of an indicator they reported too. AMBER+STRICT and RED reports of
+ * others change nothing they receive. Organisations are never named to them.
  */
-export const TLP_SHARED_WITH_EVERYONE: readonly Tlp[] = ['CLEAR', 'GREEN'];
+export { TLP_SHARED_WITH_EVERYONE };
 
 /** Roles allowed to submit reports. Administrators manage the hub, they do not report. */
 export const REPORTING_ROLES: readonly Role[] = ['reporter', 'ceptar', 'analyst'];
@@ -32,14 +37,17 @@ export function isAnalyst(viewer: Viewer): boolean {
   return viewer.roles.includes('analyst');
 }
 
+export function isWarningRecipient(viewer: Viewer): boolean {
+  return viewer.roles.some((role) => WARNING_RECIPIENT_ROLES.includes(role));
+}
+
 /**
  * Viewers with the same audience receive the same view of every event, so a
  * view is computed (and serialised) once per audience, not once per socket.
  */
 export function audienceOf(viewer: Viewer): string {
   if (isAnalyst(viewer)) return 'analysts';
-  const recipient = viewer.roles.some((role) => WARNING_RECIPIENT_ROLES.includes(role));
-  return `org:${viewer.organisationId}:${viewer.sector}:${recipient ? 'recipient' : 'member'}`;
+  return `org:${viewer.organisationId}:${viewer.sector}:${isWarningRecipient(viewer) ? 'recipient' : 'member'}`;
 }
 
 /** Analysts read every report; everyone else only their own organisation's. */
@@ -50,15 +58,33 @@ export function canReadReport(viewer: Viewer, report: { organisationId: string }
 /**
  * The alert TLPs worth fetching for this viewer (null: every level). SQL may
  * pre-filter with this and nothing else; the view still comes from {@link viewAlert}.
+ * An alert's TLP is its most restrictive report's, and an alert with one RED
+ * report may still hold GREEN ones a member may see: nobody's list can be cut by it.
  */
-export function alertTlpsFor(viewer: Viewer): readonly Tlp[] | null {
-  return isAnalyst(viewer) ? null : TLP_SHARED_WITH_EVERYONE;
+export function alertTlpsFor(_viewer: Viewer): readonly Tlp[] | null {
+  return null;
 }
 
-/** The alert's latest version as this viewer may see it, or null. */
-export function viewAlert(viewer: Viewer, alert: AlertRecord): AlertView | null {
-  const analyst = isAnalyst(viewer);
-  if (!analyst && !TLP_SHARED_WITH_EVERYONE.includes(alert.tlp)) return null;
+/**
+ * Whether every version of every alert changes what this viewer sees (true
+ * for analysts): then a list needs only each alert's latest version. For
+ * anyone else a list places each alert at {@link viewedVersion}.
+ */
+export function seesEveryVersion(viewer: Viewer): boolean {
+  return isAnalyst(viewer);
+}
+
+/**
+ * The version of the record that last changed what this viewer sees, or null
+ * when the viewer sees nothing. Lists order a viewer's alerts by that
+ * version's feed position, so a change the viewer may not know of never moves one.
+ */
+export function viewedVersion(viewer: Viewer, alert: AlertRecord): number | null {
+  if (isAnalyst(viewer)) return alert.version;
+  return historyFor(viewer.organisationId, alert).lastChangedIn;
+}
+
+function analystView(alert: AlertRecord): AlertView {
   return {
     id: alert.id,
     version: alert.version,
@@ -70,21 +96,22 @@ export function viewAlert(viewer: Viewer, alert: AlertRecord): AlertView | null 
     indicators: alert.indicators,
     sectors: alert.sectors,
     organisationCount: alert.organisationCount,
-    reportIds: alert.contributions.filter((c) => canReadReport(viewer, c)).map((c) => c.reportId),
+    reportIds: alert.contributions.map((contribution) => contribution.reportId),
     relatedAlertIds: alert.relatedAlertIds,
     tooCommon: alert.tooCommon,
     createdAt: alert.createdAt,
     updatedAt: alert.updatedAt,
     exercise: alert.exercise,
-    ...(analyst
-      ? {
-          contributions: alert.contributions.map(
-            ({ addedInVersion: _version, ...contribution }) => contribution,
-          ),
-          watchlistEntryId: alert.watchlistEntryId,
-        }
-      : {}),
+    contributions: alert.contributions.map(({ addedInVersion: _version, ...contribution }) => contribution),
+    watchlistEntryId: alert.watchlistEntryId,
   };
+}
+
+/** The alert's latest version as this viewer may see it, or null. */
+export function viewAlert(viewer: Viewer, alert: AlertRecord): AlertView | null {
+  if (isAnalyst(viewer)) return analystView(alert);
+  const history = historyFor(viewer.organisationId, alert);
+  return history.content ? recomputedView(alert, history) : null;
 }
 
 /**
@@ -92,15 +119,50 @@ export function viewAlert(viewer: Viewer, alert: AlertRecord): AlertView | null 
  * the alert, or when its latest version changed nothing the viewer may know.
  */
 export function viewAlertChange(viewer: Viewer, alert: AlertRecord): AlertView | null {
-  return viewAlert(viewer, alert);
+  if (isAnalyst(viewer)) return analystView(alert);
+  const history = historyFor(viewer.organisationId, alert);
+  if (!history.content || history.lastChangedIn !== alert.version) return null;
+  return recomputedView(alert, history);
+}
+
+/** A non-analyst's view: what it may know, numbered and timed by the versions that changed it. */
+function recomputedView(alert: AlertRecord, history: ViewerHistory): AlertView {
+  const { content } = history;
+  return {
+    id: alert.id,
+    version: history.versions,
+    kind: content!.kind,
+    severity: content!.severity,
+    tlp: content!.tlp,
+    title: content!.title,
+    reasons: content!.reasons,
+    indicators: content!.indicators,
+    sectors: content!.sectors,
+    organisationCount: content!.organisationCount,
+    reportIds: content!.reportIds,
+    relatedAlertIds: content!.relatedAlertIds,
+    tooCommon: content!.tooCommon,
+    createdAt: history.createdAt!,
+    updatedAt: history.updatedAt!,
+    exercise: content!.exercise,
+  };
+}
+
+/**
+ * Which warnings are worth fetching for this viewer: every one (analysts),
+ * those targeting its sector (recipients), or none. SQL may pre-filter with
+ * this; each warning's view still comes from {@link viewWarning}.
+ */
+export function warningSectorFilter(viewer: Viewer): 'all' | 'none' | { sector: Sector } {
+  if (isAnalyst(viewer)) return 'all';
+  return isWarningRecipient(viewer) ? { sector: viewer.sector } : 'none';
 }
 
 /** Whether the warning is for this viewer: analysts, and recipients in its sectors. */
 export function viewWarning(viewer: Viewer, warning: WarningRecord): WarningView | null {
   const forViewer =
     isAnalyst(viewer) ||
-    (viewer.roles.some((role) => WARNING_RECIPIENT_ROLES.includes(role)) &&
-      (warning.sectors === 'all' || warning.sectors.includes(viewer.sector)));
+    (isWarningRecipient(viewer) && (warning.sectors === 'all' || warning.sectors.includes(viewer.sector)));
   if (!forViewer) return null;
   const { publishedBy: _publishedBy, ...view } = warning;
   return view;

@@ -2,8 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   FEED_EVENT_SCHEMA,
-  TLP_LEVELS,
-  alertViewSchema,
   serverFrameSchema,
   type FeedEvent,
   type Principal,
@@ -11,15 +9,15 @@ import {
   type Sector,
   type WarningRecord,
 } from '@renkei/schema';
-import { alertRecordFixture, contributionFixture } from '@renkei/testing';
+import { alertRecordFixture } from '@renkei/testing';
 import {
   REPORTING_ROLES,
   audienceOf,
   canReadReport,
   isAnalyst,
-  viewAlert,
   viewFeedEvent,
   viewWarning,
+  warningSectorFilter,
 } from '@renkei/policy';
 
 function viewer(roles: Role[], organisationId = 'acme-bank', sector: Sector = 'finance'): Principal {
@@ -31,32 +29,6 @@ const reporter = viewer(['reporter']);
 const ceptar = viewer(['ceptar'], 'finance-ceptar');
 const railCeptar = viewer(['ceptar'], 'rail-ceptar', 'railway');
 const admin = viewer(['admin'], 'gsoc', 'central-government');
-
-const own = contributionFixture({ organisationId: 'acme-bank', tlp: 'GREEN' });
-const other = contributionFixture({ organisationId: 'beta-bank', tlp: 'GREEN' });
-
-describe('viewAlert (interim rule)', () => {
-  it.each(TLP_LEVELS)('shows an analyst a %s alert with every contribution, named', (tlp) => {
-    const alert = alertRecordFixture({ tlp, contributions: [own, { ...other, tlp }] });
-    const view = viewAlert(analyst, alert)!;
-    expect(alertViewSchema.parse(view)).toEqual(view);
-    expect(view.reportIds).toEqual([own.reportId, other.reportId]);
-    expect(view.contributions?.map((c) => c.organisationId)).toEqual(['acme-bank', 'beta-bank']);
-  });
-
-  it.each(TLP_LEVELS)('shows anyone else a %s alert only when it is CLEAR or GREEN, unnamed', (tlp) => {
-    const alert = alertRecordFixture({ tlp, contributions: [own, { ...other, tlp }] });
-    const view = viewAlert(reporter, alert);
-    if (tlp !== 'CLEAR' && tlp !== 'GREEN') {
-      expect(view).toBeNull();
-      return;
-    }
-    expect(view!.reportIds).toEqual([own.reportId]);
-    expect(view).not.toHaveProperty('contributions');
-    expect(JSON.stringify(view)).not.toContain('beta-bank');
-    expect(JSON.stringify(view)).not.toContain('acme-bank');
-  });
-});
 
 describe('roles and audiences', () => {
   it('lets analysts, reporters and CEPTARs report, not administrators alone', () => {
@@ -149,5 +121,14 @@ describe('warnings and the stream', () => {
       null,
       null,
     ]);
+  });
+});
+
+describe('warningSectorFilter', () => {
+  it('fetches everything for analysts, the own sector for recipients, nothing for others', () => {
+    expect(warningSectorFilter(analyst)).toBe('all');
+    expect(warningSectorFilter(ceptar)).toEqual({ sector: 'finance' });
+    expect(warningSectorFilter(railCeptar)).toEqual({ sector: 'railway' });
+    expect(warningSectorFilter(admin)).toBe('none');
   });
 });

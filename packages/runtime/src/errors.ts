@@ -30,6 +30,11 @@ export const ERROR_CODES = {
     retriable: false,
     message: 'the body must be JSON encoded as UTF-8',
   },
+  RENKEI_RATE_LIMITED: {
+    status: 429,
+    retriable: true,
+    message: 'too many writes from this organisation; retry later',
+  },
   RENKEI_HEADERS_TOO_LARGE: {
     status: 431,
     retriable: false,

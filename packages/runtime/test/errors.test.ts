@@ -15,6 +15,7 @@ const EXPECTED: Record<ErrorCode, { status: number | undefined; retriable: boole
   RENKEI_CONFLICT: { status: 409, retriable: false },
   RENKEI_PAYLOAD_TOO_LARGE: { status: 413, retriable: false },
   RENKEI_UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false },
+  RENKEI_RATE_LIMITED: { status: 429, retriable: true },
   RENKEI_HEADERS_TOO_LARGE: { status: 431, retriable: false },
   RENKEI_INTERNAL: { status: 500, retriable: false },
   RENKEI_UNAVAILABLE: { status: 503, retriable: true },

@@ -62,6 +62,23 @@ export const authEnv = z.object({
   AUTH_AUDIENCE: z.string().min(1).default('renkei-api'),
   /** Public key set (JWKS) tokens are verified against; defaults to the local one. */
   AUTH_JWKS_FILE: z.string().min(1).optional(),
+  /** How often services look for a changed key set (after `renkei keys rotate|retire`). */
+  AUTH_JWKS_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  /** A token whose `exp` lies further than this from its `iat` is refused. */
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(30 * 24 * 3600),
+  /** Slack allowed for clocks that disagree, on `exp`, `nbf` and `iat`. */
+  AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /** How often the organisation registry is read again without a notification. */
+  REGISTRY_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** Writes one organisation may make per window, on each service process; then 429. */
+  RATE_LIMIT_WRITES_MAX: z.coerce.number().int().min(1).default(600),
+  RATE_LIMIT_WRITES_WINDOW_MS: z.coerce.number().int().min(1_000).default(60_000),
+  /** Refused tokens written to the audit log per minute and process; the rest are counted in one entry. */
+  AUDIT_REFUSALS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
 });
 
 /** HOST is where the HTTP services listen; each service names its own port variable. */

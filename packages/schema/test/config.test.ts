@@ -32,6 +32,13 @@ describe('parseEnv defaults', () => {
       KAFKA_REPLICATION_FACTOR: 1,
       AUTH_ISSUER: 'renkei',
       AUTH_AUDIENCE: 'renkei-api',
+      AUTH_JWKS_POLL_MS: 1_000,
+      AUTH_MAX_TOKEN_LIFETIME_SECONDS: 30 * 24 * 3600,
+      AUTH_CLOCK_TOLERANCE_SECONDS: 30,
+      REGISTRY_POLL_MS: 5_000,
+      RATE_LIMIT_WRITES_MAX: 600,
+      RATE_LIMIT_WRITES_WINDOW_MS: 60_000,
+      AUDIT_REFUSALS_PER_MINUTE: 60,
     });
   });
 
@@ -129,7 +136,23 @@ describe('authEnv', () => {
       AUTH_ISSUER: 'hub',
       AUTH_AUDIENCE: 'renkei-api',
       AUTH_JWKS_FILE: '/etc/renkei/jwks.json',
+      AUTH_JWKS_POLL_MS: 1_000,
+      AUTH_MAX_TOKEN_LIFETIME_SECONDS: 30 * 24 * 3600,
+      AUTH_CLOCK_TOLERANCE_SECONDS: 30,
+      REGISTRY_POLL_MS: 5_000,
+      RATE_LIMIT_WRITES_MAX: 600,
+      RATE_LIMIT_WRITES_WINDOW_MS: 60_000,
+      AUDIT_REFUSALS_PER_MINUTE: 60,
     });
+  });
+
+  it.each([
+    ['AUTH_MAX_TOKEN_LIFETIME_SECONDS', '10'],
+    ['AUTH_CLOCK_TOLERANCE_SECONDS', '-1'],
+    ['RATE_LIMIT_WRITES_MAX', '0'],
+    ['AUDIT_REFUSALS_PER_MINUTE', 'many'],
+  ])('names %s when it is out of range', (name, value) => {
+    expect(configError(() => parseEnv(authEnv, { [name]: value })).message).toContain(`${name}: `);
   });
 
   it.each(['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_JWKS_FILE'])('names %s when it is empty', (name) => {

@@ -28,3 +28,4 @@ export {
   TEST_KAFKA_BROKERS,
 } from './kafka.js';
 export { alertRecordFixture, contributionFixture } from './fixtures.js';
+export { registerOrganisations, TEST_ORGANISATIONS, type TestOrganisation } from './organisations.js';

@@ -1,10 +1,21 @@
-import type { TokenVerifier } from '@renkei/auth';
+import { recordAudit } from '@renkei/audit';
+import {
+  accessControl,
+  isPrincipalStillAllowed,
+  withRedactedRequests,
+  type AccessSettings,
+  type TokenVerifier,
+} from '@renkei/auth';
 import { isBrokerUnavailable } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { createHttpApp, type HttpApp } from '@renkei/http';
+import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
 import { alertRoutes } from './routes/alerts.js';
+import { auditRoutes } from './routes/audit.js';
+import { organisationRoutes } from './routes/organisations.js';
 import { streamRoutes } from './routes/stream.js';
+import { warningRoutes } from './routes/warnings.js';
 import { CLOSE_CODES, type StreamHub } from './stream-hub.js';
 
 export interface GatewayDeps {
@@ -12,6 +23,12 @@ export interface GatewayDeps {
   pool: Pool;
   hub: StreamHub;
   verifyToken: TokenVerifier;
+  /** Every caller's organisation must be registered and enabled here. */
+  registry: OrganisationRegistry;
+  /** Write limits and the refused-token audit budget; defaults when left out. */
+  access?: AccessSettings;
+  /** How often open streams are checked against token expiry and the registry. */
+  accessCheckMs?: number;
   /** Whether PostgreSQL and Kafka answer and the feed is followed live. */
   checkReadiness: () => Promise<boolean>;
 }
@@ -20,24 +37,41 @@ const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 
 /** The gateway's HTTP and WebSocket side, ready to listen or to answer `inject()` in tests. */
 export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
+  const access = accessControl({
+    verifyToken: deps.verifyToken,
+    directory: deps.registry,
+    writeAudit: (entry) => recordAudit(deps.pool, entry),
+    logger: deps.logger,
+    ...(deps.access ? { settings: deps.access } : {}),
+  });
   const http = await createHttpApp({
     service: 'gateway',
-    logger: deps.logger,
-    verifyToken: deps.verifyToken,
+    logger: withRedactedRequests(deps.logger),
+    verifyToken: access.verifyToken,
     checkReadiness: deps.checkReadiness,
     websocket: { maxPayloadBytes: MAX_CLIENT_FRAME_BYTES },
     transientErrors: [isDatabaseUnavailable, isBrokerUnavailable],
     openapi: {
       title: 'Renkei gateway',
-      description: 'What analysts and recipients read and act on: the live stream and the alerts.',
+      description:
+        'What analysts and recipients read and act on: the live stream, alerts, warnings, organisations, audit.',
     },
   });
+  await access.install(http.app);
   // Once the gateway no longer accepts connections, its viewers are told to
   // reconnect (to another gateway) before it waits for the rest to finish.
   http.onDrain('websocket-clients', () =>
     deps.hub.closeAll(CLOSE_CODES.goingAway, 'gateway restarting: reconnect'),
   );
-  streamRoutes(http.app, { hub: deps.hub, isDraining: http.isDraining });
+  streamRoutes(http.app, {
+    hub: deps.hub,
+    isDraining: http.isDraining,
+    stillAllowed: (principal) => isPrincipalStillAllowed(deps.registry, principal),
+    ...(deps.accessCheckMs ? { accessCheckMs: deps.accessCheckMs } : {}),
+  });
   alertRoutes(http.app, deps);
+  warningRoutes(http.app, deps);
+  organisationRoutes(http.app, deps);
+  auditRoutes(http.app, deps);
   return http;
 }

@@ -1,6 +1,7 @@
-import { loadTokenVerifier } from '@renkei/auth';
+import { accessSettingsFrom, watchTokenVerifier } from '@renkei/auth';
 import { createConsumer, createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
+import { startRegistryCache } from '@renkei/registry';
 import { startFeedFollower, startFeedRelay } from '@renkei/feed';
 import {
   ReleaseStack,
@@ -31,7 +32,20 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       (p) => p.end(),
       'postgres',
     );
-    const verifyToken = await loadTokenVerifier(config);
+    const tokens = await resources.use(
+      () => watchTokenVerifier(config, logger),
+      (t) => t.close(),
+    );
+    const registry = await resources.use(
+      () =>
+        startRegistryCache({
+          pool,
+          databaseUrl: config.DATABASE_URL,
+          logger,
+          pollEveryMs: config.REGISTRY_POLL_MS,
+        }),
+      (r) => r.close(),
+    );
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-gateway', logger });
     const topics = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, ['feed', 'alerts'], {
       replicationFactor: config.KAFKA_REPLICATION_FACTOR,
@@ -85,9 +99,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           topic: topics.feed,
           logger,
           pollEveryMs: config.GATEWAY_FEED_POLL_MS,
-          deliver: (event) => {
-            if (event.kind === 'alert') hub.publish(event.payload, event.position);
-          },
+          deliver: (event) => hub.publishEvent(event),
           onCrash: (error) =>
             outcome.fail(new RenkeiError('RENKEI_CONSUMER_CRASHED', undefined, { cause: error })),
         }),
@@ -98,7 +110,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       logger,
       pool,
       hub,
-      verifyToken,
+      verifyToken: tokens.verify,
+      registry,
+      access: accessSettingsFrom(config),
       checkReadiness: async () => database.isHealthy() && broker.isHealthy() && follower.isLive(),
     });
     resources.defer(() => http.close());

@@ -1,6 +1,12 @@
-import { viewAlert } from '@renkei/policy';
+import { audienceOf, viewFeedEvent } from '@renkei/policy';
 import type { Logger } from '@renkei/runtime';
-import type { AlertFrame, AlertRecord, Principal, ServerFrame } from '@renkei/schema';
+import {
+  FEED_EVENT_SCHEMA,
+  type AlertRecord,
+  type FeedEvent,
+  type Principal,
+  type ServerFrame,
+} from '@renkei/schema';
 
 /** What the hub needs of a connection; a `ws` WebSocket fits. */
 export interface StreamSocket {
@@ -19,6 +25,8 @@ export const CLOSE_CODES = {
   goingAway: 1001,
   /** The client reads too slowly; it should reconnect. */
   tryAgainLater: 1013,
+  /** The token expired, or its organisation was disabled: reconnect with a new token. */
+  accessRevoked: 4401,
 } as const;
 
 const REMEMBERED_ALERTS = 10_000;
@@ -50,21 +58,57 @@ export class StreamHub {
 
   /** Sends a new alert version at its feed position to every viewer who may see it; returns how many. */
   publish(alert: AlertRecord, cursor: string): number {
-    const seen = this.#latestVersion.get(alert.id);
-    if (seen !== undefined && seen >= alert.version) return 0;
-    this.#remember(alert.id, alert.version);
+    return this.publishEvent({
+      schema: FEED_EVENT_SCHEMA,
+      position: cursor,
+      sequencedAt: alert.updatedAt,
+      kind: 'alert',
+      payload: alert,
+    });
+  }
 
+  /**
+   * Sends a feed event to every viewer the policy gives a frame for; returns
+   * how many. The frame is made and serialised once per audience.
+   */
+  publishEvent(event: FeedEvent): number {
+    if (event.kind === 'alert') {
+      const seen = this.#latestVersion.get(event.payload.id);
+      if (seen !== undefined && seen >= event.payload.version) return 0;
+      this.#remember(event.payload.id, event.payload.version);
+    }
+    const frames = new Map<string, string | null>();
     let delivered = 0;
     for (const subscriber of this.#subscribers) {
-      const view = viewAlert(subscriber.principal, alert);
-      if (!view) continue;
-      const frame: AlertFrame = { type: 'alert', cursor, alert: view };
-      if (this.send(subscriber, frame)) delivered += 1;
+      const audience = audienceOf(subscriber.principal);
+      let text = frames.get(audience);
+      if (text === undefined) {
+        const frame = viewFeedEvent(subscriber.principal, event);
+        text = frame ? JSON.stringify(frame) : null;
+        frames.set(audience, text);
+      }
+      if (text !== null && this.#sendText(subscriber, text)) delivered += 1;
     }
     return delivered;
   }
 
+  /** Closes every connection whose viewer may no longer be connected. */
+  revokeWhere(stillAllowed: (principal: Principal) => boolean, code: number, reason: string): number {
+    let revoked = 0;
+    for (const subscriber of this.#subscribers) {
+      if (stillAllowed(subscriber.principal)) continue;
+      this.#subscribers.delete(subscriber);
+      subscriber.socket.close(code, reason);
+      revoked += 1;
+    }
+    return revoked;
+  }
+
   send(subscriber: Subscriber, frame: ServerFrame): boolean {
+    return this.#sendText(subscriber, JSON.stringify(frame));
+  }
+
+  #sendText(subscriber: Subscriber, text: string): boolean {
     if (subscriber.socket.bufferedAmount > this.#maxBufferedBytes) {
       this.#logger.warn(
         { subject: subscriber.principal.subject, buffered: subscriber.socket.bufferedAmount },
@@ -74,7 +118,7 @@ export class StreamHub {
       subscriber.socket.close(CLOSE_CODES.tryAgainLater, 'too slow: reconnect');
       return false;
     }
-    subscriber.socket.send(JSON.stringify(frame));
+    subscriber.socket.send(text);
     return true;
   }
 

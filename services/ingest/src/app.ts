@@ -1,8 +1,10 @@
-import type { TokenVerifier } from '@renkei/auth';
+import { recordAudit } from '@renkei/audit';
+import { accessControl, withRedactedRequests, type AccessSettings, type TokenVerifier } from '@renkei/auth';
 import { isBrokerUnavailable, type Producer } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { createHttpApp, type HttpApp } from '@renkei/http';
 import type { HubMetrics } from '@renkei/metrics';
+import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
 import { reportRoutes } from './routes/reports.js';
 import { SubmissionBatcher } from './submission-batcher.js';
@@ -13,6 +15,10 @@ export interface IngestDeps {
   producer: Producer;
   reportsTopic: string;
   verifyToken: TokenVerifier;
+  /** Every caller's organisation must be registered and enabled here; reports carry its sector. */
+  registry: OrganisationRegistry;
+  /** Write limits and the refused-token audit budget; defaults when left out. */
+  access?: AccessSettings;
   kafkaTimeoutMs: number;
   batching?: { lingerMs: number; maxBatch: number };
   metrics?: HubMetrics;
@@ -22,10 +28,17 @@ export interface IngestDeps {
 
 /** The ingest API, ready to listen or to answer `inject()` in tests. */
 export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
+  const access = accessControl({
+    verifyToken: deps.verifyToken,
+    directory: deps.registry,
+    writeAudit: (entry) => recordAudit(deps.pool, entry),
+    logger: deps.logger,
+    ...(deps.access ? { settings: deps.access } : {}),
+  });
   const http = await createHttpApp({
     service: 'ingest',
-    logger: deps.logger,
-    verifyToken: deps.verifyToken,
+    logger: withRedactedRequests(deps.logger),
+    verifyToken: access.verifyToken,
     checkReadiness: deps.checkReadiness,
     transientErrors: [isDatabaseUnavailable, isBrokerUnavailable],
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
@@ -34,6 +47,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
       description: 'Where member organisations submit incident reports.',
     },
   });
+  await access.install(http.app);
   const submissions = new SubmissionBatcher({
     pool: deps.pool,
     producer: deps.producer,

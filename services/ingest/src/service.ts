@@ -1,7 +1,8 @@
-import { loadTokenVerifier } from '@renkei/auth';
+import { accessSettingsFrom, watchTokenVerifier } from '@renkei/auth';
 import { createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
 import { createMetrics, observePool } from '@renkei/metrics';
+import { startRegistryCache } from '@renkei/registry';
 import {
   ReleaseStack,
   serviceHandle,
@@ -32,7 +33,20 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       'postgres',
     );
     observePool(metrics, pool);
-    const verifyToken = await loadTokenVerifier(config);
+    const tokens = await resources.use(
+      () => watchTokenVerifier(config, logger),
+      (t) => t.close(),
+    );
+    const registry = await resources.use(
+      () =>
+        startRegistryCache({
+          pool,
+          databaseUrl: config.DATABASE_URL,
+          logger,
+          pollEveryMs: config.REGISTRY_POLL_MS,
+        }),
+      (r) => r.close(),
+    );
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-ingest', logger });
     const topics = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, ['reports'], {
       replicationFactor: config.KAFKA_REPLICATION_FACTOR,
@@ -58,7 +72,9 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       pool,
       producer,
       reportsTopic: topics.reports,
-      verifyToken,
+      verifyToken: tokens.verify,
+      registry,
+      access: accessSettingsFrom(config),
       kafkaTimeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
       batching: { lingerMs: config.INGEST_BATCH_LINGER_MS, maxBatch: config.INGEST_BATCH_MAX },
       metrics,

@@ -1,5 +1,6 @@
 import { HEADERS, isBrokerUnavailable, withDeadline, type Producer } from '@renkei/bus';
-import type { Pool } from '@renkei/db';
+import { recordAudits } from '@renkei/audit';
+import { withTransaction, type Pool } from '@renkei/db';
 import type { HubMetrics } from '@renkei/metrics';
 import { RenkeiError, type Closable, type Logger } from '@renkei/runtime';
 import type { ReportEnvelope } from '@renkei/schema';
@@ -140,10 +141,26 @@ export class SubmissionBatcher implements Closable {
         this.#settleRepeats(repeats, firstById);
         return;
       }
-      await markAllAccepted(
-        pool,
-        toSend.map((item) => item.envelope.id),
-      ).catch((error: unknown) => {
+      await withTransaction(pool, async (db) => {
+        const marked = await markAllAccepted(
+          db,
+          toSend.map((item) => item.envelope.id),
+        );
+        // Audited with the acceptance: once per report, never for a retry.
+        await recordAudits(
+          db,
+          toSend
+            .filter((item) => marked.has(item.envelope.id))
+            .map(({ envelope }) => ({
+              kind: 'report.submitted' as const,
+              actor: envelope.submittedBy,
+              organisationId: envelope.organisationId,
+              object: envelope.id,
+              outcome: 'success' as const,
+              details: { tlp: envelope.report.tlp, exercise: envelope.report.exercise },
+            })),
+        );
+      }).catch((error: unknown) => {
         // Kafka holds the reports, so they are accepted; the ledger catches
         // up when the correlator has stored them (GET reads both).
         this.#options.logger.warn({ err: error }, 'reports are in Kafka but the ledger could not be updated');

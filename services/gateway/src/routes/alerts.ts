@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { principalOf } from '@renkei/auth';
 import type { Pool } from '@renkei/db';
 import { errorReplies, type HttpServer } from '@renkei/http';
-import { isAnalyst, TLP_SHARED_WITH_EVERYONE, viewAlert } from '@renkei/policy';
+import { alertTlpsFor, seesEveryVersion, viewAlert, viewedVersion } from '@renkei/policy';
 import { alertPageSchema, cursorSchema, type AlertPage } from '@renkei/schema';
 import { listAlertsBefore } from '../queries/alerts.js';
 
@@ -29,10 +29,14 @@ export function alertRoutes(app: HttpServer, { pool }: { pool: Pool }): void {
       const { limit, before } = request.query;
       const rows = await listAlertsBefore(pool, {
         before,
-        tlps: isAnalyst(principal) ? null : TLP_SHARED_WITH_EVERYONE,
+        tlps: alertTlpsFor(principal),
+        latestOnly: seesEveryVersion(principal),
         limit,
       });
+      // Each alert appears once, at the version that last changed this viewer's view:
+      // a version the viewer may not know of neither moves it nor changes its cursor.
       const items = rows.flatMap((row) => {
+        if (viewedVersion(principal, row.record) !== row.version) return [];
         const view = viewAlert(principal, row.record);
         return view ? [{ ...view, cursor: row.cursor }] : [];
       });

@@ -1,10 +1,12 @@
 import { principalOf } from '@renkei/auth';
 import { type HttpServer } from '@renkei/http';
 import { RenkeiError } from '@renkei/runtime';
-import type { WelcomeFrame } from '@renkei/schema';
-import type { StreamHub } from '../stream-hub.js';
+import type { Principal, WelcomeFrame } from '@renkei/schema';
+import { CLOSE_CODES, type StreamHub } from '../stream-hub.js';
 
 const HEARTBEAT_MS = 30_000;
+/** How often open streams are checked against their token's expiry and the registry. */
+export const ACCESS_CHECK_MS = 5_000;
 
 /**
  * `GET /v1/stream`: a WebSocket of JSON text frames. The token is checked on
@@ -12,8 +14,34 @@ const HEARTBEAT_MS = 30_000;
  */
 export function streamRoutes(
   app: HttpServer,
-  { hub, isDraining }: { hub: StreamHub; isDraining: () => boolean },
+  {
+    hub,
+    isDraining,
+    stillAllowed,
+    accessCheckMs = ACCESS_CHECK_MS,
+  }: {
+    hub: StreamHub;
+    isDraining: () => boolean;
+    /** Whether a connected viewer may stay: its token has not expired, its organisation is enabled. */
+    stillAllowed: (principal: Principal) => boolean;
+    accessCheckMs?: number;
+  },
 ): void {
+  // A token that expires, or an organisation disabled, closes its streams
+  // within one check (documented close code 4401): the viewer reconnects with a new token.
+  const revoke = () => {
+    const revoked = hub.revokeWhere(
+      stillAllowed,
+      CLOSE_CODES.accessRevoked,
+      'access revoked: reconnect with a new token',
+    );
+    if (revoked > 0)
+      app.log.info({ revoked, viewers: hub.size }, 'streams closed: token expired or organisation disabled');
+  };
+  const accessCheck = setInterval(revoke, accessCheckMs);
+  accessCheck.unref();
+  app.addHook('onClose', async () => clearInterval(accessCheck));
+
   app.get(
     '/v1/stream',
     {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTokenVerifier } from '@renkei/auth';
 import type { HttpApp } from '@renkei/http';
+import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import { createLogger } from '@renkei/runtime';
 import { alertPageSchema, type AlertRecord, type Tlp } from '@renkei/schema';
 import {
@@ -10,6 +11,8 @@ import {
   createMigratedTestDatabase,
   createTestKeys,
   documentedRoutes,
+  registerOrganisations,
+  TEST_ORGANISATIONS,
   type TestDatabase,
   type TestKeys,
 } from '@renkei/testing';
@@ -24,9 +27,18 @@ describe('gateway, built in-process', () => {
   let http: HttpApp;
   let analyst: string;
   let ceptar: string;
+  let registry: OrganisationRegistry;
 
   beforeAll(async () => {
     [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
+    const { gsoc, financeCeptar } = TEST_ORGANISATIONS;
+    await registerOrganisations(database, [gsoc, financeCeptar]);
+    registry = await startRegistryCache({
+      pool: database.pool,
+      databaseUrl: database.url,
+      logger,
+      pollEveryMs: 1_000,
+    });
     http = await buildGatewayApp({
       logger,
       pool: database.pool,
@@ -36,6 +48,7 @@ describe('gateway, built in-process', () => {
         AUTH_ISSUER: 'renkei',
         AUTH_AUDIENCE: 'renkei-api',
       }),
+      registry,
       checkReadiness: async () => true,
     });
     analyst = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
@@ -43,6 +56,7 @@ describe('gateway, built in-process', () => {
   });
   afterAll(async () => {
     await http?.close(1_000);
+    await registry?.close();
     await database?.drop();
     await keys?.remove();
   });
@@ -63,6 +77,17 @@ describe('gateway, built in-process', () => {
       `INSERT INTO alerts (id, correlation_key, kind, version, exercise, tlp, severity, position, record, created_at, updated_at)
        VALUES ($1, $2, 'shared-indicator', 1, false, $3, 'high', $4, $5, now(), now())`,
       [id, `test:${id}`, tlp, position, record],
+    );
+    const cause = record.contributions[0]!;
+    await database.pool.query(
+      `INSERT INTO reports (id, organisation_id, sector, submitted_by, title, category, severity, tlp, detected_at,
+                            received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset)
+       VALUES ($1, $2, $3, 'tester', 'report', 'malware', 'high', $4, now(), now(), false, $5, 'test', 0, $6)`,
+      [cause.reportId, cause.organisationId, cause.sector, tlp, '0'.repeat(64), position],
+    );
+    await database.pool.query(
+      `INSERT INTO alert_versions (alert_id, version, record, caused_by_report_id, position) VALUES ($1, 1, $2, $3, $4)`,
+      [id, record, cause.reportId, position],
     );
     return record;
   }

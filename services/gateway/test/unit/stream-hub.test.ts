@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@renkei/runtime';
 import {
+  FEED_EVENT_SCHEMA,
   TLP_LEVELS,
   alertRecordSchema,
   serverFrameSchema,
@@ -106,13 +107,48 @@ describe('StreamHub.publish: who sees what', () => {
     }
   });
 
-  it('sends a non-analyst only CLEAR and GREEN alerts', () => {
+  it('sends a reporter alerts where the other report is CLEAR, GREEN, or AMBER of an indicator it reported too', () => {
     const hub = newHub();
     const { socket } = subscribe(hub, reporterA);
     const delivered = TLP_LEVELS.map((tlp) => publish(hub, alert({ tlp })));
 
-    expect(delivered).toEqual(TLP_LEVELS.map((tlp) => (tlp === 'CLEAR' || tlp === 'GREEN' ? 1 : 0)));
+    expect(delivered).toEqual(TLP_LEVELS.map((tlp) => (tlp === 'AMBER+STRICT' || tlp === 'RED' ? 0 : 1)));
+    expect(socket.frames().map((f) => f.alert.tlp)).toEqual(['CLEAR', 'GREEN', 'AMBER']);
+  });
+
+  it('sends a bystander only alerts whose reports are all CLEAR or GREEN', () => {
+    const hub = newHub();
+    const { socket } = subscribe(hub, principal('c-csirt', ['ceptar']));
+    for (const tlp of TLP_LEVELS) publish(hub, alert({ tlp }));
     expect(socket.frames().map((f) => f.alert.tlp)).toEqual(['CLEAR', 'GREEN']);
+  });
+
+  it('sends warnings to recipients of the targeted sectors and to analysts, and acknowledgements to analysts', () => {
+    const hub = newHub();
+    const forAnalyst = subscribe(hub, analyst).socket;
+    const finance = subscribe(hub, reporterA).socket;
+    const water = subscribe(hub, { ...principal('w-ceptar', ['ceptar']), sector: 'water' }).socket;
+    const warning = {
+      id: randomUUID(),
+      title: 'Phishing kit',
+      body: 'Block it.',
+      severity: 'high' as const,
+      tlp: 'GREEN' as const,
+      sectors: ['finance' as const],
+      indicators: [],
+      alertIds: [],
+      publishedAt: '2026-11-28T00:00:00.000Z',
+      publishedBy: 'gsoc-analyst',
+      exercise: false,
+    };
+    const base = { schema: FEED_EVENT_SCHEMA, sequencedAt: '2026-11-28T00:00:00.000Z' } as const;
+    expect(hub.publishEvent({ ...base, position: '7', kind: 'warning', payload: warning })).toBe(2);
+    const ack = { warningId: warning.id, organisationId: 'a-csirt', by: 'x', at: '2026-11-28T00:01:00.000Z' };
+    expect(hub.publishEvent({ ...base, position: '8', kind: 'warning-ack', payload: ack })).toBe(1);
+    expect(forAnalyst.sent.map((text) => JSON.parse(text).type)).toEqual(['warning', 'warning-ack']);
+    expect(finance.sent.map((text) => JSON.parse(text).type)).toEqual(['warning']);
+    expect(finance.sent[0]).not.toContain('gsoc-analyst');
+    expect(water.sent).toEqual([]);
   });
 
   it("gives a non-analyst only their own organisation's report ids", () => {
@@ -304,5 +340,21 @@ describe('StreamHub: membership', () => {
     }
     expect(publish(hub, alert({ tlp: 'CLEAR' }))).toBe(0);
     for (const socket of sockets) expect(socket.sent).toEqual([]);
+  });
+});
+
+describe('StreamHub.revokeWhere', () => {
+  it('closes with 4401 and removes exactly the viewers no longer allowed', () => {
+    const hub = newHub();
+    const kept = subscribe(hub, analyst).socket;
+    const revoked = subscribe(hub, reporterA).socket;
+    expect(
+      hub.revokeWhere((who) => who.organisationId !== 'a-csirt', CLOSE_CODES.accessRevoked, 'revoked'),
+    ).toBe(1);
+    expect(revoked.closed).toEqual([{ code: 4401, reason: 'revoked' }]);
+    expect(kept.closed).toEqual([]);
+    expect(hub.size).toBe(1);
+    publish(hub, alert());
+    expect(revoked.sent).toEqual([]);
   });
 });

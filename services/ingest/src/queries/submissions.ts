@@ -71,12 +71,17 @@ export async function findSubmissions(
   return new Map(rows.map((row) => [row.id, row]));
 }
 
-/** Marks a batch accepted once Kafka acknowledged it. */
-export async function markAllAccepted(db: Queryable, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db.query(
+/**
+ * Marks a batch accepted once Kafka acknowledged it. Returns the ids this call
+ * marked: a retry of an already accepted report is not among them.
+ */
+export async function markAllAccepted(db: Queryable, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const { rows } = await db.query<{ id: string }>(
     `UPDATE report_submissions SET state = 'accepted', accepted_at = now()
-      WHERE id = ANY($1::uuid[]) AND state = 'pending'`,
+      WHERE id = ANY($1::uuid[]) AND state = 'pending'
+      RETURNING id`,
     [ids],
   );
+  return new Set(rows.map((row) => row.id));
 }

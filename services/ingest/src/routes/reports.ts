@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { recordAudit } from '@renkei/audit';
 import { principalOf, requireAnyRole } from '@renkei/auth';
 import type { Pool } from '@renkei/db';
 import { annotateRequest, errorReplies, type HttpServer } from '@renkei/http';
@@ -42,6 +43,7 @@ export function reportRoutes(app: HttpServer, deps: ReportRoutesDeps): void {
             'RENKEI_CONFLICT',
             'RENKEI_PAYLOAD_TOO_LARGE',
             'RENKEI_UNSUPPORTED_MEDIA_TYPE',
+            'RENKEI_RATE_LIMITED',
             'RENKEI_UNAVAILABLE',
           ),
         },
@@ -86,12 +88,22 @@ export function reportRoutes(app: HttpServer, deps: ReportRoutesDeps): void {
       const principal = principalOf(request);
       const { id } = request.params;
       const row = await findSubmission(deps.pool, id);
-      // Someone else's report is indistinguishable from a missing one.
-      const visible =
-        row &&
-        (row.state === 'accepted' || row.processed_at !== null) &&
-        canReadReport(principal, { organisationId: row.organisation_id });
-      if (!visible) throw new RenkeiError('RENKEI_NOT_FOUND', `no report ${id}`);
+      // Someone else's report is indistinguishable from a missing one; the attempt is audited.
+      const stored = row && (row.state === 'accepted' || row.processed_at !== null);
+      const visible = stored && canReadReport(principal, { organisationId: row.organisation_id });
+      if (!visible) {
+        if (stored) {
+          await recordAudit(deps.pool, {
+            kind: 'access.denied',
+            actor: principal.subject,
+            organisationId: principal.organisationId,
+            object: id,
+            outcome: 'denied',
+            details: { what: 'report' },
+          });
+        }
+        throw new RenkeiError('RENKEI_NOT_FOUND', `no report ${id}`);
+      }
       return {
         id: row.id,
         status: row.processed_at ? 'processed' : 'accepted',

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadTokenVerifier } from '@renkei/auth';
 import { createKafka, createReliableProducer, prepareTopics, type Producer } from '@renkei/bus';
 import { createPool } from '@renkei/db';
+import { fixedRegistry, startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import type { HttpApp } from '@renkei/http';
 import { createMetrics, observePool } from '@renkei/metrics';
 import { createLogger } from '@renkei/runtime';
@@ -15,6 +16,8 @@ import {
   deleteTopicsWithPrefix,
   documentedRoutes,
   randomTopicPrefix,
+  registerOrganisations,
+  TEST_ORGANISATIONS,
   readWholeTopic,
   TEST_KAFKA_BROKERS,
   type ControllableProducer,
@@ -40,9 +43,18 @@ describe('ingest, built in-process', () => {
   let otherReporter: string;
   let analyst: string;
   const metrics = createMetrics('ingest');
+  let registry: OrganisationRegistry;
+  const { mlitCsirt, financeCeptar, gsoc } = TEST_ORGANISATIONS;
 
   beforeAll(async () => {
     [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
+    await registerOrganisations(database, [mlitCsirt, financeCeptar, gsoc]);
+    registry = await startRegistryCache({
+      pool: database.pool,
+      databaseUrl: database.url,
+      logger,
+      pollEveryMs: 1_000,
+    });
     prefix = randomTopicPrefix();
     const client = createKafka({ brokers: TEST_KAFKA_BROKERS.split(','), clientId: 'ingest-test', logger });
     reportsTopic = (await prepareTopics(client, prefix, ['reports'])).reports;
@@ -59,6 +71,7 @@ describe('ingest, built in-process', () => {
         AUTH_ISSUER: 'renkei',
         AUTH_AUDIENCE: 'renkei-api',
       }),
+      registry,
       kafkaTimeoutMs: 1_000,
       // Long enough that requests sent together always share a batch here.
       batching: { lingerMs: 50, maxBatch: 200 },
@@ -73,6 +86,7 @@ describe('ingest, built in-process', () => {
 
   afterAll(async () => {
     await http?.close(1_000);
+    await registry?.close();
     await producer?.disconnect();
     await database?.drop();
     await keys?.remove();
@@ -150,6 +164,131 @@ describe('ingest, built in-process', () => {
         });
       expect((await get(otherReporter)).statusCode).toBe(404);
       expect((await get(analyst)).statusCode).toBe(200);
+    });
+  });
+
+  describe('who may submit', () => {
+    const auditRows = async (kind: string) =>
+      (
+        await database.pool.query<{
+          actor: string | null;
+          organisation_id: string | null;
+          object: string | null;
+          details: Record<string, unknown>;
+        }>('SELECT actor, organisation_id, object, details FROM audit_events WHERE kind = $1 ORDER BY id', [
+          kind,
+        ])
+      ).rows;
+
+    it('audits each report once, however often it is retried, and denied reads of others', async () => {
+      const body = report();
+      expect((await post(reporter, body)).statusCode).toBe(202);
+      expect((await post(reporter, body)).statusCode).toBe(202);
+      const submitted = (await auditRows('report.submitted')).filter((row) => row.object === body.id);
+      expect(submitted).toEqual([
+        {
+          actor: 'mlit-csirt-tester',
+          organisation_id: 'mlit-csirt',
+          object: body.id,
+          details: { tlp: 'GREEN', exercise: false },
+        },
+      ]);
+      const read = await http.app.inject({
+        method: 'GET',
+        url: `/v1/reports/${body.id}`,
+        headers: { authorization: `Bearer ${otherReporter}` },
+      });
+      expect(read.statusCode).toBe(404);
+      expect((await auditRows('access.denied')).filter((row) => row.object === body.id)).toEqual([
+        {
+          actor: 'finance-ceptar-tester',
+          organisation_id: 'finance-ceptar',
+          object: body.id,
+          details: { what: 'report' },
+        },
+      ]);
+    });
+
+    it('refuses tokens of unregistered and disabled organisations with the generic 401, audited with the reason', async () => {
+      const stranger = await keys.token({ org: 'stranger-csirt', sector: 'finance', roles: ['reporter'] });
+      await registerOrganisations(database, [TEST_ORGANISATIONS.acmeBank]);
+      const bank = await keys.token({ org: 'acme-bank', sector: 'finance', roles: ['reporter'] });
+      await database.pool.query(`UPDATE organisations SET enabled = false WHERE id = 'acme-bank'`);
+      await registry.refresh();
+      for (const token of [stranger, bank, 'not-a-token']) {
+        const response = await post(token, report());
+        expect(response.statusCode).toBe(401);
+        expect(response.json()).toEqual({
+          code: 'RENKEI_UNAUTHENTICATED',
+          message: 'a valid bearer token is required',
+        });
+      }
+      await vi.waitFor(async () => {
+        const reasons = (await auditRows('token.refused')).map((row) => row.details.reason);
+        expect(reasons).toEqual(
+          expect.arrayContaining([
+            'organisation stranger-csirt is not registered',
+            'organisation acme-bank is disabled',
+            'the token is not a JWS',
+          ]),
+        );
+      });
+      const disabled = (await auditRows('token.refused')).find(
+        (row) => row.details.reason === 'organisation acme-bank is disabled',
+      )!;
+      expect(disabled).toMatchObject({ actor: 'acme-bank-tester', organisation_id: 'acme-bank' });
+      expect(disabled.details).toMatchObject({ method: 'POST', route: '/v1/reports' });
+      expect(JSON.stringify(await auditRows('token.refused'))).not.toContain(bank);
+    });
+
+    it('takes the sector from the registry, not from the token', async () => {
+      const misplaced = await keys.token({ org: 'mlit-csirt', sector: 'water', roles: ['reporter'] });
+      const body = report();
+      expect((await post(misplaced, body)).statusCode).toBe(202);
+      const [message] = (await readWholeTopic<ReportEnvelope>(reportsTopic)).filter((m) => m.id === body.id);
+      expect(message!.sector).toBe('central-government');
+    });
+
+    it('limits writes per organisation with 429 and Retry-After, and leaves reads and other organisations alone', async () => {
+      const limited = await buildIngestApp({
+        logger,
+        pool: database.pool,
+        producer: kafka.producer,
+        reportsTopic,
+        verifyToken: await loadTokenVerifier({
+          AUTH_JWKS_FILE: keys.jwksFile,
+          AUTH_ISSUER: 'renkei',
+          AUTH_AUDIENCE: 'renkei-api',
+        }),
+        registry,
+        access: { writeLimits: { max: 2, windowMs: 60_000 }, refusalsPerMinute: 10 },
+        kafkaTimeoutMs: 1_000,
+        checkReadiness: async () => true,
+      });
+      try {
+        const send = (token: string) =>
+          limited.app.inject({
+            method: 'POST',
+            url: '/v1/reports',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            payload: JSON.stringify(report()),
+          });
+        expect((await send(reporter)).statusCode).toBe(202);
+        expect((await send(reporter)).statusCode).toBe(202);
+        const refused = await send(reporter);
+        expect(refused.statusCode).toBe(429);
+        expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+        expect(refused.json()).toMatchObject({ code: 'RENKEI_RATE_LIMITED' });
+        expect((await send(otherReporter)).statusCode).toBe(202);
+        const read = await limited.app.inject({
+          method: 'GET',
+          url: `/v1/reports/${randomUUID()}`,
+          headers: { authorization: `Bearer ${reporter}` },
+        });
+        expect(read.statusCode).toBe(404);
+      } finally {
+        await limited.close(1_000);
+      }
     });
   });
 
@@ -264,6 +403,7 @@ describe('ingest, built in-process', () => {
           sector: 'central-government',
           roles: ['reporter'],
         }),
+        registry: fixedRegistry([{ ...mlitCsirt, name: 'MLIT CSIRT' }]),
         kafkaTimeoutMs: 1_000,
         checkReadiness: async () => false,
       });
