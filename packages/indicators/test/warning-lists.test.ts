@@ -64,7 +64,11 @@ describe('the shipped warning lists', () => {
       'd41d8cd98f00b204e9800998ecf8427e',
       'List of known hashes with common false-positives (based on Florian Roth input list)',
     ],
-    ['sha1', 'da39a3ee5e6b4b0d3255bfef95601890afd80709', 'List of known hashes for empty files'],
+    [
+      'sha1',
+      'da39a3ee5e6b4b0d3255bfef95601890afd80709',
+      'List of known hashes with common false-positives (based on Florian Roth input list)',
+    ],
     ['md5', '44d88612fea8a8f36de82e1278abb02f', 'List of hashes for EICAR test virus'],
   ] as [IndicatorType, string, string][])('suppress %s %s (%s)', (type, value, list) => {
     expect(shipped.match(canonical(type, value))).toBe(list);
