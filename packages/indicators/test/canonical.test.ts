@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalIndicator, indicatorKey, INDICATOR_TYPES, type IndicatorType } from '../src/index.js';
+import {
+  canonicalIndicator,
+  indicatorKey,
+  INDICATOR_TYPES,
+  readIndicators,
+  type IndicatorType,
+} from '../src/index.js';
 
 const MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
 const SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709';
@@ -211,5 +217,37 @@ describe('indicatorKey', () => {
   it('keeps the same value of different types apart', () => {
     expect(indicatorKey({ type: 'md5', value: MD5 })).not.toBe(indicatorKey({ type: 'domain', value: MD5 }));
     expect(indicatorKey({ type: 'domain', value: 'evil.example' })).toBe('domain:evil.example');
+  });
+});
+
+describe('readIndicators', () => {
+  it('gives each observable once, written ones winning over derived, ordered by key', () => {
+    const read = readIndicators([
+      { type: 'url', value: 'hxxps://evil[.]example/a' },
+      { type: 'url', value: 'https://evil.example/b' },
+      { type: 'url', value: 'http://203.0.113.9/' },
+      { type: 'ipv4', value: '203.0.113.9' },
+      { type: 'domain', value: 'not a domain' },
+      { type: 'domain', value: 'EVIL.example' },
+      { type: 'url', value: 'https://other.example/' },
+    ]);
+    expect(read.written.map((w) => w.canonical?.value ?? null)).toEqual([
+      'https://evil.example/a',
+      'https://evil.example/b',
+      'http://203.0.113.9/',
+      '203.0.113.9',
+      null,
+      'evil.example',
+      'https://other.example/',
+    ]);
+    expect(read.observables.map((o) => [o.key, o.written, o.hostOf])).toEqual([
+      ['domain:evil.example', true, ['https://evil.example/a', 'https://evil.example/b']],
+      ['domain:other.example', false, ['https://other.example/']],
+      ['ipv4:203.0.113.9', true, ['http://203.0.113.9/']],
+      ['url:http://203.0.113.9/', true, []],
+      ['url:https://evil.example/a', true, []],
+      ['url:https://evil.example/b', true, []],
+      ['url:https://other.example/', true, []],
+    ]);
   });
 });
