@@ -38,6 +38,8 @@ export interface AlertDelta {
 export interface AlertWrite {
   correlationKey: string;
   record: AlertRecord;
+  /** The report whose processing (or, for a watchlist entry's earlier matches, the latest report) caused it. */
+  causedByReportId: string;
 }
 
 /**
@@ -96,7 +98,11 @@ export function applyDelta(
       // The newest report it holds: a function of the contributions, so the final time is too.
       const at = latest([previous?.updatedAt, ...contributions.map((c) => c.receivedAt)]);
       current = record(previous, delta, contributions, false, version, at, 'contribution', settings);
-      writes.push({ correlationKey: delta.correlationKey, record: current });
+      writes.push({
+        correlationKey: delta.correlationKey,
+        record: current,
+        causedByReportId: delta.causedBy.reportId,
+      });
     }
   }
 
@@ -104,7 +110,11 @@ export function applyDelta(
     const version = current.version + 1;
     const at = latest([current.updatedAt, delta.causedBy.receivedAt]);
     current = record(current, delta, current.contributions, true, version, at, 'too-common', settings);
-    writes.push({ correlationKey: delta.correlationKey, record: current });
+    writes.push({
+      correlationKey: delta.correlationKey,
+      record: current,
+      causedByReportId: delta.causedBy.reportId,
+    });
   }
   return writes;
 }

@@ -14,6 +14,8 @@ import {
   type ReportStatusView,
 } from '@renkei/schema';
 import { contentSha256 } from '../content-hash.js';
+import { indicatorViews } from '../indicator-view.js';
+import { findSuppressions } from '../queries/indicators.js';
 import { claimSubmission, findSubmission, markAccepted } from '../queries/submissions.js';
 
 export interface ReportRoutesDeps {
@@ -133,7 +135,7 @@ export function reportRoutes(app: HttpServer, deps: ReportRoutesDeps): void {
     '/v1/reports/:id',
     {
       schema: {
-        summary: 'Follow a report: accepted, then processed',
+        summary: 'Follow a report: accepted, then processed; each indicator as written and canonical',
         description: "Answered to the reporting organisation and to analysts; anyone else's report is a 404.",
         tags: ['reports'],
         params: z.object({ id: z.uuid() }),
@@ -161,6 +163,10 @@ export function reportRoutes(app: HttpServer, deps: ReportRoutesDeps): void {
         receivedAt: row.envelope.receivedAt,
         processedAt: row.processed_at,
         report: row.envelope.report,
+        indicators: indicatorViews(
+          row.envelope.report,
+          row.processed_at ? await findSuppressions(deps.pool, id) : new Map(),
+        ),
       };
     },
   );
