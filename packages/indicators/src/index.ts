@@ -17,3 +17,4 @@ export {
 /** The MISP warning lists the hub ships (see the README beside them for origin and licence). */
 export const SHIPPED_WARNING_LISTS_DIR = new URL('../warninglists/', import.meta.url);
 export { readIndicators, type Observable, type ReadIndicator } from './observables.js';
+export { canonicalCidr } from './cidr.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  canonicalCidr,
   canonicalIndicator,
   indicatorKey,
   INDICATOR_TYPES,
@@ -249,5 +250,21 @@ describe('readIndicators', () => {
       ['url:https://evil.example/b', true, []],
       ['url:https://other.example/', true, []],
     ]);
+  });
+});
+
+describe('canonicalCidr', () => {
+  it.each([
+    ['ipv4', '203.0.113.0/24', '203.0.113.0/24'],
+    ['ipv4', ' 10.0.0.0/8 ', '10.0.0.0/8'],
+    ['ipv6', '2001:DB8:0:0::/32', '2001:db8::/32'],
+    ['ipv4', '203.0.113.5/24', null],
+    ['ipv4', '2001:db8::/32', null],
+    ['ipv6', '10.0.0.0/8', null],
+    ['ipv4', '010.0.0.0/8', null],
+    ['ipv4', '203.0.113.0', null],
+  ] as const)('%s %j → %j', (type, written, expected) => {
+    const result = canonicalCidr(type, written);
+    expect(result.ok ? result.value : null).toBe(expected);
   });
 });

@@ -11,3 +11,4 @@ export * from './feed.js';
 export * from './warning.js';
 export * from './triage.js';
 export * from './audit.js';
+export * from './watchlist.js';

@@ -4,7 +4,9 @@ import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { createHttpApp, type HttpApp } from '@renkei/http';
 import type { Logger } from '@renkei/runtime';
 import { alertRoutes } from './routes/alerts.js';
+import { exclusionRoutes } from './routes/exclusions.js';
 import { streamRoutes } from './routes/stream.js';
+import { watchlistRoutes } from './routes/watchlist.js';
 import { CLOSE_CODES, type StreamHub } from './stream-hub.js';
 
 export interface GatewayDeps {
@@ -39,5 +41,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
   );
   streamRoutes(http.app, { hub: deps.hub, isDraining: http.isDraining });
   alertRoutes(http.app, deps);
+  watchlistRoutes(http.app, deps);
+  exclusionRoutes(http.app, deps);
   return http;
 }
