@@ -43,7 +43,7 @@ const database = await createMigratedTestDatabase();
 const prefix = randomTopicPrefix();
 const correlator = await spawnService(
   'correlator',
-  { DATABASE_URL: database.url, KAFKA_TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn' },
+  { DATABASE_URL: database.url, KAFKA_TOPIC_PREFIX: prefix },
   {
     label: 'bench-correlator',
     readyTimeoutMs: 180_000,
