@@ -59,10 +59,17 @@ const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1
 async function loadSightings(from: number, to: number, phase: number): Promise<void> {
   const started = performance.now();
   const perReport = 10;
+  // A valid (version 4, RFC variant) uuid per background report: alert records carry report ids.
+  await database.pool.query(
+    `CREATE OR REPLACE FUNCTION bench_report_id(n bigint) RETURNS uuid LANGUAGE sql IMMUTABLE AS $$
+       SELECT (substr(h, 1, 12) || '4' || substr(h, 14, 3) || '8' || substr(h, 18))::uuid
+         FROM md5('bench-report-' || n) AS h
+     $$`,
+  );
   await database.pool.query(
     `INSERT INTO reports (id, organisation_id, sector, submitted_by, title, category, severity, tlp,
                           detected_at, received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset)
-     SELECT md5('bench-report-' || r)::uuid, 'bench-org-' || (r % $3), 'central-government', 'bench', 'background',
+     SELECT bench_report_id(r), 'bench-org-' || (r % $3), 'central-government', 'bench', 'background',
             'other', 'low', 'GREEN', $4::timestamptz + (r % 1209600) * interval '1 second',
             $4::timestamptz, false, repeat('0', 64), 'preloaded', 0, r
        FROM generate_series($1::bigint / $5, ($2::bigint - 1) / $5) AS r`,
@@ -70,7 +77,7 @@ async function loadSightings(from: number, to: number, phase: number): Promise<v
   );
   await database.pool.query(
     `INSERT INTO sightings (report_id, type, value, exercise, detected_at, written)
-     SELECT md5('bench-report-' || (i / $3))::uuid, 'domain', 'bg-' || i || '.bench.example', false,
+     SELECT bench_report_id(i / $3), 'domain', 'bg-' || i || '.bench.example', false,
             $4::timestamptz + ((i / $3) % 1209600) * interval '1 second', true
        FROM generate_series($1::bigint, $2::bigint - 1) AS i`,
     [from, to, perReport, new Date(WINDOW_START).toISOString()],
@@ -78,7 +85,7 @@ async function loadSightings(from: number, to: number, phase: number): Promise<v
   // The phase's hot values, seen by other organisations already (inside the counts above).
   await database.pool.query(
     `INSERT INTO sightings (report_id, type, value, exercise, detected_at, written)
-     SELECT md5('bench-report-' || (($1::bigint / 10) + k))::uuid, 'domain', 'hot-' || $2 || '-' || h || '.bench.example',
+     SELECT bench_report_id(($1::bigint / 10) + k), 'domain', 'hot-' || $2 || '-' || h || '.bench.example',
             false, $4::timestamptz, true
        FROM generate_series(0, $3 - 1) AS h, generate_series(0, ${HOT_SIGHTINGS_EACH - 1}) AS k
       WHERE $1::bigint / 10 + k <= ($5::bigint - 1) / 10
