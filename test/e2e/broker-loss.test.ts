@@ -54,9 +54,12 @@ describe('a correlator that loses its broker', () => {
     return connected;
   }
 
-  /** Two reports from two organisations sharing a domain: one alert per pair. */
+  let pairs = 0;
+
+  /** Two reports from two organisations sharing a domain: one alert per pair (hours apart from other pairs: no surge). */
   function pair(): ReportEnvelope[] {
     const domain = `c2-${randomUUID()}.example`;
+    const detectedAt = new Date(Date.now() - (pairs += 1) * 7_200_000).toISOString();
     return (['a-csirt', 'b-ceptar'] as const).map((organisationId) => {
       const id = randomUUID();
       return {
@@ -73,7 +76,7 @@ describe('a correlator that loses its broker', () => {
           category: 'malware',
           severity: 'high',
           tlp: 'GREEN',
-          detectedAt: new Date().toISOString(),
+          detectedAt,
           indicators: [{ type: 'domain', value: domain }],
           exercise: false,
         },

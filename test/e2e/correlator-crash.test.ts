@@ -31,7 +31,8 @@ const ORGANISATIONS: { org: string; sector: Sector; kind: OrganisationKind }[] =
 /**
  * Reports 2k and 2k+1 come from two different organisations and share one
  * domain, so exactly REPORTS / 2 alerts must exist, each at version 1, however
- * often the correlator dies on the way.
+ * often the correlator dies on the way. Pairs are detected two hours apart,
+ * so no sector ever has a surge.
  */
 function reportNumber(i: number): ReportSubmission {
   return {
@@ -39,7 +40,7 @@ function reportNumber(i: number): ReportSubmission {
     category: 'malware',
     severity: 'medium',
     tlp: 'GREEN',
-    detectedAt: '2026-11-28T10:00:00Z',
+    detectedAt: new Date(Date.parse('2026-11-28T10:00:00Z') - Math.floor(i / 2) * 7_200_000).toISOString(),
     indicators: [
       { type: 'domain', value: `c2-${Math.floor(i / 2)}.crash-test.example` },
       { type: 'domain', value: `only-${i}.crash-test.example` },

@@ -108,7 +108,11 @@ describe('the TLP policy end to end, over REST and the stream', () => {
     await deleteTopicsWithPrefix(prefix);
   });
 
+  // Reports two hours apart: within the correlation window, but never five
+  // from one sector within the hour, which would add sector-surge alerts.
+  let submitted = 0;
   const submit = async (name: ViewerName, tlp: Tlp, domain: string, severity = 'low') => {
+    const detectedAt = new Date(Date.UTC(2026, 10, 28) + 2 * 3_600_000 * submitted++).toISOString();
     const response = await fetch(`${ingestUrl}/v1/reports`, {
       method: 'POST',
       headers: { authorization: `Bearer ${tokens[name]}`, 'content-type': 'application/json' },
@@ -117,7 +121,7 @@ describe('the TLP policy end to end, over REST and the stream', () => {
         category: 'targeted-attack',
         severity,
         tlp,
-        detectedAt: '2026-11-28T09:00:00Z',
+        detectedAt,
         indicators: [{ type: 'domain', value: domain }],
       }),
     });

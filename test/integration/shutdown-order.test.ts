@@ -88,7 +88,7 @@ describe('ordered shutdown', () => {
     await expect(gateway.done).resolves.toBeUndefined();
   });
 
-  it('correlator: draining, health port, consumer, feed relay, Kafka, PostgreSQL', async () => {
+  it('correlator: draining, health port, consumer, watchlist backfill, feed relay, Kafka, PostgreSQL', async () => {
     const correlator = await startCorrelator(loadCorrelatorConfig(env), logger);
     const ready = await fetch(`${correlator.url}/readyz`);
     expect([200, 503]).toContain(ready.status);
@@ -100,6 +100,7 @@ describe('ordered shutdown', () => {
       'stop-accepting',
       'http-server',
       'kafka-consumer',
+      'watchlist-backfill',
       'feed-relay',
       'kafka',
       'postgres',

@@ -78,6 +78,9 @@ export async function ensureTopics(
           replicationFactor,
           configEntries: Object.entries(TOPICS[key].config).map(([name, value]) => ({ name, value })),
         })),
+        // kafkajs's own wait reads metadata once and fails on a broker that has
+        // not caught up yet ("does not host this topic-partition"); ours retries.
+        waitForLeaders: false,
       });
     } catch (error) {
       // Another process created some of them between listTopics and createTopics.

@@ -1,10 +1,26 @@
 export { nameBasedId, RENKEI_ID_NAMESPACE } from './ids.js';
 export { highestSeverity, mostRestrictiveTlp } from './order.js';
+export { DEFAULT_CORRELATION_SETTINGS, sightingLimit, type CorrelationSettings } from './settings.js';
+export { alertIdFor, correlationKeys, exerciseScope, lockKeys } from './keys.js';
+export type { Bounded, CorrelationState, ReportFacts, Sighting, WatchlistEntry } from './state.js';
 export {
-  evaluateSharedIndicator,
-  SHARED_INDICATOR,
-  sharedIndicatorKey,
-  type AlertDraft,
-  type SharedIndicatorInput,
-  type Sighting,
-} from './shared-indicator.js';
+  applyDelta,
+  describeAlert,
+  spreadSeverity,
+  type AlertDelta,
+  type AlertSubject,
+  type AlertWords,
+  type AlertWrite,
+} from './build.js';
+export {
+  backfillWatchlistEntry,
+  correlateReport,
+  END_OF_TIME_MS,
+  overCap,
+  surgeDay,
+  surgeMembers,
+  watchlistCovers,
+  type CorrelationOutcome,
+  type IncomingReport,
+} from './engine.js';
+export { MemoryCorrelationState } from './memory.js';

@@ -12,3 +12,4 @@ export * from './warning.js';
 export * from './triage.js';
 export * from './audit.js';
 export * from './organisation.js';
+export * from './watchlist.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canonicalIndicator } from '@renkei/indicators';
 import { storableString } from './text.js';
 import {
   indicatorTypeSchema,
@@ -7,41 +8,39 @@ import {
   sectorSchema,
   severitySchema,
   tlpSchema,
-  type IndicatorType,
 } from './vocabulary.js';
 
 export const MAX_INDICATORS_PER_REPORT = 1000;
 
-/**
- * Shapes a value must have for its type. Only types whose written form cannot be
- * defanged are checked strictly here; addresses, domains, URLs and e-mail senders
- * are often reported defanged (`hxxp://evil[.]example`) and are normalised later,
- * by the indicators package, rather than refused at the door.
- */
-const STRICT_VALUE_PATTERNS: Partial<Record<IndicatorType, { pattern: RegExp; description: string }>> = {
-  md5: { pattern: /^[0-9a-fA-F]{32}$/, description: '32 hexadecimal digits' },
-  sha1: { pattern: /^[0-9a-fA-F]{40}$/, description: '40 hexadecimal digits' },
-  sha256: { pattern: /^[0-9a-fA-F]{64}$/, description: '64 hexadecimal digits' },
-  cve: { pattern: /^CVE-\d{4}-\d{4,}$/i, description: 'a CVE id such as CVE-2024-3400' },
+const indicatorFields = {
+  type: indicatorTypeSchema,
+  value: storableString().trim().min(1).max(2048),
+  role: storableString().trim().min(1).max(64).optional(),
 };
 
-export const indicatorSchema = z
-  .strictObject({
-    type: indicatorTypeSchema,
-    value: storableString().trim().min(1).max(2048),
-    role: storableString().trim().min(1).max(64).optional(),
-  })
-  .superRefine((indicator, ctx) => {
-    const rule = STRICT_VALUE_PATTERNS[indicator.type];
-    if (rule && !rule.pattern.test(indicator.value)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['value'],
-        message: `a ${indicator.type} must be ${rule.description}`,
-      });
-    }
-  });
+/**
+ * An indicator as a reporter submits it: the value must be an indicator of
+ * its type once refanged (`hxxp://evil[.]example` is a URL; `010.1.1.1` is no
+ * IPv4 address). The value is kept as written; its canonical form, which is
+ * what correlates, comes from the same function in the indicators package.
+ */
+export const indicatorSchema = z.strictObject(indicatorFields).superRefine(
+  (indicator, ctx) => {
+    const canonical = canonicalIndicator(indicator.type, indicator.value);
+    if (!canonical.ok) ctx.addIssue({ code: 'custom', path: ['value'], message: canonical.reason });
+  },
+  // A value already refused (empty, too long, unstorable) gets one message, not two.
+  { when: (payload) => payload.issues.length === 0 },
+);
 export type Indicator = z.infer<typeof indicatorSchema>;
+
+/**
+ * An indicator as carried on the reports topic and stored: not re-checked,
+ * so a report accepted before a stricter check (or by an older ingest) is
+ * still read and stored; the correlator keeps a value it cannot read as
+ * "not an indicator" instead of losing the report.
+ */
+export const carriedIndicatorSchema = z.strictObject(indicatorFields);
 
 /** The body of `POST /v1/reports` (report schema v1). */
 export const reportSubmissionSchema = z.strictObject({
@@ -59,7 +58,10 @@ export type ReportSubmission = z.input<typeof reportSubmissionSchema>;
 export type ValidReportSubmission = z.output<typeof reportSubmissionSchema>;
 
 /** A report once the hub has given it an id: what travels on the reports topic. */
-export const reportSchema = reportSubmissionSchema.extend({ id: z.uuid() });
+export const reportSchema = reportSubmissionSchema.extend({
+  id: z.uuid(),
+  indicators: z.array(carriedIndicatorSchema).max(MAX_INDICATORS_PER_REPORT),
+});
 export type Report = z.output<typeof reportSchema>;
 
 export const REPORT_ENVELOPE_SCHEMA = 'renkei.report.v1';
@@ -83,6 +85,26 @@ export type ReportEnvelope = z.output<typeof reportEnvelopeSchema>;
 export const REPORT_STATUSES = ['accepted', 'processed'] as const;
 export type ReportStatus = (typeof REPORT_STATUSES)[number];
 
+/** One indicator of a report as written and as the hub reads it. */
+export const reportIndicatorViewSchema = z.strictObject({
+  /** As written; for a derived indicator, the written type of the indicator it came from (`url`). */
+  type: indicatorTypeSchema,
+  /** As written; for a derived indicator, the canonical value it came from (the URL). */
+  value: z.string(),
+  /**
+   * What correlates and what alerts show. Its type can differ from the written
+   * one (an IPv4-mapped IPv6 address is the IPv4 observable). Null for a value
+   * that is not an indicator of its type (only in reports accepted before
+   * values were checked): it is stored and never correlates.
+   */
+  canonical: z.strictObject({ type: indicatorTypeSchema, value: z.string() }).nullable(),
+  /** True for an indicator the hub derived (a URL's host), not one the reporter wrote. */
+  derived: z.boolean(),
+  /** The warning list (or local exclusion) that keeps it out of correlation; null when none does or before processing. */
+  suppressedBy: z.string().nullable(),
+});
+export type ReportIndicatorView = z.output<typeof reportIndicatorViewSchema>;
+
 /** The answer of `GET /v1/reports/:id`. */
 export const reportStatusViewSchema = z.object({
   id: z.uuid(),
@@ -92,5 +114,7 @@ export const reportStatusViewSchema = z.object({
   receivedAt: z.iso.datetime({ offset: true }),
   processedAt: z.iso.datetime({ offset: true }).nullable(),
   report: reportSchema,
+  /** Each indicator as written and canonical, then those derived from them; suppression once processed. */
+  indicators: z.array(reportIndicatorViewSchema),
 });
 export type ReportStatusView = z.output<typeof reportStatusViewSchema>;

@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { INDICATOR_TYPES } from '@renkei/indicators';
+
+// Owned by the indicators package, which depends on nothing of the hub's.
+export { INDICATOR_TYPES };
 
 /** TLP 2.0 labels, ordered from least to most restrictive. */
 export const TLP_LEVELS = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'] as const;
@@ -27,17 +31,6 @@ export const REPORT_CATEGORIES = [
 export const reportCategorySchema = z.enum(REPORT_CATEGORIES);
 export type ReportCategory = z.infer<typeof reportCategorySchema>;
 
-export const INDICATOR_TYPES = [
-  'ipv4',
-  'ipv6',
-  'domain',
-  'url',
-  'email',
-  'md5',
-  'sha1',
-  'sha256',
-  'cve',
-] as const;
 export const indicatorTypeSchema = z.enum(INDICATOR_TYPES);
 export type IndicatorType = z.infer<typeof indicatorTypeSchema>;
 

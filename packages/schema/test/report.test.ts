@@ -232,7 +232,7 @@ describe('reportSubmissionSchema', () => {
       if (!valid && !result.success) {
         const issues = fieldIssues(result.error);
         expect(issues.map((i) => i.field)).toEqual(['indicators[0].value']);
-        expect(issues[0]!.message).toContain(`a ${type} must be`);
+        expect(issues[0]!.message).toMatch(/^is not a/);
       }
     });
 
@@ -241,7 +241,7 @@ describe('reportSubmissionSchema', () => {
       expect(result.value).toBe(MD5);
     });
 
-    it('does not strictly check defangable types', () => {
+    it('accepts defanged values, kept as written', () => {
       for (const [type, value] of [
         ['ipv4', '192.0.2[.]1'],
         ['domain', 'evil[.]example'],
@@ -269,7 +269,8 @@ describe('reportSubmissionSchema', () => {
     });
 
     it('accepts a 2048-character value and a 64-character role', () => {
-      const indicator = { type: 'url', value: 'u'.repeat(2048), role: 'r'.repeat(64) };
+      const url = 'https://evil.example/';
+      const indicator = { type: 'url', value: url + 'u'.repeat(2048 - url.length), role: 'r'.repeat(64) };
       expect(indicatorSchema.safeParse(indicator).success).toBe(true);
     });
 

@@ -39,7 +39,7 @@ describe('checkIndicator', () => {
   });
 
   it.each([
-    ['md5', 'abc', 'is not a valid md5: a md5 must be 32 hexadecimal digits'],
+    ['md5', 'abc', 'is not a valid md5: is not a md5 (32 hexadecimal digits)'],
     ['ipv6', '2001:db8::/32', 'is a network range, not an address'],
     ['url', '   ', 'the url value is empty'],
     ['domain', 'a\u0000b', 'is not a valid domain'],

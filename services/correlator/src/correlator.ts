@@ -11,7 +11,7 @@ import {
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { isRenkeiError, type Logger } from '@renkei/runtime';
 import { describeIssues, fieldIssues, reportEnvelopeSchema, type ReportEnvelope } from '@renkei/schema';
-import { processReport } from './process-report.js';
+import { processReport, type CorrelationContext } from './process-report.js';
 
 export interface CorrelatorDeps {
   pool: Pool;
@@ -23,6 +23,7 @@ export interface CorrelatorDeps {
   onAlerts: () => void;
   /** False once the service is closing: retries stop and the consumer can leave. */
   isRunning: () => boolean;
+  context: CorrelationContext;
 }
 
 const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000];
@@ -54,7 +55,7 @@ export async function runCorrelator(deps: CorrelatorDeps): Promise<void> {
       const at = { topic, partition, offset: message.offset };
       for (let attempt = 0; ; attempt += 1) {
         try {
-          const outcome = await processReport(deps.pool, envelope.value, at);
+          const outcome = await processReport(deps.pool, envelope.value, at, deps.context);
           if (!outcome.stored) {
             log.info('report already stored: redelivery ignored');
           } else {

@@ -1,4 +1,15 @@
-export { correlatorConfigSchema, loadCorrelatorConfig, type CorrelatorConfig } from './config.js';
-export { processReport, type ProcessOutcome } from './process-report.js';
+export {
+  correlationSettings,
+  correlatorConfigSchema,
+  loadCorrelatorConfig,
+  type CorrelatorConfig,
+} from './config.js';
+export {
+  backfillNextEntry,
+  processReport,
+  type CorrelationContext,
+  type ProcessOutcome,
+} from './process-report.js';
 export { startCorrelator } from './service.js';
 export { lockIdsFor } from './locks.js';
+export { loadWarningLists } from './warning-lists.js';

@@ -1,86 +1,233 @@
-import { evaluateSharedIndicator, sharedIndicatorKey } from '@renkei/correlation';
-import { withTransaction, type Pool } from '@renkei/db';
+import {
+  backfillWatchlistEntry,
+  correlateReport,
+  correlationKeys,
+  END_OF_TIME_MS,
+  lockKeys,
+  sightingLimit,
+  surgeDay,
+  type AlertWrite,
+  type CorrelationSettings,
+  type ReportFacts,
+  type Sighting,
+  type WatchlistEntry,
+} from '@renkei/correlation';
+import { withTransaction, type Pool, type PoolClient } from '@renkei/db';
 import { appendToFeed } from '@renkei/feed';
-import { indicatorKey, normalizeIndicatorValue } from '@renkei/indicators';
-import { ALERT_RECORD_SCHEMA, type AlertRecord, type ReportEnvelope } from '@renkei/schema';
+import { indicatorKey, readIndicators, type WarningListMatcher } from '@renkei/indicators';
+import type { AlertRecord, ReportEnvelope } from '@renkei/schema';
 import { lockIdsFor } from './locks.js';
 import {
-  findAlerts,
-  findSightings,
+  claimEntryToBackfill,
+  findExclusions,
   insertIndicators,
   insertReport,
+  insertSightings,
+  markBackfilled,
+  markTooCommon,
+  Snapshot,
   takeAdvisoryLocks,
   writeAlertVersion,
   type KafkaPosition,
-  type StoredIndicator,
 } from './store.js';
 
 export type ProcessOutcome = { stored: false } | { stored: true; alerts: AlertRecord[] };
+
+/** What the rules need besides the database: the same in every correlator of a hub. */
+export interface CorrelationContext {
+  settings: CorrelationSettings;
+  warningLists: WarningListMatcher;
+}
 
 /**
  * Stores one report, its indicators and the alert versions it causes, in one
  * transaction. A redelivered report (same id) changes nothing, so Kafka's
  * at-least-once delivery becomes exactly-once storage.
+ *
+ * Several correlators stay one: before reading anything the rules use, the
+ * transaction takes advisory locks on every indicator it carries and on its
+ * sector and category, sorted (so two never deadlock). Two reports that can
+ * change each other's results always share one of those locks, so they run
+ * one after the other, and the second sees the first's rows (READ COMMITTED
+ * takes a new snapshot per statement, and a lock is released only after the
+ * commit is visible). An alert's versions are therefore written one at a
+ * time, each from the one before, and appended to the feed in that order.
  */
 export async function processReport(
   pool: Pool,
   envelope: ReportEnvelope,
   at: KafkaPosition,
+  context: CorrelationContext,
 ): Promise<ProcessOutcome> {
+  const { settings } = context;
   return withTransaction(pool, async (db) => {
     if (!(await insertReport(db, envelope, at))) return { stored: false };
 
     const { report } = envelope;
-    const indicators: StoredIndicator[] = report.indicators.map((indicator, position) => ({
-      position,
-      type: indicator.type,
-      value: indicator.value,
-      normalizedValue: normalizeIndicatorValue(indicator.type, indicator.value),
-      role: indicator.role,
-    }));
-    const distinct = new Map(indicators.map((i) => [indicatorKey(i.type, i.normalizedValue), i]));
-    if (distinct.size === 0) return { stored: true, alerts: [] };
-
-    // Serialise with any other transaction correlating the same indicators, so
-    // two reports arriving together still see each other.
-    await takeAdvisoryLocks(db, lockIdsFor(distinct.keys()));
-    await insertIndicators(db, report.id, indicators);
-
-    const targets = [...distinct.values()];
-    const sightings = await findSightings(db, targets, report.exercise);
-    const correlationKeys = targets.map((t) =>
-      sharedIndicatorKey(report.exercise, t.type, t.normalizedValue),
-    );
-    const previousAlerts = await findAlerts(db, correlationKeys);
-
-    const alerts: AlertRecord[] = [];
-    for (const [index, target] of targets.entries()) {
-      const correlationKey = correlationKeys[index]!;
-      const draft = evaluateSharedIndicator({
-        indicator: { type: target.type, value: target.normalizedValue },
-        exercise: report.exercise,
-        sightings: sightings
-          .filter((s) => s.type === target.type && s.normalizedValue === target.normalizedValue)
-          .map(({ type: _type, normalizedValue: _value, ...contribution }) => contribution),
-        previous: previousAlerts.get(correlationKey),
-        // The time of the report that caused this version, not of the processing:
-        // any correlator replaying the same reports writes the same alert.
-        now: envelope.receivedAt,
-      });
-      if (!draft) continue;
-      const record: AlertRecord = { schema: ALERT_RECORD_SCHEMA, ...draft };
-      await writeAlertVersion(db, correlationKey, record, report.id);
-      alerts.push(record);
-    }
-    await appendToFeed(
+    const facts: ReportFacts = {
+      reportId: report.id,
+      organisationId: envelope.organisationId,
+      sector: envelope.sector,
+      tlp: report.tlp,
+      severity: report.severity,
+      category: report.category,
+      // As PostgreSQL gives them back, so the new report compares like the stored ones.
+      detectedAt: new Date(report.detectedAt).toISOString(),
+      receivedAt: new Date(envelope.receivedAt).toISOString(),
+      exercise: report.exercise,
+    };
+    const { written, observables } = readIndicators(report.indicators);
+    await insertIndicators(
       db,
-      alerts.map((record) => ({
-        kind: 'alert',
-        payload: record,
-        alert: { id: record.id, version: record.version },
-        reportId: report.id,
+      report.id,
+      written.map((read, position) => ({ ...read, role: report.indicators[position]!.role })),
+    );
+
+    const excluded = await findExclusions(db, observables, facts.receivedAt);
+    const judged = observables.map((observable) => ({
+      ...observable,
+      suppressedBy: context.warningLists.match(observable.indicator) ?? excluded.get(observable.key) ?? null,
+    }));
+    const active = judged.filter((observable) => observable.suppressedBy === null);
+    const sightings: Sighting[] = active.map((observable) => ({
+      key: observable.key,
+      indicator: observable.indicator,
+      report: facts,
+      written: observable.written,
+      hostOf: observable.hostOf,
+    }));
+
+    await takeAdvisoryLocks(
+      db,
+      lockIdsFor([
+        ...active.map((observable) => lockKeys.indicator(facts.exercise, observable.key)),
+        lockKeys.sector(facts.exercise, facts.sector, facts.category),
+      ]),
+    );
+    await insertSightings(db, facts, judged);
+
+    const snapshot = await readNeighbourhood(db, facts, sightings, settings);
+    const outcome = correlateReport({ report: facts, sightings }, snapshot, settings);
+    await markTooCommon(
+      db,
+      outcome.tooCommon.map(({ key, exercise }) => ({
+        exercise,
+        indicator: active.find((observable) => observable.key === key)!.indicator,
       })),
     );
+    const alerts = await writeAll(db, snapshot, outcome.writes);
     return { stored: true, alerts };
+  });
+}
+
+/** Reads, under the locks, exactly what the rules will ask about this report. */
+async function readNeighbourhood(
+  db: PoolClient,
+  facts: ReportFacts,
+  sightings: readonly Sighting[],
+  settings: CorrelationSettings,
+): Promise<Snapshot> {
+  const snapshot = new Snapshot();
+  const t = Date.parse(facts.detectedAt);
+  await snapshot.loadSightings(
+    db,
+    sightings.map((sighting) => ({
+      indicator: sighting.indicator,
+      key: sighting.key,
+      exercise: facts.exercise,
+      fromMs: t - settings.windowMs,
+      toMs: t + settings.windowMs,
+      limit: sightingLimit(settings),
+    })),
+  );
+  await snapshot.loadSectorReports(db, {
+    sector: facts.sector,
+    category: facts.category,
+    exercise: facts.exercise,
+    fromMs: t - settings.surgePeriodMs,
+    toMs: t + settings.surgePeriodMs,
+    limit: sightingLimit(settings),
+  });
+  const entries = await snapshot.loadWatchlistEntries(db, sightings);
+  await snapshot.loadTooCommon(
+    db,
+    facts.exercise,
+    sightings.map((sighting) => sighting.indicator),
+  );
+  const days = new Set<string>();
+  for (let day = t - settings.surgePeriodMs; ; day += 3_600_000) {
+    days.add(surgeDay(new Date(Math.min(day, t + settings.surgePeriodMs)).toISOString(), settings));
+    if (day >= t + settings.surgePeriodMs) break;
+  }
+  await snapshot.loadAlerts(db, [
+    ...sightings.flatMap((sighting) => [
+      correlationKeys.sharedIndicator(facts.exercise, sighting.indicator),
+      correlationKeys.campaign(facts.exercise, sighting.key),
+    ]),
+    ...[...days].map((day) => correlationKeys.sectorSurge(facts.exercise, facts.sector, facts.category, day)),
+    ...entries.map((entry: WatchlistEntry) => correlationKeys.watchlistMatch(facts.exercise, entry.id)),
+  ]);
+  return snapshot;
+}
+
+async function writeAll(
+  db: PoolClient,
+  snapshot: Snapshot,
+  writes: readonly AlertWrite[],
+): Promise<AlertRecord[]> {
+  for (const write of writes) {
+    await writeAlertVersion(db, write.correlationKey, write.record, write.causedByReportId);
+    snapshot.wrote(write.correlationKey, write.record);
+  }
+  await appendToFeed(
+    db,
+    writes.map((write) => ({
+      kind: 'alert',
+      payload: write.record,
+      alert: { id: write.record.id, version: write.record.version },
+      reportId: write.causedByReportId,
+    })),
+  );
+  return writes.map((write) => write.record);
+}
+
+/**
+ * Matches one new watchlist entry against the reports stored before it, in
+ * the same locks as report processing (its indicator, live and exercise), so
+ * a report arriving meanwhile is counted once, by one of the two. Returns
+ * undefined when no entry waits.
+ */
+export async function backfillNextEntry(
+  pool: Pool,
+  settings: CorrelationSettings,
+): Promise<{ entryId: string; alerts: AlertRecord[] } | undefined> {
+  return withTransaction(pool, async (db) => {
+    const entry = await claimEntryToBackfill(db);
+    if (!entry) return undefined;
+    const key = indicatorKey(entry.indicator);
+    await takeAdvisoryLocks(
+      db,
+      lockIdsFor([false, true].map((exercise) => lockKeys.indicator(exercise, key))),
+    );
+    const snapshot = new Snapshot();
+    const from = Date.parse(entry.createdAt) - settings.windowMs;
+    await snapshot.loadSightings(
+      db,
+      [false, true].map((exercise) => ({
+        indicator: entry.indicator,
+        key,
+        exercise,
+        fromMs: from,
+        toMs: END_OF_TIME_MS,
+        limit: settings.maxContributions + 1,
+      })),
+    );
+    await snapshot.loadAlerts(
+      db,
+      [false, true].map((exercise) => correlationKeys.watchlistMatch(exercise, entry.id)),
+    );
+    const alerts = await writeAll(db, snapshot, backfillWatchlistEntry(entry, snapshot, settings));
+    await markBackfilled(db, entry.id);
+    return { entryId: entry.id, alerts };
   });
 }

@@ -17,8 +17,10 @@ import {
   type Logger,
   type ServiceHandle,
 } from '@renkei/runtime';
-import type { CorrelatorConfig } from './config.js';
+import { correlationSettings, type CorrelatorConfig } from './config.js';
 import { runCorrelator } from './correlator.js';
+import { startWatchlistBackfill } from './watchlist.js';
+import { loadWarningLists } from './warning-lists.js';
 
 export interface RunningCorrelator extends ServiceHandle {
   /** Where `/healthz` and `/readyz` answer. */
@@ -34,6 +36,12 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
   const resources = new ReleaseStack('correlator');
   const outcome = new ServiceOutcome();
   try {
+    const settings = correlationSettings(config);
+    const warningLists = await loadWarningLists({
+      extraDir: config.CORRELATOR_WARNINGLISTS_DIR,
+      disabled: config.CORRELATOR_WARNINGLISTS_DISABLED,
+    });
+    logger.info({ warningLists: warningLists.lists }, 'warning lists loaded');
     const pool = await resources.use(
       () => openMigratedPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
       (p) => p.end(),
@@ -79,6 +87,19 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       'feed-relay',
     );
 
+    await resources.use(
+      async () =>
+        startWatchlistBackfill({
+          pool,
+          settings,
+          logger,
+          pollMs: config.CORRELATOR_WATCHLIST_POLL_MS,
+          onAlerts: () => relay.wake(),
+        }),
+      (backfill) => backfill.close(),
+      'watchlist-backfill',
+    );
+
     const groupId = `${config.KAFKA_TOPIC_PREFIX}renkei-correlator`;
     const consumer = createConsumer(kafka, {
       groupId,
@@ -103,6 +124,7 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       logger,
       onAlerts: () => relay.wake(),
       isRunning: () => !resources.closing,
+      context: { settings, warningLists },
     });
 
     const http = await createHttpApp({

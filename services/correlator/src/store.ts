@@ -1,19 +1,12 @@
-import type { PoolClient } from '@renkei/db';
-import type { Sighting as RuleSighting } from '@renkei/correlation';
-import type { AlertRecord, IndicatorType, ReportEnvelope } from '@renkei/schema';
+import type { PoolClient, Queryable } from '@renkei/db';
+import type { Bounded, CorrelationState, ReportFacts, Sighting, WatchlistEntry } from '@renkei/correlation';
+import type { CanonicalIndicator, IndicatorType, Observable, ReadIndicator } from '@renkei/indicators';
+import type { AlertRecord, ReportCategory, ReportEnvelope, Sector } from '@renkei/schema';
 
 export interface KafkaPosition {
   topic: string;
   partition: number;
   offset: string;
-}
-
-export interface StoredIndicator {
-  position: number;
-  type: IndicatorType;
-  value: string;
-  normalizedValue: string;
-  role: string | undefined;
 }
 
 /** Inserts the report unless its id is already stored; true when this call stored it. */
@@ -50,24 +43,82 @@ export async function insertReport(
   return result.rowCount === 1;
 }
 
+/** The indicators as written, each with its canonical form (the written value when it has none). */
 export async function insertIndicators(
   db: PoolClient,
   reportId: string,
-  indicators: StoredIndicator[],
+  indicators: readonly (ReadIndicator & { role: string | undefined })[],
 ): Promise<void> {
   if (indicators.length === 0) return;
   await db.query(
-    `INSERT INTO report_indicators (report_id, position, type, value, normalized_value, role)
-     SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+    `INSERT INTO report_indicators (report_id, position, type, value, normalized_value, canonical_type, role)
+     SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
     [
       reportId,
-      indicators.map((i) => i.position),
+      indicators.map((_, position) => position),
       indicators.map((i) => i.type),
       indicators.map((i) => i.value),
-      indicators.map((i) => i.normalizedValue),
+      indicators.map((i) => i.canonical?.value ?? i.value),
+      indicators.map((i) => i.canonical?.type ?? null),
       indicators.map((i) => i.role ?? null),
     ],
   );
+}
+
+export async function insertSightings(
+  db: PoolClient,
+  report: ReportFacts,
+  observables: readonly (Observable & { suppressedBy: string | null })[],
+): Promise<void> {
+  if (observables.length === 0) return;
+  await db.query(
+    `INSERT INTO sightings (report_id, type, value, exercise, detected_at, written, host_of, suppressed_by)
+     SELECT $1, t.type, t.value, $2, $3, t.written, ARRAY(SELECT jsonb_array_elements_text(t.host_of)), t.suppressed_by
+       FROM unnest($4::text[], $5::text[], $6::boolean[], $7::jsonb[], $8::text[])
+         AS t(type, value, written, host_of, suppressed_by)`,
+    [
+      report.reportId,
+      report.exercise,
+      report.detectedAt,
+      observables.map((o) => o.indicator.type),
+      observables.map((o) => o.indicator.value),
+      observables.map((o) => o.written),
+      observables.map((o) => JSON.stringify(o.hostOf)),
+      observables.map((o) => o.suppressedBy),
+    ],
+  );
+}
+
+/**
+ * Local exclusions covering the observables, as they stood when the hub
+ * received the report (so a correlator that lags applies the same ones).
+ */
+export async function findExclusions(
+  db: Queryable,
+  observables: readonly Observable[],
+  receivedAt: string,
+): Promise<Map<string, string>> {
+  if (observables.length === 0) return new Map();
+  const ips = observables.filter((o) => o.indicator.type === 'ipv4' || o.indicator.type === 'ipv6');
+  const { rows } = await db.query<{ type: string; value: string; id: string }>(
+    `SELECT DISTINCT ON (t.type, t.value) t.type, t.value, e.id
+       FROM unnest($1::text[], $2::text[]) AS t(type, value)
+       JOIN exclusions e ON e.type = t.type AND e.canonical = t.value
+      WHERE e.created_at <= $3 AND (e.removed_at IS NULL OR e.removed_at > $3)
+     UNION ALL
+     SELECT DISTINCT ON (t.type, t.value) t.type, host(t.value), e.id
+       FROM unnest($4::text[], $5::inet[]) AS t(type, value)
+       JOIN exclusions e ON e.network >>= t.value AND e.type = t.type
+      WHERE e.created_at <= $3 AND (e.removed_at IS NULL OR e.removed_at > $3)`,
+    [
+      observables.map((o) => o.indicator.type),
+      observables.map((o) => o.indicator.value),
+      receivedAt,
+      ips.map((o) => o.indicator.type),
+      ips.map((o) => o.indicator.value),
+    ],
+  );
+  return new Map(rows.map((row) => [`${row.type}:${row.value}`, `local exclusion ${row.id}`]));
 }
 
 export async function takeAdvisoryLocks(db: PoolClient, lockIds: string[]): Promise<void> {
@@ -78,40 +129,27 @@ export async function takeAdvisoryLocks(db: PoolClient, lockIds: string[]): Prom
   );
 }
 
-export interface Sighting extends RuleSighting {
+interface SightingRow {
+  i: number;
+  report_id: string;
   type: IndicatorType;
-  normalizedValue: string;
+  value: string;
+  written: boolean;
+  host_of: string[];
+  organisation_id: string;
+  sector: Sector;
+  tlp: ReportFacts['tlp'];
+  severity: ReportFacts['severity'];
+  category: ReportCategory;
+  detected_at: string;
+  received_at: string;
+  exercise: boolean;
 }
 
-/** Every stored report (with the given exercise flag) that carries one of the indicators. */
-export async function findSightings(
-  db: PoolClient,
-  indicators: { type: IndicatorType; normalizedValue: string }[],
-  exercise: boolean,
-): Promise<Sighting[]> {
-  const result = await db.query<{
-    type: IndicatorType;
-    normalized_value: string;
-    report_id: string;
-    organisation_id: string;
-    sector: RuleSighting['sector'];
-    tlp: RuleSighting['tlp'];
-    severity: RuleSighting['severity'];
-    category: RuleSighting['category'];
-    detected_at: string;
-    received_at: string;
-  }>(
-    `SELECT DISTINCT ri.type, ri.normalized_value, r.id AS report_id, r.organisation_id, r.sector, r.tlp,
-                     r.severity, r.category, r.detected_at, r.received_at
-       FROM report_indicators ri
-       JOIN reports r ON r.id = ri.report_id
-      WHERE (ri.type, ri.normalized_value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-        AND r.exercise = $3`,
-    [indicators.map((i) => i.type), indicators.map((i) => i.normalizedValue), exercise],
-  );
-  return result.rows.map((row) => ({
-    type: row.type,
-    normalizedValue: row.normalized_value,
+const REPORT_COLUMNS = `r.organisation_id, r.sector, r.tlp, r.severity, r.category, r.detected_at, r.received_at, r.exercise`;
+
+function factsOf(row: Omit<SightingRow, 'i' | 'type' | 'value' | 'written' | 'host_of'>): ReportFacts {
+  return {
     reportId: row.report_id,
     organisationId: row.organisation_id,
     sector: row.sector,
@@ -120,18 +158,258 @@ export async function findSightings(
     category: row.category,
     detectedAt: row.detected_at,
     receivedAt: row.received_at,
-  }));
+    exercise: row.exercise,
+  };
 }
 
-export async function findAlerts(
-  db: PoolClient,
-  correlationKeys: string[],
-): Promise<Map<string, AlertRecord>> {
-  const result = await db.query<{ correlation_key: string; record: AlertRecord }>(
-    `SELECT correlation_key, record FROM alerts WHERE correlation_key = ANY($1::text[]) FOR UPDATE`,
-    [correlationKeys],
+export interface SightingQuery {
+  indicator: CanonicalIndicator;
+  key: string;
+  exercise: boolean;
+  fromMs: number;
+  toMs: number;
+  limit: number;
+}
+
+/**
+ * What the rules will ask, read in a few statements under the caller's
+ * locks. Each answer holds one row more than asked, to tell whether more exist.
+ */
+export class Snapshot implements CorrelationState {
+  private readonly sightingAnswers = new Map<string, Sighting[]>();
+  private readonly sectorAnswers = new Map<string, ReportFacts[]>();
+  private readonly entries = new Map<string, WatchlistEntry[]>();
+  private readonly alerts = new Map<string, AlertRecord>();
+  private readonly tooCommon = new Set<string>();
+  private readonly loadedAlertKeys = new Set<string>();
+
+  async loadSightings(db: Queryable, queries: readonly SightingQuery[]): Promise<void> {
+    if (queries.length === 0) return;
+    const { rows } = await db.query<SightingRow>(
+      `SELECT q.i::int AS i, s.report_id, s.type, s.value, s.written, s.host_of, ${REPORT_COLUMNS}
+         FROM unnest($1::text[], $2::text[], $3::boolean[], $4::timestamptz[], $5::timestamptz[], $6::int[])
+              WITH ORDINALITY AS q(type, value, exercise, from_at, to_at, lim, i)
+        CROSS JOIN LATERAL (
+          SELECT s.report_id, s.type, s.value, s.written, s.host_of, s.detected_at
+            FROM sightings s
+           WHERE s.exercise = q.exercise AND s.type = q.type AND s.value = q.value
+             AND s.suppressed_by IS NULL AND s.detected_at BETWEEN q.from_at AND q.to_at
+           ORDER BY s.detected_at, s.report_id
+           LIMIT q.lim + 1
+        ) s
+        JOIN reports r ON r.id = s.report_id`,
+      [
+        queries.map((q) => q.indicator.type),
+        queries.map((q) => q.indicator.value),
+        queries.map((q) => q.exercise),
+        queries.map((q) => new Date(q.fromMs).toISOString()),
+        queries.map((q) => new Date(q.toMs).toISOString()),
+        queries.map((q) => q.limit),
+      ],
+    );
+    const answers = queries.map((): Sighting[] => []);
+    for (const row of rows) {
+      const query = queries[row.i - 1]!;
+      answers[row.i - 1]!.push({
+        key: query.key,
+        indicator: query.indicator,
+        report: factsOf(row),
+        written: row.written,
+        hostOf: row.host_of,
+      });
+    }
+    queries.forEach((query, index) => this.sightingAnswers.set(sightingQueryKey(query), answers[index]!));
+  }
+
+  async loadSectorReports(
+    db: Queryable,
+    query: {
+      sector: Sector;
+      category: ReportCategory;
+      exercise: boolean;
+      fromMs: number;
+      toMs: number;
+      limit: number;
+    },
+  ): Promise<void> {
+    const { rows } = await db.query<SightingRow>(
+      `SELECT r.id AS report_id, ${REPORT_COLUMNS} FROM reports r
+        WHERE r.sector = $1 AND r.category = $2 AND r.exercise = $3 AND r.detected_at BETWEEN $4 AND $5
+        ORDER BY r.detected_at, r.id
+        LIMIT $6`,
+      [
+        query.sector,
+        query.category,
+        query.exercise,
+        new Date(query.fromMs).toISOString(),
+        new Date(query.toMs).toISOString(),
+        query.limit + 1,
+      ],
+    );
+    this.sectorAnswers.set(sectorQueryKey(query), rows.map(factsOf));
+  }
+
+  async loadWatchlistEntries(
+    db: Queryable,
+    keys: readonly { key: string; indicator: CanonicalIndicator }[],
+  ): Promise<WatchlistEntry[]> {
+    for (const { key } of keys) this.entries.set(key, []);
+    if (keys.length === 0) return [];
+    const { rows } = await db.query<WatchlistRow>(
+      `SELECT ${WATCHLIST_COLUMNS} FROM watchlist_entries w
+        WHERE (w.canonical_type, w.canonical) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [keys.map((k) => k.indicator.type), keys.map((k) => k.indicator.value)],
+    );
+    const entries = rows.map(entryOf);
+    for (const entry of entries)
+      this.entries.get(`${entry.indicator.type}:${entry.indicator.value}`)!.push(entry);
+    return entries;
+  }
+
+  async loadTooCommon(
+    db: Queryable,
+    exercise: boolean,
+    indicators: readonly CanonicalIndicator[],
+  ): Promise<void> {
+    if (indicators.length === 0) return;
+    const { rows } = await db.query<{ type: string; value: string }>(
+      `SELECT type, value FROM too_common_indicators
+        WHERE exercise = $1 AND (type, value) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+      [exercise, indicators.map((i) => i.type), indicators.map((i) => i.value)],
+    );
+    for (const row of rows) this.tooCommon.add(`${exercise}:${row.type}:${row.value}`);
+  }
+
+  /** The latest versions, locked until commit: no other transaction writes them meanwhile. */
+  async loadAlerts(db: Queryable, correlationKeys: readonly string[]): Promise<void> {
+    for (const key of correlationKeys) this.loadedAlertKeys.add(key);
+    if (correlationKeys.length === 0) return;
+    const { rows } = await db.query<{ correlation_key: string; record: AlertRecord }>(
+      `SELECT correlation_key, record FROM alerts WHERE correlation_key = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+      [correlationKeys],
+    );
+    for (const row of rows) this.alerts.set(row.correlation_key, row.record);
+  }
+
+  sightings(key: string, exercise: boolean, fromMs: number, toMs: number, limit: number): Bounded<Sighting> {
+    return bounded(
+      this.sightingAnswers.get(sightingQueryKey({ key, exercise, fromMs, toMs, limit })),
+      limit,
+      key,
+    );
+  }
+
+  sectorReports(
+    sector: Sector,
+    category: ReportCategory,
+    exercise: boolean,
+    fromMs: number,
+    toMs: number,
+    limit: number,
+  ): Bounded<ReportFacts> {
+    const query = { sector, category, exercise, fromMs, toMs, limit };
+    return bounded(this.sectorAnswers.get(sectorQueryKey(query)), limit, `${sector}/${category}`);
+  }
+
+  watchlistEntries(key: string): WatchlistEntry[] {
+    const entries = this.entries.get(key);
+    if (!entries) throw new Error(`watchlist entries for ${key} were not read`);
+    return entries;
+  }
+
+  alert(correlationKey: string): AlertRecord | undefined {
+    if (!this.loadedAlertKeys.has(correlationKey)) throw new Error(`alert ${correlationKey} was not read`);
+    return this.alerts.get(correlationKey);
+  }
+
+  isTooCommon(key: string, exercise: boolean): boolean {
+    return this.tooCommon.has(`${exercise}:${key}`);
+  }
+
+  /** Keeps the snapshot current when a transaction writes two versions of one alert. */
+  wrote(correlationKey: string, record: AlertRecord): void {
+    this.alerts.set(correlationKey, record);
+  }
+}
+
+// The rules must ask exactly what was read: a mismatch is a bug, not a miss.
+function bounded<T>(rows: T[] | undefined, limit: number, what: string): Bounded<T> {
+  if (!rows) throw new Error(`${what}: the rules asked for rows that were not read`);
+  return { rows: rows.slice(0, limit), complete: rows.length <= limit };
+}
+
+function sightingQueryKey(q: {
+  key: string;
+  exercise: boolean;
+  fromMs: number;
+  toMs: number;
+  limit: number;
+}): string {
+  return `${q.exercise}|${q.key}|${q.fromMs}|${q.toMs}|${q.limit}`;
+}
+
+function sectorQueryKey(q: {
+  sector: string;
+  category: string;
+  exercise: boolean;
+  fromMs: number;
+  toMs: number;
+  limit: number;
+}): string {
+  return `${q.exercise}|${q.sector}|${q.category}|${q.fromMs}|${q.toMs}|${q.limit}`;
+}
+
+interface WatchlistRow {
+  id: string;
+  canonical_type: IndicatorType;
+  canonical: string;
+  created_at: string;
+  expires_at: string | null;
+  removed_at: string | null;
+}
+
+const WATCHLIST_COLUMNS = `w.id, w.canonical_type, w.canonical, w.created_at, w.expires_at, w.removed_at`;
+
+function entryOf(row: WatchlistRow): WatchlistEntry {
+  return {
+    id: row.id,
+    indicator: { type: row.canonical_type, value: row.canonical },
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    removedAt: row.removed_at,
+  };
+}
+
+/** Entries whose earlier matches have not been looked for yet, oldest first, each claimed by one correlator. */
+export async function claimEntryToBackfill(db: PoolClient): Promise<WatchlistEntry | undefined> {
+  const { rows } = await db.query<WatchlistRow>(
+    `SELECT ${WATCHLIST_COLUMNS} FROM watchlist_entries w
+      WHERE w.backfilled_at IS NULL
+      ORDER BY w.created_at
+      LIMIT 1
+      FOR UPDATE SKIP LOCKED`,
   );
-  return new Map(result.rows.map((row) => [row.correlation_key, row.record]));
+  return rows[0] && entryOf(rows[0]);
+}
+
+export async function markBackfilled(db: PoolClient, entryId: string): Promise<void> {
+  await db.query(`UPDATE watchlist_entries SET backfilled_at = now() WHERE id = $1`, [entryId]);
+}
+
+export async function markTooCommon(
+  db: PoolClient,
+  indicators: readonly { indicator: CanonicalIndicator; exercise: boolean }[],
+): Promise<void> {
+  if (indicators.length === 0) return;
+  await db.query(
+    `INSERT INTO too_common_indicators (exercise, type, value)
+     SELECT * FROM unnest($1::boolean[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING`,
+    [
+      indicators.map((i) => i.exercise),
+      indicators.map((i) => i.indicator.type),
+      indicators.map((i) => i.indicator.value),
+    ],
+  );
 }
 
 /**
@@ -142,7 +420,7 @@ export async function writeAlertVersion(
   db: PoolClient,
   correlationKey: string,
   record: AlertRecord,
-  causedByReportId: string,
+  causedByReportId: string | null,
 ): Promise<void> {
   await db.query(
     `INSERT INTO alerts (id, correlation_key, kind, version, exercise, tlp, severity, record, created_at, updated_at)

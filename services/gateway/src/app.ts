@@ -14,8 +14,10 @@ import type { Logger } from '@renkei/runtime';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { organisationRoutes } from './routes/organisations.js';
+import { exclusionRoutes } from './routes/exclusions.js';
 import { streamRoutes } from './routes/stream.js';
 import { warningRoutes } from './routes/warnings.js';
+import { watchlistRoutes } from './routes/watchlist.js';
 import { CLOSE_CODES, type StreamHub } from './stream-hub.js';
 
 export interface GatewayDeps {
@@ -73,5 +75,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
   warningRoutes(http.app, deps);
   organisationRoutes(http.app, deps);
   auditRoutes(http.app, deps);
+  watchlistRoutes(http.app, deps);
+  exclusionRoutes(http.app, deps);
   return http;
 }

@@ -4,15 +4,23 @@ import { withTransaction } from '@renkei/db';
 import { readFeed, sequenceOutbox } from '@renkei/feed';
 import { REPORT_ENVELOPE_SCHEMA, type ReportEnvelope, type Sector } from '@renkei/schema';
 import { createMigratedTestDatabase, type TestDatabase } from '@renkei/testing';
-import { processReport } from '../../src/process-report.js';
+import { DEFAULT_CORRELATION_SETTINGS } from '@renkei/correlation';
+import { loadWarningLists } from '../../src/warning-lists.js';
+import { processReport, type CorrelationContext } from '../../src/process-report.js';
 
 /** The correlator's transaction against a real database, without Kafka. */
 describe('processReport', () => {
   let database: TestDatabase;
   let offset = 0;
 
+  let context: CorrelationContext;
+
   beforeAll(async () => {
     database = await createMigratedTestDatabase();
+    context = {
+      settings: DEFAULT_CORRELATION_SETTINGS,
+      warningLists: await loadWarningLists({ extraDir: undefined, disabled: [] }),
+    };
   });
   afterAll(async () => {
     await database?.drop();
@@ -39,7 +47,8 @@ describe('processReport', () => {
         category: 'malware',
         severity: 'high',
         tlp: 'GREEN',
-        detectedAt: '2026-11-28T00:00:00Z',
+        // Hours apart, so the reports of this file never make a sector surge.
+        detectedAt: new Date(Date.UTC(2026, 10, 28) + offset * 7_200_000).toISOString(),
         indicators: [{ type: 'domain', value }],
         exercise,
       },
@@ -53,8 +62,8 @@ describe('processReport', () => {
 
   it('stores a report once, however often it is delivered', async () => {
     const report = envelope('a-csirt', 'central-government', `once-${randomUUID()}.example`);
-    const first = await processReport(database.pool, report, at());
-    const again = await processReport(database.pool, report, at());
+    const first = await processReport(database.pool, report, at(), context);
+    const again = await processReport(database.pool, report, at(), context);
     expect(first).toEqual({ stored: true, alerts: [] });
     expect(again).toEqual({ stored: false });
     expect(await count('SELECT count(*)::int AS n FROM reports WHERE id = $1', [report.id])).toBe(1);
@@ -65,7 +74,7 @@ describe('processReport', () => {
 
   it('raises an alert when a second organisation reports the indicator, and queues it for the feed', async () => {
     const domain = `shared-${randomUUID()}.example`;
-    await processReport(database.pool, envelope('a-csirt', 'central-government', domain), at());
+    await processReport(database.pool, envelope('a-csirt', 'central-government', domain), at(), context);
     const before = (
       await database.pool.query<{ head: string }>('SELECT position::text AS head FROM feed_head')
     ).rows[0]!.head;
@@ -73,6 +82,7 @@ describe('processReport', () => {
       database.pool,
       envelope('b-ceptar', 'finance', domain.toUpperCase()),
       at(),
+      context,
     );
     expect(second.stored).toBe(true);
     const alerts = second.stored ? second.alerts : [];
@@ -95,25 +105,26 @@ describe('processReport', () => {
 
   it('never correlates an exercise report with a real one', async () => {
     const domain = `drill-${randomUUID()}.example`;
-    await processReport(database.pool, envelope('a-csirt', 'central-government', domain), at());
+    await processReport(database.pool, envelope('a-csirt', 'central-government', domain), at(), context);
     const drill = await processReport(
       database.pool,
       envelope('b-ceptar', 'finance', domain, { exercise: true }),
       at(),
+      context,
     );
     expect(drill).toEqual({ stored: true, alerts: [] });
   });
 
   it('leaves nothing behind when the transaction fails', async () => {
     const domain = `broken-${randomUUID()}.example`;
-    await processReport(database.pool, envelope('a-csirt', 'central-government', domain), at());
+    await processReport(database.pool, envelope('a-csirt', 'central-government', domain), at(), context);
     const report = envelope('b-ceptar', 'finance', domain);
     // A constraint made for this test refuses the alert version, failing the transaction after the report was written.
     await database.pool.query(
       `ALTER TABLE alert_versions ADD CONSTRAINT test_refuse CHECK (record->>'title' NOT LIKE '%broken-%')`,
     );
     try {
-      await expect(processReport(database.pool, report, at())).rejects.toThrow();
+      await expect(processReport(database.pool, report, at(), context)).rejects.toThrow();
     } finally {
       await database.pool.query('ALTER TABLE alert_versions DROP CONSTRAINT test_refuse');
     }
@@ -124,7 +135,7 @@ describe('processReport', () => {
       ]),
     ).toBe(0);
     // Delivered again, it goes through.
-    const retried = await processReport(database.pool, report, at());
+    const retried = await processReport(database.pool, report, at(), context);
     expect(retried.stored && retried.alerts).toHaveLength(1);
   });
 });

@@ -5,7 +5,7 @@ import { principalOf, requireAnyRole } from '@renkei/auth';
 import { withTransaction, type Pool } from '@renkei/db';
 import { appendToFeed } from '@renkei/feed';
 import { errorReplies, invalidField, type HttpServer } from '@renkei/http';
-import { normalizeIndicatorValue } from '@renkei/indicators';
+import { canonicalIndicator } from '@renkei/indicators';
 import { isAnalyst, isWarningRecipient, viewWarning, warningSectorFilter, type Viewer } from '@renkei/policy';
 import { organisationsInSectors } from '@renkei/registry';
 import { RenkeiError } from '@renkei/runtime';
@@ -242,13 +242,11 @@ function canonicalIndicators(
 ): AlertIndicator[] {
   const seen = new Map<string, AlertIndicator>();
   for (const [index, indicator] of indicators.entries()) {
-    let value: string;
-    try {
-      value = normalizeIndicatorValue(indicator.type, indicator.value);
-    } catch (error) {
-      throw invalidField(`indicators[${index}].value`, (error as Error).message);
-    }
-    seen.set(`${indicator.type}\u0000${value}`, { type: indicator.type, value });
+    // The same canonical form as a report's: a warning's indicators match what correlates.
+    const read = canonicalIndicator(indicator.type, indicator.value);
+    if (!read.ok) throw invalidField(`indicators[${index}].value`, read.reason);
+    const { type, value } = read.indicator;
+    seen.set(`${type}\u0000${value}`, { type, value });
   }
   return [...seen.values()];
 }

@@ -14,6 +14,8 @@ import {
   type ReportStatusView,
 } from '@renkei/schema';
 import { contentSha256 } from '../content-hash.js';
+import { indicatorViews } from '../indicator-view.js';
+import { findSuppressions } from '../queries/indicators.js';
 import { findSubmission } from '../queries/submissions.js';
 import type { SubmissionBatcher } from '../submission-batcher.js';
 
@@ -74,7 +76,7 @@ export function reportRoutes(app: HttpServer, deps: ReportRoutesDeps): void {
     '/v1/reports/:id',
     {
       schema: {
-        summary: 'Follow a report: accepted, then processed',
+        summary: 'Follow a report: accepted, then processed; each indicator as written and canonical',
         description: "Answered to the reporting organisation and to analysts; anyone else's report is a 404.",
         tags: ['reports'],
         params: z.object({ id: z.uuid() }),
@@ -112,6 +114,10 @@ export function reportRoutes(app: HttpServer, deps: ReportRoutesDeps): void {
         receivedAt: row.envelope.receivedAt,
         processedAt: row.processed_at,
         report: row.envelope.report,
+        indicators: indicatorViews(
+          row.envelope.report,
+          row.processed_at ? await findSuppressions(deps.pool, id) : new Map(),
+        ),
       };
     },
   );

@@ -435,6 +435,21 @@ describe('ingest, built in-process', () => {
         'indicators[0].value',
       ],
       ['a lone low surrogate in the description', { description: 'x\udc00' }, 'description'],
+      [
+        'an IPv4 address that could be read as octal',
+        {
+          indicators: [
+            { type: 'domain', value: 'ok.example' },
+            { type: 'ipv4', value: '010.1.1.1' },
+          ],
+        },
+        'indicators[1].value',
+      ],
+      [
+        'a URL without a scheme',
+        { indicators: [{ type: 'url', value: 'evil[.]example/x' }] },
+        'indicators[0].value',
+      ],
     ])('answers %s with 400 naming the field', async (_what, overrides, field) => {
       const response = await post(reporter, report(overrides as Partial<ReportSubmission>));
       expect(response.statusCode).toBe(400);
