@@ -65,7 +65,11 @@ export async function startProcess(spec: ProcessSpec): Promise<BenchProcess> {
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = path.join(LOG_DIR, `${spec.label}-${Date.now()}.log`);
   const output = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', spec.script], {
+  // BENCH_PROFILE=<dir> writes a CPU profile of every process started here (open it in Chrome DevTools).
+  const profile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}`]
+    : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', spec.script], {
     cwd: REPOSITORY_ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...spec.env },
     stdio: ['ignore', output, output],
