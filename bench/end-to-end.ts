@@ -162,7 +162,7 @@ export const endToEnd: Scenario = {
             'alerts missing',
             'raw Kafka produce → consume p50 / p95 / p99 ms',
             'p99 hub ÷ floor (median of rounds)',
-            'POST answered p99 ms',
+            'POST → answer p99 ms',
             'non-202',
           ],
           rows: perRate.map((r) => [
@@ -186,6 +186,13 @@ export const endToEnd: Scenario = {
       notes: [
         `Reports come in pairs from two organisations naming the same fresh indicator; the latency is the second report's, from its scheduled POST to the alert on an analyst's stream. ${seconds} s per measurement, ${context.setting('rounds')} rounds per rate, percentiles over all rounds' alerts (${perRate.map((r) => `${r.hub.count} at ${r.rate}/s`).join(', ')}).`,
         'The floor sends one message per report at its scheduled time with ingest’s producer settings, to a topic with six partitions, and times its arrival at a consumer in the same process.',
+        ...perRate.flatMap((r) =>
+          r.rounds.flatMap(({ hub: h }) =>
+            h.streamClosed
+              ? [`At ${r.rate}/s the gateway closed the analyst's stream (${h.streamClosed}).`]
+              : [],
+          ),
+        ),
         ...(leftBehind > 0
           ? [
               `The correlator had not caught up after ${context.setting('idleSeconds')} s before some measurements (up to ${leftBehind} reports queued): those started on a busy pipeline.`,

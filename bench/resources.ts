@@ -155,6 +155,9 @@ export const resources: Scenario = {
       ],
       notes: [
         `${formatSeconds(soakSeconds)} at ${rate} reports/s after ${context.setting('warmUpSeconds')} s of warm-up; ${accepted} reports accepted, ${stored} stored by the correlator in the same time, ${result.pairs - result.alertsMissing} of ${result.pairs} alerts arrived (POST → alert p50 ${result.alertMs.p50 ?? '∞'} ms, p99 ${result.alertMs.p99 ?? '∞'} ms).`,
+        ...(result.streamClosed
+          ? [`The gateway closed the analyst's stream during the soak (${result.streamClosed}).`]
+          : []),
         ...(backlogAtEnd > 0 || backlogAtStart > 0
           ? [
               `The correlator did not keep up: ${backlogAtStart} reports were still queued when the soak started and ${backlogAtEnd} when it ended.`,

@@ -166,6 +166,8 @@ export interface PairsOpenResult {
   /** Every pair's alert latency, for pooling rounds; Infinity where the alert never came. */
   alertSamples: number[];
   alertsMissing: number;
+  /** Set when the gateway closed the analyst's stream before the end (code and reason): its alerts are missing. */
+  streamClosed?: string;
   /** How far behind the schedule the generator itself fired: large values mean the load process was starved. */
   lateMs: Percentiles;
 }
@@ -226,7 +228,10 @@ async function pairsOpen(args: PairsOpenArgs): Promise<PairsOpenResult> {
         .finally(() => (settled += 1));
     });
     const deadline = performance.now() + args.graceSeconds * 1000;
-    await until(() => settled === reports && alertsSeen === pairs, deadline);
+    await until(
+      () => settled === reports && (alertsSeen === pairs || stream.closedEarly() !== undefined),
+      deadline,
+    );
     const alertLatencies = Array.from(alertAt, (at, pair) =>
       Number.isNaN(at) ? Number.POSITIVE_INFINITY : at - secondScheduledAt[pair]!,
     );
@@ -240,6 +245,7 @@ async function pairsOpen(args: PairsOpenArgs): Promise<PairsOpenResult> {
       alertMs: percentiles(alertLatencies),
       alertSamples: alertLatencies,
       alertsMissing: pairs - alertsSeen,
+      ...(stream.closedEarly() ? { streamClosed: stream.closedEarly() } : {}),
       lateMs,
     };
   } finally {
@@ -257,11 +263,20 @@ async function openAnalystStream(
   gatewayUrl: string,
   token: string,
   onFrame: (frame: LooseFrame) => void,
-): Promise<{ close(): Promise<void> }> {
+): Promise<{ close(): Promise<void>; closedEarly(): string | undefined }> {
   const socket = new WebSocket(`${gatewayUrl.replace(/^http/, 'ws')}/v1/stream`, {
     headers: { authorization: `Bearer ${token}` },
   });
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  let closing = false;
+  let closedEarly: string | undefined;
+  const closed = new Promise<void>((resolve) =>
+    socket.once('close', (code, reason) => {
+      if (!closing) closedEarly = `${code} ${reason.toString()}`.trim();
+      resolve();
+    }),
+  );
+  // After the handshake an error only precedes a close, which the result reports.
+  socket.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.once('unexpected-response', (_request, response) =>
@@ -274,7 +289,9 @@ async function openAnalystStream(
     });
   });
   return {
+    closedEarly: () => closedEarly,
     async close() {
+      closing = true;
       if (socket.readyState === WebSocket.CLOSED) return;
       socket.close();
       await closed;
