@@ -91,10 +91,12 @@ export const resources: Scenario = {
 
     const rows = processes.map((process) => {
       const series = samples.get(process.label)!;
+      // Only samples taken while the load ran: the grace after it lets queues empty and memory fall.
+      const loaded = series.filter((s) => s.at <= soakSeconds);
       // The first and last fifth of the soak, each by its median: one garbage collection moves neither.
-      const window = Math.max(1, Math.floor(series.length / 5));
-      const startMiB = median(series.slice(0, window).map((s) => s.rssMiB));
-      const endMiB = median(series.slice(-window).map((s) => s.rssMiB));
+      const window = Math.max(1, Math.floor(loaded.length / 5));
+      const startMiB = round(median(loaded.slice(0, window).map((s) => s.rssMiB)), 1);
+      const endMiB = round(median(loaded.slice(-window).map((s) => s.rssMiB)), 1);
       const grew = endMiB - startMiB > Math.max(GROWTH_SHARE * startMiB, GROWTH_MIN_MIB);
       const used = (key: keyof ProcessUsage) =>
         after.get(process.label)![key] - before.get(process.label)![key];
@@ -104,7 +106,7 @@ export const resources: Scenario = {
         peakRssMiB: round(after.get(process.label)!.peakRssBytes / MIB, 1),
         rssStartMiB: startMiB,
         rssEndMiB: endMiB,
-        slopeMiBPerMinute: round(slope(series.map((s) => ({ x: s.at / 60, y: s.rssMiB }))), 2),
+        slopeMiBPerMinute: round(slope(loaded.map((s) => ({ x: s.at / 60, y: s.rssMiB }))), 2),
         grew,
         samples: series,
       };
@@ -145,7 +147,7 @@ export const resources: Scenario = {
       ],
       goals: [
         {
-          goal: `no process's memory grows across the ${formatSeconds(soakSeconds)} run at ${rate} reports/s`,
+          goal: `no process's memory grows across a ${formatSeconds(soakSeconds)} soak at ${rate} reports/s`,
           figure:
             grown.length === 0
               ? `none grew (${rows.map((r) => `${r.process} ${r.rssStartMiB} → ${r.rssEndMiB} MiB`).join(', ')})`
@@ -154,7 +156,7 @@ export const resources: Scenario = {
         },
       ],
       notes: [
-        `${formatSeconds(soakSeconds)} at ${rate} reports/s after ${context.setting('warmUpSeconds')} s of warm-up; ${accepted} reports accepted, ${stored} stored by the correlator in the same time, ${result.pairs - result.alertsMissing} of ${result.pairs} alerts arrived (POST → alert p50 ${result.alertMs.p50 ?? '∞'} ms, p99 ${result.alertMs.p99 ?? '∞'} ms).`,
+        `A ${formatSeconds(soakSeconds)} soak at ${rate} reports/s after ${context.setting('warmUpSeconds')} s of warm-up; ${accepted} reports accepted, ${stored} stored by the correlator in the same time, ${result.pairs - result.alertsMissing} of ${result.pairs} alerts arrived (POST → alert p50 ${result.alertMs.p50 ?? '∞'} ms, p99 ${result.alertMs.p99 ?? '∞'} ms).`,
         ...(result.streamClosed
           ? [`The gateway closed the analyst's stream during the soak (${result.streamClosed}).`]
           : []),
@@ -164,7 +166,7 @@ export const resources: Scenario = {
             ]
           : []),
         `CPU is user plus system time from /proc/<pid>/stat over the soak (its alerts' grace included), per 1,000 reports accepted (ingest) or stored (correlator, gateway); peak RSS is VmHWM, the high-water mark since the process started.`,
-        `RSS start and end are the medians of the first and last fifth of the samples (one every ${context.setting('sampleSeconds')} s); "grew" means the end exceeds the start by more than ${GROWTH_SHARE * 100} % and ${GROWTH_MIN_MIB} MiB. The broker and PostgreSQL serve other work on this machine and are not measured.`,
+        `RSS start and end are the medians of the first and last fifth of the samples taken while the load ran (one every ${context.setting('sampleSeconds')} s); "grew" means the end exceeds the start by more than ${GROWTH_SHARE * 100} % and ${GROWTH_MIN_MIB} MiB. The broker and PostgreSQL serve other work on this machine and are not measured.`,
       ],
     };
   },

@@ -12,6 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPOSITORY_ROOT } from '@renkei/runtime';
@@ -154,6 +155,7 @@ const results: RunResults = {
   finishedAt: new Date().toISOString(),
   argv,
   machine,
+  loadAverageAtEnd: Math.round(loadavg()[0]! * 100) / 100,
   scenarios: records,
   exitCodes: Object.assign({}, ...scopes.map((scope) => scope.exitCodes)) as Record<string, number | null>,
 };

@@ -12,6 +12,8 @@ export interface RunResults {
   /** The arguments the run was given. */
   argv: string[];
   machine: Machine;
+  /** One-minute load average when the run ended: with the machine's at the start, how busy the run's time was. */
+  loadAverageAtEnd: number;
   scenarios: ScenarioRecord[];
   /** How each process the run started exited when it was stopped (0: drained cleanly). */
   exitCodes: Record<string, number | null>;
@@ -49,7 +51,7 @@ export function renderRun(results: RunResults, resultsFile: string): string {
   lines.push(
     `**Machine:** ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB memory, ${machine.os}, ` +
       `Node ${machine.node}, Kafka ${machine.kafka}, PostgreSQL ${machine.postgres}; ` +
-      `load average ${machine.loadAverageAtStart} when the run started. ${machine.note}`,
+      `load average ${machine.loadAverageAtStart} when the run started and ${results.loadAverageAtEnd} when it ended. ${machine.note}`,
     '',
   );
   lines.push(
