@@ -4,7 +4,7 @@
  * prefixes of its own, the services as processes, load from processes of its
  * own). Writes bench/results/<date>.json and appends a section to BENCHMARKS.md.
  *
- *   npm run bench                              # everything, full length (about 15 minutes)
+ *   npm run bench                              # everything, full length (about half an hour)
  *   npm run bench -- --smoke                   # everything, seconds each: checks it all still runs
  *   npm run bench -- --only ingest-http,end-to-end
  *   npm run bench -- --set resources.soakSeconds=60
