@@ -11,10 +11,11 @@
  *   npm run bench -- --list                    # scenarios and their settings
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import * as prettier from 'prettier';
 import { REPOSITORY_ROOT } from '@renkei/runtime';
 import { createTestKeys } from '@renkei/testing';
 import { BenchResources, scenarioContext } from './lib/context.js';
@@ -160,10 +161,11 @@ const results: RunResults = {
   exitCodes: Object.assign({}, ...scopes.map((scope) => scope.exitCodes)) as Record<string, number | null>,
 };
 mkdirSync(path.dirname(resultsFile), { recursive: true });
-writeFileSync(resultsFile, JSON.stringify(results, null, 2) + '\n');
+writeFileSync(resultsFile, await formatted(resultsFile, JSON.stringify(results, null, 2)));
 mkdirSync(path.dirname(markdownFile), { recursive: true });
-if (!existsSync(markdownFile)) writeFileSync(markdownFile, BENCHMARKS_PREAMBLE);
-appendFileSync(markdownFile, '\n' + renderRun(results, path.relative(REPOSITORY_ROOT, resultsFile)));
+const earlier = existsSync(markdownFile) ? readFileSync(markdownFile, 'utf8') : BENCHMARKS_PREAMBLE;
+const section = renderRun(results, path.relative(REPOSITORY_ROOT, resultsFile));
+writeFileSync(markdownFile, await formatted(markdownFile, `${earlier.trimEnd()}\n\n${section}`));
 
 const goals = records.flatMap((record) => record.result?.goals ?? []);
 if (goals.length > 0)
@@ -181,4 +183,10 @@ const failed = records.filter((record) => record.status === 'failed');
 if (failed.length > 0) {
   log(`failed: ${failed.map((record) => record.name).join(', ')}`);
   process.exitCode = 1;
+}
+
+/** As the repository's formatter would write it: a committed run passes the format check. */
+async function formatted(file: string, text: string): Promise<string> {
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  return prettier.format(text, { ...options, filepath: file });
 }
