@@ -1,0 +1,18 @@
+import { endToEnd } from './end-to-end.js';
+import { ingestHttp } from './ingest-http.js';
+import { ingestKafka } from './ingest-kafka.js';
+import type { Scenario } from './lib/scenario.js';
+import { resources } from './resources.js';
+
+/**
+ * Every scenario `npm run bench` runs, in this order. A new one is a module
+ * exporting a {@link Scenario}, added here (bench/README.md says how); the
+ * smoke test runs whatever is listed.
+ */
+export const SCENARIOS: Scenario[] = [
+  ingestHttp,
+  ingestKafka,
+  endToEnd,
+  resources,
+  // Joining at merge: correlation (bench/correlation.ts) and fanout (bench/fanout.ts).
+];
