@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTokenVerifier } from '@renkei/auth';
+import { readFeed } from '@renkei/feed';
 import { buildGatewayApp, StreamHub } from '@renkei/gateway';
 import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import { createLogger } from '@renkei/runtime';
@@ -106,7 +107,12 @@ describe('the correlation engine', () => {
     gateway = await buildGatewayApp({
       logger: createLogger('gateway-test', 'silent'),
       pool: hubs[0]!.database.pool,
-      hub: new StreamHub({ maxBufferedBytes: 1024 * 1024, logger: createLogger('gateway-test', 'silent') }),
+      hub: new StreamHub({
+        position: '0',
+        readFeed: (after, upTo, limit) => readFeed(hubs[0]!.database.pool, after, limit, upTo),
+        maxBufferedBytes: 1024 * 1024,
+        logger: createLogger('gateway-test', 'silent'),
+      }),
       verifyToken: await loadTokenVerifier({
         AUTH_JWKS_FILE: keys.jwksFile,
         AUTH_ISSUER: 'renkei',

@@ -6,6 +6,7 @@ import { KEYS_USAGE, keysCommand } from './keys.js';
 import { ORG_USAGE, orgCommand } from './org.js';
 import { TOKEN_USAGE, tokenCommand } from './token.js';
 import { UsageError } from './usage.js';
+import { alertsCommand } from './alerts.js';
 
 export { UsageError };
 
@@ -19,6 +20,8 @@ ${ORG_USAGE}
         create the hub's Kafka topics if missing (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX)
   migrate
         create the database if missing and apply its migrations (DATABASE_URL)
+  alerts tail [--min-severity SEV] [--kind KIND…] [--json] [--cursor-file PATH]
+        follow the live feed, one line per event (renkei alerts tail --help)
 `;
 
 /** Runs a command; returns what goes to stdout. */
@@ -35,6 +38,8 @@ export async function runCommand(argv: string[], env: Record<string, string | un
       return topicsCommand(env);
     case 'migrate':
       return migrateCommand(env);
+    case 'alerts':
+      return alertsCommand(rest, env);
     case undefined:
     case 'help':
     case '--help':

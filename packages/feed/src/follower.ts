@@ -5,6 +5,7 @@ import { describeIssues, feedEventSchema, fieldIssues, type FeedEvent } from '@r
 import { feedBounds, readFeed } from './queries.js';
 
 const CATCH_UP_PAGE = 500;
+const YIELD_EVERY = 25;
 
 export interface FeedFollower extends Closable {
   /** The position of the last event handed to `deliver`: everything up to it has been delivered. */
@@ -18,6 +19,12 @@ export interface FeedFollowerOptions {
   consumer: Consumer;
   topic: string;
   logger: Logger;
+  /**
+   * Where to start: events after this position are delivered. Defaults to
+   * the feed's head when the follower starts. A gateway passes the position
+   * its stream hub starts from, so the two agree on where live begins.
+   */
+  from?: string;
   /** Receives every event after the start, exactly once and in position order. */
   deliver: (event: FeedEvent) => void;
   /** How often PostgreSQL is asked for events Kafka has not brought (a safety net, not the path). */
@@ -35,7 +42,7 @@ export interface FeedFollowerOptions {
  */
 export async function startFeedFollower(options: FeedFollowerOptions): Promise<FeedFollower> {
   const { pool, consumer, topic, logger, deliver } = options;
-  let position = BigInt((await feedBounds(pool)).head);
+  let position = BigInt(options.from ?? (await feedBounds(pool)).head);
   let joined = false;
   let live = false;
   let closed = false;
@@ -57,7 +64,12 @@ export async function startFeedFollower(options: FeedFollowerOptions): Promise<F
     while (!closed && (upTo === undefined || position < upTo)) {
       const events = await readFeed(pool, position.toString(), CATCH_UP_PAGE);
       // Positions are consecutive; a hole here can only be events retention removed.
-      for (const event of events) if (BigInt(event.position) > position) hand(event);
+      for (const [index, event] of events.entries()) {
+        if (BigInt(event.position) > position) hand(event);
+        // A page handed at once to a hub with many viewers would hold the process for seconds;
+        // the relay, Kafka and the sockets get their turn between slices.
+        if (index % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
+      }
       if (events.length < CATCH_UP_PAGE) return;
     }
   };

@@ -3,6 +3,7 @@ export {
   FEED_CHANNEL,
   feedBounds,
   OUTBOX_CHANNEL,
+  pruneFeed,
   readFeed,
   sequenceOutbox,
   type FeedBounds,

@@ -108,12 +108,22 @@ export interface StoredFeedEvent {
   reportId: string | null;
 }
 
-/** Events after `after`, oldest first. */
-export async function readFeed(db: Queryable, after: string, limit: number): Promise<FeedEvent[]> {
+/**
+ * Events after `after`, oldest first, at most `limit`, and none past `upTo`
+ * when given. Positions are dense, so a first event past `after + 1` (or none
+ * while `upTo` is further) means retention has removed what was between.
+ */
+export async function readFeed(
+  db: Queryable,
+  after: string,
+  limit: number,
+  upTo?: string,
+): Promise<FeedEvent[]> {
   const { rows } = await db.query<FeedRow>(
     `SELECT position, kind, payload, report_id, sequenced_at FROM feed_events
-      WHERE position > $1 ORDER BY position LIMIT $2`,
-    [after, limit],
+      WHERE position > $1 AND ($3::bigint IS NULL OR position <= $3::bigint)
+      ORDER BY position LIMIT $2`,
+    [after, limit, upTo ?? null],
   );
   return rows.map(toEvent);
 }
@@ -149,12 +159,23 @@ export async function feedBounds(db: Queryable): Promise<FeedBounds> {
   return rows[0]!;
 }
 
-/** Forgets published events older than the retention; returns how many. */
+/**
+ * Forgets published events older than the retention; returns how many. What
+ * is removed is always a prefix of the feed (every position up to a bound),
+ * never a hole in the middle: sequencing transactions take their `now()` when
+ * they begin, so times are not strictly in position order, and a reader
+ * resuming by cursor must see one gap at the start or none.
+ */
 export async function pruneFeed(db: Queryable, retentionMs: number): Promise<number> {
   const result = await db.query(
-    `DELETE FROM feed_events
-      WHERE sequenced_at < now() - make_interval(secs => $1::double precision / 1000)
-        AND published_at IS NOT NULL`,
+    `WITH bound AS (
+       SELECT max(position) AS position FROM feed_events
+        WHERE sequenced_at < now() - make_interval(secs => $1::double precision / 1000)
+          AND position < coalesce(
+            (SELECT min(position) FROM feed_events WHERE published_at IS NULL),
+            9223372036854775807)
+     )
+     DELETE FROM feed_events WHERE position <= (SELECT position FROM bound)`,
     [retentionMs],
   );
   return result.rowCount ?? 0;

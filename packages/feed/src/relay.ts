@@ -15,6 +15,13 @@ import {
 // Any fixed number works; it only has to be the same in every process of the hub.
 const RELAY_LEADER_LOCK = 0x52454c59; // "RELY"
 const BATCH_SIZE = 500;
+/**
+ * Kafka refuses a record batch over the broker's `message.max.bytes` (1 MiB
+ * by default), and a send puts each partition's messages in one batch: a
+ * burst of 500 alerts of a few kilobytes each would be refused, and the relay
+ * would retry the same refused batch until it gave up. Sends stay well below.
+ */
+const BATCH_BYTES = 512 * 1024;
 
 export interface FeedRelayOptions {
   pool: Pool;
@@ -150,7 +157,7 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
   const lead = async (): Promise<boolean> => {
     const unpublished = await readUnpublished(pool, BATCH_SIZE);
     if (unpublished.length > 0) {
-      await publish(unpublished);
+      await publish(withinBytes(unpublished, BATCH_BYTES));
       return true;
     }
     const sequenced = await withTransaction(pool, (db) => sequenceOutbox(db, BATCH_SIZE));
@@ -224,4 +231,14 @@ function alertMessage(event: Extract<FeedEvent, { kind: 'alert' }>, reportId: st
       ...(reportId ? { [HEADERS.reportId]: reportId } : {}),
     },
   };
+}
+
+/** The longest prefix of the batch whose events fit in `limit` bytes; at least one event. */
+export function withinBytes(batch: StoredFeedEvent[], limit: number): StoredFeedEvent[] {
+  let bytes = 0;
+  for (const [index, stored] of batch.entries()) {
+    bytes += Buffer.byteLength(JSON.stringify(stored.event));
+    if (bytes > limit && index > 0) return batch.slice(0, index);
+  }
+  return batch;
 }

@@ -142,5 +142,11 @@ export const alertPageSchema = z.strictObject({
   items: z.array(alertViewSchema.extend({ cursor: cursorSchema })),
   /** Pass as `before` to get the next (older) page; null on the last page. */
   nextBefore: cursorSchema.nullable(),
+  /**
+   * Pass as `after` to get what is newer than this page, oldest first: a
+   * client catching up keeps it as its bookmark. Null only when nothing was
+   * found and no `after` was given.
+   */
+  nextAfter: cursorSchema.nullable(),
 });
 export type AlertPage = z.infer<typeof alertPageSchema>;

@@ -18,6 +18,63 @@ export const streamFilterSchema = z.strictObject({
 });
 export type StreamFilter = z.infer<typeof streamFilterSchema>;
 
+const commaList = <Item extends z.ZodType<string, string>>(item: Item) =>
+  z
+    .string()
+    .transform((value) => value.split(',').filter(Boolean))
+    .pipe(z.array(item).min(1));
+
+/**
+ * The query of `GET /v1/stream`. `after`: resume after this cursor (replay
+ * first, then live); without it the stream starts live. The filter may be
+ * given here too, so what is replayed on connect is already filtered:
+ * `?after=41&minSeverity=high&kinds=campaign,shared-indicator&exercise=false`.
+ */
+export const streamQuerySchema = z.object({
+  after: cursorSchema.optional(),
+  minSeverity: severitySchema.optional(),
+  kinds: commaList(alertKindSchema).optional(),
+  sectors: commaList(sectorSchema).optional(),
+  exercise: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional(),
+  /** For browsers, whose WebSocket cannot set headers; otherwise use `Authorization: Bearer …`. */
+  access_token: z.string().optional(),
+});
+
+/** The query parameters that carry a filter, as {@link streamQuerySchema} reads them. */
+export function streamFilterToQuery(filter: StreamFilter): Record<string, string> {
+  return {
+    ...(filter.minSeverity ? { minSeverity: filter.minSeverity } : {}),
+    ...(filter.kinds ? { kinds: filter.kinds.join(',') } : {}),
+    ...(filter.sectors ? { sectors: filter.sectors.join(',') } : {}),
+    ...(filter.exercise === undefined ? {} : { exercise: String(filter.exercise) }),
+  };
+}
+
+/**
+ * WebSocket close codes of `GET /v1/stream`, and what a client does on each.
+ * Codes below 4000 are the standard ones (RFC 6455 and the IANA registry).
+ */
+export const STREAM_CLOSE_CODES = {
+  /** The gateway is draining (a restart, a deploy): reconnect, to any gateway, with your cursor. */
+  goingAway: 1001,
+  /** The client sent a binary frame; the stream speaks JSON text. A client bug: do not retry as is. */
+  binaryFrame: 1003,
+  /** The client kept sending invalid frames. A client bug: do not retry as is. */
+  invalidFrames: 1008,
+  /** A client frame was over the limit (64 KiB). A client bug: do not retry as is. */
+  frameTooLarge: 1009,
+  /** The gateway could not replay (its database was away): reconnect with your cursor after a pause. */
+  internalError: 1011,
+  /** The client read too slowly and its unsent frames passed the limit: reconnect and resume from your cursor. */
+  tooSlow: 1013,
+  /** The token expired, or the organisation was disabled: reconnect only with a new token. */
+  accessEnded: 4401,
+} as const;
+export type StreamCloseCode = (typeof STREAM_CLOSE_CODES)[keyof typeof STREAM_CLOSE_CODES];
+
 // Frames the gateway sends on `GET /v1/stream`, as JSON text.
 
 export const welcomeFrameSchema = z.strictObject({

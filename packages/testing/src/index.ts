@@ -19,7 +19,7 @@ export {
   type ServiceName,
   type ServiceProcess,
 } from './services.js';
-export { openStream, type StreamClient } from './stream.js';
+export { openStream, type OpenStreamOptions, type StreamClient } from './stream.js';
 export {
   deleteTopicsWithPrefix,
   randomTopicPrefix,

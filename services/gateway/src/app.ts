@@ -11,10 +11,11 @@ import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { createHttpApp, type HttpApp } from '@renkei/http';
 import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
+import type { Principal } from '@renkei/schema';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
-import { organisationRoutes } from './routes/organisations.js';
 import { exclusionRoutes } from './routes/exclusions.js';
+import { organisationRoutes } from './routes/organisations.js';
 import { streamRoutes } from './routes/stream.js';
 import { warningRoutes } from './routes/warnings.js';
 import { watchlistRoutes } from './routes/watchlist.js';
@@ -29,13 +30,24 @@ export interface GatewayDeps {
   registry: OrganisationRegistry;
   /** Write limits and the refused-token audit budget; defaults when left out. */
   access?: AccessSettings;
-  /** How often open streams are checked against token expiry and the registry. */
-  accessCheckMs?: number;
   /** Whether PostgreSQL and Kafka answer and the feed is followed live. */
   checkReadiness: () => Promise<boolean>;
+  /** Whether a page of this origin may open the stream (undefined: no `Origin`). Default: no browsers at all. */
+  isOriginAllowed?: (origin: string | undefined) => boolean;
+  /**
+   * Asked of every open stream every `accessRecheckMs`: false closes it with
+   * 4401. Default: the token has not expired and its organisation is still
+   * registered and enabled, with the same sector.
+   */
+  isStillAllowed?: (principal: Principal) => boolean | Promise<boolean>;
+  /** How often streams are pinged; one unanswered ping drops the connection. Default 30 s. */
+  heartbeatMs?: number;
+  /** How often open streams are re-checked with `isStillAllowed`. Default 30 s. */
+  accessRecheckMs?: number;
 }
 
-const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+/** The largest frame a client may send: a subscription is a few hundred bytes. */
+export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 
 /** The gateway's HTTP and WebSocket side, ready to listen or to answer `inject()` in tests. */
 export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
@@ -56,7 +68,8 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
     openapi: {
       title: 'Renkei gateway',
       description:
-        'What analysts and recipients read and act on: the live stream, alerts, warnings, organisations, audit.',
+        'What analysts and recipients read and act on: the live stream, alerts and their triage, warnings, ' +
+        'the watchlist and exclusions, organisations, the audit log.',
     },
   });
   await access.install(http.app);
@@ -67,9 +80,12 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
   );
   streamRoutes(http.app, {
     hub: deps.hub,
+    pool: deps.pool,
     isDraining: http.isDraining,
-    stillAllowed: (principal) => isPrincipalStillAllowed(deps.registry, principal),
-    ...(deps.accessCheckMs ? { accessCheckMs: deps.accessCheckMs } : {}),
+    isOriginAllowed: deps.isOriginAllowed ?? ((origin) => origin === undefined),
+    isStillAllowed: deps.isStillAllowed ?? ((principal) => isPrincipalStillAllowed(deps.registry, principal)),
+    heartbeatMs: deps.heartbeatMs ?? 30_000,
+    accessRecheckMs: deps.accessRecheckMs ?? 30_000,
   });
   alertRoutes(http.app, deps);
   warningRoutes(http.app, deps);

@@ -11,6 +11,7 @@ import {
   parseEnv,
   portSchema,
 } from '@renkei/schema';
+import { normaliseOrigin } from './origins.js';
 
 export const gatewayConfigSchema = z.object({
   ...logEnv.shape,
@@ -34,6 +35,33 @@ export const gatewayConfigSchema = z.object({
     .default(4 * 1024 * 1024),
   /** How often PostgreSQL is asked for feed events Kafka has not brought: the safety net's period. */
   GATEWAY_FEED_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  /** How often streams are pinged; a connection that misses one answer is dropped. */
+  GATEWAY_HEARTBEAT_MS: z.coerce.number().int().min(100).max(120_000).default(30_000),
+  /** How often each open stream's access is checked again (token expiry, organisation disabled). */
+  GATEWAY_ACCESS_RECHECK_MS: z.coerce.number().int().min(100).max(30_000).default(5_000),
+  /**
+   * Where browsers reach this gateway (behind a load balancer, say), e.g.
+   * `https://renkei.example`: its origin may open the stream. Without it, the
+   * address the gateway listens on is its own origin.
+   */
+  GATEWAY_PUBLIC_URL: z.url().optional(),
+  /** More origins whose pages may open the stream, comma-separated: `https://console.example,https://soc.example`. */
+  GATEWAY_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .refine((origin) => normaliseOrigin(origin) !== null, 'must be an origin like https://host:port'),
+      ),
+    ),
 });
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 

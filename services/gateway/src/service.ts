@@ -1,8 +1,8 @@
 import { accessSettingsFrom, watchTokenVerifier } from '@renkei/auth';
 import { createConsumer, createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
+import { feedBounds, readFeed, startFeedFollower, startFeedRelay } from '@renkei/feed';
 import { startRegistryCache } from '@renkei/registry';
-import { startFeedFollower, startFeedRelay } from '@renkei/feed';
 import {
   ReleaseStack,
   RenkeiError,
@@ -13,6 +13,7 @@ import {
 } from '@renkei/runtime';
 import { buildGatewayApp } from './app.js';
 import type { GatewayConfig } from './config.js';
+import { createOriginPolicy } from './origins.js';
 import { StreamHub } from './stream-hub.js';
 
 export interface RunningGateway extends ServiceHandle {
@@ -85,7 +86,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       'feed-relay',
     );
 
-    const hub = new StreamHub({ maxBufferedBytes: config.GATEWAY_MAX_BUFFERED_BYTES, logger });
+    // The hub and the follower start at the same position: live begins there,
+    // and a client resuming from before it is replayed from PostgreSQL.
+    const { head } = await feedBounds(pool);
+    const hub = new StreamHub({
+      position: head,
+      readFeed: (after, upTo, limit) => readFeed(pool, after, limit, upTo),
+      maxBufferedBytes: config.GATEWAY_MAX_BUFFERED_BYTES,
+      logger,
+    });
     const groupId = `${config.KAFKA_TOPIC_PREFIX}renkei-gateway.${config.GATEWAY_INSTANCE_ID}`;
     // Live fan-out: the follower starts at the feed's head and reads gaps from PostgreSQL.
     const consumer = createConsumer(kafka, { groupId, maxWaitTimeInMs: 250 });
@@ -99,13 +108,18 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           topic: topics.feed,
           logger,
           pollEveryMs: config.GATEWAY_FEED_POLL_MS,
-          deliver: (event) => hub.publishEvent(event),
+          from: head,
+          deliver: (event) => hub.publish(event),
           onCrash: (error) =>
             outcome.fail(new RenkeiError('RENKEI_CONSUMER_CRASHED', undefined, { cause: error })),
         }),
       (f) => f.close(),
     );
 
+    const origins = createOriginPolicy([
+      ...(config.GATEWAY_PUBLIC_URL ? [config.GATEWAY_PUBLIC_URL] : []),
+      ...config.GATEWAY_ALLOWED_ORIGINS,
+    ]);
     const http = await buildGatewayApp({
       logger,
       pool,
@@ -114,10 +128,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       registry,
       access: accessSettingsFrom(config),
       checkReadiness: async () => database.isHealthy() && broker.isHealthy() && follower.isLive(),
+      isOriginAllowed: origins.isAllowed,
+      heartbeatMs: config.GATEWAY_HEARTBEAT_MS,
+      accessRecheckMs: config.GATEWAY_ACCESS_RECHECK_MS,
     });
     resources.defer(() => http.close());
     const url = await http.listen({ host: config.HOST, port: config.GATEWAY_PORT, onFailure: outcome.fail });
-    logger.info({ url, topic: topics.feed, groupId }, 'gateway listening');
+    if (!config.GATEWAY_PUBLIC_URL) origins.allowOwn(url);
+    logger.info({ url, topic: topics.feed, groupId, origins: origins.list() }, 'gateway listening');
     return serviceHandle(resources, outcome, { url });
   } catch (error) {
     await resources.close().catch(() => undefined);

@@ -215,6 +215,32 @@ describe('the relay and the follower on a real broker', () => {
     await Promise.all(rest.map((r) => r.close()));
   });
 
+  it('publishes a burst larger than Kafka takes in one batch, in smaller sends', async () => {
+    const id = randomUUID();
+    // 100 events of ~15 KB: 1.5 MB, where the broker refuses batches over 1 MiB.
+    const entries: FeedEntry[] = Array.from({ length: 100 }, (_, n) => ({
+      kind: 'alert',
+      payload: alertRecordFixture({ id, version: n + 1, reasons: ['x'.repeat(15_000)] }),
+      alert: { id, version: n + 1 },
+    }));
+    await append(database, entries);
+    const running = relay();
+    try {
+      await eventually(async () => {
+        const { rows } = await database.pool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM feed_events WHERE published_at IS NULL',
+        );
+        expect(rows[0]!.n).toBe(0);
+        const { rows: outbox } = await database.pool.query('SELECT 1 FROM feed_outbox');
+        expect(outbox).toEqual([]);
+      });
+      const published = (await readWholeTopic<FeedEvent>(topics.feed)).filter((e) => alertOf(e).id === id);
+      expect(published.map((event) => alertOf(event).version)).toEqual(entries.map((_, n) => n + 1));
+    } finally {
+      await running.close();
+    }
+  });
+
   it('delivers every event once and in order to a follower, reading from PostgreSQL what Kafka lacks', async () => {
     const delivered: FeedEvent[] = [];
     const consumer = createConsumer(kafka, {

@@ -1,24 +1,58 @@
 import { z } from 'zod';
-import { principalOf } from '@renkei/auth';
+import { principalOf, requireAnyRole } from '@renkei/auth';
 import type { Pool } from '@renkei/db';
-import { errorReplies, type HttpServer } from '@renkei/http';
-import { alertTlpsFor, seesEveryVersion, viewAlert, viewedVersion } from '@renkei/policy';
-import { alertPageSchema, cursorSchema, type AlertPage } from '@renkei/schema';
-import { listAlertsBefore } from '../queries/alerts.js';
+import { errorReplies, invalidField, type HttpServer } from '@renkei/http';
+import {
+  alertTlpsFor,
+  isAnalyst,
+  seesEveryVersion,
+  viewAlert,
+  viewAlertChange,
+  viewedVersion,
+} from '@renkei/policy';
+import { RenkeiError } from '@renkei/runtime';
+import {
+  alertDetailSchema,
+  alertPageSchema,
+  cursorSchema,
+  triageAssigneeChangeSchema,
+  triageNoteSchema,
+  triageStatusChangeSchema,
+  triageUpdateSchema,
+  type AlertDetail,
+  type AlertPage,
+  type TriageUpdate,
+} from '@renkei/schema';
+import { findAlert, listAlertsAfter, listAlertsBefore, listAlertVersions } from '../queries/alerts.js';
+import { findTriage, listTriageHistory } from '../queries/triage.js';
+import { applyTriage, type TriageRequest } from '../triage.js';
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  /** A cursor from a previous page's `nextBefore`. */
+  /** A cursor from a previous page's `nextBefore`: older alerts, newest first. */
   before: cursorSchema.optional(),
+  /** A cursor from a previous page's `nextAfter` or the stream: alerts changed since, oldest first. */
+  after: cursorSchema.optional(),
 });
 
-/** `GET /v1/alerts`: the alerts the caller may see, newest first, by cursor. */
+const alertParams = z.object({ id: z.uuid() });
+
+/** Triage is the GSOC's work: only analysts move, assign and annotate alerts. */
+const TRIAGE_ROLES = ['analyst'] as const;
+
+/**
+ * `GET /v1/alerts`, `GET /v1/alerts/:id` and the triage routes. What each
+ * caller sees of an alert is the policy's view, never the stored record.
+ */
 export function alertRoutes(app: HttpServer, { pool }: { pool: Pool }): void {
   app.get(
     '/v1/alerts',
     {
       schema: {
-        summary: 'Alerts the caller may see, newest first',
+        summary: 'Alerts the caller may see: newest first, or oldest first after a cursor',
+        description:
+          'Without `after`: the newest alerts, then older ones with `before=<nextBefore>`. With `after`: alerts whose ' +
+          'latest version came after that cursor, oldest first; keep `nextAfter` to ask again later.',
         tags: ['alerts'],
         querystring: listQuery,
         response: { 200: alertPageSchema, ...errorReplies('RENKEI_INVALID_REQUEST', 'RENKEI_UNAVAILABLE') },
@@ -26,13 +60,14 @@ export function alertRoutes(app: HttpServer, { pool }: { pool: Pool }): void {
     },
     async (request): Promise<AlertPage> => {
       const principal = principalOf(request);
-      const { limit, before } = request.query;
-      const rows = await listAlertsBefore(pool, {
-        before,
-        tlps: alertTlpsFor(principal),
-        latestOnly: seesEveryVersion(principal),
-        limit,
-      });
+      const { limit, before, after } = request.query;
+      if (before !== undefined && after !== undefined)
+        throw invalidField('after', 'cannot be given with before: page one way at a time');
+      const filter = { tlps: alertTlpsFor(principal), latestOnly: seesEveryVersion(principal), limit };
+      const forward = after !== undefined;
+      const rows = forward
+        ? await listAlertsAfter(pool, { ...filter, after })
+        : await listAlertsBefore(pool, { ...filter, before });
       // Each alert appears once, at the version that last changed this viewer's view:
       // a version the viewer may not know of neither moves it nor changes its cursor.
       const items = rows.flatMap((row) => {
@@ -40,7 +75,101 @@ export function alertRoutes(app: HttpServer, { pool }: { pool: Pool }): void {
         const view = viewAlert(principal, row.record);
         return view ? [{ ...view, cursor: row.cursor }] : [];
       });
-      return { items, nextBefore: rows.length === limit ? rows.at(-1)!.cursor : null };
+      // Cursors come from the rows, not the items: a row the policy hides still moves the page on.
+      if (forward) return { items, nextBefore: null, nextAfter: rows.at(-1)?.cursor ?? after };
+      return {
+        items,
+        nextBefore: rows.length === limit ? rows.at(-1)!.cursor : null,
+        nextAfter: rows[0]?.cursor ?? null,
+      };
     },
   );
+
+  app.get(
+    '/v1/alerts/:id',
+    {
+      schema: {
+        summary: 'One alert with its versions and triage',
+        description:
+          'The alert and each of its versions as the caller may see them. Analysts get the triage history and ' +
+          'assignee; other organisations only the status.',
+        tags: ['alerts'],
+        params: alertParams,
+        response: {
+          200: alertDetailSchema,
+          ...errorReplies('RENKEI_INVALID_REQUEST', 'RENKEI_NOT_FOUND', 'RENKEI_UNAVAILABLE'),
+        },
+      },
+    },
+    async (request): Promise<AlertDetail> => {
+      const principal = principalOf(request);
+      const { id } = request.params;
+      const row = await findAlert(pool, id);
+      const view = row && viewAlert(principal, row.record);
+      // An alert the caller may not see is answered like one that does not exist.
+      if (!row || !view) throw new RenkeiError('RENKEI_NOT_FOUND', `no alert ${id}`);
+      const [versions, triage] = await Promise.all([listAlertVersions(pool, id), findTriage(pool, id)]);
+      const analyst = isAnalyst(principal);
+      // Its cursor is that of the version that last changed this viewer's view, as in the list.
+      const seen = viewedVersion(principal, row.record);
+      const cursor = versions.find((version) => version.version === seen)?.cursor ?? row.cursor;
+      return {
+        alert: { ...view, cursor },
+        versions: versions.flatMap((version) => {
+          const shaped = viewAlertChange(principal, version.record);
+          return shaped ? [{ ...shaped, cursor: version.cursor }] : [];
+        }),
+        triage: analyst
+          ? { status: triage.status, assignee: triage.assignee, history: await listTriageHistory(pool, id) }
+          : { status: triage.status },
+      };
+    },
+  );
+
+  const triageRoute = <Body extends z.ZodType>(
+    path: string,
+    summary: string,
+    body: Body,
+    toRequest: (body: z.output<Body>) => TriageRequest,
+  ) =>
+    app.post(
+      `/v1/alerts/:id/${path}`,
+      {
+        schema: {
+          summary,
+          description:
+            'Analysts only. Stored, audited and pushed to every analyst as an `alert-update` frame, in one transaction.',
+          tags: ['triage'],
+          params: alertParams,
+          body,
+          response: {
+            200: triageUpdateSchema,
+            ...errorReplies(
+              'RENKEI_INVALID_REQUEST',
+              'RENKEI_FORBIDDEN',
+              'RENKEI_NOT_FOUND',
+              'RENKEI_CONFLICT',
+              'RENKEI_UNAVAILABLE',
+            ),
+          },
+        },
+      },
+      async (request): Promise<TriageUpdate> => {
+        const principal = principalOf(request);
+        requireAnyRole(principal, TRIAGE_ROLES);
+        return applyTriage(pool, principal, request.params.id, toRequest(request.body as z.output<Body>));
+      },
+    );
+
+  triageRoute(
+    'status',
+    'Move an alert to another triage status',
+    triageStatusChangeSchema,
+    ({ status, note }) => ({ kind: 'status', status, note }),
+  );
+  triageRoute('assignee', 'Assign an alert (null unassigns)', triageAssigneeChangeSchema, ({ assignee }) => ({
+    kind: 'assignee',
+    assignee,
+  }));
+  triageRoute('notes', 'Add a note to an alert', triageNoteSchema, ({ text }) => ({ kind: 'note', text }));
 }

@@ -1,69 +1,78 @@
 import { principalOf } from '@renkei/auth';
-import { type HttpServer } from '@renkei/http';
+import type { Queryable } from '@renkei/db';
+import { feedBounds } from '@renkei/feed';
+import { errorReplies, invalidField, type HttpServer } from '@renkei/http';
 import { RenkeiError } from '@renkei/runtime';
-import type { Principal, WelcomeFrame } from '@renkei/schema';
-import { CLOSE_CODES, type StreamHub } from '../stream-hub.js';
+import { streamQuerySchema, type Principal, type StreamFilter, type WelcomeFrame } from '@renkei/schema';
+import { isEmptyFilter } from '../stream-filter.js';
+import type { StreamHub } from '../stream-hub.js';
 
-const HEARTBEAT_MS = 30_000;
-/** How often open streams are checked against their token's expiry and the registry. */
-export const ACCESS_CHECK_MS = 5_000;
+export interface StreamRouteDeps {
+  hub: StreamHub;
+  pool: Queryable;
+  isDraining: () => boolean;
+  /** Whether a browser page of this origin may open the stream; `undefined`: no `Origin` sent. */
+  isOriginAllowed: (origin: string | undefined) => boolean;
+  /** Asked of every open connection every `accessRecheckMs`; false closes it (4401). */
+  isStillAllowed: (principal: Principal) => boolean | Promise<boolean>;
+  heartbeatMs: number;
+  accessRecheckMs: number;
+}
+
+/** A token past its expiry no longer watches, whatever else is known. */
+export function tokenStillValid(principal: Principal, now = Date.now()): boolean {
+  return principal.expiresAt === undefined || Date.parse(principal.expiresAt) > now;
+}
 
 /**
  * `GET /v1/stream`: a WebSocket of JSON text frames. The token is checked on
- * the upgrade request (header or `access_token`), so a bad one gets a plain 401.
+ * the upgrade request (header or `access_token`), and so are the origin and
+ * the query, so a refused upgrade gets a plain HTTP error.
  */
-export function streamRoutes(
-  app: HttpServer,
-  {
-    hub,
-    isDraining,
-    stillAllowed,
-    accessCheckMs = ACCESS_CHECK_MS,
-  }: {
-    hub: StreamHub;
-    isDraining: () => boolean;
-    /** Whether a connected viewer may stay: its token has not expired, its organisation is enabled. */
-    stillAllowed: (principal: Principal) => boolean;
-    accessCheckMs?: number;
-  },
-): void {
-  // A token that expires, or an organisation disabled, closes its streams
-  // within one check (documented close code 4401): the viewer reconnects with a new token.
-  const revoke = () => {
-    const revoked = hub.revokeWhere(
-      stillAllowed,
-      CLOSE_CODES.accessRevoked,
-      'access revoked: reconnect with a new token',
-    );
-    if (revoked > 0)
-      app.log.info({ revoked, viewers: hub.size }, 'streams closed: token expired or organisation disabled');
-  };
-  const accessCheck = setInterval(revoke, accessCheckMs);
-  accessCheck.unref();
-  app.addHook('onClose', async () => clearInterval(accessCheck));
-
+export function streamRoutes(app: HttpServer, deps: StreamRouteDeps): void {
+  const { hub } = deps;
   app.get(
     '/v1/stream',
     {
       websocket: true,
-      // A draining gateway takes no new viewers: they reconnect to another.
-      preValidation: async () => {
-        if (isDraining()) throw new RenkeiError('RENKEI_UNAVAILABLE', 'the gateway is restarting: reconnect');
+      preValidation: async (request) => {
+        const origin = request.headers.origin;
+        if (!deps.isOriginAllowed(origin)) {
+          request.log.warn({ origin }, 'stream refused: origin not allowed');
+          throw new RenkeiError('RENKEI_FORBIDDEN', `pages from ${origin} may not open the stream`);
+        }
+        // A draining gateway takes no new viewers: they reconnect to another.
+        if (deps.isDraining())
+          throw new RenkeiError('RENKEI_UNAVAILABLE', 'the gateway is restarting: reconnect');
+      },
+      preHandler: async (request) => {
+        const { after } = request.query;
+        // Ahead of this gateway's hub is fine (another gateway may be further along), ahead of the feed is not.
+        if (after !== undefined && BigInt(after) > BigInt(hub.position)) {
+          const { head } = await feedBounds(deps.pool);
+          if (BigInt(after) > BigInt(head))
+            throw invalidField(
+              'after',
+              `is ahead of the feed (${head}): it is not a cursor this hub gave out`,
+            );
+        }
       },
       schema: {
-        summary: 'Live alerts over a WebSocket (JSON text frames)',
+        summary: 'The live feed over a WebSocket (JSON text frames), resumable by cursor',
         description:
-          'Upgrade with `Authorization: Bearer …` or `?access_token=…`. Frames: `welcome`, then `alert`.',
+          'Upgrade with `Authorization: Bearer …` or `?access_token=…`. Frames: `welcome`, `subscribed` when a filter was given, ' +
+          '`gap` when `after` is older than the feed keeps, then every event after `after` the caller may see (`alert`, `alert-update`, ' +
+          '`warning`, `warning-ack`), replayed then live. Send `{"type":"subscribe","filter":{…}}` to change the filter at any time. ' +
+          'Close codes are listed in docs/ARCHITECTURE.md.',
         tags: ['stream'],
+        querystring: streamQuerySchema,
+        response: errorReplies('RENKEI_INVALID_REQUEST', 'RENKEI_FORBIDDEN', 'RENKEI_UNAVAILABLE'),
       },
     },
     (socket, request) => {
       const principal = principalOf(request);
-      const subscriber = { principal, socket };
-      const remove = hub.add(subscriber);
+      const { after, access_token: _token, ...filter } = request.query;
       const log = request.log.child({ subject: principal.subject, organisationId: principal.organisationId });
-      log.info({ viewers: hub.size }, 'stream opened');
-
       const welcome: WelcomeFrame = {
         type: 'welcome',
         protocol: 1,
@@ -74,25 +83,39 @@ export function streamRoutes(
           roles: principal.roles,
         },
       };
-      hub.send(subscriber, welcome);
+      const connection = hub.connect(principal, socket, {
+        // The socket the upgrade came on is the one ws writes to.
+        raw: request.raw.socket,
+        first: [welcome],
+        ...(after === undefined ? {} : { after }),
+        ...(isEmptyFilter(filter) ? {} : { filter: filter as StreamFilter }),
+      });
+      log.info({ viewers: hub.size, after }, 'stream opened');
 
-      // Pings find connections that died without a close (a laptop lid, a NAT).
-      let alive = true;
-      socket.on('pong', () => (alive = true));
-      const heartbeat = setInterval(() => {
-        if (!alive) {
-          socket.terminate();
-          return;
-        }
-        alive = false;
-        socket.ping();
-      }, HEARTBEAT_MS);
-
-      socket.on('close', () => {
-        clearInterval(heartbeat);
-        remove();
-        log.info({ viewers: hub.size }, 'stream closed');
+      socket.on('message', (data, isBinary) => hub.receive(connection, data, isBinary));
+      socket.on('pong', () => (connection.alive = true));
+      // ws reports a frame over the limit here, then closes with 1009 by itself.
+      socket.on('error', (error) => log.info({ err: error }, 'stream protocol error'));
+      socket.on('close', (code) => {
+        hub.disconnect(connection);
+        log.info({ viewers: hub.size, code }, 'stream closed');
       });
     },
   );
+
+  // One timer for all connections, not one per socket.
+  const heartbeat = setInterval(() => hub.heartbeat(), deps.heartbeatMs);
+  // A slow registry must not pile one re-check on another.
+  let rechecking = false;
+  const recheck = setInterval(() => {
+    if (rechecking) return;
+    rechecking = true;
+    void hub.recheckAccess(deps.isStillAllowed).finally(() => (rechecking = false));
+  }, deps.accessRecheckMs);
+  heartbeat.unref();
+  recheck.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(heartbeat);
+    clearInterval(recheck);
+  });
 }

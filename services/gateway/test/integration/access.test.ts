@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTokenVerifier } from '@renkei/auth';
+import { readFeed } from '@renkei/feed';
 import type { HttpApp } from '@renkei/http';
 import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import { createLogger, type Logger } from '@renkei/runtime';
@@ -63,7 +64,12 @@ describe('gateway access routes, built in-process', () => {
     http = await buildGatewayApp({
       logger,
       pool: database.pool,
-      hub: new StreamHub({ maxBufferedBytes: 1024 * 1024, logger }),
+      hub: new StreamHub({
+        position: '0',
+        readFeed: (after, upTo, limit) => readFeed(database.pool, after, limit, upTo),
+        maxBufferedBytes: 1024 * 1024,
+        logger,
+      }),
       verifyToken: await loadTokenVerifier({
         AUTH_JWKS_FILE: keys.jwksFile,
         AUTH_ISSUER: 'renkei',

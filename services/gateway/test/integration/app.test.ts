@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTokenVerifier } from '@renkei/auth';
+import { readFeed } from '@renkei/feed';
 import type { HttpApp } from '@renkei/http';
 import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import { createLogger } from '@renkei/runtime';
-import { alertPageSchema, type AlertRecord, type Tlp } from '@renkei/schema';
+import {
+  alertDetailSchema,
+  alertPageSchema,
+  triageUpdateSchema,
+  type AlertRecord,
+  type Tlp,
+} from '@renkei/schema';
 import {
   alertRecordFixture,
   contributionFixture,
@@ -31,8 +38,7 @@ describe('gateway, built in-process', () => {
 
   beforeAll(async () => {
     [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
-    const { gsoc, financeCeptar } = TEST_ORGANISATIONS;
-    await registerOrganisations(database, [gsoc, financeCeptar]);
+    await registerOrganisations(database, Object.values(TEST_ORGANISATIONS));
     registry = await startRegistryCache({
       pool: database.pool,
       databaseUrl: database.url,
@@ -42,7 +48,12 @@ describe('gateway, built in-process', () => {
     http = await buildGatewayApp({
       logger,
       pool: database.pool,
-      hub: new StreamHub({ maxBufferedBytes: 1024 * 1024, logger }),
+      hub: new StreamHub({
+        position: '0',
+        readFeed: (after, upTo, limit) => readFeed(database.pool, after, limit, upTo),
+        maxBufferedBytes: 1024 * 1024,
+        logger,
+      }),
       verifyToken: await loadTokenVerifier({
         AUTH_JWKS_FILE: keys.jwksFile,
         AUTH_ISSUER: 'renkei',
@@ -119,6 +130,30 @@ describe('gateway, built in-process', () => {
     expect(JSON.stringify(forCeptar)).not.toContain('a-csirt');
   });
 
+  it('pages forward after a cursor, oldest first, with the bookmark to ask again', async () => {
+    const forward = alertPageSchema.parse((await list(analyst, '?after=10&limit=1')).json());
+    expect(forward.items.map((item) => item.cursor)).toEqual(['11']);
+    expect(forward.nextAfter).toBe('11');
+    expect(forward.nextBefore).toBeNull();
+    const rest = alertPageSchema.parse((await list(analyst, `?after=${forward.nextAfter}`)).json());
+    expect(rest.items.map((item) => item.cursor)).toEqual(['12']);
+    const none = alertPageSchema.parse((await list(analyst, '?after=12')).json());
+    expect(none).toEqual({ items: [], nextBefore: null, nextAfter: '12' });
+
+    // What the viewer may not see is left out; the bookmark still moves past it.
+    const hidden = alertPageSchema.parse((await list(ceptar, '?after=10&limit=1')).json());
+    expect(hidden).toEqual({ items: [], nextBefore: null, nextAfter: '11' });
+    const forCeptar = alertPageSchema.parse(
+      (await list(ceptar, `?after=${hidden.nextAfter}&limit=1`)).json(),
+    );
+    expect(forCeptar.items.map((item) => item.cursor)).toEqual(['12']);
+    expect(forCeptar.nextAfter).toBe('12');
+
+    const both = await list(analyst, '?after=1&before=5');
+    expect(both.statusCode).toBe(400);
+    expect(both.json().fields).toEqual([{ field: 'after', message: expect.stringContaining('before') }]);
+  });
+
   it('answers a bad query with 400 naming the parameter', async () => {
     const response = await list(analyst, '?limit=0&before=abc');
     expect(response.statusCode).toBe(400);
@@ -130,6 +165,223 @@ describe('gateway, built in-process', () => {
     ).toEqual(['before', 'limit']);
   });
 
+  /** An alert with several versions, each on the feed, from reports of two organisations. */
+  async function storeVersionedAlert(tlps: Tlp[], firstPosition: number): Promise<AlertRecord[]> {
+    const id = randomUUID();
+    const reportIds = tlps.map(() => randomUUID());
+    for (const [n, reportId] of reportIds.entries()) {
+      await database.pool.query(
+        `INSERT INTO reports (id, organisation_id, sector, submitted_by, title, category, severity, tlp,
+                              detected_at, received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset)
+         VALUES ($1, $2, 'finance', 'x', 'r', 'malware', 'high', $3, now(), now(), false, 'h', 't', 0, $4)`,
+        [reportId, n % 2 === 0 ? 'a-csirt' : 'b-csirt', tlps[n], n],
+      );
+    }
+    // Version n has the first n + 1 reports; its TLP is the tightest of theirs.
+    const versions = tlps.slice(1).map((_, n) => {
+      const contributions = reportIds.slice(0, n + 2).map((reportId, k) =>
+        contributionFixture({
+          reportId,
+          organisationId: k % 2 === 0 ? 'a-csirt' : 'b-csirt',
+          tlp: tlps[k]!,
+          addedInVersion: Math.max(1, k),
+        }),
+      );
+      const order = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'];
+      const tlp = contributions.map((c) => c.tlp).sort((a, b) => order.indexOf(b) - order.indexOf(a))[0]!;
+      return alertRecordFixture({ id, version: n + 1, tlp, contributions });
+    });
+    const latest = versions.at(-1)!;
+    await database.pool.query(
+      `INSERT INTO alerts (id, correlation_key, kind, version, exercise, tlp, severity, position, record, created_at, updated_at)
+       VALUES ($1, $2, 'shared-indicator', $3, false, $4, 'high', $5, $6, now(), now())`,
+      [id, `test:${id}`, latest.version, latest.tlp, firstPosition + versions.length - 1, latest],
+    );
+    for (const [n, version] of versions.entries()) {
+      await database.pool.query(
+        `INSERT INTO alert_versions (alert_id, version, position, record, caused_by_report_id)
+         VALUES ($1, $2, $3, $4, $5)`,
+        [id, version.version, firstPosition + n, version, reportIds[n + 1]],
+      );
+    }
+    return versions;
+  }
+
+  const post = (token: string, path: string, body: unknown) =>
+    http.app.inject({
+      method: 'POST',
+      url: `/v1/alerts/${path}`,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    });
+  const detail = (token: string, id: string) =>
+    http.app.inject({
+      method: 'GET',
+      url: `/v1/alerts/${id}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+
+  it('triages an alert: stored, audited and on the feed together, in the order made', async () => {
+    const [version] = await storeVersionedAlert(['GREEN', 'GREEN'], 20);
+    const id = version!.id;
+    const other = await keys.token({
+      org: 'gsoc',
+      sector: 'central-government',
+      roles: ['analyst'],
+      sub: 'aiko',
+    });
+
+    const acknowledged = await post(analyst, `${id}/status`, { status: 'acknowledged', note: '  on it  ' });
+    expect(acknowledged.statusCode).toBe(200);
+    expect(triageUpdateSchema.parse(acknowledged.json())).toMatchObject({
+      alertId: id,
+      status: 'acknowledged',
+      assignee: null,
+      note: 'on it',
+      by: 'gsoc-tester',
+    });
+    expect((await post(other, `${id}/assignee`, { assignee: 'aiko' })).statusCode).toBe(200);
+    expect((await post(other, `${id}/notes`, { text: 'C2 answers from two ASNs' })).statusCode).toBe(200);
+    expect((await post(analyst, `${id}/status`, { status: 'resolved' })).statusCode).toBe(200);
+
+    const outbox = await database.pool.query<{ kind: string; payload: unknown }>(
+      `SELECT kind, payload FROM feed_outbox WHERE payload->>'alertId' = $1 ORDER BY id`,
+      [id],
+    );
+    expect(outbox.rows.map((row) => row.kind)).toEqual([
+      'alert-update',
+      'alert-update',
+      'alert-update',
+      'alert-update',
+    ]);
+    expect(outbox.rows.map((row) => triageUpdateSchema.parse(row.payload))).toEqual([
+      expect.objectContaining({ status: 'acknowledged', assignee: null, note: 'on it' }),
+      expect.objectContaining({ status: 'acknowledged', assignee: 'aiko', note: null, by: 'aiko' }),
+      expect.objectContaining({ status: 'acknowledged', assignee: 'aiko', note: 'C2 answers from two ASNs' }),
+      expect.objectContaining({ status: 'resolved', assignee: 'aiko', note: null }),
+    ]);
+    const audit = await database.pool.query(
+      `SELECT actor, organisation_id, object, outcome, details FROM audit_events WHERE kind = 'alert.triaged' AND object = $1 ORDER BY id`,
+      [id],
+    );
+    expect(audit.rows).toEqual([
+      {
+        actor: 'gsoc-tester',
+        organisation_id: 'gsoc',
+        object: id,
+        outcome: 'success',
+        details: { change: 'status', from: 'new', to: 'acknowledged' },
+      },
+      {
+        actor: 'aiko',
+        organisation_id: 'gsoc',
+        object: id,
+        outcome: 'success',
+        details: { change: 'assignee', from: null, to: 'aiko' },
+      },
+      { actor: 'aiko', organisation_id: 'gsoc', object: id, outcome: 'success', details: { change: 'note' } },
+      {
+        actor: 'gsoc-tester',
+        organisation_id: 'gsoc',
+        object: id,
+        outcome: 'success',
+        details: { change: 'status', from: 'acknowledged', to: 'resolved' },
+      },
+    ]);
+  });
+
+  it('serialises concurrent changes to one alert: each feed event shows the state after all before it', async () => {
+    const [version] = await storeVersionedAlert(['GREEN', 'GREEN'], 30);
+    const id = version!.id;
+    const assignees = Array.from({ length: 8 }, (_, n) => `analyst-${n}`);
+    const answers = await Promise.all(
+      assignees.map((assignee) => post(analyst, `${id}/assignee`, { assignee })),
+    );
+    expect(answers.map((answer) => answer.statusCode)).toEqual(assignees.map(() => 200));
+    const outbox = await database.pool.query<{ payload: { assignee: string } }>(
+      `SELECT payload FROM feed_outbox WHERE payload->>'alertId' = $1 ORDER BY id`,
+      [id],
+    );
+    const { rows } = await database.pool.query<{ assignee: string }>(
+      'SELECT assignee FROM alert_triage WHERE alert_id = $1',
+      [id],
+    );
+    // The last event in feed order is the state that stayed.
+    expect(outbox.rows).toHaveLength(8);
+    expect(outbox.rows.at(-1)!.payload.assignee).toBe(rows[0]!.assignee);
+    const history = alertDetailSchema.parse((await detail(analyst, id)).json()).triage.history!;
+    expect(history.map((change) => change.assignee)).toEqual(outbox.rows.map((row) => row.payload.assignee));
+  });
+
+  it('refuses triage it cannot do with a 4xx that names the problem', async () => {
+    const [version] = await storeVersionedAlert(['GREEN', 'GREEN'], 40);
+    const id = version!.id;
+    const reporter = await keys.token({
+      org: 'mlit-csirt',
+      sector: 'central-government',
+      roles: ['reporter'],
+    });
+    expect((await post(reporter, `${id}/status`, { status: 'acknowledged' })).statusCode).toBe(403);
+    expect((await post(analyst, `${randomUUID()}/status`, { status: 'acknowledged' })).statusCode).toBe(404);
+    expect((await post(analyst, `not-a-uuid/status`, { status: 'acknowledged' })).json().fields).toEqual([
+      { field: 'id', message: expect.any(String) },
+    ]);
+    const badStatus = await post(analyst, `${id}/status`, { status: 'closed' });
+    expect(badStatus.statusCode).toBe(400);
+    expect(badStatus.json().fields.map((f: { field: string }) => f.field)).toEqual(['status']);
+    expect((await post(analyst, `${id}/notes`, { text: '   ' })).json().fields[0].field).toBe('text');
+    expect((await post(analyst, `${id}/assignee`, {})).json().fields[0].field).toBe('assignee');
+
+    expect((await post(analyst, `${id}/status`, { status: 'resolved' })).statusCode).toBe(200);
+    const backwards = await post(analyst, `${id}/status`, { status: 'acknowledged' });
+    expect(backwards.statusCode).toBe(409);
+    expect(backwards.json()).toMatchObject({
+      code: 'RENKEI_CONFLICT',
+      message: 'an alert cannot move from resolved to acknowledged',
+    });
+    const outbox = await database.pool.query(`SELECT 1 FROM feed_outbox WHERE payload->>'alertId' = $1`, [
+      id,
+    ]);
+    expect(outbox.rowCount).toBe(1);
+  });
+
+  it('shows one alert with its versions and triage: everything to analysts, the status to others', async () => {
+    const versions = await storeVersionedAlert(['GREEN', 'CLEAR', 'GREEN'], 50);
+    const id = versions[0]!.id;
+    await post(analyst, `${id}/status`, { status: 'investigating', note: 'phishing kit' });
+    await post(analyst, `${id}/assignee`, { assignee: 'kenji' });
+
+    const forAnalyst = alertDetailSchema.parse((await detail(analyst, id)).json());
+    expect(forAnalyst.alert).toMatchObject({ id, version: 2, cursor: '51' });
+    expect(forAnalyst.alert.contributions).toHaveLength(3);
+    expect(forAnalyst.versions.map((v) => [v.version, v.cursor])).toEqual([
+      [1, '50'],
+      [2, '51'],
+    ]);
+    expect(forAnalyst.triage).toMatchObject({ status: 'investigating', assignee: 'kenji' });
+    expect(forAnalyst.triage.history!.map((change) => [change.status, change.assignee, change.note])).toEqual(
+      [
+        ['investigating', null, 'phishing kit'],
+        ['investigating', 'kenji', null],
+      ],
+    );
+
+    const forCeptar = alertDetailSchema.parse((await detail(ceptar, id)).json());
+    expect(forCeptar.triage).toEqual({ status: 'investigating' });
+    expect(forCeptar.alert.contributions).toBeUndefined();
+    // Version 2 only added another report of an organisation already counted: nothing a
+    // sector body may know of changed, so for it the alert has one version, at 50.
+    expect(forCeptar.alert).toMatchObject({ version: 1, cursor: '50' });
+    expect(forCeptar.versions.map((v) => v.cursor)).toEqual(['50']);
+    expect(JSON.stringify(forCeptar)).not.toContain('kenji');
+    expect(JSON.stringify(forCeptar)).not.toContain('a-csirt');
+
+    const [amber] = await storeVersionedAlert(['AMBER', 'GREEN'], 60);
+    expect((await detail(analyst, amber!.id)).statusCode).toBe(200);
+    expect((await detail(ceptar, amber!.id)).statusCode).toBe(404);
+    expect((await detail(analyst, randomUUID())).statusCode).toBe(404);
+  });
+
   it('needs a token for the alerts, not for health or the documentation', async () => {
     expect((await http.app.inject({ method: 'GET', url: '/v1/alerts' })).statusCode).toBe(401);
     expect((await http.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
@@ -137,7 +389,16 @@ describe('gateway, built in-process', () => {
   });
 
   it('describes every route it registered in its OpenAPI document', async () => {
-    expect(http.routes).toEqual(expect.arrayContaining(['GET /v1/alerts', 'GET /v1/stream']));
+    expect(http.routes).toEqual(
+      expect.arrayContaining([
+        'GET /v1/alerts',
+        'GET /v1/alerts/:id',
+        'POST /v1/alerts/:id/status',
+        'POST /v1/alerts/:id/assignee',
+        'POST /v1/alerts/:id/notes',
+        'GET /v1/stream',
+      ]),
+    );
     expect((await documentedRoutes(http.app)).sort()).toEqual([...http.routes].sort());
   });
 

@@ -4,23 +4,30 @@ import { createLogger } from '@renkei/runtime';
 import {
   FEED_EVENT_SCHEMA,
   TLP_LEVELS,
-  alertRecordSchema,
   serverFrameSchema,
-  type AlertContribution,
-  type AlertFrame,
   type AlertRecord,
+  type FeedEvent,
   type Principal,
-  type Tlp,
+  type ServerFrame,
+  type TriageUpdate,
 } from '@renkei/schema';
 import { alertRecordFixture, contributionFixture } from '@renkei/testing';
-import { CLOSE_CODES, StreamHub, type StreamSocket, type Subscriber } from '../../src/stream-hub.js';
+import {
+  CLOSE_CODES,
+  StreamHub,
+  type ConnectOptions,
+  type FeedReader,
+  type StreamSocket,
+} from '../../src/stream-hub.js';
 
 class FakeSocket implements StreamSocket {
   bufferedAmount = 0;
-  readonly sent: string[] = [];
+  readonly sent: Buffer[] = [];
   readonly closed: { code: number | undefined; reason: string | undefined }[] = [];
+  pings = 0;
+  terminated = false;
 
-  send(data: string): void {
+  send(data: Buffer): void {
     this.sent.push(data);
   }
 
@@ -28,333 +35,649 @@ class FakeSocket implements StreamSocket {
     this.closed.push({ code, reason });
   }
 
+  ping(): void {
+    this.pings += 1;
+  }
+
+  terminate(): void {
+    this.terminated = true;
+  }
+
   /** Every frame sent, checked against the frame schema. */
-  frames(): AlertFrame[] {
-    return this.sent.map((text) => {
-      const frame = serverFrameSchema.parse(JSON.parse(text));
-      if (frame.type !== 'alert') throw new Error(`expected an alert frame, got ${frame.type}`);
-      return frame;
-    });
+  frames(): ServerFrame[] {
+    return this.sent.map((data) => serverFrameSchema.parse(JSON.parse(data.toString('utf8'))));
+  }
+
+  /** The cursors of the event frames sent, in order. */
+  cursors(): string[] {
+    return this.frames().flatMap((frame) => ('cursor' in frame ? [frame.cursor] : []));
   }
 }
 
 const logger = createLogger('test', 'silent');
 const MAX_BUFFERED = 1024;
 
-function newHub(): StreamHub {
-  return new StreamHub({ maxBufferedBytes: MAX_BUFFERED, logger });
+function principal(
+  organisationId: string,
+  roles: Principal['roles'],
+  sector: Principal['sector'] = 'finance',
+) {
+  return { subject: `${organisationId}-${randomUUID()}`, organisationId, sector, roles } satisfies Principal;
 }
 
-function principal(organisationId: string, roles: Principal['roles']): Principal {
-  return { subject: `${organisationId}-user`, organisationId, sector: 'finance', roles };
-}
+const analyst = () => principal('gsoc', ['analyst'], 'central-government');
+const reporter = (organisationId = 'a-csirt') => principal(organisationId, ['reporter']);
 
-const analyst = principal('gsoc', ['analyst']);
-const reporterA = principal('a-csirt', ['reporter']);
-const reporterB = principal('b-csirt', ['reporter']);
+/** A feed held in memory: what the hub's reader would find in PostgreSQL. */
+class FakeFeed {
+  readonly events: FeedEvent[] = [];
+  reads = 0;
+  /** When set, each read waits for the test to let it go (to interleave publishes with a replay). */
+  gate: Promise<void> | undefined;
+  failWith: Error | undefined;
 
-function subscribe(hub: StreamHub, who: Principal): { socket: FakeSocket; subscriber: Subscriber } {
-  const socket = new FakeSocket();
-  const subscriber: Subscriber = { principal: who, socket };
-  hub.add(subscriber);
-  return { socket, subscriber };
-}
+  readonly read: FeedReader = async (after, upTo, limit) => {
+    this.reads += 1;
+    if (this.gate) await this.gate;
+    if (this.failWith) throw this.failWith;
+    return this.events
+      .filter((event) => BigInt(event.position) > BigInt(after) && BigInt(event.position) <= BigInt(upTo))
+      .slice(0, limit);
+  };
 
-let nextCursor = 1;
+  /** The newest position ever appended: retention does not move it back. */
+  head = 0;
 
-function contribution(organisationId: string, tlp: Tlp): AlertContribution {
-  return contributionFixture({ organisationId, tlp });
-}
+  append(kind: 'alert', payload: AlertRecord): FeedEvent;
+  append(kind: 'alert-update', payload: TriageUpdate): FeedEvent;
+  append(kind: 'alert' | 'alert-update', payload: AlertRecord | TriageUpdate): FeedEvent {
+    const event = {
+      schema: FEED_EVENT_SCHEMA,
+      position: String(++this.head),
+      sequencedAt: '2026-11-28T00:00:00.000Z',
+      kind,
+      payload,
+    } as FeedEvent;
+    this.events.push(event);
+    return event;
+  }
 
-/** Feed positions the tests gave their alerts: the hub takes the cursor beside the record. */
-const cursors = new Map<string, string>();
-
-function publish(hub: StreamHub, record: AlertRecord, cursor = cursors.get(record.id)!): number {
-  return hub.publish(record, cursor);
+  /** Forgets every event up to `position`, as retention does. */
+  prune(position: number): void {
+    while (this.events[0] && Number(this.events[0].position) <= position) this.events.shift();
+  }
 }
 
 function alert(overrides: Partial<AlertRecord> = {}): AlertRecord {
   const tlp = overrides.tlp ?? 'GREEN';
-  const record = alertRecordFixture({
+  return alertRecordFixture({
     tlp,
-    indicators: [{ type: 'ipv4', value: '192.0.2.10' }],
-    contributions: [contribution('a-csirt', tlp), contribution('b-csirt', tlp)],
+    contributions: [
+      contributionFixture({ organisationId: 'a-csirt', tlp }),
+      contributionFixture({ organisationId: 'b-csirt', tlp }),
+    ],
     ...overrides,
   });
-  const parsed = alertRecordSchema.parse(record);
-  cursors.set(parsed.id, String(nextCursor++));
-  return parsed;
 }
 
-function reportIdsOf(record: AlertRecord, organisationId?: string): string[] {
-  return record.contributions
-    .filter((c) => organisationId === undefined || c.organisationId === organisationId)
-    .map((c) => c.reportId);
+function triage(alertId: string): TriageUpdate {
+  return {
+    alertId,
+    status: 'acknowledged',
+    assignee: null,
+    note: null,
+    by: 'gsoc-analyst',
+    at: '2026-11-28T00:00:00.000Z',
+  };
 }
+
+function setUp(options: { feed?: FakeFeed; replayPageSize?: number; replayStallMs?: number } = {}) {
+  const feed = options.feed ?? new FakeFeed();
+  const hub = new StreamHub({
+    position: String(feed.head),
+    readFeed: feed.read,
+    maxBufferedBytes: MAX_BUFFERED,
+    logger,
+    replayPageSize: options.replayPageSize ?? 3,
+    replayStallMs: options.replayStallMs ?? 1_000,
+  });
+  const connect = (who: Principal, connectOptions: ConnectOptions = {}) => {
+    const socket = new FakeSocket();
+    const connection = hub.connect(who, socket, connectOptions);
+    return { socket, connection };
+  };
+  /** Appends to the feed and hands the event to the hub, as the follower does. */
+  const raise = (record: AlertRecord = alert()) => {
+    const event = feed.append('alert', record);
+    hub.publish(event);
+    return event;
+  };
+  return { feed, hub, connect, raise };
+}
+
+/** Lets pending promises (a replay's reads) run. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 describe('StreamHub.publish: who sees what', () => {
   it('sends an analyst every alert, whatever its TLP, with every report id', () => {
-    const hub = newHub();
-    const { socket } = subscribe(hub, analyst);
-    const alerts = TLP_LEVELS.map((tlp) => alert({ tlp }));
-    for (const record of alerts) expect(publish(hub, record)).toBe(1);
+    const { connect, raise } = setUp();
+    const { socket } = connect(analyst());
+    const records = TLP_LEVELS.map((tlp) => alert({ tlp }));
+    for (const record of records) raise(record);
 
     const frames = socket.frames();
-    expect(frames.map((f) => f.alert.id)).toEqual(alerts.map((a) => a.id));
-    expect(frames.map((f) => f.alert.tlp)).toEqual([...TLP_LEVELS]);
+    expect(frames.map((frame) => frame.type === 'alert' && frame.alert.tlp)).toEqual([...TLP_LEVELS]);
     for (const [i, frame] of frames.entries()) {
-      expect(frame.alert.reportIds).toEqual(reportIdsOf(alerts[i]!));
+      if (frame.type !== 'alert') throw new Error(frame.type);
+      expect(frame.alert.reportIds).toEqual(records[i]!.contributions.map((c) => c.reportId));
     }
   });
 
-  it('sends a reporter alerts where the other report is CLEAR, GREEN, or AMBER of an indicator it reported too', () => {
-    const hub = newHub();
-    const { socket } = subscribe(hub, reporterA);
-    const delivered = TLP_LEVELS.map((tlp) => publish(hub, alert({ tlp })));
+  it('sends others what TLP 2.0 lets them know, naming only their own reports', () => {
+    const { connect, raise } = setUp();
+    const { socket: contributor } = connect(reporter('a-csirt'));
+    const { socket: outsider } = connect(reporter('c-csirt'));
+    const records = TLP_LEVELS.map((tlp) => alert({ tlp }));
+    for (const record of records) raise(record);
 
-    expect(delivered).toEqual(TLP_LEVELS.map((tlp) => (tlp === 'AMBER+STRICT' || tlp === 'RED' ? 0 : 1)));
-    expect(socket.frames().map((f) => f.alert.tlp)).toEqual(['CLEAR', 'GREEN', 'AMBER']);
+    // An AMBER report of another organisation counts for one that reported the same indicator.
+    const frames = contributor.frames();
+    expect(frames.map((frame) => frame.type === 'alert' && frame.alert.tlp)).toEqual([
+      'CLEAR',
+      'GREEN',
+      'AMBER',
+    ]);
+    expect(outsider.frames().map((frame) => frame.type === 'alert' && frame.alert.tlp)).toEqual([
+      'CLEAR',
+      'GREEN',
+    ]);
+    expect(contributor.sent.join('') + outsider.sent.join('')).not.toContain('b-csirt');
+    const green = frames[1]!;
+    if (green.type !== 'alert') throw new Error(green.type);
+    expect(green.alert.reportIds).toEqual([records[1]!.contributions[0]!.reportId]);
   });
 
-  it('sends a bystander only alerts whose reports are all CLEAR or GREEN', () => {
-    const hub = newHub();
-    const { socket } = subscribe(hub, principal('c-csirt', ['ceptar']));
-    for (const tlp of TLP_LEVELS) publish(hub, alert({ tlp }));
-    expect(socket.frames().map((f) => f.alert.tlp)).toEqual(['CLEAR', 'GREEN']);
+  it('pushes triage updates to analysts only', () => {
+    const { feed, hub, connect } = setUp();
+    const forAnalyst = connect(analyst()).socket;
+    const forReporter = connect(reporter()).socket;
+    const update = triage(randomUUID());
+    hub.publish(feed.append('alert-update', update));
+
+    expect(forAnalyst.frames()).toEqual([{ type: 'alert-update', cursor: '1', update }]);
+    expect(forReporter.sent).toEqual([]);
   });
 
-  it('sends warnings to recipients of the targeted sectors and to analysts, and acknowledgements to analysts', () => {
-    const hub = newHub();
-    const forAnalyst = subscribe(hub, analyst).socket;
-    const finance = subscribe(hub, reporterA).socket;
-    const water = subscribe(hub, { ...principal('w-ceptar', ['ceptar']), sector: 'water' }).socket;
-    const warning = {
-      id: randomUUID(),
-      title: 'Phishing kit',
-      body: 'Block it.',
-      severity: 'high' as const,
-      tlp: 'GREEN' as const,
-      sectors: ['finance' as const],
-      indicators: [],
-      alertIds: [],
-      publishedAt: '2026-11-28T00:00:00.000Z',
-      publishedBy: 'gsoc-analyst',
-      exercise: false,
-    };
-    const base = { schema: FEED_EVENT_SCHEMA, sequencedAt: '2026-11-28T00:00:00.000Z' } as const;
-    expect(hub.publishEvent({ ...base, position: '7', kind: 'warning', payload: warning })).toBe(2);
-    const ack = { warningId: warning.id, organisationId: 'a-csirt', by: 'x', at: '2026-11-28T00:01:00.000Z' };
-    expect(hub.publishEvent({ ...base, position: '8', kind: 'warning-ack', payload: ack })).toBe(1);
-    expect(forAnalyst.sent.map((text) => JSON.parse(text).type)).toEqual(['warning', 'warning-ack']);
-    expect(finance.sent.map((text) => JSON.parse(text).type)).toEqual(['warning']);
-    expect(finance.sent[0]).not.toContain('gsoc-analyst');
-    expect(water.sent).toEqual([]);
+  it('computes and serialises each event once per audience, not once per socket', () => {
+    const { connect, raise } = setUp();
+    const analysts = [connect(analyst()), connect(analyst()), connect(analyst())].map((c) => c.socket);
+    const sameOrganisation = [connect(reporter('a-csirt')), connect(reporter('a-csirt'))].map(
+      (c) => c.socket,
+    );
+    const otherOrganisation = connect(reporter('c-csirt')).socket;
+    raise();
+
+    const [first, ...rest] = analysts.map((socket) => socket.sent[0]!);
+    for (const data of rest) expect(data).toBe(first);
+    expect(sameOrganisation[1]!.sent[0]).toBe(sameOrganisation[0]!.sent[0]);
+    expect(sameOrganisation[0]!.sent[0]).not.toBe(first);
+    expect(otherOrganisation.sent[0]).not.toBe(sameOrganisation[0]!.sent[0]);
+    expect(otherOrganisation.sent[0]!.toString()).not.toEqual(sameOrganisation[0]!.sent[0]!.toString());
   });
 
-  it("gives a non-analyst only their own organisation's report ids", () => {
-    const hub = newHub();
-    const a = subscribe(hub, reporterA).socket;
-    const b = subscribe(hub, reporterB).socket;
-    const outsider = subscribe(hub, principal('c-csirt', ['ceptar'])).socket;
-    const record = alert({ tlp: 'CLEAR' });
-
-    expect(publish(hub, record)).toBe(3);
-    expect(a.frames()[0]!.alert.reportIds).toEqual(reportIdsOf(record, 'a-csirt'));
-    expect(b.frames()[0]!.alert.reportIds).toEqual(reportIdsOf(record, 'b-csirt'));
-    expect(outsider.frames()[0]!.alert.reportIds).toEqual([]);
-  });
-
-  it('names organisations to analysts only', () => {
-    const hub = newHub();
-    const { socket: forAnalyst } = subscribe(hub, analyst);
-    const { socket: forOthers } = subscribe(hub, principal('c-csirt', ['ceptar']));
-    publish(hub, alert());
-    expect(forAnalyst.sent[0]).toContain('a-csirt');
-    expect(forOthers.sent[0]).not.toContain('a-csirt');
-    expect(forOthers.sent[0]).not.toContain('b-csirt');
-    expect(forOthers.sent[0]).not.toContain('organisationId');
-  });
-
-  it('sends frames that validate as server frames and carry the alert cursor', () => {
-    const hub = newHub();
-    const { socket } = subscribe(hub, analyst);
-    const record = alert();
-    publish(hub, record, '9007199254740993');
-
-    expect(socket.sent).toHaveLength(1);
-    const parsed = serverFrameSchema.safeParse(JSON.parse(socket.sent[0]!));
-    expect(parsed.success).toBe(true);
-    const frame = socket.frames()[0]!;
-    expect(frame.type).toBe('alert');
-    expect(frame.cursor).toBe('9007199254740993');
-    expect(frame.alert).toMatchObject({ id: record.id, version: record.version, title: record.title });
-  });
-
-  it('returns 0 and sends nothing when nobody is connected', () => {
-    expect(publish(newHub(), alert())).toBe(0);
+  it('ignores an event at or before its position, and counts deliveries', () => {
+    const { feed, hub, connect } = setUp();
+    connect(analyst());
+    connect(analyst());
+    const event = feed.append('alert', alert());
+    expect(hub.publish(event)).toBe(2);
+    expect(hub.publish(event)).toBe(0);
+    expect(hub.position).toBe('1');
   });
 });
 
-describe('StreamHub.publish: versions', () => {
-  it('sends the same (id, version) only once', () => {
-    const hub = newHub();
-    const { socket } = subscribe(hub, analyst);
-    const record = alert();
+describe('StreamHub: subscription filters', () => {
+  it('narrows alerts by severity, kind, sector and exercise, and lets other frames through', () => {
+    const { feed, hub, connect, raise } = setUp();
+    const all = connect(analyst()).socket;
+    const highReal = connect(analyst(), { filter: { minSeverity: 'high', exercise: false } }).socket;
+    const campaigns = connect(analyst(), { filter: { kinds: ['campaign'] } }).socket;
+    const water = connect(analyst(), { filter: { sectors: ['water', 'gas'] } }).socket;
 
-    expect(publish(hub, record)).toBe(1);
-    expect(publish(hub, record)).toBe(0);
-    expect(publish(hub, record, '999')).toBe(0);
-    expect(socket.sent).toHaveLength(1);
+    raise(alert({ severity: 'medium' })); // 1
+    raise(alert({ severity: 'critical' })); // 2
+    raise(alert({ severity: 'critical', exercise: true })); // 3
+    raise(alert({ kind: 'campaign', severity: 'low' })); // 4
+    raise(alert({ sectors: ['finance', 'water'] })); // 5
+    hub.publish(feed.append('alert-update', triage(randomUUID()))); // 6
+
+    expect(all.cursors()).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(highReal.cursors()).toEqual(['2', '5', '6']);
+    expect(campaigns.cursors()).toEqual(['4', '6']);
+    expect(water.cursors()).toEqual(['5', '6']);
   });
 
-  it('sends a newer version', () => {
-    const hub = newHub();
-    const { socket } = subscribe(hub, analyst);
-    const v1 = alert();
-    const v2 = alert({ id: v1.id, version: 2, organisationCount: 3 });
+  it('answers a filter given at connect time, and a subscribe frame at any time, with what it applies', () => {
+    const { hub, connect, raise } = setUp();
+    const { socket, connection } = connect(analyst(), {
+      first: [
+        {
+          type: 'welcome',
+          protocol: 1,
+          principal: { subject: 's', organisationId: 'gsoc', sector: 'finance', roles: [] },
+        },
+      ],
+      filter: { kinds: ['campaign', 'campaign'] },
+    });
+    raise(alert());
+    hub.receive(
+      connection,
+      Buffer.from(JSON.stringify({ type: 'subscribe', filter: { minSeverity: 'critical' } })),
+      false,
+    );
+    raise(alert({ severity: 'high' }));
+    raise(alert({ severity: 'critical' }));
+    hub.receive(connection, Buffer.from(JSON.stringify({ type: 'subscribe', filter: {} })), false);
+    raise(alert({ severity: 'low' }));
 
-    expect(publish(hub, v1)).toBe(1);
-    expect(publish(hub, v2)).toBe(1);
-    expect(socket.frames().map((f) => [f.alert.id, f.alert.version])).toEqual([
-      [v1.id, 1],
-      [v1.id, 2],
+    expect(socket.frames().map((frame) => ('cursor' in frame ? frame.cursor : frame.type))).toEqual([
+      'welcome',
+      'subscribed',
+      'subscribed',
+      '3',
+      'subscribed',
+      '4',
+    ]);
+    expect(socket.frames().filter((frame) => frame.type === 'subscribed')).toEqual([
+      { type: 'subscribed', filter: { kinds: ['campaign'] } },
+      { type: 'subscribed', filter: { minSeverity: 'critical' } },
+      { type: 'subscribed', filter: {} },
     ]);
   });
+});
 
-  it('does not send an older version after a newer one', () => {
-    const hub = newHub();
-    const { socket } = subscribe(hub, analyst);
-    const id = randomUUID();
+describe('StreamHub: resuming from a cursor', () => {
+  it('replays what came after the cursor, page by page, then continues live', async () => {
+    const feed = new FakeFeed();
+    for (let i = 0; i < 10; i += 1) feed.append('alert', alert());
+    const { connect, raise } = setUp({ feed, replayPageSize: 3 });
+    const { socket, connection } = connect(analyst(), { after: '4' });
+    await settle();
 
-    expect(publish(hub, alert({ id, version: 3 }))).toBe(1);
-    expect(publish(hub, alert({ id, version: 2 }))).toBe(0);
-    expect(publish(hub, alert({ id, version: 1 }))).toBe(0);
-    expect(socket.frames().map((f) => f.alert.version)).toEqual([3]);
+    expect(connection.state).toBe('live');
+    expect(socket.cursors()).toEqual(['5', '6', '7', '8', '9', '10']);
+    raise();
+    expect(socket.cursors()).toEqual(['5', '6', '7', '8', '9', '10', '11']);
   });
 
-  it('tracks versions per alert', () => {
-    const hub = newHub();
-    const { socket } = subscribe(hub, analyst);
-    const first = alert({ version: 5 });
-    const second = alert({ version: 1 });
+  it('misses and repeats nothing when events are published while it replays', async () => {
+    const feed = new FakeFeed();
+    for (let i = 0; i < 5; i += 1) feed.append('alert', alert());
+    const { connect, raise } = setUp({ feed, replayPageSize: 2 });
+    let release!: () => void;
+    const reopen = () => {
+      feed.gate = new Promise<void>((resolve) => (release = resolve));
+    };
+    reopen();
+    const live = connect(analyst()).socket;
+    const { socket, connection } = connect(analyst(), { after: '1' });
 
-    expect(publish(hub, first)).toBe(1);
-    expect(publish(hub, second)).toBe(1);
-    expect(socket.frames().map((f) => f.alert.id)).toEqual([first.id, second.id]);
+    // Each read is held while the follower publishes more, so every page races the live path.
+    for (let round = 0; round < 6; round += 1) {
+      raise();
+      raise();
+      const open = release;
+      reopen();
+      open();
+      await settle();
+    }
+    feed.gate = undefined;
+    release();
+    await settle();
+    expect(connection.state).toBe('live');
+    raise();
+
+    const expected = Array.from({ length: 17 }, (_, i) => String(i + 2));
+    expect(socket.cursors()).toEqual(expected);
+    expect(live.cursors()).toEqual(expected.slice(4));
   });
 
-  it('remembers a version even when nobody could see it', () => {
-    const hub = newHub();
-    const id = randomUUID();
-    expect(publish(hub, alert({ id, version: 2 }))).toBe(0);
+  it('reads the feed for at most a few replays at a time', async () => {
+    const feed = new FakeFeed();
+    for (let i = 0; i < 3; i += 1) feed.append('alert', alert());
+    let inFlight = 0;
+    let most = 0;
+    const slowRead: FeedReader = async (...args) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight -= 1;
+      return feed.read(...args);
+    };
+    const hub = new StreamHub({ position: '3', readFeed: slowRead, maxBufferedBytes: MAX_BUFFERED, logger });
+    const sockets = Array.from({ length: 12 }, () => {
+      const socket = new FakeSocket();
+      hub.connect(analyst(), socket, { after: '0' });
+      return socket;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(most).toBe(4);
+    for (const socket of sockets) expect(socket.cursors()).toEqual(['1', '2', '3']);
+  });
 
-    const { socket } = subscribe(hub, analyst);
-    expect(publish(hub, alert({ id, version: 1 }))).toBe(0);
-    expect(publish(hub, alert({ id, version: 3 }))).toBe(1);
-    expect(socket.frames().map((f) => f.alert.version)).toEqual([3]);
+  it('applies the filter to the replay too', async () => {
+    const feed = new FakeFeed();
+    feed.append('alert', alert({ severity: 'low' }));
+    feed.append('alert', alert({ severity: 'critical' }));
+    feed.append('alert', alert({ severity: 'medium' }));
+    const { connect } = setUp({ feed });
+    const { socket } = connect(analyst(), { after: '0', filter: { minSeverity: 'high' } });
+    await settle();
+    expect(socket.cursors()).toEqual(['2']);
+  });
+
+  it('sends nothing the viewer may not see during a replay', async () => {
+    const feed = new FakeFeed();
+    feed.append('alert', alert({ tlp: 'AMBER' }));
+    feed.append('alert-update', triage(randomUUID()));
+    feed.append('alert', alert({ tlp: 'GREEN' }));
+    const { connect } = setUp({ feed });
+    const { socket } = connect(reporter('c-csirt'), { after: '0' });
+    await settle();
+    expect(socket.cursors()).toEqual(['3']);
+  });
+
+  it('says `gap` first when the cursor is older than the feed keeps', async () => {
+    const feed = new FakeFeed();
+    for (let i = 0; i < 8; i += 1) feed.append('alert', alert());
+    feed.prune(5);
+    const { connect } = setUp({ feed });
+    const { socket } = connect(analyst(), { after: '2' });
+    await settle();
+    expect(socket.frames()[0]).toEqual({ type: 'gap', after: '2', resumeFrom: '5' });
+    expect(socket.cursors()).toEqual(['6', '7', '8']);
+  });
+
+  it('says `gap` when everything after the cursor is gone', async () => {
+    const feed = new FakeFeed();
+    for (let i = 0; i < 4; i += 1) feed.append('alert', alert());
+    feed.prune(4);
+    const { connect, raise } = setUp({ feed });
+    const { socket } = connect(analyst(), { after: '1' });
+    await settle();
+    raise();
+    expect(socket.frames().map((frame) => frame.type)).toEqual(['gap', 'alert']);
+    expect(socket.frames()[0]).toEqual({ type: 'gap', after: '1', resumeFrom: '4' });
+    expect(socket.cursors()).toEqual(['5']);
+  });
+
+  it('starts at once when the cursor is the hub’s position', async () => {
+    const feed = new FakeFeed();
+    feed.append('alert', alert());
+    const { connect, raise } = setUp({ feed });
+    const { socket, connection } = connect(analyst(), { after: '1' });
+    expect(connection.state).toBe('live');
+    raise();
+    expect(socket.cursors()).toEqual(['2']);
+    expect(feed.reads).toBe(0);
+  });
+
+  it('waits for the hub to reach a cursor another gateway gave out, sending nothing up to it', async () => {
+    const { connect, raise } = setUp();
+    const { socket, connection } = connect(analyst(), { after: '3' });
+    await settle();
+    expect(connection.state).toBe('waiting');
+    raise();
+    raise();
+    raise();
+    expect(connection.state).toBe('live');
+    raise();
+    expect(socket.cursors()).toEqual(['4']);
+  });
+
+  it('closes with 1011 when the feed cannot be read, so the client resumes later', async () => {
+    const feed = new FakeFeed();
+    feed.append('alert', alert());
+    feed.failWith = new Error('connection terminated');
+    const { hub, connect } = setUp({ feed });
+    const { socket } = connect(analyst(), { after: '0' });
+    await settle();
+    expect(socket.closed.map((c) => c.code)).toEqual([CLOSE_CODES.internalError]);
+    expect(hub.size).toBe(0);
+  });
+
+  it('replays no faster than the client reads', async () => {
+    const feed = new FakeFeed();
+    for (let i = 0; i < 6; i += 1) feed.append('alert', alert());
+    const { connect } = setUp({ feed, replayStallMs: 5_000 });
+    const { socket, connection } = connect(analyst(), { after: '0' });
+    await settle();
+    expect(socket.cursors()).toEqual(['1', '2', '3', '4', '5', '6']);
+
+    const later = new FakeFeed();
+    for (let i = 0; i < 6; i += 1) later.append('alert', alert());
+    const second = setUp({ feed: later, replayStallMs: 5_000 });
+    const slow = second.connect(analyst(), { after: '0' });
+    slow.socket.bufferedAmount = MAX_BUFFERED; // over half the limit: the replay waits
+    await settle();
+    expect(slow.socket.sent).toEqual([]);
+    expect(slow.connection.state).toBe('replaying');
+    slow.socket.bufferedAmount = 0;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(slow.socket.cursors()).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(connection.state).toBe('live');
+  });
+
+  it('closes a replay whose client never drains as too slow', async () => {
+    const feed = new FakeFeed();
+    feed.append('alert', alert());
+    const { connect } = setUp({ feed, replayStallMs: 50 });
+    const { socket } = connect(analyst(), { after: '0' });
+    socket.bufferedAmount = MAX_BUFFERED;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(socket.closed.map((c) => c.code)).toEqual([CLOSE_CODES.tooSlow]);
   });
 });
 
 describe('StreamHub: slow clients', () => {
-  it('closes a subscriber whose buffer is over the limit with 1013 and removes it', () => {
-    const hub = newHub();
-    const slow = subscribe(hub, analyst).socket;
-    const fast = subscribe(hub, analyst).socket;
+  it('closes a client whose buffer is over the limit with 1013, and the others go on', () => {
+    const { hub, connect, raise } = setUp();
+    const slow = connect(analyst()).socket;
+    const fast = connect(analyst()).socket;
     slow.bufferedAmount = MAX_BUFFERED + 1;
-    expect(hub.size).toBe(2);
 
-    expect(publish(hub, alert())).toBe(1);
+    raise();
     expect(slow.sent).toEqual([]);
-    expect(slow.closed).toHaveLength(1);
-    expect(slow.closed[0]!.code).toBe(CLOSE_CODES.tryAgainLater);
-    expect(CLOSE_CODES.tryAgainLater).toBe(1013);
+    expect(slow.closed).toEqual([{ code: 1013, reason: 'too slow: reconnect and resume from your cursor' }]);
     expect(hub.size).toBe(1);
-    expect(fast.sent).toHaveLength(1);
-    expect(fast.closed).toEqual([]);
-
-    // Removed: later alerts neither reach nor close it again.
-    expect(publish(hub, alert())).toBe(1);
-    expect(slow.sent).toEqual([]);
+    raise();
+    expect(fast.cursors()).toEqual(['1', '2']);
     expect(slow.closed).toHaveLength(1);
   });
 
-  it('keeps a subscriber whose buffer is exactly at the limit', () => {
-    const hub = newHub();
-    const { socket } = subscribe(hub, analyst);
+  it('keeps a client whose buffer is exactly at the limit', () => {
+    const { hub, connect, raise } = setUp();
+    const { socket } = connect(analyst());
     socket.bufferedAmount = MAX_BUFFERED;
-
-    expect(publish(hub, alert())).toBe(1);
-    expect(socket.sent).toHaveLength(1);
-    expect(socket.closed).toEqual([]);
+    raise();
+    expect(socket.cursors()).toEqual(['1']);
     expect(hub.size).toBe(1);
-  });
-
-  it('send() refuses and disconnects a slow subscriber', () => {
-    const hub = newHub();
-    const { socket, subscriber } = subscribe(hub, reporterA);
-    const welcome = {
-      type: 'welcome' as const,
-      protocol: 1 as const,
-      principal: { subject: 'a', organisationId: 'a-csirt', sector: 'finance' as const, roles: [] },
-    };
-
-    expect(hub.send(subscriber, welcome)).toBe(true);
-    expect(serverFrameSchema.parse(JSON.parse(socket.sent[0]!))).toEqual(welcome);
-
-    socket.bufferedAmount = MAX_BUFFERED * 10;
-    expect(hub.send(subscriber, welcome)).toBe(false);
-    expect(socket.sent).toHaveLength(1);
-    expect(socket.closed.map((c) => c.code)).toEqual([1013]);
-    expect(hub.size).toBe(0);
   });
 });
 
-describe('StreamHub: membership', () => {
-  it('stops delivering once the function add() returned is called', () => {
-    const hub = newHub();
+describe('StreamHub: bursts', () => {
+  /** A socket whose unsent bytes grow with each send, as a client that reads nothing. */
+  class FillingSocket extends FakeSocket {
+    override send(data: Buffer): void {
+      super.send(data);
+      this.bufferedAmount += data.length;
+    }
+  }
+  const raw = () => ({
+    corks: 0,
+    uncorks: 0,
+    cork() {
+      this.corks += 1;
+    },
+    uncork() {
+      this.uncorks += 1;
+    },
+  });
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('holds the frames of one turn of the event loop and writes them out together', async () => {
+    const { hub, raise } = setUp();
+    const network = raw();
     const socket = new FakeSocket();
-    const remove = hub.add({ principal: analyst, socket });
-    const other = subscribe(hub, analyst).socket;
-    expect(hub.size).toBe(2);
+    hub.connect(analyst(), socket, { raw: network });
+    raise();
+    raise();
+    raise();
+    expect(socket.cursors()).toEqual(['1', '2', '3']);
+    expect([network.corks, network.uncorks]).toEqual([1, 0]);
+    await tick();
+    expect([network.corks, network.uncorks]).toEqual([1, 1]);
+    raise();
+    await tick();
+    expect([network.corks, network.uncorks]).toEqual([2, 2]);
+  });
 
-    expect(publish(hub, alert())).toBe(2);
-    remove();
+  it('writes out a held socket once 16 KiB wait, so a burst never holds more', () => {
+    const { hub, raise } = setUp();
+    const network = raw();
+    const socket = new FakeSocket();
+    hub.connect(analyst(), socket, { raw: network });
+    let raised = 0;
+    while (network.uncorks === 0) {
+      raise(alert({ reasons: ['x'.repeat(1_000)] }));
+      raised += 1;
+    }
+    const bytes = socket.sent.reduce((sum, data) => sum + data.length, 0);
+    expect(bytes).toBeGreaterThanOrEqual(16 * 1024);
+    expect(bytes - socket.sent.at(-1)!.length).toBeLessThan(16 * 1024);
+    raise();
+    expect(network.corks).toBe(2);
+    expect(raised).toBeGreaterThan(3);
+  });
+
+  it('judges slowness by what was unsent when the turn began, not by the burst it is sending', async () => {
+    const { hub, raise } = setUp();
+    const socket = new FillingSocket();
+    hub.connect(analyst(), socket, { raw: raw() });
+    // Each frame is over a kilobyte: the second alone passes the limit of 1 KiB.
+    raise(alert({ reasons: ['y'.repeat(1_200)] }));
+    raise(alert({ reasons: ['y'.repeat(1_200)] }));
+    expect(socket.closed).toEqual([]);
     expect(hub.size).toBe(1);
-    expect(publish(hub, alert())).toBe(1);
+    await tick();
+    // A turn later the client has still taken nothing.
+    raise();
+    expect(socket.closed.map((c) => c.code)).toEqual([1013]);
+  });
+});
 
-    expect(socket.sent).toHaveLength(1);
-    expect(other.sent).toHaveLength(2);
+describe('StreamHub: frames from clients', () => {
+  it('closes on a binary frame with 1003', () => {
+    const { hub, connect } = setUp();
+    const { socket, connection } = connect(analyst());
+    hub.receive(connection, Buffer.from([1, 2, 3]), true);
+    expect(socket.closed.map((c) => c.code)).toEqual([1003]);
+    expect(hub.size).toBe(0);
+  });
+
+  it('answers an invalid frame with an error naming the problem', () => {
+    const { hub, connect } = setUp();
+    const { socket, connection } = connect(analyst());
+    hub.receive(connection, Buffer.from('{"type":'), false);
+    hub.receive(
+      connection,
+      Buffer.from(JSON.stringify({ type: 'subscribe', filter: { minSeverity: 'huge' } })),
+      false,
+    );
+    hub.receive(connection, Buffer.from(JSON.stringify({ type: 'unsubscribe' })), false);
+    hub.receive(
+      connection,
+      Buffer.from(JSON.stringify({ type: 'subscribe', filter: { colour: 'red' } })),
+      false,
+    );
+
+    const errors = socket.frames();
+    expect(errors.every((frame) => frame.type === 'error' && frame.code === 'RENKEI_INVALID_REQUEST')).toBe(
+      true,
+    );
+    const messages = errors.map((frame) => (frame.type === 'error' ? frame.message : ''));
+    expect(messages[0]).toBe('the frame is not JSON');
+    expect(messages[1]).toMatch(/^filter\.minSeverity: /);
+    expect(messages[2]).toMatch(/^type: /);
+    expect(messages[3]).toMatch(/colour/);
     expect(socket.closed).toEqual([]);
   });
 
-  it('closeAll closes every socket with the given code and empties the hub', () => {
-    const hub = newHub();
-    const sockets = [analyst, reporterA, reporterB].map((who) => subscribe(hub, who).socket);
-    expect(hub.size).toBe(3);
+  it('closes with 1008 after a flood of invalid frames', () => {
+    const { hub, connect } = setUp();
+    const { socket, connection } = connect(analyst());
+    for (let i = 0; i < 9; i += 1) hub.receive(connection, Buffer.from('nope'), false);
+    expect(socket.closed).toEqual([]);
+    hub.receive(connection, Buffer.from('nope'), false);
+    expect(socket.closed.map((c) => c.code)).toEqual([1008]);
+    expect(socket.frames()).toHaveLength(9);
+  });
+});
 
+describe('StreamHub: heartbeats, access and shutdown', () => {
+  it('pings every connection and drops one that did not answer the last ping', () => {
+    const { hub, connect } = setUp();
+    const answering = connect(analyst());
+    const silent = connect(analyst());
+    hub.heartbeat();
+    expect([answering.socket.pings, silent.socket.pings]).toEqual([1, 1]);
+    answering.connection.alive = true; // its pong came back
+    hub.heartbeat();
+    expect(silent.socket.terminated).toBe(true);
+    expect(answering.socket.terminated).toBe(false);
+    expect(answering.socket.pings).toBe(2);
+    expect(hub.size).toBe(1);
+  });
+
+  it('closes with 4401 every connection no longer allowed, and keeps them when the check fails', async () => {
+    const { hub, connect } = setUp();
+    const expired = connect(reporter('expired-org'));
+    const fine = connect(analyst());
+    expect(await hub.recheckAccess((p) => p.organisationId !== 'expired-org')).toBe(1);
+    expect(expired.socket.closed.map((c) => c.code)).toEqual([4401]);
+    expect(fine.socket.closed).toEqual([]);
+
+    expect(
+      await hub.recheckAccess(async () => {
+        throw new Error('registry away');
+      }),
+    ).toBe(0);
+    expect(fine.socket.closed).toEqual([]);
+    expect(hub.size).toBe(1);
+  });
+
+  it('closeAll closes every socket, replaying ones too, and empties the hub', async () => {
+    const feed = new FakeFeed();
+    feed.append('alert', alert());
+    feed.gate = new Promise(() => undefined);
+    const { hub, connect, raise } = setUp({ feed });
+    const sockets = [connect(analyst()), connect(reporter()), connect(analyst(), { after: '0' })].map(
+      (c) => c.socket,
+    );
     hub.closeAll(CLOSE_CODES.goingAway, 'shutting down');
-
     expect(hub.size).toBe(0);
-    for (const socket of sockets) {
-      expect(socket.closed).toEqual([{ code: 1001, reason: 'shutting down' }]);
-    }
-    expect(publish(hub, alert({ tlp: 'CLEAR' }))).toBe(0);
+    for (const socket of sockets) expect(socket.closed).toEqual([{ code: 1001, reason: 'shutting down' }]);
+    raise();
     for (const socket of sockets) expect(socket.sent).toEqual([]);
   });
-});
 
-describe('StreamHub.revokeWhere', () => {
-  it('closes with 4401 and removes exactly the viewers no longer allowed', () => {
-    const hub = newHub();
-    const kept = subscribe(hub, analyst).socket;
-    const revoked = subscribe(hub, reporterA).socket;
-    expect(
-      hub.revokeWhere((who) => who.organisationId !== 'a-csirt', CLOSE_CODES.accessRevoked, 'revoked'),
-    ).toBe(1);
-    expect(revoked.closed).toEqual([{ code: 4401, reason: 'revoked' }]);
-    expect(kept.closed).toEqual([]);
-    expect(hub.size).toBe(1);
-    publish(hub, alert());
-    expect(revoked.sent).toEqual([]);
+  it('forgets a disconnected connection and its audience', () => {
+    const { hub, connect, raise } = setUp();
+    const { socket, connection } = connect(analyst());
+    expect(hub.audienceSizes()).toEqual(new Map([['analysts', 1]]));
+    hub.disconnect(connection);
+    raise();
+    expect(socket.sent).toEqual([]);
+    expect(hub.audienceSizes()).toEqual(new Map());
   });
 });

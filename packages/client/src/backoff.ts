@@ -1,0 +1,23 @@
+export interface BackoffOptions {
+  /** The ceiling of the first wait. */
+  initialMs: number;
+  /** No wait is longer than this. */
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 30_000 };
+
+/**
+ * How long to wait before reconnection attempt `attempt` (0 for the first
+ * after a working connection): exponential, with full jitter. Jitter spreads
+ * a crowd of clients that lost the same gateway at the same moment, so they
+ * do not all come back to the next one in the same instant.
+ */
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(options.maxMs, options.initialMs * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * ceiling);
+}
