@@ -18,6 +18,11 @@ export const ERROR_CODES = {
     retriable: false,
     message: 'the resource does not support this method',
   },
+  RENKEI_NOT_ACCEPTABLE: {
+    status: 406,
+    retriable: false,
+    message: 'the Accept header names no media type this resource is served in',
+  },
   RENKEI_REQUEST_TIMEOUT: {
     status: 408,
     retriable: true,
@@ -29,6 +34,11 @@ export const ERROR_CODES = {
     status: 415,
     retriable: false,
     message: 'the body must be JSON encoded as UTF-8',
+  },
+  RENKEI_IMPORT_REFUSED: {
+    status: 422,
+    retriable: false,
+    message: 'nothing in the bundle or event could become a report',
   },
   RENKEI_RATE_LIMITED: {
     status: 429,

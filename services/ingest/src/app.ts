@@ -6,6 +6,7 @@ import { createHttpApp, type HttpApp } from '@renkei/http';
 import type { HubMetrics } from '@renkei/metrics';
 import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
+import { importRoutes } from './routes/imports.js';
 import { reportRoutes } from './routes/reports.js';
 import { SubmissionBatcher } from './submission-batcher.js';
 
@@ -21,10 +22,14 @@ export interface IngestDeps {
   access?: AccessSettings;
   kafkaTimeoutMs: number;
   batching?: { lingerMs: number; maxBatch: number };
+  /** The largest STIX bundle or MISP event accepted, in bytes. Default 32 MiB. */
+  importMaxBytes?: number;
   metrics?: HubMetrics;
   /** Whether PostgreSQL and Kafka answer. */
   checkReadiness: () => Promise<boolean>;
 }
+
+export const DEFAULT_IMPORT_MAX_BYTES = 32 * 1024 * 1024;
 
 /** The ingest API, ready to listen or to answer `inject()` in tests. */
 export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
@@ -61,5 +66,6 @@ export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
   // Runs once the server has finished its requests; anything still queued goes out first.
   http.app.addHook('onClose', () => submissions.close());
   reportRoutes(http.app, { pool: deps.pool, submissions });
+  importRoutes(http.app, { submissions, maxBodyBytes: deps.importMaxBytes ?? DEFAULT_IMPORT_MAX_BYTES });
   return http;
 }

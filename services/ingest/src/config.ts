@@ -24,6 +24,13 @@ export const ingestConfigSchema = z.object({
   INGEST_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
   /** A batch of this many reports is sent without waiting. */
   INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(200),
+  /** The largest STIX bundle or MISP event a POST may carry (10,000 STIX objects are a few MiB). */
+  INGEST_IMPORT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(32 * 1024 * 1024),
 });
 export type IngestConfig = z.output<typeof ingestConfigSchema>;
 

@@ -77,6 +77,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       access: accessSettingsFrom(config),
       kafkaTimeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
       batching: { lingerMs: config.INGEST_BATCH_LINGER_MS, maxBatch: config.INGEST_BATCH_MAX },
+      importMaxBytes: config.INGEST_IMPORT_MAX_BYTES,
       metrics,
       checkReadiness: async () => database.isHealthy() && broker.isHealthy(),
     });

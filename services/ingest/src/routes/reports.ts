@@ -6,14 +6,8 @@ import type { Pool } from '@renkei/db';
 import { annotateRequest, errorReplies, type HttpServer } from '@renkei/http';
 import { canReadReport, REPORTING_ROLES } from '@renkei/policy';
 import { RenkeiError } from '@renkei/runtime';
-import {
-  REPORT_ENVELOPE_SCHEMA,
-  reportStatusViewSchema,
-  reportSubmissionSchema,
-  type ReportEnvelope,
-  type ReportStatusView,
-} from '@renkei/schema';
-import { contentSha256 } from '../content-hash.js';
+import { reportStatusViewSchema, reportSubmissionSchema, type ReportStatusView } from '@renkei/schema';
+import { envelopeFor } from '../envelope.js';
 import { indicatorViews } from '../indicator-view.js';
 import { findSuppressions } from '../queries/indicators.js';
 import { findSubmission } from '../queries/submissions.js';
@@ -55,16 +49,7 @@ export function reportRoutes(app: HttpServer, deps: ReportRoutesDeps): void {
       const principal = principalOf(request);
       requireAnyRole(principal, REPORTING_ROLES);
       const report = { ...request.body, id: request.body.id ?? randomUUID() };
-      const envelope: ReportEnvelope = {
-        schema: REPORT_ENVELOPE_SCHEMA,
-        id: report.id,
-        organisationId: principal.organisationId,
-        sector: principal.sector,
-        submittedBy: principal.subject,
-        receivedAt: new Date().toISOString(),
-        contentSha256: contentSha256(report),
-        report,
-      };
+      const envelope = envelopeFor(principal, report, new Date().toISOString());
       annotateRequest(request, { reportId: report.id, organisationId: principal.organisationId });
       const outcome = await deps.submissions.submit(envelope);
       annotateRequest(request, { outcome });

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { principalOf, requireAnyRole } from '@renkei/auth';
+import { annotateRequest, errorReplies, type HttpServer } from '@renkei/http';
+import { importMispEvent } from '@renkei/misp';
+import { REPORTING_ROLES } from '@renkei/policy';
+import { isRenkeiError, RenkeiError } from '@renkei/runtime';
+import { importAnswerSchema, reportSchema, type ImportAnswer, type Principal } from '@renkei/schema';
+import { importStixBundle } from '@renkei/stix';
+import { envelopeFor } from '../envelope.js';
+import {
+  importAnswer,
+  planMispImport,
+  planStixImport,
+  type ImportPlan,
+  type SubmittedOutcome,
+} from '../import-plan.js';
+import type { SubmissionBatcher } from '../submission-batcher.js';
+
+export interface ImportRoutesDeps {
+  submissions: Pick<SubmissionBatcher, 'submit'>;
+  /** The largest bundle or event accepted, in bytes (a 10,000-object bundle is a few MiB). */
+  maxBodyBytes: number;
+}
+
+/** The media types a STIX 2.1 bundle comes in; both go through the hub's JSON parser. */
+export const STIX_MEDIA_TYPE = 'application/stix+json;version=2.1';
+
+const importReplies = {
+  202: importAnswerSchema,
+  ...errorReplies(
+    'RENKEI_INVALID_REQUEST',
+    'RENKEI_FORBIDDEN',
+    'RENKEI_IMPORT_REFUSED',
+    'RENKEI_PAYLOAD_TOO_LARGE',
+    'RENKEI_UNSUPPORTED_MEDIA_TYPE',
+    'RENKEI_RATE_LIMITED',
+    'RENKEI_UNAVAILABLE',
+  ),
+};
+
+/** Any JSON object: what is in it is the importer's to judge, object by object. */
+const anyObject = z.record(z.string(), z.unknown());
+
+/**
+ * `POST /v1/stix/bundles` and `POST /v1/misp/events`. Each report made of the
+ * input goes through the same batcher as `POST /v1/reports`, with an id named
+ * from the organisation and the source's id and version, so a 202 means Kafka
+ * holds every report listed as accepted, and a retried import stores nothing twice.
+ */
+export function importRoutes(app: HttpServer, deps: ImportRoutesDeps): void {
+  app.post(
+    '/v1/stix/bundles',
+    {
+      bodyLimit: deps.maxBodyBytes,
+      schema: {
+        summary: 'Import a STIX 2.1 bundle: one report per report, incident or grouping (or for the bundle)',
+        description:
+          `Send \`${STIX_MEDIA_TYPE}\` or \`application/json\`. Answered 202 once Kafka holds every report listed ` +
+          'as accepted; each object says whether it was mapped, and why not. A bundle with no TLP marking is a 400 ' +
+          'naming `object_marking_refs`; one of which no report could be made is a 422. Importing it again stores nothing twice.',
+        tags: ['imports'],
+        body: anyObject,
+        response: importReplies,
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      requireAnyRole(principal, REPORTING_ROLES);
+      const receivedAt = new Date().toISOString();
+      const plan = planStixImport(
+        importStixBundle(request.body, { receivedAt, idScope: principal.organisationId }),
+      );
+      const answer = await submitPlan(deps, principal, plan, receivedAt);
+      annotateRequest(request, {
+        imported: answer.summary.reportsAccepted,
+        unmapped: answer.summary.unmapped,
+      });
+      return reply.status(202).send(answer);
+    },
+  );
+
+  app.post(
+    '/v1/misp/events',
+    {
+      bodyLimit: deps.maxBodyBytes,
+      schema: {
+        summary: 'Import a MISP event ({"Event": {…}}) as one report',
+        description:
+          'Answered 202 once Kafka holds the report; each attribute says whether it was mapped, and why not. ' +
+          'An event without a `tlp:` tag is a 400 naming `Event.Tag`. Importing it again stores nothing twice.',
+        tags: ['imports'],
+        body: anyObject,
+        response: importReplies,
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      requireAnyRole(principal, REPORTING_ROLES);
+      const receivedAt = new Date().toISOString();
+      const plan = planMispImport(
+        importMispEvent(request.body, { receivedAt, idScope: principal.organisationId }),
+      );
+      const answer = await submitPlan(deps, principal, plan, receivedAt);
+      annotateRequest(request, {
+        imported: answer.summary.reportsAccepted,
+        unmapped: answer.summary.unmapped,
+      });
+      return reply.status(202).send(answer);
+    },
+  );
+}
+
+/**
+ * Submits every planned report and waits for all of them: a failure other
+ * than a conflict (Kafka did not acknowledge) fails the whole request with
+ * its 503, and the client's retry resubmits the same ids.
+ */
+async function submitPlan(
+  deps: ImportRoutesDeps,
+  principal: Principal,
+  plan: ImportPlan,
+  receivedAt: string,
+): Promise<ImportAnswer> {
+  if (!plan.ok) {
+    const { refusal } = plan;
+    const message = refusal.fields.map((f) => `${f.field}: ${f.message}`).join('; ');
+    throw new RenkeiError(
+      refusal.kind === 'invalid' ? 'RENKEI_INVALID_REQUEST' : 'RENKEI_IMPORT_REFUSED',
+      message,
+      { details: { fields: refusal.fields } },
+    );
+  }
+  const submitted = plan.reports.flatMap(({ submission }, index) => {
+    if (!submission?.id) return [];
+    // The same parse as `POST /v1/reports`, so defaults and the content hash are the same.
+    const report = reportSchema.parse({ ...submission, id: submission.id });
+    const envelope = envelopeFor(principal, report, receivedAt);
+    return [{ index, outcome: deps.submissions.submit(envelope) }];
+  });
+  const settled = await Promise.allSettled(submitted.map((item) => item.outcome));
+  const outcomes = new Map<number, SubmittedOutcome>();
+  for (const [i, result] of settled.entries()) {
+    const { index } = submitted[i]!;
+    if (result.status === 'fulfilled') outcomes.set(index, result.value);
+    else if (isRenkeiError(result.reason) && result.reason.code === 'RENKEI_CONFLICT')
+      outcomes.set(index, 'conflict');
+    else throw result.reason;
+  }
+  return importAnswer(plan, outcomes);
+}

@@ -1,0 +1,401 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTokenVerifier } from '@renkei/auth';
+import { createKafka, createReliableProducer, prepareTopics, type Producer } from '@renkei/bus';
+import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
+import type { HttpApp } from '@renkei/http';
+import { createLogger } from '@renkei/runtime';
+import type { ImportAnswer, ReportEnvelope } from '@renkei/schema';
+import { TLP1_MARKING_IDS, TLP2_MARKING_IDS } from '@renkei/stix';
+import {
+  controllable,
+  createMigratedTestDatabase,
+  createTestKeys,
+  deleteTopicsWithPrefix,
+  randomTopicPrefix,
+  readWholeTopic,
+  registerOrganisations,
+  TEST_KAFKA_BROKERS,
+  TEST_ORGANISATIONS,
+  type ControllableProducer,
+  type TestDatabase,
+  type TestKeys,
+} from '@renkei/testing';
+import { buildIngestApp } from '../../src/app.js';
+
+const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
+const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+const times = {
+  spec_version: '2.1',
+  created: '2026-11-01T00:00:00.000Z',
+  modified: '2026-11-01T00:00:00.000Z',
+};
+const green = { object_marking_refs: [TLP2_MARKING_IDS.GREEN] };
+const indicator = (n: number, pattern: string, extra: Record<string, unknown> = {}) => ({
+  type: 'indicator',
+  id: `indicator--${uuid(n)}`,
+  ...times,
+  pattern,
+  pattern_type: 'stix',
+  valid_from: '2026-11-01T00:00:00.000Z',
+  ...extra,
+});
+
+/** Every mapped object and every mapped pattern form, in one report container. */
+function everyMappedForm() {
+  const objects: Record<string, unknown>[] = [
+    indicator(1, "[ipv4-addr:value = '198.51.100.7']"),
+    indicator(2, "[ipv6-addr:value = '2001:db8::7']"),
+    indicator(3, "[domain-name:value = 'c2.evil.example']"),
+    indicator(4, "[url:value = 'https://evil.example/login']"),
+    indicator(5, "[email-addr:value = 'ceo@evil.example']"),
+    indicator(6, `[file:hashes.'SHA-256' = '${'a'.repeat(64)}']`),
+    indicator(7, `[file:hashes.MD5 = '${'b'.repeat(32)}']`),
+    indicator(8, `[file:hashes.'SHA-1' = '${'c'.repeat(40)}']`),
+    indicator(9, "[domain-name:value = 'or-one.example'] OR [ipv4-addr:value = '203.0.113.9']"),
+    {
+      type: 'observed-data',
+      id: `observed-data--${uuid(10)}`,
+      ...times,
+      first_observed: '2026-10-30T00:00:00.000Z',
+      last_observed: '2026-10-30T00:00:00.000Z',
+      number_observed: 1,
+      object_refs: [`domain-name--${uuid(11)}`],
+    },
+    { type: 'domain-name', spec_version: '2.1', id: `domain-name--${uuid(11)}`, value: 'observed.example' },
+    {
+      type: 'sighting',
+      id: `sighting--${uuid(12)}`,
+      ...times,
+      sighting_of_ref: `indicator--${uuid(13)}`,
+      first_seen: '2026-10-31T00:00:00.000Z',
+    },
+    indicator(13, "[domain-name:value = 'sighted.example']"),
+    {
+      type: 'vulnerability',
+      id: `vulnerability--${uuid(14)}`,
+      ...times,
+      name: 'CVE-2024-3400',
+      external_references: [{ source_name: 'cve', external_id: 'CVE-2024-3400' }],
+    },
+    indicator(15, "[ipv4-addr:value = '198.51.100.0/24']"),
+    indicator(16, "[domain-name:value = 'a.example'] AND [domain-name:value = 'b.example']"),
+    indicator(17, "[ipv4-addr:value = 'broken"),
+  ];
+  const report = {
+    type: 'report',
+    id: `report--${uuid(100)}`,
+    ...times,
+    name: 'Every mapped form',
+    published: '2026-11-01T00:00:00.000Z',
+    report_types: ['threat-report'],
+    object_refs: objects.map((o) => o.id),
+    labels: ['renkei:category=malware', 'renkei:severity=high'],
+    ...green,
+  };
+  return { type: 'bundle', id: `bundle--${uuid(999)}`, objects: [report, ...objects] };
+}
+
+/**
+ * STIX and MISP imports on the real ingest path: reports go through the same
+ * batcher, so a 202 means Kafka holds them, and a retried import adds none.
+ */
+describe('imports on ingest', () => {
+  const logger = createLogger('ingest-imports-test', 'silent');
+  let database: TestDatabase;
+  let keys: TestKeys;
+  let prefix: string;
+  let producer: Producer;
+  let kafka: ControllableProducer;
+  let http: HttpApp;
+  let reportsTopic: string;
+  let registry: OrganisationRegistry;
+  let reporter: string;
+  let otherReporter: string;
+  const { mlitCsirt, financeCeptar } = TEST_ORGANISATIONS;
+
+  beforeAll(async () => {
+    [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
+    await registerOrganisations(database, [mlitCsirt, financeCeptar]);
+    registry = await startRegistryCache({
+      pool: database.pool,
+      databaseUrl: database.url,
+      logger,
+      pollEveryMs: 1_000,
+    });
+    prefix = randomTopicPrefix();
+    const client = createKafka({ brokers: TEST_KAFKA_BROKERS.split(','), clientId: 'imports-test', logger });
+    reportsTopic = (await prepareTopics(client, prefix, ['reports'])).reports;
+    producer = createReliableProducer(client);
+    await producer.connect();
+    kafka = controllable(producer);
+    http = await buildIngestApp({
+      logger,
+      pool: database.pool,
+      producer: kafka.producer,
+      reportsTopic,
+      verifyToken: await loadTokenVerifier({
+        AUTH_JWKS_FILE: keys.jwksFile,
+        AUTH_ISSUER: 'renkei',
+        AUTH_AUDIENCE: 'renkei-api',
+      }),
+      registry,
+      kafkaTimeoutMs: 1_000,
+      checkReadiness: async () => true,
+    });
+    reporter = await keys.token({ org: 'mlit-csirt', sector: 'central-government', roles: ['reporter'] });
+    otherReporter = await keys.token({ org: 'finance-ceptar', sector: 'finance', roles: ['ceptar'] });
+  });
+
+  afterAll(async () => {
+    await http?.close(1_000);
+    await registry?.close();
+    await producer?.disconnect();
+    await database?.drop();
+    await keys?.remove();
+    await deleteTopicsWithPrefix(prefix);
+  });
+
+  const post = (url: string, body: unknown, contentType = 'application/json', token = reporter) =>
+    http.app.inject({
+      method: 'POST',
+      url,
+      headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
+      payload: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  const stix = (body: unknown, contentType = 'application/stix+json;version=2.1', token = reporter) =>
+    post('/v1/stix/bundles', body, contentType, token);
+  const misp = (body: unknown, token = reporter) => post('/v1/misp/events', body, 'application/json', token);
+  const onTopic = async () => readWholeTopic<ReportEnvelope>(reportsTopic);
+
+  it('imports every mapped object and pattern into one report Kafka holds, and says what it left out', async () => {
+    const response = await stix(everyMappedForm());
+    expect(response.statusCode, response.body).toBe(202);
+    const answer = response.json<ImportAnswer>();
+    expect(answer.format).toBe('stix-2.1');
+    expect(answer.reports).toHaveLength(1);
+    const [report] = answer.reports;
+    expect(report).toMatchObject({ status: 'accepted', tlp: 'GREEN', source: { type: 'report' } });
+    const envelope = (await onTopic()).find((message) => message.id === report!.id)!;
+    expect(envelope.organisationId).toBe('mlit-csirt');
+    expect(envelope.report.category).toBe('malware');
+    expect(envelope.report.severity).toBe('high');
+    expect(envelope.report.indicators.map((i) => `${i.type}:${i.value}`).sort()).toEqual(
+      [
+        'ipv4:198.51.100.7',
+        'ipv6:2001:db8::7',
+        'domain:c2.evil.example',
+        'url:https://evil.example/login',
+        'email:ceo@evil.example',
+        `sha256:${'a'.repeat(64)}`,
+        `md5:${'b'.repeat(32)}`,
+        `sha1:${'c'.repeat(40)}`,
+        'domain:or-one.example',
+        'ipv4:203.0.113.9',
+        'domain:observed.example',
+        'domain:sighted.example',
+        'cve:CVE-2024-3400',
+      ].sort(),
+    );
+    const reasonOf = (n: number) =>
+      answer.items.find((item) => item.id === `indicator--${uuid(n)}`)?.reason?.code;
+    expect(reasonOf(15)).toBe('unsupported-pattern');
+    expect(reasonOf(16)).toBe('unsupported-pattern');
+    expect(reasonOf(17)).toBe('pattern-syntax');
+    expect(answer.summary.reportsAccepted).toBe(1);
+    expect(answer.summary.unmapped).toBe(3);
+  });
+
+  it('stores a retried import once, and answers it as already accepted', async () => {
+    const bundle = {
+      type: 'bundle',
+      id: `bundle--${uuid(2_000)}`,
+      objects: [indicator(2_001, "[domain-name:value = 'retry.example']", green)],
+    };
+    const first = (await stix(bundle, 'application/json')).json<ImportAnswer>();
+    const second = (await stix(bundle)).json<ImportAnswer>();
+    expect(first.reports[0]!.status).toBe('accepted');
+    expect(second.reports[0]).toMatchObject({ status: 'already-accepted', id: first.reports[0]!.id });
+    expect((await onTopic()).filter((message) => message.id === first.reports[0]!.id)).toHaveLength(1);
+    // Another organisation importing the same bundle makes its own report.
+    const other = (await stix(bundle, undefined, otherReporter)).json<ImportAnswer>();
+    expect(other.reports[0]!.id).not.toBe(first.reports[0]!.id);
+  });
+
+  it('reads TLP 1.0 markings, and refuses a bundle with none, naming the field', async () => {
+    const tlp1 = await stix({
+      type: 'bundle',
+      id: `bundle--${uuid(3_000)}`,
+      objects: [
+        indicator(3_001, "[domain-name:value = 'tlp1.example']", {
+          object_marking_refs: [TLP1_MARKING_IDS.AMBER],
+        }),
+      ],
+    });
+    expect(tlp1.json<ImportAnswer>().reports[0]).toMatchObject({ status: 'accepted', tlp: 'AMBER' });
+
+    const unmarked = await stix(fixture('stix-examples/ctidoc_indicator-for-malicious-url.json'));
+    expect(unmarked.statusCode).toBe(400);
+    expect(unmarked.json()).toMatchObject({
+      code: 'RENKEI_INVALID_REQUEST',
+      fields: [{ field: 'object_marking_refs' }],
+    });
+  });
+
+  it('imports the OASIS example with a TLP marking, and refuses one with nothing to map as a 422', async () => {
+    const marked = await stix(fixture('stix-examples/ctidoc_using-marking-definitions.json'));
+    expect(marked.statusCode, marked.body).toBe(202);
+    expect(marked.json<ImportAnswer>().reports[0]).toMatchObject({ status: 'accepted', tlp: 'AMBER' });
+
+    const bare = await stix(fixture('stix-examples/schemas_malicious-email-indicator-with-attachment.json'));
+    expect(bare.statusCode).toBe(422);
+    expect(bare.json().code).toBe('RENKEI_IMPORT_REFUSED');
+    expect(bare.json().fields[0].field).toBe('reports[0]');
+  });
+
+  it('answers malformed bundles with a 4xx or per-object reasons, never a 500', async () => {
+    const broken = await stix('{"type": "bundle", "objects": [');
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json().code).toBe('RENKEI_INVALID_REQUEST');
+
+    const notBundle = await stix({ hello: 'world' });
+    expect(notBundle.statusCode).toBe(400);
+    expect(notBundle.json().fields[0].field).toBe('(body)');
+
+    const array = await stix([1, 2, 3]);
+    expect(array.statusCode).toBe(400);
+
+    const partial = await stix({
+      type: 'bundle',
+      id: `bundle--${uuid(4_000)}`,
+      objects: [
+        { id: `indicator--${uuid(4_001)}`, pattern: "[domain-name:value = 'x.example']" },
+        { type: 'indicator', pattern: "[domain-name:value = 'y.example']" },
+        indicator(4_002, "[domain-name:value = 'unknown-marking.example']", {
+          object_marking_refs: [`marking-definition--${uuid(4_999)}`],
+        }),
+        indicator(4_003, "[file:name = 'evil.exe']", green),
+        indicator(4_004, "[domain-name:value = 'kept.example']", green),
+        'not an object',
+      ],
+    });
+    expect(partial.statusCode, partial.body).toBe(202);
+    const answer = partial.json<ImportAnswer>();
+    expect(answer.reports[0]!.status).toBe('accepted');
+    expect(answer.items.map((item) => item.reason?.code ?? item.status)).toEqual([
+      'invalid-object',
+      'invalid-object',
+      'unknown-marking',
+      'unsupported-pattern',
+      'mapped',
+      'invalid-object',
+    ]);
+
+    const wrongType = await stix(JSON.stringify(everyMappedForm()), 'text/plain');
+    expect(wrongType.statusCode).toBe(415);
+  });
+
+  it('handles a bundle of 10,000 objects in one request', async () => {
+    const objects: Record<string, unknown>[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const octets = `${(i >> 8) & 255}.${i & 255}`;
+      objects.push(indicator(10_000 + i, `[ipv4-addr:value = '10.20.${octets}']`, green));
+    }
+    const response = await stix({ type: 'bundle', id: `bundle--${uuid(5_000)}`, objects });
+    expect(response.statusCode, response.body.slice(0, 500)).toBe(202);
+    const answer = response.json<ImportAnswer>();
+    expect(answer.summary.items).toBe(10_000);
+    // One report holds at most 1,000 indicators: the rest are listed, not dropped silently.
+    expect(answer.summary.mapped).toBe(1_000);
+    expect(answer.items.filter((item) => item.reason?.code === 'report-full')).toHaveLength(9_000);
+    const envelope = (await onTopic()).find((message) => message.id === answer.reports[0]!.id)!;
+    expect(envelope.report.indicators).toHaveLength(1_000);
+  });
+
+  it('refuses a bundle over the object limit with a 400 naming objects', async () => {
+    const objects = Array.from({ length: 20_001 }, (_, i) => ({ type: 'x', id: `x--${uuid(i)}` }));
+    const response = await stix({ type: 'bundle', id: `bundle--${uuid(6_000)}`, objects });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().fields[0].field).toBe('objects');
+  });
+
+  it('answers 503 when Kafka does not acknowledge, and the retry stores the reports once', async () => {
+    const bundle = {
+      type: 'bundle',
+      id: `bundle--${uuid(7_000)}`,
+      objects: [indicator(7_001, "[domain-name:value = 'outage.example']", green)],
+    };
+    const brokerDown = Object.assign(new Error('Connection error: connect ECONNREFUSED'), {
+      name: 'KafkaJSConnectionError',
+      retriable: true,
+    });
+    kafka.inject({ kind: 'fail', error: brokerDown });
+    const failed = await stix(bundle);
+    expect(failed.statusCode).toBe(503);
+    const retried = await stix(bundle);
+    expect(retried.statusCode).toBe(202);
+    const id = retried.json<ImportAnswer>().reports[0]!.id;
+    expect((await onTopic()).filter((message) => message.id === id)).toHaveLength(1);
+  });
+
+  describe('MISP', () => {
+    it('imports the CIRCL example event with its tlp:white tag as CLEAR', async () => {
+      const response = await misp(fixture('misp/circl_xorist_ransomware_57c4445b.json'));
+      expect(response.statusCode, response.body).toBe(202);
+      const answer = response.json<ImportAnswer>();
+      expect(answer.format).toBe('misp');
+      expect(answer.reports[0]).toMatchObject({ status: 'accepted', tlp: 'CLEAR', indicators: 3 });
+      expect((await onTopic()).some((message) => message.id === answer.reports[0]!.id)).toBe(true);
+      const again = (await misp(fixture('misp/circl_xorist_ransomware_57c4445b.json'))).json<ImportAnswer>();
+      expect(again.reports[0]!.status).toBe('already-accepted');
+    });
+
+    it('refuses an event without a tlp: tag, naming Event.Tag', async () => {
+      const response = await misp(fixture('misp/ursnif_with_sightings.json'));
+      expect(response.statusCode).toBe(400);
+      expect(response.json().fields).toEqual([{ field: 'Event.Tag', message: expect.any(String) }]);
+    });
+
+    it('maps composites and lists unmapped attributes with reasons', async () => {
+      const response = await misp({
+        Event: {
+          uuid: uuid(8_000),
+          info: 'Composite attributes',
+          date: '2026-11-20',
+          timestamp: '1795000000',
+          threat_level_id: '1',
+          Tag: [{ name: 'tlp:amber' }],
+          Attribute: [
+            { type: 'domain|ip', value: 'mixed.example|198.51.100.20' },
+            { type: 'ip-dst|port', value: '198.51.100.21|443' },
+            { type: 'filename|sha256', value: `drop.exe|${'d'.repeat(64)}` },
+            { type: 'email-src', value: 'sender@evil.example' },
+            { type: 'vulnerability', value: 'CVE-2023-4966' },
+            { type: 'regkey', value: 'HKLM\\Software\\Evil' },
+            { type: 'md5', value: 'abc' },
+          ],
+        },
+      });
+      expect(response.statusCode, response.body).toBe(202);
+      const answer = response.json<ImportAnswer>();
+      expect(answer.reports[0]).toMatchObject({ status: 'accepted', tlp: 'AMBER', indicators: 6 });
+      expect(answer.items.map((item) => item.reason?.code ?? item.status)).toEqual([
+        'mapped',
+        'mapped',
+        'mapped',
+        'mapped',
+        'mapped',
+        'unsupported-type',
+        'invalid-value',
+      ]);
+      const envelope = (await onTopic()).find((message) => message.id === answer.reports[0]!.id)!;
+      expect(envelope.report.severity).toBe('high');
+    });
+
+    it('answers a body that is not an event with a 400 naming Event', async () => {
+      const response = await misp({ event: {} });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().fields[0].field).toBe('Event');
+    });
+  });
+});
