@@ -10,6 +10,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes marked public (health checks) need no token. */
     public?: boolean;
+    /**
+     * TAXII routes: a token is read when given (also as TAXII clients send it,
+     * see {@link taxiiToken}) and the route decides what an anonymous caller gets.
+     */
+    taxii?: boolean;
   }
 }
 
@@ -24,8 +29,13 @@ export function authenticateRequests(app: FastifyInstance, verify: TokenVerifier
     // Unknown routes answer 404 whoever asks; public routes need no token.
     const route = request.routeOptions.url;
     if (route === undefined || request.routeOptions.config.public) return;
-    const token = bearerToken(request);
-    if (!token) throw new RenkeiError('RENKEI_UNAUTHENTICATED');
+    const taxii = request.routeOptions.config.taxii === true;
+    const token = taxii ? taxiiToken(request) : bearerToken(request);
+    if (!token) {
+      // Anonymous only when no credentials at all: unreadable ones are refused, never ignored.
+      if (taxii && request.headers.authorization === undefined) return;
+      throw new RenkeiError('RENKEI_UNAUTHENTICATED');
+    }
     try {
       request.principal = await verify(token, { method: request.method, route, ip: request.ip });
     } catch (error) {
@@ -45,6 +55,25 @@ function bearerToken(request: FastifyRequest): string | undefined {
   const query = request.query as Record<string, unknown> | undefined;
   const fromQuery = query?.access_token;
   return typeof fromQuery === 'string' && fromQuery.length > 0 ? fromQuery : undefined;
+}
+
+/**
+ * The token as TAXII clients send it: `Authorization: Bearer <token>`,
+ * `Authorization: Token <token>` (taxii2-client's TokenAuth), or HTTP Basic
+ * with the token as the password (clients that only know user and password;
+ * the user name is ignored). No query parameter: TAXII URLs end up in logs.
+ */
+export function taxiiToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const scheme = /^(Bearer|Token)\s+(\S+)\s*$/i.exec(header);
+  if (scheme) return scheme[2];
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!basic) return undefined;
+  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const password = colon < 0 ? '' : decoded.slice(colon + 1);
+  return password.length > 0 ? password : undefined;
 }
 
 /** The caller, for routes behind {@link authenticateRequests}. */

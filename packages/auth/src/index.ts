@@ -37,7 +37,7 @@ export {
   type RefusalAuditor,
   type TokenRefusal,
 } from './authenticator.js';
-export { authenticateRequests, principalOf, requireAnyRole } from './fastify.js';
+export { authenticateRequests, principalOf, requireAnyRole, taxiiToken } from './fastify.js';
 export { limitWritesPerOrganisation, type WriteLimits } from './rate-limit.js';
 export { redactUrl, withRedactedRequests } from './request-log.js';
 export {

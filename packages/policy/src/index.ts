@@ -25,3 +25,17 @@ export {
 } from './alert-views.js';
 export { describeView, type ViewFacts } from './describe.js';
 export { VIEW_RULES, type ViewRules } from './view-rules.js';
+export {
+  alertForExport,
+  audienceAdmits,
+  audienceCeiling,
+  audienceReader,
+  namesContributors,
+  reportAuthorship,
+  reportExportFilter,
+  taxiiAudiencesFor,
+  warningForExport,
+  type Authorship,
+  type ExportReader,
+  type TaxiiAudience,
+} from './exports.js';

@@ -15,6 +15,7 @@ import type { Principal } from '@renkei/schema';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { exclusionRoutes } from './routes/exclusions.js';
+import { interopRoutes, type InteropDeps } from './routes/interop.js';
 import { organisationRoutes } from './routes/organisations.js';
 import { streamRoutes } from './routes/stream.js';
 import { warningRoutes } from './routes/warnings.js';
@@ -44,6 +45,8 @@ export interface GatewayDeps {
   heartbeatMs?: number;
   /** How often open streams are re-checked with `isStillAllowed`. Default 30 s. */
   accessRecheckMs?: number;
+  /** The TAXII server's settings (anonymous reads of the CLEAR collection, where ingest is). */
+  taxii?: InteropDeps['taxii'];
 }
 
 /** The largest frame a client may send: a subscription is a few hundred bytes. */
@@ -93,5 +96,6 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
   auditRoutes(http.app, deps);
   watchlistRoutes(http.app, deps);
   exclusionRoutes(http.app, deps);
+  interopRoutes(http.app, deps);
   return http;
 }

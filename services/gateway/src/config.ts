@@ -62,6 +62,13 @@ export const gatewayConfigSchema = z.object({
           .refine((origin) => normaliseOrigin(origin) !== null, 'must be an origin like https://host:port'),
       ),
     ),
+  /** The operator's choice: the TAXII CLEAR collection may be read without a token. Off unless `true`. */
+  TAXII_PUBLIC_COLLECTION: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
+  /** Where TAXII adds are imported: ingest's base URL. */
+  GATEWAY_INGEST_URL: z.url().default('http://127.0.0.1:7400'),
 });
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 

@@ -6,6 +6,7 @@ import { REPORTING_ROLES } from '@renkei/policy';
 import { isRenkeiError, RenkeiError } from '@renkei/runtime';
 import { importAnswerSchema, reportSchema, type ImportAnswer, type Principal } from '@renkei/schema';
 import { importStixBundle } from '@renkei/stix';
+import { contentSha256 } from '../content-hash.js';
 import { envelopeFor } from '../envelope.js';
 import {
   importAnswer,
@@ -68,7 +69,7 @@ export function importRoutes(app: HttpServer, deps: ImportRoutesDeps): void {
       requireAnyRole(principal, REPORTING_ROLES);
       const receivedAt = new Date().toISOString();
       const plan = planStixImport(
-        importStixBundle(request.body, { receivedAt, idScope: principal.organisationId }),
+        importStixBundle(asBundle(request.body), { receivedAt, idScope: principal.organisationId }),
       );
       const answer = await submitPlan(deps, principal, plan, receivedAt);
       annotateRequest(request, {
@@ -111,6 +112,19 @@ export function importRoutes(app: HttpServer, deps: ImportRoutesDeps): void {
 }
 
 /**
+ * A TAXII envelope (`{"objects": […]}`, what a TAXII add carries) has no
+ * bundle id, and report ids are named from it: it gets one named from its
+ * content, so the same envelope sent again makes the same reports.
+ */
+export function asBundle(body: Record<string, unknown>): Record<string, unknown> {
+  if (body.type !== undefined || body.id !== undefined || !Array.isArray(body.objects)) return body;
+  const hex = contentSha256(body.objects);
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return { type: 'bundle', id: `bundle--${id}`, objects: body.objects };
+}
+
+/**
  * Submits every planned report and waits for all of them: a failure other
  * than a conflict (Kafka did not acknowledge) fails the whole request with
  * its 503, and the client's retry resubmits the same ids.
@@ -131,7 +145,9 @@ async function submitPlan(
     );
   }
   const submitted = plan.reports.flatMap(({ submission }, index) => {
-    if (!submission?.id) return [];
+    if (!submission) return [];
+    // Every import names its reports (idScope); an id-less one would be stored again on a retry.
+    if (!submission.id) throw new Error(`report ${index} of an import has no name-based id`);
     // The same parse as `POST /v1/reports`, so defaults and the content hash are the same.
     const report = reportSchema.parse({ ...submission, id: submission.id });
     const envelope = envelopeFor(principal, report, receivedAt);

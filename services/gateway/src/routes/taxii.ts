@@ -1,0 +1,449 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { requireAnyRole, taxiiToken } from '@renkei/auth';
+import type { Pool } from '@renkei/db';
+import { errorReplies, invalidField, type HttpServer } from '@renkei/http';
+import { audienceReader, REPORTING_ROLES, type ExportReader } from '@renkei/policy';
+import type { OrganisationRegistry } from '@renkei/registry';
+import { RenkeiError, type Logger } from '@renkei/runtime';
+import { importAnswerSchema, type Principal } from '@renkei/schema';
+import { buildStixExport } from '../stix/build.js';
+import { loadExportSources } from '../stix/load.js';
+import { collectionResource, collectionsFor, type TaxiiCollection } from '../taxii/collections.js';
+import {
+  acceptsTaxii,
+  dated,
+  DEFAULT_PAGE,
+  matchList,
+  pageObjects,
+  STIX_MEDIA_TYPE,
+  TAXII_MEDIA_TYPE,
+  type DatedObject,
+  type ObjectPage,
+} from '../taxii/paging.js';
+import { statusFromImport, TaxiiStatusStore } from '../taxii/status.js';
+
+export const TAXII_DISCOVERY = '/taxii2/';
+export const TAXII_API_ROOT = '/taxii2/renkei/';
+
+export interface TaxiiDeps {
+  pool: Pool;
+  registry: OrganisationRegistry;
+  logger: Logger;
+  /** The operator's choice: the CLEAR collection may be read without a token. */
+  publicWithoutToken: boolean;
+  /** Where adds are imported: ingest's `POST /v1/stix/bundles`. */
+  ingestUrl: string;
+  /** Reports, alerts and warnings read per kind for one page; beyond, `more` and `next` go on. */
+  maxItems?: number;
+  /** The largest add accepted, in bytes (also advertised as the API root's `max_content_length`). */
+  maxContentLength?: number;
+  statuses?: TaxiiStatusStore;
+}
+
+const DEFAULT_MAX_CONTENT_LENGTH = 32 * 1024 * 1024;
+
+/** A `match[…]` parameter given once or repeated. */
+const matchValue = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .transform((value) => (Array.isArray(value) ? value.join(',') : value));
+
+const objectsQuery = z.object({
+  added_after: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).optional(),
+  next: z.string().max(400).optional(),
+  'match[type]': matchValue,
+  'match[id]': matchValue,
+  'match[version]': matchValue,
+  'match[spec_version]': matchValue,
+});
+type ObjectsQuery = z.output<typeof objectsQuery>;
+
+const collectionParams = z.object({ collectionId: z.string().max(100) });
+const objectParams = collectionParams.extend({ objectId: z.string().max(200) });
+
+const replies = errorReplies(
+  'RENKEI_INVALID_REQUEST',
+  'RENKEI_NOT_FOUND',
+  'RENKEI_NOT_ACCEPTABLE',
+  'RENKEI_UNAVAILABLE',
+);
+
+/**
+ * A TAXII 2.1 server (OASIS TAXII 2.1 CS01): discovery, one API root,
+ * collections per audience, objects with `added_after`, `limit`, `next` and
+ * `match[…]`, an object by id, its versions, the manifest, and adds that go
+ * through ingest's STIX import. What each reader gets is the same export as
+ * `GET /v1/stix/bundle`, chosen by the policy, within the collection.
+ */
+export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
+  const statuses = deps.statuses ?? new TaxiiStatusStore();
+  const maxItems = deps.maxItems ?? 10_000;
+  const maxContentLength = deps.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH;
+  const names = (id: string) => deps.registry.get(id)?.name;
+  const config = { taxii: true };
+
+  /** The reader, once the request may be answered at all. */
+  const readerOf = (request: FastifyRequest): ExportReader => {
+    if (!acceptsTaxii(request.headers.accept)) {
+      throw new RenkeiError('RENKEI_NOT_ACCEPTABLE', `send Accept: ${TAXII_MEDIA_TYPE}`);
+    }
+    const reader = request.principal;
+    if (reader === null && !deps.publicWithoutToken) throw new RenkeiError('RENKEI_UNAUTHENTICATED');
+    return reader;
+  };
+  const collectionOf = (reader: ExportReader, id: string): TaxiiCollection => {
+    const found = collectionsFor(reader, deps).find((c) => c.id === id);
+    // A collection the reader may not read is indistinguishable from none.
+    if (!found) throw new RenkeiError('RENKEI_NOT_FOUND', `no collection ${id}`);
+    return found;
+  };
+  // A Buffer, so the media type goes out exactly as TAXII writes it (a string would get a charset added).
+  const send = (reply: FastifyReply, status: number, body: unknown) =>
+    reply
+      .code(status)
+      .header('content-type', TAXII_MEDIA_TYPE)
+      .send(Buffer.from(JSON.stringify(body), 'utf8'));
+
+  /** The page of the collection's objects this query asks for. */
+  const objectPage = async (
+    reader: ExportReader,
+    collection: TaxiiCollection,
+    query: ObjectsQuery,
+    only?: string,
+  ): Promise<ObjectPage> => {
+    const addedAfter = query.added_after ? new Date(query.added_after).toISOString() : undefined;
+    // Objects at or before the `next` position are never answered again: not read either.
+    const nextAt = query.next ? positionTime(query.next) : undefined;
+    const since =
+      [addedAfter, nextAt]
+        .filter((t): t is string => t !== undefined)
+        .sort()
+        .at(-1) ?? null;
+    const effective = audienceReader(collection.audience, reader);
+    const { sources, nextSince } = await loadExportSources(
+      deps.pool,
+      effective,
+      { since, limit: maxItems },
+      collection.audience,
+    );
+    const { bundle, dateAdded } = buildStixExport(effective, sources, names, collection.audience);
+    let all: DatedObject[] = dated(bundle.objects, dateAdded);
+    // Past the items read, the export is incomplete: stop there and say there is more.
+    if (nextSince !== null) all = all.filter((o) => o.dateAdded <= nextSince);
+    const page = pageObjects(all, {
+      addedAfter,
+      types: matchList(query['match[type]']),
+      ids: only ? [only] : matchList(query['match[id]']),
+      versions: matchList(query['match[version]']),
+      specVersions: matchList(query['match[spec_version]']),
+      limit: query.limit ?? DEFAULT_PAGE,
+      next: query.next,
+    });
+    if ('invalidNext' in page) throw invalidField('next', 'is not a next value this server gave');
+    if (nextSince !== null && !page.more && page.items.length > 0) {
+      const last = page.items.at(-1)!;
+      return { ...page, more: true, next: nextPosition(last) };
+    }
+    return page;
+  };
+  const dateHeaders = (reply: FastifyReply, items: readonly DatedObject[]) => {
+    if (items.length === 0) return;
+    reply.header('x-taxii-date-added-first', items[0]!.dateAdded);
+    reply.header('x-taxii-date-added-last', items.at(-1)!.dateAdded);
+  };
+
+  app.get(
+    TAXII_DISCOVERY,
+    { config, schema: { summary: 'TAXII 2.1 discovery', tags: ['taxii'], response: replies } },
+    async (request, reply) => {
+      readerOf(request);
+      return send(reply, 200, {
+        title: 'Renkei TAXII 2.1',
+        description: 'STIX 2.1 from the Renkei hub, per audience, under the TLP rules of the hub.',
+        default: TAXII_API_ROOT,
+        api_roots: [TAXII_API_ROOT],
+      });
+    },
+  );
+
+  app.get(
+    TAXII_API_ROOT,
+    { config, schema: { summary: 'TAXII 2.1 API root', tags: ['taxii'], response: replies } },
+    async (request, reply) => {
+      readerOf(request);
+      return send(reply, 200, {
+        title: 'Renkei',
+        description: 'Reports, alerts and warnings of the Renkei hub.',
+        versions: [TAXII_MEDIA_TYPE],
+        max_content_length: maxContentLength,
+      });
+    },
+  );
+
+  app.get(
+    `${TAXII_API_ROOT}collections/`,
+    {
+      config,
+      schema: { summary: 'TAXII 2.1 collections the caller may read', tags: ['taxii'], response: replies },
+    },
+    async (request, reply) => {
+      const reader = readerOf(request);
+      const collections = collectionsFor(reader, deps).map(collectionResource);
+      return send(reply, 200, collections.length ? { collections } : {});
+    },
+  );
+
+  app.get(
+    `${TAXII_API_ROOT}collections/:collectionId/`,
+    {
+      config,
+      schema: {
+        summary: 'One TAXII 2.1 collection',
+        tags: ['taxii'],
+        params: collectionParams,
+        response: replies,
+      },
+    },
+    async (request, reply) => {
+      const reader = readerOf(request);
+      return send(reply, 200, collectionResource(collectionOf(reader, request.params.collectionId)));
+    },
+  );
+
+  app.get(
+    `${TAXII_API_ROOT}collections/:collectionId/objects/`,
+    {
+      config,
+      schema: {
+        summary:
+          'TAXII 2.1 objects of a collection (added_after, limit, next, match[type|id|version|spec_version])',
+        tags: ['taxii'],
+        params: collectionParams,
+        querystring: objectsQuery,
+        response: replies,
+      },
+    },
+    async (request, reply) => {
+      const reader = readerOf(request);
+      const page = await objectPage(reader, collectionOf(reader, request.params.collectionId), request.query);
+      dateHeaders(reply, page.items);
+      return send(
+        reply,
+        200,
+        envelope(page, (item) => item.object),
+      );
+    },
+  );
+
+  app.get(
+    `${TAXII_API_ROOT}collections/:collectionId/manifest/`,
+    {
+      config,
+      schema: {
+        summary: 'TAXII 2.1 manifest of a collection',
+        tags: ['taxii'],
+        params: collectionParams,
+        querystring: objectsQuery,
+        response: replies,
+      },
+    },
+    async (request, reply) => {
+      const reader = readerOf(request);
+      const page = await objectPage(reader, collectionOf(reader, request.params.collectionId), request.query);
+      dateHeaders(reply, page.items);
+      return send(
+        reply,
+        200,
+        envelope(page, (item) => ({
+          id: item.object.id,
+          date_added: item.dateAdded,
+          version: item.version,
+          media_type: STIX_MEDIA_TYPE,
+        })),
+      );
+    },
+  );
+
+  app.get(
+    `${TAXII_API_ROOT}collections/:collectionId/objects/:objectId/`,
+    {
+      config,
+      schema: {
+        summary: 'One object of a TAXII 2.1 collection',
+        tags: ['taxii'],
+        params: objectParams,
+        querystring: objectsQuery,
+        response: replies,
+      },
+    },
+    async (request, reply) => {
+      const reader = readerOf(request);
+      const collection = collectionOf(reader, request.params.collectionId);
+      const page = await objectPage(reader, collection, request.query, request.params.objectId);
+      if (page.items.length === 0 && request.query.next === undefined) {
+        throw new RenkeiError('RENKEI_NOT_FOUND', `no object ${request.params.objectId} in this collection`);
+      }
+      dateHeaders(reply, page.items);
+      return send(
+        reply,
+        200,
+        envelope(page, (item) => item.object),
+      );
+    },
+  );
+
+  app.get(
+    `${TAXII_API_ROOT}collections/:collectionId/objects/:objectId/versions/`,
+    {
+      config,
+      schema: {
+        summary: 'Versions of one object of a TAXII 2.1 collection',
+        tags: ['taxii'],
+        params: objectParams,
+        querystring: objectsQuery,
+        response: replies,
+      },
+    },
+    async (request, reply) => {
+      const reader = readerOf(request);
+      const collection = collectionOf(reader, request.params.collectionId);
+      const page = await objectPage(reader, collection, request.query, request.params.objectId);
+      if (page.items.length === 0 && request.query.next === undefined) {
+        throw new RenkeiError('RENKEI_NOT_FOUND', `no object ${request.params.objectId} in this collection`);
+      }
+      dateHeaders(reply, page.items);
+      return send(reply, 200, {
+        more: page.more,
+        ...(page.next ? { next: page.next } : {}),
+        versions: page.items.map((item) => item.version),
+      });
+    },
+  );
+
+  app.post(
+    `${TAXII_API_ROOT}collections/:collectionId/objects/`,
+    {
+      config,
+      bodyLimit: maxContentLength,
+      schema: {
+        summary: "Add objects to your organisation's collection: imported as STIX by ingest",
+        description:
+          'The envelope (`{"objects": […]}`) is imported as `POST /v1/stix/bundles` would import it; the answer is a ' +
+          'complete status (Kafka holds every report made of it), also at `status/{id}/` on this gateway for a day.',
+        tags: ['taxii'],
+        params: collectionParams,
+        body: z.object({ objects: z.array(z.unknown()) }).loose(),
+        response: errorReplies(
+          'RENKEI_INVALID_REQUEST',
+          'RENKEI_FORBIDDEN',
+          'RENKEI_NOT_FOUND',
+          'RENKEI_NOT_ACCEPTABLE',
+          'RENKEI_IMPORT_REFUSED',
+          'RENKEI_PAYLOAD_TOO_LARGE',
+          'RENKEI_UNSUPPORTED_MEDIA_TYPE',
+          'RENKEI_UNAVAILABLE',
+        ),
+      },
+    },
+    async (request, reply) => {
+      const reader = readerOf(request);
+      if (reader === null) throw new RenkeiError('RENKEI_UNAUTHENTICATED');
+      if (!/^application\/taxii\+json/i.test(request.headers['content-type'] ?? '')) {
+        throw new RenkeiError('RENKEI_UNSUPPORTED_MEDIA_TYPE', `send Content-Type: ${TAXII_MEDIA_TYPE}`);
+      }
+      const collection = collectionOf(reader, request.params.collectionId);
+      requireAnyRole(reader, REPORTING_ROLES);
+      if (!collection.canWrite)
+        throw new RenkeiError('RENKEI_FORBIDDEN', 'this collection cannot be added to');
+      const requestedAt = new Date().toISOString();
+      const answer = await importThroughIngest(deps, taxiiToken(request)!, request.body, reader);
+      const status = statusFromImport(answer, requestedAt);
+      statuses.put(reader.organisationId, status);
+      return send(reply, 202, status);
+    },
+  );
+
+  app.get(
+    `${TAXII_API_ROOT}status/:statusId/`,
+    {
+      config,
+      schema: {
+        summary: 'The status of an add made through this gateway',
+        tags: ['taxii'],
+        params: z.object({ statusId: z.string().max(100) }),
+        response: replies,
+      },
+    },
+    async (request, reply) => {
+      const reader = readerOf(request);
+      const status = reader && statuses.get(reader.organisationId, request.params.statusId);
+      if (!status) throw new RenkeiError('RENKEI_NOT_FOUND', `no status ${request.params.statusId}`);
+      return send(reply, 200, status);
+    },
+  );
+}
+
+/**
+ * Members submit on ingest: the add is ingest's STIX import, with the
+ * caller's own token, so its answer (and its durability) is ingest's. An
+ * error answer of ingest is passed on as it came.
+ */
+async function importThroughIngest(deps: TaxiiDeps, token: string, body: unknown, reader: Principal) {
+  let response: Response;
+  try {
+    response = await fetch(new URL('/v1/stix/bundles', deps.ingestUrl), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': STIX_MEDIA_TYPE },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+  } catch (error) {
+    deps.logger.warn(
+      { err: error, organisationId: reader.organisationId },
+      'ingest did not answer a TAXII add',
+    );
+    throw new RenkeiError('RENKEI_UNAVAILABLE', 'the import could not be made; retry the add', {
+      cause: error,
+    });
+  }
+  const payload: unknown = await response.json().catch(() => undefined);
+  if (response.status === 202) return importAnswerSchema.parse(payload);
+  const error = payload as { code?: string; message?: string; fields?: unknown } | undefined;
+  const passed =
+    error?.code &&
+    [
+      'RENKEI_INVALID_REQUEST',
+      'RENKEI_IMPORT_REFUSED',
+      'RENKEI_FORBIDDEN',
+      'RENKEI_RATE_LIMITED',
+      'RENKEI_PAYLOAD_TOO_LARGE',
+      'RENKEI_UNAUTHENTICATED',
+    ].includes(error.code);
+  if (passed) {
+    throw new RenkeiError(error.code as 'RENKEI_INVALID_REQUEST', error.message, {
+      details: error.fields ? { fields: error.fields } : undefined,
+    });
+  }
+  deps.logger.warn(
+    { status: response.status, organisationId: reader.organisationId },
+    'ingest refused a TAXII add',
+  );
+  throw new RenkeiError('RENKEI_UNAVAILABLE', 'the import could not be made; retry the add');
+}
+
+function envelope<T>(page: ObjectPage, map: (item: DatedObject) => T) {
+  return { more: page.more, ...(page.next ? { next: page.next } : {}), objects: page.items.map(map) };
+}
+
+/** The time in a `next` value, less a millisecond: items of that very millisecond are read again. */
+function positionTime(next: string): string | undefined {
+  const [dateAdded] = Buffer.from(next, 'base64url').toString('utf8').split('\n');
+  const at = Date.parse(dateAdded ?? '');
+  return Number.isNaN(at) ? undefined : new Date(at - 1).toISOString();
+}
+
+function nextPosition(item: DatedObject): string {
+  return Buffer.from(`${item.dateAdded}\n${item.object.id}`, 'utf8').toString('base64url');
+}
