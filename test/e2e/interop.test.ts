@@ -1,4 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CommandFailure, runCommand } from '@renkei/cli';
 import type { ImportAnswer, ReportStatusView, ReportSubmission, Tlp } from '@renkei/schema';
 import { TLP2_MARKING_IDS, validateStixBundle, type StixBundle, type StixObject } from '@renkei/stix';
 import {
@@ -568,6 +572,80 @@ describe('STIX, TAXII and MISP with the hub', () => {
         body: JSON.stringify(envelope),
       });
       expect(refused.status).toBe(403);
+    });
+  });
+
+  describe('CLI', () => {
+    it('imports a STIX bundle and a MISP event from files and exports what the token may see', async () => {
+      const folder = await mkdtemp(path.join(tmpdir(), 'renkei-cli-'));
+      try {
+        const bundleFile = path.join(folder, 'bundle.json');
+        await writeFile(
+          bundleFile,
+          JSON.stringify({
+            type: 'bundle',
+            id: 'bundle--00000000-0000-4000-8000-0000000c1100',
+            objects: [
+              {
+                type: 'indicator',
+                spec_version: '2.1',
+                id: 'indicator--00000000-0000-4000-8000-0000000c1101',
+                created: '2026-11-20T00:00:00.000Z',
+                modified: '2026-11-20T00:00:00.000Z',
+                pattern: "[url:value = 'https://cli-import.example/x'] OR [file:name = 'a.exe']",
+                pattern_type: 'stix',
+                valid_from: '2026-11-20T00:00:00.000Z',
+                object_marking_refs: [TLP2_MARKING_IDS.GREEN],
+              },
+            ],
+          }),
+        );
+        const mispFile = path.join(folder, 'event.json');
+        await writeFile(
+          mispFile,
+          JSON.stringify({
+            Event: {
+              uuid: '00000000-0000-4000-8000-0000000c1200',
+              info: 'CLI MISP event',
+              date: '2026-11-20',
+              timestamp: '1795000000',
+              Tag: [{ name: 'tlp:green' }],
+              Attribute: [
+                { type: 'ip-dst', value: '198.51.100.77' },
+                { type: 'mutex', value: 'Global\\evil' },
+              ],
+            },
+          }),
+        );
+        const env = {
+          RENKEI_INGEST_URL: ingestUrl,
+          RENKEI_GATEWAY_URL: privateGateway,
+          RENKEI_TOKEN: tokens.agency,
+        };
+        const stixOut = await runCommand(['import', 'stix', bundleFile], env);
+        expect(stixOut).toMatch(
+          /^bundle bundle--00000000-0000-4000-8000-0000000c1100: report \S+ accepted \(TLP:GREEN, 1 indicators\)/,
+        );
+        expect(stixOut).toContain('1 objects: 1 mapped, 0 context, 0 not mapped');
+        const mispOut = await runCommand(['import', 'misp', mispFile, '--json'], env);
+        const answer = JSON.parse(mispOut) as ImportAnswer;
+        expect(answer.reports[0]).toMatchObject({ status: 'accepted', tlp: 'GREEN', indicators: 1 });
+        expect(answer.items[1]!.reason!.code).toBe('unsupported-type');
+
+        await writeFile(
+          bundleFile,
+          JSON.stringify({ type: 'bundle', id: 'bundle--00000000-0000-4000-8000-0000000c1300', objects: [] }),
+        );
+        await expect(runCommand(['import', 'stix', bundleFile], env)).rejects.toBeInstanceOf(CommandFailure);
+
+        const exported = JSON.parse(
+          await runCommand(['export', 'stix', '--since', '2000-01-01T00:00:00Z'], env),
+        ) as StixBundle;
+        expect(validateStixBundle(exported)).toEqual({ valid: true });
+        expect(JSON.stringify(exported)).toContain('GREEN phishing wave');
+      } finally {
+        await rm(folder, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -7,6 +7,7 @@ import { ORG_USAGE, orgCommand } from './org.js';
 import { TOKEN_USAGE, tokenCommand } from './token.js';
 import { UsageError } from './usage.js';
 import { alertsCommand } from './alerts.js';
+import { EXPORT_USAGE, exportCommand, IMPORT_USAGE, importCommand } from './interop.js';
 
 export { UsageError };
 
@@ -22,6 +23,8 @@ ${ORG_USAGE}
         create the database if missing and apply its migrations (DATABASE_URL)
   alerts tail [--min-severity SEV] [--kind KIND…] [--json] [--cursor-file PATH]
         follow the live feed, one line per event (renkei alerts tail --help)
+${IMPORT_USAGE}
+${EXPORT_USAGE}
 `;
 
 /** Runs a command; returns what goes to stdout. */
@@ -40,6 +43,10 @@ export async function runCommand(argv: string[], env: Record<string, string | un
       return migrateCommand(env);
     case 'alerts':
       return alertsCommand(rest, env);
+    case 'import':
+      return importCommand(rest, env);
+    case 'export':
+      return exportCommand(rest, env);
     case undefined:
     case 'help':
     case '--help':

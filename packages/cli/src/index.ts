@@ -1,1 +1,2 @@
 export { runCommand, UsageError, USAGE } from './commands.js';
+export { CommandFailure, formatImportAnswer } from './interop.js';

@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 import { ConfigError } from '@renkei/schema';
 import { runCommand, UsageError } from './commands.js';
+import { CommandFailure } from './interop.js';
 
 try {
   process.stdout.write((await runCommand(process.argv.slice(2), process.env)) + '\n');
@@ -8,7 +9,13 @@ try {
   if (error instanceof UsageError || error instanceof ConfigError) {
     process.stderr.write(`renkei: ${error.message}\n`);
     process.exitCode = 2;
-  } else if ((error as { code?: string }).code === 'ECONNREFUSED') {
+  } else if (error instanceof CommandFailure) {
+    process.stderr.write(`renkei: ${error.message}\n`);
+    process.exitCode = 1;
+  } else if (
+    (error as { code?: string }).code === 'ECONNREFUSED' ||
+    (error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED'
+  ) {
     process.stderr.write(`renkei: ${(error as Error).message}: is the server running?\n`);
     process.exitCode = 1;
   } else {
