@@ -206,6 +206,67 @@ describe('imports on ingest', () => {
     expect(answer.summary.unmapped).toBe(3);
   });
 
+  it('makes one report per grouping and incident, each with its own TLP, from e-mail and network patterns', async () => {
+    const amber = { object_marking_refs: [TLP2_MARKING_IDS.AMBER] };
+    const response = await stix({
+      type: 'bundle',
+      id: `bundle--${uuid(1_500)}`,
+      objects: [
+        {
+          type: 'grouping',
+          id: `grouping--${uuid(1_501)}`,
+          ...times,
+          name: 'A grouping',
+          context: 'suspicious-activity',
+          object_refs: [`indicator--${uuid(1_502)}`],
+          ...green,
+        },
+        indicator(1_502, "[email-message:from_ref.value = 'billing@phish.example']"),
+        {
+          type: 'incident',
+          id: `incident--${uuid(1_503)}`,
+          ...times,
+          name: 'An incident',
+          ...amber,
+        },
+        indicator(1_504, "[network-traffic:dst_ref.value = '203.0.113.44']"),
+        {
+          type: 'relationship',
+          id: `relationship--${uuid(1_505)}`,
+          ...times,
+          relationship_type: 'indicates',
+          source_ref: `indicator--${uuid(1_504)}`,
+          target_ref: `incident--${uuid(1_503)}`,
+          ...amber,
+        },
+      ],
+    });
+    expect(response.statusCode, response.body).toBe(202);
+    const answer = response.json<ImportAnswer>();
+    expect(answer.reports.map((r) => [r.source.type, r.status, r.tlp, r.indicators])).toEqual([
+      ['grouping', 'accepted', 'GREEN', 1],
+      ['incident', 'accepted', 'AMBER', 1],
+    ]);
+    const messages = await onTopic();
+    const [grouping, incident] = answer.reports.map((r) => messages.find((m) => m.id === r.id)!);
+    expect(grouping!.report.indicators).toEqual([
+      expect.objectContaining({ type: 'email', value: 'billing@phish.example' }),
+    ]);
+    expect(incident!.report.indicators).toEqual([
+      expect.objectContaining({ type: 'ipv4', value: '203.0.113.44' }),
+    ]);
+  });
+
+  it('names a TAXII envelope (no bundle id) from its content, so sending it again stores nothing twice', async () => {
+    const envelope = { objects: [indicator(1_600, "[domain-name:value = 'envelope.example']", green)] };
+    const first = (await stix(envelope)).json<ImportAnswer>();
+    const second = (await stix(envelope)).json<ImportAnswer>();
+    expect(first.sourceId).toMatch(
+      /^bundle--[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    expect(second.reports[0]).toMatchObject({ status: 'already-accepted', id: first.reports[0]!.id });
+  });
+
   it('stores a retried import once, and answers it as already accepted', async () => {
     const bundle = {
       type: 'bundle',
