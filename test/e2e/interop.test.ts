@@ -61,7 +61,8 @@ describe('STIX, TAXII and MISP with the hub', () => {
       {
         name: 'gateway',
         label: 'gateway-public',
-        env: { ...env, TAXII_PUBLIC_COLLECTION: 'true', GATEWAY_INGEST_URL: ingestUrl },
+        // Pages here are built from two items of each kind at a time.
+        env: { ...env, TAXII_PUBLIC_COLLECTION: 'true', GATEWAY_INGEST_URL: ingestUrl, TAXII_MAX_ITEMS: '2' },
       },
       { name: 'gateway', label: 'gateway-private', env: { ...env, GATEWAY_INGEST_URL: ingestUrl } },
     ]);
@@ -437,6 +438,74 @@ describe('STIX, TAXII and MISP with the hub', () => {
       expect((await taxii(privateGateway, `${objectsPath}${amber.id}/`, tokens.water)).status).toBe(404);
     });
 
+    it('pages on past the items one build reads, to the same objects', async () => {
+      const { collections } = await json<{ collections: Collection[] }>(
+        await taxii(privateGateway, '/taxii2/renkei/collections/', tokens.agency),
+      );
+      const objectsPath = `/taxii2/renkei/collections/${collections[1]!.id}/objects/`;
+      // More reports than one build reads (two), whatever ran before.
+      const groupings = [1, 2, 3].map((n) => ({
+        type: 'grouping',
+        spec_version: '2.1',
+        id: `grouping--00000000-0000-4000-8000-0000000d000${n}`,
+        created: '2026-11-20T00:00:00.000Z',
+        modified: '2026-11-20T00:00:00.000Z',
+        name: `Paged grouping ${n}`,
+        context: 'suspicious-activity',
+        object_refs: [`indicator--00000000-0000-4000-8000-0000000d100${n}`],
+        object_marking_refs: [TLP2_MARKING_IDS.GREEN],
+      }));
+      const indicators = [1, 2, 3].map((n) => ({
+        type: 'indicator',
+        spec_version: '2.1',
+        id: `indicator--00000000-0000-4000-8000-0000000d100${n}`,
+        created: '2026-11-20T00:00:00.000Z',
+        modified: '2026-11-20T00:00:00.000Z',
+        pattern: `[domain-name:value = 'paged-${n}.example']`,
+        pattern_type: 'stix',
+        valid_from: '2026-11-20T00:00:00.000Z',
+      }));
+      const imported = await fetch(`${ingestUrl}/v1/stix/bundles`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.agency}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          type: 'bundle',
+          id: 'bundle--00000000-0000-4000-8000-0000000d0000',
+          objects: [...groupings, ...indicators],
+        }),
+      });
+      expect(imported.status).toBe(202);
+      const whole = await eventually(
+        async () => {
+          const all = await json<Envelope>(
+            await taxii(privateGateway, `${objectsPath}?limit=1000`, tokens.agency),
+          );
+          expect(all.objects.filter((o) => String(o.name).startsWith('Paged grouping'))).toHaveLength(3);
+          return all;
+        },
+        { timeoutMs: 30_000 },
+      );
+      // The public gateway keeps a build for a few seconds: let any earlier one expire.
+      await new Promise((resolve) => setTimeout(resolve, 5_100));
+      const seen = new Map<string, StixObject>();
+      let next: string | undefined;
+      let pages = 0;
+      do {
+        const page = await json<Envelope>(
+          await taxii(
+            publicGateway,
+            `${objectsPath}?limit=1000${next ? `&next=${encodeURIComponent(next)}` : ''}`,
+            tokens.agency,
+          ),
+        );
+        for (const object of page.objects) seen.set(object.id, object);
+        next = page.more ? page.next : undefined;
+        pages += 1;
+      } while (next && pages < 100);
+      expect(pages).toBeGreaterThan(1);
+      expect([...seen.keys()].sort()).toEqual(whole.objects.map((o) => o.id).sort());
+    });
+
     it('checks media types: a wrong Accept is a 406, and a bad next a 400', async () => {
       const html = await taxii(privateGateway, '/taxii2/', tokens.water, { accept: 'text/html' });
       expect(html.status).toBe(406);
@@ -478,9 +547,21 @@ describe('STIX, TAXII and MISP with the hub', () => {
         await taxii(publicGateway, '/taxii2/renkei/collections/'),
       );
       expect(collections.map((c) => c.title)).toEqual(['Renkei public (TLP:CLEAR)']);
-      const objects = await json<Envelope>(
-        await taxii(publicGateway, `/taxii2/renkei/collections/${collections[0]!.id}/objects/?limit=1000`),
-      );
+      // This gateway builds pages from two items of each kind: follow `next` to the end.
+      const objects: Envelope = { more: false, objects: [] };
+      let next: string | undefined;
+      do {
+        const page = await json<Envelope>(
+          await taxii(
+            publicGateway,
+            `/taxii2/renkei/collections/${collections[0]!.id}/objects/?limit=1000${next ? `&next=${encodeURIComponent(next)}` : ''}`,
+          ),
+        );
+        objects.objects.push(
+          ...page.objects.filter((o) => !objects.objects.some((seen) => seen.id === o.id)),
+        );
+        next = page.more ? page.next : undefined;
+      } while (next);
       expect(objects.objects.flatMap(levelsOf).every((level) => level === 'CLEAR')).toBe(true);
       const text = JSON.stringify(objects.objects);
       expect(text).toContain('clear-only.example');

@@ -67,6 +67,8 @@ export const gatewayConfigSchema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((value) => value === 'true'),
+  /** Reports, alerts and warnings (each) one TAXII page is built from; past them, `more` and `next` go on. */
+  TAXII_MAX_ITEMS: z.coerce.number().int().min(1).max(100_000).default(10_000),
   /** Where TAXII adds are imported: ingest's base URL. */
   GATEWAY_INGEST_URL: z.url().default('http://127.0.0.1:7400'),
 });

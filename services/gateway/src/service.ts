@@ -131,7 +131,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       isOriginAllowed: origins.isAllowed,
       heartbeatMs: config.GATEWAY_HEARTBEAT_MS,
       accessRecheckMs: config.GATEWAY_ACCESS_RECHECK_MS,
-      taxii: { publicWithoutToken: config.TAXII_PUBLIC_COLLECTION, ingestUrl: config.GATEWAY_INGEST_URL },
+      taxii: {
+        publicWithoutToken: config.TAXII_PUBLIC_COLLECTION,
+        ingestUrl: config.GATEWAY_INGEST_URL,
+        maxItems: config.TAXII_MAX_ITEMS,
+      },
     });
     resources.defer(() => http.close());
     const url = await http.listen({ host: config.HOST, port: config.GATEWAY_PORT, onFailure: outcome.fail });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { requireAnyRole, taxiiToken } from '@renkei/auth';
 import type { Pool } from '@renkei/db';
 import { errorReplies, invalidField, type HttpServer } from '@renkei/http';
-import { audienceReader, REPORTING_ROLES, type ExportReader } from '@renkei/policy';
+import { audienceOf, audienceReader, REPORTING_ROLES, type ExportReader } from '@renkei/policy';
 import type { OrganisationRegistry } from '@renkei/registry';
 import { RenkeiError, type Logger } from '@renkei/runtime';
 import { importAnswerSchema, type Principal } from '@renkei/schema';
@@ -39,7 +39,12 @@ export interface TaxiiDeps {
   /** The largest add accepted, in bytes (also advertised as the API root's `max_content_length`). */
   maxContentLength?: number;
   statuses?: TaxiiStatusStore;
+  /** How long a built collection serves further pages of the same query. Default 5 s; 0 builds every page. */
+  cacheMs?: number;
 }
+
+/** Built collections kept at once (each up to the objects of `maxItems` items per kind). */
+const CACHE_ENTRIES = 32;
 
 const DEFAULT_MAX_CONTENT_LENGTH = 32 * 1024 * 1024;
 
@@ -106,6 +111,41 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
       .header('content-type', TAXII_MEDIA_TYPE)
       .send(Buffer.from(JSON.stringify(body), 'utf8'));
 
+  /**
+   * The collection's objects after `since`, dated and ordered. Building costs
+   * about two exports of what it holds (bench/taxii-page.ts), and a client
+   * paging through with `next` asks for the same one again and again, so a
+   * build serves the same audience, collection and start for `cacheMs`.
+   */
+  const cache = new Map<string, { at: number; all: DatedObject[]; cut: string | null }>();
+  const cacheMs = deps.cacheMs ?? 5_000;
+  const built = async (reader: ExportReader, collection: TaxiiCollection, since: string | null) => {
+    const effective = audienceReader(collection.audience, reader);
+    // Readers of one audience get the same views (the policy's guarantee), so they share builds.
+    const key = `${effective === null ? 'anonymous' : audienceOf(effective)}|${collection.id}|${since ?? ''}`;
+    const now = Date.now();
+    const hit = cache.get(key);
+    if (hit && now - hit.at < cacheMs) return hit;
+    const { sources, nextSince } = await loadExportSources(
+      deps.pool,
+      effective,
+      { since, limit: maxItems },
+      collection.audience,
+    );
+    const { bundle, dateAdded } = buildStixExport(effective, sources, names, collection.audience);
+    // `cut`: where the items read stop (null: they are all there).
+    const entry = { at: now, all: dated(bundle.objects, dateAdded), cut: nextSince };
+    if (cacheMs > 0) {
+      cache.delete(key);
+      cache.set(key, entry);
+      for (const old of cache.keys()) {
+        if (cache.size <= CACHE_ENTRIES) break;
+        cache.delete(old);
+      }
+    }
+    return entry;
+  };
+
   /** The page of the collection's objects this query asks for. */
   const objectPage = async (
     reader: ExportReader,
@@ -114,25 +154,19 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
     only?: string,
   ): Promise<ObjectPage> => {
     const addedAfter = query.added_after ? new Date(query.added_after).toISOString() : undefined;
-    // Objects at or before the `next` position are never answered again: not read either.
-    const nextAt = query.next ? positionTime(query.next) : undefined;
-    const since =
-      [addedAfter, nextAt]
-        .filter((t): t is string => t !== undefined)
-        .sort()
-        .at(-1) ?? null;
-    const effective = audienceReader(collection.audience, reader);
-    const { sources, nextSince } = await loadExportSources(
-      deps.pool,
-      effective,
-      { since, limit: maxItems },
-      collection.audience,
-    );
-    const { bundle, dateAdded } = buildStixExport(effective, sources, names, collection.audience);
-    let all: DatedObject[] = dated(bundle.objects, dateAdded);
-    // Past the items read, the export is incomplete: stop there and say there is more.
-    if (nextSince !== null) all = all.filter((o) => o.dateAdded <= nextSince);
-    const page = pageObjects(all, {
+    let build = await built(reader, collection, addedAfter ?? null);
+    // A build that stopped short of this `next` position: build again from the position
+    // (a millisecond before it, so objects of that millisecond after its id still come).
+    const position = query.next ? positionTime(query.next) : undefined;
+    if (build.cut !== null && position !== undefined && position >= earlier(build.cut)) {
+      const from = earlier(position);
+      build = await built(
+        reader,
+        collection,
+        addedAfter !== undefined && addedAfter > from ? addedAfter : from,
+      );
+    }
+    const filters = {
       addedAfter,
       types: matchList(query['match[type]']),
       ids: only ? [only] : matchList(query['match[id]']),
@@ -140,13 +174,21 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
       specVersions: matchList(query['match[spec_version]']),
       limit: query.limit ?? DEFAULT_PAGE,
       next: query.next,
-    });
-    if ('invalidNext' in page) throw invalidField('next', 'is not a next value this server gave');
-    if (nextSince !== null && !page.more && page.items.length > 0) {
-      const last = page.items.at(-1)!;
-      return { ...page, more: true, next: nextPosition(last) };
+    };
+    const { cut } = build;
+    if (cut === null) return checked(pageObjects(build.all, filters));
+    // Past the items read the export is incomplete: answer what lies before the cut (an item
+    // of the cut's millisecond may have been left unread), then go on from there.
+    let complete = build.all.filter((o) => o.dateAdded < cut);
+    let page = checked(pageObjects(complete, filters));
+    let resume = earlier(cut);
+    if (page.items.length === 0 && !page.more) {
+      // More items of one kind in one millisecond than a build reads: include the cut's own.
+      complete = build.all.filter((o) => o.dateAdded <= cut);
+      page = checked(pageObjects(complete, filters));
+      resume = cut;
     }
-    return page;
+    return page.more ? page : { ...page, more: true, next: encodePosition(resume, '\uffff') };
   };
   const dateHeaders = (reply: FastifyReply, items: readonly DatedObject[]) => {
     if (items.length === 0) return;
@@ -282,7 +324,7 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
       const reader = readerOf(request);
       const collection = collectionOf(reader, request.params.collectionId);
       const page = await objectPage(reader, collection, request.query, request.params.objectId);
-      if (page.items.length === 0 && request.query.next === undefined) {
+      if (page.items.length === 0 && !page.more) {
         throw new RenkeiError('RENKEI_NOT_FOUND', `no object ${request.params.objectId} in this collection`);
       }
       dateHeaders(reply, page.items);
@@ -310,7 +352,7 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
       const reader = readerOf(request);
       const collection = collectionOf(reader, request.params.collectionId);
       const page = await objectPage(reader, collection, request.query, request.params.objectId);
-      if (page.items.length === 0 && request.query.next === undefined) {
+      if (page.items.length === 0 && !page.more) {
         throw new RenkeiError('RENKEI_NOT_FOUND', `no object ${request.params.objectId} in this collection`);
       }
       dateHeaders(reply, page.items);
@@ -437,13 +479,23 @@ function envelope<T>(page: ObjectPage, map: (item: DatedObject) => T) {
   return { more: page.more, ...(page.next ? { next: page.next } : {}), objects: page.items.map(map) };
 }
 
-/** The time in a `next` value, less a millisecond: items of that very millisecond are read again. */
+/** The date added of the position a `next` value names. */
 function positionTime(next: string): string | undefined {
   const [dateAdded] = Buffer.from(next, 'base64url').toString('utf8').split('\n');
   const at = Date.parse(dateAdded ?? '');
-  return Number.isNaN(at) ? undefined : new Date(at - 1).toISOString();
+  return Number.isNaN(at) ? undefined : new Date(at).toISOString();
 }
 
-function nextPosition(item: DatedObject): string {
-  return Buffer.from(`${item.dateAdded}\n${item.object.id}`, 'utf8').toString('base64url');
+/** A `next` value for a position: after every object before it in (date added, id) order. */
+function encodePosition(dateAdded: string, id: string): string {
+  return Buffer.from(`${dateAdded}\n${id}`, 'utf8').toString('base64url');
+}
+
+function earlier(time: string): string {
+  return new Date(Date.parse(time) - 1).toISOString();
+}
+
+function checked(page: ObjectPage | { invalidNext: true }): ObjectPage {
+  if ('invalidNext' in page) throw invalidField('next', 'is not a next value this server gave');
+  return page;
 }
