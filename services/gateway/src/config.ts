@@ -69,6 +69,8 @@ export const gatewayConfigSchema = z.object({
     .transform((value) => value === 'true'),
   /** Reports, alerts and warnings (each) one TAXII page is built from; past them, `more` and `next` go on. */
   TAXII_MAX_ITEMS: z.coerce.number().int().min(1).max(100_000).default(10_000),
+  /** How long one TAXII build serves the pages of one audience's query (a new item shows after at most this). */
+  TAXII_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   /** Where TAXII adds are imported: ingest's base URL. */
   GATEWAY_INGEST_URL: z.url().default('http://127.0.0.1:7400'),
 });

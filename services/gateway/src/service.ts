@@ -135,6 +135,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         publicWithoutToken: config.TAXII_PUBLIC_COLLECTION,
         ingestUrl: config.GATEWAY_INGEST_URL,
         maxItems: config.TAXII_MAX_ITEMS,
+        cacheMs: config.TAXII_CACHE_MS,
       },
     });
     resources.defer(() => http.close());

@@ -10,7 +10,9 @@ export interface InteropDeps {
   registry: OrganisationRegistry;
   logger: Logger;
   /** TAXII settings; defaults: no anonymous reads, ingest on its default address. */
-  taxii?: Partial<Pick<TaxiiDeps, 'publicWithoutToken' | 'ingestUrl' | 'maxItems' | 'maxContentLength'>>;
+  taxii?: Partial<
+    Pick<TaxiiDeps, 'publicWithoutToken' | 'ingestUrl' | 'maxItems' | 'maxContentLength' | 'cacheMs'>
+  >;
 }
 
 /** STIX export and the TAXII 2.1 server: the formats partners already use. */
@@ -24,5 +26,6 @@ export function interopRoutes(app: HttpServer, deps: InteropDeps): void {
     ingestUrl: deps.taxii?.ingestUrl ?? 'http://127.0.0.1:7400',
     ...(deps.taxii?.maxItems !== undefined ? { maxItems: deps.taxii.maxItems } : {}),
     ...(deps.taxii?.maxContentLength !== undefined ? { maxContentLength: deps.taxii.maxContentLength } : {}),
+    ...(deps.taxii?.cacheMs !== undefined ? { cacheMs: deps.taxii.cacheMs } : {}),
   });
 }

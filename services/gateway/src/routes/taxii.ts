@@ -39,7 +39,7 @@ export interface TaxiiDeps {
   /** The largest add accepted, in bytes (also advertised as the API root's `max_content_length`). */
   maxContentLength?: number;
   statuses?: TaxiiStatusStore;
-  /** How long a built collection serves further pages of the same query. Default 5 s; 0 builds every page. */
+  /** How long a built collection serves further pages of the same query. Default 30 s; 0 builds every page. */
   cacheMs?: number;
 }
 
@@ -118,7 +118,7 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
    * build serves the same audience, collection and start for `cacheMs`.
    */
   const cache = new Map<string, { at: number; all: DatedObject[]; cut: string | null }>();
-  const cacheMs = deps.cacheMs ?? 5_000;
+  const cacheMs = deps.cacheMs ?? 30_000;
   const built = async (reader: ExportReader, collection: TaxiiCollection, since: string | null) => {
     const effective = audienceReader(collection.audience, reader);
     // Readers of one audience get the same views (the policy's guarantee), so they share builds.
