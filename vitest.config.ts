@@ -8,6 +8,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // Unit tests first (in parallel, as many as there are cores), then integration.
+          sequence: { groupOrder: 0 },
           include: [
             'packages/*/test/**/*.test.ts',
             'services/*/test/unit/**/*.test.ts',
@@ -35,6 +37,7 @@ export default defineConfig({
           // shared broker), so two run at once: on a 2-core machine much of a suite's
           // time is spent waiting on the broker and on spawned services.
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
