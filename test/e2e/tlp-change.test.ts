@@ -231,6 +231,8 @@ describe('tightening a report TLP end to end', () => {
     expect(item!.organisationCount).toBe(2);
     expect(item!.sectors).not.toContain('railway');
 
+    const followed = await call('rail', 'GET', `${ingestUrl}/v1/reports/${reportIds.rail}`);
+    expect(followed.body).toMatchObject({ tlp: 'AMBER+STRICT', report: { tlp: 'GREEN' } });
     // The reporting organisation still sees its own report, now AMBER+STRICT.
     const own = (await detail('rail'))!;
     expect(own.alert.reportIds).toEqual([reportIds.rail]);

@@ -585,6 +585,13 @@ describe('ingest, built in-process', () => {
         },
       ]);
 
+      const read = await http.app.inject({
+        method: 'GET',
+        url: `/v1/reports/${id}`,
+        headers: { authorization: `Bearer ${reporter}` },
+      });
+      expect(read.json()).toMatchObject({ tlp: 'AMBER+STRICT', report: { tlp: 'GREEN' } });
+
       const retry = await tighten(reporter, id, { tlp: 'AMBER+STRICT' });
       expect(retry.statusCode).toBe(202);
       expect(await changesOnTopic(id)).toHaveLength(1);
