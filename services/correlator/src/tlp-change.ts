@@ -61,26 +61,37 @@ export function tightenAlert(
 }
 
 /**
- * Applies a TLP change inside the caller's transaction: the report's TLP,
- * and a new version of every alert holding it, appended to the feed in the
- * same transaction. It takes the advisory locks processing that report took
- * (its indicators, its sector and category), so no report transaction that
- * reads this report's TLP, or writes those alerts, runs meanwhile. A change
- * that does not tighten the report as it stands (a redelivery, or a looser
- * change that lost a race with a tighter one) changes nothing.
+ * The advisory-lock ids processing the change's report took (its unsuppressed
+ * indicators, its sector and category), sorted like every other lock set. A
+ * caller that takes one sorted set for several messages (a batch) merges
+ * these in and passes `locksHeld` to {@link applyTlpChange}.
  */
-export async function applyTlpChange(db: PoolClient, change: TlpChangeMessage): Promise<TlpChangeOutcome> {
+export async function tlpChangeLockIds(db: PoolClient, change: TlpChangeMessage): Promise<string[]> {
   const target = await findTlpChangeTarget(db, change.reportId);
   // Keyed by report id, a change follows its report on the partition: a
   // missing report was never stored (dead-lettered), and never will be.
   if (!target) throw new Error(`report ${change.reportId} is not stored`);
-  await takeAdvisoryLocks(
-    db,
-    lockIdsFor([
-      ...target.indicators.map((indicator) => lockKeys.indicator(target.exercise, indicatorKey(indicator))),
-      lockKeys.sector(target.exercise, target.sector, target.category),
-    ]),
-  );
+  return lockIdsFor([
+    ...target.indicators.map((indicator) => lockKeys.indicator(target.exercise, indicatorKey(indicator))),
+    lockKeys.sector(target.exercise, target.sector, target.category),
+  ]);
+}
+
+/**
+ * Applies a TLP change inside the caller's transaction: the report's TLP,
+ * and a new version of every alert holding it, appended to the feed in the
+ * same transaction. It holds the advisory locks processing that report took,
+ * so no report transaction that reads this report's TLP (a new alert is built
+ * from stored reports' facts), or writes those alerts, runs meanwhile. A
+ * change that does not tighten the report as it stands (a redelivery, or a
+ * looser change that lost a race with a tighter one) changes nothing.
+ */
+export async function applyTlpChange(
+  db: PoolClient,
+  change: TlpChangeMessage,
+  { locksHeld = false }: { locksHeld?: boolean } = {},
+): Promise<TlpChangeOutcome> {
+  if (!locksHeld) await takeAdvisoryLocks(db, await tlpChangeLockIds(db, change));
   const current = await readReportTlp(db, change.reportId);
   if (!tightensTlp(current, change.tlp)) return { applied: false, reason: 'not-tighter', tlp: current };
   await updateReportTlp(db, change.reportId, change.tlp);
