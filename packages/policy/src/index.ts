@@ -25,3 +25,10 @@ export {
 } from './alert-views.js';
 export { describeView, type ViewFacts } from './describe.js';
 export { VIEW_RULES, type ViewRules } from './view-rules.js';
+export {
+  canChangeReportTlp,
+  judgeTlpChange,
+  tightensTlp,
+  tlpAfterChanges,
+  type TlpChangeJudgement,
+} from './tlp-change.js';

@@ -13,3 +13,4 @@ export * from './triage.js';
 export * from './audit.js';
 export * from './organisation.js';
 export * from './watchlist.js';
+export * from './tlp-change.js';

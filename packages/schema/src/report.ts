@@ -113,6 +113,8 @@ export const reportStatusViewSchema = z.object({
   sector: sectorSchema,
   receivedAt: z.iso.datetime({ offset: true }),
   processedAt: z.iso.datetime({ offset: true }).nullable(),
+  /** The report's TLP now: as submitted (`report.tlp`), or tighter once a change was accepted. */
+  tlp: tlpSchema,
   report: reportSchema,
   /** Each indicator as written and canonical, then those derived from them; suppression once processed. */
   indicators: z.array(reportIndicatorViewSchema),

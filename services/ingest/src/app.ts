@@ -8,6 +8,7 @@ import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
 import { reportRoutes } from './routes/reports.js';
 import { SubmissionBatcher } from './submission-batcher.js';
+import { tlpRoutes } from './routes/tlp.js';
 
 export interface IngestDeps {
   logger: Logger;
@@ -61,5 +62,12 @@ export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
   // Runs once the server has finished its requests; anything still queued goes out first.
   http.app.addHook('onClose', () => submissions.close());
   reportRoutes(http.app, { pool: deps.pool, submissions });
+  tlpRoutes(http.app, {
+    pool: deps.pool,
+    producer: deps.producer,
+    reportsTopic: deps.reportsTopic,
+    kafkaTimeoutMs: deps.kafkaTimeoutMs,
+    logger: deps.logger,
+  });
   return http;
 }
