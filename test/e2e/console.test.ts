@@ -186,6 +186,16 @@ describe('the console in a browser', () => {
       .waitFor({ timeout: 15_000 });
     await shoot(first, 'alert-detail');
     expect((first as Page & { problems: string[] }).problems).toEqual([]);
+
+    // A fresh load shows where triage stands from the list itself.
+    await second.reload();
+    await second
+      .locator('[data-testid="feed-row"] [data-testid="triage-status"][data-status="acknowledged"]')
+      .waitFor();
+    // Filters narrow the list and become the stream's subscription.
+    await second.getByTestId('filter-severity').selectOption('critical');
+    await second.getByTestId('filter-apply').click();
+    await expect.poll(() => second.getByTestId('feed-row').count()).toBe(0);
   });
 
   it('lets a CSIRT user submit a report, flagging a bad indicator before sending, and see it processed', async () => {

@@ -878,8 +878,9 @@ export function startConsole(root: HTMLElement): void {
 
   const renderWarnings = (main: HTMLElement, fromAlert?: string) => {
     const list = el('section', { class: 'card', 'aria-live': 'polite', 'data-testid': 'warnings' });
-    if (isAnalyst()) append(main, composeWarning(fromAlert));
-    append(main, list);
+    // Side by side at 1280 px: the analyst composes while the acknowledgements come in.
+    if (isAnalyst()) append(main, el('div', { class: 'two-columns' }, composeWarning(fromAlert), list));
+    else append(main, list);
     const update = () => {
       replaceChildren(
         list,

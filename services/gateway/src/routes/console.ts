@@ -130,7 +130,12 @@ export function consoleRoutes(
   app.get(
     '/assets/:file',
     { config: { public: true }, schema: { ...hidden, params: z.object({ file: z.string() }) } },
-    (request, reply) => sendFile(`assets/${request.params.file}`, reply),
+    (request, reply) => {
+      // Vite names its output `name-hash.ext`: anything else, a path above all, is not ours.
+      if (!/^[\w-]+(\.[\w-]+)+$/.test(request.params.file))
+        throw new RenkeiError('RENKEI_NOT_FOUND', 'no such file');
+      return sendFile(`assets/${request.params.file}`, reply);
+    },
   );
   app.get('/console-config.json', { config: { public: true }, schema: hidden }, () =>
     consoleConfigSchema.parse({ ingestUrl: settings.ingestUrl, devMode: settings.devMode !== null }),
