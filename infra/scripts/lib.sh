@@ -39,7 +39,7 @@ install_dependencies() {
 # The console's static files, which the gateway serves at `/` (services/console/dist).
 build_console() {
   say "Building the console"
-  (cd "$REPO_ROOT/services/console" && "$REPO_ROOT/node_modules/.bin/vite" build --logLevel warn) ||
+  (cd "$REPO_ROOT/services/console" && "$REPO_ROOT/node_modules/.bin/vite" build --logLevel error) ||
     die "could not build the console (services/console)"
 }
 

@@ -306,3 +306,81 @@ export function ageText(language: Language, fromIso: string, now: number): strin
   if (seconds < 86_400) return translate(language, 'age.hours', { n: Math.floor(seconds / 3600) });
   return translate(language, 'age.days', { n: Math.floor(seconds / 86_400) });
 }
+
+// Names of the hub's vocabulary, kept apart from the messages because the
+// schema owns the lists: a unit test checks every value has both names.
+export const VOCABULARY: Record<Language, Record<string, string>> = {
+  en: {
+    'kind.shared-indicator': 'shared indicator',
+    'kind.campaign': 'campaign',
+    'kind.sector-surge': 'sector surge',
+    'kind.watchlist-match': 'watchlist match',
+    'sector.telecom': 'telecom',
+    'sector.finance': 'finance',
+    'sector.aviation': 'aviation',
+    'sector.railway': 'railway',
+    'sector.electricity': 'electricity',
+    'sector.gas': 'gas',
+    'sector.local-government': 'local government',
+    'sector.healthcare': 'healthcare',
+    'sector.water': 'water',
+    'sector.logistics': 'logistics',
+    'sector.chemical': 'chemical',
+    'sector.credit-card': 'credit card',
+    'sector.petroleum': 'petroleum',
+    'sector.central-government': 'central government',
+    'category.targeted-attack': 'targeted attack',
+    'category.malware': 'malware',
+    'category.phishing': 'phishing',
+    'category.ddos': 'DDoS',
+    'category.intrusion': 'intrusion',
+    'category.vulnerability-exploit': 'vulnerability exploit',
+    'category.data-breach': 'data breach',
+    'category.defacement': 'defacement',
+    'category.service-outage': 'service outage',
+    'category.control-system': 'control system',
+    'category.mobile': 'mobile',
+    'category.other': 'other',
+  },
+  ja: {
+    'kind.shared-indicator': '共通指標',
+    'kind.campaign': 'キャンペーン',
+    'kind.sector-surge': '分野内急増',
+    'kind.watchlist-match': 'ウォッチリスト一致',
+    'sector.telecom': '情報通信',
+    'sector.finance': '金融',
+    'sector.aviation': '航空',
+    'sector.railway': '鉄道',
+    'sector.electricity': '電力',
+    'sector.gas': 'ガス',
+    'sector.local-government': '地方公共団体',
+    'sector.healthcare': '医療',
+    'sector.water': '水道',
+    'sector.logistics': '物流',
+    'sector.chemical': '化学',
+    'sector.credit-card': 'クレジット',
+    'sector.petroleum': '石油',
+    'sector.central-government': '政府・行政',
+    'category.targeted-attack': '標的型攻撃',
+    'category.malware': 'マルウェア',
+    'category.phishing': 'フィッシング',
+    'category.ddos': 'DDoS',
+    'category.intrusion': '不正侵入',
+    'category.vulnerability-exploit': '脆弱性悪用',
+    'category.data-breach': '情報漏えい',
+    'category.defacement': '改ざん',
+    'category.service-outage': 'サービス停止',
+    'category.control-system': '制御システム',
+    'category.mobile': 'モバイル',
+    'category.other': 'その他',
+  },
+};
+
+/** The name of a kind, sector or category in `language`; the value itself if it has none. */
+export function vocabularyName(
+  language: Language,
+  group: 'kind' | 'sector' | 'category',
+  value: string,
+): string {
+  return VOCABULARY[language][`${group}.${value}`] ?? value;
+}

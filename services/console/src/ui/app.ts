@@ -27,7 +27,14 @@ import {
   type Api,
   type ConsoleConfig,
 } from '../api.js';
-import { ageText, preferredLanguage, translate, type Language, type MessageKey } from '../i18n.js';
+import {
+  ageText,
+  preferredLanguage,
+  translate,
+  vocabularyName,
+  type Language,
+  type MessageKey,
+} from '../i18n.js';
 import { defang, readIndicatorLines } from '../indicators-input.js';
 import {
   applyTriageStatus,
@@ -86,6 +93,10 @@ export function startConsole(root: HTMLElement): void {
   let refreshView: () => void = () => undefined;
 
   const t = (key: MessageKey, params?: Record<string, string | number>) => translate(language, key, params);
+  const name = (group: 'kind' | 'sector' | 'category', value: string) =>
+    vocabularyName(language, group, value);
+  const names = (group: 'sector', values: readonly string[]) =>
+    values.map((value) => name(group, value)).join(language === 'ja' ? '、' : ', ');
   const dateTime = (iso: string) =>
     new Intl.DateTimeFormat(language === 'ja' ? 'ja-JP' : 'en-GB', {
       dateStyle: 'medium',
@@ -458,8 +469,8 @@ export function startConsole(root: HTMLElement): void {
               item.alert.title,
             ),
           ),
-          el('td', {}, item.alert.kind),
-          el('td', {}, item.alert.sectors.join(', ')),
+          el('td', {}, name('kind', item.alert.kind)),
+          el('td', {}, names('sector', item.alert.sectors)),
           el('td', { class: 'number' }, item.alert.organisationCount),
           el(
             'td',
@@ -520,7 +531,9 @@ export function startConsole(root: HTMLElement): void {
                     'tr',
                     {},
                     el('th', { scope: 'col' }, t('heatmap.sector')),
-                    ...map.categories.map((category) => el('th', { scope: 'col' }, category)),
+                    ...map.categories.map((category) =>
+                      el('th', { scope: 'col' }, name('category', category)),
+                    ),
                   ),
                 ),
                 el(
@@ -530,7 +543,7 @@ export function startConsole(root: HTMLElement): void {
                     el(
                       'tr',
                       {},
-                      el('th', { scope: 'row' }, sector),
+                      el('th', { scope: 'row' }, name('sector', sector)),
                       ...map.categories.map((category) => {
                         const count = map.counts[sector]?.[category] ?? 0;
                         return el('td', { class: `heat heat-${heatLevel(count, map.max)}` }, count);
@@ -578,7 +591,9 @@ export function startConsole(root: HTMLElement): void {
       'select',
       { id: 'f-sector', 'data-testid': 'filter-sector' },
       el('option', { value: '' }, t('filter.any')),
-      ...SECTORS.map((s) => el('option', { value: s, selected: filter.sectors?.[0] === s }, s)),
+      ...SECTORS.map((s) =>
+        el('option', { value: s, selected: filter.sectors?.[0] === s }, name('sector', s)),
+      ),
     );
     const exercise = el(
       'select',
@@ -616,7 +631,7 @@ export function startConsole(root: HTMLElement): void {
         {},
         el('legend', {}, t('filter.kinds')),
         ...ALERT_KINDS.map((kind, index) =>
-          el('label', { for: `f-kind-${kind}`, class: 'inline' }, kinds[index]!, ` ${kind}`),
+          el('label', { for: `f-kind-${kind}`, class: 'inline' }, kinds[index]!, ` ${name('kind', kind)}`),
         ),
       ),
       el('button', { type: 'submit', 'data-testid': 'filter-apply' }, t('filter.apply')),
@@ -720,7 +735,7 @@ export function startConsole(root: HTMLElement): void {
           el(
             'p',
             {},
-            `${alert.kind} · ${t('detail.tlp')}:${alert.tlp} · ${alert.sectors.join(', ')} · ${t('feed.col.orgs')} ${alert.organisationCount}`,
+            `${name('kind', alert.kind)} · ${t('detail.tlp')}:${alert.tlp} · ${names('sector', alert.sectors)} · ${t('feed.col.orgs')} ${alert.organisationCount}`,
           ),
           triageRegion,
           isAnalyst() &&
@@ -823,8 +838,8 @@ export function startConsole(root: HTMLElement): void {
                       'tr',
                       {},
                       el('td', {}, c.organisationId),
-                      el('td', {}, c.sector),
-                      el('td', {}, c.category),
+                      el('td', {}, name('sector', c.sector)),
+                      el('td', {}, name('category', c.category)),
                       el('td', {}, c.tlp),
                       el('td', {}, dateTime(c.receivedAt)),
                     ),
@@ -911,7 +926,9 @@ export function startConsole(root: HTMLElement): void {
                     `${dateTime(warning.publishedAt)} · TLP:${warning.tlp} · `,
                     t('warnings.to', {
                       sectors:
-                        warning.sectors === 'all' ? t('warnings.field.all') : warning.sectors.join(', '),
+                        warning.sectors === 'all'
+                          ? t('warnings.field.all')
+                          : names('sector', warning.sectors),
                     }),
                   ),
                   el('p', { class: 'body' }, warning.body),
@@ -1049,7 +1066,7 @@ export function startConsole(root: HTMLElement): void {
         { class: 'sectors' },
         el('legend', {}, t('warnings.field.sectors')),
         ...SECTORS.map((s, i) =>
-          el('label', { for: `w-sector-${s}`, class: 'inline' }, sectors[i]!, ` ${s}`),
+          el('label', { for: `w-sector-${s}`, class: 'inline' }, sectors[i]!, ` ${name('sector', s)}`),
         ),
       ),
       fromAlert && el('p', {}, `${t('warnings.field.alerts')}: ${fromAlert}`),
@@ -1084,7 +1101,7 @@ export function startConsole(root: HTMLElement): void {
     const category = el(
       'select',
       { id: 'r-category', 'data-testid': 'r-category' },
-      ...REPORT_CATEGORIES.map((c) => el('option', { value: c }, c)),
+      ...REPORT_CATEGORIES.map((c) => el('option', { value: c }, name('category', c))),
     );
     const severity = el(
       'select',

@@ -37,3 +37,17 @@ describe('message catalogues', () => {
     expect(ageText('en', '2026-11-30T12:00:05Z', now), 'a clock a little ahead').toBe('0 s');
   });
 });
+
+describe('vocabulary names', () => {
+  it('name every alert kind, sector and category in both languages', async () => {
+    const { ALERT_KINDS, REPORT_CATEGORIES, SECTORS } = await import('@renkei/schema');
+    const { VOCABULARY } = await import('../../src/i18n.js');
+    const expected = [
+      ...ALERT_KINDS.map((v) => `kind.${v}`),
+      ...SECTORS.map((v) => `sector.${v}`),
+      ...REPORT_CATEGORIES.map((v) => `category.${v}`),
+    ].sort();
+    expect(Object.keys(VOCABULARY.en).sort()).toEqual(expected);
+    expect(Object.keys(VOCABULARY.ja).sort()).toEqual(expected);
+  });
+});
