@@ -200,6 +200,15 @@ describe('the console in a browser', () => {
     await second
       .locator('[data-testid="feed-row"] [data-testid="triage-status"][data-status="acknowledged"]')
       .waitFor({ timeout: 15_000 });
+    // A third organisation joins: the open detail shows the new version without a reload.
+    await submit(
+      tokens.finance,
+      report({ category: 'phishing', indicators: [{ type: 'domain', value: domain }] }),
+    );
+    await first
+      .locator('[data-testid="contributions"]', { hasText: 'finance-ceptar' })
+      .waitFor({ timeout: 30_000 });
+    expect(await first.locator('[data-testid="timeline"] li', { hasText: /^.*Version 2/ }).count()).toBe(1);
     await shoot(first, 'alert-detail');
     expect((first as Page & { problems: string[] }).problems).toEqual([]);
 

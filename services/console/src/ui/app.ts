@@ -91,6 +91,8 @@ export function startConsole(root: HTMLElement): void {
   let myReports: MyReport[] = [];
   /** Called when state the current view shows has changed. */
   let refreshView: () => void = () => undefined;
+  /** Called when a new version of an alert arrives, in case it is the one open. */
+  let reloadDetail: (alertId: string) => void = () => undefined;
 
   const t = (key: MessageKey, params?: Record<string, string | number>) => translate(language, key, params);
   const name = (group: 'kind' | 'sector' | 'category', value: string) =>
@@ -340,6 +342,7 @@ export function startConsole(root: HTMLElement): void {
     switch (event.type) {
       case 'alert':
         feed = upsertAlert(feed, { alert: event.alert, cursor: event.cursor, arrivedAt: Date.now() });
+        if (currentRoute().name === 'alert') reloadDetail(event.alert.id);
         break;
       case 'alert-update':
         feed = applyTriageStatus(feed, event.update.alertId, event.update.status);
@@ -717,144 +720,166 @@ export function startConsole(root: HTMLElement): void {
       );
     };
 
-    void api
-      .alert(id)
-      .then((loaded) => {
-        detail = loaded;
-        const alert = loaded.alert;
-        replaceChildren(
-          content,
-          el(
-            'h2',
-            { 'data-testid': 'detail-title' },
-            alert.exercise && el('span', { class: 'tag exercise-tag' }, t('feed.exercise')),
-            severityBadge(alert.severity),
-            ' ',
-            alert.title,
-          ),
-          el(
-            'p',
-            {},
-            `${name('kind', alert.kind)} · ${t('detail.tlp')}:${alert.tlp} · ${names('sector', alert.sectors)} · ${t('feed.col.orgs')} ${alert.organisationCount}`,
-          ),
-          triageRegion,
-          isAnalyst() &&
+    // Loaded again when a new version arrives; the note and assignee boxes are kept as typed.
+    const load = () =>
+      api
+        .alert(id)
+        .then((loaded) => {
+          detail = loaded;
+          const alert = loaded.alert;
+          replaceChildren(
+            content,
+            el(
+              'h2',
+              { 'data-testid': 'detail-title' },
+              alert.exercise && el('span', { class: 'tag exercise-tag' }, t('feed.exercise')),
+              severityBadge(alert.severity),
+              ' ',
+              alert.title,
+            ),
+            el(
+              'p',
+              {},
+              `${name('kind', alert.kind)} · ${t('detail.tlp')}:${alert.tlp} · ${names('sector', alert.sectors)} · ${t('feed.col.orgs')} ${alert.organisationCount}`,
+            ),
             el(
               'div',
-              { class: 'triage-forms' },
-              el('label', { for: 'assignee' }, t('detail.assignee')),
-              assigneeInput,
+              { class: 'detail-layout' },
               el(
-                'button',
-                {
-                  type: 'button',
-                  'data-testid': 'assign',
-                  on: { click: () => void act(api.assign(id, assigneeInput.value.trim() || null)) },
-                },
-                t('detail.assign'),
-              ),
-              el('label', { for: 'note' }, t('detail.note')),
-              noteInput,
-              el(
-                'button',
-                {
-                  type: 'button',
-                  'data-testid': 'add-note',
-                  on: {
-                    click: () =>
-                      void act(
-                        api.note(id, noteInput.value.trim()).then(() => {
-                          noteInput.value = '';
-                        }),
-                      ),
-                  },
-                },
-                t('detail.addNote'),
-              ),
-              el(
-                'p',
-                {},
-                el('a', { href: `#/warnings/${id}`, 'data-testid': 'warn-from-alert' }, t('detail.warn')),
-              ),
-            ),
-          el('h3', {}, t('detail.reasons')),
-          el('ul', { 'data-testid': 'reasons' }, ...alert.reasons.map((r) => el('li', {}, r))),
-          el('h3', {}, t('detail.indicators')),
-          el(
-            'ul',
-            { class: 'indicators', 'data-testid': 'indicators' },
-            ...alert.indicators.map((indicator) => {
-              const safe = defang(indicator.type, indicator.value);
-              const button = el(
-                'button',
-                {
-                  type: 'button',
-                  'aria-label': t('detail.copyLabel', { value: safe }),
-                  on: {
-                    click: () =>
-                      void navigator.clipboard?.writeText(safe).then(() => {
-                        button.textContent = t('detail.copied');
-                      }),
-                  },
-                },
-                t('detail.copy'),
-              );
-              return el(
-                'li',
-                {},
-                el('span', { class: 'type' }, indicator.type),
-                ' ',
-                el('code', {}, safe),
-                ' ',
-                button,
-              );
-            }),
-          ),
-          el('h3', {}, t('detail.reports')),
-          alert.contributions
-            ? el(
-                'table',
-                { class: 'reports', 'data-testid': 'contributions' },
+                'div',
+                { class: 'detail-main' },
+                el('h3', {}, t('detail.reasons')),
+                el('ul', { 'data-testid': 'reasons' }, ...alert.reasons.map((r) => el('li', {}, r))),
+                el('h3', {}, t('detail.indicators')),
                 el(
-                  'thead',
-                  {},
-                  el(
-                    'tr',
-                    {},
-                    ...[
-                      t('detail.org'),
-                      t('heatmap.sector'),
-                      t('reports.field.category'),
-                      t('detail.tlp'),
-                      t('reports.col.received'),
-                    ].map((h) => el('th', { scope: 'col' }, h)),
-                  ),
-                ),
-                el(
-                  'tbody',
-                  {},
-                  ...alert.contributions.map((c) =>
-                    el(
-                      'tr',
+                  'ul',
+                  { class: 'indicators', 'data-testid': 'indicators' },
+                  ...alert.indicators.map((indicator) => {
+                    const safe = defang(indicator.type, indicator.value);
+                    const button = el(
+                      'button',
+                      {
+                        type: 'button',
+                        'aria-label': t('detail.copyLabel', { value: safe }),
+                        on: {
+                          click: () =>
+                            void navigator.clipboard?.writeText(safe).then(() => {
+                              button.textContent = t('detail.copied');
+                            }),
+                        },
+                      },
+                      t('detail.copy'),
+                    );
+                    return el(
+                      'li',
                       {},
-                      el('td', {}, c.organisationId),
-                      el('td', {}, name('sector', c.sector)),
-                      el('td', {}, name('category', c.category)),
-                      el('td', {}, c.tlp),
-                      el('td', {}, dateTime(c.receivedAt)),
+                      el('span', { class: 'type' }, indicator.type),
+                      ' ',
+                      el('code', {}, safe),
+                      ' ',
+                      button,
+                    );
+                  }),
+                ),
+                el('h3', {}, t('detail.reports')),
+                alert.contributions
+                  ? el(
+                      'table',
+                      { class: 'reports', 'data-testid': 'contributions' },
+                      el(
+                        'thead',
+                        {},
+                        el(
+                          'tr',
+                          {},
+                          ...[
+                            t('detail.org'),
+                            t('heatmap.sector'),
+                            t('reports.field.category'),
+                            t('detail.tlp'),
+                            t('reports.col.received'),
+                          ].map((h) => el('th', { scope: 'col' }, h)),
+                        ),
+                      ),
+                      el(
+                        'tbody',
+                        {},
+                        ...alert.contributions.map((c) =>
+                          el(
+                            'tr',
+                            {},
+                            el('td', {}, c.organisationId),
+                            el('td', {}, name('sector', c.sector)),
+                            el('td', {}, name('category', c.category)),
+                            el('td', {}, c.tlp),
+                            el('td', {}, dateTime(c.receivedAt)),
+                          ),
+                        ),
+                      ),
+                    )
+                  : el('p', {}, t('detail.reportsCount', { count: alert.reportIds.length })),
+                el('h3', {}, t('detail.timeline')),
+                timeline,
+              ),
+              el(
+                'aside',
+                { class: 'card triage-panel', 'aria-label': t('detail.status') },
+                triageRegion,
+                isAnalyst() &&
+                  el(
+                    'div',
+                    { class: 'triage-forms' },
+                    el('label', { for: 'assignee' }, t('detail.assignee')),
+                    assigneeInput,
+                    el(
+                      'button',
+                      {
+                        type: 'button',
+                        'data-testid': 'assign',
+                        on: { click: () => void act(api.assign(id, assigneeInput.value.trim() || null)) },
+                      },
+                      t('detail.assign'),
+                    ),
+                    el('label', { for: 'note' }, t('detail.note')),
+                    noteInput,
+                    el(
+                      'button',
+                      {
+                        type: 'button',
+                        'data-testid': 'add-note',
+                        on: {
+                          click: () =>
+                            void act(
+                              api.note(id, noteInput.value.trim()).then(() => {
+                                noteInput.value = '';
+                              }),
+                            ),
+                        },
+                      },
+                      t('detail.addNote'),
+                    ),
+                    el(
+                      'p',
+                      {},
+                      el(
+                        'a',
+                        { href: `#/warnings/${id}`, 'data-testid': 'warn-from-alert' },
+                        t('detail.warn'),
+                      ),
                     ),
                   ),
-                ),
-              )
-            : el('p', {}, t('detail.reportsCount', { count: alert.reportIds.length })),
-          el('h3', {}, t('detail.timeline')),
-          timeline,
-        );
-        update();
-      })
-      .catch((error) => {
-        content.textContent = t('error.generic', { reason: reason(error) });
-      });
+              ),
+            ),
+          );
+          update();
+        })
+        .catch((error) => {
+          content.textContent = t('error.generic', { reason: reason(error) });
+        });
+    reloadDetail = (alertId) => {
+      if (alertId === id) void load();
+    };
+    void load();
     refreshView = update;
   };
 

@@ -62,7 +62,8 @@ export function contentSecurityPolicy(ingestUrl: string): string {
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
-    `connect-src 'self' ws: wss: ${ingest}`,
+    // 'self' covers this origin's WebSocket too (ws: beside http:, wss: beside https:).
+    `connect-src 'self' ${ingest}`,
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",

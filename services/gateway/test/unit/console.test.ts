@@ -19,7 +19,7 @@ describe("the console's content security policy", () => {
   });
 
   it('lets the page reach the gateway, its stream and ingest', () => {
-    expect(directives['connect-src']).toEqual(["'self'", 'ws:', 'wss:', 'http://127.0.0.1:7400']);
+    expect(directives['connect-src']).toEqual(["'self'", 'http://127.0.0.1:7400']);
   });
 });
 
