@@ -188,11 +188,14 @@ describe('the console in a browser', () => {
     await expect.poll(() => second.getByTestId('feed-row').count(), { timeout: 30_000 }).toBe(1);
     await shoot(first, 'analyst-feed');
 
-    await row.getByRole('link').click();
+    // By keyboard: the row's link, then the triage button.
+    await row.getByRole('link').focus();
+    await first.keyboard.press('Enter');
     await first.getByTestId('detail-title').waitFor();
     expect(await first.getByTestId('indicators').textContent()).toContain(domain.replace(/\./g, '[.]'));
     expect(await first.getByTestId('contributions').textContent()).toContain('mhlw-csirt');
-    await first.getByTestId('triage-acknowledged').click();
+    await first.getByTestId('triage-acknowledged').focus();
+    await first.keyboard.press('Enter');
     await first.locator('[data-testid="detail-status"][data-status="acknowledged"]').waitFor();
     await first.locator('[data-testid="timeline"] li', { hasText: 'sato' }).waitFor();
 
@@ -217,6 +220,15 @@ describe('the console in a browser', () => {
     await second
       .locator('[data-testid="feed-row"] [data-testid="triage-status"][data-status="acknowledged"]')
       .waitFor();
+    // Exercise traffic is announced and marked.
+    expect(await second.getByTestId('exercise-banner').isVisible()).toBe(false);
+    const drill = `drill-${randomUUID().slice(0, 8)}.example`;
+    for (const token of [tokens.mlit, tokens.mhlw])
+      await submit(token, report({ exercise: true, indicators: [{ type: 'domain', value: drill }] }));
+    await second
+      .locator('[data-testid="feed-row"].exercise', { hasText: drill })
+      .waitFor({ timeout: 30_000 });
+    expect(await second.getByTestId('exercise-banner').isVisible()).toBe(true);
     // Filters narrow the list and become the stream's subscription.
     await second.getByTestId('filter-severity').selectOption('critical');
     await second.getByTestId('filter-apply').click();
