@@ -331,5 +331,9 @@ describe('the console in a browser', () => {
     expect(await page.getByTestId('connection').textContent()).toBe('ライブ');
     expect(await page.locator('table.feed thead').textContent()).toContain('深刻度');
     await shoot(page, 'japanese');
+
+    // A browser that prefers Japanese gets it from the start.
+    const japanese = await openPage('ja-JP');
+    await expect.poll(() => japanese.locator('h2').first().textContent()).toBe('サインイン');
   });
 });

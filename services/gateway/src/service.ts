@@ -157,6 +157,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
  * said once at start rather than as a fault on every attempt.
  */
 function devSigning(config: GatewayConfig, logger: Logger) {
+  // Demo tokens need no token to ask for: only a hub reachable from this machine alone may offer them.
+  if (!['127.0.0.1', 'localhost', '::1'].includes(config.HOST)) {
+    logger.warn({ host: config.HOST }, 'GATEWAY_DEV_MODE ignored: the gateway listens beyond this machine');
+    return null;
+  }
   const jwks = config.AUTH_JWKS_FILE ?? keyFilesIn(stateDirectory()).publicKeySet;
   const signingKeyFile = path.join(path.dirname(jwks), path.basename(keyFilesIn('.').signingKey));
   if (!existsSync(signingKeyFile)) {

@@ -421,6 +421,8 @@ export function startConsole(root: HTMLElement): void {
     const counters = el('section', { class: 'card counters', 'aria-labelledby': 'counters-title' });
     const heat = el('section', { class: 'card heatmap', 'aria-labelledby': 'heatmap-title' });
     const body = el('tbody', { 'data-testid': 'feed-rows' });
+    /** Each alert's row as last drawn: a burst of events over 1,000 rows rebuilds only what changed. */
+    const rowCache = new Map<string, { key: string; row: HTMLTableRowElement; age: HTMLElement }>();
     const table = el(
       'table',
       { class: 'feed', 'data-testid': 'feed' },
@@ -452,9 +454,22 @@ export function startConsole(root: HTMLElement): void {
       const shown = feed.filter((item) => matchesFilter(item.alert, filter));
       banner.hidden = !showsExercise(shown);
       banner.textContent = t('feed.exerciseBanner');
-      const rows = shown.map((item) => {
+      const rows: HTMLTableRowElement[] = shown.map((item) => {
         const fresh = item.arrivedAt !== undefined && now - item.arrivedAt < HIGHLIGHT_MS;
-        return el(
+        const key = `${item.cursor}|${item.triageStatus}|${language}`;
+        const cached = rowCache.get(item.alert.id);
+        if (cached?.key === key) {
+          // Only what time changes: the age, and the highlight ending.
+          cached.age.textContent = ageText(language, item.alert.updatedAt, now);
+          cached.row.classList.toggle('fresh', fresh);
+          return cached.row;
+        }
+        const age = el(
+          'time',
+          { datetime: item.alert.updatedAt, title: dateTime(item.alert.updatedAt) },
+          ageText(language, item.alert.updatedAt, now),
+        );
+        const row = el(
           'tr',
           {
             class: `${fresh ? 'fresh' : ''} ${item.alert.exercise ? 'exercise' : ''}`.trim(),
@@ -475,25 +490,25 @@ export function startConsole(root: HTMLElement): void {
           el('td', {}, name('kind', item.alert.kind)),
           el('td', {}, names('sector', item.alert.sectors)),
           el('td', { class: 'number' }, item.alert.organisationCount),
-          el(
-            'td',
-            {},
-            el(
-              'time',
-              { datetime: item.alert.updatedAt, title: dateTime(item.alert.updatedAt) },
-              ageText(language, item.alert.updatedAt, now),
-            ),
-          ),
+          el('td', {}, age),
           el(
             'td',
             { 'data-testid': 'triage-status', 'data-status': item.triageStatus },
             statusText(item.triageStatus),
           ),
         );
+        rowCache.set(item.alert.id, { key, row, age });
+        return row;
       });
       if (rows.length === 0)
         rows.push(el('tr', {}, el('td', { colspan: 7, class: 'empty' }, t('feed.empty'))));
-      body.replaceChildren(...rows);
+      // Rows already in place stay in place (their highlight runs once); only new or moved ones are inserted.
+      rows.forEach((row, index) => {
+        if (body.children[index] !== row) body.insertBefore(row, body.children[index] ?? null);
+      });
+      while (body.children.length > rows.length) body.lastElementChild!.remove();
+      const kept = new Set(shown.map((item) => item.alert.id));
+      for (const id of rowCache.keys()) if (!kept.has(id)) rowCache.delete(id);
 
       const open = openBySeverity(shown);
       replaceChildren(
