@@ -15,6 +15,7 @@ import {
   type ServiceHandle,
 } from '@renkei/runtime';
 import { buildGatewayApp } from './app.js';
+import { isLoopbackHost } from './routes/console.js';
 import type { GatewayConfig } from './config.js';
 import { createOriginPolicy } from './origins.js';
 import { StreamHub } from './stream-hub.js';
@@ -158,7 +159,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
  */
 function devSigning(config: GatewayConfig, logger: Logger) {
   // Demo tokens need no token to ask for: only a hub reachable from this machine alone may offer them.
-  if (!['127.0.0.1', 'localhost', '::1'].includes(config.HOST)) {
+  if (!isLoopbackHost(config.HOST)) {
     logger.warn({ host: config.HOST }, 'GATEWAY_DEV_MODE ignored: the gateway listens beyond this machine');
     return null;
   }

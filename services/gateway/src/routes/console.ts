@@ -71,6 +71,11 @@ export function contentSecurityPolicy(ingestUrl: string): string {
   ].join('; ');
 }
 
+/** Whether a listening address is reachable from this machine only: the one place demo sign-in is offered. */
+export function isLoopbackHost(host: string): boolean {
+  return ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host.toLowerCase());
+}
+
 /** Roles a demo organisation of this kind may sign in with. */
 export function demoRolesFor(kind: z.infer<typeof organisationKindSchema>): z.infer<typeof roleSchema>[] {
   if (kind === 'gsoc') return ['analyst', 'admin'];

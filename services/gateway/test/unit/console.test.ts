@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contentSecurityPolicy, demoRolesFor } from '../../src/routes/console.js';
+import { contentSecurityPolicy, demoRolesFor, isLoopbackHost } from '../../src/routes/console.js';
 
 describe("the console's content security policy", () => {
   const policy = contentSecurityPolicy('http://127.0.0.1:7400/');
@@ -29,5 +29,14 @@ describe('demo roles', () => {
     expect(demoRolesFor('ceptar')).toEqual(['ceptar']);
     expect(demoRolesFor('agency')).toEqual(['reporter']);
     expect(demoRolesFor('operator')).toEqual(['reporter']);
+  });
+});
+
+describe('where demo sign-in may be offered', () => {
+  it('is a loopback address only', () => {
+    for (const host of ['127.0.0.1', 'localhost', '::1', '[::1]', 'LOCALHOST'])
+      expect(isLoopbackHost(host), host).toBe(true);
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', 'hub.example'])
+      expect(isLoopbackHost(host), host).toBe(false);
   });
 });
