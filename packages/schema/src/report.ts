@@ -120,3 +120,25 @@ export const reportStatusViewSchema = z.object({
   indicators: z.array(reportIndicatorViewSchema),
 });
 export type ReportStatusView = z.output<typeof reportStatusViewSchema>;
+
+/** One of the caller's own reports, as `GET /v1/reports` on the gateway lists it. */
+export const myReportSchema = z.strictObject({
+  id: z.uuid(),
+  title: z.string(),
+  category: reportCategorySchema,
+  severity: severitySchema,
+  tlp: tlpSchema,
+  exercise: z.boolean(),
+  status: z.enum(REPORT_STATUSES),
+  receivedAt: z.iso.datetime({ offset: true }),
+  processedAt: z.iso.datetime({ offset: true }).nullable(),
+});
+export type MyReport = z.output<typeof myReportSchema>;
+
+/** The answer of `GET /v1/reports` (gateway): newest first. */
+export const myReportPageSchema = z.strictObject({
+  items: z.array(myReportSchema),
+  /** Pass as `before` for older reports; null on the last page. */
+  nextBefore: z.iso.datetime({ offset: true }).nullable(),
+});
+export type MyReportPage = z.output<typeof myReportPageSchema>;

@@ -14,8 +14,10 @@ import type { Logger } from '@renkei/runtime';
 import type { Principal } from '@renkei/schema';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
+import { consoleRoutes, type ConsoleSettings } from './routes/console.js';
 import { exclusionRoutes } from './routes/exclusions.js';
 import { organisationRoutes } from './routes/organisations.js';
+import { reportListRoutes } from './routes/reports.js';
 import { streamRoutes } from './routes/stream.js';
 import { warningRoutes } from './routes/warnings.js';
 import { watchlistRoutes } from './routes/watchlist.js';
@@ -44,6 +46,8 @@ export interface GatewayDeps {
   heartbeatMs?: number;
   /** How often open streams are re-checked with `isStillAllowed`. Default 30 s. */
   accessRecheckMs?: number;
+  /** The web console served at `/`; without it the gateway serves no page. */
+  console?: ConsoleSettings;
 }
 
 /** The largest frame a client may send: a subscription is a few hundred bytes. */
@@ -93,5 +97,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
   auditRoutes(http.app, deps);
   watchlistRoutes(http.app, deps);
   exclusionRoutes(http.app, deps);
+  reportListRoutes(http.app, deps);
+  consoleRoutes(http.app, deps);
   return http;
 }

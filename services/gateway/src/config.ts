@@ -1,4 +1,6 @@
 import { hostname } from 'node:os';
+import path from 'node:path';
+import { REPOSITORY_ROOT } from '@renkei/runtime';
 import { z } from 'zod';
 import {
   authEnv,
@@ -62,6 +64,18 @@ export const gatewayConfigSchema = z.object({
           .refine((origin) => normaliseOrigin(origin) !== null, 'must be an origin like https://host:port'),
       ),
     ),
+  /** The built console served at `/`. */
+  GATEWAY_CONSOLE_DIR: z.string().default(path.join(REPOSITORY_ROOT, 'services', 'console', 'dist')),
+  /** Where browsers reach ingest to submit reports (the console's form posts there). */
+  GATEWAY_INGEST_URL: z.url().default('http://127.0.0.1:7400'),
+  /**
+   * Local development only (`npm run up` sets it): the console offers demo
+   * sign-in, minting tokens with the signing key beside AUTH_JWKS_FILE.
+   */
+  GATEWAY_DEV_MODE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
 });
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 

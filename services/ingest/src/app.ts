@@ -6,6 +6,7 @@ import { createHttpApp, type HttpApp } from '@renkei/http';
 import type { HubMetrics } from '@renkei/metrics';
 import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
+import { allowOrigins } from './cors.js';
 import { reportRoutes } from './routes/reports.js';
 import { SubmissionBatcher } from './submission-batcher.js';
 import { tlpRoutes } from './routes/tlp.js';
@@ -25,6 +26,8 @@ export interface IngestDeps {
   metrics?: HubMetrics;
   /** Whether PostgreSQL and Kafka answer. */
   checkReadiness: () => Promise<boolean>;
+  /** Origins whose pages may submit and read answers (the console's). Default: none. */
+  allowedOrigins?: readonly string[];
 }
 
 /** The ingest API, ready to listen or to answer `inject()` in tests. */
@@ -48,6 +51,8 @@ export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
       description: 'Where member organisations submit incident reports.',
     },
   });
+  // Before the token check: a preflight carries no token.
+  allowOrigins(http.app, deps.allowedOrigins ?? []);
   await access.install(http.app);
   const submissions = new SubmissionBatcher({
     pool: deps.pool,

@@ -24,6 +24,17 @@ export const ingestConfigSchema = z.object({
   INGEST_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
   /** A batch of this many reports is sent without waiting. */
   INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(200),
+  /** Origins whose pages may submit reports (the console's, e.g. `http://127.0.0.1:7401`), comma-separated. */
+  INGEST_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url())),
 });
 export type IngestConfig = z.output<typeof ingestConfigSchema>;
 

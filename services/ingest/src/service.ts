@@ -78,6 +78,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       kafkaTimeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
       batching: { lingerMs: config.INGEST_BATCH_LINGER_MS, maxBatch: config.INGEST_BATCH_MAX },
       metrics,
+      allowedOrigins: config.INGEST_ALLOWED_ORIGINS,
       checkReadiness: async () => database.isHealthy() && broker.isHealthy(),
     });
     resources.defer(() => http.close());
