@@ -36,6 +36,25 @@ install_dependencies() {
   [[ -x "$REPO_ROOT/node_modules/.bin/tsx" ]] || die "pnpm install did not complete"
 }
 
+# The console's static files, which the gateway serves at `/` (services/console/dist).
+build_console() {
+  say "Building the console"
+  (cd "$REPO_ROOT/services/console" && "$REPO_ROOT/node_modules/.bin/vite" build --logLevel error) ||
+    die "could not build the console (services/console)"
+}
+
+# The browser tests drive Debian's chromium package: installed here when missing,
+# never a browser build downloaded by a test tool.
+require_browser() {
+  if [[ -x /usr/bin/chromium ]]; then return; fi
+  say "Installing chromium for the browser tests"
+  local sudo=""
+  [[ "$(id -u)" -eq 0 ]] || sudo="sudo"
+  command -v apt-get >/dev/null || die "chromium is needed for the browser tests (install the chromium package)"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null ||
+    die "could not install chromium (apt-get install chromium)"
+}
+
 # A process's start time (clock ticks since boot, field 22 of /proc/<pid>/stat).
 # A pid can be reused by a later process; pid and start time together cannot.
 process_start_time() {

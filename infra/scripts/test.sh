@@ -6,6 +6,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_tools
 install_dependencies
+require_browser
+build_console
 cd "$REPO_ROOT"
 
 say "Lint and formatting"
@@ -14,6 +16,7 @@ node_modules/.bin/prettier --check --log-level warn .
 
 say "Type check"
 node_modules/.bin/tsc -p tsconfig.json
+node_modules/.bin/tsc -p services/console/tsconfig.json
 
 started_kafka=false
 if ! "$REPO_ROOT/infra/kafka/kafka.sh" status >/dev/null 2>&1; then

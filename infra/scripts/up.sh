@@ -13,6 +13,7 @@ SERVICES=(correlator ingest gateway)
 
 require_tools
 install_dependencies
+build_console
 
 say "Starting Kafka"
 "$REPO_ROOT/infra/kafka/kafka.sh" start
@@ -69,7 +70,10 @@ start_service() {
   (
     cd "$REPO_ROOT/services/$name" || exit 1
     # exec: the pid recorded below is the service's own, so down.sh's signal reaches it.
+    # Local development mode: the console offers demo sign-in, and its page may submit to ingest.
     INGEST_PORT="$INGEST_PORT" GATEWAY_PORT="$GATEWAY_PORT" CORRELATOR_PORT="$CORRELATOR_PORT" HOST="$HOST" \
+      GATEWAY_DEV_MODE=true GATEWAY_INGEST_URL="http://$HOST:$INGEST_PORT" \
+      INGEST_ALLOWED_ORIGINS="http://$HOST:$GATEWAY_PORT,http://localhost:$GATEWAY_PORT" \
       exec nohup node --import tsx src/main.ts </dev/null >"$log" 2>&1
   ) &
   pid=$!
@@ -117,6 +121,7 @@ fi
 cat <<MSG
 
 Renkei is up.
+  console     http://$HOST:$GATEWAY_PORT/    sign in with a token, or as a demo organisation (development mode)
   ingest      http://$HOST:$INGEST_PORT    POST /v1/reports, GET /v1/reports/:id
   gateway     http://$HOST:$GATEWAY_PORT    GET /v1/alerts, /v1/warnings, /v1/organisations, /v1/audit, WebSocket ws://$HOST:$GATEWAY_PORT/v1/stream
   correlator  http://$HOST:$CORRELATOR_PORT    GET /healthz, GET /readyz

@@ -242,6 +242,20 @@ describe('npm run up and npm run down, each twice, on a fresh copy', () => {
       const ceptarSectors = demo.filter((o) => o.kind === 'ceptar').map((o) => o.sector);
       expect(new Set(ceptarSectors).size).toBe(2);
       for (const { id } of demo) expect(first.output).toContain(`renkei token --org ${id} --role`);
+      // The console was built from the fresh copy and is served at /, with demo sign-in (development mode).
+      const page = await fetch(`http://127.0.0.1:${ports.gateway}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<script type="module" crossorigin src="\/assets\/[\w-]+\.js">/);
+      const identities = await fetch(`http://127.0.0.1:${ports.gateway}/v1/dev/identities`);
+      expect(identities.status).toBe(200);
+      const preflight = await fetch(`http://127.0.0.1:${ports.ingest}/v1/reports`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: `http://127.0.0.1:${ports.gateway}`,
+          'access-control-request-method': 'POST',
+        },
+      });
+      expect(preflight.status).toBe(204);
 
       const second = await npmRun('up');
       expect(second.code, second.output.slice(-4_000)).toBe(0);

@@ -103,6 +103,16 @@ describe('docker-compose.yml', () => {
     });
   });
 
+  it('lets the cli reach the registry the services use (org add, token, keys rotate)', () => {
+    const cli = compose.services.cli!;
+    expect(cli.environment?.DATABASE_URL).toBeDefined();
+    for (const name of Object.keys(PORTS)) {
+      expect(cli.environment?.DATABASE_URL).toBe(compose.services[name]!.environment?.DATABASE_URL);
+    }
+    // `docker compose run --rm cli org add …` starts PostgreSQL first.
+    expect(cli.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+  });
+
   it('uses the ports `npm run up` uses by default', () => {
     const up = readFileSync(path.join(REPOSITORY_ROOT, 'infra/scripts/up.sh'), 'utf8');
     for (const [name, port] of Object.entries(PORTS)) {

@@ -39,3 +39,10 @@ export {
   type ExportReader,
   type TaxiiAudience,
 } from './exports.js';
+export {
+  canChangeReportTlp,
+  judgeTlpChange,
+  tightensTlp,
+  tlpAfterChanges,
+  type TlpChangeJudgement,
+} from './tlp-change.js';

@@ -7,6 +7,7 @@ import {
   sectorSchema,
   severitySchema,
   tlpSchema,
+  triageStatusSchema,
 } from './vocabulary.js';
 
 /**
@@ -139,7 +140,13 @@ export type AlertView = z.infer<typeof alertViewSchema>;
 
 /** The answer of `GET /v1/alerts`. */
 export const alertPageSchema = z.strictObject({
-  items: z.array(alertViewSchema.extend({ cursor: cursorSchema })),
+  items: z.array(
+    alertViewSchema.extend({
+      cursor: cursorSchema,
+      /** Where its triage stands now (the gateway always sends it; `alert-update` frames move it on). */
+      triageStatus: triageStatusSchema.optional(),
+    }),
+  ),
   /** Pass as `before` to get the next (older) page; null on the last page. */
   nextBefore: cursorSchema.nullable(),
   /**

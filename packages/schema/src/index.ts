@@ -14,3 +14,4 @@ export * from './audit.js';
 export * from './organisation.js';
 export * from './watchlist.js';
 export * from './imports.js';
+export * from './tlp-change.js';

@@ -113,8 +113,32 @@ export const reportStatusViewSchema = z.object({
   sector: sectorSchema,
   receivedAt: z.iso.datetime({ offset: true }),
   processedAt: z.iso.datetime({ offset: true }).nullable(),
+  /** The report's TLP now: as submitted (`report.tlp`), or tighter once a change was accepted. */
+  tlp: tlpSchema,
   report: reportSchema,
   /** Each indicator as written and canonical, then those derived from them; suppression once processed. */
   indicators: z.array(reportIndicatorViewSchema),
 });
 export type ReportStatusView = z.output<typeof reportStatusViewSchema>;
+
+/** One of the caller's own reports, as `GET /v1/reports` on the gateway lists it. */
+export const myReportSchema = z.strictObject({
+  id: z.uuid(),
+  title: z.string(),
+  category: reportCategorySchema,
+  severity: severitySchema,
+  tlp: tlpSchema,
+  exercise: z.boolean(),
+  status: z.enum(REPORT_STATUSES),
+  receivedAt: z.iso.datetime({ offset: true }),
+  processedAt: z.iso.datetime({ offset: true }).nullable(),
+});
+export type MyReport = z.output<typeof myReportSchema>;
+
+/** The answer of `GET /v1/reports` (gateway): newest first. */
+export const myReportPageSchema = z.strictObject({
+  items: z.array(myReportSchema),
+  /** Pass as `before` for older reports; null on the last page. */
+  nextBefore: z.iso.datetime({ offset: true }).nullable(),
+});
+export type MyReportPage = z.output<typeof myReportPageSchema>;

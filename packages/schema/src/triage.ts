@@ -2,17 +2,7 @@ import { z } from 'zod';
 import { alertViewSchema } from './alert.js';
 import { cursorSchema } from './cursor.js';
 import { storableString } from './text.js';
-
-/** An alert's triage status: `new` → `acknowledged` → `investigating` → `resolved` | `false-positive`. */
-export const TRIAGE_STATUSES = [
-  'new',
-  'acknowledged',
-  'investigating',
-  'resolved',
-  'false-positive',
-] as const;
-export const triageStatusSchema = z.enum(TRIAGE_STATUSES);
-export type TriageStatus = z.infer<typeof triageStatusSchema>;
+import { triageStatusSchema, type TriageStatus } from './vocabulary.js';
 
 /**
  * Where an alert may go from each status. Forward steps may skip (an obvious

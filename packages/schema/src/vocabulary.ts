@@ -63,3 +63,15 @@ export const organisationIdSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a lower-case slug (a-z, 0-9, "-"), at most 63 characters');
 export type OrganisationId = z.infer<typeof organisationIdSchema>;
+
+// Here rather than in triage.ts, so alert pages can carry the status without an import cycle.
+/** An alert's triage status: `new` → `acknowledged` → `investigating` → `resolved` | `false-positive`. */
+export const TRIAGE_STATUSES = [
+  'new',
+  'acknowledged',
+  'investigating',
+  'resolved',
+  'false-positive',
+] as const;
+export const triageStatusSchema = z.enum(TRIAGE_STATUSES);
+export type TriageStatus = z.infer<typeof triageStatusSchema>;

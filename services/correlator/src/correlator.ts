@@ -10,8 +10,15 @@ import {
 } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { isRenkeiError, type Logger } from '@renkei/runtime';
-import { describeIssues, fieldIssues, reportEnvelopeSchema, type ReportEnvelope } from '@renkei/schema';
+import {
+  describeIssues,
+  fieldIssues,
+  reportEnvelopeSchema,
+  TLP_CHANGE_SCHEMA,
+  type ReportEnvelope,
+} from '@renkei/schema';
 import { processReport, type CorrelationContext } from './process-report.js';
+import { isTlpChangeMessage, parseTlpChange, processTlpChange } from './tlp-change.js';
 
 export interface CorrelatorDeps {
   pool: Pool;
@@ -46,7 +53,7 @@ export async function runCorrelator(deps: CorrelatorDeps): Promise<void> {
     eachMessage: async ({ topic, partition, message, heartbeat }) => {
       const reportId = readHeader(message.headers, HEADERS.reportId);
       const log = logger.child({ reportId, partition, offset: message.offset });
-      const envelope = parseEnvelope(message);
+      const envelope = isTlpChangeMessage(message) ? parseTlpChange(message) : parseEnvelope(message);
       if (!envelope.ok) {
         log.error({ reason: envelope.reason }, 'unreadable report message: moved to the dead-letter topic');
         await deadLetter(deps, { topic, partition, message }, envelope.reason);
@@ -55,6 +62,10 @@ export async function runCorrelator(deps: CorrelatorDeps): Promise<void> {
       const at = { topic, partition, offset: message.offset };
       for (let attempt = 0; ; attempt += 1) {
         try {
+          if (envelope.value.schema === TLP_CHANGE_SCHEMA) {
+            if ((await processTlpChange(deps.pool, envelope.value, log)).length > 0) deps.onAlerts();
+            return;
+          }
           const outcome = await processReport(deps.pool, envelope.value, at, deps.context);
           if (!outcome.stored) {
             log.info('report already stored: redelivery ignored');

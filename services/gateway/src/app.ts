@@ -14,9 +14,11 @@ import type { Logger } from '@renkei/runtime';
 import type { Principal } from '@renkei/schema';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
+import { consoleRoutes, type ConsoleSettings } from './routes/console.js';
 import { exclusionRoutes } from './routes/exclusions.js';
 import { interopRoutes, type InteropDeps } from './routes/interop.js';
 import { organisationRoutes } from './routes/organisations.js';
+import { reportListRoutes } from './routes/reports.js';
 import { streamRoutes } from './routes/stream.js';
 import { warningRoutes } from './routes/warnings.js';
 import { watchlistRoutes } from './routes/watchlist.js';
@@ -47,6 +49,8 @@ export interface GatewayDeps {
   accessRecheckMs?: number;
   /** The TAXII server's settings (anonymous reads of the CLEAR collection, where ingest is). */
   taxii?: InteropDeps['taxii'];
+  /** The web console served at `/`; without it the gateway serves no page. */
+  console?: ConsoleSettings;
 }
 
 /** The largest frame a client may send: a subscription is a few hundred bytes. */
@@ -97,5 +101,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
   watchlistRoutes(http.app, deps);
   exclusionRoutes(http.app, deps);
   interopRoutes(http.app, deps);
+  reportListRoutes(http.app, deps);
+  consoleRoutes(http.app, deps);
   return http;
 }

@@ -1,4 +1,6 @@
 import { hostname } from 'node:os';
+import path from 'node:path';
+import { REPOSITORY_ROOT } from '@renkei/runtime';
 import { z } from 'zod';
 import {
   authEnv,
@@ -71,8 +73,18 @@ export const gatewayConfigSchema = z.object({
   TAXII_MAX_ITEMS: z.coerce.number().int().min(1).max(100_000).default(10_000),
   /** How long one TAXII build serves the pages of one audience's query (a new item shows after at most this). */
   TAXII_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
-  /** Where TAXII adds are imported: ingest's base URL. */
+  /** The built console served at `/`. */
+  GATEWAY_CONSOLE_DIR: z.string().default(path.join(REPOSITORY_ROOT, 'services', 'console', 'dist')),
+  /** Where ingest is: the console's form posts there, and TAXII adds are imported there. */
   GATEWAY_INGEST_URL: z.url().default('http://127.0.0.1:7400'),
+  /**
+   * Local development only (`npm run up` sets it): the console offers demo
+   * sign-in, minting tokens with the signing key beside AUTH_JWKS_FILE.
+   */
+  GATEWAY_DEV_MODE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
 });
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 

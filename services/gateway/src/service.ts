@@ -1,4 +1,6 @@
-import { accessSettingsFrom, watchTokenVerifier } from '@renkei/auth';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { accessSettingsFrom, keyFilesIn, watchTokenVerifier } from '@renkei/auth';
 import { createConsumer, createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
 import { feedBounds, readFeed, startFeedFollower, startFeedRelay } from '@renkei/feed';
@@ -9,9 +11,11 @@ import {
   serviceHandle,
   ServiceOutcome,
   type Logger,
+  stateDirectory,
   type ServiceHandle,
 } from '@renkei/runtime';
 import { buildGatewayApp } from './app.js';
+import { isLoopbackHost } from './routes/console.js';
 import type { GatewayConfig } from './config.js';
 import { createOriginPolicy } from './origins.js';
 import { StreamHub } from './stream-hub.js';
@@ -137,6 +141,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         maxItems: config.TAXII_MAX_ITEMS,
         cacheMs: config.TAXII_CACHE_MS,
       },
+      console: {
+        distDir: config.GATEWAY_CONSOLE_DIR,
+        ingestUrl: config.GATEWAY_INGEST_URL,
+        devMode: config.GATEWAY_DEV_MODE ? devSigning(config, logger) : null,
+      },
     });
     resources.defer(() => http.close());
     const url = await http.listen({ host: config.HOST, port: config.GATEWAY_PORT, onFailure: outcome.fail });
@@ -147,4 +156,28 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await resources.close().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Development mode signs demo tokens with the key beside the public key set
+ * (`renkei keys` made both). Without a readable key there is no demo sign-in,
+ * said once at start rather than as a fault on every attempt.
+ */
+function devSigning(config: GatewayConfig, logger: Logger) {
+  // Demo tokens need no token to ask for: only a hub reachable from this machine alone may offer them.
+  if (!isLoopbackHost(config.HOST)) {
+    logger.warn({ host: config.HOST }, 'GATEWAY_DEV_MODE ignored: the gateway listens beyond this machine');
+    return null;
+  }
+  const jwks = config.AUTH_JWKS_FILE ?? keyFilesIn(stateDirectory()).publicKeySet;
+  const signingKeyFile = path.join(path.dirname(jwks), path.basename(keyFilesIn('.').signingKey));
+  if (!existsSync(signingKeyFile)) {
+    logger.warn(
+      { signingKeyFile },
+      'GATEWAY_DEV_MODE: no signing key beside the key set, so no demo sign-in',
+    );
+    return null;
+  }
+  logger.warn('development mode: the console offers demo sign-in with the hub signing key');
+  return { signingKeyFile, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE };
 }

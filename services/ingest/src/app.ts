@@ -7,8 +7,10 @@ import type { HubMetrics } from '@renkei/metrics';
 import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
 import { importRoutes } from './routes/imports.js';
+import { allowOrigins } from './cors.js';
 import { reportRoutes } from './routes/reports.js';
 import { SubmissionBatcher } from './submission-batcher.js';
+import { tlpRoutes } from './routes/tlp.js';
 
 export interface IngestDeps {
   logger: Logger;
@@ -27,6 +29,8 @@ export interface IngestDeps {
   metrics?: HubMetrics;
   /** Whether PostgreSQL and Kafka answer. */
   checkReadiness: () => Promise<boolean>;
+  /** Origins whose pages may submit and read answers (the console's). Default: none. */
+  allowedOrigins?: readonly string[];
 }
 
 export const DEFAULT_IMPORT_MAX_BYTES = 32 * 1024 * 1024;
@@ -52,6 +56,8 @@ export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
       description: 'Where member organisations submit incident reports.',
     },
   });
+  // Before the token check: a preflight carries no token.
+  allowOrigins(http.app, deps.allowedOrigins ?? []);
   await access.install(http.app);
   const submissions = new SubmissionBatcher({
     pool: deps.pool,
@@ -67,5 +73,12 @@ export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
   http.app.addHook('onClose', () => submissions.close());
   reportRoutes(http.app, { pool: deps.pool, submissions });
   importRoutes(http.app, { submissions, maxBodyBytes: deps.importMaxBytes ?? DEFAULT_IMPORT_MAX_BYTES });
+  tlpRoutes(http.app, {
+    pool: deps.pool,
+    producer: deps.producer,
+    reportsTopic: deps.reportsTopic,
+    kafkaTimeoutMs: deps.kafkaTimeoutMs,
+    logger: deps.logger,
+  });
   return http;
 }

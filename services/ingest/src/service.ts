@@ -79,6 +79,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       batching: { lingerMs: config.INGEST_BATCH_LINGER_MS, maxBatch: config.INGEST_BATCH_MAX },
       importMaxBytes: config.INGEST_IMPORT_MAX_BYTES,
       metrics,
+      allowedOrigins: config.INGEST_ALLOWED_ORIGINS,
       checkReadiness: async () => database.isHealthy() && broker.isHealthy(),
     });
     resources.defer(() => http.close());

@@ -78,6 +78,19 @@ export async function findTriage(db: Queryable, alertId: string): Promise<Triage
   return rows[0] ?? { status: 'new', assignee: null };
 }
 
+/** The triage status of each alert that has left `new`; alerts missing from the map are `new`. */
+export async function triageStatusesOf(
+  db: Queryable,
+  alertIds: readonly string[],
+): Promise<Map<string, TriageStatus>> {
+  if (alertIds.length === 0) return new Map();
+  const { rows } = await db.query<{ alert_id: string; status: TriageStatus }>(
+    `SELECT alert_id, status FROM alert_triage WHERE alert_id = ANY($1::uuid[])`,
+    [alertIds],
+  );
+  return new Map(rows.map((row) => [row.alert_id, row.status]));
+}
+
 /** Every change to the alert's triage, oldest first. */
 export async function listTriageHistory(db: Queryable, alertId: string): Promise<TriageUpdate[]> {
   const { rows } = await db.query<TriageUpdate>(

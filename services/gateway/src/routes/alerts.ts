@@ -24,7 +24,7 @@ import {
   type TriageUpdate,
 } from '@renkei/schema';
 import { findAlert, listAlertsAfter, listAlertsBefore, listAlertVersions } from '../queries/alerts.js';
-import { findTriage, listTriageHistory } from '../queries/triage.js';
+import { findTriage, listTriageHistory, triageStatusesOf } from '../queries/triage.js';
 import { applyTriage, type TriageRequest } from '../triage.js';
 
 const listQuery = z.object({
@@ -70,11 +70,17 @@ export function alertRoutes(app: HttpServer, { pool }: { pool: Pool }): void {
         : await listAlertsBefore(pool, { ...filter, before });
       // Each alert appears once, at the version that last changed this viewer's view:
       // a version the viewer may not know of neither moves it nor changes its cursor.
-      const items = rows.flatMap((row) => {
+      const shown = rows.flatMap((row) => {
         if (viewedVersion(principal, row.record) !== row.version) return [];
         const view = viewAlert(principal, row.record);
         return view ? [{ ...view, cursor: row.cursor }] : [];
       });
+      // One query for the page: a list shows where each alert's triage stands.
+      const statuses = await triageStatusesOf(
+        pool,
+        shown.map((item) => item.id),
+      );
+      const items = shown.map((item) => ({ ...item, triageStatus: statuses.get(item.id) ?? 'new' }));
       // Cursors come from the rows, not the items: a row the policy hides still moves the page on.
       if (forward) return { items, nextBefore: null, nextAfter: rows.at(-1)?.cursor ?? after };
       return {

@@ -4,13 +4,14 @@ import { recordAudit } from '@renkei/audit';
 import { principalOf, requireAnyRole } from '@renkei/auth';
 import type { Pool } from '@renkei/db';
 import { annotateRequest, errorReplies, type HttpServer } from '@renkei/http';
-import { canReadReport, REPORTING_ROLES } from '@renkei/policy';
+import { canReadReport, REPORTING_ROLES, tlpAfterChanges } from '@renkei/policy';
 import { RenkeiError } from '@renkei/runtime';
 import { reportStatusViewSchema, reportSubmissionSchema, type ReportStatusView } from '@renkei/schema';
 import { envelopeFor } from '../envelope.js';
 import { indicatorViews } from '../indicator-view.js';
 import { findSuppressions } from '../queries/indicators.js';
 import { findSubmission } from '../queries/submissions.js';
+import { findTlpChanges } from '../queries/tlp-changes.js';
 import type { SubmissionBatcher } from '../submission-batcher.js';
 
 export interface ReportRoutesDeps {
@@ -98,6 +99,12 @@ export function reportRoutes(app: HttpServer, deps: ReportRoutesDeps): void {
         sector: row.envelope.sector,
         receivedAt: row.envelope.receivedAt,
         processedAt: row.processed_at,
+        tlp: tlpAfterChanges(
+          row.envelope.report.tlp,
+          (await findTlpChanges(deps.pool, id))
+            .filter((change) => change.state === 'accepted')
+            .map((change) => change.tlp),
+        ),
         report: row.envelope.report,
         indicators: indicatorViews(
           row.envelope.report,

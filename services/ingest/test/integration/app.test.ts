@@ -8,7 +8,12 @@ import { fixedRegistry, startRegistryCache, type OrganisationRegistry } from '@r
 import type { HttpApp } from '@renkei/http';
 import { createMetrics, observePool } from '@renkei/metrics';
 import { createLogger } from '@renkei/runtime';
-import type { ReportEnvelope, ReportSubmission } from '@renkei/schema';
+import {
+  TLP_CHANGE_SCHEMA,
+  tlpChangeMessageSchema,
+  type ReportEnvelope,
+  type ReportSubmission,
+} from '@renkei/schema';
 import {
   controllable,
   createMigratedTestDatabase,
@@ -534,6 +539,116 @@ describe('ingest, built in-process', () => {
       );
       expect(text).toMatch(/renkei_db_pool_connections\{[^}]*state="total"[^}]*\} [1-9]/);
       expect(text).toContain('renkei_process_');
+    });
+  });
+
+  describe('tightening a TLP', () => {
+    const tighten = (token: string, id: string, body: unknown) =>
+      http.app.inject({
+        method: 'POST',
+        url: `/v1/reports/${id}/tlp`,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        payload: JSON.stringify(body),
+      });
+    const changesOnTopic = async (id: string) =>
+      (await readWholeTopic<Record<string, unknown>>(reportsTopic)).filter(
+        (message) => message.schema === TLP_CHANGE_SCHEMA && message.reportId === id,
+      );
+    const audited = async (id: string) =>
+      (
+        await database.pool.query<{ actor: string; details: Record<string, unknown> }>(
+          `SELECT actor, details FROM audit_events WHERE kind = 'report.tlp-changed' AND object = $1`,
+          [id],
+        )
+      ).rows;
+    const accepted = async () => {
+      const body = report();
+      expect((await post(reporter, body)).statusCode).toBe(202);
+      return body.id!;
+    };
+
+    it('answers 202 once Kafka holds the change, audited once; a retry is answered again and sends nothing', async () => {
+      const id = await accepted();
+      const response = await tighten(reporter, id, { tlp: 'AMBER+STRICT' });
+      expect(response.statusCode).toBe(202);
+      expect(response.json()).toEqual({ id, tlp: 'AMBER+STRICT', status: 'accepted' });
+      const [message] = await changesOnTopic(id);
+      expect(tlpChangeMessageSchema.parse(message)).toMatchObject({
+        reportId: id,
+        tlp: 'AMBER+STRICT',
+        organisationId: 'mlit-csirt',
+      });
+      expect(await audited(id)).toEqual([
+        {
+          actor: expect.any(String),
+          details: { from: 'GREEN', to: 'AMBER+STRICT', reportOrganisationId: 'mlit-csirt' },
+        },
+      ]);
+
+      const read = await http.app.inject({
+        method: 'GET',
+        url: `/v1/reports/${id}`,
+        headers: { authorization: `Bearer ${reporter}` },
+      });
+      expect(read.json()).toMatchObject({ tlp: 'AMBER+STRICT', report: { tlp: 'GREEN' } });
+
+      const retry = await tighten(reporter, id, { tlp: 'AMBER+STRICT' });
+      expect(retry.statusCode).toBe(202);
+      expect(await changesOnTopic(id)).toHaveLength(1);
+      expect(await audited(id)).toHaveLength(1);
+    });
+
+    it('answers 503 when Kafka does not acknowledge, and sends the same change on the retry', async () => {
+      const id = await accepted();
+      kafka.inject({ kind: 'stall' });
+      const refused = await tighten(reporter, id, { tlp: 'RED' });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.json().code).toBe('RENKEI_UNAVAILABLE');
+      expect(await audited(id)).toEqual([]);
+
+      const retry = await tighten(reporter, id, { tlp: 'RED' });
+      expect(retry.statusCode).toBe(202);
+      const messages = await changesOnTopic(id);
+      expect(messages).toHaveLength(1);
+      expect(await audited(id)).toHaveLength(1);
+    });
+
+    it('lets an analyst tighten any report, from the label the accepted changes left', async () => {
+      const id = await accepted();
+      expect((await tighten(reporter, id, { tlp: 'AMBER' })).statusCode).toBe(202);
+      const loosen = await tighten(analyst, id, { tlp: 'GREEN' });
+      expect(loosen.statusCode).toBe(400);
+      expect(loosen.json().fields).toEqual([{ field: 'tlp', message: expect.stringContaining('AMBER') }]);
+      expect((await tighten(analyst, id, { tlp: 'AMBER+STRICT' })).statusCode).toBe(202);
+      expect((await audited(id)).map((entry) => entry.details.to)).toEqual(
+        expect.arrayContaining(['AMBER', 'AMBER+STRICT']),
+      );
+    });
+
+    it('refuses another organisation as for a missing report, and audits the attempt', async () => {
+      const id = await accepted();
+      const response = await tighten(otherReporter, id, { tlp: 'RED' });
+      expect(response.statusCode).toBe(404);
+      const denied = await database.pool.query(
+        `SELECT details FROM audit_events WHERE kind = 'access.denied' AND object = $1`,
+        [id],
+      );
+      expect(denied.rows).toEqual([{ details: { what: 'report', action: 'tlp-change' } }]);
+      expect(await changesOnTopic(id)).toEqual([]);
+    });
+
+    it('refuses a body without a valid tlp, naming it', async () => {
+      const id = await accepted();
+      const cases: [unknown, string][] = [
+        [{}, 'tlp'],
+        [{ tlp: 'amber' }, 'tlp'],
+        [{ tlp: 'RED', extra: 1 }, 'extra'],
+      ];
+      for (const [body, field] of cases) {
+        const response = await tighten(reporter, id, body);
+        expect(response.statusCode).toBe(400);
+        expect((response.json().fields as { field: string }[]).map((f) => f.field)).toEqual([field]);
+      }
     });
   });
 

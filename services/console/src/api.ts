@@ -1,0 +1,152 @@
+// The public HTTP routes the console uses, each answer checked with the
+// shared schema: a console and a hub of different versions fail loudly.
+import { z } from 'zod';
+import {
+  alertDetailSchema,
+  alertPageSchema,
+  myReportPageSchema,
+  organisationIdSchema,
+  organisationKindSchema,
+  roleSchema,
+  sectorSchema,
+  triageUpdateSchema,
+  warningAckSchema,
+  warningViewSchema,
+  cursorSchema,
+  type ReportSubmission,
+  type TriageStatus,
+  type WarningSubmission,
+} from '@renkei/schema';
+
+export const consoleConfigSchema = z.object({ ingestUrl: z.string(), devMode: z.boolean() });
+export type ConsoleConfig = z.infer<typeof consoleConfigSchema>;
+
+export const demoIdentitiesSchema = z.object({
+  items: z.array(
+    z.object({
+      organisationId: organisationIdSchema,
+      name: z.string(),
+      sector: sectorSchema,
+      kind: organisationKindSchema,
+      roles: z.array(roleSchema),
+    }),
+  ),
+});
+
+export const warningDetailSchema = warningViewSchema.extend({
+  acknowledgedBy: z.array(z.object({ organisationId: z.string(), at: z.string() })).optional(),
+  pendingOrganisations: z.array(z.string()).optional(),
+  acknowledgedAt: z.string().nullable().optional(),
+});
+export type WarningDetail = z.infer<typeof warningDetailSchema>;
+
+export const warningPageSchema = z.object({
+  items: z.array(warningViewSchema.extend({ cursor: cursorSchema })),
+  nextBefore: cursorSchema.nullable(),
+});
+
+const errorBodySchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  fields: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+});
+
+/** A refused request, with the hub's code and the fields it named. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields: { field: string; message: string }[] = [],
+  ) {
+    super(message);
+  }
+}
+
+async function call<T>(
+  url: string,
+  schema: z.ZodType<T>,
+  init: { method?: string; token?: string; body?: unknown } = {},
+): Promise<T> {
+  const response = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers: {
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  const body: unknown = await response.json().catch(() => undefined);
+  if (!response.ok) {
+    const error = errorBodySchema.safeParse(body);
+    if (error.success)
+      throw new ApiError(response.status, error.data.code, error.data.message, error.data.fields);
+    throw new ApiError(response.status, 'HTTP', `HTTP ${response.status}`);
+  }
+  return schema.parse(body);
+}
+
+export function createApi(gatewayUrl: string, ingestUrl: string, token: string) {
+  const gateway = (path: string) => `${gatewayUrl.replace(/\/$/, '')}${path}`;
+  return {
+    alerts: (limit = 200) => call(gateway(`/v1/alerts?limit=${limit}`), alertPageSchema, { token }),
+    alert: (id: string) =>
+      call(gateway(`/v1/alerts/${encodeURIComponent(id)}`), alertDetailSchema, { token }),
+    setStatus: (id: string, status: TriageStatus, note?: string) =>
+      call(gateway(`/v1/alerts/${id}/status`), triageUpdateSchema, {
+        method: 'POST',
+        token,
+        body: note ? { status, note } : { status },
+      }),
+    assign: (id: string, assignee: string | null) =>
+      call(gateway(`/v1/alerts/${id}/assignee`), triageUpdateSchema, {
+        method: 'POST',
+        token,
+        body: { assignee },
+      }),
+    note: (id: string, text: string) =>
+      call(gateway(`/v1/alerts/${id}/notes`), triageUpdateSchema, { method: 'POST', token, body: { text } }),
+    warnings: () => call(gateway('/v1/warnings?limit=100'), warningPageSchema, { token }),
+    warning: (id: string) => call(gateway(`/v1/warnings/${id}`), warningDetailSchema, { token }),
+    publishWarning: (warning: WarningSubmission) =>
+      call(gateway('/v1/warnings'), warningViewSchema, { method: 'POST', token, body: warning }),
+    acknowledgeWarning: (id: string) =>
+      call(gateway(`/v1/warnings/${id}/ack`), warningAckSchema, { method: 'POST', token, body: {} }),
+    myReports: () => call(gateway('/v1/reports?limit=50'), myReportPageSchema, { token }),
+    submitReport: (report: ReportSubmission) =>
+      call(`${ingestUrl.replace(/\/$/, '')}/v1/reports`, z.object({ id: z.string(), status: z.string() }), {
+        method: 'POST',
+        token,
+        body: report,
+      }),
+  };
+}
+export type Api = ReturnType<typeof createApi>;
+
+export const fetchConsoleConfig = (gatewayUrl: string) =>
+  call(`${gatewayUrl}/console-config.json`, consoleConfigSchema);
+export const fetchDemoIdentities = (gatewayUrl: string) =>
+  call(`${gatewayUrl}/v1/dev/identities`, demoIdentitiesSchema);
+export const mintDemoToken = (gatewayUrl: string, organisationId: string, role: string) =>
+  call(`${gatewayUrl}/v1/dev/token`, z.object({ token: z.string() }), {
+    method: 'POST',
+    body: { organisationId, role },
+  });
+
+/** The principal a token names, read (not verified: the hub verifies) to decide what the page shows. */
+export function tokenClaims(
+  token: string,
+): { sub: string; org: string; sector: string; roles: string[] } | null {
+  const part = token.split('.')[1];
+  if (!part) return null;
+  try {
+    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
+    const claims = z
+      .object({ sub: z.string(), org: z.string(), sector: z.string(), roles: z.array(z.string()) })
+      .safeParse(JSON.parse(json));
+    return claims.success ? claims.data : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,4 @@
+import './style.css';
+import { startConsole } from './ui/app.js';
+
+startConsole(document.getElementById('app')!);

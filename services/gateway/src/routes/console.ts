@@ -1,0 +1,221 @@
+import { readFile } from 'node:fs/promises';
+import type { FastifyReply } from 'fastify';
+import path from 'node:path';
+import { z } from 'zod';
+import { GSOC_ONLY_ROLES, mintToken } from '@renkei/auth';
+import { errorReplies, type HttpServer } from '@renkei/http';
+import type { OrganisationRegistry } from '@renkei/registry';
+import { RenkeiError, type Logger } from '@renkei/runtime';
+import { organisationIdSchema, roleSchema, sectorSchema, organisationKindSchema } from '@renkei/schema';
+
+export interface ConsoleSettings {
+  /** The built console (`services/console/dist`). */
+  distDir: string;
+  /** Where the console's pages submit reports: ingest, as browsers reach it. */
+  ingestUrl: string;
+  /**
+   * Local development only (`npm run up`): the page may mint demo tokens
+   * with the hub's own signing key, found beside the public key set.
+   */
+  devMode: { signingKeyFile: string; issuer: string; audience: string } | null;
+}
+
+/** What the page needs to know before anyone signs in; served as JSON so no script is inlined. */
+export const consoleConfigSchema = z.strictObject({
+  ingestUrl: z.string(),
+  devMode: z.boolean(),
+});
+
+const devTokenRequestSchema = z.strictObject({
+  organisationId: organisationIdSchema,
+  role: roleSchema,
+});
+const devTokenReplySchema = z.strictObject({ token: z.string() });
+const demoIdentitySchema = z.strictObject({
+  organisationId: organisationIdSchema,
+  name: z.string(),
+  sector: sectorSchema,
+  kind: organisationKindSchema,
+  roles: z.array(roleSchema),
+});
+const demoIdentitiesSchema = z.strictObject({ items: z.array(demoIdentitySchema) });
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json; charset=utf-8',
+  '.ico': 'image/x-icon',
+};
+
+/**
+ * The page's policy: scripts and styles only from this origin (no inline
+ * script, so text that slips into HTML still cannot run), connections to
+ * this gateway (HTTP and its WebSocket) and to ingest for submissions.
+ */
+export function contentSecurityPolicy(ingestUrl: string): string {
+  const ingest = new URL(ingestUrl).origin;
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    // 'self' covers this origin's WebSocket too (ws: beside http:, wss: beside https:).
+    `connect-src 'self' ${ingest}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** Whether a listening address is reachable from this machine only: the one place demo sign-in is offered. */
+export function isLoopbackHost(host: string): boolean {
+  return ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host.toLowerCase());
+}
+
+/** Roles a demo organisation of this kind may sign in with. */
+export function demoRolesFor(kind: z.infer<typeof organisationKindSchema>): z.infer<typeof roleSchema>[] {
+  if (kind === 'gsoc') return ['analyst', 'admin'];
+  if (kind === 'ceptar') return ['ceptar'];
+  return ['reporter'];
+}
+
+/**
+ * The console at `/` (static files from its build) and, in local development
+ * only, the demo sign-in. A gateway whose console was never built says how
+ * to build it instead of answering 404.
+ */
+export function consoleRoutes(
+  app: HttpServer,
+  deps: { console?: ConsoleSettings; registry: OrganisationRegistry; logger: Logger },
+): void {
+  const settings = deps.console;
+  if (!settings) return;
+  const policy = contentSecurityPolicy(settings.ingestUrl);
+  const dist = path.resolve(settings.distDir);
+
+  const sendFile = async (file: string, reply: FastifyReply) => {
+    const resolved = path.resolve(dist, file);
+    // Never outside the build folder, whatever the path asks for.
+    if (!resolved.startsWith(dist + path.sep)) throw new RenkeiError('RENKEI_NOT_FOUND', 'no such file');
+    let body: Buffer;
+    try {
+      body = await readFile(resolved);
+    } catch {
+      if (file === 'index.html') {
+        return reply
+          .status(503)
+          .header('content-type', 'text/plain; charset=utf-8')
+          .header('content-security-policy', policy)
+          .send(
+            'The console has not been built. Build it with:\n  npx pnpm@12.4.2 --filter @renkei/console build\n' +
+              '(npm run up and npm test build it too), then reload.\n',
+          );
+      }
+      throw new RenkeiError('RENKEI_NOT_FOUND', `no file ${file}`);
+    }
+    return reply
+      .header('content-type', CONTENT_TYPES[path.extname(resolved)] ?? 'application/octet-stream')
+      .header('content-security-policy', policy)
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+      .header(
+        'cache-control',
+        file.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+      )
+      .send(body);
+  };
+
+  const hidden = { hide: true } as const;
+  app.get('/', { config: { public: true }, schema: hidden }, (_request, reply) =>
+    sendFile('index.html', reply),
+  );
+  app.get(
+    '/assets/:file',
+    { config: { public: true }, schema: { ...hidden, params: z.object({ file: z.string() }) } },
+    (request, reply) => {
+      // Vite names its output `name-hash.ext`: anything else, a path above all, is not ours.
+      if (!/^[\w-]+(\.[\w-]+)+$/.test(request.params.file))
+        throw new RenkeiError('RENKEI_NOT_FOUND', 'no such file');
+      return sendFile(`assets/${request.params.file}`, reply);
+    },
+  );
+  app.get('/console-config.json', { config: { public: true }, schema: hidden }, () =>
+    consoleConfigSchema.parse({ ingestUrl: settings.ingestUrl, devMode: settings.devMode !== null }),
+  );
+
+  const devMode = settings.devMode;
+  const refuseUnlessDev = () => {
+    if (!devMode)
+      throw new RenkeiError('RENKEI_NOT_FOUND', 'demo sign-in exists only in local development mode');
+    return devMode;
+  };
+  app.get(
+    '/v1/dev/identities',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'Demo organisations and roles to sign in as (local development mode only; 404 otherwise)',
+        tags: ['development'],
+        response: { 200: demoIdentitiesSchema, ...errorReplies('RENKEI_NOT_FOUND') },
+      },
+    },
+    () => {
+      refuseUnlessDev();
+      return {
+        items: deps.registry
+          .list()
+          .filter((organisation) => organisation.enabled)
+          .map((organisation) => ({
+            organisationId: organisation.id,
+            name: organisation.name,
+            sector: organisation.sector,
+            kind: organisation.kind,
+            roles: demoRolesFor(organisation.kind),
+          })),
+      };
+    },
+  );
+  app.post(
+    '/v1/dev/token',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'Mint an 8-hour demo token (local development mode only; 404 otherwise)',
+        tags: ['development'],
+        body: devTokenRequestSchema,
+        response: {
+          200: devTokenReplySchema,
+          ...errorReplies('RENKEI_INVALID_REQUEST', 'RENKEI_FORBIDDEN', 'RENKEI_NOT_FOUND'),
+        },
+      },
+    },
+    async (request) => {
+      const dev = refuseUnlessDev();
+      const { organisationId, role } = request.body;
+      const organisation = deps.registry.get(organisationId);
+      if (!organisation?.enabled)
+        throw new RenkeiError('RENKEI_NOT_FOUND', `no organisation ${organisationId}`);
+      if (GSOC_ONLY_ROLES.includes(role) && organisation.kind !== 'gsoc')
+        throw new RenkeiError('RENKEI_FORBIDDEN', `${role} is for GSOC organisations only`);
+      const signingKey = JSON.parse(await readFile(dev.signingKeyFile, 'utf8')) as Parameters<
+        typeof mintToken
+      >[0];
+      const token = await mintToken(
+        signingKey,
+        {
+          sub: `${organisationId}-${role}-demo`,
+          org: organisationId,
+          sector: organisation.sector,
+          roles: [role],
+        },
+        { issuer: dev.issuer, audience: dev.audience, ttl: '8h' },
+      );
+      deps.logger.info({ organisationId, role }, 'demo token minted (development mode)');
+      return { token };
+    },
+  );
+}

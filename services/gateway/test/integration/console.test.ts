@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyFilesIn, loadTokenVerifier } from '@renkei/auth';
+import { readFeed } from '@renkei/feed';
+import type { HttpApp } from '@renkei/http';
+import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
+import { createLogger } from '@renkei/runtime';
+import { myReportPageSchema } from '@renkei/schema';
+import {
+  createMigratedTestDatabase,
+  createTestKeys,
+  registerOrganisations,
+  TEST_ORGANISATIONS,
+  type TestDatabase,
+  type TestKeys,
+} from '@renkei/testing';
+import { buildGatewayApp, type GatewayDeps } from '../../src/app.js';
+import { StreamHub } from '../../src/stream-hub.js';
+
+/** The console's routes on the gateway, in-process, on a real database. */
+describe('gateway: the console and its routes', () => {
+  const logger = createLogger('gateway-console-test', 'silent');
+  let database: TestDatabase;
+  let keys: TestKeys;
+  let registry: OrganisationRegistry;
+  let dist: string;
+  const apps: HttpApp[] = [];
+
+  const build = async (console: GatewayDeps['console']) => {
+    const http = await buildGatewayApp({
+      logger,
+      pool: database.pool,
+      hub: new StreamHub({
+        position: '0',
+        readFeed: (after, upTo, limit) => readFeed(database.pool, after, limit, upTo),
+        maxBufferedBytes: 1024 * 1024,
+        logger,
+      }),
+      verifyToken: await loadTokenVerifier({
+        AUTH_JWKS_FILE: keys.jwksFile,
+        AUTH_ISSUER: 'renkei',
+        AUTH_AUDIENCE: 'renkei-api',
+      }),
+      registry,
+      checkReadiness: async () => true,
+      ...(console ? { console } : {}),
+    });
+    apps.push(http);
+    return http;
+  };
+
+  beforeAll(async () => {
+    [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
+    await registerOrganisations(database, Object.values(TEST_ORGANISATIONS));
+    registry = await startRegistryCache({
+      pool: database.pool,
+      databaseUrl: database.url,
+      logger,
+      pollEveryMs: 1_000,
+    });
+    dist = await mkdtemp(path.join(tmpdir(), 'renkei-console-'));
+    await mkdir(path.join(dist, 'assets'));
+    await writeFile(path.join(dist, 'index.html'), '<!doctype html><title>console</title>');
+    await writeFile(path.join(dist, 'assets', 'index-1.js'), 'export {};');
+  });
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.close(1_000)));
+    await registry?.close();
+    await database?.drop();
+    await keys?.remove();
+    await rm(dist, { recursive: true, force: true });
+  });
+
+  const settings = (devMode: boolean) => ({
+    distDir: dist,
+    ingestUrl: 'http://127.0.0.1:7400',
+    devMode: devMode
+      ? {
+          signingKeyFile: path.join(path.dirname(keys.jwksFile), path.basename(keyFilesIn('.').signingKey)),
+          issuer: 'renkei',
+          audience: 'renkei-api',
+        }
+      : null,
+  });
+
+  it('serves the page and its assets without a token, under a CSP with no inline script', async () => {
+    const http = await build(settings(false));
+    const page = await http.app.inject({ method: 'GET', url: '/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.body).toContain('<title>console</title>');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['content-security-policy']).not.toContain('unsafe-inline');
+    const script = await http.app.inject({ method: 'GET', url: '/assets/index-1.js' });
+    expect(script.statusCode).toBe(200);
+    expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect((await http.app.inject({ method: 'GET', url: '/assets/missing.js' })).statusCode).toBe(404);
+    for (const url of ['/assets/..%2Findex.html', '/assets/..%2F..%2F..%2Fetc%2Fpasswd', '/assets/.hidden'])
+      expect((await http.app.inject({ method: 'GET', url })).statusCode, url).toBe(404);
+    const config = await http.app.inject({ method: 'GET', url: '/console-config.json' });
+    expect(config.json()).toEqual({ ingestUrl: 'http://127.0.0.1:7400', devMode: false });
+  });
+
+  it('says how to build the console when it was never built', async () => {
+    const http = await build({ ...settings(false), distDir: path.join(dist, 'nowhere') });
+    const page = await http.app.inject({ method: 'GET', url: '/' });
+    expect(page.statusCode).toBe(503);
+    expect(page.body).toMatch(/has not been built.*\n.*build/);
+  });
+
+  it('refuses demo sign-in unless the hub runs in development mode', async () => {
+    const http = await build(settings(false));
+    expect((await http.app.inject({ method: 'GET', url: '/v1/dev/identities' })).statusCode).toBe(404);
+    const minted = await http.app.inject({
+      method: 'POST',
+      url: '/v1/dev/token',
+      payload: { organisationId: 'gsoc', role: 'analyst' },
+    });
+    expect(minted.statusCode).toBe(404);
+    const without = await build(undefined);
+    expect((await without.app.inject({ method: 'GET', url: '/' })).statusCode).toBe(404);
+  });
+
+  it('in development mode, mints demo tokens the hub honours, and never analyst for a CEPTAR', async () => {
+    const http = await build(settings(true));
+    const identities = await http.app.inject({ method: 'GET', url: '/v1/dev/identities' });
+    expect(identities.json().items).toContainEqual(
+      expect.objectContaining({ organisationId: 'finance-ceptar', sector: 'finance', roles: ['ceptar'] }),
+    );
+    const minted = await http.app.inject({
+      method: 'POST',
+      url: '/v1/dev/token',
+      payload: { organisationId: 'finance-ceptar', role: 'ceptar' },
+    });
+    expect(minted.statusCode).toBe(200);
+    const { token } = minted.json() as { token: string };
+    const alerts = await http.app.inject({
+      method: 'GET',
+      url: '/v1/alerts',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(alerts.statusCode).toBe(200);
+    const refused = await http.app.inject({
+      method: 'POST',
+      url: '/v1/dev/token',
+      payload: { organisationId: 'finance-ceptar', role: 'analyst' },
+    });
+    expect(refused.statusCode).toBe(403);
+    const unknown = await http.app.inject({
+      method: 'POST',
+      url: '/v1/dev/token',
+      payload: { organisationId: 'nobody', role: 'reporter' },
+    });
+    expect(unknown.statusCode).toBe(404);
+    const bad = await http.app.inject({
+      method: 'POST',
+      url: '/v1/dev/token',
+      payload: { role: 'reporter' },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().fields[0].field).toBe('organisationId');
+  });
+
+  it("lists a caller's own organisation's reports with their status, newest first", async () => {
+    const http = await build(undefined);
+    const submit = async (organisationId: string, title: string, receivedAt: string, processed: boolean) => {
+      const id = randomUUID();
+      const report = {
+        id,
+        title,
+        category: 'phishing',
+        severity: 'high',
+        tlp: 'AMBER',
+        detectedAt: receivedAt,
+        indicators: [],
+        exercise: false,
+      };
+      await database.pool.query(
+        `INSERT INTO report_submissions (id, organisation_id, sector, submitted_by, content_sha256, envelope, state, received_at)
+         VALUES ($1, $2, 'central-government', 'tester', $3, $4, 'accepted', $5)`,
+        [id, organisationId, '0'.repeat(64), { report }, receivedAt],
+      );
+      if (processed)
+        await database.pool.query(
+          `INSERT INTO reports (id, organisation_id, sector, submitted_by, title, category, severity, tlp, detected_at,
+                                received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset, processed_at)
+           VALUES ($1, $2, 'central-government', 'tester', $3, 'phishing', 'high', 'AMBER', $4, $4, false, $5, 'test', 0, 0, now())`,
+          [id, organisationId, title, receivedAt, '0'.repeat(64)],
+        );
+      return id;
+    };
+    const older = await submit('mlit-csirt', 'older', '2026-11-29T10:00:00Z', true);
+    const newer = await submit('mlit-csirt', 'newer', '2026-11-29T11:00:00Z', false);
+    await submit('mhlw-csirt', 'theirs', '2026-11-29T12:00:00Z', true);
+    const token = await keys.token({ org: 'mlit-csirt', sector: 'central-government', roles: ['reporter'] });
+    const answer = await http.app.inject({
+      method: 'GET',
+      url: '/v1/reports?limit=1',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(answer.statusCode).toBe(200);
+    const first = myReportPageSchema.parse(answer.json());
+    expect(first.items.map((item) => [item.id, item.title, item.status])).toEqual([
+      [newer, 'newer', 'accepted'],
+    ]);
+    const next = await http.app.inject({
+      method: 'GET',
+      url: `/v1/reports?limit=1&before=${encodeURIComponent(first.nextBefore!)}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(myReportPageSchema.parse(next.json()).items.map((item) => [item.id, item.status])).toEqual([
+      [older, 'processed'],
+    ]);
+    expect((await http.app.inject({ method: 'GET', url: '/v1/reports' })).statusCode).toBe(401);
+  });
+});

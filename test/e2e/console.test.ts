@@ -1,0 +1,339 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPOSITORY_ROOT } from '@renkei/runtime';
+import type { ReportSubmission } from '@renkei/schema';
+import {
+  createTestDatabase,
+  createTestKeys,
+  deleteTopicsWithPrefix,
+  eventually,
+  freePort,
+  randomTopicPrefix,
+  registerOrganisations,
+  spawnServices,
+  waitUntilReady,
+  TEST_ORGANISATIONS,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestKeys,
+} from '@renkei/testing';
+
+/** Where each scenario leaves a picture of its last state (git ignores `.renkei/`). */
+const SCREENSHOTS = path.join(REPOSITORY_ROOT, '.renkei', 'e2e-screenshots');
+const CHROMIUM = process.env.RENKEI_CHROMIUM ?? '/usr/bin/chromium';
+const CONSOLE_DIR = path.join(REPOSITORY_ROOT, 'services', 'console');
+
+/**
+ * The console in a real browser (Debian's chromium, driven by playwright-core)
+ * against the real stack: ingest, correlator and gateway as processes, the
+ * shared broker, a database of the suite's own. One stack for every scenario.
+ */
+describe('the console in a browser', () => {
+  let database: TestDatabase;
+  let keys: TestKeys;
+  let prefix: string;
+  let browser: Browser;
+  const services: ServiceProcess[] = [];
+  const contexts: BrowserContext[] = [];
+  let ingestUrl: string;
+  let gatewayUrl: string;
+  const tokens = {} as Record<'analyst' | 'analyst2' | 'mlit' | 'mhlw' | 'finance' | 'water', string>;
+
+  beforeAll(async () => {
+    // `npm test` builds it first; a run of this file alone builds it here.
+    if (!existsSync(path.join(CONSOLE_DIR, 'dist', 'index.html')))
+      execFileSync(
+        path.join(REPOSITORY_ROOT, 'node_modules', '.bin', 'vite'),
+        ['build', '--logLevel', 'warn'],
+        {
+          cwd: CONSOLE_DIR,
+          stdio: 'inherit',
+        },
+      );
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
+    prefix = randomTopicPrefix();
+    // Ports chosen first: each service's settings name the other's origin.
+    const [ingestPort, gatewayPort] = [await freePort(), await freePort()];
+    ingestUrl = `http://127.0.0.1:${ingestPort}`;
+    gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    const env = { DATABASE_URL: database.url, KAFKA_TOPIC_PREFIX: prefix, AUTH_JWKS_FILE: keys.jwksFile };
+    const started = await spawnServices([
+      { name: 'correlator', env },
+      {
+        name: 'ingest',
+        env: { ...env, INGEST_PORT: String(ingestPort), INGEST_ALLOWED_ORIGINS: gatewayUrl },
+      },
+      {
+        name: 'gateway',
+        env: {
+          ...env,
+          GATEWAY_PORT: String(gatewayPort),
+          GATEWAY_INGEST_URL: ingestUrl,
+          GATEWAY_DEV_MODE: 'true',
+          GATEWAY_FEED_POLL_MS: '200',
+        },
+      },
+    ]);
+    services.push(...started);
+    const { gsoc, mlitCsirt, mhlwCsirt, financeCeptar, waterCeptar } = TEST_ORGANISATIONS;
+    await registerOrganisations(database, [gsoc, mlitCsirt, mhlwCsirt, financeCeptar, waterCeptar]);
+    await Promise.all([waitUntilReady(ingestUrl), waitUntilReady(gatewayUrl)]);
+    tokens.analyst = await keys.token({
+      org: 'gsoc',
+      sector: 'central-government',
+      roles: ['analyst'],
+      sub: 'sato',
+    });
+    tokens.analyst2 = await keys.token({
+      org: 'gsoc',
+      sector: 'central-government',
+      roles: ['analyst'],
+      sub: 'suzuki',
+    });
+    tokens.mlit = await keys.token({ org: 'mlit-csirt', sector: 'central-government', roles: ['reporter'] });
+    tokens.mhlw = await keys.token({ org: 'mhlw-csirt', sector: 'central-government', roles: ['reporter'] });
+    tokens.finance = await keys.token({ org: 'finance-ceptar', sector: 'finance', roles: ['ceptar'] });
+    tokens.water = await keys.token({ org: 'water-ceptar', sector: 'water', roles: ['ceptar'] });
+    // The services' registry copies follow the registration by themselves: wait until they have.
+    await eventually(async () => {
+      const answers = await Promise.all([
+        fetch(`${gatewayUrl}/v1/alerts`, { headers: { authorization: `Bearer ${tokens.analyst}` } }),
+        fetch(`${gatewayUrl}/v1/warnings`, { headers: { authorization: `Bearer ${tokens.water}` } }),
+        fetch(`${ingestUrl}/v1/reports/${randomUUID()}`, {
+          headers: { authorization: `Bearer ${tokens.mlit}` },
+        }),
+      ]);
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 404]);
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  });
+
+  afterAll(async () => {
+    await Promise.all(contexts.map((context) => context.close().catch(() => undefined)));
+    await browser?.close();
+    const codes = await Promise.all(services.map((service) => service.stop()));
+    expect(codes, 'every service drains and exits 0 on SIGTERM').toEqual(services.map(() => 0));
+    await database?.drop();
+    await keys?.remove();
+    await deleteTopicsWithPrefix(prefix);
+  });
+
+  /** A browser profile of its own (one person), at the size the console is made for. */
+  const openPage = async (locale = 'en-GB'): Promise<Page> => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale });
+    contexts.push(context);
+    const page = await context.newPage();
+    // Any script the CSP or the page refuses shows here and fails the test below.
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    (page as Page & { problems: string[] }).problems = problems;
+    await page.goto(gatewayUrl);
+    return page;
+  };
+
+  const signIn = async (page: Page, token: string) => {
+    await page.getByTestId('token').fill(token);
+    await page.getByTestId('signin').click();
+    await page
+      .locator('[data-testid="connection"][data-state="live"], [data-testid="signin-error"]:not(:empty)')
+      .first()
+      .waitFor();
+    expect(await page.getByTestId('signin-error').allTextContents(), 'sign-in refused').toEqual([]);
+  };
+
+  const shoot = (page: Page, name: string) =>
+    page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: false });
+
+  const report = (overrides: Partial<ReportSubmission> = {}): ReportSubmission => ({
+    title: 'Spear-phishing with a malicious attachment',
+    category: 'targeted-attack',
+    severity: 'high',
+    tlp: 'GREEN',
+    detectedAt: new Date().toISOString(),
+    indicators: [],
+    ...overrides,
+  });
+  const submit = async (token: string, body: ReportSubmission) => {
+    const response = await fetch(`${ingestUrl}/v1/reports`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(202);
+    return ((await response.json()) as { id: string }).id;
+  };
+
+  it('shows an alert live, and a second analyst sees its acknowledgement without reloading', async () => {
+    const [first, second] = await Promise.all([openPage(), openPage()]);
+    await Promise.all([signIn(first, tokens.analyst), signIn(second, tokens.analyst2)]);
+    const domain = `login-${randomUUID().slice(0, 8)}.example`;
+    await submit(tokens.mlit, report({ indicators: [{ type: 'domain', value: domain }] }));
+    await submit(
+      tokens.mhlw,
+      report({ category: 'phishing', indicators: [{ type: 'domain', value: domain.replace(/\./g, '[.]') }] }),
+    );
+
+    const row = first.getByTestId('feed-row').first();
+    await row.waitFor({ timeout: 30_000 });
+    await expect.poll(() => row.getAttribute('class')).toContain('fresh');
+    expect(await row.textContent()).toContain('central government');
+    await expect.poll(() => second.getByTestId('feed-row').count(), { timeout: 30_000 }).toBe(1);
+    await shoot(first, 'analyst-feed');
+
+    // By keyboard: the row's link, then the triage button.
+    await row.getByRole('link').focus();
+    await first.keyboard.press('Enter');
+    await first.getByTestId('detail-title').waitFor();
+    expect(await first.getByTestId('indicators').textContent()).toContain(domain.replace(/\./g, '[.]'));
+    expect(await first.getByTestId('contributions').textContent()).toContain('mhlw-csirt');
+    await first.getByTestId('triage-acknowledged').focus();
+    await first.keyboard.press('Enter');
+    await first.locator('[data-testid="detail-status"][data-status="acknowledged"]').waitFor();
+    await first.locator('[data-testid="timeline"] li', { hasText: 'sato' }).waitFor();
+
+    // The other analyst's list moves on by itself: an alert-update frame, no reload.
+    await second
+      .locator('[data-testid="feed-row"] [data-testid="triage-status"][data-status="acknowledged"]')
+      .waitFor({ timeout: 15_000 });
+    // A third organisation joins: the open detail shows the new version without a reload.
+    await submit(
+      tokens.finance,
+      report({ category: 'phishing', indicators: [{ type: 'domain', value: domain }] }),
+    );
+    await first
+      .locator('[data-testid="contributions"]', { hasText: 'finance-ceptar' })
+      .waitFor({ timeout: 30_000 });
+    expect(await first.locator('[data-testid="timeline"] li', { hasText: /^.*Version 2/ }).count()).toBe(1);
+    await shoot(first, 'alert-detail');
+    expect((first as Page & { problems: string[] }).problems).toEqual([]);
+
+    // A fresh load shows where triage stands from the list itself.
+    await second.reload();
+    await second
+      .locator('[data-testid="feed-row"] [data-testid="triage-status"][data-status="acknowledged"]')
+      .waitFor();
+    // Exercise traffic is announced and marked.
+    expect(await second.getByTestId('exercise-banner').isVisible()).toBe(false);
+    const drill = `drill-${randomUUID().slice(0, 8)}.example`;
+    for (const token of [tokens.mlit, tokens.mhlw])
+      await submit(token, report({ exercise: true, indicators: [{ type: 'domain', value: drill }] }));
+    await second
+      .locator('[data-testid="feed-row"].exercise', { hasText: drill })
+      .waitFor({ timeout: 30_000 });
+    expect(await second.getByTestId('exercise-banner').isVisible()).toBe(true);
+    // Filters narrow the list and become the stream's subscription.
+    await second.getByTestId('filter-severity').selectOption('critical');
+    await second.getByTestId('filter-apply').click();
+    await expect.poll(() => second.getByTestId('feed-row').count()).toBe(0);
+  });
+
+  it('lets a CSIRT user submit a report, flagging a bad indicator before sending, and see it processed', async () => {
+    const page = await openPage();
+    // Demo sign-in: the gateway runs in development mode here.
+    await page.getByTestId('demo-org').selectOption('mlit-csirt');
+    await page.getByTestId('demo-submit').click();
+    await page
+      .locator('[data-testid="connection"][data-state="live"], [data-testid="signin-error"]:not(:empty)')
+      .first()
+      .waitFor();
+    // Signed in, the sign-in form (and its error line) is gone.
+    const refused = await page.getByTestId('signin-error').allTextContents();
+    expect(refused, 'demo sign-in refused').toEqual([]);
+    await page.getByTestId('nav-reports').click();
+
+    await page.getByTestId('r-title').fill('Credential phishing against procurement');
+    await page.getByTestId('r-category').selectOption('phishing');
+    await page.getByTestId('r-indicators').fill('hxxps://portal-login[.]example/x\nipv4 010.1.1.1');
+    expect(await page.getByTestId('indicator-valid').textContent()).toContain(
+      'https://portal-login.example/x',
+    );
+    await page.getByTestId('indicator-invalid').waitFor();
+    await page.getByTestId('r-submit').click();
+    expect(await page.getByTestId('r-indicators-error').textContent()).toMatch(/^2: /);
+    expect(await page.getByTestId('r-message').textContent()).toBe('Fix the marked fields before sending.');
+    const mine = page.locator('[data-testid="my-report"]', {
+      hasText: 'Credential phishing against procurement',
+    });
+    expect(await mine.count(), 'nothing was sent').toBe(0);
+
+    await page.getByTestId('r-indicators').fill('hxxps://portal-login[.]example/x\nipv4 10.1.1.1');
+    await page.getByTestId('r-submit').click();
+    await expect.poll(() => page.getByTestId('r-message').textContent()).toMatch(/^Sent: /);
+    await mine
+      .locator('[data-testid="my-report-status"][data-status="processed"]')
+      .waitFor({ timeout: 30_000 });
+    await shoot(page, 'report-submission');
+    expect((page as Page & { problems: string[] }).problems).toEqual([]);
+  });
+
+  it('carries a warning to the CEPTAR of its sector only, and its acknowledgement back to the analyst', async () => {
+    const [analyst, finance, water] = await Promise.all([openPage(), openPage(), openPage()]);
+    await Promise.all([
+      signIn(analyst, tokens.analyst),
+      signIn(finance, tokens.finance),
+      signIn(water, tokens.water),
+    ]);
+    for (const page of [analyst, finance, water]) await page.getByTestId('nav-warnings').click();
+
+    const title = `Phishing kit aimed at banks ${randomUUID().slice(0, 6)}`;
+    await analyst.getByTestId('w-title').fill(title);
+    await analyst.getByTestId('w-body').fill('Block portal-login[.]example at the proxy.');
+    await analyst.getByTestId('w-sector-finance').check();
+    await analyst.getByTestId('w-publish').click();
+    await expect.poll(() => analyst.getByTestId('warning-message').textContent()).toBe('Published.');
+
+    const arrived = finance.locator('[data-testid="warning"]', { hasText: title });
+    await arrived.waitFor({ timeout: 15_000 });
+    await arrived.getByTestId('ack').click();
+    await arrived.getByTestId('acked').waitFor();
+
+    await analyst
+      .locator('[data-testid="warning"]', { hasText: title })
+      .locator('[data-testid="ack-org"]', { hasText: 'finance-ceptar' })
+      .waitFor({ timeout: 15_000 });
+    // By now the water CEPTAR's stream has carried everything up to the acknowledgement.
+    expect(await water.locator('[data-testid="warning"]', { hasText: title }).count()).toBe(0);
+    await water.reload();
+    await water.locator('[data-testid="connection"][data-state="live"]').waitFor();
+    expect(await water.locator('[data-testid="warnings"]').textContent()).not.toContain(title);
+    await shoot(analyst, 'warning-acknowledged');
+  });
+
+  it('shows a report title holding HTML as text', async () => {
+    const title = '<img src=x onerror="window.__renkeiXss=1">Outage';
+    const id = await submit(tokens.mhlw, report({ title }));
+    const page = await openPage();
+    await signIn(page, tokens.mhlw);
+    await page.getByTestId('nav-reports').click();
+    const cell = page.locator(`[data-report-id="${id}"] [data-testid="my-report-title"]`);
+    await cell.waitFor();
+    expect(await cell.textContent()).toBe(title);
+    expect(await page.locator('[data-testid="my-reports"] img').count()).toBe(0);
+    expect(await page.evaluate('window.__renkeiXss')).toBeUndefined();
+    await shoot(page, 'html-as-text');
+  });
+
+  it('turns the page Japanese with the language switch', async () => {
+    const page = await openPage('en-US');
+    await signIn(page, tokens.analyst);
+    expect(await page.locator('h1').textContent()).toBe('Renkei console');
+    await page.getByTestId('language').click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('連携 コンソール');
+    expect(await page.evaluate('document.documentElement.lang')).toBe('ja');
+    expect(await page.getByTestId('connection').textContent()).toBe('ライブ');
+    expect(await page.locator('table.feed thead').textContent()).toContain('深刻度');
+    await shoot(page, 'japanese');
+
+    // A browser that prefers Japanese gets it from the start.
+    const japanese = await openPage('ja-JP');
+    await expect.poll(() => japanese.locator('h2').first().textContent()).toBe('サインイン');
+  });
+});
