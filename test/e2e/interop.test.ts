@@ -435,6 +435,28 @@ describe('STIX, TAXII and MISP with the hub', () => {
       );
       expect(versions.versions).toEqual([one.modified]);
 
+      // The sector collection holds the water sector's warnings only; the organisation's, its own reports.
+      const sector = await json<Envelope>(
+        await taxii(
+          privateGateway,
+          `${root}collections/${collections[2]!.id}/objects/?limit=1000`,
+          tokens.water,
+        ),
+      );
+      const sectorText = JSON.stringify(sector.objects);
+      expect(sectorText).toContain('Water sector warning');
+      expect(sectorText).toContain('Public warning');
+      expect(sectorText).not.toContain('Finance AMBER warning');
+      expect(sectorText).not.toContain('GREEN phishing wave');
+      const own = await json<Envelope>(
+        await taxii(
+          privateGateway,
+          `${root}collections/${collections[3]!.id}/objects/?limit=1000`,
+          tokens.water,
+        ),
+      );
+      expect(own.objects).toEqual([]);
+
       // An AMBER object's id is not found in the GREEN collection, and other organisations' collections do not exist for it.
       const { bundle: analystView } = await exportFor(tokens.analyst);
       const amber = analystView.objects.find(
