@@ -31,7 +31,11 @@ export interface ExportSources {
 export type OrganisationNames = (organisationId: string) => string | undefined;
 
 export interface StixExportResult extends StixExport {
-  /** For each object, when the hub added it: the latest `addedAt` of the items it came from. */
+  /**
+   * For each object, when the hub added it: the latest `addedAt` of the items
+   * it came from. Only for a collection (TAXII), since finding it costs a
+   * second export; empty otherwise.
+   */
   dateAdded: Map<string, string>;
 }
 
@@ -107,7 +111,7 @@ export function buildStixExport(
   const ceiling = audience ? audienceCeiling(audience) : 'RED';
   const objects = result.bundle.objects.filter((object) => withinCeiling(object, ceiling));
   const bundle: StixBundle = { ...result.bundle, objects };
-  return { bundle, omitted: result.omitted, dateAdded: datesAdded(chosen) };
+  return { bundle, omitted: result.omitted, dateAdded: audience ? datesAdded(chosen) : new Map() };
 }
 
 /** Each object's date added: the latest of the items whose own export holds it. */
