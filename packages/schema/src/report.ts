@@ -138,7 +138,7 @@ export type MyReport = z.output<typeof myReportSchema>;
 /** The answer of `GET /v1/reports` (gateway): newest first. */
 export const myReportPageSchema = z.strictObject({
   items: z.array(myReportSchema),
-  /** Pass as `before` for older reports; null on the last page. */
-  nextBefore: z.iso.datetime({ offset: true }).nullable(),
+  /** Pass as `before` for older reports (the id of this page's last one); null on the last page. */
+  nextBefore: z.uuid().nullable(),
 });
 export type MyReportPage = z.output<typeof myReportPageSchema>;

@@ -3,23 +3,13 @@ import { principalOf } from '@renkei/auth';
 import type { Pool } from '@renkei/db';
 import { errorReplies, type HttpServer } from '@renkei/http';
 import { myReportPageSchema, type MyReportPage } from '@renkei/schema';
+import { listOwnReports } from '../queries/reports.js';
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  /** `nextBefore` of the previous page: older reports. */
-  before: z.iso.datetime({ offset: true }).optional(),
+  /** `nextBefore` of the previous page (the id of its last report): older reports. */
+  before: z.uuid().optional(),
 });
-
-interface Row {
-  id: string;
-  title: string;
-  category: string;
-  severity: string;
-  tlp: string;
-  exercise: boolean;
-  received_at: string;
-  processed_at: string | null;
-}
 
 /**
  * `GET /v1/reports`: the caller's own organisation's reports, newest first,
@@ -43,20 +33,7 @@ export function reportListRoutes(app: HttpServer, { pool }: { pool: Pool }): voi
     async (request): Promise<MyReportPage> => {
       const principal = principalOf(request);
       const { limit, before } = request.query;
-      // Only reports Kafka holds: a pending row may still be refused.
-      const { rows } = await pool.query<Row>(
-        `SELECT s.id, s.envelope->'report'->>'title' AS title, s.envelope->'report'->>'category' AS category,
-                s.envelope->'report'->>'severity' AS severity, s.envelope->'report'->>'tlp' AS tlp,
-                coalesce((s.envelope->'report'->>'exercise')::boolean, false) AS exercise,
-                s.received_at, r.processed_at
-           FROM report_submissions s
-           LEFT JOIN reports r ON r.id = s.id
-          WHERE s.organisation_id = $1 AND s.state = 'accepted'
-            AND ($2::timestamptz IS NULL OR s.received_at < $2)
-          ORDER BY s.received_at DESC, s.id DESC
-          LIMIT $3`,
-        [principal.organisationId, before ?? null, limit],
-      );
+      const rows = await listOwnReports(pool, principal.organisationId, before ?? null, limit);
       const items = rows.map((row) => ({
         id: row.id,
         title: row.title,
@@ -70,7 +47,7 @@ export function reportListRoutes(app: HttpServer, { pool }: { pool: Pool }): voi
       }));
       return myReportPageSchema.parse({
         items,
-        nextBefore: rows.length === limit ? items.at(-1)!.receivedAt : null,
+        nextBefore: rows.length === limit ? items.at(-1)!.id : null,
       });
     },
   );

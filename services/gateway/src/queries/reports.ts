@@ -1,0 +1,43 @@
+import type { Queryable } from '@renkei/db';
+
+export interface OwnReportRow {
+  id: string;
+  title: string;
+  category: string;
+  severity: string;
+  /** The report's label now: a tightening the correlator applied shows here. */
+  tlp: string;
+  exercise: boolean;
+  received_at: string;
+  processed_at: string | null;
+}
+
+/**
+ * An organisation's accepted submissions, newest first, strictly older than
+ * the submission `before` (its id: receipt times can tie, an id cannot).
+ * Only reports Kafka holds: a pending row may still be refused.
+ */
+export async function listOwnReports(
+  db: Queryable,
+  organisationId: string,
+  before: string | null,
+  limit: number,
+): Promise<OwnReportRow[]> {
+  const { rows } = await db.query<OwnReportRow>(
+    `SELECT s.id, s.envelope->'report'->>'title' AS title, s.envelope->'report'->>'category' AS category,
+            s.envelope->'report'->>'severity' AS severity,
+            coalesce(r.tlp, s.envelope->'report'->>'tlp') AS tlp,
+            coalesce((s.envelope->'report'->>'exercise')::boolean, false) AS exercise,
+            s.received_at, r.processed_at
+       FROM report_submissions s
+       LEFT JOIN reports r ON r.id = s.id
+      WHERE s.organisation_id = $1 AND s.state = 'accepted'
+        AND ($2::uuid IS NULL
+             OR (s.received_at, s.id) < (SELECT b.received_at, b.id FROM report_submissions b
+                                          WHERE b.id = $2 AND b.organisation_id = $1))
+      ORDER BY s.received_at DESC, s.id DESC
+      LIMIT $3`,
+    [organisationId, before, limit],
+  );
+  return rows;
+}
