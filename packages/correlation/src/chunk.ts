@@ -11,7 +11,13 @@ import type { Bounded, CorrelationState, ReportFacts, Sighting, WatchlistEntry }
  * exist than the rules may read.
  */
 export interface ChunkBase {
-  sightingRows(key: string, exercise: boolean, fromMs: number, toMs: number, limit: number): readonly Sighting[];
+  sightingRows(
+    key: string,
+    exercise: boolean,
+    fromMs: number,
+    toMs: number,
+    limit: number,
+  ): readonly Sighting[];
   sectorRows(
     sector: Sector,
     category: ReportCategory,
@@ -108,7 +114,9 @@ class ChunkState implements CorrelationState {
   }
 
   alert(correlationKey: string): AlertRecord | undefined {
-    return this.alerts.has(correlationKey) ? this.alerts.get(correlationKey) : this.base.alert(correlationKey);
+    return this.alerts.has(correlationKey)
+      ? this.alerts.get(correlationKey)
+      : this.base.alert(correlationKey);
   }
 
   isTooCommon(key: string, exercise: boolean): boolean {
