@@ -9,6 +9,7 @@ import {
 import { isBrokerUnavailable } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { createHttpApp, type HttpApp } from '@renkei/http';
+import type { HubMetrics } from '@renkei/metrics';
 import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
 import type { Principal } from '@renkei/schema';
@@ -44,6 +45,8 @@ export interface GatewayDeps {
   heartbeatMs?: number;
   /** How often open streams are re-checked with `isStillAllowed`. Default 30 s. */
   accessRecheckMs?: number;
+  /** Exposed at `/metrics`, with request latencies. */
+  metrics?: HubMetrics;
 }
 
 /** The largest frame a client may send: a subscription is a few hundred bytes. */
@@ -64,6 +67,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
     verifyToken: access.verifyToken,
     checkReadiness: deps.checkReadiness,
     websocket: { maxPayloadBytes: MAX_CLIENT_FRAME_BYTES },
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     transientErrors: [isDatabaseUnavailable, isBrokerUnavailable],
     openapi: {
       title: 'Renkei gateway',
