@@ -28,10 +28,16 @@ export interface StreamSocket {
 /** WebSocket close codes the gateway uses: the table is in docs/ARCHITECTURE.md ("The stream"). */
 export const CLOSE_CODES = STREAM_CLOSE_CODES;
 
-/** The disconnect series' reason label for each close code (slow clients are `tooSlow`). */
-const CLOSE_REASONS = new Map<number, string>(
-  Object.entries(CLOSE_CODES).map(([name, code]) => [code, name]),
-);
+/** The disconnect series' reason label for each close code (docs/OPERATIONS.md lists them). */
+const CLOSE_REASONS = new Map<number, string>([
+  [CLOSE_CODES.goingAway, 'draining'],
+  [CLOSE_CODES.binaryFrame, 'binary-frame'],
+  [CLOSE_CODES.invalidFrames, 'invalid-frames'],
+  [CLOSE_CODES.frameTooLarge, 'frame-too-large'],
+  [CLOSE_CODES.internalError, 'replay-failed'],
+  [CLOSE_CODES.tooSlow, 'slow'],
+  [CLOSE_CODES.accessEnded, 'expired'],
+]);
 
 /** Reads the feed for a replay: events after `after`, none past `upTo`, oldest first, at most `limit`. */
 export type FeedReader = (after: string, upTo: string, limit: number) => Promise<FeedEvent[]>;

@@ -229,7 +229,7 @@ describe('the live stream', () => {
     });
     expect(text).toMatch(/renkei_stream_connections\{[^}]*service="gateway"[^}]*\} [1-9]/);
     expect(text).toMatch(/renkei_stream_frames_sent_total\{[^}]*\} [1-9]/);
-    expect(text).toMatch(/renkei_stream_disconnects_total\{[^}]*reason="binaryFrame"[^}]*\} [1-9]/);
+    expect(text).toMatch(/renkei_stream_disconnects_total\{[^}]*reason="binary-frame"[^}]*\} [1-9]/);
     expect(text).toMatch(
       /renkei_kafka_messages_produced_total\{[^}]*topic="[^"]+renkei\.feed\.v1"[^}]*\} [1-9]/,
     );

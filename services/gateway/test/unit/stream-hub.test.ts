@@ -514,7 +514,7 @@ describe('StreamHub: slow clients', () => {
       )?.value;
     expect(await value('renkei_stream_connections')).toBe(2);
     expect(await value('renkei_stream_frames_sent_total')).toBe(4);
-    expect(await value('renkei_stream_disconnects_total', { reason: 'tooSlow' })).toBe(1);
+    expect(await value('renkei_stream_disconnects_total', { reason: 'slow' })).toBe(1);
   });
 
   it('keeps a client whose buffer is exactly at the limit', () => {
