@@ -1,3 +1,4 @@
+import { correlator } from './correlator.js';
 import { endToEnd } from './end-to-end.js';
 import { ingestHttp } from './ingest-http.js';
 import { ingestKafka } from './ingest-kafka.js';
@@ -12,6 +13,7 @@ import { resources } from './resources.js';
 export const SCENARIOS: Scenario[] = [
   ingestHttp,
   ingestKafka,
+  correlator,
   endToEnd,
   resources,
   // Joining at merge: correlation (bench/correlation.ts) and fanout (bench/fanout.ts).

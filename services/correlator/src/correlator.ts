@@ -36,9 +36,6 @@ export interface CorrelatorDeps {
 
 const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000];
 
-/** A chunk no larger than this is stored in one transaction (default of CORRELATOR_BATCH_SIZE). */
-export const DEFAULT_CHUNK_SIZE = 100;
-
 /**
  * Consumes the reports topic a fetched batch at a time, storing each chunk
  * of a batch in one transaction (`processChunk`). Offsets are resolved and
