@@ -1,5 +1,7 @@
+import { correlation } from './correlation.js';
 import { correlator } from './correlator.js';
 import { endToEnd } from './end-to-end.js';
+import { fanout } from './fanout.js';
 import { ingestHttp } from './ingest-http.js';
 import { ingestKafka } from './ingest-kafka.js';
 import type { Scenario } from './lib/scenario.js';
@@ -14,7 +16,8 @@ export const SCENARIOS: Scenario[] = [
   ingestHttp,
   ingestKafka,
   correlator,
+  correlation,
   endToEnd,
+  fanout,
   resources,
-  // Joining at merge: correlation (bench/correlation.ts) and fanout (bench/fanout.ts).
 ];
