@@ -4,7 +4,7 @@ import { testKafka } from '@renkei/testing';
 import { benchEnvelope, sendAndWaitStored } from './lib/correlator-load.js';
 import { interleave } from './lib/interleave.js';
 import type { Scenario } from './lib/scenario.js';
-import { median, percent } from './lib/stats.js';
+import { median, percent, round } from './lib/stats.js';
 
 /** Reports per second of the per-message correlator, measured before batching (BENCHMARKS.md, the reference run). */
 const PER_MESSAGE_BASELINE = 38;
@@ -105,8 +105,8 @@ export const correlator: Scenario = {
     const { rows } = await hubPool.query<{ versions: number; alerts: number }>(
       `SELECT (SELECT count(*)::int FROM alert_versions) AS versions, (SELECT count(*)::int FROM alerts) AS alerts`,
     );
-    const floorRate = median(measured.rounds.map((r) => r.floor.perSecond));
-    const hubRate = median(measured.rounds.map((r) => r.hub.perSecond));
+    const floorRate = round(median(measured.rounds.map((r) => r.floor.perSecond)), 1);
+    const hubRate = round(median(measured.rounds.map((r) => r.hub.perSecond)), 1);
     return {
       figures: {
         reports,

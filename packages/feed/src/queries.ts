@@ -30,12 +30,14 @@ export type FeedEntry = {
  */
 export async function appendToFeed(db: Queryable, entries: readonly FeedEntry[]): Promise<void> {
   if (entries.length === 0) return;
+  // Payloads travel as one JSON array: a jsonb[] literal would escape every quote of every payload.
   await db.query(
     `INSERT INTO feed_outbox (kind, payload, alert_id, alert_version, report_id)
-     SELECT * FROM unnest($1::text[], $2::jsonb[], $3::uuid[], $4::integer[], $5::uuid[])`,
+     SELECT * FROM ROWS FROM (unnest($1::text[]), jsonb_array_elements($2::jsonb), unnest($3::uuid[]),
+                              unnest($4::integer[]), unnest($5::uuid[]))`,
     [
       entries.map((entry) => entry.kind),
-      entries.map((entry) => JSON.stringify(entry.payload)),
+      JSON.stringify(entries.map((entry) => entry.payload)),
       entries.map((entry) => entry.alert?.id ?? null),
       entries.map((entry) => entry.alert?.version ?? null),
       entries.map((entry) => entry.reportId ?? null),

@@ -140,42 +140,28 @@ export async function insertSightingsMany(
  * Writes alert versions in order, in the caller's transaction: every version
  * to `alert_versions`, and each alert's latest one to `alerts` (one row per
  * alert: an upsert may not touch a row twice in one statement).
+ *
+ * The records travel as ONE JSON array, not a `jsonb[]`: an array literal
+ * would escape every quote of every record, and records are most of the
+ * bytes a chunk writes.
  */
 export async function writeAlertVersions(db: PoolClient, writes: readonly AlertWrite[]): Promise<void> {
   if (writes.length === 0) return;
-  const latest = [...new Map(writes.map((write) => [write.record.id, write.record])).values()];
+  const latest = [...new Map(writes.map((write) => [write.record.id, write])).values()];
   await db.query(
     `INSERT INTO alerts (id, correlation_key, kind, version, exercise, tlp, severity, record, created_at, updated_at)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::integer[], $5::boolean[], $6::text[], $7::text[],
-                          $8::jsonb[], $9::timestamptz[], $10::timestamptz[])
+     SELECT (r->>'id')::uuid, k, r->>'kind', (r->>'version')::integer, (r->>'exercise')::boolean, r->>'tlp',
+            r->>'severity', r, (r->>'createdAt')::timestamptz, (r->>'updatedAt')::timestamptz
+       FROM ROWS FROM (jsonb_array_elements($1::jsonb), unnest($2::text[])) AS t(r, k)
      ON CONFLICT (id) DO UPDATE SET
        version = EXCLUDED.version, tlp = EXCLUDED.tlp, severity = EXCLUDED.severity,
        record = EXCLUDED.record, updated_at = EXCLUDED.updated_at`,
-    [
-      latest.map((r) => r.id),
-      latest.map((r) => correlationKeyOf(writes, r.id)),
-      latest.map((r) => r.kind),
-      latest.map((r) => r.version),
-      latest.map((r) => r.exercise),
-      latest.map((r) => r.tlp),
-      latest.map((r) => r.severity),
-      latest.map((r) => JSON.stringify(r)),
-      latest.map((r) => r.createdAt),
-      latest.map((r) => r.updatedAt),
-    ],
+    [JSON.stringify(latest.map((w) => w.record)), latest.map((w) => w.correlationKey)],
   );
   await db.query(
     `INSERT INTO alert_versions (alert_id, version, record, caused_by_report_id)
-     SELECT * FROM unnest($1::uuid[], $2::integer[], $3::jsonb[], $4::uuid[])`,
-    [
-      writes.map((w) => w.record.id),
-      writes.map((w) => w.record.version),
-      writes.map((w) => JSON.stringify(w.record)),
-      writes.map((w) => w.causedByReportId),
-    ],
+     SELECT (r->>'id')::uuid, (r->>'version')::integer, r, c
+       FROM ROWS FROM (jsonb_array_elements($1::jsonb), unnest($2::uuid[])) AS t(r, c)`,
+    [JSON.stringify(writes.map((w) => w.record)), writes.map((w) => w.causedByReportId)],
   );
-}
-
-function correlationKeyOf(writes: readonly AlertWrite[], alertId: string): string {
-  return writes.find((write) => write.record.id === alertId)!.correlationKey;
 }
