@@ -57,6 +57,17 @@ export async function sequenceOutbox(db: PoolClient, limit: number): Promise<num
     `SELECT position FROM feed_head WHERE singleton FOR UPDATE`,
   );
   const from = head.rows[0]!.position;
+  // The alerts whose position this round sets, locked in id order as the
+  // correlator locks them (`FOR UPDATE … ORDER BY id`): updated in whatever
+  // order the join gives, the two would deadlock and one would wait out
+  // PostgreSQL's deadlock_timeout before failing.
+  await db.query(
+    `SELECT a.id FROM alerts a
+      WHERE a.id IN (SELECT alert_id FROM feed_outbox WHERE id IN (SELECT id FROM feed_outbox ORDER BY id LIMIT $1))
+      ORDER BY a.id
+      FOR UPDATE`,
+    [limit],
+  );
   // A new statement takes a new snapshot: rows a sequencer we waited for has
   // just moved are gone from the outbox by now.
   const moved = await db.query<{ last: string | null; count: string }>(
