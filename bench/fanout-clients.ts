@@ -1,5 +1,5 @@
 /**
- * The subscribers of bench/fanout.ts, run as a child process of it so that
+ * The subscribers of the fan-out scenario (bench/fanout.ts), run as a child process of it so that
  * reading a few hundred thousand frames a second does not starve the
  * writers. The same code reads from the gateway and from the bare server.
  *

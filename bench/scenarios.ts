@@ -1,4 +1,7 @@
+import { correlation } from './correlation.js';
+import { correlator } from './correlator.js';
 import { endToEnd } from './end-to-end.js';
+import { fanout } from './fanout.js';
 import { ingestHttp } from './ingest-http.js';
 import { ingestKafka } from './ingest-kafka.js';
 import type { Scenario } from './lib/scenario.js';
@@ -12,7 +15,9 @@ import { resources } from './resources.js';
 export const SCENARIOS: Scenario[] = [
   ingestHttp,
   ingestKafka,
+  correlator,
+  correlation,
   endToEnd,
+  fanout,
   resources,
-  // Joining at merge: correlation (bench/correlation.ts) and fanout (bench/fanout.ts).
 ];

@@ -130,6 +130,9 @@ const BENCH_ORGANISATIONS: TestOrganisation[] = [
   TEST_ORGANISATIONS.gsoc,
   TEST_ORGANISATIONS.mlitCsirt,
   TEST_ORGANISATIONS.financeCeptar,
+  // Audiences of the fan-out scenario.
+  TEST_ORGANISATIONS.waterCeptar,
+  TEST_ORGANISATIONS.railCeptar,
   { id: 'bench-csirt', sector: 'finance', kind: 'agency' },
 ];
 

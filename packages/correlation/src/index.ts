@@ -24,3 +24,4 @@ export {
   type IncomingReport,
 } from './engine.js';
 export { MemoryCorrelationState } from './memory.js';
+export { correlateChunk, type ChunkBase } from './chunk.js';

@@ -17,7 +17,7 @@ export class MemoryCorrelationState implements CorrelationState {
   readonly entries: WatchlistEntry[] = [];
   readonly tooCommonKeys = new Set<string>();
 
-  constructor(private readonly settings: CorrelationSettings) {}
+  constructor(readonly settings: CorrelationSettings) {}
 
   /** Stores a report, as the correlator's transaction does, and writes the versions it causes. */
   process(incoming: IncomingReport): AlertWrite[] {

@@ -30,12 +30,14 @@ export type FeedEntry = {
  */
 export async function appendToFeed(db: Queryable, entries: readonly FeedEntry[]): Promise<void> {
   if (entries.length === 0) return;
+  // Payloads travel as one JSON array: a jsonb[] literal would escape every quote of every payload.
   await db.query(
     `INSERT INTO feed_outbox (kind, payload, alert_id, alert_version, report_id)
-     SELECT * FROM unnest($1::text[], $2::jsonb[], $3::uuid[], $4::integer[], $5::uuid[])`,
+     SELECT * FROM ROWS FROM (unnest($1::text[]), jsonb_array_elements($2::jsonb), unnest($3::uuid[]),
+                              unnest($4::integer[]), unnest($5::uuid[]))`,
     [
       entries.map((entry) => entry.kind),
-      entries.map((entry) => JSON.stringify(entry.payload)),
+      JSON.stringify(entries.map((entry) => entry.payload)),
       entries.map((entry) => entry.alert?.id ?? null),
       entries.map((entry) => entry.alert?.version ?? null),
       entries.map((entry) => entry.reportId ?? null),
@@ -55,6 +57,17 @@ export async function sequenceOutbox(db: PoolClient, limit: number): Promise<num
     `SELECT position FROM feed_head WHERE singleton FOR UPDATE`,
   );
   const from = head.rows[0]!.position;
+  // The alerts whose position this round sets, locked in id order as the
+  // correlator locks them (`FOR UPDATE … ORDER BY id`): updated in whatever
+  // order the join gives, the two would deadlock and one would wait out
+  // PostgreSQL's deadlock_timeout before failing.
+  await db.query(
+    `SELECT a.id FROM alerts a
+      WHERE a.id IN (SELECT alert_id FROM feed_outbox WHERE id IN (SELECT id FROM feed_outbox ORDER BY id LIMIT $1))
+      ORDER BY a.id
+      FOR UPDATE`,
+    [limit],
+  );
   // A new statement takes a new snapshot: rows a sequencer we waited for has
   // just moved are gone from the outbox by now.
   const moved = await db.query<{ last: string | null; count: string }>(

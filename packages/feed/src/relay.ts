@@ -38,6 +38,8 @@ export interface FeedRelayOptions {
   retentionMs: number;
   onFailure: (error: RenkeiError) => void;
   sendTimeoutMs?: number;
+  /** Told how many events went to each topic after every acknowledged send (for metrics). */
+  onPublished?: (counts: { feed: number; alerts: number }) => void;
 }
 
 export interface FeedRelay extends Closable {
@@ -150,6 +152,7 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
       pool,
       batch.map((stored) => stored.event.position),
     );
+    options.onPublished?.({ feed: batch.length, alerts: alertMessages.length });
     log.debug({ from: batch[0]!.event.position, to: batch.at(-1)!.event.position }, 'feed published');
   };
 

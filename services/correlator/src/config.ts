@@ -49,6 +49,12 @@ export const correlatorConfigSchema = z.object({
         .map((name) => name.trim())
         .filter(Boolean),
     ),
+  /**
+   * Reports stored per transaction: a fetched batch is cut into chunks of at
+   * most this many. Larger chunks mean fewer commits and round trips, but hold
+   * their locks longer against the other correlators of the group.
+   */
+  CORRELATOR_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(100),
   /** How often watchlist entries not yet matched against stored reports are looked for. */
   CORRELATOR_WATCHLIST_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
 });

@@ -10,14 +10,11 @@ import {
 } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { isRenkeiError, type Logger } from '@renkei/runtime';
-import {
-  describeIssues,
-  fieldIssues,
-  reportEnvelopeSchema,
-  TLP_CHANGE_SCHEMA,
-  type ReportEnvelope,
-} from '@renkei/schema';
-import { processReport, type CorrelationContext } from './process-report.js';
+import { describeIssues, fieldIssues, reportEnvelopeSchema, type ReportEnvelope } from '@renkei/schema';
+import type { HubMetrics } from '@renkei/metrics';
+import { processChunk } from './process-batch.js';
+import { processReport, type CorrelationContext, type ProcessOutcome } from './process-report.js';
+import type { KafkaPosition } from './store.js';
 import { isTlpChangeMessage, parseTlpChange, processTlpChange } from './tlp-change.js';
 
 export interface CorrelatorDeps {
@@ -31,67 +28,219 @@ export interface CorrelatorDeps {
   /** False once the service is closing: retries stop and the consumer can leave. */
   isRunning: () => boolean;
   context: CorrelationContext;
+  /** Reports per transaction: a fetched batch is stored in chunks of at most this many. */
+  chunkSize: number;
+  /** The consumer group, for the lag series. */
+  groupId: string;
+  metrics?: HubMetrics;
 }
 
 const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000];
 
 /**
- * Consumes the reports topic. Offsets are committed only after a report's
- * transaction committed, and storing is idempotent, so a crash at any point
- * replays at most the uncommitted messages and changes nothing twice.
+ * Consumes the reports topic a fetched batch at a time, storing each chunk
+ * of a batch in one transaction (`processChunk`). Offsets are resolved and
+ * committed only after the chunk's transaction committed, and storing is
+ * idempotent, so a crash at any point replays at most the uncommitted
+ * messages and changes nothing twice.
  *
- * Only what can succeed is retried: while PostgreSQL is unreachable the same
- * report is tried again (the database watch stops the service if that lasts);
- * a report that fails for any other reason would fail forever, so it goes to
- * the dead-letter topic with the reason and the partition moves on.
+ * A report that fails for any reason other than PostgreSQL being away would
+ * fail forever, so it goes to the dead-letter topic with the reason and the
+ * partition moves on.
  */
 export async function runCorrelator(deps: CorrelatorDeps): Promise<void> {
-  const { consumer, topics, logger } = deps;
+  const { consumer, topics } = deps;
   await consumer.subscribe({ topic: topics.reports, fromBeginning: true });
   await consumer.run({
     partitionsConsumedConcurrently: 1,
-    eachMessage: async ({ topic, partition, message, heartbeat }) => {
-      const reportId = readHeader(message.headers, HEADERS.reportId);
-      const log = logger.child({ reportId, partition, offset: message.offset });
-      const envelope = isTlpChangeMessage(message) ? parseTlpChange(message) : parseEnvelope(message);
-      if (!envelope.ok) {
-        log.error({ reason: envelope.reason }, 'unreadable report message: moved to the dead-letter topic');
-        await deadLetter(deps, { topic, partition, message }, envelope.reason);
-        return;
-      }
-      const at = { topic, partition, offset: message.offset };
-      for (let attempt = 0; ; attempt += 1) {
-        try {
-          if (envelope.value.schema === TLP_CHANGE_SCHEMA) {
-            if ((await processTlpChange(deps.pool, envelope.value, log)).length > 0) deps.onAlerts();
-            return;
-          }
-          const outcome = await processReport(deps.pool, envelope.value, at, deps.context);
-          if (!outcome.stored) {
-            log.info('report already stored: redelivery ignored');
-          } else {
-            log.info(
-              { alerts: outcome.alerts.map((a) => ({ id: a.id, version: a.version })) },
-              'report stored',
-            );
-            if (outcome.alerts.length > 0) deps.onAlerts();
-          }
-          return;
-        } catch (error) {
-          if (!isDatabaseUnavailable(error)) {
-            log.error({ err: error }, 'report could not be processed: moved to the dead-letter topic');
-            await deadLetter(deps, { topic, partition, message }, describeFailure(error));
-            return;
-          }
-          // Leaving without committing: the next owner of the partition tries again.
-          if (!deps.isRunning()) throw error;
-          const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
-          if (attempt === 0) log.warn({ err: error }, 'PostgreSQL unavailable: retrying the report');
-          await new Promise((resolve) => setTimeout(resolve, delay));
-          await heartbeat();
-        }
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+      const { topic, partition } = batch;
+      for (let start = 0; start < batch.messages.length; start += deps.chunkSize) {
+        // A rebalance or shutdown: leave the rest uncommitted for the partition's next owner.
+        if (!isRunning() || isStale()) return;
+        const chunk = batch.messages.slice(start, start + deps.chunkSize);
+        const begun = performance.now();
+        await processMessages(deps, topic, partition, chunk, heartbeat);
+        // Only now is every message of the chunk stored (or dead-lettered) and committed in PostgreSQL.
+        const last = chunk.at(-1)!.offset;
+        resolveOffset(last);
+        await commitOffsetsIfNecessary();
+        deps.metrics?.kafkaConsumed.inc({ topic }, chunk.length);
+        deps.metrics?.batchSize.observe({ stage: 'correlator' }, chunk.length);
+        deps.metrics?.batchLinger.observe({ stage: 'correlator' }, (performance.now() - begun) / 1000);
+        deps.metrics?.consumerLag.set(
+          { group: deps.groupId, topic, partition: String(partition) },
+          Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n)),
+        );
+        await heartbeat();
       }
     },
+  });
+}
+
+type Delivery = { message: KafkaMessage; envelope: ReportEnvelope; at: KafkaPosition };
+
+/**
+ * A TLP change applies to a report already stored, so it waits for the
+ * reports before it in the partition and runs alone, in a transaction of
+ * its own; the reports around it are chunked as usual.
+ */
+async function processMessages(
+  deps: CorrelatorDeps,
+  topic: string,
+  partition: number,
+  messages: readonly KafkaMessage[],
+  heartbeat: () => Promise<void>,
+): Promise<void> {
+  let reports: KafkaMessage[] = [];
+  for (const message of messages) {
+    if (!isTlpChangeMessage(message)) {
+      reports.push(message);
+      continue;
+    }
+    await processReportMessages(deps, topic, partition, reports, heartbeat);
+    reports = [];
+    await processTlpChangeMessage(deps, topic, partition, message, heartbeat);
+  }
+  await processReportMessages(deps, topic, partition, reports, heartbeat);
+}
+
+async function processTlpChangeMessage(
+  deps: CorrelatorDeps,
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+  heartbeat: () => Promise<void>,
+): Promise<void> {
+  const log = messageLogger(deps.logger, message, partition);
+  const change = parseTlpChange(message);
+  if (!change.ok) {
+    log.error({ reason: change.reason }, 'unreadable TLP change: moved to the dead-letter topic');
+    await deadLetter(deps, { topic, partition, message }, change.reason);
+    return;
+  }
+  try {
+    const alerts = await retryWhileDatabaseAway(deps, log, heartbeat, () =>
+      processTlpChange(deps.pool, change.value, log),
+    );
+    if (alerts.length > 0) deps.onAlerts();
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw error;
+    log.error({ err: error }, 'TLP change could not be applied: moved to the dead-letter topic');
+    await deadLetter(deps, { topic, partition, message }, describeFailure(error));
+  }
+}
+
+/**
+ * One chunk of a partition, in one transaction. When the chunk fails for a
+ * reason other than PostgreSQL being away, one of its messages may be at
+ * fault (a poison message): each is then processed on its own, so the bad
+ * one goes to the dead-letter topic and the others are stored.
+ */
+async function processReportMessages(
+  deps: CorrelatorDeps,
+  topic: string,
+  partition: number,
+  messages: readonly KafkaMessage[],
+  heartbeat: () => Promise<void>,
+): Promise<void> {
+  const deliveries: Delivery[] = [];
+  for (const message of messages) {
+    const envelope = parseEnvelope(message);
+    if (envelope.ok) {
+      deliveries.push({
+        message,
+        envelope: envelope.value,
+        at: { topic, partition, offset: message.offset },
+      });
+      continue;
+    }
+    const log = messageLogger(deps.logger, message, partition);
+    log.error({ reason: envelope.reason }, 'unreadable report message: moved to the dead-letter topic');
+    await deadLetter(deps, { topic, partition, message }, envelope.reason);
+  }
+  if (deliveries.length === 0) return;
+  const log = deps.logger.child({
+    partition,
+    from: deliveries[0]!.at.offset,
+    to: deliveries.at(-1)!.at.offset,
+  });
+  let outcomes: ProcessOutcome[];
+  try {
+    outcomes = await retryWhileDatabaseAway(deps, log, heartbeat, () =>
+      processChunk(deps.pool, deliveries, deps.context),
+    );
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw error;
+    log.warn({ err: error, reports: deliveries.length }, 'batch failed: processing its reports one by one');
+    for (const delivery of deliveries) await processOne(deps, topic, partition, delivery, heartbeat);
+    return;
+  }
+  deliveries.forEach((delivery, index) => report(deps, delivery, partition, outcomes[index]!));
+}
+
+/** The per-report path: a poison message's chunk falls back to it. */
+async function processOne(
+  deps: CorrelatorDeps,
+  topic: string,
+  partition: number,
+  delivery: Delivery,
+  heartbeat: () => Promise<void>,
+): Promise<void> {
+  const log = messageLogger(deps.logger, delivery.message, partition);
+  try {
+    const outcome = await retryWhileDatabaseAway(deps, log, heartbeat, () =>
+      processReport(deps.pool, delivery.envelope, delivery.at, deps.context),
+    );
+    report(deps, delivery, partition, outcome);
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw error;
+    log.error({ err: error }, 'report could not be processed: moved to the dead-letter topic');
+    await deadLetter(deps, { topic, partition, message: delivery.message }, describeFailure(error));
+  }
+}
+
+/**
+ * Only what can succeed is retried: while PostgreSQL is unreachable the same
+ * work is tried again (the database watch stops the service if that lasts).
+ * A closing service leaves without committing: the next owner tries again.
+ */
+async function retryWhileDatabaseAway<T>(
+  deps: CorrelatorDeps,
+  log: Logger,
+  heartbeat: () => Promise<void>,
+  work: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isDatabaseUnavailable(error) || !deps.isRunning()) throw error;
+      const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
+      if (attempt === 0) log.warn({ err: error }, 'PostgreSQL unavailable: retrying');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      await heartbeat();
+    }
+  }
+}
+
+function report(deps: CorrelatorDeps, delivery: Delivery, partition: number, outcome: ProcessOutcome): void {
+  const log = messageLogger(deps.logger, delivery.message, partition);
+  if (!outcome.stored) {
+    log.info('report already stored: redelivery ignored');
+    return;
+  }
+  log.info({ alerts: outcome.alerts.map((a) => ({ id: a.id, version: a.version })) }, 'report stored');
+  for (const alert of outcome.alerts) deps.metrics?.alertsRaised.inc({ kind: alert.kind });
+  if (outcome.alerts.length > 0) deps.onAlerts();
+}
+
+function messageLogger(logger: Logger, message: KafkaMessage, partition: number): Logger {
+  return logger.child({
+    reportId: readHeader(message.headers, HEADERS.reportId),
+    partition,
+    offset: message.offset,
   });
 }
 

@@ -64,18 +64,7 @@ export async function processReport(
     if (!(await insertReport(db, envelope, at))) return { stored: false };
 
     const { report } = envelope;
-    const facts: ReportFacts = {
-      reportId: report.id,
-      organisationId: envelope.organisationId,
-      sector: envelope.sector,
-      tlp: report.tlp,
-      severity: report.severity,
-      category: report.category,
-      // As PostgreSQL gives them back, so the new report compares like the stored ones.
-      detectedAt: new Date(report.detectedAt).toISOString(),
-      receivedAt: new Date(envelope.receivedAt).toISOString(),
-      exercise: report.exercise,
-    };
+    const facts = reportFacts(envelope);
     const { written, observables } = readIndicators(report.indicators);
     await insertIndicators(
       db,
@@ -120,6 +109,33 @@ export async function processReport(
   });
 }
 
+/** What the rules know of a report, as the store gives it back. */
+export function reportFacts(envelope: ReportEnvelope): ReportFacts {
+  const { report } = envelope;
+  return {
+    reportId: report.id,
+    organisationId: envelope.organisationId,
+    sector: envelope.sector,
+    tlp: report.tlp,
+    severity: report.severity,
+    category: report.category,
+    // As PostgreSQL gives them back, so the new report compares like the stored ones.
+    detectedAt: new Date(report.detectedAt).toISOString(),
+    receivedAt: new Date(envelope.receivedAt).toISOString(),
+    exercise: report.exercise,
+  };
+}
+
+/** The surge days a report's sector query spans (its alerts are read before the rules run). */
+export function surgeDaysAround(t: number, settings: CorrelationSettings): string[] {
+  const days = new Set<string>();
+  for (let day = t - settings.surgePeriodMs; ; day += 3_600_000) {
+    days.add(surgeDay(new Date(Math.min(day, t + settings.surgePeriodMs)).toISOString(), settings));
+    if (day >= t + settings.surgePeriodMs) break;
+  }
+  return [...days];
+}
+
 /** Reads, under the locks, exactly what the rules will ask about this report. */
 async function readNeighbourhood(
   db: PoolClient,
@@ -154,17 +170,13 @@ async function readNeighbourhood(
     facts.exercise,
     sightings.map((sighting) => sighting.indicator),
   );
-  const days = new Set<string>();
-  for (let day = t - settings.surgePeriodMs; ; day += 3_600_000) {
-    days.add(surgeDay(new Date(Math.min(day, t + settings.surgePeriodMs)).toISOString(), settings));
-    if (day >= t + settings.surgePeriodMs) break;
-  }
+  const days = surgeDaysAround(t, settings);
   await snapshot.loadAlerts(db, [
     ...sightings.flatMap((sighting) => [
       correlationKeys.sharedIndicator(facts.exercise, sighting.indicator),
       correlationKeys.campaign(facts.exercise, sighting.key),
     ]),
-    ...[...days].map((day) => correlationKeys.sectorSurge(facts.exercise, facts.sector, facts.category, day)),
+    ...days.map((day) => correlationKeys.sectorSurge(facts.exercise, facts.sector, facts.category, day)),
     ...entries.map((entry: WatchlistEntry) => correlationKeys.watchlistMatch(facts.exercise, entry.id)),
   ]);
   return snapshot;

@@ -9,6 +9,7 @@ import {
 import { isDatabaseUnavailable, openMigratedPool, watchDatabase } from '@renkei/db';
 import { startFeedRelay } from '@renkei/feed';
 import { createHttpApp } from '@renkei/http';
+import { createMetrics, observePool } from '@renkei/metrics';
 import {
   ReleaseStack,
   RenkeiError,
@@ -37,6 +38,7 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
   const outcome = new ServiceOutcome();
   try {
     const settings = correlationSettings(config);
+    const metrics = createMetrics('correlator');
     const warningLists = await loadWarningLists({
       extraDir: config.CORRELATOR_WARNINGLISTS_DIR,
       disabled: config.CORRELATOR_WARNINGLISTS_DISABLED,
@@ -47,6 +49,7 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       (p) => p.end(),
       'postgres',
     );
+    observePool(metrics, pool);
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-correlator', logger });
     const topics = await prepareTopics(
       kafka,
@@ -82,6 +85,11 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
           failAfterMs: config.KAFKA_LOSS_TIMEOUT_MS,
           retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
           onFailure: outcome.fail,
+          onPublished: ({ feed, alerts }) => {
+            metrics.feedPublished.inc(feed);
+            metrics.kafkaProduced.inc({ topic: topics.feed }, feed);
+            if (alerts > 0) metrics.kafkaProduced.inc({ topic: topics.alerts }, alerts);
+          },
         }),
       (r) => r.close(),
       'feed-relay',
@@ -125,11 +133,15 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       onAlerts: () => relay.wake(),
       isRunning: () => !resources.closing,
       context: { settings, warningLists },
+      chunkSize: config.CORRELATOR_BATCH_SIZE,
+      groupId,
+      metrics,
     });
 
     const http = await createHttpApp({
       service: 'correlator',
       logger,
+      metrics,
       checkReadiness: async () => database.isHealthy() && broker.isHealthy() && joined,
       transientErrors: [isDatabaseUnavailable],
     });

@@ -1,5 +1,12 @@
 import type { PoolClient, Queryable } from '@renkei/db';
-import type { Bounded, CorrelationState, ReportFacts, Sighting, WatchlistEntry } from '@renkei/correlation';
+import type {
+  Bounded,
+  ChunkBase,
+  CorrelationState,
+  ReportFacts,
+  Sighting,
+  WatchlistEntry,
+} from '@renkei/correlation';
 import type { CanonicalIndicator, IndicatorType, Observable, ReadIndicator } from '@renkei/indicators';
 import type { AlertRecord, ReportCategory, ReportEnvelope, Sector } from '@renkei/schema';
 
@@ -162,6 +169,15 @@ function factsOf(row: Omit<SightingRow, 'i' | 'type' | 'value' | 'written' | 'ho
   };
 }
 
+export interface SectorQuery {
+  sector: Sector;
+  category: ReportCategory;
+  exercise: boolean;
+  fromMs: number;
+  toMs: number;
+  limit: number;
+}
+
 export interface SightingQuery {
   indicator: CanonicalIndicator;
   key: string;
@@ -175,7 +191,7 @@ export interface SightingQuery {
  * What the rules will ask, read in a few statements under the caller's
  * locks. Each answer holds one row more than asked, to tell whether more exist.
  */
-export class Snapshot implements CorrelationState {
+export class Snapshot implements CorrelationState, ChunkBase {
   private readonly sightingAnswers = new Map<string, Sighting[]>();
   private readonly sectorAnswers = new Map<string, ReportFacts[]>();
   private readonly entries = new Map<string, WatchlistEntry[]>();
@@ -249,6 +265,44 @@ export class Snapshot implements CorrelationState {
     this.sectorAnswers.set(sectorQueryKey(query), rows.map(factsOf));
   }
 
+  /**
+   * Many sector queries in one statement. `excluding` names reports this
+   * transaction inserted but whose rules have not run yet: a chunk adds them
+   * itself, each after the reports before it.
+   */
+  async loadSectorReportsMany(
+    db: Queryable,
+    queries: readonly SectorQuery[],
+    excluding: readonly string[],
+  ): Promise<void> {
+    if (queries.length === 0) return;
+    const { rows } = await db.query<SightingRow>(
+      `SELECT q.i::int AS i, r.report_id, r.organisation_id, r.sector, r.tlp, r.severity, r.category,
+              r.detected_at, r.received_at, r.exercise
+         FROM unnest($1::text[], $2::text[], $3::boolean[], $4::timestamptz[], $5::timestamptz[], $6::int[])
+              WITH ORDINALITY AS q(sector, category, exercise, from_at, to_at, lim, i)
+        CROSS JOIN LATERAL (
+          SELECT r.id AS report_id, ${REPORT_COLUMNS} FROM reports r
+           WHERE r.sector = q.sector AND r.category = q.category AND r.exercise = q.exercise
+             AND r.detected_at BETWEEN q.from_at AND q.to_at AND r.id <> ALL($7::uuid[])
+           ORDER BY r.detected_at, r.id
+           LIMIT q.lim + 1
+        ) r`,
+      [
+        queries.map((q) => q.sector),
+        queries.map((q) => q.category),
+        queries.map((q) => q.exercise),
+        queries.map((q) => new Date(q.fromMs).toISOString()),
+        queries.map((q) => new Date(q.toMs).toISOString()),
+        queries.map((q) => q.limit),
+        excluding,
+      ],
+    );
+    const answers = queries.map((): ReportFacts[] => []);
+    for (const row of rows) answers[row.i - 1]!.push(factsOf(row));
+    queries.forEach((query, index) => this.sectorAnswers.set(sectorQueryKey(query), answers[index]!));
+  }
+
   async loadWatchlistEntries(
     db: Queryable,
     keys: readonly { key: string; indicator: CanonicalIndicator }[],
@@ -309,6 +363,25 @@ export class Snapshot implements CorrelationState {
   ): Bounded<ReportFacts> {
     const query = { sector, category, exercise, fromMs, toMs, limit };
     return bounded(this.sectorAnswers.get(sectorQueryKey(query)), limit, `${sector}/${category}`);
+  }
+
+  sightingRows(key: string, exercise: boolean, fromMs: number, toMs: number, limit: number): Sighting[] {
+    const rows = this.sightingAnswers.get(sightingQueryKey({ key, exercise, fromMs, toMs, limit }));
+    if (!rows) throw new Error(`${key}: the rules asked for sightings that were not read`);
+    return rows;
+  }
+
+  sectorRows(
+    sector: Sector,
+    category: ReportCategory,
+    exercise: boolean,
+    fromMs: number,
+    toMs: number,
+    limit: number,
+  ): ReportFacts[] {
+    const rows = this.sectorAnswers.get(sectorQueryKey({ sector, category, exercise, fromMs, toMs, limit }));
+    if (!rows) throw new Error(`${sector}/${category}: the rules asked for reports that were not read`);
+    return rows;
   }
 
   watchlistEntries(key: string): WatchlistEntry[] {

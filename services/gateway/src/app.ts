@@ -9,6 +9,7 @@ import {
 import { isBrokerUnavailable } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { createHttpApp, type HttpApp } from '@renkei/http';
+import type { HubMetrics } from '@renkei/metrics';
 import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
 import type { Principal } from '@renkei/schema';
@@ -51,6 +52,8 @@ export interface GatewayDeps {
   taxii?: InteropDeps['taxii'];
   /** The web console served at `/`; without it the gateway serves no page. */
   console?: ConsoleSettings;
+  /** Exposed at `/metrics`, with request latencies. */
+  metrics?: HubMetrics;
 }
 
 /** The largest frame a client may send: a subscription is a few hundred bytes. */
@@ -71,6 +74,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
     verifyToken: access.verifyToken,
     checkReadiness: deps.checkReadiness,
     websocket: { maxPayloadBytes: MAX_CLIENT_FRAME_BYTES },
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     transientErrors: [isDatabaseUnavailable, isBrokerUnavailable],
     openapi: {
       title: 'Renkei gateway',

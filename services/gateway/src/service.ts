@@ -4,6 +4,7 @@ import { accessSettingsFrom, keyFilesIn, watchTokenVerifier } from '@renkei/auth
 import { createConsumer, createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
 import { feedBounds, readFeed, startFeedFollower, startFeedRelay } from '@renkei/feed';
+import { createMetrics, observePool } from '@renkei/metrics';
 import { startRegistryCache } from '@renkei/registry';
 import {
   ReleaseStack,
@@ -32,11 +33,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const resources = new ReleaseStack('gateway');
   const outcome = new ServiceOutcome();
   try {
+    const metrics = createMetrics('gateway');
     const pool = await resources.use(
       () => openMigratedPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
       (p) => p.end(),
       'postgres',
     );
+    observePool(metrics, pool);
     const tokens = await resources.use(
       () => watchTokenVerifier(config, logger),
       (t) => t.close(),
@@ -85,6 +88,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           failAfterMs: config.KAFKA_LOSS_TIMEOUT_MS,
           retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
           onFailure: outcome.fail,
+          onPublished: ({ feed, alerts }) => {
+            metrics.feedPublished.inc(feed);
+            metrics.kafkaProduced.inc({ topic: topics.feed }, feed);
+            if (alerts > 0) metrics.kafkaProduced.inc({ topic: topics.alerts }, alerts);
+          },
         }),
       (relay) => relay.close(),
       'feed-relay',
@@ -98,6 +106,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       readFeed: (after, upTo, limit) => readFeed(pool, after, limit, upTo),
       maxBufferedBytes: config.GATEWAY_MAX_BUFFERED_BYTES,
       logger,
+      metrics,
     });
     const groupId = `${config.KAFKA_TOPIC_PREFIX}renkei-gateway.${config.GATEWAY_INSTANCE_ID}`;
     // Live fan-out: the follower starts at the feed's head and reads gaps from PostgreSQL.
@@ -146,6 +155,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         ingestUrl: config.GATEWAY_INGEST_URL,
         devMode: config.GATEWAY_DEV_MODE ? devSigning(config, logger) : null,
       },
+      metrics,
     });
     resources.defer(() => http.close());
     const url = await http.listen({ host: config.HOST, port: config.GATEWAY_PORT, onFailure: outcome.fail });

@@ -1,3 +1,4 @@
+import type { HubMetrics } from '@renkei/metrics';
 import { audienceOf, viewFeedEvent } from '@renkei/policy';
 import type { Logger } from '@renkei/runtime';
 import {
@@ -27,6 +28,17 @@ export interface StreamSocket {
 /** WebSocket close codes the gateway uses: the table is in docs/ARCHITECTURE.md ("The stream"). */
 export const CLOSE_CODES = STREAM_CLOSE_CODES;
 
+/** The disconnect series' reason label for each close code (docs/OPERATIONS.md lists them). */
+const CLOSE_REASONS = new Map<number, string>([
+  [CLOSE_CODES.goingAway, 'draining'],
+  [CLOSE_CODES.binaryFrame, 'binary-frame'],
+  [CLOSE_CODES.invalidFrames, 'invalid-frames'],
+  [CLOSE_CODES.frameTooLarge, 'frame-too-large'],
+  [CLOSE_CODES.internalError, 'replay-failed'],
+  [CLOSE_CODES.tooSlow, 'slow'],
+  [CLOSE_CODES.accessEnded, 'expired'],
+]);
+
 /** Reads the feed for a replay: events after `after`, none past `upTo`, oldest first, at most `limit`. */
 export type FeedReader = (after: string, upTo: string, limit: number) => Promise<FeedEvent[]>;
 
@@ -48,6 +60,8 @@ export interface StreamHubOptions {
    * connections for the follower, the relay and the REST routes.
    */
   concurrentReplayReads?: number;
+  /** Connections, disconnects by reason and frames sent are counted here when given. */
+  metrics?: HubMetrics;
 }
 
 /** The connection's network socket, whose writes can be held and then sent together. */
@@ -139,6 +153,7 @@ export class StreamHub {
   #corked: StreamConnection[] = [];
   #flushScheduled = false;
   #position: bigint;
+  readonly #metrics: HubMetrics | undefined;
 
   constructor(options: StreamHubOptions) {
     this.#position = BigInt(options.position);
@@ -149,6 +164,7 @@ export class StreamHub {
     this.#replayStallMs = options.replayStallMs ?? 30_000;
     this.#invalidFrameLimit = options.invalidFrameLimit ?? 10;
     this.#concurrentReplayReads = options.concurrentReplayReads ?? 4;
+    this.#metrics = options.metrics;
   }
 
   /** The position of the last event published: everything up to it has gone out. */
@@ -169,6 +185,7 @@ export class StreamHub {
   connect(principal: Principal, socket: StreamSocket, options: ConnectOptions = {}): StreamConnection {
     const connection = new StreamConnection(principal, socket, options.raw);
     this.#connections.add(connection);
+    this.#metrics?.streamConnections.set(this.#connections.size);
     for (const frame of options.first ?? []) this.send(connection, frame);
     if (options.filter) {
       connection.filter = normaliseFilter(options.filter);
@@ -190,6 +207,7 @@ export class StreamHub {
     if (connection.state === 'closed') return;
     connection.state = 'closed';
     this.#connections.delete(connection);
+    this.#metrics?.streamConnections.set(this.#connections.size);
     this.#waiting.delete(connection);
     const group = this.#audiences.get(connection.audience);
     if (group) {
@@ -215,6 +233,7 @@ export class StreamHub {
         if (this.#deliver(connection, data)) delivered += 1;
       }
     }
+    this.#metrics?.streamFrames.inc(delivered);
     // Only after the event went out: a connection waiting at exactly this position has seen it.
     for (const connection of this.#waiting) {
       if (connection.cursor <= at) {
@@ -257,6 +276,7 @@ export class StreamHub {
   close(connection: StreamConnection, code: number, reason: string): void {
     if (connection.state === 'closed') return;
     this.disconnect(connection);
+    this.#metrics?.streamDisconnects.inc({ reason: CLOSE_REASONS.get(code) ?? String(code) });
     connection.socket.close(code, reason);
     if (connection.corked) this.#uncork(connection);
   }
@@ -273,6 +293,7 @@ export class StreamHub {
     for (const connection of [...this.#connections]) {
       if (!connection.alive) {
         this.disconnect(connection);
+        this.#metrics?.streamDisconnects.inc({ reason: 'unanswered-ping' });
         connection.socket.terminate();
         continue;
       }

@@ -209,6 +209,36 @@ describe('the live stream', () => {
     expect(flood.frames.filter((frame) => frame.type === 'error')).toHaveLength(9);
   });
 
+  it('exposes its stream, feed and pool series at /metrics after traffic', async () => {
+    const watching = await open(gateway.url, tokens.analyst);
+    const [record] = await raise(1);
+    await watching.next(isAlert(record!.id));
+    const binary = await open(gateway.url, tokens.analyst);
+    binary.send(Buffer.from([0, 1, 2]), { binary: true });
+    await binary.closed;
+
+    const list = await fetch(`${gateway.url}/v1/alerts?limit=1`, {
+      headers: { authorization: `Bearer ${tokens.analyst}` },
+    });
+    expect(list.status).toBe(200);
+
+    const text = await eventually(async () => {
+      const body = await (await fetch(`${gateway.url}/metrics`)).text();
+      expect(body).toMatch(/renkei_feed_events_published_total\{[^}]*\} [1-9]/);
+      return body;
+    });
+    expect(text).toMatch(/renkei_stream_connections\{[^}]*service="gateway"[^}]*\} [1-9]/);
+    expect(text).toMatch(/renkei_stream_frames_sent_total\{[^}]*\} [1-9]/);
+    expect(text).toMatch(/renkei_stream_disconnects_total\{[^}]*reason="binary-frame"[^}]*\} [1-9]/);
+    expect(text).toMatch(
+      /renkei_kafka_messages_produced_total\{[^}]*topic="[^"]+renkei\.feed\.v1"[^}]*\} [1-9]/,
+    );
+    expect(text).toMatch(/renkei_db_pool_connections\{[^}]*state="total"[^}]*\} [1-9]/);
+    expect(text).toMatch(
+      /renkei_http_request_duration_seconds_count\{[^}]*route="\/v1\/alerts",status="200"[^}]*\} [1-9]/,
+    );
+  });
+
   it('refuses a page from a forbidden origin before the upgrade, and lets allowed ones and tools in', async () => {
     await expect(openStream(gateway.url, tokens.analyst, { origin: 'https://evil.example' })).rejects.toThrow(
       'HTTP 403',

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createMetrics, type HubMetrics } from '@renkei/metrics';
 import { createLogger } from '@renkei/runtime';
 import {
   FEED_EVENT_SCHEMA,
@@ -131,7 +132,9 @@ function triage(alertId: string): TriageUpdate {
   };
 }
 
-function setUp(options: { feed?: FakeFeed; replayPageSize?: number; replayStallMs?: number } = {}) {
+function setUp(
+  options: { feed?: FakeFeed; replayPageSize?: number; replayStallMs?: number; metrics?: HubMetrics } = {},
+) {
   const feed = options.feed ?? new FakeFeed();
   const hub = new StreamHub({
     position: String(feed.head),
@@ -140,6 +143,7 @@ function setUp(options: { feed?: FakeFeed; replayPageSize?: number; replayStallM
     logger,
     replayPageSize: options.replayPageSize ?? 3,
     replayStallMs: options.replayStallMs ?? 1_000,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const connect = (who: Principal, connectOptions: ConnectOptions = {}) => {
     const socket = new FakeSocket();
@@ -493,6 +497,24 @@ describe('StreamHub: slow clients', () => {
     raise();
     expect(fast.cursors()).toEqual(['1', '2']);
     expect(slow.closed).toHaveLength(1);
+  });
+
+  it('counts connections, frames sent and slow-client disconnects', async () => {
+    const metrics = createMetrics('gateway');
+    const { connect, raise } = setUp({ metrics });
+    const slow = connect(analyst()).socket;
+    connect(analyst());
+    connect(analyst());
+    slow.bufferedAmount = MAX_BUFFERED + 1;
+    raise();
+    raise();
+    const value = async (name: string, labels: Record<string, string> = {}) =>
+      (await metrics.registry.getSingleMetric(name)!.get()).values.find((v) =>
+        Object.entries(labels).every(([key, label]) => v.labels[key] === label),
+      )?.value;
+    expect(await value('renkei_stream_connections')).toBe(2);
+    expect(await value('renkei_stream_frames_sent_total')).toBe(4);
+    expect(await value('renkei_stream_disconnects_total', { reason: 'slow' })).toBe(1);
   });
 
   it('keeps a client whose buffer is exactly at the limit', () => {

@@ -1,0 +1,236 @@
+import {
+  correlateChunk,
+  correlationKeys,
+  lockKeys,
+  sightingLimit,
+  type AlertWrite,
+  type CorrelationSettings,
+  type IncomingReport,
+  type ReportFacts,
+} from '@renkei/correlation';
+import { withTransaction, type PoolClient, type Pool } from '@renkei/db';
+import { appendToFeed } from '@renkei/feed';
+import { readIndicators } from '@renkei/indicators';
+import type { ReportEnvelope } from '@renkei/schema';
+import {
+  findExclusionsMany,
+  insertIndicatorsMany,
+  insertReports,
+  insertSightingsMany,
+  writeAlertVersions,
+} from './batch-store.js';
+import { lockIdsFor } from './locks.js';
+import {
+  reportFacts,
+  surgeDaysAround,
+  type CorrelationContext,
+  type ProcessOutcome,
+} from './process-report.js';
+import { markTooCommon, Snapshot, takeAdvisoryLocks, type KafkaPosition } from './store.js';
+
+export interface ChunkItem {
+  envelope: ReportEnvelope;
+  at: KafkaPosition;
+}
+
+/**
+ * Stores a chunk of reports (one partition's, in offset order) and every
+ * alert version they cause in ONE transaction, with one statement per table,
+ * and gives the same results as `processReport` called for each in turn.
+ *
+ * The chunk takes, in one sorted statement, the union of the advisory locks
+ * its reports would take one by one, so it serialises with every transaction
+ * that could change its results (and, sorted, never deadlocks with them);
+ * then reads the neighbourhood of all its reports at once (the store as it
+ * was before the chunk), and runs the rules report by report against that
+ * snapshot plus the chunk's earlier reports (`correlateChunk`).
+ *
+ * Returns one outcome per item, in the items' order; a report delivered twice
+ * is stored by its first delivery and `stored: false` for the others.
+ */
+export async function processChunk(
+  pool: Pool,
+  items: readonly ChunkItem[],
+  context: CorrelationContext,
+): Promise<ProcessOutcome[]> {
+  const { settings } = context;
+  return withTransaction(pool, async (db) => {
+    const firstIndex = new Map<string, number>();
+    items.forEach((item, index) => {
+      if (!firstIndex.has(item.envelope.report.id)) firstIndex.set(item.envelope.report.id, index);
+    });
+    const firsts = [...firstIndex.values()].map((index) => items[index]!);
+    const stored = await insertReports(db, firsts);
+    const fresh = firsts.filter((item) => stored.has(item.envelope.report.id));
+    if (fresh.length === 0) return items.map(() => ({ stored: false }));
+
+    const prepared = fresh.map(({ envelope }) => {
+      const { written, observables } = readIndicators(envelope.report.indicators);
+      return { envelope, facts: reportFacts(envelope), written, observables };
+    });
+    await insertIndicatorsMany(
+      db,
+      prepared.map(({ envelope, written }) => ({
+        reportId: envelope.report.id,
+        indicators: written.map((read, position) => ({
+          ...read,
+          role: envelope.report.indicators[position]!.role,
+        })),
+      })),
+    );
+
+    const all = prepared.flatMap(({ facts, observables }) =>
+      observables.map((observable) => ({ facts, observable, receivedAt: facts.receivedAt })),
+    );
+    const excluded = await findExclusionsMany(db, all);
+    const judged = all.map(({ facts, observable }, index) => ({
+      report: facts,
+      observable,
+      suppressedBy: context.warningLists.match(observable.indicator) ?? excluded.get(index) ?? null,
+    }));
+    const incoming: IncomingReport[] = prepared.map(({ facts }) => ({
+      report: facts,
+      sightings: judged
+        .filter((row) => row.report === facts && row.suppressedBy === null)
+        .map(({ observable }) => ({
+          key: observable.key,
+          indicator: observable.indicator,
+          report: facts,
+          written: observable.written,
+          hostOf: observable.hostOf,
+        })),
+    }));
+
+    await takeAdvisoryLocks(
+      db,
+      lockIdsFor(
+        incoming.flatMap(({ report, sightings }) => [
+          ...sightings.map((sighting) => lockKeys.indicator(report.exercise, sighting.key)),
+          lockKeys.sector(report.exercise, report.sector, report.category),
+        ]),
+      ),
+    );
+    // Read before the chunk's sightings are written: the snapshot is the store without the chunk.
+    const snapshot = await readChunkNeighbourhood(
+      db,
+      incoming,
+      settings,
+      fresh.map((item) => item.envelope.report.id),
+    );
+    await insertSightingsMany(db, judged);
+
+    const outcomes = correlateChunk(incoming, snapshot, settings);
+    await markTooCommon(
+      db,
+      outcomes.flatMap((outcome, index) =>
+        outcome.tooCommon.map(({ key, exercise }) => ({
+          exercise,
+          indicator: incoming[index]!.sightings.find((sighting) => sighting.key === key)!.indicator,
+        })),
+      ),
+    );
+    const writes: AlertWrite[] = outcomes.flatMap((outcome) => outcome.writes);
+    await writeAlertVersions(db, writes);
+    await appendToFeed(
+      db,
+      writes.map((write) => ({
+        kind: 'alert',
+        payload: write.record,
+        alert: { id: write.record.id, version: write.record.version },
+        reportId: write.causedByReportId,
+      })),
+    );
+
+    const byReport = new Map(
+      incoming.map(({ report }, index) => [report.reportId, outcomes[index]!.writes.map((w) => w.record)]),
+    );
+    return items.map((item, index) => {
+      const alerts =
+        firstIndex.get(item.envelope.report.id) === index && byReport.get(item.envelope.report.id);
+      return alerts ? { stored: true, alerts } : { stored: false };
+    });
+  });
+}
+
+/**
+ * Reads, under the chunk's locks, what the rules will ask about each report,
+ * in one statement per kind of question for the whole chunk. The chunk's own
+ * reports are left out: `correlateChunk` adds each in turn.
+ */
+async function readChunkNeighbourhood(
+  db: PoolClient,
+  incoming: readonly IncomingReport[],
+  settings: CorrelationSettings,
+  chunkReportIds: readonly string[],
+): Promise<Snapshot> {
+  const snapshot = new Snapshot();
+  const limit = sightingLimit(settings);
+  const timeOf = (report: ReportFacts) => Date.parse(report.detectedAt);
+  await snapshot.loadSightings(
+    db,
+    unique(
+      incoming.flatMap(({ report, sightings }) =>
+        sightings.map((sighting) => ({
+          indicator: sighting.indicator,
+          key: sighting.key,
+          exercise: report.exercise,
+          fromMs: timeOf(report) - settings.windowMs,
+          toMs: timeOf(report) + settings.windowMs,
+          limit,
+        })),
+      ),
+      (q) => `${q.exercise}|${q.key}|${q.fromMs}|${q.toMs}`,
+    ),
+  );
+  await snapshot.loadSectorReportsMany(
+    db,
+    unique(
+      incoming.map(({ report }) => ({
+        sector: report.sector,
+        category: report.category,
+        exercise: report.exercise,
+        fromMs: timeOf(report) - settings.surgePeriodMs,
+        toMs: timeOf(report) + settings.surgePeriodMs,
+        limit,
+      })),
+      (q) => `${q.exercise}|${q.sector}|${q.category}|${q.fromMs}|${q.toMs}`,
+    ),
+    chunkReportIds,
+  );
+  const allSightings = incoming.flatMap(({ sightings }) => sightings);
+  const entries = await snapshot.loadWatchlistEntries(
+    db,
+    unique(allSightings, (sighting) => sighting.key),
+  );
+  for (const exercise of [false, true]) {
+    const indicators = unique(
+      allSightings.filter((sighting) => sighting.report.exercise === exercise),
+      (sighting) => sighting.key,
+    ).map((sighting) => sighting.indicator);
+    await snapshot.loadTooCommon(db, exercise, indicators);
+  }
+  // Exactly the alerts each report would lock on its own, no more: an alert
+  // row outside the chunk's advisory locks could be held by another correlator.
+  const alertKeys = new Set<string>();
+  for (const { report, sightings } of incoming) {
+    const keys = new Set(sightings.map((sighting) => sighting.key));
+    for (const sighting of sightings) {
+      alertKeys.add(correlationKeys.sharedIndicator(report.exercise, sighting.indicator));
+      alertKeys.add(correlationKeys.campaign(report.exercise, sighting.key));
+    }
+    for (const day of surgeDaysAround(timeOf(report), settings)) {
+      alertKeys.add(correlationKeys.sectorSurge(report.exercise, report.sector, report.category, day));
+    }
+    for (const entry of entries) {
+      if (keys.has(`${entry.indicator.type}:${entry.indicator.value}`)) {
+        alertKeys.add(correlationKeys.watchlistMatch(report.exercise, entry.id));
+      }
+    }
+  }
+  await snapshot.loadAlerts(db, [...alertKeys]);
+  return snapshot;
+}
+
+function unique<T>(items: readonly T[], keyOf: (item: T) => string): T[] {
+  return [...new Map(items.map((item) => [keyOf(item), item])).values()];
+}
