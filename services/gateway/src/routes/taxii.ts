@@ -115,17 +115,24 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
    * The collection's objects after `since`, dated and ordered. Building costs
    * about two exports of what it holds (bench/taxii-page.ts), and a client
    * paging through with `next` asks for the same one again and again, so a
-   * build serves the same audience, collection and start for `cacheMs`.
+   * build serves the same audience, collection and start for `cacheMs`, to
+   * pages that carry a `next`. A request without one starts a walk (or asks
+   * for one object) and must see what the hub holds now: it builds afresh.
    */
   const cache = new Map<string, { at: number; all: DatedObject[]; cut: string | null }>();
   const cacheMs = deps.cacheMs ?? 30_000;
-  const built = async (reader: ExportReader, collection: TaxiiCollection, since: string | null) => {
+  const built = async (
+    reader: ExportReader,
+    collection: TaxiiCollection,
+    since: string | null,
+    reuse: boolean,
+  ) => {
     const effective = audienceReader(collection.audience, reader);
     // Readers of one audience get the same views (the policy's guarantee), so they share builds.
     const key = `${effective === null ? 'anonymous' : audienceOf(effective)}|${collection.id}|${since ?? ''}`;
     const now = Date.now();
     const hit = cache.get(key);
-    if (hit && now - hit.at < cacheMs) return hit;
+    if (reuse && hit && now - hit.at < cacheMs) return hit;
     const { sources, nextSince } = await loadExportSources(
       deps.pool,
       effective,
@@ -154,16 +161,19 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
     only?: string,
   ): Promise<ObjectPage> => {
     const addedAfter = query.added_after ? new Date(query.added_after).toISOString() : undefined;
-    let build = await built(reader, collection, addedAfter ?? null);
-    // A build that stopped short of this `next` position: build again from the position
-    // (a millisecond before it, so objects of that millisecond after its id still come).
-    const position = query.next ? positionTime(query.next) : undefined;
-    if (build.cut !== null && position !== undefined && position >= earlier(build.cut)) {
-      const from = earlier(position);
+    let build = await built(reader, collection, addedAfter ?? null, query.next !== undefined);
+    // A build that stopped short of this `next` position: build again from the position.
+    // Builds hold whole milliseconds, so a position at the end of one (a page that ended
+    // at a build's cut) goes on after it; any other goes on from a millisecond before it,
+    // so the objects of its millisecond after its id still come.
+    const position = query.next ? decodePosition(query.next) : undefined;
+    if (build.cut !== null && position !== undefined && position.dateAdded >= build.cut) {
+      const from = position.id === END_OF_MILLISECOND ? position.dateAdded : earlier(position.dateAdded);
       build = await built(
         reader,
         collection,
         addedAfter !== undefined && addedAfter > from ? addedAfter : from,
+        true,
       );
     }
     const filters = {
@@ -177,18 +187,11 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
     };
     const { cut } = build;
     if (cut === null) return checked(pageObjects(build.all, filters));
-    // Past the items read the export is incomplete: answer what lies before the cut (an item
-    // of the cut's millisecond may have been left unread), then go on from there.
-    let complete = build.all.filter((o) => o.dateAdded < cut);
-    let page = checked(pageObjects(complete, filters));
-    let resume = earlier(cut);
-    if (page.items.length === 0 && !page.more) {
-      // More items of one kind in one millisecond than a build reads: include the cut's own.
-      complete = build.all.filter((o) => o.dateAdded <= cut);
-      page = checked(pageObjects(complete, filters));
-      resume = cut;
-    }
-    return page.more ? page : { ...page, more: true, next: encodePosition(resume, '\uffff') };
+    // Past the items read the export is incomplete: answer what lies up to the cut (a build
+    // never ends inside a millisecond), then go on after it.
+    const complete = build.all.filter((o) => o.dateAdded <= cut);
+    const page = checked(pageObjects(complete, filters));
+    return page.more ? page : { ...page, more: true, next: encodePosition(cut, END_OF_MILLISECOND) };
   };
   const dateHeaders = (reply: FastifyReply, items: readonly DatedObject[]) => {
     if (items.length === 0) return;
@@ -480,10 +483,13 @@ function envelope<T>(page: ObjectPage, map: (item: DatedObject) => T) {
 }
 
 /** The date added of the position a `next` value names. */
-function positionTime(next: string): string | undefined {
-  const [dateAdded] = Buffer.from(next, 'base64url').toString('utf8').split('\n');
+/** Sorts after every STIX id: a position after all objects of its millisecond. */
+const END_OF_MILLISECOND = '\uffff';
+
+function decodePosition(next: string): { dateAdded: string; id: string } | undefined {
+  const [dateAdded, id] = Buffer.from(next, 'base64url').toString('utf8').split('\n');
   const at = Date.parse(dateAdded ?? '');
-  return Number.isNaN(at) ? undefined : new Date(at).toISOString();
+  return Number.isNaN(at) || id === undefined ? undefined : { dateAdded: new Date(at).toISOString(), id };
 }
 
 /** A `next` value for a position: after every object before it in (date added, id) order. */
