@@ -34,23 +34,19 @@ export async function claimSubmissions(
   envelopes: readonly ReportEnvelope[],
 ): Promise<Set<string>> {
   if (envelopes.length === 0) return new Set();
+  // One JSON array, not one array parameter per column: pg would send the
+  // envelopes as a jsonb[] literal, escaping every quote in them, and
+  // PostgreSQL would parse that back (that escaping was most of the
+  // correlator's write time before it moved to JSON arrays the same way).
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO report_submissions
        (id, organisation_id, sector, submitted_by, content_sha256, envelope, state, received_at)
-     SELECT id, organisation_id, sector, submitted_by, content_sha256, envelope, 'pending', received_at
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::timestamptz[])
-         AS t(id, organisation_id, sector, submitted_by, content_sha256, envelope, received_at)
+     SELECT (e->>'id')::uuid, e->>'organisationId', e->>'sector', e->>'submittedBy', e->>'contentSha256',
+            e, 'pending', (e->>'receivedAt')::timestamptz
+       FROM jsonb_array_elements($1::jsonb) AS e
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
-    [
-      envelopes.map((e) => e.id),
-      envelopes.map((e) => e.organisationId),
-      envelopes.map((e) => e.sector),
-      envelopes.map((e) => e.submittedBy),
-      envelopes.map((e) => e.contentSha256),
-      envelopes.map((e) => JSON.stringify(e)),
-      envelopes.map((e) => e.receivedAt),
-    ],
+    [JSON.stringify(envelopes)],
   );
   return new Set(rows.map((row) => row.id));
 }
