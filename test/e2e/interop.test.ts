@@ -657,7 +657,15 @@ describe('STIX, TAXII and MISP with the hub', () => {
         await taxii(privateGateway, `/taxii2/renkei/status/${status.id}/`, tokens.agency),
       );
       expect(again).toEqual(status);
+      // Behind a load balancer the client may ask another gateway.
+      const elsewhere = await json<typeof status>(
+        await taxii(publicGateway, `/taxii2/renkei/status/${status.id}/`, tokens.agency),
+      );
+      expect(elsewhere).toEqual(status);
       expect((await taxii(privateGateway, `/taxii2/renkei/status/${status.id}/`, tokens.bank)).status).toBe(
+        404,
+      );
+      expect((await taxii(privateGateway, '/taxii2/renkei/status/not-a-uuid/', tokens.agency)).status).toBe(
         404,
       );
 

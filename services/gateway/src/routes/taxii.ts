@@ -21,7 +21,8 @@ import {
   type DatedObject,
   type ObjectPage,
 } from '../taxii/paging.js';
-import { statusFromImport, TaxiiStatusStore } from '../taxii/status.js';
+import { statusFromImport } from '../taxii/status.js';
+import { getTaxiiStatus, putTaxiiStatus } from '../queries/taxii-statuses.js';
 
 export const TAXII_DISCOVERY = '/taxii2/';
 export const TAXII_API_ROOT = '/taxii2/renkei/';
@@ -38,7 +39,6 @@ export interface TaxiiDeps {
   maxItems?: number;
   /** The largest add accepted, in bytes (also advertised as the API root's `max_content_length`). */
   maxContentLength?: number;
-  statuses?: TaxiiStatusStore;
   /** How long a built collection serves further pages of the same query. Default 30 s; 0 builds every page. */
   cacheMs?: number;
 }
@@ -83,7 +83,6 @@ const replies = errorReplies(
  * `GET /v1/stix/bundle`, chosen by the policy, within the collection.
  */
 export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
-  const statuses = deps.statuses ?? new TaxiiStatusStore();
   const maxItems = deps.maxItems ?? 10_000;
   const maxContentLength = deps.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH;
   const names = (id: string) => deps.registry.get(id)?.name;
@@ -376,7 +375,7 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
         summary: "Add objects to your organisation's collection: imported as STIX by ingest",
         description:
           'The envelope (`{"objects": […]}`) is imported as `POST /v1/stix/bundles` would import it; the answer is a ' +
-          'complete status (Kafka holds every report made of it), also at `status/{id}/` on this gateway for a day.',
+          'complete status (Kafka holds every report made of it), also at `status/{id}/` on any gateway for a day.',
         tags: ['taxii'],
         params: collectionParams,
         body: z.object({ objects: z.array(z.unknown()) }).loose(),
@@ -405,7 +404,7 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
       const requestedAt = new Date().toISOString();
       const answer = await importThroughIngest(deps, taxiiToken(request)!, request.body, reader);
       const status = statusFromImport(answer, requestedAt);
-      statuses.put(reader.organisationId, status);
+      await putTaxiiStatus(deps.pool, reader.organisationId, status);
       return send(reply, 202, status);
     },
   );
@@ -415,7 +414,7 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
     {
       config,
       schema: {
-        summary: 'The status of an add made through this gateway',
+        summary: 'The status of an add, from any gateway, for a day',
         tags: ['taxii'],
         params: z.object({ statusId: z.string().max(100) }),
         response: replies,
@@ -423,8 +422,12 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
     },
     async (request, reply) => {
       const reader = readerOf(request);
-      const status = reader && statuses.get(reader.organisationId, request.params.statusId);
-      if (!status) throw new RenkeiError('RENKEI_NOT_FOUND', `no status ${request.params.statusId}`);
+      const { statusId } = request.params;
+      const status =
+        reader && UUID.test(statusId)
+          ? await getTaxiiStatus(deps.pool, reader.organisationId, statusId)
+          : undefined;
+      if (!status) throw new RenkeiError('RENKEI_NOT_FOUND', `no status ${statusId}`);
       return send(reply, 200, status);
     },
   );
@@ -496,6 +499,9 @@ function decodePosition(next: string): { dateAdded: string; id: string } | undef
 function encodePosition(dateAdded: string, id: string): string {
   return Buffer.from(`${dateAdded}\n${id}`, 'utf8').toString('base64url');
 }
+
+/** Status ids are UUIDs; anything else is simply not found. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function earlier(time: string): string {
   return new Date(Date.parse(time) - 1).toISOString();

@@ -67,38 +67,3 @@ export function statusFromImport(answer: ImportAnswer, requestedAt: string): Tax
 function describeReports(answer: ImportAnswer, indexes: readonly number[]): string {
   return indexes.map((i) => answer.reports[i]?.id ?? `#${i}`).join(', ');
 }
-
-/**
- * Status resources of this gateway's adds, kept for a day or the last
- * `capacity` adds. An add is complete when it is answered (ingest answers
- * only once Kafka holds the reports), so the status is in the answer itself;
- * this store only serves clients that ask again, on the same gateway.
- */
-export class TaxiiStatusStore {
-  readonly #entries = new Map<string, { organisationId: string; status: TaxiiStatus; at: number }>();
-
-  constructor(
-    private readonly capacity = 10_000,
-    private readonly ttlMs = 24 * 60 * 60 * 1000,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  put(organisationId: string, status: TaxiiStatus): void {
-    this.#entries.set(status.id, { organisationId, status, at: this.now() });
-    while (this.#entries.size > this.capacity) {
-      const oldest = this.#entries.keys().next().value as string;
-      this.#entries.delete(oldest);
-    }
-  }
-
-  /** The status, to the organisation that made the add only. */
-  get(organisationId: string, id: string): TaxiiStatus | undefined {
-    const entry = this.#entries.get(id);
-    if (!entry) return undefined;
-    if (this.now() - entry.at > this.ttlMs) {
-      this.#entries.delete(id);
-      return undefined;
-    }
-    return entry.organisationId === organisationId ? entry.status : undefined;
-  }
-}

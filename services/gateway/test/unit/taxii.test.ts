@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ImportAnswer } from '@renkei/schema';
 import type { StixObject } from '@renkei/stix';
 import { acceptsTaxii, dated, matchList, pageObjects, type DatedObject } from '../../src/taxii/paging.js';
-import { statusFromImport, TaxiiStatusStore } from '../../src/taxii/status.js';
+import { statusFromImport } from '../../src/taxii/status.js';
 import { collectionId, collectionsFor } from '../../src/taxii/collections.js';
 
 const object = (type: string, n: number, modified = '2026-01-01T00:00:00.000Z'): StixObject => ({
@@ -167,31 +167,5 @@ describe('TAXII collections and statuses', () => {
     });
     expect(status.failures.map((f) => f.id)).toEqual(['indicator--b', 'malware--c']);
     expect(status.successes.map((s) => s.id)).toEqual(['indicator--a', 'objects[3]']);
-  });
-
-  it('keeps a status for its organisation only, for a while, and the newest ones', () => {
-    let now = 0;
-    const store = new TaxiiStatusStore(2, 1_000, () => now);
-    const status = (id: string) => ({
-      ...statusFromImport(
-        {
-          format: 'misp',
-          sourceId: null,
-          reports: [],
-          items: [],
-          summary: { items: 0, mapped: 0, context: 0, unmapped: 0, reportsAccepted: 0, reportsRefused: 0 },
-        },
-        'x',
-      ),
-      id,
-    });
-    store.put('a', status('1'));
-    expect(store.get('a', '1')?.id).toBe('1');
-    expect(store.get('b', '1')).toBeUndefined();
-    store.put('a', status('2'));
-    store.put('a', status('3'));
-    expect(store.get('a', '1')).toBeUndefined();
-    now = 2_000;
-    expect(store.get('a', '3')).toBeUndefined();
   });
 });
