@@ -11,3 +11,4 @@ export {
 export { findUnstorableText } from './json-body.js';
 export { errorReplies } from './replies.js';
 export { annotateRequest } from './annotations.js';
+export { normaliseOrigin, originListSchema } from './origins.js';

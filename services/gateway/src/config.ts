@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { REPOSITORY_ROOT } from '@renkei/runtime';
+import { originListSchema } from '@renkei/http';
 import { z } from 'zod';
 import {
   authEnv,
@@ -13,7 +14,6 @@ import {
   parseEnv,
   portSchema,
 } from '@renkei/schema';
-import { normaliseOrigin } from './origins.js';
 
 export const gatewayConfigSchema = z.object({
   ...logEnv.shape,
@@ -48,22 +48,7 @@ export const gatewayConfigSchema = z.object({
    */
   GATEWAY_PUBLIC_URL: z.url().optional(),
   /** More origins whose pages may open the stream, comma-separated: `https://console.example,https://soc.example`. */
-  GATEWAY_ALLOWED_ORIGINS: z
-    .string()
-    .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((origin) => origin.trim())
-        .filter(Boolean),
-    )
-    .pipe(
-      z.array(
-        z
-          .string()
-          .refine((origin) => normaliseOrigin(origin) !== null, 'must be an origin like https://host:port'),
-      ),
-    ),
+  GATEWAY_ALLOWED_ORIGINS: originListSchema,
   /** The operator's choice: the TAXII CLEAR collection may be read without a token. Off unless `true`. */
   TAXII_PUBLIC_COLLECTION: z
     .enum(['true', 'false'])

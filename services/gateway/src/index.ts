@@ -11,5 +11,5 @@ export {
   type StreamSocket,
 } from './stream-hub.js';
 export { matchesFilter, normaliseFilter } from './stream-filter.js';
-export { createOriginPolicy, normaliseOrigin, type OriginPolicy } from './origins.js';
+export { createOriginPolicy, type OriginPolicy } from './origins.js';
 export { nextTriageState, type TriageRequest } from './triage.js';

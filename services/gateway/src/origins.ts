@@ -1,3 +1,5 @@
+import { normaliseOrigin } from '@renkei/http';
+
 /**
  * Which browser pages may open the stream. Browsers send `Origin` on every
  * WebSocket upgrade and do not apply the same-origin policy to WebSockets,
@@ -15,17 +17,6 @@ export interface OriginPolicy {
 }
 
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
-
-/** `https://Hub.Example:443/x` → `https://hub.example`; null for what is not an origin (`null`, garbage). */
-export function normaliseOrigin(value: string): string | null {
-  try {
-    const url = new URL(value);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-    return url.origin;
-  } catch {
-    return null;
-  }
-}
 
 export function createOriginPolicy(configured: readonly string[] = []): OriginPolicy {
   const allowed = new Set<string>();

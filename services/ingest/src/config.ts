@@ -1,3 +1,4 @@
+import { originListSchema } from '@renkei/http';
 import { z } from 'zod';
 import {
   authEnv,
@@ -32,16 +33,7 @@ export const ingestConfigSchema = z.object({
     .max(256 * 1024 * 1024)
     .default(32 * 1024 * 1024),
   /** Origins whose pages may submit reports (the console's, e.g. `http://127.0.0.1:7401`), comma-separated. */
-  INGEST_ALLOWED_ORIGINS: z
-    .string()
-    .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((origin) => origin.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.url())),
+  INGEST_ALLOWED_ORIGINS: originListSchema,
 });
 export type IngestConfig = z.output<typeof ingestConfigSchema>;
 

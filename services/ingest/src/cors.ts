@@ -1,15 +1,4 @@
-import type { HttpServer } from '@renkei/http';
-
-/** `https://Hub.Example:443/` → `https://hub.example`; null for what is not an http(s) origin. */
-export function normaliseOrigin(value: string): string | null {
-  try {
-    const url = new URL(value);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-    return url.origin;
-  } catch {
-    return null;
-  }
-}
+import { normaliseOrigin, type HttpServer } from '@renkei/http';
 
 /**
  * What a browser page of `origin` may be told: the CORS headers for an

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadGatewayConfig } from '../../src/config.js';
-import { createOriginPolicy, normaliseOrigin } from '../../src/origins.js';
+import { normaliseOrigin } from '@renkei/http';
+import { createOriginPolicy } from '../../src/origins.js';
 
 describe('the origin allow-list of the stream', () => {
   it('lets through clients that send no Origin, and by default no browser page at all', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { corsHeaders, normaliseOrigin } from '../../src/cors.js';
+import { normaliseOrigin } from '@renkei/http';
+import { corsHeaders } from '../../src/cors.js';
 
 describe('CORS for the console', () => {
   const allowed = new Set(['http://127.0.0.1:7401', 'https://console.example']);
