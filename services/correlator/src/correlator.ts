@@ -10,12 +10,13 @@ import {
 } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { isRenkeiError, type Logger } from '@renkei/runtime';
-import { describeIssues, fieldIssues, reportEnvelopeSchema, type ReportEnvelope } from '@renkei/schema';
+import { reportEnvelopeSchema, tlpChangeMessageSchema, type ReportEnvelope } from '@renkei/schema';
 import type { HubMetrics } from '@renkei/metrics';
 import { processChunk } from './process-batch.js';
 import { processReport, type CorrelationContext, type ProcessOutcome } from './process-report.js';
 import type { KafkaPosition } from './store.js';
-import { isTlpChangeMessage, parseTlpChange, processTlpChange } from './tlp-change.js';
+import { parseMessage } from './messages.js';
+import { isTlpChangeMessage, processTlpChange } from './tlp-change.js';
 
 export interface CorrelatorDeps {
   pool: Pool;
@@ -114,7 +115,7 @@ async function processTlpChangeMessage(
   heartbeat: () => Promise<void>,
 ): Promise<void> {
   const log = messageLogger(deps.logger, message, partition);
-  const change = parseTlpChange(message);
+  const change = parseMessage(message, tlpChangeMessageSchema);
   if (!change.ok) {
     log.error({ reason: change.reason }, 'unreadable TLP change: moved to the dead-letter topic');
     await deadLetter(deps, { topic, partition, message }, change.reason);
@@ -147,7 +148,7 @@ async function processReportMessages(
 ): Promise<void> {
   const deliveries: Delivery[] = [];
   for (const message of messages) {
-    const envelope = parseEnvelope(message);
+    const envelope = parseMessage(message, reportEnvelopeSchema);
     if (envelope.ok) {
       deliveries.push({
         message,
@@ -283,20 +284,4 @@ async function deadLetter(
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
   }
-}
-
-type Parsed = { ok: true; value: ReportEnvelope } | { ok: false; reason: string };
-
-function parseEnvelope(message: KafkaMessage): Parsed {
-  if (!message.value) return { ok: false, reason: 'empty message' };
-  let json: unknown;
-  try {
-    json = JSON.parse(message.value.toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'not JSON' };
-  }
-  const result = reportEnvelopeSchema.safeParse(json);
-  return result.success
-    ? { ok: true, value: result.data }
-    : { ok: false, reason: describeIssues(fieldIssues(result.error)).slice(0, 1000) };
 }

@@ -6,15 +6,7 @@ import { appendToFeed } from '@renkei/feed';
 import { indicatorKey } from '@renkei/indicators';
 import { tightensTlp } from '@renkei/policy';
 import type { Logger } from '@renkei/runtime';
-import {
-  describeIssues,
-  fieldIssues,
-  TLP_CHANGE_SCHEMA,
-  tlpChangeMessageSchema,
-  type AlertRecord,
-  type Tlp,
-  type TlpChangeMessage,
-} from '@renkei/schema';
+import { TLP_CHANGE_SCHEMA, type AlertRecord, type Tlp, type TlpChangeMessage } from '@renkei/schema';
 import { lockIdsFor } from './locks.js';
 import { takeAdvisoryLocks } from './store.js';
 import {
@@ -116,22 +108,6 @@ export async function applyTlpChange(
 /** Whether a message on the reports topic is a TLP change (ingest names it in a header). */
 export function isTlpChangeMessage(message: KafkaMessage): boolean {
   return readHeader(message.headers, HEADERS.messageType) === TLP_CHANGE_SCHEMA;
-}
-
-export function parseTlpChange(
-  message: KafkaMessage,
-): { ok: true; value: TlpChangeMessage } | { ok: false; reason: string } {
-  if (!message.value) return { ok: false, reason: 'empty message' };
-  let json: unknown;
-  try {
-    json = JSON.parse(message.value.toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'not JSON' };
-  }
-  const result = tlpChangeMessageSchema.safeParse(json);
-  return result.success
-    ? { ok: true, value: result.data }
-    : { ok: false, reason: describeIssues(fieldIssues(result.error)).slice(0, 1000) };
 }
 
 /** One TLP change in a transaction of its own (the one-message consumer's unit of work). */
