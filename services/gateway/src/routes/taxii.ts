@@ -192,6 +192,18 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
     const page = checked(pageObjects(complete, filters));
     return page.more ? page : { ...page, more: true, next: encodePosition(cut, END_OF_MILLISECOND) };
   };
+  /** The page of one object's versions (Renkei keeps one), or not found for this reader. */
+  const oneObjectPage = async (
+    request: FastifyRequest & { params: { collectionId: string; objectId: string }; query: ObjectsQuery },
+  ): Promise<ObjectPage> => {
+    const reader = readerOf(request);
+    const collection = collectionOf(reader, request.params.collectionId);
+    const page = await objectPage(reader, collection, request.query, request.params.objectId);
+    if (page.items.length === 0 && !page.more) {
+      throw new RenkeiError('RENKEI_NOT_FOUND', `no object ${request.params.objectId} in this collection`);
+    }
+    return page;
+  };
   const dateHeaders = (reply: FastifyReply, items: readonly DatedObject[]) => {
     if (items.length === 0) return;
     reply.header('x-taxii-date-added-first', items[0]!.dateAdded);
@@ -323,12 +335,7 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
       },
     },
     async (request, reply) => {
-      const reader = readerOf(request);
-      const collection = collectionOf(reader, request.params.collectionId);
-      const page = await objectPage(reader, collection, request.query, request.params.objectId);
-      if (page.items.length === 0 && !page.more) {
-        throw new RenkeiError('RENKEI_NOT_FOUND', `no object ${request.params.objectId} in this collection`);
-      }
+      const page = await oneObjectPage(request);
       dateHeaders(reply, page.items);
       return send(
         reply,
@@ -351,12 +358,7 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
       },
     },
     async (request, reply) => {
-      const reader = readerOf(request);
-      const collection = collectionOf(reader, request.params.collectionId);
-      const page = await objectPage(reader, collection, request.query, request.params.objectId);
-      if (page.items.length === 0 && !page.more) {
-        throw new RenkeiError('RENKEI_NOT_FOUND', `no object ${request.params.objectId} in this collection`);
-      }
+      const page = await oneObjectPage(request);
       dateHeaders(reply, page.items);
       return send(reply, 200, {
         more: page.more,
