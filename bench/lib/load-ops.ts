@@ -9,7 +9,7 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Pool as HttpPool } from 'undici';
 import WebSocket from 'ws';
-import { createReliableProducer, HEADERS } from '@renkei/bus';
+import { createReliableProducer, reportsTopicMessage } from '@renkei/bus';
 import { createPool, type Pool } from '@renkei/db';
 import { createLogger } from '@renkei/runtime';
 import type { ReportEnvelope } from '@renkei/schema';
@@ -326,16 +326,8 @@ function reliableProducer(brokers: string, topic: string): Promise<Producer> {
 
 function toMessage(envelope: ReportEnvelope, extraHeaders: Record<string, string> = {}) {
   // What ingest's batcher sends for each report.
-  return {
-    key: envelope.id,
-    value: JSON.stringify(envelope),
-    headers: {
-      [HEADERS.reportId]: envelope.id,
-      [HEADERS.messageType]: envelope.schema,
-      [HEADERS.contentType]: 'application/json',
-      ...extraHeaders,
-    },
-  };
+  const message = reportsTopicMessage(envelope.id, envelope);
+  return { ...message, headers: { ...message.headers, ...extraHeaders } };
 }
 
 export interface KafkaOpenArgs {

@@ -19,3 +19,20 @@ export function readHeader(headers: IHeaders | undefined, name: string): string 
   if (first === undefined || first === null) return undefined;
   return Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
 }
+
+/**
+ * A message of the reports topic (a report, or a change to one): keyed by the
+ * report id, so everything about one report lands on one partition in order,
+ * and carrying it in the headers for tracing.
+ */
+export function reportsTopicMessage(reportId: string, payload: { schema: string }) {
+  return {
+    key: reportId,
+    value: JSON.stringify(payload),
+    headers: {
+      [HEADERS.reportId]: reportId,
+      [HEADERS.messageType]: payload.schema,
+      [HEADERS.contentType]: 'application/json',
+    },
+  };
+}

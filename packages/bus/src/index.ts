@@ -7,7 +7,7 @@ export {
   type TopicNames,
   type TopicSpec,
 } from './topics.js';
-export { HEADERS, readHeader } from './headers.js';
+export { HEADERS, readHeader, reportsTopicMessage } from './headers.js';
 export {
   brokerCheck,
   createConsumer,

@@ -1,4 +1,4 @@
-import { HEADERS, isBrokerUnavailable, withDeadline, type Producer } from '@renkei/bus';
+import { isBrokerUnavailable, reportsTopicMessage, withDeadline, type Producer } from '@renkei/bus';
 import { recordAudits } from '@renkei/audit';
 import { withTransaction, type Pool } from '@renkei/db';
 import type { HubMetrics } from '@renkei/metrics';
@@ -192,15 +192,7 @@ export class SubmissionBatcher implements Closable {
       producer.send({
         topic,
         acks: -1,
-        messages: envelopes.map((envelope) => ({
-          key: envelope.id,
-          value: JSON.stringify(envelope),
-          headers: {
-            [HEADERS.reportId]: envelope.id,
-            [HEADERS.messageType]: envelope.schema,
-            [HEADERS.contentType]: 'application/json',
-          },
-        })),
+        messages: envelopes.map((envelope) => reportsTopicMessage(envelope.id, envelope)),
       }),
       kafkaTimeoutMs,
       'Kafka acknowledgement',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { recordAudit } from '@renkei/audit';
 import { principalOf } from '@renkei/auth';
-import { HEADERS, withDeadline, type Producer } from '@renkei/bus';
+import { reportsTopicMessage, withDeadline, type Producer } from '@renkei/bus';
 import { withTransaction, type Pool } from '@renkei/db';
 import { annotateRequest, errorReplies, invalidField, type HttpServer } from '@renkei/http';
 import { canChangeReportTlp, canReadReport, judgeTlpChange, tlpAfterChanges } from '@renkei/policy';
@@ -163,17 +163,7 @@ async function send(deps: TlpRoutesDeps, message: TlpChangeMessage): Promise<voi
       deps.producer.send({
         topic: deps.reportsTopic,
         acks: -1,
-        messages: [
-          {
-            key: message.reportId,
-            value: JSON.stringify(message),
-            headers: {
-              [HEADERS.reportId]: message.reportId,
-              [HEADERS.messageType]: message.schema,
-              [HEADERS.contentType]: 'application/json',
-            },
-          },
-        ],
+        messages: [reportsTopicMessage(message.reportId, message)],
       }),
       deps.kafkaTimeoutMs,
       'Kafka acknowledgement',
