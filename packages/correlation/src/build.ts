@@ -48,11 +48,18 @@ export interface AlertWrite {
  * its reports, then marked). Contributions only ever grow and each field is
  * computed from them, so the final record depends on which reports joined,
  * not on the order they came in.
+ *
+ * `amend`: the previous version was written by the same transaction, so no
+ * reader has seen it; new contributions join that version instead of making
+ * another. A burst then costs one version per alert and transaction, not one
+ * per report: a surge of 500 reports would otherwise write (and publish) 500
+ * ever larger records.
  */
 export function applyDelta(
   previous: AlertRecord | undefined,
   delta: AlertDelta,
   settings: CorrelationSettings,
+  { amend = false }: { amend?: boolean } = {},
 ): AlertWrite[] {
   if (previous?.tooCommon) return [];
   const writes: AlertWrite[] = [];
@@ -60,7 +67,9 @@ export function applyDelta(
   let saturated = false;
 
   if (!(delta.tooCommon && previous)) {
-    const version = (previous?.version ?? 0) + 1;
+    const amending = amend && previous !== undefined && previous.history.at(-1)?.change === 'contribution';
+    const version = amending ? previous.version : (previous?.version ?? 0) + 1;
+    const earlier = amending ? previous.history.slice(0, -1) : (previous?.history ?? []);
     const byReport = new Map((previous?.contributions ?? []).map((c) => [c.reportId, c]));
     let changed = false;
     // Sorted so that which reports fit under the size bound does not depend on Map order.
@@ -97,7 +106,16 @@ export function applyDelta(
       const contributions = [...byReport.values()].sort(compareContributions);
       // The newest report it holds: a function of the contributions, so the final time is too.
       const at = latest([previous?.updatedAt, ...contributions.map((c) => c.receivedAt)]);
-      current = record(previous, delta, contributions, false, version, at, 'contribution', settings);
+      current = record(
+        { history: earlier, createdAt: previous?.createdAt },
+        delta,
+        contributions,
+        false,
+        version,
+        at,
+        'contribution',
+        settings,
+      );
       writes.push({
         correlationKey: delta.correlationKey,
         record: current,
@@ -120,7 +138,7 @@ export function applyDelta(
 }
 
 function record(
-  previous: AlertRecord | undefined,
+  previous: Pick<AlertRecord, 'history'> & { createdAt: string | undefined },
   delta: AlertDelta,
   contributions: AlertContribution[],
   tooCommon: boolean,
@@ -151,8 +169,8 @@ function record(
     relatedAlertIds: words.relatedAlertIds,
     tooCommon,
     watchlistEntryId: delta.subject.kind === 'watchlist-match' ? delta.subject.entryId : null,
-    history: [...(previous?.history ?? []), { version, at, change }],
-    createdAt: previous?.createdAt ?? at,
+    history: [...previous.history, { version, at, change }],
+    createdAt: previous.createdAt ?? at,
     updatedAt: at,
     exercise: delta.exercise,
   };

@@ -1,5 +1,5 @@
 import type { AlertRecord, ReportCategory, Sector } from '@renkei/schema';
-import { compareReports } from './build.js';
+import { compareReports, type AlertWrite } from './build.js';
 import { correlateReport, type CorrelationOutcome, type IncomingReport } from './engine.js';
 import type { CorrelationSettings } from './settings.js';
 import type { Bounded, CorrelationState, ReportFacts, Sighting, WatchlistEntry } from './state.js';
@@ -36,6 +36,9 @@ export interface ChunkBase {
  * order given (offset order), each against the store as it stood before the
  * chunk plus the chunk's earlier reports and the versions they wrote: exactly
  * what each would have read in a transaction of its own, one after the other.
+ * The alerts end as they would have; only the versions differ, since the
+ * chunk is one transaction: an alert that several of its reports join gets
+ * one new version, not one per report (`chunkWrites` lists them).
  *
  * Why merging is exact: the first `limit + 1` rows of (stored ∪ chunk) are
  * among the first `limit + 1` stored rows and the chunk's rows, so the base
@@ -55,9 +58,23 @@ export function correlateChunk(
   });
 }
 
+/**
+ * The versions a chunk stores, in order: of the writes its reports made to
+ * one version of an alert (each report amending it), the last.
+ */
+export function chunkWrites(outcomes: readonly CorrelationOutcome[]): AlertWrite[] {
+  const byVersion = new Map<string, AlertWrite>();
+  for (const write of outcomes.flatMap((outcome) => outcome.writes)) {
+    // A Map keeps the first insertion's place: versions stay in the order they were made.
+    byVersion.set(`${write.correlationKey}|${write.record.version}`, write);
+  }
+  return [...byVersion.values()];
+}
+
 class ChunkState implements CorrelationState {
   private readonly sightingsByKey = new Map<string, Sighting[]>();
   private readonly reportsBySector = new Map<string, ReportFacts[]>();
+  /** The versions the chunk's reports wrote, the latest of each alert. */
   private readonly alerts = new Map<string, AlertRecord>();
   private readonly tooCommon = new Set<string>();
 
@@ -121,6 +138,10 @@ class ChunkState implements CorrelationState {
 
   isTooCommon(key: string, exercise: boolean): boolean {
     return this.tooCommon.has(`${exercise}|${key}`) || this.base.isTooCommon(key, exercise);
+  }
+
+  writtenInThisTransaction(correlationKey: string): boolean {
+    return this.alerts.has(correlationKey);
   }
 }
 

@@ -62,7 +62,11 @@ export function correlateReport(
 
   const writes: AlertWrite[] = [];
   for (const correlationKey of [...deltas.keys()].sort()) {
-    writes.push(...applyDelta(state.alert(correlationKey), deltas.get(correlationKey)!, settings));
+    writes.push(
+      ...applyDelta(state.alert(correlationKey), deltas.get(correlationKey)!, settings, {
+        amend: state.writtenInThisTransaction?.(correlationKey) ?? false,
+      }),
+    );
   }
   return { writes, tooCommon };
 

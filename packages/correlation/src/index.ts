@@ -24,4 +24,4 @@ export {
   type IncomingReport,
 } from './engine.js';
 export { MemoryCorrelationState } from './memory.js';
-export { correlateChunk, type ChunkBase } from './chunk.js';
+export { chunkWrites, correlateChunk, type ChunkBase } from './chunk.js';

@@ -61,4 +61,10 @@ export interface CorrelationState {
   alert(correlationKey: string): AlertRecord | undefined;
   /** Whether the indicator has ever been found too common (kept even when it had no alert yet). */
   isTooCommon(key: string, exercise: boolean): boolean;
+  /**
+   * Whether the alert's latest version was written by the transaction still
+   * running (an earlier report of the same chunk): no reader has seen it yet,
+   * so new contributions may join it (see `applyDelta`). Absent: never.
+   */
+  writtenInThisTransaction?(correlationKey: string): boolean;
 }

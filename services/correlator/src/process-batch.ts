@@ -1,4 +1,5 @@
 import {
+  chunkWrites,
   correlateChunk,
   correlationKeys,
   lockKeys,
@@ -129,7 +130,7 @@ export async function processChunk(
         })),
       ),
     );
-    const writes: AlertWrite[] = outcomes.flatMap((outcome) => outcome.writes);
+    const writes: AlertWrite[] = chunkWrites(outcomes);
     await writeAlertVersions(db, writes);
     await appendToFeed(
       db,
