@@ -139,6 +139,8 @@ export function correlateReport(
 
   function sectorSurge(): void {
     const period = settings.surgePeriodMs;
+    // Every surge this report could join is full: nothing to read or write.
+    if (surgeIsFull(report, state, settings)) return;
     const fetched = state.sectorReports(
       report.sector,
       report.category,
@@ -300,6 +302,37 @@ export function surgeMembers(
     }
   }
   return members;
+}
+
+/**
+ * The days whose surge alerts a report detected at `t` can join: those of
+ * every report within one surge period of it.
+ */
+export function surgeDaysAround(t: number, settings: CorrelationSettings): string[] {
+  const days = new Set<string>();
+  for (let day = t - settings.surgePeriodMs; ; day += 3_600_000) {
+    days.add(surgeDay(new Date(Math.min(day, t + settings.surgePeriodMs)).toISOString(), settings));
+    if (day >= t + settings.surgePeriodMs) break;
+  }
+  return [...days];
+}
+
+/**
+ * Whether every surge alert the report could join is already too common
+ * (which is final): the surge rule can then change nothing, and the
+ * correlator need not read the sector's reports around it. During a
+ * national incident that is most reports of the busiest sectors.
+ */
+export function surgeIsFull(
+  report: ReportFacts,
+  state: Pick<CorrelationState, 'alert'>,
+  settings: CorrelationSettings,
+): boolean {
+  return surgeDaysAround(Date.parse(report.detectedAt), settings).every(
+    (day) =>
+      state.alert(correlationKeys.sectorSurge(report.exercise, report.sector, report.category, day))
+        ?.tooCommon === true,
+  );
 }
 
 /** The calendar day of a detection time in the configured offset, as YYYY-MM-DD. */

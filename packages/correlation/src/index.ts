@@ -18,6 +18,8 @@ export {
   END_OF_TIME_MS,
   overCap,
   surgeDay,
+  surgeDaysAround,
+  surgeIsFull,
   surgeMembers,
   watchlistCovers,
   type CorrelationOutcome,

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   alertIdFor,
+  correlateReport,
   correlationKeys,
   overCap,
   surgeDay,
+  surgeIsFull,
   DEFAULT_CORRELATION_SETTINGS,
+  type MemoryCorrelationState,
 } from '@renkei/correlation';
 import { alertsOf, DAY, facts, hub, incoming, MINUTE } from './support.js';
 
@@ -336,6 +339,33 @@ describe('sector-surge', () => {
     state.process(incoming(facts('b-csirt', { category: 'phishing', sector: 'water', at: 5 * MINUTE }), []));
     state.process(incoming(facts('b-csirt', { category: 'phishing', exercise: true, at: 6 * MINUTE }), []));
     expect(alertsOf(state)).toEqual([]);
+  });
+
+  it('once full, reads nothing of its sector: every surge a report could join stays too common', () => {
+    const state = hub({ maxContributions: 6 });
+    for (let i = 0; i < 8; i += 1) {
+      state.process(incoming(facts(`org-${i % 3}`, { category: 'phishing', at: i * MINUTE }), []));
+    }
+    const [full] = alertsOf(state, 'sector-surge');
+    expect(full).toMatchObject({ tooCommon: true });
+    const late = facts('org-9', { category: 'phishing', at: 9 * MINUTE });
+    expect(surgeIsFull(late, state, state.settings)).toBe(true);
+    // The next day's surge is still open: a report near midnight could join it.
+    const nearMidnight = facts('org-9', { category: 'phishing', at: 15 * 60 * MINUTE - 30 * MINUTE });
+    expect(surgeIsFull(nearMidnight, state, state.settings)).toBe(false);
+
+    const unread = Object.assign(Object.create(state) as MemoryCorrelationState, {
+      sectorReports: () => {
+        throw new Error('the sector was read');
+      },
+    });
+    expect(correlateReport(incoming(late, []), unread, state.settings)).toEqual({
+      writes: [],
+      tooCommon: [],
+    });
+    expect(() => correlateReport(incoming(nearMidnight, []), unread, state.settings)).toThrow(
+      'the sector was read',
+    );
   });
 
   it('keeps one alert per sector, category and day (from midnight in the configured offset)', () => {

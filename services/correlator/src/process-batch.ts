@@ -4,6 +4,8 @@ import {
   correlationKeys,
   lockKeys,
   sightingLimit,
+  surgeDaysAround,
+  surgeIsFull,
   type AlertWrite,
   type CorrelationSettings,
   type IncomingReport,
@@ -21,12 +23,7 @@ import {
   writeAlertVersions,
 } from './batch-store.js';
 import { lockIdsFor } from './locks.js';
-import {
-  reportFacts,
-  surgeDaysAround,
-  type CorrelationContext,
-  type ProcessOutcome,
-} from './process-report.js';
+import { reportFacts, type CorrelationContext, type ProcessOutcome } from './process-report.js';
 import { markTooCommon, Snapshot, takeAdvisoryLocks, type KafkaPosition } from './store.js';
 
 export interface ChunkItem {
@@ -183,21 +180,6 @@ async function readChunkNeighbourhood(
       (q) => `${q.exercise}|${q.key}|${q.fromMs}|${q.toMs}`,
     ),
   );
-  await snapshot.loadSectorReportsMany(
-    db,
-    unique(
-      incoming.map(({ report }) => ({
-        sector: report.sector,
-        category: report.category,
-        exercise: report.exercise,
-        fromMs: timeOf(report) - settings.surgePeriodMs,
-        toMs: timeOf(report) + settings.surgePeriodMs,
-        limit,
-      })),
-      (q) => `${q.exercise}|${q.sector}|${q.category}|${q.fromMs}|${q.toMs}`,
-    ),
-    chunkReportIds,
-  );
   const allSightings = incoming.flatMap(({ sightings }) => sightings);
   const entries = await snapshot.loadWatchlistEntries(
     db,
@@ -229,6 +211,24 @@ async function readChunkNeighbourhood(
     }
   }
   await snapshot.loadAlerts(db, [...alertKeys]);
+  await snapshot.loadSectorReportsMany(
+    db,
+    unique(
+      // A report whose surges are all full asks nothing of its sector (`surgeIsFull`).
+      incoming
+        .filter(({ report }) => !surgeIsFull(report, snapshot, settings))
+        .map(({ report }) => ({
+          sector: report.sector,
+          category: report.category,
+          exercise: report.exercise,
+          fromMs: timeOf(report) - settings.surgePeriodMs,
+          toMs: timeOf(report) + settings.surgePeriodMs,
+          limit,
+        })),
+      (q) => `${q.exercise}|${q.sector}|${q.category}|${q.fromMs}|${q.toMs}`,
+    ),
+    chunkReportIds,
+  );
   return snapshot;
 }
 

@@ -5,7 +5,8 @@ import {
   END_OF_TIME_MS,
   lockKeys,
   sightingLimit,
-  surgeDay,
+  surgeDaysAround,
+  surgeIsFull,
   type AlertWrite,
   type CorrelationSettings,
   type ReportFacts,
@@ -126,16 +127,6 @@ export function reportFacts(envelope: ReportEnvelope): ReportFacts {
   };
 }
 
-/** The surge days a report's sector query spans (its alerts are read before the rules run). */
-export function surgeDaysAround(t: number, settings: CorrelationSettings): string[] {
-  const days = new Set<string>();
-  for (let day = t - settings.surgePeriodMs; ; day += 3_600_000) {
-    days.add(surgeDay(new Date(Math.min(day, t + settings.surgePeriodMs)).toISOString(), settings));
-    if (day >= t + settings.surgePeriodMs) break;
-  }
-  return [...days];
-}
-
 /** Reads, under the locks, exactly what the rules will ask about this report. */
 async function readNeighbourhood(
   db: PoolClient,
@@ -156,14 +147,6 @@ async function readNeighbourhood(
       limit: sightingLimit(settings),
     })),
   );
-  await snapshot.loadSectorReports(db, {
-    sector: facts.sector,
-    category: facts.category,
-    exercise: facts.exercise,
-    fromMs: t - settings.surgePeriodMs,
-    toMs: t + settings.surgePeriodMs,
-    limit: sightingLimit(settings),
-  });
   const entries = await snapshot.loadWatchlistEntries(db, sightings);
   await snapshot.loadTooCommon(
     db,
@@ -179,6 +162,16 @@ async function readNeighbourhood(
     ...days.map((day) => correlationKeys.sectorSurge(facts.exercise, facts.sector, facts.category, day)),
     ...entries.map((entry: WatchlistEntry) => correlationKeys.watchlistMatch(facts.exercise, entry.id)),
   ]);
+  if (!surgeIsFull(facts, snapshot, settings)) {
+    await snapshot.loadSectorReports(db, {
+      sector: facts.sector,
+      category: facts.category,
+      exercise: facts.exercise,
+      fromMs: t - settings.surgePeriodMs,
+      toMs: t + settings.surgePeriodMs,
+      limit: sightingLimit(settings),
+    });
+  }
   return snapshot;
 }
 
