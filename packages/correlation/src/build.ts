@@ -352,9 +352,21 @@ function signature(indicators: readonly AlertIndicator[]): string {
 }
 
 export function compareReports(a: Pick<ReportFacts, 'detectedAt' | 'reportId'>, b: typeof a): number {
-  const byTime = Date.parse(a.detectedAt) - Date.parse(b.detectedAt);
+  const byTime = compareTimes(a.detectedAt, b.detectedAt);
   if (byTime !== 0) return byTime;
   return a.reportId < b.reportId ? -1 : a.reportId > b.reportId ? 1 : 0;
+}
+
+/**
+ * Two times in `toISOString` form (how the hub writes and reads every time)
+ * compare as strings, which is several times cheaper than parsing them; the
+ * rules sort a thousand reports per report in a surge. Anything else is parsed.
+ */
+function compareTimes(a: string, b: string): number {
+  if (a.length === 24 && b.length === 24 && a.endsWith('Z') && b.endsWith('Z')) {
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+  return Date.parse(a) - Date.parse(b);
 }
 
 function compareContributions(a: AlertContribution, b: AlertContribution): number {
