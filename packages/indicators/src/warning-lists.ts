@@ -162,7 +162,7 @@ function cidrTest(list: WarningList): Test {
   }
   return (indicator) => {
     const text = indicator.type === 'url' ? bareHost(urlHost(indicator.value)) : indicator.value;
-    if (!ipaddr.isValid(text)) return false;
+    if (!mayBeAddress(text) || !ipaddr.isValid(text)) return false;
     const address = ipaddr.parse(text);
     const family = address.kind() === 'ipv4' ? byPrefix.ipv4 : byPrefix.ipv6;
     for (const [prefix, networks] of family) {
@@ -170,6 +170,15 @@ function cidrTest(list: WarningList): Test {
     }
     return false;
   };
+}
+
+/**
+ * False for what cannot be an address (most host names), before the costly
+ * parse: every CIDR list asks about every domain and URL of every report.
+ * IPv4 parts may be decimal, octal or hexadecimal (0x7f.1); IPv6 has colons.
+ */
+function mayBeAddress(text: string): boolean {
+  return text.includes(':') || /^[0-9a-fx.]+$/iu.test(text);
 }
 
 /** The network address of `address/prefix` as bytes, so a host address inside the block finds it. */
