@@ -3,6 +3,7 @@ import {
   HEADERS,
   isBrokerUnavailable,
   readHeader,
+  TOPICS,
   withDeadline,
   type Consumer,
   type Producer,
@@ -10,11 +11,11 @@ import {
 } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { isRenkeiError, type Logger } from '@renkei/runtime';
-import { reportEnvelopeSchema, tlpChangeMessageSchema, type ReportEnvelope } from '@renkei/schema';
+import { reportEnvelopeSchema, tlpChangeMessageSchema } from '@renkei/schema';
 import type { HubMetrics } from '@renkei/metrics';
-import { processChunk } from './process-batch.js';
+import { ChunkGroups } from './chunk-groups.js';
+import { processChunk, type ChunkItem } from './process-batch.js';
 import { processReport, type CorrelationContext, type ProcessOutcome } from './process-report.js';
-import type { KafkaPosition } from './store.js';
 import { parseMessage } from './messages.js';
 import { isTlpChangeMessage, processTlpChange } from './tlp-change.js';
 
@@ -49,11 +50,19 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000];
  * fail forever, so it goes to the dead-letter topic with the reason and the
  * partition moves on.
  */
-export async function runCorrelator(deps: CorrelatorDeps): Promise<void> {
+export async function runCorrelator(correlatorDeps: CorrelatorDeps): Promise<void> {
+  const deps: RunningCorrelator = {
+    ...correlatorDeps,
+    groups: new ChunkGroups(
+      (items) => processChunk(correlatorDeps.pool, items, correlatorDeps.context),
+      correlatorDeps.chunkSize,
+    ),
+  };
   const { consumer, topics } = deps;
   await consumer.subscribe({ topic: topics.reports, fromBeginning: true });
   await consumer.run({
-    partitionsConsumedConcurrently: 1,
+    // Every partition of a fetch at once, so their chunks share a transaction (ChunkGroups).
+    partitionsConsumedConcurrently: TOPICS.reports.partitions,
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
       const { topic, partition } = batch;
@@ -80,7 +89,9 @@ export async function runCorrelator(deps: CorrelatorDeps): Promise<void> {
   });
 }
 
-type Delivery = { message: KafkaMessage; envelope: ReportEnvelope; at: KafkaPosition };
+type Delivery = ChunkItem & { message: KafkaMessage };
+
+type RunningCorrelator = CorrelatorDeps & { groups: ChunkGroups<ChunkItem, ProcessOutcome> };
 
 /**
  * A TLP change applies to a report already stored, so it waits for the
@@ -88,7 +99,7 @@ type Delivery = { message: KafkaMessage; envelope: ReportEnvelope; at: KafkaPosi
  * its own; the reports around it are chunked as usual.
  */
 async function processMessages(
-  deps: CorrelatorDeps,
+  deps: RunningCorrelator,
   topic: string,
   partition: number,
   messages: readonly KafkaMessage[],
@@ -134,13 +145,14 @@ async function processTlpChangeMessage(
 }
 
 /**
- * One chunk of a partition, in one transaction. When the chunk fails for a
- * reason other than PostgreSQL being away, one of its messages may be at
- * fault (a poison message): each is then processed on its own, so the bad
- * one goes to the dead-letter topic and the others are stored.
+ * One chunk of a partition, in one transaction with the chunks other
+ * partitions hand in at the same time. When it fails for a reason other than
+ * PostgreSQL being away, one of its messages may be at fault (a poison
+ * message): each is then processed on its own, so the bad one goes to the
+ * dead-letter topic and the others are stored.
  */
 async function processReportMessages(
-  deps: CorrelatorDeps,
+  deps: RunningCorrelator,
   topic: string,
   partition: number,
   messages: readonly KafkaMessage[],
@@ -169,9 +181,7 @@ async function processReportMessages(
   });
   let outcomes: ProcessOutcome[];
   try {
-    outcomes = await retryWhileDatabaseAway(deps, log, heartbeat, () =>
-      processChunk(deps.pool, deliveries, deps.context),
-    );
+    outcomes = await retryWhileDatabaseAway(deps, log, heartbeat, () => deps.groups.process(deliveries));
   } catch (error) {
     if (isDatabaseUnavailable(error)) throw error;
     log.warn({ err: error, reports: deliveries.length }, 'batch failed: processing its reports one by one');

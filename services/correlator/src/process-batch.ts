@@ -32,7 +32,7 @@ export interface ChunkItem {
 }
 
 /**
- * Stores a chunk of reports (one partition's, in offset order) and every
+ * Stores a chunk of reports (one or more partitions', each in offset order) and every
  * alert version they cause in ONE transaction, with one statement per table,
  * and gives the same results as `processReport` called for each in turn.
  *
