@@ -116,9 +116,17 @@ function toEvent(row: FeedRow): FeedEvent {
   });
 }
 
-export interface StoredFeedEvent {
-  event: FeedEvent;
+/** A sequenced event as the relay sends it: already JSON, never parsed and written again. */
+export interface UnpublishedEvent {
+  position: string;
+  kind: FeedEventKind;
   reportId: string | null;
+  /** For an alert version: what its message on the alerts topic is keyed and headed by. */
+  alert: { id: string; version: number; schema: string } | null;
+  /** The feed event, as JSON. */
+  eventJson: string;
+  /** Its payload alone, as JSON (an alert version's message on the alerts topic). */
+  payloadJson: string;
 }
 
 /**
@@ -141,14 +149,41 @@ export async function readFeed(
   return rows.map(toEvent);
 }
 
-/** Sequenced events not yet on Kafka, oldest first. */
-export async function readUnpublished(db: Queryable, limit: number): Promise<StoredFeedEvent[]> {
-  const { rows } = await db.query<FeedRow>(
-    `SELECT position, kind, payload, report_id, sequenced_at FROM feed_events
+/**
+ * Sequenced events not yet on Kafka, oldest first. Their payloads come as
+ * text and go out as text: they were validated when written, consumers
+ * validate what they receive, and parsing, validating and serialising
+ * alert records of a hundred kilobytes again in between was most of the
+ * relay's work. The JSON is PostgreSQL's, with spaces after separators.
+ */
+export async function readUnpublished(db: Queryable, limit: number): Promise<UnpublishedEvent[]> {
+  const { rows } = await db.query<{
+    position: string;
+    kind: FeedEventKind;
+    payload: string;
+    report_id: string | null;
+    sequenced_at: string;
+    alert_id: string | null;
+    alert_version: number | null;
+    payload_schema: string | null;
+  }>(
+    `SELECT position, kind, payload::text AS payload, report_id, sequenced_at, alert_id, alert_version,
+            payload->>'schema' AS payload_schema
+       FROM feed_events
       WHERE published_at IS NULL ORDER BY position LIMIT $1`,
     [limit],
   );
-  return rows.map((row) => ({ event: toEvent(row), reportId: row.report_id }));
+  return rows.map((row) => ({
+    position: row.position,
+    kind: row.kind,
+    reportId: row.report_id,
+    alert:
+      row.kind === 'alert' && row.alert_id !== null && row.alert_version !== null
+        ? { id: row.alert_id, version: row.alert_version, schema: row.payload_schema ?? '' }
+        : null,
+    eventJson: `{"schema":${JSON.stringify(FEED_EVENT_SCHEMA)},"position":${JSON.stringify(row.position)},"kind":${JSON.stringify(row.kind)},"payload":${row.payload},"sequencedAt":${JSON.stringify(row.sequenced_at)}}`,
+    payloadJson: row.payload,
+  }));
 }
 
 export async function markPublished(db: Queryable, positions: readonly string[]): Promise<void> {

@@ -2,14 +2,14 @@ import pg from 'pg';
 import { HEADERS, withDeadline, type Producer, type TopicNames } from '@renkei/bus';
 import { HUB_TYPE_PARSERS, withTransaction, type Pool } from '@renkei/db';
 import { RenkeiError, type Closable, type Logger } from '@renkei/runtime';
-import type { FeedEvent } from '@renkei/schema';
+import { FEED_EVENT_SCHEMA } from '@renkei/schema';
 import {
   markPublished,
   OUTBOX_CHANNEL,
   pruneFeed,
   readUnpublished,
   sequenceOutbox,
-  type StoredFeedEvent,
+  type UnpublishedEvent,
 } from './queries.js';
 
 // Any fixed number works; it only has to be the same in every process of the hub.
@@ -123,25 +123,15 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
     await client?.end().catch(() => undefined);
   };
 
-  const publish = async (batch: StoredFeedEvent[]) => {
-    const message = ({ event, reportId }: StoredFeedEvent, key: string | null) => ({
-      key,
-      value: JSON.stringify(event),
-      headers: {
-        [HEADERS.feedPosition]: event.position,
-        [HEADERS.messageType]: event.schema,
-        [HEADERS.contentType]: 'application/json',
-        ...(reportId ? { [HEADERS.reportId]: reportId } : {}),
-      },
-    });
+  const publish = async (batch: UnpublishedEvent[]) => {
     const alertMessages = batch.flatMap((stored) =>
-      stored.event.kind === 'alert' ? [alertMessage(stored.event, stored.reportId)] : [],
+      stored.alert ? [alertMessage(stored, stored.alert)] : [],
     );
     await withDeadline(
       options.producer.sendBatch({
         acks: -1,
         topicMessages: [
-          { topic: options.topics.feed, messages: batch.map((stored) => message(stored, null)) },
+          { topic: options.topics.feed, messages: batch.map(feedMessage) },
           ...(alertMessages.length > 0 ? [{ topic: options.topics.alerts, messages: alertMessages }] : []),
         ],
       }),
@@ -150,10 +140,10 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
     );
     await markPublished(
       pool,
-      batch.map((stored) => stored.event.position),
+      batch.map((stored) => stored.position),
     );
     options.onPublished?.({ feed: batch.length, alerts: alertMessages.length });
-    log.debug({ from: batch[0]!.event.position, to: batch.at(-1)!.event.position }, 'feed published');
+    log.debug({ from: batch[0]!.position, to: batch.at(-1)!.position }, 'feed published');
   };
 
   /** One round of work; true when there may be more to do at once. */
@@ -219,28 +209,41 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
   };
 }
 
-function alertMessage(event: Extract<FeedEvent, { kind: 'alert' }>, reportId: string | null) {
-  const record = event.payload;
+function feedMessage(stored: UnpublishedEvent) {
+  return {
+    key: null,
+    value: stored.eventJson,
+    headers: {
+      [HEADERS.feedPosition]: stored.position,
+      [HEADERS.messageType]: FEED_EVENT_SCHEMA,
+      [HEADERS.contentType]: 'application/json',
+      ...(stored.reportId ? { [HEADERS.reportId]: stored.reportId } : {}),
+    },
+  };
+}
+
+function alertMessage(stored: UnpublishedEvent, alert: NonNullable<UnpublishedEvent['alert']>) {
   return {
     // Keyed by alert id: every version of an alert lands on one partition, in order.
-    key: record.id,
-    value: JSON.stringify(record),
+    key: alert.id,
+    value: stored.payloadJson,
     headers: {
-      [HEADERS.alertId]: record.id,
-      [HEADERS.alertVersion]: String(record.version),
-      [HEADERS.feedPosition]: event.position,
-      [HEADERS.messageType]: record.schema,
+      [HEADERS.alertId]: alert.id,
+      [HEADERS.alertVersion]: String(alert.version),
+      [HEADERS.feedPosition]: stored.position,
+      [HEADERS.messageType]: alert.schema,
       [HEADERS.contentType]: 'application/json',
-      ...(reportId ? { [HEADERS.reportId]: reportId } : {}),
+      ...(stored.reportId ? { [HEADERS.reportId]: stored.reportId } : {}),
     },
   };
 }
 
 /** The longest prefix of the batch whose events fit in `limit` bytes; at least one event. */
-export function withinBytes(batch: StoredFeedEvent[], limit: number): StoredFeedEvent[] {
+export function withinBytes(batch: UnpublishedEvent[], limit: number): UnpublishedEvent[] {
   let bytes = 0;
   for (const [index, stored] of batch.entries()) {
-    bytes += Buffer.byteLength(JSON.stringify(stored.event));
+    // Both messages of an alert version go in the same produce request.
+    bytes += Buffer.byteLength(stored.eventJson) + (stored.alert ? Buffer.byteLength(stored.payloadJson) : 0);
     if (bytes > limit && index > 0) return batch.slice(0, index);
   }
   return batch;
