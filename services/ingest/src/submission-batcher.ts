@@ -1,10 +1,9 @@
 import { isBrokerUnavailable, reportsTopicMessage, withDeadline, type Producer } from '@renkei/bus';
-import { recordAudits } from '@renkei/audit';
-import { withTransaction, type Pool } from '@renkei/db';
+import type { Pool } from '@renkei/db';
 import type { HubMetrics } from '@renkei/metrics';
 import { RenkeiError, type Closable, type Logger } from '@renkei/runtime';
 import type { ReportEnvelope } from '@renkei/schema';
-import { claimSubmissions, findSubmissions, markAllAccepted } from './queries/submissions.js';
+import { acceptSubmissions, claimSubmissions, findSubmissions } from './queries/submissions.js';
 
 /** What became of a submission: accepted now, or a retry of one accepted before. */
 export type SubmissionOutcome = 'accepted' | 'already-accepted';
@@ -141,26 +140,10 @@ export class SubmissionBatcher implements Closable {
         this.#settleRepeats(repeats, firstById);
         return;
       }
-      await withTransaction(pool, async (db) => {
-        const marked = await markAllAccepted(
-          db,
-          toSend.map((item) => item.envelope.id),
-        );
-        // Audited with the acceptance: once per report, never for a retry.
-        await recordAudits(
-          db,
-          toSend
-            .filter((item) => marked.has(item.envelope.id))
-            .map(({ envelope }) => ({
-              kind: 'report.submitted' as const,
-              actor: envelope.submittedBy,
-              organisationId: envelope.organisationId,
-              object: envelope.id,
-              outcome: 'success' as const,
-              details: { tlp: envelope.report.tlp, exercise: envelope.report.exercise },
-            })),
-        );
-      }).catch((error: unknown) => {
+      await acceptSubmissions(
+        pool,
+        toSend.map((item) => item.envelope),
+      ).catch((error: unknown) => {
         // Kafka holds the reports, so they are accepted; the ledger catches
         // up when the correlator has stored them (GET reads both).
         this.#options.logger.warn({ err: error }, 'reports are in Kafka but the ledger could not be updated');

@@ -1,5 +1,5 @@
 import type { Queryable } from '@renkei/db';
-import type { ReportEnvelope } from '@renkei/schema';
+import { auditEntrySchema, type ReportEnvelope } from '@renkei/schema';
 
 export interface SubmissionRow {
   id: string;
@@ -68,16 +68,50 @@ export async function findSubmissions(
 }
 
 /**
- * Marks a batch accepted once Kafka acknowledged it. Returns the ids this call
- * marked: a retry of an already accepted report is not among them.
+ * Marks a batch accepted once Kafka acknowledged it, and audits each report
+ * it marked (once per report: a retry of an already accepted one is neither
+ * marked nor audited again). One statement, so atomic without the three
+ * round trips of a transaction around two; every request of the batch
+ * waits for it. Returns the ids this call marked.
  */
-export async function markAllAccepted(db: Queryable, ids: readonly string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
+export async function acceptSubmissions(
+  db: Queryable,
+  envelopes: readonly ReportEnvelope[],
+): Promise<Set<string>> {
+  if (envelopes.length === 0) return new Set();
+  const audits = envelopes.map((envelope) =>
+    auditEntrySchema.parse({
+      kind: 'report.submitted',
+      actor: envelope.submittedBy,
+      organisationId: envelope.organisationId,
+      object: envelope.id,
+      outcome: 'success',
+      details: { tlp: envelope.report.tlp, exercise: envelope.report.exercise },
+    }),
+  );
   const { rows } = await db.query<{ id: string }>(
-    `UPDATE report_submissions SET state = 'accepted', accepted_at = now()
-      WHERE id = ANY($1::uuid[]) AND state = 'pending'
-      RETURNING id`,
-    [ids],
+    `WITH marked AS (
+       UPDATE report_submissions SET state = 'accepted', accepted_at = now()
+        WHERE id = ANY($1::uuid[]) AND state = 'pending'
+        RETURNING id
+     ), audited AS (
+       INSERT INTO audit_events (kind, actor, organisation_id, object, outcome, details)
+       SELECT a.kind, a.actor, a.organisation_id, a.object, a.outcome, a.details
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+              WITH ORDINALITY AS a(kind, actor, organisation_id, object, outcome, details, n)
+        WHERE a.object::uuid IN (SELECT id FROM marked)
+        ORDER BY a.n
+     )
+     SELECT id FROM marked`,
+    [
+      envelopes.map((envelope) => envelope.id),
+      audits.map((audit) => audit.kind),
+      audits.map((audit) => audit.actor),
+      audits.map((audit) => audit.organisationId),
+      audits.map((audit) => audit.object),
+      audits.map((audit) => audit.outcome),
+      audits.map((audit) => JSON.stringify(audit.details)),
+    ],
   );
   return new Set(rows.map((row) => row.id));
 }
