@@ -23,8 +23,12 @@ export const ingestConfigSchema = z.object({
   INGEST_KAFKA_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** How long a report waits for others to share its Kafka request; 0 sends each at once. */
   INGEST_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
-  /** A batch of this many reports is sent without waiting. */
-  INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(200),
+  /**
+   * A batch of this many reports is sent without waiting. Smaller batches
+   * keep more in flight, so one batch's ledger writes overlap others' Kafka
+   * sends: 100 carried about 10 % more than 200 at 400 in flight.
+   */
+  INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(100),
   /** The largest STIX bundle or MISP event a POST may carry (10,000 STIX objects are a few MiB). */
   INGEST_IMPORT_MAX_BYTES: z.coerce
     .number()
