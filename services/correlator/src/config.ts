@@ -50,9 +50,11 @@ export const correlatorConfigSchema = z.object({
         .filter(Boolean),
     ),
   /**
-   * Reports stored per transaction: a fetched batch is cut into chunks of at
-   * most this many. Larger chunks mean fewer commits and round trips, but hold
-   * their locks longer against the other correlators of the group.
+   * Reports per partition and transaction: a fetched batch is cut into chunks
+   * of at most this many, and the chunks the partitions hand in together
+   * share a transaction. Larger chunks mean fewer commits, round trips and
+   * alert versions, but hold their locks longer against the other
+   * correlators of the group.
    */
   CORRELATOR_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(100),
   /** How often watchlist entries not yet matched against stored reports are looked for. */

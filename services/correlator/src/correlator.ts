@@ -53,9 +53,11 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000];
 export async function runCorrelator(correlatorDeps: CorrelatorDeps): Promise<void> {
   const deps: RunningCorrelator = {
     ...correlatorDeps,
+    // A transaction holds one chunk of each partition at most: fewer, larger
+    // transactions give an alert fewer versions (each rewrites its record).
     groups: new ChunkGroups(
       (items) => processChunk(correlatorDeps.pool, items, correlatorDeps.context),
-      correlatorDeps.chunkSize,
+      correlatorDeps.chunkSize * TOPICS.reports.partitions,
     ),
   };
   const { consumer, topics } = deps;
