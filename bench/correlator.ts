@@ -141,7 +141,7 @@ export const correlator: Scenario = {
       ],
       notes: [
         `${reports} reports per measurement, sent in batches of 500 to six partitions and timed from the first send until PostgreSQL holds every report (polled every 100 ms); five indicators each, two of them from ${hotValues} shared values, so reports correlate: ${rows[0]!.alerts} alerts and ${rows[0]!.versions} alert versions written in all.`,
-        `Both sides store chunks of at most ${chunk} reports (CORRELATOR_BATCH_SIZE) per transaction. The floor writes the same reports, indicators and sightings with the correlator's own statements and does nothing else: no warning lists, locks, neighbourhood reads, rules, alert versions or feed.`,
+        `Both sides cut each partition's batch into chunks of at most ${chunk} reports (CORRELATOR_BATCH_SIZE). The floor stores each chunk in a transaction of its own, one partition after the other; the correlator stores the chunks its partitions hand in together in one transaction (group commit, up to ${chunk * 6} reports). The floor writes the same reports, indicators and sightings with the correlator's own statements and does nothing else: no warning lists, locks, neighbourhood reads, rules, alert versions or feed.`,
         `CPU over the measurements: correlator ${cpu.hub.toFixed(1)} s, floor ${cpu.floor.toFixed(1)} s. Before batching the correlator stored about ${PER_MESSAGE_BASELINE} reports/s one message at a time (reference run): ${(hubRate / PER_MESSAGE_BASELINE).toFixed(1)}× that now.`,
       ],
     };
