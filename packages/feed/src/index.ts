@@ -1,4 +1,5 @@
 export {
+  appendAlertVersionsToFeed,
   appendToFeed,
   FEED_CHANNEL,
   feedBounds,

@@ -47,6 +47,26 @@ export async function appendToFeed(db: Queryable, entries: readonly FeedEntry[])
 }
 
 /**
+ * Queues alert versions for the feed that the caller has just written to
+ * `alert_versions`, in the same transaction, in version order. Their records
+ * are not copied: the feed's readers take them from `alert_versions`, so a
+ * record (a surge's reaches a hundred kilobytes) is written twice, not four
+ * times (alerts, alert_versions, feed_outbox, feed_events).
+ */
+export async function appendAlertVersionsToFeed(
+  db: Queryable,
+  versions: readonly { alertId: string; version: number; reportId: string | null }[],
+): Promise<void> {
+  if (versions.length === 0) return;
+  await db.query(
+    `INSERT INTO feed_outbox (kind, payload, alert_id, alert_version, report_id)
+     SELECT 'alert', NULL, * FROM unnest($1::uuid[], $2::integer[], $3::uuid[])`,
+    [versions.map((v) => v.alertId), versions.map((v) => v.version), versions.map((v) => v.reportId)],
+  );
+  await db.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
+}
+
+/**
  * Moves up to `limit` outbox rows into the feed with the next consecutive
  * positions. The `feed_head` row lock is held until commit, so sequencing
  * transactions run one at a time and commit in position order: when a
@@ -98,6 +118,11 @@ export async function sequenceOutbox(db: PoolClient, limit: number): Promise<num
   return Number(count);
 }
 
+/** Feed events with the records of their alert versions, which the feed does not copy (`appendToFeed`). */
+const FEED_WITH_ALERT_RECORDS = `feed_events f
+  LEFT JOIN alert_versions v ON f.payload IS NULL AND v.alert_id = f.alert_id AND v.version = f.alert_version`;
+const PAYLOAD = `coalesce(f.payload, v.record)`;
+
 interface FeedRow {
   position: string;
   kind: string;
@@ -141,9 +166,10 @@ export async function readFeed(
   upTo?: string,
 ): Promise<FeedEvent[]> {
   const { rows } = await db.query<FeedRow>(
-    `SELECT position, kind, payload, report_id, sequenced_at FROM feed_events
-      WHERE position > $1 AND ($3::bigint IS NULL OR position <= $3::bigint)
-      ORDER BY position LIMIT $2`,
+    `SELECT f.position, f.kind, ${PAYLOAD} AS payload, f.report_id, f.sequenced_at
+       FROM ${FEED_WITH_ALERT_RECORDS}
+      WHERE f.position > $1 AND ($3::bigint IS NULL OR f.position <= $3::bigint)
+      ORDER BY f.position LIMIT $2`,
     [after, limit, upTo ?? null],
   );
   return rows.map(toEvent);
@@ -167,10 +193,10 @@ export async function readUnpublished(db: Queryable, limit: number): Promise<Unp
     alert_version: number | null;
     payload_schema: string | null;
   }>(
-    `SELECT position, kind, payload::text AS payload, report_id, sequenced_at, alert_id, alert_version,
-            payload->>'schema' AS payload_schema
-       FROM feed_events
-      WHERE published_at IS NULL ORDER BY position LIMIT $1`,
+    `SELECT f.position, f.kind, ${PAYLOAD}::text AS payload, f.report_id, f.sequenced_at, f.alert_id,
+            f.alert_version, ${PAYLOAD}->>'schema' AS payload_schema
+       FROM ${FEED_WITH_ALERT_RECORDS}
+      WHERE f.published_at IS NULL ORDER BY f.position LIMIT $1`,
     [limit],
   );
   return rows.map((row) => ({

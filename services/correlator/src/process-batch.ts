@@ -12,7 +12,7 @@ import {
   type ReportFacts,
 } from '@renkei/correlation';
 import { withTransaction, type PoolClient, type Pool } from '@renkei/db';
-import { appendToFeed } from '@renkei/feed';
+import { appendAlertVersionsToFeed } from '@renkei/feed';
 import { readIndicators } from '@renkei/indicators';
 import type { ReportEnvelope } from '@renkei/schema';
 import {
@@ -129,12 +129,11 @@ export async function processChunk(
     );
     const writes: AlertWrite[] = chunkWrites(outcomes);
     await writeAlertVersions(db, writes);
-    await appendToFeed(
+    await appendAlertVersionsToFeed(
       db,
       writes.map((write) => ({
-        kind: 'alert',
-        payload: write.record,
-        alert: { id: write.record.id, version: write.record.version },
+        alertId: write.record.id,
+        version: write.record.version,
         reportId: write.causedByReportId,
       })),
     );

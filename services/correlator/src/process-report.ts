@@ -14,7 +14,7 @@ import {
   type WatchlistEntry,
 } from '@renkei/correlation';
 import { withTransaction, type Pool, type PoolClient } from '@renkei/db';
-import { appendToFeed } from '@renkei/feed';
+import { appendAlertVersionsToFeed } from '@renkei/feed';
 import { indicatorKey, readIndicators, type WarningListMatcher } from '@renkei/indicators';
 import type { AlertRecord, ReportEnvelope } from '@renkei/schema';
 import { lockIdsFor } from './locks.js';
@@ -184,12 +184,11 @@ async function writeAll(
     await writeAlertVersion(db, write.correlationKey, write.record, write.causedByReportId);
     snapshot.wrote(write.correlationKey, write.record);
   }
-  await appendToFeed(
+  await appendAlertVersionsToFeed(
     db,
     writes.map((write) => ({
-      kind: 'alert',
-      payload: write.record,
-      alert: { id: write.record.id, version: write.record.version },
+      alertId: write.record.id,
+      version: write.record.version,
       reportId: write.causedByReportId,
     })),
   );

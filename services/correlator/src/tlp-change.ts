@@ -2,7 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { lockKeys, mostRestrictiveTlp } from '@renkei/correlation';
 import { HEADERS, readHeader } from '@renkei/bus';
 import { withTransaction, type Pool, type PoolClient } from '@renkei/db';
-import { appendToFeed } from '@renkei/feed';
+import { appendAlertVersionsToFeed } from '@renkei/feed';
 import { indicatorKey } from '@renkei/indicators';
 import { tightensTlp } from '@renkei/policy';
 import type { Logger } from '@renkei/runtime';
@@ -93,14 +93,9 @@ export async function applyTlpChange(
     ({ record }) => tightenAlert(record, change.reportId, change.tlp, at) ?? [],
   );
   await writeTightenedVersions(db, records, change.reportId);
-  await appendToFeed(
+  await appendAlertVersionsToFeed(
     db,
-    records.map((record) => ({
-      kind: 'alert' as const,
-      payload: record,
-      alert: { id: record.id, version: record.version },
-      reportId: change.reportId,
-    })),
+    records.map((record) => ({ alertId: record.id, version: record.version, reportId: change.reportId })),
   );
   return { applied: true, previousTlp: current, alerts: records };
 }

@@ -23,6 +23,7 @@ import {
   type TestDatabase,
 } from '@renkei/testing';
 import {
+  appendAlertVersionsToFeed,
   appendToFeed,
   feedBounds,
   readFeed,
@@ -116,6 +117,36 @@ describe('the feed on a real database', () => {
       [id],
     );
     expect(rows[0]!.position).toBe(events.at(-1)!.position);
+  });
+
+  it('takes the record of an alert version from alert_versions instead of a copy of its own', async () => {
+    const before = (await feedBounds(database.pool)).head;
+    const id = randomUUID();
+    const stored = record(id, 1);
+    await withTransaction(database.pool, async (db) => {
+      await db.query(
+        `INSERT INTO alerts (id, correlation_key, kind, version, exercise, tlp, severity, record, created_at, updated_at)
+         VALUES ($1, $2, 'shared-indicator', 1, false, 'GREEN', 'high', $3, now(), now())`,
+        [id, `test:${id}`, stored],
+      );
+      const reportId = randomUUID();
+      await db.query(
+        `INSERT INTO reports (id, organisation_id, sector, submitted_by, title, category, severity, tlp,
+                              detected_at, received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset)
+         VALUES ($1, 'a-csirt', 'finance', 'x', 'r', 'malware', 'high', 'GREEN', now(), now(), false, 'h', 't', 0, 0)`,
+        [reportId],
+      );
+      await db.query(
+        `INSERT INTO alert_versions (alert_id, version, record, caused_by_report_id) VALUES ($1, 1, $2, $3)`,
+        [id, stored, reportId],
+      );
+      await appendAlertVersionsToFeed(db, [{ alertId: id, version: 1, reportId }]);
+    });
+    await withTransaction(database.pool, (db) => sequenceOutbox(db, 100));
+    const [event] = (await readFeed(database.pool, before, 100)).filter((e) => alertOf(e).id === id);
+    expect(event!.payload).toEqual(stored);
+    const { rows } = await database.pool.query('SELECT payload FROM feed_events WHERE alert_id = $1', [id]);
+    expect(rows).toEqual([{ payload: null }]);
   });
 
   it('makes a second sequencer wait until the first commits, so positions commit in order', async () => {

@@ -129,11 +129,9 @@ describe('processReport', () => {
       await database.pool.query('ALTER TABLE alert_versions DROP CONSTRAINT test_refuse');
     }
     expect(await count('SELECT count(*)::int AS n FROM reports WHERE id = $1', [report.id])).toBe(0);
-    expect(
-      await count(`SELECT count(*)::int AS n FROM feed_outbox WHERE payload->>'title' LIKE $1`, [
-        `%${domain}%`,
-      ]),
-    ).toBe(0);
+    expect(await count(`SELECT count(*)::int AS n FROM feed_outbox WHERE report_id = $1`, [report.id])).toBe(
+      0,
+    );
     // Delivered again, it goes through.
     const retried = await processReport(database.pool, report, at(), context);
     expect(retried.stored && retried.alerts).toHaveLength(1);

@@ -91,7 +91,7 @@ describe('applyTlpChange', () => {
     (
       await database.pool.query<{ version: number }>(
         `SELECT alert_version AS version FROM feed_outbox WHERE alert_id = $1
-         UNION ALL SELECT (payload ->> 'version')::int FROM feed_events WHERE payload ->> 'id' = $1::text
+         UNION ALL SELECT alert_version FROM feed_events WHERE alert_id = $1
          ORDER BY 1`,
         [alertId],
       )
