@@ -25,10 +25,15 @@ export function readHeader(headers: IHeaders | undefined, name: string): string 
  * report id, so everything about one report lands on one partition in order,
  * and carrying it in the headers for tracing.
  */
-export function reportsTopicMessage(reportId: string, payload: { schema: string }) {
+export function reportsTopicMessage(
+  reportId: string,
+  payload: { schema: string },
+  /** The payload already serialised, when the caller has it. */
+  json: string = JSON.stringify(payload),
+) {
   return {
     key: reportId,
-    value: JSON.stringify(payload),
+    value: json,
     headers: {
       [HEADERS.reportId]: reportId,
       [HEADERS.messageType]: payload.schema,

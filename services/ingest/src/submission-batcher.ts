@@ -89,12 +89,11 @@ export class SubmissionBatcher implements Closable {
     }
     const firsts = [...firstById.values()];
 
+    // Each envelope is serialised once, for the ledger and for Kafka alike.
+    const json = new Map(firsts.map((pending) => [pending.envelope, JSON.stringify(pending.envelope)]));
     let toSend: { pending: Pending; envelope: ReportEnvelope }[];
     try {
-      const inserted = await claimSubmissions(
-        pool,
-        firsts.map((pending) => pending.envelope),
-      );
+      const inserted = await claimSubmissions(pool, [...json.values()]);
       const earlier = await findSubmissions(
         pool,
         firsts.filter((pending) => !inserted.has(pending.envelope.id)).map((pending) => pending.envelope.id),
@@ -125,7 +124,9 @@ export class SubmissionBatcher implements Closable {
 
     if (toSend.length > 0) {
       try {
-        await this.#send(toSend.map((item) => item.envelope));
+        await this.#send(
+          toSend.map(({ envelope }) => ({ envelope, json: json.get(envelope) ?? JSON.stringify(envelope) })),
+        );
       } catch (error) {
         const answer = isBrokerUnavailable(error)
           ? new RenkeiError('RENKEI_UNAVAILABLE', 'the report could not be stored; retry with the same id', {
@@ -169,13 +170,13 @@ export class SubmissionBatcher implements Closable {
     }
   }
 
-  async #send(envelopes: ReportEnvelope[]): Promise<void> {
+  async #send(envelopes: { envelope: ReportEnvelope; json: string }[]): Promise<void> {
     const { producer, topic, kafkaTimeoutMs, metrics } = this.#options;
     await withDeadline(
       producer.send({
         topic,
         acks: -1,
-        messages: envelopes.map((envelope) => reportsTopicMessage(envelope.id, envelope)),
+        messages: envelopes.map(({ envelope, json }) => reportsTopicMessage(envelope.id, envelope, json)),
       }),
       kafkaTimeoutMs,
       'Kafka acknowledgement',

@@ -31,7 +31,8 @@ export async function findSubmission(db: Queryable, id: string): Promise<Submiss
  */
 export async function claimSubmissions(
   db: Queryable,
-  envelopes: readonly ReportEnvelope[],
+  /** The envelopes, each already serialised as JSON. */
+  envelopes: readonly string[],
 ): Promise<Set<string>> {
   if (envelopes.length === 0) return new Set();
   // One JSON array, not one array parameter per column: pg would send the
@@ -46,7 +47,7 @@ export async function claimSubmissions(
        FROM jsonb_array_elements($1::jsonb) AS e
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
-    [JSON.stringify(envelopes)],
+    [`[${envelopes.join(',')}]`],
   );
   return new Set(rows.map((row) => row.id));
 }
