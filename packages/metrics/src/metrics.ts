@@ -46,7 +46,7 @@ export function createMetrics(service: string) {
     }),
     batchSize: new Histogram({
       name: 'renkei_batch_size',
-      help: 'Items per batch, by stage (ingest: reports per Kafka send; correlator: reports per stored batch)',
+      help: 'Items per batch, by stage (ingest: reports per Kafka send; correlator: reports per transaction)',
       labelNames: ['stage'] as const,
       buckets: SIZE_BUCKETS,
       registers,

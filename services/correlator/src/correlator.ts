@@ -55,10 +55,10 @@ export async function runCorrelator(correlatorDeps: CorrelatorDeps): Promise<voi
     ...correlatorDeps,
     // A transaction holds one chunk of each partition at most: fewer, larger
     // transactions give an alert fewer versions (each rewrites its record).
-    groups: new ChunkGroups(
-      (items) => processChunk(correlatorDeps.pool, items, correlatorDeps.context),
-      correlatorDeps.chunkSize * TOPICS.reports.partitions,
-    ),
+    groups: new ChunkGroups((items) => {
+      correlatorDeps.metrics?.batchSize.observe({ stage: 'correlator' }, items.length);
+      return processChunk(correlatorDeps.pool, items, correlatorDeps.context);
+    }, correlatorDeps.chunkSize * TOPICS.reports.partitions),
   };
   const { consumer, topics } = deps;
   await consumer.subscribe({ topic: topics.reports, fromBeginning: true });
@@ -79,7 +79,6 @@ export async function runCorrelator(correlatorDeps: CorrelatorDeps): Promise<voi
         resolveOffset(last);
         await commitOffsetsIfNecessary();
         deps.metrics?.kafkaConsumed.inc({ topic }, chunk.length);
-        deps.metrics?.batchSize.observe({ stage: 'correlator' }, chunk.length);
         deps.metrics?.batchLinger.observe({ stage: 'correlator' }, (performance.now() - begun) / 1000);
         deps.metrics?.consumerLag.set(
           { group: deps.groupId, topic, partition: String(partition) },
