@@ -321,6 +321,34 @@ describe('the console in a browser', () => {
     await shoot(page, 'html-as-text');
   });
 
+  it('keeps a token pasted before the hub’s console settings arrive', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    // The settings answer is held back until the token is in the form: the form is drawn again then.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let settingsAsked = false;
+    await page.route('**/console-config.json', async (route) => {
+      settingsAsked = true;
+      await held;
+      await route.continue();
+    });
+    await page.goto(gatewayUrl);
+    await page.getByTestId('token').fill(tokens.analyst);
+    await expect.poll(() => settingsAsked).toBe(true);
+    release();
+    // Drawn again with the settings: this hub is in dev mode, so the demo sign-in appears.
+    await page.getByTestId('demo-signin').waitFor();
+    expect(await page.getByTestId('token').inputValue()).toBe(tokens.analyst);
+    await page.getByTestId('signin').click();
+    await page
+      .locator('[data-testid="connection"][data-state="live"], [data-testid="signin-error"]:not(:empty)')
+      .first()
+      .waitFor();
+    expect(await page.getByTestId('signin-error').allTextContents()).toEqual([]);
+  });
+
   it('turns the page Japanese with the language switch', async () => {
     const page = await openPage('en-US');
     await signIn(page, tokens.analyst);

@@ -77,6 +77,12 @@ export function startConsole(root: HTMLElement): void {
     (localStorage.getItem(LANGUAGE_KEY) as Language | null) ?? preferredLanguage(navigator.languages);
   let config: ConsoleConfig = { ingestUrl: 'http://127.0.0.1:7400', devMode: false };
   let session: Session | null = null;
+  /**
+   * What has been typed into the sign-in form: the form is drawn again when
+   * the hub's console settings arrive (and on a language switch), and a
+   * token pasted before that must not vanish.
+   */
+  let draftToken = '';
   let feed: FeedAlert[] = [];
   let filter: StreamFilter = {};
   let connection: ConnectionState = { state: 'connecting' };
@@ -207,7 +213,14 @@ export function startConsole(root: HTMLElement): void {
   // ----- sign-in -----
   const renderSignIn = (main: HTMLElement) => {
     const message = el('p', { class: 'error', role: 'alert', 'data-testid': 'signin-error' });
-    const tokenInput = el('textarea', { id: 'token', rows: 3, 'data-testid': 'token', autocomplete: 'off' });
+    const tokenInput = el('textarea', {
+      id: 'token',
+      rows: 3,
+      'data-testid': 'token',
+      autocomplete: 'off',
+      on: { input: () => (draftToken = tokenInput.value) },
+    });
+    tokenInput.value = draftToken;
     const form = el(
       'form',
       {
@@ -280,6 +293,7 @@ export function startConsole(root: HTMLElement): void {
     // The hub decides: a refused token fails here, before anything is shown.
     const page = await api.alerts();
     sessionStorage.setItem(TOKEN_KEY, token);
+    draftToken = '';
     feed = [];
     for (const item of page.items)
       feed = upsertAlert(feed, {
