@@ -10,6 +10,7 @@ import {
   type CorrelationSettings,
   type IncomingReport,
   type ReportFacts,
+  type Sighting,
 } from '@renkei/correlation';
 import { withTransaction, type PoolClient, type Pool } from '@renkei/db';
 import { appendAlertVersionsToFeed } from '@renkei/feed';
@@ -86,17 +87,20 @@ export async function processChunk(
       observable,
       suppressedBy: context.warningLists.match(observable.indicator) ?? excluded.get(index) ?? null,
     }));
-    const incoming: IncomingReport[] = prepared.map(({ facts }) => ({
-      report: facts,
-      sightings: judged
-        .filter((row) => row.report === facts && row.suppressedBy === null)
-        .map(({ observable }) => ({
-          key: observable.key,
-          indicator: observable.indicator,
-          report: facts,
-          written: observable.written,
-          hostOf: observable.hostOf,
-        })),
+    const unsuppressed = new Map(prepared.map(({ facts }) => [facts, [] as Sighting[]]));
+    for (const { report, observable, suppressedBy } of judged) {
+      if (suppressedBy !== null) continue;
+      unsuppressed.get(report)!.push({
+        key: observable.key,
+        indicator: observable.indicator,
+        report,
+        written: observable.written,
+        hostOf: observable.hostOf,
+      });
+    }
+    const incoming: IncomingReport[] = [...unsuppressed].map(([report, sightings]) => ({
+      report,
+      sightings,
     }));
 
     await takeAdvisoryLocks(
