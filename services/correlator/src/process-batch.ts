@@ -3,7 +3,6 @@ import {
   correlateChunk,
   correlationKeys,
   lockKeys,
-  sightingLimit,
   surgeDaysAround,
   surgeIsFull,
   type AlertWrite,
@@ -25,7 +24,14 @@ import {
 } from './batch-store.js';
 import { lockIdsFor } from './locks.js';
 import { reportFacts, type CorrelationContext, type ProcessOutcome } from './process-report.js';
-import { markTooCommon, Snapshot, takeAdvisoryLocks, type KafkaPosition } from './store.js';
+import {
+  markTooCommon,
+  sectorQuery,
+  sightingQuery,
+  Snapshot,
+  takeAdvisoryLocks,
+  type KafkaPosition,
+} from './store.js';
 
 export interface ChunkItem {
   envelope: ReportEnvelope;
@@ -165,20 +171,12 @@ async function readChunkNeighbourhood(
   chunkReportIds: readonly string[],
 ): Promise<Snapshot> {
   const snapshot = new Snapshot();
-  const limit = sightingLimit(settings);
   const timeOf = (report: ReportFacts) => Date.parse(report.detectedAt);
   await snapshot.loadSightings(
     db,
     unique(
       incoming.flatMap(({ report, sightings }) =>
-        sightings.map((sighting) => ({
-          indicator: sighting.indicator,
-          key: sighting.key,
-          exercise: report.exercise,
-          fromMs: timeOf(report) - settings.windowMs,
-          toMs: timeOf(report) + settings.windowMs,
-          limit,
-        })),
+        sightings.map((sighting) => sightingQuery(report, sighting, settings)),
       ),
       (q) => `${q.exercise}|${q.key}|${q.fromMs}|${q.toMs}`,
     ),
@@ -220,14 +218,7 @@ async function readChunkNeighbourhood(
       // A report whose surges are all full asks nothing of its sector (`surgeIsFull`).
       incoming
         .filter(({ report }) => !surgeIsFull(report, snapshot, settings))
-        .map(({ report }) => ({
-          sector: report.sector,
-          category: report.category,
-          exercise: report.exercise,
-          fromMs: timeOf(report) - settings.surgePeriodMs,
-          toMs: timeOf(report) + settings.surgePeriodMs,
-          limit,
-        })),
+        .map(({ report }) => sectorQuery(report, settings)),
       (q) => `${q.exercise}|${q.sector}|${q.category}|${q.fromMs}|${q.toMs}`,
     ),
     chunkReportIds,

@@ -4,7 +4,6 @@ import {
   correlationKeys,
   END_OF_TIME_MS,
   lockKeys,
-  sightingLimit,
   surgeDaysAround,
   surgeIsFull,
   type AlertWrite,
@@ -26,6 +25,8 @@ import {
   insertSightings,
   markBackfilled,
   markTooCommon,
+  sectorQuery,
+  sightingQuery,
   Snapshot,
   takeAdvisoryLocks,
   writeAlertVersion,
@@ -138,14 +139,7 @@ async function readNeighbourhood(
   const t = Date.parse(facts.detectedAt);
   await snapshot.loadSightings(
     db,
-    sightings.map((sighting) => ({
-      indicator: sighting.indicator,
-      key: sighting.key,
-      exercise: facts.exercise,
-      fromMs: t - settings.windowMs,
-      toMs: t + settings.windowMs,
-      limit: sightingLimit(settings),
-    })),
+    sightings.map((sighting) => sightingQuery(facts, sighting, settings)),
   );
   const entries = await snapshot.loadWatchlistEntries(db, sightings);
   await snapshot.loadTooCommon(
@@ -162,16 +156,8 @@ async function readNeighbourhood(
     ...days.map((day) => correlationKeys.sectorSurge(facts.exercise, facts.sector, facts.category, day)),
     ...entries.map((entry: WatchlistEntry) => correlationKeys.watchlistMatch(facts.exercise, entry.id)),
   ]);
-  if (!surgeIsFull(facts, snapshot, settings)) {
-    await snapshot.loadSectorReports(db, {
-      sector: facts.sector,
-      category: facts.category,
-      exercise: facts.exercise,
-      fromMs: t - settings.surgePeriodMs,
-      toMs: t + settings.surgePeriodMs,
-      limit: sightingLimit(settings),
-    });
-  }
+  if (!surgeIsFull(facts, snapshot, settings))
+    await snapshot.loadSectorReports(db, sectorQuery(facts, settings));
   return snapshot;
 }
 

@@ -1,3 +1,4 @@
+import { sightingLimit, type CorrelationSettings } from '@renkei/correlation';
 import type { PoolClient, Queryable } from '@renkei/db';
 import type {
   Bounded,
@@ -185,6 +186,36 @@ export interface SightingQuery {
   fromMs: number;
   toMs: number;
   limit: number;
+}
+
+/** The sightings the rules read around one report's observable: one window each side. */
+export function sightingQuery(
+  report: ReportFacts,
+  sighting: Pick<Sighting, 'indicator' | 'key'>,
+  settings: CorrelationSettings,
+): SightingQuery {
+  const t = Date.parse(report.detectedAt);
+  return {
+    indicator: sighting.indicator,
+    key: sighting.key,
+    exercise: report.exercise,
+    fromMs: t - settings.windowMs,
+    toMs: t + settings.windowMs,
+    limit: sightingLimit(settings),
+  };
+}
+
+/** The reports of its sector and category the surge rule reads around one report: one period each side. */
+export function sectorQuery(report: ReportFacts, settings: CorrelationSettings): SectorQuery {
+  const t = Date.parse(report.detectedAt);
+  return {
+    sector: report.sector,
+    category: report.category,
+    exercise: report.exercise,
+    fromMs: t - settings.surgePeriodMs,
+    toMs: t + settings.surgePeriodMs,
+    limit: sightingLimit(settings),
+  };
 }
 
 /**
