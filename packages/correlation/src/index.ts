@@ -5,6 +5,7 @@ export { alertIdFor, correlationKeys, exerciseScope, lockKeys } from './keys.js'
 export type { Bounded, CorrelationState, ReportFacts, Sighting, WatchlistEntry } from './state.js';
 export {
   applyDelta,
+  compareReports,
   describeAlert,
   spreadSeverity,
   type AlertDelta,

@@ -1,4 +1,4 @@
-import { sightingLimit, type CorrelationSettings } from '@renkei/correlation';
+import { compareReports, sightingLimit, type CorrelationSettings } from '@renkei/correlation';
 import type { PoolClient, Queryable } from '@renkei/db';
 import type {
   Bounded,
@@ -222,6 +222,50 @@ export function sectorQuery(report: ReportFacts, settings: CorrelationSettings):
  * What the rules will ask, read in a few statements under the caller's
  * locks. Each answer holds one row more than asked, to tell whether more exist.
  */
+/** Up to `limit + 1` sightings in each query's range, oldest first; one statement for all. */
+async function readSightings(db: Queryable, queries: readonly SightingQuery[]): Promise<Sighting[][]> {
+  if (queries.length === 0) return [];
+  const { rows } = await db.query<SightingRow>(
+    `SELECT q.i::int AS i, s.report_id, s.type, s.value, s.written, s.host_of, ${REPORT_COLUMNS}
+       FROM unnest($1::text[], $2::text[], $3::boolean[], $4::timestamptz[], $5::timestamptz[], $6::int[])
+            WITH ORDINALITY AS q(type, value, exercise, from_at, to_at, lim, i)
+      CROSS JOIN LATERAL (
+        SELECT s.report_id, s.type, s.value, s.written, s.host_of, s.detected_at
+          FROM sightings s
+         WHERE s.exercise = q.exercise AND s.type = q.type AND s.value = q.value
+           AND s.suppressed_by IS NULL AND s.detected_at BETWEEN q.from_at AND q.to_at
+         ORDER BY s.detected_at, s.report_id
+         LIMIT q.lim + 1
+      ) s
+      JOIN reports r ON r.id = s.report_id`,
+    [
+      queries.map((q) => q.indicator.type),
+      queries.map((q) => q.indicator.value),
+      queries.map((q) => q.exercise),
+      queries.map((q) => new Date(q.fromMs).toISOString()),
+      queries.map((q) => new Date(q.toMs).toISOString()),
+      queries.map((q) => q.limit),
+    ],
+  );
+  const answers = queries.map((): Sighting[] => []);
+  for (const row of rows) {
+    const query = queries[row.i - 1]!;
+    answers[row.i - 1]!.push({
+      key: query.key,
+      indicator: query.indicator,
+      report: factsOf(row),
+      written: row.written,
+      hostOf: row.host_of,
+    });
+  }
+  return answers;
+}
+
+function within(detectedAt: string, fromMs: number, toMs: number): boolean {
+  const t = Date.parse(detectedAt);
+  return t >= fromMs && t <= toMs;
+}
+
 export class Snapshot implements CorrelationState, ChunkBase {
   private readonly sightingAnswers = new Map<string, Sighting[]>();
   private readonly sectorAnswers = new Map<string, ReportFacts[]>();
@@ -230,42 +274,50 @@ export class Snapshot implements CorrelationState, ChunkBase {
   private readonly tooCommon = new Set<string>();
   private readonly loadedAlertKeys = new Set<string>();
 
+  /**
+   * Reads each indicator once for all the ranges asked of it (the union of
+   * the reports' windows), and answers every range from those rows. In a
+   * burst the reports carrying a common indicator each asked for nearly the
+   * same rows: a chunk read them once per report. Only where the union holds
+   * more rows than one range may read (an indicator too common anyway) is
+   * each range read on its own, as the rules' limit needs.
+   */
   async loadSightings(db: Queryable, queries: readonly SightingQuery[]): Promise<void> {
     if (queries.length === 0) return;
-    const { rows } = await db.query<SightingRow>(
-      `SELECT q.i::int AS i, s.report_id, s.type, s.value, s.written, s.host_of, ${REPORT_COLUMNS}
-         FROM unnest($1::text[], $2::text[], $3::boolean[], $4::timestamptz[], $5::timestamptz[], $6::int[])
-              WITH ORDINALITY AS q(type, value, exercise, from_at, to_at, lim, i)
-        CROSS JOIN LATERAL (
-          SELECT s.report_id, s.type, s.value, s.written, s.host_of, s.detected_at
-            FROM sightings s
-           WHERE s.exercise = q.exercise AND s.type = q.type AND s.value = q.value
-             AND s.suppressed_by IS NULL AND s.detected_at BETWEEN q.from_at AND q.to_at
-           ORDER BY s.detected_at, s.report_id
-           LIMIT q.lim + 1
-        ) s
-        JOIN reports r ON r.id = s.report_id`,
-      [
-        queries.map((q) => q.indicator.type),
-        queries.map((q) => q.indicator.value),
-        queries.map((q) => q.exercise),
-        queries.map((q) => new Date(q.fromMs).toISOString()),
-        queries.map((q) => new Date(q.toMs).toISOString()),
-        queries.map((q) => q.limit),
-      ],
-    );
-    const answers = queries.map((): Sighting[] => []);
-    for (const row of rows) {
-      const query = queries[row.i - 1]!;
-      answers[row.i - 1]!.push({
-        key: query.key,
-        indicator: query.indicator,
-        report: factsOf(row),
-        written: row.written,
-        hostOf: row.host_of,
-      });
+    const byIndicator = new Map<string, { union: SightingQuery; ranges: SightingQuery[] }>();
+    for (const query of queries) {
+      const id = `${query.exercise}|${query.key}|${query.limit}`;
+      const group = byIndicator.get(id);
+      if (!group) {
+        byIndicator.set(id, { union: { ...query }, ranges: [query] });
+        continue;
+      }
+      group.union.fromMs = Math.min(group.union.fromMs, query.fromMs);
+      group.union.toMs = Math.max(group.union.toMs, query.toMs);
+      group.ranges.push(query);
     }
-    queries.forEach((query, index) => this.sightingAnswers.set(sightingQueryKey(query), answers[index]!));
+    const groups = [...byIndicator.values()];
+    const unions = await readSightings(
+      db,
+      groups.map((group) => group.union),
+    );
+    const alone: SightingQuery[] = [];
+    groups.forEach((group, index) => {
+      const rows = unions[index]!;
+      if (rows.length > group.union.limit) {
+        alone.push(...group.ranges);
+        return;
+      }
+      rows.sort((a, b) => compareReports(a.report, b.report));
+      for (const range of group.ranges) {
+        this.sightingAnswers.set(
+          sightingQueryKey(range),
+          rows.filter((row) => within(row.report.detectedAt, range.fromMs, range.toMs)),
+        );
+      }
+    });
+    const answers = await readSightings(db, alone);
+    alone.forEach((query, index) => this.sightingAnswers.set(sightingQueryKey(query), answers[index]!));
   }
 
   async loadSectorReports(
