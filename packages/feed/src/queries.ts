@@ -118,7 +118,7 @@ export async function sequenceOutbox(db: PoolClient, limit: number): Promise<num
   return Number(count);
 }
 
-/** Feed events with the records of their alert versions, which the feed does not copy (`appendToFeed`). */
+/** Feed events with the records of their alert versions, which the feed does not copy (`appendAlertVersionsToFeed`). */
 const FEED_WITH_ALERT_RECORDS = `feed_events f
   LEFT JOIN alert_versions v ON f.payload IS NULL AND v.alert_id = f.alert_id AND v.version = f.alert_version`;
 const PAYLOAD = `coalesce(f.payload, v.record)`;

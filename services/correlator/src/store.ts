@@ -218,10 +218,6 @@ export function sectorQuery(report: ReportFacts, settings: CorrelationSettings):
   };
 }
 
-/**
- * What the rules will ask, read in a few statements under the caller's
- * locks. Each answer holds one row more than asked, to tell whether more exist.
- */
 /** Up to `limit + 1` sightings in each query's range, oldest first; one statement for all. */
 async function readSightings(db: Queryable, queries: readonly SightingQuery[]): Promise<Sighting[][]> {
   if (queries.length === 0) return [];
@@ -266,6 +262,10 @@ function within(detectedAt: string, fromMs: number, toMs: number): boolean {
   return t >= fromMs && t <= toMs;
 }
 
+/**
+ * What the rules will ask, read in a few statements under the caller's
+ * locks. Each answer holds one row more than asked, to tell whether more exist.
+ */
 export class Snapshot implements CorrelationState, ChunkBase {
   private readonly sightingAnswers = new Map<string, Sighting[]>();
   private readonly sectorAnswers = new Map<string, ReportFacts[]>();
