@@ -102,7 +102,7 @@ class ChunkState implements CorrelationState {
 
   sightings(key: string, exercise: boolean, fromMs: number, toMs: number, limit: number): Bounded<Sighting> {
     const own = (this.sightingsByKey.get(`${exercise}|${key}`) ?? []).filter((s) =>
-      within(s.report.detectedAt, fromMs, toMs),
+      detectedWithin(s.report.detectedAt, fromMs, toMs),
     );
     return merged(this.base.sightingRows(key, exercise, fromMs, toMs, limit), own, limit, (s) => s.report);
   }
@@ -116,7 +116,7 @@ class ChunkState implements CorrelationState {
     limit: number,
   ): Bounded<ReportFacts> {
     const own = (this.reportsBySector.get(`${exercise}|${sector}|${category}`) ?? []).filter((r) =>
-      within(r.detectedAt, fromMs, toMs),
+      detectedWithin(r.detectedAt, fromMs, toMs),
     );
     return merged(
       this.base.sectorRows(sector, category, exercise, fromMs, toMs, limit),
@@ -156,7 +156,8 @@ function merged<T>(
   return { rows: rows.slice(0, limit), complete: rows.length <= limit };
 }
 
-function within(detectedAt: string, fromMs: number, toMs: number): boolean {
+/** Whether a detection time lies in a range the rules ask about (inclusive, milliseconds). */
+export function detectedWithin(detectedAt: string, fromMs: number, toMs: number): boolean {
   const t = Date.parse(detectedAt);
   return t >= fromMs && t <= toMs;
 }

@@ -27,4 +27,4 @@ export {
   type IncomingReport,
 } from './engine.js';
 export { MemoryCorrelationState } from './memory.js';
-export { chunkWrites, correlateChunk, type ChunkBase } from './chunk.js';
+export { chunkWrites, correlateChunk, detectedWithin, type ChunkBase } from './chunk.js';

@@ -1,4 +1,4 @@
-import { compareReports, sightingLimit, type CorrelationSettings } from '@renkei/correlation';
+import { compareReports, detectedWithin, sightingLimit, type CorrelationSettings } from '@renkei/correlation';
 import type { PoolClient, Queryable } from '@renkei/db';
 import type {
   Bounded,
@@ -257,11 +257,6 @@ async function readSightings(db: Queryable, queries: readonly SightingQuery[]): 
   return answers;
 }
 
-function within(detectedAt: string, fromMs: number, toMs: number): boolean {
-  const t = Date.parse(detectedAt);
-  return t >= fromMs && t <= toMs;
-}
-
 /**
  * What the rules will ask, read in a few statements under the caller's
  * locks. Each answer holds one row more than asked, to tell whether more exist.
@@ -312,7 +307,7 @@ export class Snapshot implements CorrelationState, ChunkBase {
       for (const range of group.ranges) {
         this.sightingAnswers.set(
           sightingQueryKey(range),
-          rows.filter((row) => within(row.report.detectedAt, range.fromMs, range.toMs)),
+          rows.filter((row) => detectedWithin(row.report.detectedAt, range.fromMs, range.toMs)),
         );
       }
     });
