@@ -1,1 +1,1 @@
-export { recordAudit, recordAudits } from './log.js';
+export { AUDIT_EVENT_COLUMNS, auditEventArrays, recordAudit, recordAudits } from './log.js';

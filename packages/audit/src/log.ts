@@ -17,17 +17,29 @@ export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<voi
 /** Appends several events in one statement (a batch of submissions, say), in the caller's transaction. */
 export async function recordAudits(db: Queryable, entries: readonly AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  const events = entries.map((entry) => auditEntrySchema.parse(entry));
   await db.query(
-    `INSERT INTO audit_events (kind, actor, organisation_id, object, outcome, details)
+    `INSERT INTO audit_events (${AUDIT_EVENT_COLUMNS})
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[])`,
-    [
-      events.map((event) => event.kind),
-      events.map((event) => event.actor),
-      events.map((event) => event.organisationId),
-      events.map((event) => event.object),
-      events.map((event) => event.outcome),
-      events.map((event) => JSON.stringify(event.details)),
-    ],
+    auditEventArrays(entries),
   );
+}
+
+/** The columns of `audit_events` that `auditEventArrays` fills, in its order. */
+export const AUDIT_EVENT_COLUMNS = 'kind, actor, organisation_id, object, outcome, details';
+
+/**
+ * Validated events as one array per column (five text[], then jsonb[]), for
+ * a statement that writes them together with something else, such as
+ * ingest's acceptance of a batch.
+ */
+export function auditEventArrays(entries: readonly AuditEntry[]): (string | null)[][] {
+  const events = entries.map((entry) => auditEntrySchema.parse(entry));
+  return [
+    events.map((event) => event.kind),
+    events.map((event) => event.actor),
+    events.map((event) => event.organisationId),
+    events.map((event) => event.object),
+    events.map((event) => event.outcome),
+    events.map((event) => JSON.stringify(event.details)),
+  ];
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '@renkei/db';
-import { auditEntrySchema, type ReportEnvelope } from '@renkei/schema';
+import { AUDIT_EVENT_COLUMNS, auditEventArrays } from '@renkei/audit';
+import type { ReportEnvelope } from '@renkei/schema';
 
 export interface SubmissionRow {
   id: string;
@@ -80,39 +81,29 @@ export async function acceptSubmissions(
   envelopes: readonly ReportEnvelope[],
 ): Promise<Set<string>> {
   if (envelopes.length === 0) return new Set();
-  const audits = envelopes.map((envelope) =>
-    auditEntrySchema.parse({
-      kind: 'report.submitted',
-      actor: envelope.submittedBy,
-      organisationId: envelope.organisationId,
-      object: envelope.id,
-      outcome: 'success',
-      details: { tlp: envelope.report.tlp, exercise: envelope.report.exercise },
-    }),
-  );
+  const audits = envelopes.map((envelope) => ({
+    kind: 'report.submitted' as const,
+    actor: envelope.submittedBy,
+    organisationId: envelope.organisationId,
+    object: envelope.id,
+    outcome: 'success' as const,
+    details: { tlp: envelope.report.tlp, exercise: envelope.report.exercise },
+  }));
   const { rows } = await db.query<{ id: string }>(
     `WITH marked AS (
        UPDATE report_submissions SET state = 'accepted', accepted_at = now()
         WHERE id = ANY($1::uuid[]) AND state = 'pending'
         RETURNING id
      ), audited AS (
-       INSERT INTO audit_events (kind, actor, organisation_id, object, outcome, details)
-       SELECT a.kind, a.actor, a.organisation_id, a.object, a.outcome, a.details
+       INSERT INTO audit_events (${AUDIT_EVENT_COLUMNS})
+       SELECT ${AUDIT_EVENT_COLUMNS}
          FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
-              WITH ORDINALITY AS a(kind, actor, organisation_id, object, outcome, details, n)
+              WITH ORDINALITY AS a(${AUDIT_EVENT_COLUMNS}, n)
         WHERE a.object::uuid IN (SELECT id FROM marked)
         ORDER BY a.n
      )
      SELECT id FROM marked`,
-    [
-      envelopes.map((envelope) => envelope.id),
-      audits.map((audit) => audit.kind),
-      audits.map((audit) => audit.actor),
-      audits.map((audit) => audit.organisationId),
-      audits.map((audit) => audit.object),
-      audits.map((audit) => audit.outcome),
-      audits.map((audit) => JSON.stringify(audit.details)),
-    ],
+    [envelopes.map((envelope) => envelope.id), ...auditEventArrays(audits)],
   );
   return new Set(rows.map((row) => row.id));
 }
