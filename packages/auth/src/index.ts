@@ -47,3 +47,4 @@ export {
   type AccessControl,
   type AccessSettings,
 } from './access.js';
+export { createSealer, deriveHubKey, ensureHubSecret, hubSecretFileIn, type Sealer } from './hub-secret.js';

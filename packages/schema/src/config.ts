@@ -81,6 +81,16 @@ export const authEnv = z.object({
   AUDIT_REFUSALS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
 });
 
+/**
+ * The hub's own secret (64 hex digits): every process of one hub must share it.
+ * Keys for sealing cursors and deriving import ids come from it. Without the
+ * variable, a local hub keeps it in `<RENKEI_STATE_DIR>/keys/hub-secret`,
+ * created on first use.
+ */
+export const hubSecretEnv = z.object({
+  HUB_SECRET_FILE: z.string().min(1).optional(),
+});
+
 /** HOST is where the HTTP services listen; each service names its own port variable. */
 export const hostSchema = z.string().min(1).default('127.0.0.1');
 export const portSchema = z.coerce.number().int().min(0).max(65535);
