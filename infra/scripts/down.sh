@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Stops what `npm run up` started: the three services (SIGTERM, so they drain),
-# then the Kafka broker. `--services-only` leaves Kafka running. Nothing running
+# Stops what `npm run up` started: the supervisor, which stops the three
+# services (SIGTERM, so they drain), then the Kafka broker. `--services-only` leaves Kafka running. Nothing running
 # is not an error, so running it twice is fine.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -19,6 +19,20 @@ service_pid() {
   echo "$pid"
 }
 
+if pid="$(supervisor_pid)"; then
+  say "Stopping the supervisor and the services (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  # The services drain at once, each within its own 20 s; the supervisor kills any later.
+  for _ in $(seq 1 200); do process_alive "$pid" || break; sleep 0.2; done
+  if process_alive "$pid"; then
+    echo "the supervisor did not stop in 40 s: killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+    while process_alive "$pid"; do sleep 0.2; done
+  fi
+fi
+rm -f "$SUPERVISOR_PID_FILE" "$RUN_DIR/supervisor.json"
+
+# Services left without their supervisor (it was killed) or started by an older `up`.
 for name in gateway ingest correlator; do
   pid_file="$RUN_DIR/$name.pid"
   [[ -f "$pid_file" ]] || continue

@@ -36,11 +36,49 @@ install_dependencies() {
   [[ -x "$REPO_ROOT/node_modules/.bin/tsx" ]] || die "pnpm install did not complete"
 }
 
+# A digest of the files whose change means work to redo; prints nothing for no files.
+inputs_digest() {
+  (cd "$REPO_ROOT" && find "$@" -type f ! -path '*/node_modules/*' ! -path '*/dist/*' -print0 2>/dev/null |
+    sort -z | xargs -0 -r sha256sum | sha256sum | cut -d' ' -f1)
+}
+
+# What install reads: the lockfile and every manifest. The stamp lives inside
+# node_modules, so removing node_modules also forgets it.
+INSTALL_STAMP="$REPO_ROOT/node_modules/.renkei-install-stamp"
+install_inputs() { inputs_digest package.json pnpm-lock.yaml pnpm-workspace.yaml packages/*/package.json services/*/package.json; }
+
+# `npm run up` on a hub that is already there skips what has not changed.
+install_dependencies_if_changed() {
+  local digest
+  digest="$(install_inputs)"
+  if [[ -x "$REPO_ROOT/node_modules/.bin/tsx" && -f "$INSTALL_STAMP" && "$(cat "$INSTALL_STAMP")" == "$digest" ]]; then
+    say "Dependencies unchanged since the last install"
+    return
+  fi
+  install_dependencies
+  echo "$digest" >"$INSTALL_STAMP"
+}
+
 # The console's static files, which the gateway serves at `/` (services/console/dist).
 build_console() {
   say "Building the console"
   (cd "$REPO_ROOT/services/console" && "$REPO_ROOT/node_modules/.bin/vite" build --logLevel error) ||
     die "could not build the console (services/console)"
+}
+
+# The console bundles its own sources and the shared packages' (the report form uses the schema).
+CONSOLE_STAMP="$REPO_ROOT/services/console/dist/.renkei-build-stamp"
+console_inputs() { inputs_digest services/console packages/*/src pnpm-lock.yaml; }
+
+build_console_if_changed() {
+  local digest
+  digest="$(console_inputs)"
+  if [[ -f "$REPO_ROOT/services/console/dist/index.html" && -f "$CONSOLE_STAMP" && "$(cat "$CONSOLE_STAMP")" == "$digest" ]]; then
+    say "Console unchanged since the last build"
+    return
+  fi
+  build_console
+  echo "$digest" >"$CONSOLE_STAMP"
 }
 
 # The browser tests drive Debian's chromium package: installed here when missing,
@@ -71,4 +109,19 @@ process_alive() {
   stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
   stat="${stat##*) }"
   [[ "${stat:0:1}" != Z ]]
+}
+
+SUPERVISOR_PID_FILE="$RUN_DIR/supervisor.pid"
+
+# The supervisor's pid if the process in its pid file is still the one up.sh
+# started (same start time, the supervisor's entry point, this checkout).
+supervisor_pid() {
+  local pid="" started=""
+  [[ -f "$SUPERVISOR_PID_FILE" ]] || return 1
+  read -r pid started <"$SUPERVISOR_PID_FILE" || true
+  [[ "$pid" =~ ^[0-9]+$ ]] && process_alive "$pid" || return 1
+  [[ -z "$started" || "$(process_start_time "$pid" || true)" == "$started" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -F 'packages/supervisor/src/main.ts' >/dev/null || return 1
+  [[ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" == "$(cd "$REPO_ROOT" && pwd -P)" ]] || return 1
+  echo "$pid"
 }

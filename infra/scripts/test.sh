@@ -5,9 +5,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require_tools
-install_dependencies
+install_dependencies_if_changed
 require_browser
-build_console
+build_console_if_changed
 cd "$REPO_ROOT"
 
 say "Lint and formatting"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Brings the whole hub up on this machine: dependencies, the Kafka broker, the
-# database, the signing key, the topics and the three services, in the background.
-# Stop it with `npm run down`. Running it again restarts the services.
+# database, the signing key, the topics and the three services, in the background
+# under a supervisor that starts again any service that stops. Stop it with
+# `npm run down`; `npm run status` shows each service. Running it again on a hub
+# that is up starts only what is down and skips the install and the console
+# build when nothing they read has changed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 INGEST_PORT="${INGEST_PORT:-7400}"
@@ -12,8 +15,8 @@ READY_TIMEOUT="${RENKEI_READY_TIMEOUT:-90}"
 SERVICES=(correlator ingest gateway)
 
 require_tools
-install_dependencies
-build_console
+install_dependencies_if_changed
+build_console_if_changed
 
 say "Starting Kafka"
 "$REPO_ROOT/infra/kafka/kafka.sh" start
@@ -43,9 +46,6 @@ for entry in "${DEMO_ORGANISATIONS[@]}"; do
   grep -qx "$id" <<<"$registered" || cli org add --id "$id" --sector "$sector" --kind "$kind" --name "$name" >/dev/null
 done
 
-# Services started by an earlier `up` are stopped first, so `up` is also how to restart.
-"$REPO_ROOT/infra/scripts/down.sh" --services-only
-
 port_of() {
   case "$1" in
     ingest) echo "$INGEST_PORT" ;;
@@ -53,42 +53,48 @@ port_of() {
     correlator) echo "$CORRELATOR_PORT" ;;
   esac
 }
-# Readiness is asked of the port: whatever answers there must be what this run started.
-for name in "${SERVICES[@]}"; do
-  port="$(port_of "$name")"
-  if (exec 3<>"/dev/tcp/$HOST/$port") 2>/dev/null; then
-    die "$HOST:$port ($name) is already in use by a process this checkout did not start; stop it or set ${name^^}_PORT"
-  fi
-done
 
 mkdir -p "$RUN_DIR" "$LOG_DIR"
-start_service() {
-  local name="$1" log="$LOG_DIR/$1.log" pid
-  # A fresh log per run (the previous one kept as .log.1), so nothing read below predates this start.
+started_supervisor=false
+if pid="$(supervisor_pid)"; then
+  # Whatever stopped is already being started again by the supervisor: the
+  # services that run keep their clients.
+  say "The hub is already up (supervisor pid $pid); it starts again any service that stops"
+else
+  # Services a crashed supervisor (or an older `up`) left behind are stopped first.
+  "$REPO_ROOT/infra/scripts/down.sh" --services-only
+  # Readiness is asked of the port: whatever answers there must be what this run started.
+  for name in "${SERVICES[@]}"; do
+    port="$(port_of "$name")"
+    if (exec 3<>"/dev/tcp/$HOST/$port") 2>/dev/null; then
+      die "$HOST:$port ($name) is already in use by a process this checkout did not start; stop it or set ${name^^}_PORT"
+    fi
+  done
+  log="$LOG_DIR/supervisor.log"
   [[ -f "$log" ]] && mv -f "$log" "$log.1"
-  say "Starting $name (log: ${log#"$REPO_ROOT"/})"
+  say "Starting the supervisor and the services (logs: ${LOG_DIR#"$REPO_ROOT"/}/)"
   (
-    cd "$REPO_ROOT/services/$name" || exit 1
-    # exec: the pid recorded below is the service's own, so down.sh's signal reaches it.
+    cd "$REPO_ROOT" || exit 1
+    # exec: the pid recorded below is the supervisor's own, so down.sh's signal reaches it.
     # Local development mode: the console offers demo sign-in, and its page may submit to ingest.
     INGEST_PORT="$INGEST_PORT" GATEWAY_PORT="$GATEWAY_PORT" CORRELATOR_PORT="$CORRELATOR_PORT" HOST="$HOST" \
       GATEWAY_DEV_MODE=true GATEWAY_INGEST_URL="http://$HOST:$INGEST_PORT" \
       INGEST_ALLOWED_ORIGINS="http://$HOST:$GATEWAY_PORT,http://localhost:$GATEWAY_PORT" \
-      exec nohup node --import tsx src/main.ts </dev/null >"$log" 2>&1
+      exec nohup node --import tsx packages/supervisor/src/main.ts </dev/null >"$log" 2>&1
   ) &
   pid=$!
   # The start time lets down.sh tell this process from a later one that reuses its pid.
-  echo "$pid $(process_start_time "$pid")" >"$RUN_DIR/$name.pid"
-}
-for name in "${SERVICES[@]}"; do start_service "$name"; done
+  echo "$pid $(process_start_time "$pid")" >"$SUPERVISOR_PID_FILE"
+  started_supervisor=true
+fi
 
-# On failure, the services this run started are stopped again; their logs stay.
+# On failure, a supervisor this run started is stopped again; the logs stay.
 abort() {
   local name="$1" reason="$2"
   echo "----- $LOG_DIR/$name.log (last 20 lines) -----" >&2
   tail -n 20 "$LOG_DIR/$name.log" >&2 || true
-  "$REPO_ROOT/infra/scripts/down.sh" --services-only >&2 || true
-  die "$name $reason (see $LOG_DIR/$name.log)"
+  $started_supervisor && { "$REPO_ROOT/infra/scripts/down.sh" --services-only >&2 || true; }
+  die "$name $reason (see $LOG_DIR/$name.log; npm run status)"
 }
 ready() {
   node -e "fetch(process.argv[1], { signal: AbortSignal.timeout(2000) })
@@ -97,10 +103,9 @@ ready() {
 pending=("${SERVICES[@]}")
 deadline=$((SECONDS + READY_TIMEOUT))
 while ((${#pending[@]} > 0)); do
+  supervisor_pid >/dev/null || abort supervisor "stopped during start-up"
   still=()
   for name in "${pending[@]}"; do
-    read -r pid _ <"$RUN_DIR/$name.pid"
-    process_alive "$pid" || abort "$name" "stopped during start-up"
     if ready "http://$HOST:$(port_of "$name")/readyz"; then
       say "$name is ready"
     else
@@ -127,6 +132,7 @@ Renkei is up.
   correlator  http://$HOST:$CORRELATOR_PORT    GET /healthz, GET /readyz
   kafka       127.0.0.1:${KAFKA_PORT:-9092}
   logs        ${LOG_DIR}/
+  status      npm run status    (each service's pid, uptime, restarts and readiness)
 
 Demo organisations ($PNPM_HINT renkei org list; add more with: renkei org add --id … --name … --sector … --kind …):
   gsoc            central-government  gsoc      $PNPM_HINT renkei token --org gsoc --role analyst --ttl 8h

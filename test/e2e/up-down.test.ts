@@ -223,7 +223,7 @@ describe('npm run up and npm run down, each twice, on a fresh copy', () => {
   });
 
   it(
-    'up starts every service, ready on /readyz; up again restarts them and is ready again',
+    'up starts every service under a supervisor, ready on /readyz; up again keeps them; a killed one comes back',
     async () => {
       const first = await npmRun('up');
       expect(first.code, first.output.slice(-4_000)).toBe(0);
@@ -257,19 +257,37 @@ describe('npm run up and npm run down, each twice, on a fresh copy', () => {
       });
       expect(preflight.status).toBe(204);
 
+      // Again on a running hub: nothing to install or build, and the services keep running (and their clients).
       const second = await npmRun('up');
       expect(second.code, second.output.slice(-4_000)).toBe(0);
+      expect(second.output).toContain('Dependencies unchanged since the last install');
+      expect(second.output).toContain('Console unchanged since the last build');
+      expect(second.output).toContain('The hub is already up');
       await expectAllReady();
       expect(await registeredOrganisations()).toEqual(demo);
-      const secondPids = recordedPids();
-      for (const name of SERVICES) {
-        expect(secondPids[name], `${name} was restarted`).not.toBe(firstPids[name]);
-        expect(existsSync(path.join(copy, '.renkei/logs', `${name}.log.1`)), `${name} log rotated`).toBe(
-          true,
-        );
-      }
+      expect(recordedPids()).toEqual(firstPids);
       const running = processesOf(copy);
-      expect(running.filter((entry) => entry.includes('src/main.ts'))).toHaveLength(3);
+      expect(running.filter((entry) => entry.includes('src/main.ts'))).toHaveLength(4); // the supervisor and three services
+
+      // A service killed outright is started again by the supervisor, and status says so.
+      process.kill(firstPids.ingest, 'SIGKILL');
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const pid = existsSync(path.join(copy, '.renkei/run/ingest.pid')) ? recordedPids().ingest : 0;
+        if (pid && pid !== firstPids.ingest && (await readyz(ports.ingest)) === 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(await readyz(ports.ingest), 'ingest is back').toBe(200);
+      expect(recordedPids().ingest).not.toBe(firstPids.ingest);
+      expect(recordedPids().gateway, 'the others were left alone').toBe(firstPids.gateway);
+      const status = spawnSync('npm', ['run', '--silent', 'status'], { cwd: copy, env, encoding: 'utf8' });
+      expect(status.status, status.stdout + status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/^ingest\s+running\s+\d+\s+\S+.*\s1\s+yes\s+SIGKILL at /m);
+      expect(status.stdout).toMatch(/^gateway\s+running\s+\d+\s+\S+.*\s0\s+yes\s+-$/m);
+      const supervisorLog = readFileSync(path.join(copy, '.renkei/logs/supervisor.log'), 'utf8');
+      expect(supervisorLog).toMatch(
+        /"service":"ingest".*"signal":"SIGKILL".*"msg":"service stopped; restarting it"/,
+      );
     },
     2 * STEP_TIMEOUT_MS,
   );
