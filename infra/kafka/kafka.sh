@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Local single-node Apache Kafka broker (KRaft, combined broker+controller) on 127.0.0.1.
+# Local Apache Kafka on 127.0.0.1 (KRaft, each node both broker and controller):
+# one node by default, or a three-node cluster with --brokers 3 (or KAFKA_BROKER_COUNT=3).
 # Jars come from Maven Central through infra/kafka/pom.xml; no Docker, only java + mvn.
 #
-# Usage: infra/kafka/kafka.sh {fetch|format|start|stop|restart|status|logs|reset}
+# Usage: infra/kafka/kafka.sh {fetch|format|start|stop|restart|status|logs|reset|brokers} [--brokers 1|3]
+#        infra/kafka/kafka.sh {start-node|stop-node|kill-node} N   (one node of a running cluster)
 #
 # Env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), RENKEI_STATE_DIR (<repo>/.renkei),
+#      KAFKA_BROKER_COUNT (1; node N of a cluster listens on KAFKA_PORT+2(N-1), controller KAFKA_CONTROLLER_PORT+2(N-1)),
 #      KAFKA_STATE_DIR (data, logs and pid of this broker; <RENKEI_STATE_DIR>/kafka),
 #      KAFKA_VERSION (from pom.xml), JAVA_HOME, KAFKA_HEAP_OPTS (-Xms256m -Xmx512m),
 #      KAFKA_JVM_OPTS (extra JVM flags), KAFKA_START_TIMEOUT (90 s), KAFKA_STOP_TIMEOUT (30 s).
@@ -27,6 +30,18 @@ KAFKA_JVM_OPTS="${KAFKA_JVM_OPTS:-}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 
+ACTION="${1:-}"
+shift || true
+NODE_ARG=""
+while (($# > 0)); do
+  case "$1" in
+    --brokers) KAFKA_BROKER_COUNT="${2:-}"; shift 2 ;;
+    --brokers=*) KAFKA_BROKER_COUNT="${1#--brokers=}"; shift ;;
+    [0-9]*) NODE_ARG="$1"; shift ;;
+    *) echo "kafka.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
 if [[ -z "$KAFKA_VERSION" ]]; then
   echo "kafka.sh: could not read <kafka.version> from $POM (set KAFKA_VERSION)" >&2
   exit 2
@@ -35,17 +50,46 @@ fi
 # The jars are shared by every broker of this checkout; data, logs and the pid
 # live in KAFKA_STATE_DIR, so a test can run a private broker beside the shared one.
 LIBS="$RENKEI_STATE_DIR/kafka/libs-$KAFKA_VERSION"
-STATE="${KAFKA_STATE_DIR:-$RENKEI_STATE_DIR/kafka}"
+BASE_STATE="${KAFKA_STATE_DIR:-$RENKEI_STATE_DIR/kafka}"
 LIBS_MARKER="$LIBS/.complete"
-DATA_DIR="$STATE/data"
-LOG_DIR="$STATE/logs"
-SERVER_LOG="$LOG_DIR/server.log"
-OUT_LOG="$LOG_DIR/kafka.out"
-PID_FILE="$STATE/kafka.pid"
-PROPS="$STATE/server.properties"
 TEMPLATE="$SCRIPT_DIR/server.properties.template"
 LOG4J_CONF="$SCRIPT_DIR/log4j2.properties"
 HOST=127.0.0.1
+# How many nodes the last `start` ran, so stop and status need not be told again.
+COUNT_FILE="$BASE_STATE/brokers"
+
+# One node stays the layout it always was (state directly in BASE_STATE); a
+# cluster's node N keeps its own under BASE_STATE/node-N.
+select_node() { # node count
+  NODE_ID="$1"
+  NODE_COUNT="$2"
+  if ((NODE_COUNT == 1)); then STATE="$BASE_STATE"; else STATE="$BASE_STATE/node-$NODE_ID"; fi
+  NODE_PORT=$((KAFKA_PORT + 2 * (NODE_ID - 1)))
+  NODE_CONTROLLER_PORT=$((KAFKA_CONTROLLER_PORT + 2 * (NODE_ID - 1)))
+  DATA_DIR="$STATE/data"
+  LOG_DIR="$STATE/logs"
+  SERVER_LOG="$LOG_DIR/server.log"
+  OUT_LOG="$LOG_DIR/kafka.out"
+  PID_FILE="$STATE/kafka.pid"
+  PROPS="$STATE/server.properties"
+  JAVA_BASE=(-Djava.awt.headless=true "-Dlog4j2.configurationFile=$LOG4J_CONF" "-Dkafka.logs.dir=$LOG_DIR")
+}
+
+# The count asked for, else the one last started, else one.
+broker_count() {
+  local count="${KAFKA_BROKER_COUNT:-}"
+  [[ -z "$count" && -f "$COUNT_FILE" ]] && count="$(cat "$COUNT_FILE")"
+  count="${count:-1}"
+  [[ "$count" == 1 || "$count" == 3 ]] || die "KAFKA_BROKER_COUNT (--brokers) must be 1 or 3, not $count"
+  echo "$count"
+}
+
+# The client addresses of every node, as KAFKA_BROKERS wants them.
+broker_list() { # count
+  local i list=""
+  for ((i = 1; i <= $1; i++)); do list+="${list:+,}$HOST:$((KAFKA_PORT + 2 * (i - 1)))"; done
+  echo "$list"
+}
 
 if [[ -n "${JAVA_HOME:-}" ]]; then JAVA="$JAVA_HOME/bin/java"; else JAVA="java"; fi
 
@@ -106,22 +150,35 @@ cmd_fetch() {
 
 render_props() {
   mkdir -p "$STATE" "$DATA_DIR" "$LOG_DIR"
-  sed -e "s|@PORT@|$KAFKA_PORT|g" \
-      -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+  local voters="" i replicas=1 min_isr=1
+  for ((i = 1; i <= NODE_COUNT; i++)); do voters+="${voters:+,}$i@$HOST:$((KAFKA_CONTROLLER_PORT + 2 * (i - 1)))"; done
+  # Three nodes: every partition on all three, and a write acknowledged by two,
+  # so any one node can die without losing an acknowledged report or stopping writes.
+  if ((NODE_COUNT >= 3)); then replicas=3; min_isr=2; fi
+  sed -e "s|@PORT@|$NODE_PORT|g" \
+      -e "s|@CONTROLLER_PORT@|$NODE_CONTROLLER_PORT|g" \
+      -e "s|@NODE_ID@|$NODE_ID|g" \
+      -e "s|@VOTERS@|$voters|g" \
+      -e "s|@REPLICAS@|$replicas|g" \
+      -e "s|@MIN_ISR@|$min_isr|g" \
       -e "s|@DATA_DIR@|$DATA_DIR|g" "$TEMPLATE" >"$PROPS.tmp"
   mv "$PROPS.tmp" "$PROPS"
 }
 
-# Common JVM flags for the tools and the broker (an array, so paths with spaces survive).
-JAVA_BASE=(-Djava.awt.headless=true "-Dlog4j2.configurationFile=$LOG4J_CONF" "-Dkafka.logs.dir=$LOG_DIR")
 
 cmd_format() {
   if [[ -f "$DATA_DIR/meta.properties" ]]; then return 0; fi
   require_java
   cmd_fetch
   render_props
-  local cluster_id
-  cluster_id="$("$JAVA" "${JAVA_BASE[@]}" -cp "$LIBS/*" kafka.tools.StorageTool random-uuid | tail -n 1)"
+  # Every node of a cluster is formatted with the same cluster id.
+  local cluster_id cluster_file="$BASE_STATE/cluster-id"
+  if ((NODE_COUNT > 1)) && [[ -f "$cluster_file" ]]; then
+    cluster_id="$(cat "$cluster_file")"
+  else
+    cluster_id="$("$JAVA" "${JAVA_BASE[@]}" -cp "$LIBS/*" kafka.tools.StorageTool random-uuid | tail -n 1)"
+    ((NODE_COUNT > 1)) && echo "$cluster_id" >"$cluster_file"
+  fi
   [[ -n "$cluster_id" ]] || die "could not generate a cluster id"
   log "formatting $DATA_DIR (cluster id $cluster_id)"
   "$JAVA" "${JAVA_BASE[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format \
@@ -141,33 +198,37 @@ show_startup_logs() { # server_log_offset out_log_offset
   done
 }
 
-cmd_start() {
+# Starts this node's JVM and returns; `wait_node` waits for it. A cluster's
+# nodes are all launched before any is waited for: none is ready before a
+# quorum of controllers is up.
+launch_node() {
   local pid
+  LAUNCHED_PID=""
   if pid="$(running_pid)"; then
     local port; port="$(props_port)"
-    if [[ -n "$port" && "$port" != "$KAFKA_PORT" ]]; then
-      die "the broker of $STATE is already running (pid $pid) on $HOST:$port, not on the requested port $KAFKA_PORT; run '$0 stop' first"
+    if [[ -n "$port" && "$port" != "$NODE_PORT" ]]; then
+      die "the broker of $STATE is already running (pid $pid) on $HOST:$port, not on the requested port $NODE_PORT; run '$0 stop' first"
     fi
-    log "already running (pid $pid) on $HOST:${port:-$KAFKA_PORT}"
+    log "already running (pid $pid) on $HOST:${port:-$NODE_PORT}"
     return 0
   fi
-  if port_open "$KAFKA_PORT"; then
-    log "something already answers on $HOST:$KAFKA_PORT (not started by this script for $STATE); assuming a broker is running"
+  if port_open "$NODE_PORT"; then
+    log "something already answers on $HOST:$NODE_PORT (not started by this script for $STATE); assuming a broker is running"
     return 0
   fi
-  if port_open "$KAFKA_CONTROLLER_PORT"; then
-    die "controller port $HOST:$KAFKA_CONTROLLER_PORT is in use by another process (set KAFKA_CONTROLLER_PORT)"
+  if port_open "$NODE_CONTROLLER_PORT"; then
+    die "controller port $HOST:$NODE_CONTROLLER_PORT is in use by another process (set KAFKA_CONTROLLER_PORT)"
   fi
   require_java
   cmd_fetch
   cmd_format
   render_props
 
-  local log_offset=0 out_offset=0
-  [[ -f "$SERVER_LOG" ]] && log_offset="$(stat -c %s "$SERVER_LOG")"
-  [[ -f "$OUT_LOG" ]] && out_offset="$(stat -c %s "$OUT_LOG")"
+  LOG_OFFSET=0 OUT_OFFSET=0
+  [[ -f "$SERVER_LOG" ]] && LOG_OFFSET="$(stat -c %s "$SERVER_LOG")"
+  [[ -f "$OUT_LOG" ]] && OUT_OFFSET="$(stat -c %s "$OUT_LOG")"
 
-  log "starting Kafka $KAFKA_VERSION on $HOST:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT, state $STATE)"
+  log "starting Kafka $KAFKA_VERSION node $NODE_ID on $HOST:$NODE_PORT (controller $NODE_CONTROLLER_PORT, state $STATE)"
   # shellcheck disable=SC2086  # KAFKA_HEAP_OPTS / KAFKA_JVM_OPTS are word-split on purpose
   nohup "$JAVA" -server $KAFKA_HEAP_OPTS \
       -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
@@ -177,7 +238,13 @@ cmd_start() {
       -cp "$LIBS/*" kafka.Kafka "$PROPS" </dev/null >>"$OUT_LOG" 2>&1 &
   pid=$!
   echo "$pid" >"$PID_FILE"
+  echo "$LOG_OFFSET $OUT_OFFSET" >"$STATE/start-offsets"
+  LAUNCHED_PID="$pid"
+}
 
+wait_node() { # pid
+  local pid="$1" log_offset out_offset
+  read -r log_offset out_offset <"$STATE/start-offsets"
   local deadline=$((SECONDS + KAFKA_START_TIMEOUT)) started=""
   while ((SECONDS < deadline)); do
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -191,26 +258,62 @@ cmd_start() {
       # (no grep -q: with pipefail an early exit would SIGPIPE tail and fail the pipeline)
       if tail -c +"$from" "$SERVER_LOG" | grep -F "Kafka Server started" >/dev/null; then started=1; fi
     fi
-    if [[ -n "$started" ]] && port_open "$KAFKA_PORT"; then
-      log "ready: running (pid $pid) on $HOST:$KAFKA_PORT"
+    if [[ -n "$started" ]] && port_open "$NODE_PORT"; then
+      log "ready: node $NODE_ID running (pid $pid) on $HOST:$NODE_PORT"
       return 0
     fi
     sleep 0.5
   done
   show_startup_logs "$log_offset" "$out_offset"
-  die "broker (pid $pid) not ready on $HOST:$KAFKA_PORT after ${KAFKA_START_TIMEOUT}s; it is left running, use '$0 stop'"
+  die "broker (pid $pid) not ready on $HOST:$NODE_PORT after ${KAFKA_START_TIMEOUT}s; it is left running, use '$0 stop'"
 }
 
-cmd_stop() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PID_FILE"
-    log "not running"
-    return 0
+cmd_start() {
+  local count i
+  count="$(broker_count)"
+  if [[ -f "$COUNT_FILE" && "$(cat "$COUNT_FILE")" != "$count" ]] && any_running "$(cat "$COUNT_FILE")"; then
+    die "$(cat "$COUNT_FILE") broker(s) of $BASE_STATE are running; run '$0 stop' before starting $count"
   fi
-  log "stopping broker (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + KAFKA_STOP_TIMEOUT))
+  mkdir -p "$BASE_STATE"
+  local -a pids=()
+  for ((i = 1; i <= count; i++)); do
+    select_node "$i" "$count"
+    launch_node
+    pids[i]="$LAUNCHED_PID"
+  done
+  for ((i = 1; i <= count; i++)); do
+    [[ -n "${pids[i]}" ]] || continue
+    select_node "$i" "$count"
+    wait_node "${pids[i]}"
+  done
+  echo "$count" >"$COUNT_FILE"
+}
+
+any_running() { # count
+  local i
+  for ((i = 1; i <= $1; i++)); do
+    select_node "$i" "$1"
+    running_pid >/dev/null && return 0
+  done
+  return 1
+}
+
+# Stops this node: SIGTERM (a clean shutdown moves its partition leadership away), then SIGKILL.
+stop_node() { signal_node && await_node; }
+
+signal_node() {
+  STOPPING_PID=""
+  if ! STOPPING_PID="$(running_pid)"; then
+    rm -f "$PID_FILE"
+    if ((NODE_COUNT == 1)); then log "not running"; else log "node $NODE_ID not running"; fi
+    return 1
+  fi
+  log "stopping broker node $NODE_ID (pid $STOPPING_PID)"
+  kill -TERM "$STOPPING_PID" 2>/dev/null || true
+}
+
+await_node() {
+  local pid="$STOPPING_PID" deadline=$((SECONDS + KAFKA_STOP_TIMEOUT))
   while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.5; done
   if kill -0 "$pid" 2>/dev/null; then
     log "still alive after ${KAFKA_STOP_TIMEOUT}s, sending SIGKILL"
@@ -221,23 +324,49 @@ cmd_stop() {
   log "stopped"
 }
 
+# Every node this state dir has, whatever count the caller asked for: a stop must not leave one behind.
+# A cluster's nodes are told together: one stopped alone waits for a controller quorum that is leaving.
+cmd_stop() {
+  local count i
+  count="$(KAFKA_BROKER_COUNT="" broker_count)"
+  local -a pids=()
+  for ((i = 1; i <= count; i++)); do
+    select_node "$i" "$count"
+    if signal_node; then pids[i]="$STOPPING_PID"; fi
+  done
+  for ((i = 1; i <= count; i++)); do
+    [[ -n "${pids[i]:-}" ]] || continue
+    select_node "$i" "$count"
+    STOPPING_PID="${pids[i]}"
+    await_node
+  done
+}
+
 cmd_status() {
-  local pid port
-  if pid="$(running_pid)"; then
-    port="$(props_port)"; port="${port:-$KAFKA_PORT}"
-    if port_open "$port"; then
-      echo "running (pid $pid) on $HOST:$port"
-      return 0
+  local count i pid port status=0
+  count="$(broker_count)"
+  for ((i = 1; i <= count; i++)); do
+    select_node "$i" "$count"
+    local label=""
+    ((count > 1)) && label="node $i: "
+    if pid="$(running_pid)"; then
+      port="$(props_port)"; port="${port:-$NODE_PORT}"
+      if port_open "$port"; then
+        echo "${label}running (pid $pid) on $HOST:$port"
+        continue
+      fi
+      echo "${label}starting or unhealthy (pid $pid), $HOST:$port not answering"
+      status=1
+      continue
     fi
-    echo "starting or unhealthy (pid $pid), $HOST:$port not answering"
-    return 1
-  fi
-  if port_open "$KAFKA_PORT"; then
-    echo "something answers on $HOST:$KAFKA_PORT, but it was not started by kafka.sh for $STATE"
-    return 1
-  fi
-  echo "not running"
-  return 1
+    if port_open "$NODE_PORT"; then
+      echo "${label}something answers on $HOST:$NODE_PORT, but it was not started by kafka.sh for $STATE"
+    else
+      echo "${label}not running"
+    fi
+    status=1
+  done
+  return "$status"
 }
 
 cmd_logs() {
@@ -246,12 +375,28 @@ cmd_logs() {
 }
 
 cmd_reset() {
+  local count i
   cmd_stop
-  log "deleting $DATA_DIR, $LOG_DIR and $PROPS (jars in $LIBS are kept)"
-  rm -rf "$DATA_DIR" "$LOG_DIR" "$PROPS"
+  count="$(KAFKA_BROKER_COUNT="" broker_count)"
+  for ((i = 1; i <= count; i++)); do
+    select_node "$i" "$count"
+    log "deleting $DATA_DIR, $LOG_DIR and $PROPS (jars in $LIBS are kept)"
+    rm -rf "$DATA_DIR" "$LOG_DIR" "$PROPS"
+  done
+  rm -f "$COUNT_FILE" "$BASE_STATE/cluster-id"
 }
 
-case "${1:-}" in
+# One node of a running cluster, for fault drills: kill-node is a crash (SIGKILL), stop-node a clean stop.
+one_node() {
+  local count
+  count="$(broker_count)"
+  [[ "$NODE_ARG" =~ ^[0-9]+$ ]] && ((NODE_ARG >= 1 && NODE_ARG <= count)) || die "name a node from 1 to $count"
+  select_node "$NODE_ARG" "$count"
+}
+
+INITIAL_COUNT="$(broker_count)"
+select_node 1 "$INITIAL_COUNT"
+case "$ACTION" in
   fetch) cmd_fetch; log "jars ready in $LIBS" ;;
   format) cmd_format ;;
   start) cmd_start ;;
@@ -260,7 +405,14 @@ case "${1:-}" in
   status) cmd_status ;;
   logs) cmd_logs ;;
   reset) cmd_reset ;;
+  brokers) broker_list "$(broker_count)" ;;
+  start-node) one_node; launch_node; [[ -z "$LAUNCHED_PID" ]] || wait_node "$LAUNCHED_PID" ;;
+  stop-node) one_node; stop_node || true ;;
+  kill-node)
+    one_node
+    if pid="$(running_pid)"; then kill -KILL "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; log "killed node $NODE_ARG (pid $pid)"; else log "node $NODE_ARG not running"; fi ;;
   *)
-    echo "usage: $0 {fetch|format|start|stop|restart|status|logs|reset}" >&2
+    echo "usage: $0 {fetch|format|start|stop|restart|status|logs|reset|brokers} [--brokers 1|3]" >&2
+    echo "       $0 {start-node|stop-node|kill-node} N" >&2
     exit 2 ;;
 esac

@@ -14,12 +14,28 @@ HOST="${HOST:-127.0.0.1}"
 READY_TIMEOUT="${RENKEI_READY_TIMEOUT:-90}"
 SERVICES=(correlator ingest gateway)
 
+# npm run up -- --brokers 3: a three-node Kafka cluster on this machine instead of one broker.
+while (($# > 0)); do
+  case "$1" in
+    --brokers) KAFKA_BROKER_COUNT="${2:-}"; shift 2 ;;
+    --brokers=*) KAFKA_BROKER_COUNT="${1#--brokers=}"; shift ;;
+    *) die "unknown option $1 (the one option is --brokers 1|3)" ;;
+  esac
+done
+export KAFKA_BROKER_COUNT="${KAFKA_BROKER_COUNT:-1}"
+[[ "$KAFKA_BROKER_COUNT" == 1 || "$KAFKA_BROKER_COUNT" == 3 ]] || die "--brokers must be 1 or 3"
+
 require_tools
 install_dependencies_if_changed
 build_console_if_changed
 
-say "Starting Kafka"
+say "Starting Kafka ($KAFKA_BROKER_COUNT broker(s))"
 "$REPO_ROOT/infra/kafka/kafka.sh" start
+# One variable names the brokers for the services and the CLI; unless it is set,
+# it follows the broker(s) just started (KAFKA_PORT included).
+export KAFKA_BROKERS="${KAFKA_BROKERS:-$("$REPO_ROOT/infra/kafka/kafka.sh" brokers)}"
+# Three nodes: every topic on all three (the brokers require two in sync for a write).
+if [[ "$KAFKA_BROKER_COUNT" == 3 ]]; then export KAFKA_REPLICATION_FACTOR="${KAFKA_REPLICATION_FACTOR:-3}"; fi
 
 cli() { (cd "$REPO_ROOT" && node_modules/.bin/tsx packages/cli/src/main.ts "$@"); }
 say "Preparing PostgreSQL"
@@ -130,7 +146,7 @@ Renkei is up.
   ingest      http://$HOST:$INGEST_PORT    POST /v1/reports, GET /v1/reports/:id
   gateway     http://$HOST:$GATEWAY_PORT    GET /v1/alerts, /v1/warnings, /v1/organisations, /v1/audit, WebSocket ws://$HOST:$GATEWAY_PORT/v1/stream
   correlator  http://$HOST:$CORRELATOR_PORT    GET /healthz, GET /readyz
-  kafka       127.0.0.1:${KAFKA_PORT:-9092}
+  kafka       $KAFKA_BROKERS
   logs        ${LOG_DIR}/
   status      npm run status    (each service's pid, uptime, restarts and readiness)
 

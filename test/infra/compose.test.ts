@@ -22,6 +22,7 @@ interface ComposeService {
   ports?: string[];
   healthcheck?: { test?: string | string[]; interval?: string };
   depends_on?: Record<string, { condition?: string }>;
+  profiles?: string[];
 }
 interface ComposeFile {
   services: Record<string, ComposeService>;
@@ -80,8 +81,12 @@ describe('docker-compose.yml', () => {
 
   it('has the topology of `npm run up`: Kafka, PostgreSQL, the keys job and the three services', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['cli', 'correlator', 'gateway', 'ingest', 'kafka', 'postgres'].sort(),
+      ['cli', 'correlator', 'gateway', 'ingest', 'kafka', 'kafka-2', 'kafka-3', 'postgres'].sort(),
     );
+    // One broker unless the three-brokers profile is on, as `npm run up` unless `--brokers 3`.
+    expect(compose.services.kafka!.profiles).toBeUndefined();
+    expect(compose.services['kafka-2']!.profiles).toEqual(['three-brokers']);
+    expect(compose.services['kafka-3']!.profiles).toEqual(['three-brokers']);
     expect(compose.services.kafka!.healthcheck?.test).toBeDefined();
     expect(compose.services.postgres!.healthcheck?.test).toBeDefined();
     expect(compose.services.cli!.command).toEqual(['keys']);
@@ -111,6 +116,34 @@ describe('docker-compose.yml', () => {
     }
     // `docker compose run --rm cli org add …` starts PostgreSQL first.
     expect(cli.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+  });
+
+  it('describes the three-broker cluster of `npm run up -- --brokers 3` in its profile', () => {
+    const env = Object.fromEntries(
+      readFileSync(path.join(REPOSITORY_ROOT, 'infra/docker/three-brokers.env'), 'utf8')
+        .split('\n')
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    expect(env.COMPOSE_PROFILES).toBe('three-brokers');
+    const nodes = ['kafka', 'kafka-2', 'kafka-3'];
+    expect(env.RENKEI_KAFKA_VOTERS).toBe(nodes.map((node, index) => `${index + 1}@${node}:9093`).join(','));
+    expect(env.KAFKA_BROKERS).toBe(nodes.map((node) => `${node}:9092`).join(','));
+    expect([env.RENKEI_KAFKA_REPLICAS, env.RENKEI_KAFKA_MIN_ISR, env.KAFKA_REPLICATION_FACTOR]).toEqual([
+      '3',
+      '2',
+      '3',
+    ]);
+    for (const [index, node] of nodes.entries()) {
+      const environment = compose.services[node]!.environment!;
+      expect(String(environment.KAFKA_NODE_ID)).toBe(String(index + 1));
+      expect(environment.KAFKA_ADVERTISED_LISTENERS).toBe(`PLAINTEXT://${node}:9092`);
+      expect(environment.KAFKA_CONTROLLER_QUORUM_VOTERS).toBe('${RENKEI_KAFKA_VOTERS:-1@kafka:9093}');
+      expect(environment.CLUSTER_ID).toBe(compose.services.kafka!.environment!.CLUSTER_ID);
+    }
+    for (const name of Object.keys(PORTS)) {
+      expect(compose.services[name]!.environment?.KAFKA_BROKERS).toBe('${KAFKA_BROKERS:-kafka:9092}');
+    }
   });
 
   it('uses the ports `npm run up` uses by default', () => {
