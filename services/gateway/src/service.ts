@@ -105,6 +105,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       position: head,
       readFeed: (after, upTo, limit) => readFeed(pool, after, limit, upTo),
       maxBufferedBytes: config.GATEWAY_MAX_BUFFERED_BYTES,
+      maxSocketsPerOrganisation: config.GATEWAY_MAX_SOCKETS_PER_ORGANISATION,
       logger,
       metrics,
     });
