@@ -174,7 +174,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
  * (`renkei keys` made both). Without a readable key there is no demo sign-in,
  * said once at start rather than as a fault on every attempt.
  */
-function devSigning(config: GatewayConfig, logger: Logger) {
+export function devSigning(
+  config: Pick<GatewayConfig, 'HOST' | 'AUTH_JWKS_FILE' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE'>,
+  logger: Logger,
+) {
   // Demo tokens need no token to ask for: only a hub reachable from this machine alone may offer them.
   if (!isLoopbackHost(config.HOST)) {
     logger.warn(

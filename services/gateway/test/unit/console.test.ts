@@ -1,4 +1,11 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { keyFilesIn } from '@renkei/auth';
+import type { Logger } from '@renkei/runtime';
 import {
   contentSecurityPolicy,
   demoRolesFor,
@@ -6,6 +13,7 @@ import {
   isLoopbackAddress,
   isLoopbackHost,
 } from '../../src/routes/console.js';
+import { devSigning } from '../../src/service.js';
 
 describe("the console's content security policy", () => {
   const policy = contentSecurityPolicy('http://127.0.0.1:7400/');
@@ -106,5 +114,41 @@ describe('who demo sign-in answers', () => {
     expect(demoSignInRefusal({ ...local, headers: {} })).toMatch(/loopback address/);
     for (const origin of ['http://attacker.example', 'null', 'not a url'])
       expect(demoSignInRefusal({ ...local, headers: { ...local.headers, origin } }), origin).toMatch(/pages/);
+  });
+});
+
+describe('development mode at start', () => {
+  it('is turned off, and says so, when the gateway listens beyond this machine', async () => {
+    const directory = await mkdtemp(path.join(tmpdir(), 'renkei-dev-mode-'));
+    try {
+      const jwks = path.join(directory, 'jwks.json');
+      await writeFile(jwks, '{"keys":[]}');
+      await writeFile(path.join(directory, path.basename(keyFilesIn('.').signingKey)), '{}');
+      const lines: { level: number; msg: string }[] = [];
+      const logger = pino(
+        { level: 'info' },
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            lines.push(JSON.parse(chunk.toString()));
+            done();
+          },
+        }),
+      ) as Logger;
+      const config = { AUTH_JWKS_FILE: jwks, AUTH_ISSUER: 'renkei', AUTH_AUDIENCE: 'renkei-api' };
+      for (const HOST of ['0.0.0.0', '::', '192.0.2.2', 'hub.example'])
+        expect(devSigning({ ...config, HOST }, logger), HOST).toBeNull();
+      expect(lines).toHaveLength(4);
+      for (const line of lines) {
+        expect(line.level).toBe(40);
+        expect(line.msg).toMatch(/development mode is OFF because HOST is not a loopback address/);
+      }
+      lines.length = 0;
+      expect(devSigning({ ...config, HOST: '127.0.0.1' }, logger)).toMatchObject({ issuer: 'renkei' });
+      expect(lines.map((line) => line.msg)).toEqual([
+        expect.stringMatching(/development mode is ON.*GATEWAY_DEV_MODE=false/),
+      ]);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });
