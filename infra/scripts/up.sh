@@ -11,6 +11,18 @@ INGEST_PORT="${INGEST_PORT:-7400}"
 GATEWAY_PORT="${GATEWAY_PORT:-7401}"
 CORRELATOR_PORT="${CORRELATOR_PORT:-7402}"
 HOST="${HOST:-127.0.0.1}"
+# Development mode: the console offers demo sign-in (tokens without a credential,
+# for requests from this machine only). On unless GATEWAY_DEV_MODE=false, and
+# never when the services listen beyond this machine.
+GATEWAY_DEV_MODE="${GATEWAY_DEV_MODE:-true}"
+case "$GATEWAY_DEV_MODE" in
+  true | false) ;;
+  *) die "GATEWAY_DEV_MODE must be true or false, not '$GATEWAY_DEV_MODE'" ;;
+esac
+case "$HOST" in
+  127.* | localhost | ::1 | '[::1]') ;;
+  *) GATEWAY_DEV_MODE=false ;;
+esac
 READY_TIMEOUT="${RENKEI_READY_TIMEOUT:-90}"
 SERVICES=(correlator ingest gateway)
 
@@ -88,13 +100,16 @@ else
   done
   log="$LOG_DIR/supervisor.log"
   [[ -f "$log" ]] && mv -f "$log" "$log.1"
+  if [[ "$GATEWAY_DEV_MODE" == true ]]; then
+    say "Development mode is ON (demo sign-in on the console); GATEWAY_DEV_MODE=false npm run up starts without it"
+  fi
   say "Starting the supervisor and the services (logs: ${LOG_DIR#"$REPO_ROOT"/}/)"
   (
     cd "$REPO_ROOT" || exit 1
     # exec: the pid recorded below is the supervisor's own, so down.sh's signal reaches it.
-    # Local development mode: the console offers demo sign-in, and its page may submit to ingest.
+    # The console's page may submit to ingest; demo sign-in only in development mode.
     INGEST_PORT="$INGEST_PORT" GATEWAY_PORT="$GATEWAY_PORT" CORRELATOR_PORT="$CORRELATOR_PORT" HOST="$HOST" \
-      GATEWAY_DEV_MODE=true GATEWAY_INGEST_URL="http://$HOST:$INGEST_PORT" \
+      GATEWAY_DEV_MODE="$GATEWAY_DEV_MODE" GATEWAY_INGEST_URL="http://$HOST:$INGEST_PORT" \
       INGEST_ALLOWED_ORIGINS="http://$HOST:$GATEWAY_PORT,http://localhost:$GATEWAY_PORT" \
       exec nohup node --import tsx packages/supervisor/src/main.ts </dev/null >"$log" 2>&1
   ) &
@@ -139,10 +154,24 @@ if command -v pnpm >/dev/null && [[ "$(pnpm --version 2>/dev/null)" == "$PNPM_VE
 else
   PNPM_HINT="npx pnpm@$PNPM_VERSION"
 fi
+if [[ "$GATEWAY_DEV_MODE" == true ]]; then
+  SIGN_IN="sign in with a token, or as a demo organisation (development mode)"
+  DEV_MODE_NOTE="
+DEVELOPMENT MODE IS ON: the console offers demo sign-in, which mints tokens (never admin) without
+a credential for anyone on this machine; every mint is in the audit log (token.minted).
+Start without it:  GATEWAY_DEV_MODE=false npm run up
+"
+else
+  SIGN_IN="sign in with a token"
+  DEV_MODE_NOTE="
+Development mode is off: no demo sign-in (it is never on when HOST is not a loopback address).
+"
+fi
 cat <<MSG
 
 Renkei is up.
-  console     http://$HOST:$GATEWAY_PORT/    sign in with a token, or as a demo organisation (development mode)
+$DEV_MODE_NOTE
+  console     http://$HOST:$GATEWAY_PORT/    $SIGN_IN
   ingest      http://$HOST:$INGEST_PORT    POST /v1/reports, GET /v1/reports/:id
   gateway     http://$HOST:$GATEWAY_PORT    GET /v1/alerts, /v1/warnings, /v1/organisations, /v1/audit, WebSocket ws://$HOST:$GATEWAY_PORT/v1/stream
   correlator  http://$HOST:$CORRELATOR_PORT    GET /healthz, GET /readyz

@@ -248,6 +248,15 @@ describe('npm run up and npm run down, each twice, on a fresh copy', () => {
       expect(await page.text()).toMatch(/<script type="module" crossorigin src="\/assets\/[\w-]+\.js">/);
       const identities = await fetch(`http://127.0.0.1:${ports.gateway}/v1/dev/identities`);
       expect(identities.status).toBe(200);
+      // up says plainly that development mode is on, and how to start without it; admin is never minted.
+      expect(first.output).toContain('DEVELOPMENT MODE IS ON');
+      expect(first.output).toContain('GATEWAY_DEV_MODE=false npm run up');
+      const admin = await fetch(`http://127.0.0.1:${ports.gateway}/v1/dev/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ organisationId: 'gsoc', role: 'admin' }),
+      });
+      expect(admin.status).toBe(400);
       const preflight = await fetch(`http://127.0.0.1:${ports.ingest}/v1/reports`, {
         method: 'OPTIONS',
         headers: {

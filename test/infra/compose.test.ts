@@ -146,6 +146,16 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('starts without development mode: no demo sign-in, on a HOST beyond loopback', () => {
+    expect(compose.services.gateway!.environment?.GATEWAY_DEV_MODE).toBe('false');
+    for (const [name, service] of Object.entries(compose.services))
+      expect(service.environment?.GATEWAY_DEV_MODE ?? 'false', name).toBe('false');
+    // The gateway also ignores GATEWAY_DEV_MODE on a non-loopback HOST, which is the image's.
+    const dockerfile = readFileSync(path.join(REPOSITORY_ROOT, 'infra/docker/Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/ENV HOST=0\.0\.0\.0/);
+    expect(dockerfile).not.toContain('GATEWAY_DEV_MODE');
+  });
+
   it('uses the ports `npm run up` uses by default', () => {
     const up = readFileSync(path.join(REPOSITORY_ROOT, 'infra/scripts/up.sh'), 'utf8');
     for (const [name, port] of Object.entries(PORTS)) {

@@ -21,3 +21,14 @@ export function backoffDelay(
   const ceiling = Math.min(options.maxMs, options.initialMs * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * ceiling);
 }
+
+/**
+ * How long to wait after the gateway said the organisation holds all the
+ * streams it may (4429): a place frees only when another stream of the
+ * organisation closes, so trying again soon only repeats the refusal. The
+ * wait is between half the longest wait and the longest (jittered, so the
+ * organisation's refused clients do not return together).
+ */
+export function crowdedDelay(options: BackoffOptions, random: () => number = Math.random): number {
+  return Math.floor(options.maxMs / 2 + (random() * options.maxMs) / 2);
+}

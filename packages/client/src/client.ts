@@ -9,7 +9,7 @@ import {
   type StreamFilter,
   type WelcomeFrame,
 } from '@renkei/schema';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { backoffDelay, crowdedDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 
 // The platform-neutral core: no Node.js module may be imported here, the
 // browser build uses it as is.
@@ -305,7 +305,10 @@ export function createStreamClientWith(connect: Connect, options: StreamClientOp
         wakeWhenDrained = undefined;
         continue;
       }
-      const delay = backoffDelay(attempt, backoff, random);
+      const delay =
+        ended.code === STREAM_CLOSE_CODES.tooManySockets
+          ? crowdedDelay(backoff, random)
+          : backoffDelay(attempt, backoff, random);
       options.onStatus?.({ state: 'closed', code: ended.code, reason: ended.reason, retryInMs: delay });
       attempt += 1;
       await pause(delay);

@@ -1,4 +1,4 @@
-export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+export { backoffDelay, crowdedDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export {
   createStreamClientWith,
   StreamClientError,

@@ -21,6 +21,20 @@ import { zodValidatorCompiler } from './validation.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * How loud an error on an open WebSocket is. A frame the client got wrong
+ * (over the size limit, invalid UTF-8, unmasked: `ws` has already sent the
+ * close code, 1009 or 1002) is the client's fault, so warn; a peer that went
+ * away is routine, so info; anything else is ours, so error.
+ */
+export function websocketErrorLevel(error: unknown): 'info' | 'warn' | 'error' {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return 'error';
+  if (code.startsWith('WS_ERR_')) return 'warn';
+  if (['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes(code)) return 'info';
+  return 'error';
+}
+
 /** A Fastify instance whose routes declare zod schemas: they validate, type and document each route. */
 export type HttpServer = FastifyInstance<
   Server,
@@ -135,7 +149,14 @@ export async function createHttpApp({
   if (websocketOptions) {
     // Before authentication: the plugin's own hooks must see every upgrade,
     // refused ones included, or a refused upgrade's socket is never closed.
-    await app.register(websocket, { options: { maxPayload: websocketOptions.maxPayloadBytes } });
+    await app.register(websocket, {
+      options: { maxPayload: websocketOptions.maxPayloadBytes },
+      // An error on an open socket: the plugin's default logs every one at error level.
+      errorHandler: (error, socket, request) => {
+        request.log[websocketErrorLevel(error)]({ err: error }, 'websocket error: connection dropped');
+        socket.terminate();
+      },
+    });
     // The plugin hides WebSocket routes from the OpenAPI document; the stream
     // is part of the public contract, so it is listed like any other route.
     app.addHook('onRoute', (route) => {

@@ -1,4 +1,11 @@
-export { createHttpApp, MAX_BODY_BYTES, type HttpApp, type HttpAppOptions, type HttpServer } from './app.js';
+export {
+  createHttpApp,
+  MAX_BODY_BYTES,
+  websocketErrorLevel,
+  type HttpApp,
+  type HttpAppOptions,
+  type HttpServer,
+} from './app.js';
 export {
   errorReplySchema,
   installErrorReplies,

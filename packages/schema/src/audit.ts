@@ -17,6 +17,8 @@ export const AUDIT_KINDS = [
   'key.rotated',
   'key.retired',
   'token.refused',
+  /** A token handed out without a credential: demo sign-in in development mode. */
+  'token.minted',
   'access.denied',
 ] as const;
 export const auditKindSchema = z.enum(AUDIT_KINDS);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { alertKindSchema, alertViewSchema } from './alert.js';
 import { cursorSchema } from './cursor.js';
+import type { FieldIssue } from './issues.js';
 import { principalSchema } from './principal.js';
 import { triageUpdateSchema } from './triage.js';
 import { warningAckSchema, warningViewSchema } from './warning.js';
@@ -72,6 +73,13 @@ export const STREAM_CLOSE_CODES = {
   tooSlow: 1013,
   /** The token expired, or the organisation was disabled: reconnect only with a new token. */
   accessEnded: 4401,
+  /**
+   * The organisation already has as many streams open on this gateway as it
+   * may (`GATEWAY_MAX_SOCKETS_PER_ORGANISATION`): sent before `welcome`.
+   * Close a stream you no longer need; reconnect only after a long wait
+   * (seconds, with jitter), never at once.
+   */
+  tooManySockets: 4429,
 } as const;
 export type StreamCloseCode = (typeof STREAM_CLOSE_CODES)[keyof typeof STREAM_CLOSE_CODES];
 
@@ -120,11 +128,46 @@ export const subscribedFrameSchema = z.strictObject({
   filter: streamFilterSchema,
 });
 
+/** The longest `message` of an `error` frame, whatever the frame it answers. */
+export const MAX_ERROR_MESSAGE_CHARS = 1024;
+/** Issues an `error` frame names; the rest are counted ("and 9,995 more"). */
+export const MAX_ERROR_FRAME_ISSUES = 5;
+const MAX_ISSUE_FIELD_CHARS = 80;
+const MAX_ISSUE_MESSAGE_CHARS = 160;
+
 export const errorFrameSchema = z.strictObject({
   type: z.literal('error'),
   code: z.string(),
-  message: z.string(),
+  message: z.string().max(MAX_ERROR_MESSAGE_CHARS),
 });
+
+/**
+ * The `message` of an `error` frame for these issues, bounded: the first
+ * {@link MAX_ERROR_FRAME_ISSUES}, each field and message cut short, the rest
+ * counted, the whole at most {@link MAX_ERROR_MESSAGE_CHARS}. A frame of
+ * thousands of bad values (or one huge unknown key) would otherwise be
+ * answered with megabytes echoing it back.
+ */
+export function errorFrameMessage(issues: readonly FieldIssue[]): string {
+  const shown = issues
+    .slice(0, MAX_ERROR_FRAME_ISSUES)
+    .map(
+      (issue) =>
+        `${clip(issue.field, MAX_ISSUE_FIELD_CHARS)}: ${clip(issue.message, MAX_ISSUE_MESSAGE_CHARS)}`,
+    );
+  const more = issues.length - shown.length;
+  const text = shown.join('; ') + (more > 0 ? `; and ${more} more` : '');
+  return clip(text, MAX_ERROR_MESSAGE_CHARS);
+}
+
+/** At most `max` UTF-16 units, ending in `…` when cut, never half a surrogate pair. */
+function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}…`;
+}
 
 export const serverFrameSchema = z.discriminatedUnion('type', [
   welcomeFrameSchema,

@@ -58,6 +58,19 @@ export const ROLES = ['reporter', 'ceptar', 'analyst', 'admin'] as const;
 export const roleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof roleSchema>;
 
+/**
+ * The roles demo sign-in (development mode) may hand out. Never `admin`: an
+ * admin token reads the audit log and changes the registry, and demo sign-in
+ * asks for no credential at all.
+ */
+export const demoRoleSchema = roleSchema.exclude(['admin'], {
+  error: (issue) =>
+    issue.input === 'admin'
+      ? 'admin is never minted by demo sign-in: use `renkei token --org gsoc --role admin` on the hub'
+      : undefined,
+});
+export type DemoRole = z.infer<typeof demoRoleSchema>;
+
 /** Organisation ids are slugs so they are safe in logs, URLs and Kafka headers. */
 export const organisationIdSchema = z
   .string()

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import {
   alertDetailSchema,
   alertPageSchema,
+  demoRoleSchema,
   myReportPageSchema,
   organisationIdSchema,
   organisationKindSchema,
-  roleSchema,
   sectorSchema,
   triageUpdateSchema,
   warningAckSchema,
@@ -28,7 +28,8 @@ export const demoIdentitiesSchema = z.object({
       name: z.string(),
       sector: sectorSchema,
       kind: organisationKindSchema,
-      roles: z.array(roleSchema),
+      // Demo sign-in never offers admin: administrators sign in with a token from `renkei token`.
+      roles: z.array(demoRoleSchema),
     }),
   ),
 });

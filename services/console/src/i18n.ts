@@ -13,7 +13,8 @@ const en = {
   'signin.tokenHelp': 'Paste a token minted with `renkei token` (it stays in this tab only).',
   'signin.submit': 'Sign in',
   'signin.demo': 'Demo sign-in (local development mode)',
-  'signin.demoHelp': 'Choose one of the demo organisations and a role.',
+  'signin.demoHelp':
+    'Choose one of the demo organisations and a role. Demo sign-in never offers admin: paste a token from `renkei token --role admin` instead.',
   'signin.organisation': 'Organisation',
   'signin.role': 'Role',
   'signin.demoSubmit': 'Sign in as demo user',
@@ -150,7 +151,8 @@ const ja: Record<MessageKey, string> = {
   'signin.tokenHelp': '`renkei token` で発行したトークンを貼り付けてください（このタブにのみ保持されます）。',
   'signin.submit': 'サインイン',
   'signin.demo': 'デモ用サインイン（ローカル開発モード）',
-  'signin.demoHelp': 'デモ組織と役割を選んでください。',
+  'signin.demoHelp':
+    'デモ組織と役割を選んでください。管理者（admin）はデモ用サインインでは選べません。`renkei token --role admin` で発行したトークンを貼り付けてください。',
   'signin.organisation': '組織',
   'signin.role': '役割',
   'signin.demoSubmit': 'デモユーザーとしてサインイン',

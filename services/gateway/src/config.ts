@@ -37,6 +37,11 @@ export const gatewayConfigSchema = z.object({
     .default(4 * 1024 * 1024),
   /** How often PostgreSQL is asked for feed events Kafka has not brought: the safety net's period. */
   GATEWAY_FEED_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  /**
+   * Open streams one organisation may hold on this gateway; one more is closed
+   * with 4429 before its welcome, so one member cannot take every socket.
+   */
+  GATEWAY_MAX_SOCKETS_PER_ORGANISATION: z.coerce.number().int().min(1).max(100_000).default(50),
   /** How often streams are pinged; a connection that misses one answer is dropped. */
   GATEWAY_HEARTBEAT_MS: z.coerce.number().int().min(100).max(120_000).default(30_000),
   /** How often each open stream's access is checked again (token expiry, organisation disabled). */

@@ -105,6 +105,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       position: head,
       readFeed: (after, upTo, limit) => readFeed(pool, after, limit, upTo),
       maxBufferedBytes: config.GATEWAY_MAX_BUFFERED_BYTES,
+      maxSocketsPerOrganisation: config.GATEWAY_MAX_SOCKETS_PER_ORGANISATION,
       logger,
       metrics,
     });
@@ -173,10 +174,17 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
  * (`renkei keys` made both). Without a readable key there is no demo sign-in,
  * said once at start rather than as a fault on every attempt.
  */
-function devSigning(config: GatewayConfig, logger: Logger) {
+export function devSigning(
+  config: Pick<GatewayConfig, 'HOST' | 'AUTH_JWKS_FILE' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE'>,
+  logger: Logger,
+) {
   // Demo tokens need no token to ask for: only a hub reachable from this machine alone may offer them.
   if (!isLoopbackHost(config.HOST)) {
-    logger.warn({ host: config.HOST }, 'GATEWAY_DEV_MODE ignored: the gateway listens beyond this machine');
+    logger.warn(
+      { host: config.HOST },
+      'GATEWAY_DEV_MODE=true ignored: development mode is OFF because HOST is not a loopback address ' +
+        '(the gateway listens beyond this machine); no demo sign-in',
+    );
     return null;
   }
   const jwks = config.AUTH_JWKS_FILE ?? keyFilesIn(stateDirectory()).publicKeySet;
@@ -188,6 +196,9 @@ function devSigning(config: GatewayConfig, logger: Logger) {
     );
     return null;
   }
-  logger.warn('development mode: the console offers demo sign-in with the hub signing key');
+  logger.warn(
+    'development mode is ON: the console offers demo sign-in (tokens minted with the hub signing key ' +
+      'for requests from this machine, never admin, each audited); start with GATEWAY_DEV_MODE=false to turn it off',
+  );
   return { signingKeyFile, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE };
 }

@@ -3,7 +3,7 @@ import { audienceOf, viewFeedEvent } from '@renkei/policy';
 import type { Logger } from '@renkei/runtime';
 import {
   clientFrameSchema,
-  describeIssues,
+  errorFrameMessage,
   fieldIssues,
   STREAM_CLOSE_CODES,
   type EventFrame,
@@ -37,6 +37,7 @@ const CLOSE_REASONS = new Map<number, string>([
   [CLOSE_CODES.internalError, 'replay-failed'],
   [CLOSE_CODES.tooSlow, 'slow'],
   [CLOSE_CODES.accessEnded, 'expired'],
+  [CLOSE_CODES.tooManySockets, 'too-many-sockets'],
 ]);
 
 /** Reads the feed for a replay: events after `after`, none past `upTo`, oldest first, at most `limit`. */
@@ -48,6 +49,8 @@ export interface StreamHubOptions {
   readFeed: FeedReader;
   /** A client whose unsent frames pass this many bytes is closed as too slow. */
   maxBufferedBytes: number;
+  /** Open connections one organisation may hold; one more is closed with 4429. Default: no cap. */
+  maxSocketsPerOrganisation?: number;
   logger: Logger;
   replayPageSize?: number;
   /** A replay whose client does not drain its buffer for this long is closed as too slow. */
@@ -143,6 +146,9 @@ export class StreamHub {
   readonly #waiting = new Set<StreamConnection>();
   readonly #readFeed: FeedReader;
   readonly #maxBufferedBytes: number;
+  readonly #maxSocketsPerOrganisation: number;
+  /** Open connections by organisation, for the cap. */
+  readonly #organisationSockets = new Map<string, number>();
   readonly #logger: Logger;
   readonly #replayPageSize: number;
   readonly #replayStallMs: number;
@@ -159,6 +165,7 @@ export class StreamHub {
     this.#position = BigInt(options.position);
     this.#readFeed = options.readFeed;
     this.#maxBufferedBytes = options.maxBufferedBytes;
+    this.#maxSocketsPerOrganisation = options.maxSocketsPerOrganisation ?? Number.POSITIVE_INFINITY;
     this.#logger = options.logger;
     this.#replayPageSize = options.replayPageSize ?? 500;
     this.#replayStallMs = options.replayStallMs ?? 30_000;
@@ -181,9 +188,29 @@ export class StreamHub {
     return new Map([...this.#audiences].map(([audience, group]) => [audience, group.live.size]));
   }
 
-  /** Registers a connection: live at once, or after replaying what follows `after`. */
+  /**
+   * Registers a connection: live at once, or after replaying what follows
+   * `after`. One past its organisation's cap is closed with 4429 at once and
+   * comes back already `closed`, never counted.
+   */
   connect(principal: Principal, socket: StreamSocket, options: ConnectOptions = {}): StreamConnection {
     const connection = new StreamConnection(principal, socket, options.raw);
+    const organisation = principal.organisationId;
+    const open = this.#organisationSockets.get(organisation) ?? 0;
+    if (open >= this.#maxSocketsPerOrganisation) {
+      connection.state = 'closed';
+      this.#logger.warn(
+        { subject: principal.subject, organisationId: organisation, open },
+        'stream refused: the organisation has as many streams open as it may',
+      );
+      this.#metrics?.streamDisconnects.inc({ reason: CLOSE_REASONS.get(CLOSE_CODES.tooManySockets)! });
+      socket.close(
+        CLOSE_CODES.tooManySockets,
+        `your organisation has ${open} streams open, the most allowed: close one, retry later`,
+      );
+      return connection;
+    }
+    this.#organisationSockets.set(organisation, open + 1);
     this.#connections.add(connection);
     this.#metrics?.streamConnections.set(this.#connections.size);
     for (const frame of options.first ?? []) this.send(connection, frame);
@@ -207,6 +234,9 @@ export class StreamHub {
     if (connection.state === 'closed') return;
     connection.state = 'closed';
     this.#connections.delete(connection);
+    const open = (this.#organisationSockets.get(connection.principal.organisationId) ?? 1) - 1;
+    if (open > 0) this.#organisationSockets.set(connection.principal.organisationId, open);
+    else this.#organisationSockets.delete(connection.principal.organisationId);
     this.#metrics?.streamConnections.set(this.#connections.size);
     this.#waiting.delete(connection);
     const group = this.#audiences.get(connection.audience);
@@ -265,7 +295,7 @@ export class StreamHub {
     }
     const parsed = clientFrameSchema.safeParse(json);
     if (!parsed.success) {
-      this.#refuse(connection, describeIssues(fieldIssues(parsed.error)));
+      this.#refuse(connection, errorFrameMessage(fieldIssues(parsed.error)));
       return;
     }
     connection.filter = normaliseFilter(parsed.data.filter);
@@ -470,6 +500,10 @@ export class StreamHub {
     }
     connection.invalidFrames += 1;
     if (connection.invalidFrames >= this.#invalidFrameLimit) {
+      this.#logger.warn(
+        { subject: connection.principal.subject, organisationId: connection.principal.organisationId },
+        'stream client sent too many invalid frames: closed',
+      );
       this.close(connection, CLOSE_CODES.invalidFrames, 'too many invalid frames');
       return;
     }

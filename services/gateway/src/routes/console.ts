@@ -1,12 +1,21 @@
 import { readFile } from 'node:fs/promises';
-import type { FastifyReply } from 'fastify';
+import { isIPv4, isIPv6 } from 'node:net';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import path from 'node:path';
 import { z } from 'zod';
+import { recordAudit } from '@renkei/audit';
 import { GSOC_ONLY_ROLES, mintToken } from '@renkei/auth';
+import type { Queryable } from '@renkei/db';
 import { errorReplies, type HttpServer } from '@renkei/http';
 import type { OrganisationRegistry } from '@renkei/registry';
 import { RenkeiError, type Logger } from '@renkei/runtime';
-import { organisationIdSchema, roleSchema, sectorSchema, organisationKindSchema } from '@renkei/schema';
+import {
+  demoRoleSchema,
+  organisationIdSchema,
+  sectorSchema,
+  organisationKindSchema,
+  type DemoRole,
+} from '@renkei/schema';
 
 export interface ConsoleSettings {
   /** The built console (`services/console/dist`). */
@@ -28,7 +37,7 @@ export const consoleConfigSchema = z.strictObject({
 
 const devTokenRequestSchema = z.strictObject({
   organisationId: organisationIdSchema,
-  role: roleSchema,
+  role: demoRoleSchema,
 });
 const devTokenReplySchema = z.strictObject({ token: z.string() });
 const demoIdentitySchema = z.strictObject({
@@ -36,9 +45,11 @@ const demoIdentitySchema = z.strictObject({
   name: z.string(),
   sector: sectorSchema,
   kind: organisationKindSchema,
-  roles: z.array(roleSchema),
+  roles: z.array(demoRoleSchema),
 });
 const demoIdentitiesSchema = z.strictObject({ items: z.array(demoIdentitySchema) });
+
+const DEMO_TOKEN_TTL = '8h';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -76,9 +87,67 @@ export function isLoopbackHost(host: string): boolean {
   return ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host.toLowerCase());
 }
 
-/** Roles a demo organisation of this kind may sign in with. */
-export function demoRolesFor(kind: z.infer<typeof organisationKindSchema>): z.infer<typeof roleSchema>[] {
-  if (kind === 'gsoc') return ['analyst', 'admin'];
+/**
+ * Whether a peer address is this machine's loopback interface (127.0.0.0/8,
+ * `::1`, or either written IPv4-mapped). Only the socket's own address counts.
+ */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  if (isIPv4(address)) return address.startsWith('127.');
+  if (!isIPv6(address)) return false;
+  // The URL parser writes IPv6 canonically: `::1`, and `::ffff:7f00:1` for 127.0.0.1 mapped.
+  const canonical = hostnameOf(`http://[${address}]`);
+  return canonical === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical ?? '');
+}
+
+/** What demo sign-in looks at in a request: the peer's address and a few headers. */
+export interface DemoSignInRequest {
+  /** The TCP peer of the request's socket; never a header. */
+  remoteAddress: string | undefined;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip'];
+
+/**
+ * Why demo sign-in refuses this request, or null when it may answer. It asks
+ * for no credential, so it answers only a client on this machine: the peer
+ * must be the loopback interface. Headers can only refuse, never admit: a
+ * forwarding header means a local proxy relayed someone else's request; a
+ * Host or Origin that is not a loopback name means a page reached
+ * 127.0.0.1 through a name it controls (DNS rebinding).
+ */
+export function demoSignInRefusal(request: DemoSignInRequest): string | null {
+  if (!isLoopbackAddress(request.remoteAddress))
+    return 'demo sign-in answers only requests from this machine (the loopback interface)';
+  if (FORWARDING_HEADERS.some((name) => request.headers[name] !== undefined))
+    return 'demo sign-in does not answer requests relayed by a proxy';
+  const host = request.headers.host;
+  if (typeof host !== 'string' || !isLoopbackName(hostnameOf(`http://${host}`)))
+    return 'demo sign-in answers only on a loopback address (127.0.0.1, localhost, [::1])';
+  const origin = request.headers.origin;
+  if (origin !== undefined && (typeof origin !== 'string' || !isLoopbackName(hostnameOf(origin))))
+    return 'demo sign-in answers only pages served from a loopback address';
+  return null;
+}
+
+function hostnameOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+function isLoopbackName(hostname: string | undefined): boolean {
+  if (hostname === undefined) return false;
+  if (hostname.toLowerCase() === 'localhost') return true;
+  return isLoopbackAddress(hostname.replace(/^\[(.*)\]$/, '$1'));
+}
+
+/** Roles a demo organisation of this kind may sign in with; never admin (see {@link demoRoleSchema}). */
+export function demoRolesFor(kind: z.infer<typeof organisationKindSchema>): DemoRole[] {
+  if (kind === 'gsoc') return ['analyst'];
   if (kind === 'ceptar') return ['ceptar'];
   return ['reporter'];
 }
@@ -90,7 +159,7 @@ export function demoRolesFor(kind: z.infer<typeof organisationKindSchema>): z.in
  */
 export function consoleRoutes(
   app: HttpServer,
-  deps: { console?: ConsoleSettings; registry: OrganisationRegistry; logger: Logger },
+  deps: { console?: ConsoleSettings; registry: OrganisationRegistry; logger: Logger; pool: Queryable },
 ): void {
   const settings = deps.console;
   if (!settings) return;
@@ -143,14 +212,28 @@ export function consoleRoutes(
       return sendFile(`assets/${request.params.file}`, reply);
     },
   );
-  app.get('/console-config.json', { config: { public: true }, schema: hidden }, () =>
-    consoleConfigSchema.parse({ ingestUrl: settings.ingestUrl, devMode: settings.devMode !== null }),
+  const devMode = settings.devMode;
+  const refusalOf = (request: FastifyRequest) =>
+    demoSignInRefusal({ remoteAddress: request.raw.socket.remoteAddress, headers: request.headers });
+  // A page opened from elsewhere is not offered a sign-in that would refuse it.
+  app.get('/console-config.json', { config: { public: true }, schema: hidden }, (request) =>
+    consoleConfigSchema.parse({
+      ingestUrl: settings.ingestUrl,
+      devMode: devMode !== null && refusalOf(request) === null,
+    }),
   );
 
-  const devMode = settings.devMode;
-  const refuseUnlessDev = () => {
+  const refuseUnlessDev = (request: FastifyRequest) => {
     if (!devMode)
       throw new RenkeiError('RENKEI_NOT_FOUND', 'demo sign-in exists only in local development mode');
+    const refusal = refusalOf(request);
+    if (refusal) {
+      deps.logger.warn(
+        { remoteAddress: request.raw.socket.remoteAddress, url: request.routeOptions.url, refusal },
+        'demo sign-in refused',
+      );
+      throw new RenkeiError('RENKEI_FORBIDDEN', refusal);
+    }
     return devMode;
   };
   app.get(
@@ -158,13 +241,15 @@ export function consoleRoutes(
     {
       config: { public: true },
       schema: {
-        summary: 'Demo organisations and roles to sign in as (local development mode only; 404 otherwise)',
+        summary:
+          'Demo organisations and roles to sign in as (local development mode only, 404 otherwise; ' +
+          'from this machine only, 403 otherwise)',
         tags: ['development'],
-        response: { 200: demoIdentitiesSchema, ...errorReplies('RENKEI_NOT_FOUND') },
+        response: { 200: demoIdentitiesSchema, ...errorReplies('RENKEI_FORBIDDEN', 'RENKEI_NOT_FOUND') },
       },
     },
-    () => {
-      refuseUnlessDev();
+    (request) => {
+      refuseUnlessDev(request);
       return {
         items: deps.registry
           .list()
@@ -184,7 +269,9 @@ export function consoleRoutes(
     {
       config: { public: true },
       schema: {
-        summary: 'Mint an 8-hour demo token (local development mode only; 404 otherwise)',
+        summary:
+          'Mint an 8-hour demo token, never admin (local development mode only, 404 otherwise; ' +
+          'from this machine only, 403 otherwise). Every mint is audited (`token.minted`).',
         tags: ['development'],
         body: devTokenRequestSchema,
         response: {
@@ -194,7 +281,7 @@ export function consoleRoutes(
       },
     },
     async (request) => {
-      const dev = refuseUnlessDev();
+      const dev = refuseUnlessDev(request);
       const { organisationId, role } = request.body;
       const organisation = deps.registry.get(organisationId);
       if (!organisation?.enabled)
@@ -204,16 +291,26 @@ export function consoleRoutes(
       const signingKey = JSON.parse(await readFile(dev.signingKeyFile, 'utf8')) as Parameters<
         typeof mintToken
       >[0];
+      const subject = `${organisationId}-${role}-demo`;
       const token = await mintToken(
         signingKey,
-        {
-          sub: `${organisationId}-${role}-demo`,
-          org: organisationId,
-          sector: organisation.sector,
-          roles: [role],
-        },
-        { issuer: dev.issuer, audience: dev.audience, ttl: '8h' },
+        { sub: subject, org: organisationId, sector: organisation.sector, roles: [role] },
+        { issuer: dev.issuer, audience: dev.audience, ttl: DEMO_TOKEN_TTL },
       );
+      // Recorded before the token leaves: a mint the log does not hold is never handed out.
+      await recordAudit(deps.pool, {
+        kind: 'token.minted',
+        actor: null,
+        organisationId,
+        object: subject,
+        outcome: 'success',
+        details: {
+          via: 'demo sign-in',
+          role,
+          ttl: DEMO_TOKEN_TTL,
+          remoteAddress: request.raw.socket.remoteAddress ?? null,
+        },
+      });
       deps.logger.info({ organisationId, role }, 'demo token minted (development mode)');
       return { token };
     },

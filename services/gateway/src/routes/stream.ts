@@ -90,12 +90,13 @@ export function streamRoutes(app: HttpServer, deps: StreamRouteDeps): void {
         ...(after === undefined ? {} : { after }),
         ...(isEmptyFilter(filter) ? {} : { filter: filter as StreamFilter }),
       });
+      // Refused at once (the organisation's cap): the hub closed it and never counted it.
+      if (connection.state === 'closed') return;
       log.info({ viewers: hub.size, after }, 'stream opened');
 
       socket.on('message', (data, isBinary) => hub.receive(connection, data, isBinary));
       socket.on('pong', () => (connection.alive = true));
-      // ws reports a frame over the limit here, then closes with 1009 by itself.
-      socket.on('error', (error) => log.info({ err: error }, 'stream protocol error'));
+      // Errors (a frame over the limit, which ws answers with 1009 itself) are logged by the HTTP layer.
       socket.on('close', (code) => {
         hub.disconnect(connection);
         log.info({ viewers: hub.size, code }, 'stream closed');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyFilesIn, loadTokenVerifier } from '@renkei/auth';
@@ -162,6 +162,137 @@ describe('gateway: the console and its routes', () => {
     });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().fields[0].field).toBe('organisationId');
+  });
+
+  it('never mints admin: a 400 naming role, and the GSOC is offered analyst only', async () => {
+    const http = await build(settings(true));
+    const identities = await http.app.inject({ method: 'GET', url: '/v1/dev/identities' });
+    expect(identities.statusCode).toBe(200);
+    const roles = (identities.json() as { items: { roles: string[] }[] }).items.flatMap((item) => item.roles);
+    expect(roles).toContain('analyst');
+    expect(roles).not.toContain('admin');
+    const admin = await http.app.inject({
+      method: 'POST',
+      url: '/v1/dev/token',
+      payload: { organisationId: 'gsoc', role: 'admin' },
+    });
+    expect(admin.statusCode).toBe(400);
+    expect(admin.json().code).toBe('RENKEI_INVALID_REQUEST');
+    expect(admin.json().fields).toEqual([
+      { field: 'role', message: expect.stringContaining('admin is never minted by demo sign-in') },
+    ]);
+    expect(admin.body).not.toContain('token"');
+  });
+
+  it('answers only the loopback interface: another peer address, a proxy or a foreign Host is refused', async () => {
+    const http = await build(settings(true));
+    const mint = (options: { remoteAddress?: string; headers?: Record<string, string> }) =>
+      http.app.inject({
+        method: 'POST',
+        url: '/v1/dev/token',
+        payload: { organisationId: 'finance-ceptar', role: 'ceptar' },
+        ...options,
+      });
+    for (const remoteAddress of ['192.0.2.7', '10.0.0.5', 'fd00::7', '::ffff:192.0.2.7']) {
+      const refused = await mint({ remoteAddress });
+      expect(refused.statusCode, remoteAddress).toBe(403);
+      expect(refused.json().message).toMatch(/only requests from this machine/);
+      const identities = await http.app.inject({ method: 'GET', url: '/v1/dev/identities', remoteAddress });
+      expect(identities.statusCode, remoteAddress).toBe(403);
+      const config = await http.app.inject({ method: 'GET', url: '/console-config.json', remoteAddress });
+      expect(config.json().devMode, remoteAddress).toBe(false);
+    }
+    // Headers never admit a remote peer...
+    const spoofed = await mint({ remoteAddress: '192.0.2.7', headers: { 'x-forwarded-for': '127.0.0.1' } });
+    expect(spoofed.statusCode).toBe(403);
+    // ...but they do refuse a loopback one: a local proxy relaying, or a rebound name.
+    expect((await mint({ headers: { 'x-forwarded-for': '192.0.2.7' } })).statusCode).toBe(403);
+    expect((await mint({ headers: { forwarded: 'for=192.0.2.7' } })).statusCode).toBe(403);
+    expect((await mint({ headers: { host: 'attacker.example:7401' } })).statusCode).toBe(403);
+    expect((await mint({ headers: { origin: 'http://attacker.example' } })).statusCode).toBe(403);
+    for (const remoteAddress of ['127.0.0.1', '127.0.0.2', '::1', '::ffff:127.0.0.1'])
+      expect((await mint({ remoteAddress })).statusCode, remoteAddress).toBe(200);
+    expect(
+      (await mint({ headers: { host: '[::1]:7401', origin: 'http://localhost:7401' } })).statusCode,
+    ).toBe(200);
+  });
+
+  // The peer address as the kernel reports it, over a real socket: the gateway
+  // listens on every interface and is reached through this machine's own
+  // non-loopback address.
+  const ownAddress = Object.values(networkInterfaces())
+    .flat()
+    .find((entry) => entry && entry.family === 'IPv4' && !entry.internal)?.address;
+  it.skipIf(ownAddress === undefined)(
+    `refuses a real connection from this machine's non-loopback address (${ownAddress ?? 'none here'})`,
+    async () => {
+      const http = await build(settings(true));
+      const url = new URL(await http.listen({ host: '0.0.0.0', port: 0, onFailure: () => undefined }));
+      const at = (host: string) => `http://${host}:${url.port}`;
+      const body = JSON.stringify({ organisationId: 'finance-ceptar', role: 'ceptar' });
+      const post = (host: string) =>
+        fetch(`${at(host)}/v1/dev/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', host: `127.0.0.1:${url.port}` },
+          body,
+        });
+      const remote = await post(ownAddress!);
+      expect(remote.status).toBe(403);
+      // Refused for the peer address itself, not for the Host header.
+      expect(await remote.json()).toMatchObject({
+        code: 'RENKEI_FORBIDDEN',
+        message: expect.stringMatching(/only requests from this machine/),
+      });
+      expect((await fetch(`${at(ownAddress!)}/v1/dev/identities`)).status).toBe(403);
+      const local = await post('127.0.0.1');
+      expect(local.status).toBe(200);
+    },
+  );
+
+  it('records every mint in the audit log before the token is handed out', async () => {
+    const http = await build(settings(true));
+    const before = await database.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM audit_events WHERE kind = 'token.minted'`,
+    );
+    const minted = await http.app.inject({
+      method: 'POST',
+      url: '/v1/dev/token',
+      payload: { organisationId: 'gsoc', role: 'analyst' },
+    });
+    expect(minted.statusCode).toBe(200);
+    const refused = await http.app.inject({
+      method: 'POST',
+      url: '/v1/dev/token',
+      payload: { organisationId: 'gsoc', role: 'admin' },
+    });
+    expect(refused.statusCode).toBe(400);
+    const { rows } = await database.pool.query<Record<string, unknown>>(
+      `SELECT kind, actor, organisation_id AS "organisationId", object, outcome, details
+         FROM audit_events WHERE kind = 'token.minted' ORDER BY id`,
+    );
+    expect(rows.length - Number(before.rows[0]!.n)).toBe(1);
+    const event = rows.at(-1);
+    expect(event).toEqual({
+      kind: 'token.minted',
+      actor: null,
+      organisationId: 'gsoc',
+      object: 'gsoc-analyst-demo',
+      outcome: 'success',
+      details: { via: 'demo sign-in', role: 'analyst', ttl: '8h', remoteAddress: '127.0.0.1' },
+    });
+    // The log holds no token.
+    expect(JSON.stringify(event)).not.toContain((minted.json() as { token: string }).token);
+    // Administrators find it through the audit route like any other act.
+    const admin = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['admin'] });
+    const listed = await http.app.inject({
+      method: 'GET',
+      url: '/v1/audit?kind=token.minted',
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(listed.statusCode).toBe(200);
+    expect((listed.json() as { items: { object: string }[] }).items.map((item) => item.object)).toContain(
+      'gsoc-analyst-demo',
+    );
   });
 
   it("lists a caller's own organisation's reports with their status, newest first", async () => {
