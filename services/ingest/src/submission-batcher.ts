@@ -168,9 +168,13 @@ export class SubmissionBatcher implements Closable {
         );
       } catch (error) {
         const answer = isBrokerUnavailable(error)
-          ? new RenkeiError('RENKEI_UNAVAILABLE', 'the report could not be stored; retry with the same id', {
-              cause: error,
-            })
+          ? new RenkeiError(
+              'RENKEI_UNAVAILABLE',
+              'not acknowledged: it may or may not be stored; retry with the same id',
+              {
+                cause: error,
+              },
+            )
           : error;
         this.#options.logger.error(
           { err: error, reports: toSend.length },

@@ -310,7 +310,7 @@ describe('ingest, built in-process', () => {
       expect(failed.headers['retry-after']).toBe('1');
       expect(failed.json()).toMatchObject({
         code: 'RENKEI_UNAVAILABLE',
-        message: 'the report could not be stored; retry with the same id',
+        message: 'not acknowledged: it may or may not be stored; retry with the same id',
       });
       expect(await onTopic(body.id!)).toBe(0);
 
