@@ -57,6 +57,8 @@ export class SubmissionBatcher implements Closable {
   #timer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   #ledgerAwayUntil = 0;
+  /** Since the ledger last failed, and until a claim succeeds: one log line each way per outage. */
+  #ledgerDown = false;
 
   constructor(options: SubmissionBatcherOptions) {
     this.#options = {
@@ -125,6 +127,10 @@ export class SubmissionBatcher implements Closable {
       let earlier: Map<string, SubmissionRow>;
       try {
         earlier = await this.#withLedgerDeadline(this.#claim(firsts, json));
+        if (this.#ledgerDown) {
+          this.#ledgerDown = false;
+          this.#options.logger.info('the ledger answers again: reports are recorded in it before Kafka');
+        }
       } catch (error) {
         if (!this.#isLedgerAway(error)) {
           for (const pending of firsts) pending.reject(error);
@@ -191,10 +197,12 @@ export class SubmissionBatcher implements Closable {
         } catch (error) {
           // Kafka holds the reports, so they are accepted; the ledger's
           // catch-up marks them when it reads them from the topic.
-          this.#options.logger.warn(
-            { err: error, reports: sent.length },
-            'reports are in Kafka but the ledger could not be updated: the catch-up will',
-          );
+          if (!this.#ledgerDown) {
+            this.#options.logger.warn(
+              { err: error, reports: sent.length },
+              'reports are in Kafka but the ledger could not be updated: the catch-up will',
+            );
+          }
           if (this.#isLedgerAway(error)) this.#ledgerFailed(error);
           ledger = false;
         }
@@ -233,7 +241,8 @@ export class SubmissionBatcher implements Closable {
 
   /** Batches go without the ledger for a while, so an outage costs one failed try per interval, not one per batch. */
   #ledgerFailed(error: unknown): void {
-    if (!this.#ledgerAway()) {
+    if (!this.#ledgerDown) {
+      this.#ledgerDown = true;
       this.#options.logger.warn(
         { err: error, retryInMs: this.#options.ledgerRetryMs },
         "PostgreSQL is away: reports are answered on Kafka's acknowledgement alone until the ledger answers",
