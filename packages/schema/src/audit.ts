@@ -3,6 +3,8 @@ import { z } from 'zod';
 /** What the audit log records: every security-relevant act, and who did it. */
 export const AUDIT_KINDS = [
   'report.submitted',
+  /** A body for an id that another body took first, found when ingest's ledger caught up from Kafka. */
+  'report.conflicted',
   'report.tlp-changed',
   'warning.published',
   'warning.acknowledged',

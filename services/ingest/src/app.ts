@@ -11,6 +11,7 @@ import { allowOrigins } from './cors.js';
 import { reportRoutes } from './routes/reports.js';
 import { SubmissionBatcher } from './submission-batcher.js';
 import { tlpRoutes } from './routes/tlp.js';
+import type { UnledgeredReports } from './unledgered.js';
 
 export interface IngestDeps {
   logger: Logger;
@@ -27,10 +28,14 @@ export interface IngestDeps {
   /** The largest STIX bundle or MISP event accepted, in bytes. Default 32 MiB. */
   importMaxBytes?: number;
   metrics?: HubMetrics;
-  /** Whether PostgreSQL and Kafka answer. */
+  /** Whether the service can take reports (Kafka answers; PostgreSQL may be away). */
   checkReadiness: () => Promise<boolean>;
   /** Origins whose pages may submit and read answers (the console's). Default: none. */
   allowedOrigins?: readonly string[];
+  /** Reports answered 202 without a ledger row; share it with the ledger's catch-up. */
+  unledgered?: UnledgeredReports;
+  /** The ledger's deadlines (`INGEST_LEDGER_TIMEOUT_MS`, `INGEST_LEDGER_RETRY_MS`). */
+  ledger?: { timeoutMs: number; retryMs: number };
 }
 
 export const DEFAULT_IMPORT_MAX_BYTES = 32 * 1024 * 1024;
@@ -68,6 +73,8 @@ export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
     maxBatch: deps.batching?.maxBatch ?? 200,
     logger: deps.logger,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.unledgered ? { unledgered: deps.unledgered } : {}),
+    ...(deps.ledger ? { ledgerTimeoutMs: deps.ledger.timeoutMs, ledgerRetryMs: deps.ledger.retryMs } : {}),
   });
   // Runs once the server has finished its requests; anything still queued goes out first.
   http.app.addHook('onClose', () => submissions.close());

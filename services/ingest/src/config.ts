@@ -29,6 +29,13 @@ export const ingestConfigSchema = z.object({
    * sends: 100 carried about 10 % more than 200 at 400 in flight.
    */
   INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(100),
+  /**
+   * How long a batch waits for the ledger (PostgreSQL) before it is sent on
+   * Kafka's acknowledgement alone; the ledger catches up from the topic.
+   */
+  INGEST_LEDGER_TIMEOUT_MS: z.coerce.number().int().min(100).default(2_000),
+  /** After the ledger failed, how long batches go without it before one tries it again. */
+  INGEST_LEDGER_RETRY_MS: z.coerce.number().int().min(100).default(1_000),
   /** The largest STIX bundle or MISP event a POST may carry (10,000 STIX objects are a few MiB). */
   INGEST_IMPORT_MAX_BYTES: z.coerce
     .number()

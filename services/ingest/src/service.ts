@@ -5,12 +5,15 @@ import { createMetrics, observePool } from '@renkei/metrics';
 import { startRegistryCache } from '@renkei/registry';
 import {
   ReleaseStack,
+  RenkeiError,
   serviceHandle,
   ServiceOutcome,
   type Logger,
   type ServiceHandle,
 } from '@renkei/runtime';
 import { buildIngestApp } from './app.js';
+import { startLedgerCatchUp } from './ledger-catch-up.js';
+import { UnledgeredReports } from './unledgered.js';
 import type { IngestConfig } from './config.js';
 
 export interface RunningIngest extends ServiceHandle {
@@ -52,8 +55,19 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       replicationFactor: config.KAFKA_REPLICATION_FACTOR,
     });
     const watchOptions = { intervalMs: config.DEPENDENCY_CHECK_INTERVAL_MS, logger, onLost: outcome.fail };
-    const database = await resources.use(
-      () => watchDatabase(pool, { ...watchOptions, lossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS }),
+    // Intake goes on without PostgreSQL (Kafka holds the reports and the
+    // ledger catches up from it), so losing it is not a reason to stop.
+    await resources.use(
+      () =>
+        watchDatabase(pool, {
+          ...watchOptions,
+          lossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS,
+          onLost: (error) =>
+            logger.error(
+              { err: error, code: error.code },
+              'PostgreSQL is still away: reports are accepted on Kafka alone; reads and TLP changes answer 503',
+            ),
+        }),
       (watch) => watch.close(),
     );
     const broker = await resources.use(
@@ -65,6 +79,23 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       () => producer.connect(),
       () => producer.disconnect(),
       'kafka',
+    );
+
+    const unledgered = new UnledgeredReports();
+    await resources.use(
+      () =>
+        startLedgerCatchUp({
+          kafka,
+          topic: topics.reports,
+          groupId: `${config.KAFKA_TOPIC_PREFIX}renkei-ingest-ledger`,
+          pool,
+          unledgered,
+          logger,
+          metrics,
+          onCrash: (cause) => outcome.fail(new RenkeiError('RENKEI_CONSUMER_CRASHED', undefined, { cause })),
+        }),
+      // Closed after the HTTP server has finished its requests, before the producer.
+      (catchUp) => catchUp.close(),
     );
 
     const http = await buildIngestApp({
@@ -80,7 +111,10 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       importMaxBytes: config.INGEST_IMPORT_MAX_BYTES,
       metrics,
       allowedOrigins: config.INGEST_ALLOWED_ORIGINS,
-      checkReadiness: async () => database.isHealthy() && broker.isHealthy(),
+      unledgered,
+      ledger: { timeoutMs: config.INGEST_LEDGER_TIMEOUT_MS, retryMs: config.INGEST_LEDGER_RETRY_MS },
+      // Ready while Kafka answers: without PostgreSQL it still takes reports.
+      checkReadiness: async () => broker.isHealthy(),
     });
     resources.defer(() => http.close());
     const url = await http.listen({ host: config.HOST, port: config.INGEST_PORT, onFailure: outcome.fail });

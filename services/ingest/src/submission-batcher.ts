@@ -1,9 +1,15 @@
 import { isBrokerUnavailable, reportsTopicMessage, withDeadline, type Producer } from '@renkei/bus';
-import type { Pool } from '@renkei/db';
+import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import type { HubMetrics } from '@renkei/metrics';
 import { RenkeiError, type Closable, type Logger } from '@renkei/runtime';
 import type { ReportEnvelope } from '@renkei/schema';
-import { acceptSubmissions, claimSubmissions, findSubmissions } from './queries/submissions.js';
+import {
+  acceptSubmissions,
+  claimSubmissions,
+  findSubmissions,
+  type SubmissionRow,
+} from './queries/submissions.js';
+import { UnledgeredReports, type UnledgeredReport } from './unledgered.js';
 
 /** What became of a submission: accepted now, or a retry of one accepted before. */
 export type SubmissionOutcome = 'accepted' | 'already-accepted';
@@ -20,7 +26,16 @@ export interface SubmissionBatcherOptions {
   maxBatch: number;
   logger: Logger;
   metrics?: HubMetrics;
+  /** Reports answered 202 without a ledger row, shared with the ledger's catch-up. */
+  unledgered?: UnledgeredReports;
+  /** How long a batch waits for the ledger before it goes on without it. Default 2 s. */
+  ledgerTimeoutMs?: number;
+  /** After the ledger failed, how long batches go without it before trying it again. Default 1 s. */
+  ledgerRetryMs?: number;
 }
+
+type BatcherSettings = SubmissionBatcherOptions &
+  Required<Pick<SubmissionBatcherOptions, 'unledgered' | 'ledgerTimeoutMs' | 'ledgerRetryMs'>>;
 
 interface Pending {
   envelope: ReportEnvelope;
@@ -36,14 +51,22 @@ interface Pending {
  * message; a failed batch fails only its own requests.
  */
 export class SubmissionBatcher implements Closable {
-  readonly #options: SubmissionBatcherOptions;
+  readonly #options: BatcherSettings;
   #waiting: Pending[] = [];
   #firstWaitingSince = 0;
   #timer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Set<Promise<void>>();
+  #ledgerAwayUntil = 0;
+  /** Since the ledger last failed, and until a claim succeeds: one log line each way per outage. */
+  #ledgerDown = false;
 
   constructor(options: SubmissionBatcherOptions) {
-    this.#options = options;
+    this.#options = {
+      ...options,
+      unledgered: options.unledgered ?? new UnledgeredReports(),
+      ledgerTimeoutMs: options.ledgerTimeoutMs ?? 2_000,
+      ledgerRetryMs: options.ledgerRetryMs ?? 1_000,
+    };
   }
 
   submit(envelope: ReportEnvelope): Promise<SubmissionOutcome> {
@@ -78,7 +101,6 @@ export class SubmissionBatcher implements Closable {
   }
 
   async #process(batch: Pending[]): Promise<void> {
-    const { pool } = this.#options;
     // Requests of one batch with the same id: the first speaks for the id, the
     // others are its retries (or conflicts) and get the first one's fate.
     const firstById = new Map<string, Pending>();
@@ -87,25 +109,47 @@ export class SubmissionBatcher implements Closable {
       if (firstById.has(pending.envelope.id)) repeats.push(pending);
       else firstById.set(pending.envelope.id, pending);
     }
-    const firsts = [...firstById.values()];
+    // A report accepted without the ledger is answered from memory until the
+    // ledger has caught up with it: the ledger cannot tell yet.
+    const firsts: Pending[] = [];
+    for (const pending of firstById.values()) {
+      const known = this.#options.unledgered.get(pending.envelope.id);
+      if (!known) firsts.push(pending);
+      else if (sameSubmitter(known, pending.envelope)) pending.resolve('already-accepted');
+      else pending.reject(conflict(pending.envelope.id));
+    }
 
     // Each envelope is serialised once, for the ledger and for Kafka alike.
     const json = new Map(firsts.map((pending) => [pending.envelope, JSON.stringify(pending.envelope)]));
-    let toSend: { pending: Pending; envelope: ReportEnvelope }[];
-    try {
-      const inserted = await claimSubmissions(pool, [...json.values()]);
-      const earlier = await findSubmissions(
-        pool,
-        firsts.filter((pending) => !inserted.has(pending.envelope.id)).map((pending) => pending.envelope.id),
-      );
-      toSend = [];
+    let toSend: { pending: Pending; envelope: ReportEnvelope }[] = [];
+    let ledger = !this.#ledgerAway();
+    if (ledger && firsts.length > 0) {
+      let earlier: Map<string, SubmissionRow>;
+      try {
+        earlier = await this.#withLedgerDeadline(this.#claim(firsts, json));
+        if (this.#ledgerDown) {
+          this.#ledgerDown = false;
+          this.#options.logger.info('the ledger answers again: reports are recorded in it before Kafka');
+        }
+      } catch (error) {
+        if (!this.#isLedgerAway(error)) {
+          for (const pending of firsts) pending.reject(error);
+          this.#settleRepeats(repeats, firstById);
+          return;
+        }
+        this.#ledgerFailed(error);
+        ledger = false;
+        earlier = new Map();
+      }
       for (const pending of firsts) {
         const row = earlier.get(pending.envelope.id);
         if (!row) {
           toSend.push({ pending, envelope: pending.envelope });
         } else if (
-          row.organisation_id !== pending.envelope.organisationId ||
-          row.content_sha256 !== pending.envelope.contentSha256
+          !sameSubmitter(
+            { organisationId: row.organisation_id, contentSha256: row.content_sha256 },
+            pending.envelope,
+          )
         ) {
           pending.reject(conflict(pending.envelope.id));
         } else if (row.state === 'accepted') {
@@ -117,9 +161,10 @@ export class SubmissionBatcher implements Closable {
           toSend.push({ pending, envelope: row.envelope });
         }
       }
-    } catch (error) {
-      for (const pending of batch) pending.reject(error);
-      return;
+    } else {
+      // PostgreSQL is away: Kafka is the record, and the ledger's catch-up
+      // writes the rows from the topic when the database is back.
+      toSend = firsts.map((pending) => ({ pending, envelope: pending.envelope }));
     }
 
     if (toSend.length > 0) {
@@ -129,9 +174,13 @@ export class SubmissionBatcher implements Closable {
         );
       } catch (error) {
         const answer = isBrokerUnavailable(error)
-          ? new RenkeiError('RENKEI_UNAVAILABLE', 'the report could not be stored; retry with the same id', {
-              cause: error,
-            })
+          ? new RenkeiError(
+              'RENKEI_UNAVAILABLE',
+              'not acknowledged: it may or may not be stored; retry with the same id',
+              {
+                cause: error,
+              },
+            )
           : error;
         this.#options.logger.error(
           { err: error, reports: toSend.length },
@@ -141,17 +190,90 @@ export class SubmissionBatcher implements Closable {
         this.#settleRepeats(repeats, firstById);
         return;
       }
-      await acceptSubmissions(
-        pool,
-        toSend.map((item) => item.envelope),
-      ).catch((error: unknown) => {
-        // Kafka holds the reports, so they are accepted; the ledger catches
-        // up when the correlator has stored them (GET reads both).
-        this.#options.logger.warn({ err: error }, 'reports are in Kafka but the ledger could not be updated');
-      });
+      const sent = toSend.map((item) => item.envelope);
+      if (ledger) {
+        try {
+          await this.#withLedgerDeadline(acceptSubmissions(this.#options.pool, sent));
+        } catch (error) {
+          // Kafka holds the reports, so they are accepted; the ledger's
+          // catch-up marks them when it reads them from the topic.
+          if (!this.#ledgerDown) {
+            this.#options.logger.warn(
+              { err: error, reports: sent.length },
+              'reports are in Kafka but the ledger could not be updated: the catch-up will',
+            );
+          }
+          if (this.#isLedgerAway(error)) this.#ledgerFailed(error);
+          ledger = false;
+        }
+      }
+      if (!ledger) {
+        for (const envelope of sent) this.#options.unledgered.remember(envelope);
+      }
       for (const { pending } of toSend) pending.resolve('accepted');
     }
     this.#settleRepeats(repeats, firstById);
+  }
+
+  /** Claims rows for the batch's reports; returns the rows that were there before. */
+  async #claim(firsts: Pending[], json: Map<ReportEnvelope, string>): Promise<Map<string, SubmissionRow>> {
+    const { pool } = this.#options;
+    const inserted = await claimSubmissions(
+      pool,
+      firsts.map((pending) => json.get(pending.envelope)!),
+    );
+    const earlier = await findSubmissions(
+      pool,
+      firsts.filter((pending) => !inserted.has(pending.envelope.id)).map((pending) => pending.envelope.id),
+    );
+    // Rows the ledger holds answer for themselves from now on.
+    this.#options.unledgered.forget(earlier.keys());
+    return earlier;
+  }
+
+  #ledgerAway(): boolean {
+    return performance.now() < this.#ledgerAwayUntil;
+  }
+
+  #isLedgerAway(error: unknown): boolean {
+    return error instanceof LedgerDeadlineExceeded || isDatabaseUnavailable(error);
+  }
+
+  /** Batches go without the ledger for a while, so an outage costs one failed try per interval, not one per batch. */
+  #ledgerFailed(error: unknown): void {
+    if (!this.#ledgerDown) {
+      this.#ledgerDown = true;
+      this.#options.logger.warn(
+        { err: error, retryInMs: this.#options.ledgerRetryMs },
+        "PostgreSQL is away: reports are answered on Kafka's acknowledgement alone until the ledger answers",
+      );
+    }
+    this.#ledgerAwayUntil = performance.now() + this.#options.ledgerRetryMs;
+  }
+
+  /** A ledger that does not answer in time is treated as away; the statement itself runs on. */
+  async #withLedgerDeadline<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new LedgerDeadlineExceeded(
+                  `the ledger did not answer in ${this.#options.ledgerTimeoutMs} ms`,
+                ),
+              ),
+            this.#options.ledgerTimeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      // A statement that lost the race may still fail later; nobody waits for it.
+      work.catch(() => undefined);
+    }
   }
 
   /** A repeat within the batch waits for its first and answers as a retry of it would. */
@@ -183,6 +305,15 @@ export class SubmissionBatcher implements Closable {
     );
     metrics?.kafkaProduced.inc({ topic }, envelopes.length);
   }
+}
+
+/** The ledger did not answer within `ledgerTimeoutMs`. */
+class LedgerDeadlineExceeded extends Error {
+  override readonly name = 'LedgerDeadlineExceeded';
+}
+
+function sameSubmitter(known: UnledgeredReport, envelope: ReportEnvelope): boolean {
+  return known.organisationId === envelope.organisationId && known.contentSha256 === envelope.contentSha256;
 }
 
 function conflict(id: string): RenkeiError {

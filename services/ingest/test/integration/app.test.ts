@@ -310,7 +310,7 @@ describe('ingest, built in-process', () => {
       expect(failed.headers['retry-after']).toBe('1');
       expect(failed.json()).toMatchObject({
         code: 'RENKEI_UNAVAILABLE',
-        message: 'the report could not be stored; retry with the same id',
+        message: 'not acknowledged: it may or may not be stored; retry with the same id',
       });
       expect(await onTopic(body.id!)).toBe(0);
 
@@ -394,7 +394,7 @@ describe('ingest, built in-process', () => {
   });
 
   describe('when PostgreSQL does not answer', () => {
-    it('answers 503 with Retry-After: nothing was accepted', async () => {
+    it('answers 202 once Kafka holds the report, and its retry again without a second message', async () => {
       // Nothing listens on port 1: the connection is refused, as when the server is down.
       const unreachable = createPool('postgres://postgres@127.0.0.1:1/renkei', { max: 1 });
       const offline = await buildIngestApp({
@@ -410,20 +410,34 @@ describe('ingest, built in-process', () => {
         }),
         registry: fixedRegistry([{ ...mlitCsirt, name: 'MLIT CSIRT' }]),
         kafkaTimeoutMs: 1_000,
-        checkReadiness: async () => false,
+        checkReadiness: async () => true,
       });
       try {
         const body = report();
-        const response = await offline.app.inject({
-          method: 'POST',
-          url: '/v1/reports',
-          headers: { authorization: 'Bearer x', 'content-type': 'application/json' },
-          payload: JSON.stringify(body),
+        const submit = () =>
+          offline.app.inject({
+            method: 'POST',
+            url: '/v1/reports',
+            headers: { authorization: 'Bearer x', 'content-type': 'application/json' },
+            payload: JSON.stringify(body),
+          });
+        const response = await submit();
+        expect(response.statusCode).toBe(202);
+        expect(response.json()).toEqual({ id: body.id, status: 'accepted' });
+        expect(await onTopic(body.id!)).toBe(1);
+        // The retry is answered from what this process remembers: no second message.
+        expect((await submit()).statusCode).toBe(202);
+        expect(await onTopic(body.id!)).toBe(1);
+
+        // Reading needs the ledger: not acknowledged, retry.
+        const read = await offline.app.inject({
+          method: 'GET',
+          url: `/v1/reports/${body.id}`,
+          headers: { authorization: 'Bearer x' },
         });
-        expect(response.statusCode).toBe(503);
-        expect(response.headers['retry-after']).toBe('1');
-        expect(response.json()).toMatchObject({ code: 'RENKEI_UNAVAILABLE' });
-        expect(await onTopic(body.id!)).toBe(0);
+        expect(read.statusCode).toBe(503);
+        expect(read.headers['retry-after']).toBe('1');
+        expect(read.json()).toMatchObject({ code: 'RENKEI_UNAVAILABLE' });
       } finally {
         await offline.close(1_000);
         await unreachable.end();
