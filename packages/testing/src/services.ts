@@ -17,6 +17,8 @@ export interface ServiceProcess {
   pid: number;
   /** Where the service listens (ingest, gateway). */
   url: string | undefined;
+  /** Where its `GET /metrics` answers: a listener of its own. */
+  metricsUrl: string | undefined;
   logFile: string;
   lines: LogLine[];
   waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
@@ -137,6 +139,7 @@ export async function spawnService(
     name,
     pid: child.pid!,
     url: typeof ready.url === 'string' ? ready.url : undefined,
+    metricsUrl: typeof ready.metricsUrl === 'string' ? ready.metricsUrl : undefined,
     exited,
     logFile,
     lines,
