@@ -180,7 +180,7 @@ export function installErrorReplies(app: FastifyInstance, isTransient: Transient
     if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
     return reply.status(status).send(body);
   });
-  app.setNotFoundHandler((request, reply) => {
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0]!;
     // A path that exists under other methods is a 405 with the methods it has.
     const allowed = PROBED_METHODS.filter(
@@ -196,7 +196,14 @@ export function installErrorReplies(app: FastifyInstance, isTransient: Transient
     return reply
       .status(404)
       .send({ code: 'RENKEI_NOT_FOUND', message: `no route ${request.method} ${path}` } satisfies ErrorReply);
+  };
+  // Answered before the body is read: nobody, with or without a token, makes
+  // the hub parse a body no route asked for. (Preflights go on to the CORS hook.)
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.url !== undefined || request.method === 'OPTIONS') return;
+    return notFound(request, reply);
   });
+  app.setNotFoundHandler(notFound);
 }
 
 /**
