@@ -5,8 +5,10 @@ import {
   createTestDatabase,
   createTestKeys,
   deleteTopicsWithPrefix,
+  openStream,
   randomTopicPrefix,
   registerOrganisations,
+  sleep,
   spawnServices,
   TEST_ORGANISATIONS,
   waitUntilReady,
@@ -248,6 +250,22 @@ describe('bounded requests and operational surfaces on running services', () => 
         }, 15_000).unref();
       });
       expect(closedAfterMs).toBeLessThan(8_000);
+    });
+
+    it('leaves a WebSocket stream open past the request timeout: it bounds receiving a request, not a connection', async () => {
+      const analyst = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
+      const stream = await openStream(gateway.url!, analyst);
+      try {
+        await stream.next((frame) => frame.type === 'welcome');
+        const outcome = await Promise.race([
+          stream.closed,
+          sleep(REQUEST_TIMEOUT_MS + 2_000).then(() => 'open'),
+        ]);
+        expect(outcome).toBe('open');
+        expect(stream.socket.readyState).toBe(stream.socket.OPEN);
+      } finally {
+        await stream.close();
+      }
     });
 
     it('logs a client that aborts its body at info under its own code, not as an outage', async () => {
