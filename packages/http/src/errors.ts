@@ -197,11 +197,13 @@ export function installErrorReplies(app: FastifyInstance, isTransient: Transient
       .status(404)
       .send({ code: 'RENKEI_NOT_FOUND', message: `no route ${request.method} ${path}` } satisfies ErrorReply);
   };
-  // Answered before the body is read: nobody, with or without a token, makes
-  // the hub parse a body no route asked for. (Preflights go on to the CORS hook.)
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.url !== undefined || request.method === 'OPTIONS') return;
-    return notFound(request, reply);
+  // Answered before the body is read (after the onRequest hooks, so CORS
+  // headers are set): nobody, with or without a token, makes the hub parse a
+  // body no route asked for.
+  app.addHook('preParsing', async (request, reply, payload) => {
+    if (request.routeOptions.url !== undefined) return payload;
+    await notFound(request, reply);
+    return payload;
   });
   app.setNotFoundHandler(notFound);
 }
