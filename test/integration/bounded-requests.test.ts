@@ -268,6 +268,30 @@ describe('bounded requests and operational surfaces on running services', () => 
       }
     });
 
+    it('logs oversize and invalid WebSocket frames at warn, not as faults', async () => {
+      const analyst = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
+      const oversized = await openStream(gateway.url!, analyst);
+      await oversized.next((frame) => frame.type === 'welcome');
+      oversized.socket.send(
+        JSON.stringify({ type: 'subscribe', filter: {}, padding: 'x'.repeat(70 * 1024) }),
+      );
+      expect((await oversized.closed).code).toBe(1009);
+      const notUtf8 = await openStream(gateway.url!, analyst);
+      await notUtf8.next((frame) => frame.type === 'welcome');
+      notUtf8.socket.send(Buffer.from([0x7b, 0xff, 0x7d]), { binary: false });
+      expect((await notUtf8.closed).code).toBe(1007);
+
+      for (const code of ['WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'WS_ERR_INVALID_UTF8']) {
+        const line = await gateway.waitForLog(
+          (entry) => entry.code === code && entry.msg === 'websocket client error',
+        );
+        expect(line.level).toBe('warn');
+      }
+      expect(gateway.lines.filter((entry) => entry.level === 'error' && entry.reqId !== undefined)).toEqual(
+        [],
+      );
+    });
+
     it('logs a client that aborts its body at info under its own code, not as an outage', async () => {
       const port = Number(new URL(ingest.url!).port);
       await new Promise<void>((resolve) => {

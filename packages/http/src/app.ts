@@ -47,6 +47,19 @@ export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
   keepAliveMs: 5_000,
 };
 
+/**
+ * How loud a WebSocket's error is: a frame that breaks the protocol (too
+ * large, not UTF-8, a bad opcode) is a client's bug, worth a warning; a
+ * connection the client dropped is routine; anything else is the hub's.
+ */
+export function websocketErrorLevel(error: unknown): 'info' | 'warn' | 'error' {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return 'error';
+  if (code.startsWith('WS_ERR_')) return 'warn';
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT') return 'info';
+  return 'error';
+}
+
 /** The timeouts a service takes from its configuration (`httpEnv`). */
 export function httpTimeoutsFrom(config: {
   HTTP_REQUEST_TIMEOUT_MS: number;
@@ -212,7 +225,18 @@ export async function createHttpApp({
   if (websocketOptions) {
     // Before authentication: the plugin's own hooks must see every upgrade,
     // refused ones included, or a refused upgrade's socket is never closed.
-    await app.register(websocket, { options: { maxPayload: websocketOptions.maxPayloadBytes } });
+    await app.register(websocket, {
+      options: { maxPayload: websocketOptions.maxPayloadBytes },
+      // The plugin logs every socket error at error level; most are the client's.
+      errorHandler: (error, socket, request) => {
+        const level = websocketErrorLevel(error);
+        request.log[level](
+          { err: error, code: (error as { code?: unknown }).code },
+          level === 'error' ? 'websocket fault' : 'websocket client error',
+        );
+        socket.terminate();
+      },
+    });
     // The plugin hides WebSocket routes from the OpenAPI document; the stream
     // is part of the public contract, so it is listed like any other route.
     app.addHook('onRoute', (route) => {

@@ -8,6 +8,7 @@ export {
   type HttpAppOptions,
   type HttpServer,
   type HttpTimeouts,
+  websocketErrorLevel,
 } from './app.js';
 export { serveMetrics, type MetricsListener, type MetricsListenerOptions } from './metrics-listener.js';
 export {
