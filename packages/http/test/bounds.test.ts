@@ -8,6 +8,7 @@ import {
   serveMetrics,
   type HttpApp,
   type MetricsListener,
+  websocketErrorLevel,
 } from '@renkei/http';
 
 const logger = createLogger('test', 'silent');
@@ -148,5 +149,19 @@ describe('serveMetrics', () => {
     const post = await fetch(`${url}/metrics`, { method: 'POST', body: 'x' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
+  });
+});
+
+describe('websocketErrorLevel', () => {
+  const withCode = (code: string) => Object.assign(new Error(code), { code });
+
+  it('warns about frames that break the protocol, notes dropped connections, and keeps faults at error', () => {
+    expect(websocketErrorLevel(withCode('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'))).toBe('warn');
+    expect(websocketErrorLevel(withCode('WS_ERR_INVALID_UTF8'))).toBe('warn');
+    expect(websocketErrorLevel(withCode('ECONNRESET'))).toBe('info');
+    expect(websocketErrorLevel(withCode('EPIPE'))).toBe('info');
+    expect(websocketErrorLevel(new Error('a bug'))).toBe('error');
+    expect(websocketErrorLevel(withCode('ENOMEM'))).toBe('error');
+    expect(websocketErrorLevel(undefined)).toBe('error');
   });
 });
