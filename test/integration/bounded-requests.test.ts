@@ -90,10 +90,10 @@ describe('bounded requests and operational surfaces on running services', () => 
     // 10 KB: 5,000 arrays, one inside the other.
     const nested = '['.repeat(5_000) + ']'.repeat(5_000);
 
-    /** The fastest of three tries: a busy machine may delay one, a quadratic walk delays all. */
+    /** The fastest of five tries: a busy machine may delay some, a quadratic walk delays all. */
     async function fastest(send: () => Promise<Response>): Promise<{ ms: number; response: Response }> {
       let best: { ms: number; response: Response } | undefined;
-      for (let attempt = 0; attempt < 3; attempt += 1) {
+      for (let attempt = 0; attempt < 5; attempt += 1) {
         const started = performance.now();
         const response = await send();
         await response.clone().text();
@@ -111,7 +111,7 @@ describe('bounded requests and operational surfaces on running services', () => 
       expect(body.code).toBe('RENKEI_INVALID_REQUEST');
       expect(body.message).toContain('nested deeper than 64 levels');
       expect(body.fields![0]!.field).toBe(`title${'[0]'.repeat(63)}`);
-      expect(ms).toBeLessThan(100);
+      expect(ms, `fastest of five: ${ms.toFixed(1)} ms`).toBeLessThan(100);
     });
 
     it('answers the same body on the gateway without a token in under 100 ms, without parsing it first', async () => {
@@ -132,7 +132,7 @@ describe('bounded requests and operational surfaces on running services', () => 
           }),
         );
         expect([400, 401, 404], path).toContain(response.status);
-        expect(ms, path).toBeLessThan(100);
+        expect(ms, `${path}: fastest of five ${ms.toFixed(1)} ms`).toBeLessThan(100);
       }
       // Not parsed at all: a body that would be a 400 gets the route's answer.
       const unread = await fetch(`${gateway.url}/v1/nowhere`, {
@@ -287,9 +287,11 @@ describe('bounded requests and operational surfaces on running services', () => 
         );
         expect(line.level).toBe('warn');
       }
-      expect(gateway.lines.filter((entry) => entry.level === 'error' && entry.reqId !== undefined)).toEqual(
-        [],
+      // (A /readyz 503 while a service starts is logged as a failed request; it is not about this.)
+      const faults = gateway.lines.filter(
+        (entry) => entry.level === 'error' && entry.reqId !== undefined && entry.route !== '/readyz',
       );
+      expect(faults).toEqual([]);
     });
 
     it('logs a client that aborts its body at info under its own code, not as an outage', async () => {
@@ -311,9 +313,11 @@ describe('bounded requests and operational surfaces on running services', () => 
       expect(line.route).toBe('/v1/reports');
       expect(ingest.lines.filter((entry) => entry.code === 'RENKEI_UNAVAILABLE')).toEqual([]);
       // (kafkajs may log metadata errors while topics are being created; requests must not.)
-      expect(ingest.lines.filter((entry) => entry.level === 'error' && entry.reqId !== undefined)).toEqual(
-        [],
+      // (A /readyz 503 while a service starts is logged as a failed request; it is not about this.)
+      const faults = ingest.lines.filter(
+        (entry) => entry.level === 'error' && entry.reqId !== undefined && entry.route !== '/readyz',
       );
+      expect(faults).toEqual([]);
     });
   });
 
