@@ -65,6 +65,8 @@ export async function spawnService(
         INGEST_PORT: '0',
         GATEWAY_PORT: '0',
         CORRELATOR_PORT: '0',
+        // A free port, also for a test that picks the service's own: its port + 10 may be taken.
+        METRICS_PORT: '0',
         LOG_LEVEL: 'info',
         ...env,
       },
