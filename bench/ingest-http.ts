@@ -47,7 +47,7 @@ export const ingestHttp: Scenario = {
     let calls = 0;
     const drive = async (server: BenchProcess, concurrency: number, seconds: number): Promise<Measured> => {
       const cpuBefore = server.usage().cpuSeconds;
-      const batchesBefore = server === ingest ? await ingestBatches(ingest.url) : undefined;
+      const batchesBefore = server === ingest ? await ingestBatches(ingest) : undefined;
       const result = await load.run('http-closed', {
         origin: server.url,
         path: '/v1/reports',
@@ -62,7 +62,7 @@ export const ingestHttp: Scenario = {
         serverCpuPer1000: round((cpu / Math.max(1, result.count)) * 1000, 3),
       };
       if (batchesBefore) {
-        const after = await ingestBatches(ingest.url);
+        const after = await ingestBatches(ingest);
         measured.meanBatch = round(
           (after.reports - batchesBefore.reports) / (after.sends - batchesBefore.sends),
           1,
@@ -162,8 +162,9 @@ export const ingestHttp: Scenario = {
 };
 
 /** Ingest's batch counters: Kafka sends so far and the reports they carried. */
-async function ingestBatches(url: string): Promise<{ sends: number; reports: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+async function ingestBatches(ingest: BenchProcess): Promise<{ sends: number; reports: number }> {
+  if (!ingest.metricsUrl) throw new Error('ingest was started without a metrics port');
+  const text = await (await fetch(`${ingest.metricsUrl}/metrics`)).text();
   const read = (series: string) =>
     Number(new RegExp(`^${series}\\{[^}]*stage="ingest"[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
   return { sends: read('renkei_batch_size_count'), reports: read('renkei_batch_size_sum') };

@@ -158,6 +158,7 @@ async function startStack(
   const database = await createDatabase(scope);
   const prefix = topicPrefix(scope);
   const ports = await Promise.all(services.map(() => freePort()));
+  const metricsPorts = await Promise.all(services.map(() => freePort()));
   // Started together: they race on migrations and topics as in production, and it is faster.
   const started = await Promise.allSettled(
     services.map((name, index) =>
@@ -165,6 +166,7 @@ async function startStack(
         label: label(name),
         script: `services/${name}/src/main.ts`,
         port: ports[index]!,
+        metricsPort: metricsPorts[index]!,
         env: {
           DATABASE_URL: database.url,
           KAFKA_TOPIC_PREFIX: prefix,
@@ -174,6 +176,7 @@ async function startStack(
           RATE_LIMIT_WRITES_MAX: '100000000',
           HOST: '127.0.0.1',
           [PORT_VARIABLE[name]]: String(ports[index]),
+          METRICS_PORT: String(metricsPorts[index]),
           ...env,
         },
       }).then((process) => scope.track(process)),

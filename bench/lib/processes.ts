@@ -36,6 +36,8 @@ export interface BenchProcess {
   pid: number;
   /** Where it answers HTTP (`/readyz` at least). */
   url: string;
+  /** Where a service serves `GET /metrics` (its own listener), when it was given one. */
+  metricsUrl: string | undefined;
   logFile: string;
   usage(): ProcessUsage;
   /** Resolves to the exit code (null after a signal) when the process ends. */
@@ -52,6 +54,8 @@ export interface ProcessSpec {
   env: Record<string, string>;
   /** The port it was told to listen on; `/readyz` there must answer 200. */
   port: number;
+  /** A service's metrics port (`METRICS_PORT`), when it was given one. */
+  metricsPort?: number;
   readyTimeoutMs?: number;
 }
 
@@ -102,6 +106,7 @@ export async function startProcess(spec: ProcessSpec): Promise<BenchProcess> {
     label: spec.label,
     pid: child.pid!,
     url,
+    metricsUrl: spec.metricsPort === undefined ? undefined : `http://127.0.0.1:${spec.metricsPort}`,
     logFile,
     usage: () => processUsage(child.pid!),
     exited,

@@ -175,6 +175,7 @@ $DEV_MODE_NOTE
   ingest      http://$HOST:$INGEST_PORT    POST /v1/reports, GET /v1/reports/:id
   gateway     http://$HOST:$GATEWAY_PORT    GET /v1/alerts, /v1/warnings, /v1/organisations, /v1/audit, WebSocket ws://$HOST:$GATEWAY_PORT/v1/stream
   correlator  http://$HOST:$CORRELATOR_PORT    GET /healthz, GET /readyz
+  metrics     http://127.0.0.1:$((INGEST_PORT + 10))/metrics, :$((GATEWAY_PORT + 10)), :$((CORRELATOR_PORT + 10))    this machine only (docs/OPERATIONS.md)
   kafka       $KAFKA_BROKERS
   logs        ${LOG_DIR}/
   status      npm run status    (each service's pid, uptime, restarts and readiness)

@@ -14,7 +14,12 @@ import { z } from 'zod';
 import { authenticateRequests, type TokenVerifier } from '@renkei/auth';
 import type { HubMetrics } from '@renkei/metrics';
 import { publishLifecycleStep, RenkeiError, type Logger } from '@renkei/runtime';
-import { clientErrorReply, installErrorReplies, type TransientErrorTest } from './errors.js';
+import {
+  clientErrorReply,
+  frameworkErrorReply,
+  installErrorReplies,
+  type TransientErrorTest,
+} from './errors.js';
 import { requestAnnotations } from './annotations.js';
 import { installJsonBodyParser } from './json-body.js';
 import { zodValidatorCompiler } from './validation.js';
@@ -22,18 +27,65 @@ import { zodValidatorCompiler } from './validation.js';
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
- * How loud an error on an open WebSocket is. A frame the client got wrong
- * (over the size limit, invalid UTF-8, unmasked: `ws` has already sent the
- * close code, 1009 or 1002) is the client's fault, so warn; a peer that went
- * away is routine, so info; anything else is ours, so error.
+ * How long a client may take. Without them a client sending one byte every
+ * few seconds holds a connection (and, once its headers are in, a request)
+ * for ever, even after it was refused.
+ */
+export interface HttpTimeouts {
+  /** From the first byte of a request to its last: past it the request is cut with a 408. */
+  requestMs: number;
+  /** From the first byte of a request to the end of its headers; at most `requestMs`. */
+  headersMs: number;
+  /** How long a keep-alive connection may sit idle between requests before it is closed. */
+  keepAliveMs: number;
+}
+
+/** A slow body is cut within 30 s of its first byte: 25 s, checked every second. */
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
+  requestMs: 25_000,
+  headersMs: 10_000,
+  keepAliveMs: 5_000,
+};
+
+/**
+ * How loud a WebSocket's error is: a frame that breaks the protocol (too
+ * large, not UTF-8, a bad opcode) is a client's bug, worth a warning; a
+ * connection the client dropped is routine; anything else is the hub's.
  */
 export function websocketErrorLevel(error: unknown): 'info' | 'warn' | 'error' {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return 'error';
   if (code.startsWith('WS_ERR_')) return 'warn';
-  if (['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes(code)) return 'info';
+  if (['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT'].includes(code)) return 'info';
   return 'error';
 }
+
+/** The timeouts a service takes from its configuration (`httpEnv`). */
+export function httpTimeoutsFrom(config: {
+  HTTP_REQUEST_TIMEOUT_MS: number;
+  HTTP_HEADERS_TIMEOUT_MS: number;
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: number;
+}): HttpTimeouts {
+  return {
+    requestMs: config.HTTP_REQUEST_TIMEOUT_MS,
+    headersMs: config.HTTP_HEADERS_TIMEOUT_MS,
+    keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  };
+}
+
+/** Security headers of the documentation pages; swagger-ui needs inline style attributes and data: images. */
+export const DOCS_CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 /** A Fastify instance whose routes declare zod schemas: they validate, type and document each route. */
 export type HttpServer = FastifyInstance<
@@ -56,8 +108,10 @@ export interface HttpAppOptions {
   websocket?: { maxPayloadBytes: number };
   /** Failures of dependencies a retry can get past: answered 503 with Retry-After. */
   transientErrors?: TransientErrorTest[];
-  /** Exposes these at `/metrics` and times every request into them. */
+  /** Times every request into these; they are served by {@link serveMetrics}, not by this app. */
   metrics?: HubMetrics;
+  /** Request, header and keep-alive timeouts; {@link DEFAULT_HTTP_TIMEOUTS} when left out. */
+  timeouts?: HttpTimeouts;
   /** Publishes `/openapi.json` and a browsable reference at `/docs`. */
   openapi?: { title: string; description: string; version?: string };
 }
@@ -95,7 +149,9 @@ export async function createHttpApp({
   transientErrors = [],
   metrics,
   openapi,
+  timeouts = DEFAULT_HTTP_TIMEOUTS,
 }: HttpAppOptions): Promise<HttpApp> {
+  const headersMs = Math.min(timeouts.headersMs, timeouts.requestMs);
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger at run time; the cast keeps the instance's default generics.
     loggerInstance: logger as FastifyBaseLogger,
@@ -105,7 +161,18 @@ export async function createHttpApp({
     // Health probes and the stream's upgrade need no trailing-slash pedantry.
     routerOptions: { ignoreTrailingSlash: true },
     forceCloseConnections: 'idle',
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    http: {
+      headersTimeout: headersMs,
+      requestTimeout: timeouts.requestMs,
+      // Node looks for requests past their time this often (30 s by default,
+      // which would let a slow body live for a minute).
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headersMs / 4))),
+    },
     clientErrorHandler: clientErrorReply,
+    // A malformed percent-encoding in the path, a too long path parameter: the hub's body, not Fastify's.
+    frameworkErrors: frameworkErrorReply,
     // One line per request, written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<ZodTypeProvider>();
@@ -127,9 +194,18 @@ export async function createHttpApp({
   installErrorReplies(app, isTransient);
 
   if (openapi) {
-    // Documentation pages are public, whoever serves them.
+    // Documentation pages are public, whoever serves them, and get the console's protections.
     app.addHook('onRoute', (route) => {
       if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true };
+    });
+    app.addHook('onSend', async (request, reply) => {
+      const path = request.url.split('?')[0]!;
+      if (path !== '/docs' && !path.startsWith('/docs/') && path !== '/openapi.json') return;
+      reply
+        .header('content-security-policy', DOCS_CONTENT_SECURITY_POLICY)
+        .header('x-content-type-options', 'nosniff')
+        .header('x-frame-options', 'DENY')
+        .header('referrer-policy', 'no-referrer');
     });
     await app.register(swagger, {
       openapi: {
@@ -151,9 +227,13 @@ export async function createHttpApp({
     // refused ones included, or a refused upgrade's socket is never closed.
     await app.register(websocket, {
       options: { maxPayload: websocketOptions.maxPayloadBytes },
-      // An error on an open socket: the plugin's default logs every one at error level.
+      // The plugin logs every socket error at error level; most are the client's.
       errorHandler: (error, socket, request) => {
-        request.log[websocketErrorLevel(error)]({ err: error }, 'websocket error: connection dropped');
+        const level = websocketErrorLevel(error);
+        request.log[level](
+          { err: error, code: (error as { code?: unknown }).code },
+          level === 'error' ? 'websocket fault' : 'websocket client error',
+        );
         socket.terminate();
       },
     });
@@ -198,21 +278,6 @@ export async function createHttpApp({
         reply.elapsedTime / 1000,
       );
     });
-    app.get(
-      '/metrics',
-      {
-        config: { public: true },
-        schema: {
-          summary: 'Prometheus metrics of this process (text exposition format)',
-          security: [],
-          tags: ['operations'],
-        },
-      },
-      async (_request, reply) => {
-        reply.header('content-type', metrics.registry.contentType);
-        return metrics.registry.metrics();
-      },
-    );
   }
 
   const healthReply = z.object({ status: z.string() });

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ERROR_CODES, RenkeiError, isRenkeiError, type HttpErrorCode } from '@renkei/runtime';
 import { fieldIssues, describeIssues, type FieldIssue } from '@renkei/schema';
@@ -52,7 +52,15 @@ const FASTIFY_CODES: Record<string, HttpErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'RENKEI_INVALID_REQUEST',
   FST_ERR_CTP_INVALID_JSON_BODY: 'RENKEI_INVALID_REQUEST',
   FST_ERR_BAD_URL: 'RENKEI_INVALID_REQUEST',
+  FST_ERR_MAX_PARAM_LENGTH: 'RENKEI_INVALID_REQUEST',
   FST_ERR_ASYNC_CONSTRAINT: 'RENKEI_INVALID_REQUEST',
+};
+
+/** Errors about the URL rather than the body, with what the client is told. */
+const URL_MESSAGES: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the path is not a valid URL: it holds a malformed percent-encoding',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path segment is longer than allowed',
+  FST_ERR_ASYNC_CONSTRAINT: 'the request does not match the route',
 };
 
 const RETRY_AFTER_SECONDS = 1;
@@ -87,6 +95,8 @@ export function toErrorReply(
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) {
     if (mapped !== 'RENKEI_INVALID_REQUEST') return answer(mapped, ERROR_CODES[mapped].message);
+    const aboutUrl = URL_MESSAGES[fastifyError.code!];
+    if (aboutUrl) return answer(mapped, aboutUrl);
     const message = `body: ${fastifyError.message ?? 'not valid JSON'}`;
     return answer(mapped, message, [{ field: '(body)', message }]);
   }
@@ -129,8 +139,35 @@ function answer(code: HttpErrorCode, message: string, fields?: FieldIssue[]): Er
 
 const PROBED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
+/**
+ * Whether the client went away before its request was read in full (it
+ * closed the connection mid-body). Node reports it as an `ECONNRESET`
+ * "aborted" on the request stream; it is the client's doing, not an outage.
+ */
+export function isClientAbort(error: unknown, request: FastifyRequest): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' && (request.raw.readableAborted || request.raw.socket?.destroyed !== false);
+}
+
 export function installErrorReplies(app: FastifyInstance, isTransient: TransientErrorTest): void {
   app.setErrorHandler((error, request, reply) => {
+    if (isClientAbort(error, request)) {
+      // Nobody is left to answer: say so once, at info, under its own code.
+      const { status, message } = ERROR_CODES.RENKEI_CLIENT_ABORTED;
+      request.log.info(
+        {
+          method: request.method,
+          path: request.url.split('?')[0],
+          route: request.routeOptions.url,
+          status,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+          code: 'RENKEI_CLIENT_ABORTED',
+          reason: message,
+        },
+        'request aborted by the client',
+      );
+      return reply.hijack();
+    }
     const { status, body, retryAfterSeconds } = toErrorReply(error, {
       isTransient,
       correlationId: request.id,
@@ -143,7 +180,7 @@ export function installErrorReplies(app: FastifyInstance, isTransient: Transient
     if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
     return reply.status(status).send(body);
   });
-  app.setNotFoundHandler((request, reply) => {
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0]!;
     // A path that exists under other methods is a 405 with the methods it has.
     const allowed = PROBED_METHODS.filter(
@@ -159,7 +196,36 @@ export function installErrorReplies(app: FastifyInstance, isTransient: Transient
     return reply
       .status(404)
       .send({ code: 'RENKEI_NOT_FOUND', message: `no route ${request.method} ${path}` } satisfies ErrorReply);
+  };
+  // Answered before the body is read (after the onRequest hooks, so CORS
+  // headers are set): nobody, with or without a token, makes the hub parse a
+  // body no route asked for.
+  app.addHook('preParsing', async (request, reply, payload) => {
+    if (request.routeOptions.url !== undefined) return payload;
+    await notFound(request, reply);
+    return payload;
   });
+  app.setNotFoundHandler(notFound);
+}
+
+/**
+ * Errors Fastify raises before a route is found (a malformed percent-encoding
+ * in the path): the same body as every other error, and the request's one
+ * log line, since no route hook runs for them.
+ */
+export function frameworkErrorReply(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const { status, body } = toErrorReply(error, { correlationId: request.id });
+  request.log.info(
+    {
+      method: request.method,
+      path: request.url.split('?')[0],
+      status,
+      code: body.code,
+      reason: body.message,
+    },
+    status >= 500 ? 'request failed' : 'request refused',
+  );
+  void reply.status(status).send(body);
 }
 
 /**
@@ -169,6 +235,15 @@ export function installErrorReplies(app: FastifyInstance, isTransient: Transient
  */
 export function clientErrorReply(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // An answer half written cannot be followed by another. (A request whose
+  // answer was sent in full, a 401 whose body still trickles in, gets the 408
+  // as Node itself would send it, and the connection closes.)
+  const answered = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+    ?.headersSent;
+  if (answered) {
+    socket.destroy();
+    return;
+  }
   const code: HttpErrorCode =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? 'RENKEI_HEADERS_TOO_LARGE'
@@ -180,11 +255,20 @@ export function clientErrorReply(error: NodeJS.ErrnoException, socket: Socket): 
     code,
     message: code === 'RENKEI_INVALID_REQUEST' ? 'the request is not valid HTTP' : message,
   } satisfies ErrorReply);
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+  if (!socket.writable) {
+    socket.destroy(error);
+    return;
   }
-  socket.destroy(error);
+  // Ended rather than destroyed at once, so the answer leaves before the
+  // connection closes; a client that reads nothing is cut a second later.
+  const cut = setTimeout(() => socket.destroy(), 1_000);
+  cut.unref();
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => {
+      clearTimeout(cut);
+      socket.destroy();
+    },
+  );
 }

@@ -1,8 +1,12 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Seconds: from a fast local request to a Kafka acknowledgement waiting on a slow broker. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+
+/** Quantiles of the event-loop delay each scrape reports; 1 is the longest delay. */
+const LOOP_DELAY_QUANTILES = [0.5, 0.9, 0.99, 1] as const;
 
 /**
  * Every series the hub exposes, named in one place and created in every
@@ -15,6 +19,10 @@ export function createMetrics(service: string) {
   collectDefaultMetrics({ register: registry, prefix: 'renkei_process_' });
   const registers = [registry];
   const pools: PoolCounts[] = [];
+  // Samples how late the loop runs a 10 ms timer: every request, heartbeat
+  // and Kafka callback of the process waits this long.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   return {
     /** Pools whose counts the `renkei_db_pool_connections` gauge reads at every scrape. */
     pools,
@@ -84,6 +92,21 @@ export function createMetrics(service: string) {
       name: 'renkei_feed_events_published_total',
       help: 'Feed events the relay published to Kafka (leader only)',
       registers,
+    }),
+    eventLoopDelay: new Gauge({
+      name: 'renkei_event_loop_delay_seconds',
+      help: 'Event-loop delay since the previous scrape, by quantile (quantile="1": the longest), from perf_hooks.monitorEventLoopDelay',
+      labelNames: ['quantile'] as const,
+      registers,
+      collect() {
+        for (const quantile of LOOP_DELAY_QUANTILES) {
+          const nanoseconds =
+            loopDelay.count === 0 ? 0 : quantile === 1 ? loopDelay.max : loopDelay.percentile(quantile * 100);
+          this.set({ quantile: String(quantile) }, nanoseconds / 1e9);
+        }
+        // Each scrape reports the window since the last one, so a stall shows once, where it happened.
+        loopDelay.reset();
+      },
     }),
     dbPool: new Gauge({
       name: 'renkei_db_pool_connections',

@@ -50,6 +50,11 @@ export const ERROR_CODES = {
     retriable: false,
     message: 'the request headers are larger than allowed',
   },
+  RENKEI_CLIENT_ABORTED: {
+    status: 499,
+    retriable: true,
+    message: 'the client closed the connection before its request arrived in full',
+  },
   RENKEI_INTERNAL: { status: 500, retriable: false, message: 'internal error' },
   RENKEI_UNAVAILABLE: { status: 503, retriable: true, message: 'a dependency is unavailable; retry later' },
 

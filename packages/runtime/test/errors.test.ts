@@ -19,6 +19,7 @@ const EXPECTED: Record<ErrorCode, { status: number | undefined; retriable: boole
   RENKEI_IMPORT_REFUSED: { status: 422, retriable: false },
   RENKEI_RATE_LIMITED: { status: 429, retriable: true },
   RENKEI_HEADERS_TOO_LARGE: { status: 431, retriable: false },
+  RENKEI_CLIENT_ABORTED: { status: 499, retriable: true },
   RENKEI_INTERNAL: { status: 500, retriable: false },
   RENKEI_UNAVAILABLE: { status: 503, retriable: true },
   RENKEI_CONFIG_INVALID: { status: undefined, retriable: false },

@@ -91,6 +91,39 @@ export const hubSecretEnv = z.object({
   HUB_SECRET_FILE: z.string().min(1).optional(),
 });
 
+/**
+ * How long an HTTP client may take, on every service. A request (headers and
+ * body) must arrive in full within `HTTP_REQUEST_TIMEOUT_MS` of its first
+ * byte or it is cut with a 408; the check runs every second, so the default
+ * cuts a slow body within 26 s. Raise it if members send large imports over
+ * slow links.
+ */
+export const httpEnv = z.object({
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(25_000),
+  /** The headers alone; at most the request timeout. */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(10_000),
+  /** An idle keep-alive connection is closed after this (Node adds a second of grace). */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+});
+
+/**
+ * `/metrics` is served on a listener of its own, never on the service's port.
+ * `METRICS_PORT` defaults to the service's port + 10 (7410, 7411, 7412), or a
+ * free port when the service's is 0. With `METRICS_TOKEN` a scrape must send
+ * `Authorization: Bearer <token>`; set it whenever `METRICS_HOST` is not loopback.
+ */
+export const metricsEnv = z.object({
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+});
+
+/** Where a service's metrics listener goes: `METRICS_PORT`, else its own port + 10 (0 stays 0). */
+export function metricsPortFor(servicePort: number, configured: number | undefined): number {
+  if (configured !== undefined) return configured;
+  return servicePort === 0 ? 0 : servicePort + 10;
+}
+
 /** HOST is where the HTTP services listen; each service names its own port variable. */
 export const hostSchema = z.string().min(1).default('127.0.0.1');
 export const portSchema = z.coerce.number().int().min(0).max(65535);

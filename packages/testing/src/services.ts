@@ -17,6 +17,8 @@ export interface ServiceProcess {
   pid: number;
   /** Where the service listens (ingest, gateway). */
   url: string | undefined;
+  /** Where its `GET /metrics` answers: a listener of its own. */
+  metricsUrl: string | undefined;
   logFile: string;
   lines: LogLine[];
   waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
@@ -63,6 +65,8 @@ export async function spawnService(
         INGEST_PORT: '0',
         GATEWAY_PORT: '0',
         CORRELATOR_PORT: '0',
+        // A free port, also for a test that picks the service's own: its port + 10 may be taken.
+        METRICS_PORT: '0',
         LOG_LEVEL: 'info',
         ...env,
       },
@@ -137,6 +141,7 @@ export async function spawnService(
     name,
     pid: child.pid!,
     url: typeof ready.url === 'string' ? ready.url : undefined,
+    metricsUrl: typeof ready.metricsUrl === 'string' ? ready.metricsUrl : undefined,
     exited,
     logFile,
     lines,

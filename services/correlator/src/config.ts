@@ -5,8 +5,10 @@ import {
   dependencyEnv,
   feedEnv,
   hostSchema,
+  httpEnv,
   kafkaEnv,
   logEnv,
+  metricsEnv,
   parseEnv,
   portSchema,
 } from '@renkei/schema';
@@ -17,6 +19,8 @@ export const correlatorConfigSchema = z.object({
   ...kafkaEnv.shape,
   ...dependencyEnv.shape,
   ...feedEnv.shape,
+  ...httpEnv.shape,
+  ...metricsEnv.shape,
   HOST: hostSchema,
   /** `/healthz` and `/readyz` for supervisors and load balancers. */
   CORRELATOR_PORT: portSchema.default(7402),

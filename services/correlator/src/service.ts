@@ -8,8 +8,9 @@ import {
 } from '@renkei/bus';
 import { isDatabaseUnavailable, openMigratedPool, watchDatabase } from '@renkei/db';
 import { startFeedRelay } from '@renkei/feed';
-import { createHttpApp } from '@renkei/http';
+import { createHttpApp, httpTimeoutsFrom, serveMetrics } from '@renkei/http';
 import { createMetrics, observePool } from '@renkei/metrics';
+import { metricsPortFor } from '@renkei/schema';
 import {
   ReleaseStack,
   RenkeiError,
@@ -26,6 +27,8 @@ import { loadWarningLists } from './warning-lists.js';
 export interface RunningCorrelator extends ServiceHandle {
   /** Where `/healthz` and `/readyz` answer. */
   url: string;
+  /** Where `GET /metrics` answers: a listener of its own, loopback by default. */
+  metricsUrl: string;
 }
 
 /**
@@ -144,6 +147,7 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       metrics,
       checkReadiness: async () => database.isHealthy() && broker.isHealthy() && joined,
       transientErrors: [isDatabaseUnavailable],
+      timeouts: httpTimeoutsFrom(config),
     });
     resources.defer(() => http.close());
     const url = await http.listen({
@@ -151,8 +155,19 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       port: config.CORRELATOR_PORT,
       onFailure: outcome.fail,
     });
-    logger.info({ url, topic: topics.reports, groupId }, 'correlator consuming');
-    return serviceHandle(resources, outcome, { url });
+    const scrape = await resources.use(
+      () =>
+        serveMetrics(metrics, {
+          host: config.METRICS_HOST,
+          port: metricsPortFor(config.CORRELATOR_PORT, config.METRICS_PORT),
+          token: config.METRICS_TOKEN,
+          logger,
+        }),
+      // Unnamed: not a step of the ordered shutdown, it holds nothing.
+      (listener) => listener.close(),
+    );
+    logger.info({ url, metricsUrl: scrape.url, topic: topics.reports, groupId }, 'correlator consuming');
+    return serviceHandle(resources, outcome, { url, metricsUrl: scrape.url });
   } catch (error) {
     await resources.close().catch(() => undefined);
     throw error;

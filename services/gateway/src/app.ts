@@ -8,7 +8,7 @@ import {
 } from '@renkei/auth';
 import { isBrokerUnavailable } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
-import { createHttpApp, type HttpApp } from '@renkei/http';
+import { createHttpApp, type HttpApp, type HttpTimeouts } from '@renkei/http';
 import type { HubMetrics } from '@renkei/metrics';
 import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
@@ -52,8 +52,10 @@ export interface GatewayDeps {
   taxii?: InteropDeps['taxii'];
   /** The web console served at `/`; without it the gateway serves no page. */
   console?: ConsoleSettings;
-  /** Exposed at `/metrics`, with request latencies. */
+  /** Request latencies go here; the service serves them on its metrics listener. */
   metrics?: HubMetrics;
+  /** Request, header and keep-alive timeouts; the defaults when left out. */
+  timeouts?: HttpTimeouts;
 }
 
 /** The largest frame a client may send: a subscription is a few hundred bytes. */
@@ -75,6 +77,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
     checkReadiness: deps.checkReadiness,
     websocket: { maxPayloadBytes: MAX_CLIENT_FRAME_BYTES },
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.timeouts ? { timeouts: deps.timeouts } : {}),
     transientErrors: [isDatabaseUnavailable, isBrokerUnavailable],
     openapi: {
       title: 'Renkei gateway',

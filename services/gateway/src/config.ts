@@ -9,8 +9,10 @@ import {
   dependencyEnv,
   feedEnv,
   hostSchema,
+  httpEnv,
   kafkaEnv,
   logEnv,
+  metricsEnv,
   parseEnv,
   portSchema,
 } from '@renkei/schema';
@@ -22,6 +24,8 @@ export const gatewayConfigSchema = z.object({
   ...authEnv.shape,
   ...dependencyEnv.shape,
   ...feedEnv.shape,
+  ...httpEnv.shape,
+  ...metricsEnv.shape,
   HOST: hostSchema,
   GATEWAY_PORT: portSchema.default(7401),
   /** Every gateway process reads the whole feed topic, so each needs its own consumer group. */

@@ -4,8 +4,10 @@ import { accessSettingsFrom, keyFilesIn, watchTokenVerifier } from '@renkei/auth
 import { createConsumer, createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
 import { feedBounds, readFeed, startFeedFollower, startFeedRelay } from '@renkei/feed';
+import { httpTimeoutsFrom, serveMetrics } from '@renkei/http';
 import { createMetrics, observePool } from '@renkei/metrics';
 import { startRegistryCache } from '@renkei/registry';
+import { metricsPortFor } from '@renkei/schema';
 import {
   ReleaseStack,
   RenkeiError,
@@ -23,6 +25,8 @@ import { StreamHub } from './stream-hub.js';
 
 export interface RunningGateway extends ServiceHandle {
   url: string;
+  /** Where `GET /metrics` answers: a listener of its own, loopback by default. */
+  metricsUrl: string;
 }
 
 /**
@@ -157,12 +161,27 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         devMode: config.GATEWAY_DEV_MODE ? devSigning(config, logger) : null,
       },
       metrics,
+      timeouts: httpTimeoutsFrom(config),
     });
     resources.defer(() => http.close());
     const url = await http.listen({ host: config.HOST, port: config.GATEWAY_PORT, onFailure: outcome.fail });
     if (!config.GATEWAY_PUBLIC_URL) origins.allowOwn(url);
-    logger.info({ url, topic: topics.feed, groupId, origins: origins.list() }, 'gateway listening');
-    return serviceHandle(resources, outcome, { url });
+    const scrape = await resources.use(
+      () =>
+        serveMetrics(metrics, {
+          host: config.METRICS_HOST,
+          port: metricsPortFor(config.GATEWAY_PORT, config.METRICS_PORT),
+          token: config.METRICS_TOKEN,
+          logger,
+        }),
+      // Unnamed: not a step of the ordered shutdown, it holds nothing.
+      (listener) => listener.close(),
+    );
+    logger.info(
+      { url, metricsUrl: scrape.url, topic: topics.feed, groupId, origins: origins.list() },
+      'gateway listening',
+    );
+    return serviceHandle(resources, outcome, { url, metricsUrl: scrape.url });
   } catch (error) {
     await resources.close().catch(() => undefined);
     throw error;

@@ -2,7 +2,7 @@ import { recordAudit } from '@renkei/audit';
 import { accessControl, withRedactedRequests, type AccessSettings, type TokenVerifier } from '@renkei/auth';
 import { isBrokerUnavailable, type Producer } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
-import { createHttpApp, type HttpApp } from '@renkei/http';
+import { createHttpApp, type HttpApp, type HttpTimeouts } from '@renkei/http';
 import type { HubMetrics } from '@renkei/metrics';
 import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
@@ -28,6 +28,8 @@ export interface IngestDeps {
   /** The largest STIX bundle or MISP event accepted, in bytes. Default 32 MiB. */
   importMaxBytes?: number;
   metrics?: HubMetrics;
+  /** Request, header and keep-alive timeouts; the defaults when left out. */
+  timeouts?: HttpTimeouts;
   /** Whether the service can take reports (Kafka answers; PostgreSQL may be away). */
   checkReadiness: () => Promise<boolean>;
   /** Origins whose pages may submit and read answers (the console's). Default: none. */
@@ -56,6 +58,7 @@ export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
     checkReadiness: deps.checkReadiness,
     transientErrors: [isDatabaseUnavailable, isBrokerUnavailable],
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.timeouts ? { timeouts: deps.timeouts } : {}),
     openapi: {
       title: 'Renkei ingest',
       description: 'Where member organisations submit incident reports.',

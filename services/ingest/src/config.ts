@@ -5,8 +5,10 @@ import {
   databaseEnv,
   dependencyEnv,
   hostSchema,
+  httpEnv,
   kafkaEnv,
   logEnv,
+  metricsEnv,
   parseEnv,
   portSchema,
 } from '@renkei/schema';
@@ -17,6 +19,8 @@ export const ingestConfigSchema = z.object({
   ...kafkaEnv.shape,
   ...authEnv.shape,
   ...dependencyEnv.shape,
+  ...httpEnv.shape,
+  ...metricsEnv.shape,
   HOST: hostSchema,
   INGEST_PORT: portSchema.default(7400),
   /** How long a POST waits for Kafka's acknowledgement before answering 503. */

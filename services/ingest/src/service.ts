@@ -1,6 +1,7 @@
 import { accessSettingsFrom, watchTokenVerifier } from '@renkei/auth';
 import { createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
+import { httpTimeoutsFrom, serveMetrics } from '@renkei/http';
 import { createMetrics, observePool } from '@renkei/metrics';
 import { startRegistryCache } from '@renkei/registry';
 import {
@@ -15,9 +16,12 @@ import { buildIngestApp } from './app.js';
 import { startLedgerCatchUp } from './ledger-catch-up.js';
 import { UnledgeredReports } from './unledgered.js';
 import type { IngestConfig } from './config.js';
+import { metricsPortFor } from '@renkei/schema';
 
 export interface RunningIngest extends ServiceHandle {
   url: string;
+  /** Where `GET /metrics` answers: a listener of its own, loopback by default. */
+  metricsUrl: string;
 }
 
 /**
@@ -110,6 +114,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       batching: { lingerMs: config.INGEST_BATCH_LINGER_MS, maxBatch: config.INGEST_BATCH_MAX },
       importMaxBytes: config.INGEST_IMPORT_MAX_BYTES,
       metrics,
+      timeouts: httpTimeoutsFrom(config),
       allowedOrigins: config.INGEST_ALLOWED_ORIGINS,
       unledgered,
       ledger: { timeoutMs: config.INGEST_LEDGER_TIMEOUT_MS, retryMs: config.INGEST_LEDGER_RETRY_MS },
@@ -118,8 +123,19 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
     });
     resources.defer(() => http.close());
     const url = await http.listen({ host: config.HOST, port: config.INGEST_PORT, onFailure: outcome.fail });
-    logger.info({ url, topic: topics.reports }, 'ingest listening');
-    return serviceHandle(resources, outcome, { url });
+    const scrape = await resources.use(
+      () =>
+        serveMetrics(metrics, {
+          host: config.METRICS_HOST,
+          port: metricsPortFor(config.INGEST_PORT, config.METRICS_PORT),
+          token: config.METRICS_TOKEN,
+          logger,
+        }),
+      // Unnamed: not a step of the ordered shutdown, it holds nothing.
+      (listener) => listener.close(),
+    );
+    logger.info({ url, metricsUrl: scrape.url, topic: topics.reports }, 'ingest listening');
+    return serviceHandle(resources, outcome, { url, metricsUrl: scrape.url });
   } catch (error) {
     await resources.close().catch(() => undefined);
     throw error;

@@ -223,7 +223,7 @@ describe('the live stream', () => {
     expect(list.status).toBe(200);
 
     const text = await eventually(async () => {
-      const body = await (await fetch(`${gateway.url}/metrics`)).text();
+      const body = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
       expect(body).toMatch(/renkei_feed_events_published_total\{[^}]*\} [1-9]/);
       return body;
     });

@@ -5,7 +5,7 @@ import { loadTokenVerifier } from '@renkei/auth';
 import { createKafka, createReliableProducer, prepareTopics, type Producer } from '@renkei/bus';
 import { createPool } from '@renkei/db';
 import { fixedRegistry, startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
-import type { HttpApp } from '@renkei/http';
+import { serveMetrics, type HttpApp } from '@renkei/http';
 import { createMetrics, observePool } from '@renkei/metrics';
 import { createLogger } from '@renkei/runtime';
 import {
@@ -538,12 +538,19 @@ describe('ingest, built in-process', () => {
   });
 
   describe('its metrics', () => {
-    it('exposes request, batch, Kafka and pool series after traffic, without a token', async () => {
+    it('exposes request, batch, Kafka and pool series after traffic on its own listener, not to members', async () => {
       await post(reporter, report());
-      const response = await http.app.inject({ method: 'GET', url: '/metrics' });
-      expect(response.statusCode).toBe(200);
-      expect(response.headers['content-type']).toContain('text/plain');
-      const text = response.body;
+      expect((await http.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(404);
+      const listener = await serveMetrics(metrics, { host: '127.0.0.1', port: 0, logger });
+      let text: string;
+      try {
+        const response = await fetch(`${listener.url}/metrics`);
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-type')).toContain('text/plain');
+        text = await response.text();
+      } finally {
+        await listener.close();
+      }
       expect(text).toMatch(
         /renkei_http_request_duration_seconds_count\{[^}]*method="POST",route="\/v1\/reports",status="202"[^}]*\} [1-9]/,
       );
