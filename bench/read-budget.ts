@@ -1,3 +1,4 @@
+import { createPool } from '@renkei/db';
 import { TEST_KAFKA_BROKERS } from '@renkei/testing';
 // Relative: the root package does not depend on the gateway's internals.
 import { TAXII_API_ROOT } from '../services/gateway/src/routes/taxii.js';
@@ -77,7 +78,8 @@ export const readBudget: Scenario = {
     });
     const caughtUp = await waitForCorrelator(stack, context.smoke ? 30 : 600);
     const stored = await storedReports(stack);
-    context.log(`stored ${stored} reports (${caughtUp.backlog} still on the topic)`);
+    const alerts = await storedAlerts(stack.databaseUrl);
+    context.log(`stored ${stored} reports and ${alerts} alerts (${caughtUp.backlog} still on the topic)`);
 
     const readers = await Promise.all(
       PULLERS.map(async (who) => ({
@@ -128,7 +130,13 @@ export const readBudget: Scenario = {
       ...(unbudgeted ? Object.values(unbudgeted.pull.largestBytes) : []),
     );
     return {
-      figures: { filled, storedReports: stored, budgeted, ...(unbudgeted ? { unbudgeted } : {}) },
+      figures: {
+        filled,
+        storedReports: stored,
+        storedAlerts: alerts,
+        budgeted,
+        ...(unbudgeted ? { unbudgeted } : {}),
+      },
       tables: [
         {
           caption: '/healthz latency from its scheduled time (ms)',
@@ -158,7 +166,7 @@ export const readBudget: Scenario = {
       ],
       goals,
       notes: [
-        `The hub held ${stored} reports (about half as many alerts); the largest answer pulled was ${round(largest / 1024 / 1024, 1)} MiB.`,
+        `The hub held ${stored} reports and ${alerts} alerts; the largest answer pulled was ${round(largest / 1024 / 1024, 1)} MiB.`,
         `Each of four members (four organisations) pulled \`${LARGEST_EXPORT}\` and a TAXII page of 1,000 objects in turn, one request in flight each, waiting out any Retry-After; /healthz was probed ${context.setting('probeRate')} times a second on a schedule, each answer timed from its scheduled moment.`,
         'On a shared machine the figures move with whatever else runs; compare the ratio within one run.',
       ],
@@ -195,6 +203,16 @@ async function phase(
     pull,
     probeErrors: idle.errors + loaded.errors,
   };
+}
+
+async function storedAlerts(databaseUrl: string): Promise<number> {
+  const pool = createPool(databaseUrl, { max: 1 });
+  try {
+    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM alerts');
+    return rows[0]!.n;
+  } finally {
+    await pool.end();
+  }
 }
 
 function refused(pull: PullResult): number {

@@ -253,8 +253,12 @@ describe('gateway read budget', () => {
     });
   });
 
-  it('prices routes the gateway declares', async () => {
+  it('prices routes the gateway declares, and documents the refusal', async () => {
     const http = apps[0] ?? (await gateway(DEFAULT_ACCESS_SETTINGS.readLimits!));
     for (const route of Object.keys(GATEWAY_READ_COSTS)) expect(http.routes).toContain(route);
+    // And the reference says that a read may be refused.
+    const document = http.app.swagger() as { paths: Record<string, { get?: { responses?: object } }> };
+    expect(document.paths['/v1/stix/bundle']?.get?.responses).toHaveProperty('429');
+    expect(document.paths['/v1/alerts']?.get?.responses).toHaveProperty('429');
   });
 });
