@@ -18,7 +18,8 @@ export interface ReadLimits {
 
 /** What a read of one route costs, in read units; `expensive` reads also take an in-flight slot. */
 export interface ReadCost {
-  cost: number;
+  /** A number, or one read off the request when its query changes the work (a later page of a walk). */
+  cost: number | ((request: FastifyRequest) => number);
   expensive?: boolean;
 }
 
@@ -79,14 +80,15 @@ export function limitReadsPerOrganisation(
           `at most ${budget.expensiveInFlight} exports or TAXII pages in flight per organisation; retry after ${IN_FLIGHT_RETRY_AFTER_SECONDS} s`,
         );
       }
-      const taken = buckets.take(key, cost, budget, now());
+      const price = typeof cost === 'function' ? cost(request) : cost;
+      const taken = buckets.take(key, price, budget, now());
       if (!taken.granted) {
         release?.();
         const seconds = Math.max(1, Math.ceil(taken.retryAfterMs / 1000));
         refuse(
           reply,
           seconds,
-          `this read costs ${cost} of the organisation's ${budget.perSecond} read units per second (burst ${budget.burst}); retry after ${seconds} s`,
+          `this read costs ${price} of the organisation's ${budget.perSecond} read units per second (burst ${budget.burst}); retry after ${seconds} s`,
         );
       }
       try {

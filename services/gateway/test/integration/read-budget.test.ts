@@ -42,7 +42,7 @@ describe('gateway read budget', () => {
     analyst: '',
   };
 
-  const gateway = async (readLimits: ReadLimits) => {
+  const gateway = async (readLimits: ReadLimits, options: { publicTaxii?: boolean } = {}) => {
     const http = await buildGatewayApp({
       logger,
       pool,
@@ -60,6 +60,7 @@ describe('gateway read budget', () => {
       registry,
       access: { ...DEFAULT_ACCESS_SETTINGS, readLimits },
       checkReadiness: async () => true,
+      ...(options.publicTaxii ? { taxii: { publicWithoutToken: true } } : {}),
     });
     apps.push(http);
     return http;
@@ -251,6 +252,44 @@ describe('gateway read budget', () => {
       timeoutMs: 10_000,
       intervalMs: 100,
     });
+  });
+
+  it('charges a later TAXII page (next) as a list, the first as an export', async () => {
+    const http = await gateway({
+      member: { perSecond: 0.1, burst: 60, expensiveInFlight: 2 },
+      analyst: { perSecond: 0.1, burst: 60, expensiveInFlight: 2 },
+    });
+    const objects = `${TAXII_API_ROOT}collections/${collectionId({ kind: 'community' })}/objects/`;
+    expect((await get(http, tokens.water, `${objects}?limit=2`, TAXII_ACCEPT)).statusCode).toBe(200);
+    // 10 units left: two later pages fit (a next this server never gave is a 400, past the budget).
+    expect((await get(http, tokens.water, `${objects}?limit=2&next=bm9wZQ`, TAXII_ACCEPT)).statusCode).toBe(
+      400,
+    );
+    expect((await get(http, tokens.water, `${objects}?limit=2&next=bm9wZQ`, TAXII_ACCEPT)).statusCode).toBe(
+      400,
+    );
+    expect((await get(http, tokens.water, `${objects}?limit=2&next=bm9wZQ`, TAXII_ACCEPT)).statusCode).toBe(
+      429,
+    );
+    expect((await get(http, tokens.water, `${objects}?limit=2`, TAXII_ACCEPT)).statusCode).toBe(429);
+  });
+
+  it('counts anonymous TAXII readers by address, on the member budget', async () => {
+    const http = await gateway(
+      {
+        member: { perSecond: 0.1, burst: 3, expensiveInFlight: 1 },
+        analyst: { perSecond: 0.1, burst: 3, expensiveInFlight: 1 },
+      },
+      { publicTaxii: true },
+    );
+    const anonymous = (remoteAddress: string) =>
+      http.app.inject({ method: 'GET', url: '/taxii2/', remoteAddress, headers: { accept: TAXII_ACCEPT } });
+    for (let i = 0; i < 3; i++) expect((await anonymous('192.0.2.1')).statusCode).toBe(200);
+    const refused = await anonymous('192.0.2.1');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('10');
+    expect((await anonymous('192.0.2.2')).statusCode).toBe(200);
+    expect((await get(http, tokens.water, '/taxii2/', TAXII_ACCEPT)).statusCode).toBe(200);
   });
 
   it('prices routes the gateway declares, and documents the refusal', async () => {
