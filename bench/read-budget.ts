@@ -37,6 +37,8 @@ interface Phase {
   ratio: number | null;
   pull: PullResult;
   probeErrors: number;
+  /** The gateway's longest event-loop delay in each phase (its `/metrics`), null when it could not be read. */
+  loopMaxMs: { idle: number | null; loaded: number | null };
 }
 
 /**
@@ -150,6 +152,7 @@ export const readBudget: Scenario = {
             'p99 ratio',
             'pulls served/s',
             'pulls refused (429)',
+            'longest event-loop delay, idle / loaded',
           ],
           rows: rows.map(([label, measured]) => [
             label,
@@ -161,6 +164,7 @@ export const readBudget: Scenario = {
             measured.ratio,
             measured.pull.servedPerSecond,
             refused(measured.pull),
+            `${measured.loopMaxMs.idle ?? '?'} / ${measured.loopMaxMs.loaded ?? '?'}`,
           ]),
         },
       ],
@@ -183,18 +187,21 @@ async function phase(
 ): Promise<Phase> {
   const seconds = context.setting('seconds');
   const rate = context.setting('probeRate');
+  await loopMaxMs(url); // resets the maximum
   const idle = await probeLoad.run('probe', { origin: url, path: '/healthz', rate, seconds });
+  const idleLoopMax = await loopMaxMs(url);
   // The pullers run in a process of their own, so their reading never delays the probe's clock.
   const pulling = pullLoad.run('pull', { origin: url, readers, seconds: seconds + 2 });
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const loaded = await probeLoad.run('probe', { origin: url, path: '/healthz', rate, seconds });
+  const loadedLoopMax = await loopMaxMs(url);
   const pull = await pulling;
   const ratio =
     idle.latencyMs.p99 !== null && loaded.latencyMs.p99 !== null && idle.latencyMs.p99 > 0
       ? round(loaded.latencyMs.p99 / idle.latencyMs.p99, 1)
       : null;
   context.log(
-    `idle p50/p99 ${idle.latencyMs.p50}/${idle.latencyMs.p99} ms, loaded ${loaded.latencyMs.p50}/${loaded.latencyMs.p99} ms (${ratio}×), ${pull.servedPerSecond} pulls/s, ${refused(pull)} refused`,
+    `idle p50/p99 ${idle.latencyMs.p50}/${idle.latencyMs.p99} ms, loaded ${loaded.latencyMs.p50}/${loaded.latencyMs.p99} ms (${ratio}×), ${pull.servedPerSecond} pulls/s, ${refused(pull)} refused, longest event-loop delay ${idleLoopMax} ms idle, ${loadedLoopMax} ms loaded`,
   );
   return {
     idle: idle.latencyMs,
@@ -202,7 +209,25 @@ async function phase(
     ratio,
     pull,
     probeErrors: idle.errors + loaded.errors,
+    loopMaxMs: { idle: idleLoopMax, loaded: loadedLoopMax },
   };
+}
+
+/**
+ * The gateway's longest event-loop delay since the last scrape (prom-client
+ * resets it on every collection); null when `/metrics` does not answer here.
+ */
+async function loopMaxMs(url: string): Promise<number | null> {
+  try {
+    const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(60_000) });
+    if (!response.ok) return null;
+    const line = /^renkei_process_nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)$/m.exec(
+      await response.text(),
+    );
+    return line ? round(Number(line[1]) * 1000, 1) : null;
+  } catch {
+    return null;
+  }
 }
 
 async function storedAlerts(databaseUrl: string): Promise<number> {
