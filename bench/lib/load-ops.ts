@@ -312,9 +312,7 @@ export interface ProbeArgs {
  * GETs `path` at a fixed rate and measures each answer from its scheduled
  * time: a server that stalls cannot hide the probes it held up.
  */
-async function probe(
-  args: ProbeArgs,
-): Promise<{
+async function probe(args: ProbeArgs): Promise<{
   latencyMs: Percentiles;
   statuses: Record<string, number>;
   errors: number;
