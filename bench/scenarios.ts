@@ -5,6 +5,7 @@ import { fanout } from './fanout.js';
 import { ingestHttp } from './ingest-http.js';
 import { ingestKafka } from './ingest-kafka.js';
 import type { Scenario } from './lib/scenario.js';
+import { readBudget } from './read-budget.js';
 import { resources } from './resources.js';
 
 /**
@@ -19,5 +20,6 @@ export const SCENARIOS: Scenario[] = [
   correlation,
   endToEnd,
   fanout,
+  readBudget,
   resources,
 ];

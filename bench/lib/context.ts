@@ -107,13 +107,18 @@ export function scenarioContext(
         );
       return startStack(scope, keys, services, env);
     },
-    async startProcess(spec) {
+    async startProcess({ portVariable, ...spec }) {
       const port = await freePort();
       const process = await startProcess({
         ...spec,
         label: label(spec.label),
         port,
-        env: { HOST: '127.0.0.1', PORT: String(port), ...spec.env },
+        env: {
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          ...(portVariable ? { [portVariable]: String(port) } : {}),
+          ...spec.env,
+        },
       });
       return scope.track(process);
     },

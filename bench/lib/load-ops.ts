@@ -253,6 +253,162 @@ async function pairsOpen(args: PairsOpenArgs): Promise<PairsOpenResult> {
   }
 }
 
+export interface FillArgs {
+  ingest: string;
+  /** Reports alternate between these organisations; each consecutive two share an indicator (one alert). */
+  tokens: string[];
+  count: number;
+  concurrency: number;
+  tag: string;
+}
+
+/** POSTs `count` reports, `concurrency` at a time: every pair shares an indicator, so the hub holds alerts too. */
+async function fill(
+  args: FillArgs,
+): Promise<{ statuses: Record<string, number>; errors: number; seconds: number }> {
+  const pool = httpPool(args.ingest, args.concurrency);
+  const statuses: Record<string, number> = {};
+  let errors = 0;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: args.concurrency }, async () => {
+      while (next < args.count) {
+        const index = next++;
+        const body = JSON.stringify(
+          benchReport(args.tag, index, `pair-${index >> 1}.${args.tag}.bench.example`),
+        );
+        try {
+          const response = await pool.request({
+            origin: args.ingest,
+            path: '/v1/reports',
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              authorization: `Bearer ${args.tokens[index % args.tokens.length]!}`,
+            },
+            body,
+          });
+          await response.body.dump();
+          statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
+        } catch {
+          errors += 1;
+        }
+      }
+    }),
+  );
+  return { statuses, errors, seconds: round((performance.now() - started) / 1000, 1) };
+}
+
+export interface ProbeArgs {
+  origin: string;
+  path: string;
+  /** Requests per second, on a schedule whatever the answers do (open loop). */
+  rate: number;
+  seconds: number;
+}
+
+/**
+ * GETs `path` at a fixed rate and measures each answer from its scheduled
+ * time: a server that stalls cannot hide the probes it held up.
+ */
+async function probe(args: ProbeArgs): Promise<{
+  latencyMs: Percentiles;
+  statuses: Record<string, number>;
+  errors: number;
+  lateMs: Percentiles;
+}> {
+  const pool = httpPool(args.origin, 16);
+  const statuses: Record<string, number> = {};
+  const latencies: number[] = [];
+  let errors = 0;
+  let settled = 0;
+  const count = Math.max(1, Math.round(args.rate * args.seconds));
+  const { lateMs } = await openLoop(count, args.rate, (_index, scheduledAt) => {
+    pool
+      .request({ origin: args.origin, path: args.path, method: 'GET' })
+      .then(async (response) => {
+        await response.body.dump();
+        statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
+        latencies.push(performance.now() - scheduledAt);
+      })
+      .catch(() => {
+        errors += 1;
+        latencies.push(Number.POSITIVE_INFINITY);
+      })
+      .finally(() => (settled += 1));
+  });
+  await until(() => settled === count, performance.now() + 60_000);
+  return { latencyMs: percentiles(latencies), statuses, errors: errors + (count - settled), lateMs };
+}
+
+export interface PullArgs {
+  origin: string;
+  /** One reader each, in a loop of its own over `paths` (one request in flight per reader). */
+  readers: { token: string; paths: { path: string; accept?: string }[] }[];
+  seconds: number;
+}
+
+export interface PullResult {
+  /** By path, then status. */
+  statuses: Record<string, Record<string, number>>;
+  /** Bytes of the 200 answers, by path: the largest answer's size. */
+  largestBytes: Record<string, number>;
+  /** Requests answered 200 per second, all readers together. */
+  servedPerSecond: number;
+  errors: number;
+}
+
+/**
+ * Readers each pulling their paths in a loop for `seconds`. A 429 waits the
+ * `Retry-After` it names, as a well-behaved client would (capped at 2 s), so
+ * the loop measures the budget rather than a storm of refusals.
+ */
+async function pull(args: PullArgs): Promise<PullResult> {
+  const pool = httpPool(args.origin, Math.max(4, args.readers.length * 2));
+  const statuses: Record<string, Record<string, number>> = {};
+  const largestBytes: Record<string, number> = {};
+  let served = 0;
+  let errors = 0;
+  const started = performance.now();
+  const ends = started + args.seconds * 1000;
+  await Promise.all(
+    args.readers.map(async (reader) => {
+      for (let turn = 0; performance.now() < ends; turn++) {
+        const { path, accept } = reader.paths[turn % reader.paths.length]!;
+        try {
+          const response = await pool.request({
+            origin: args.origin,
+            path,
+            method: 'GET',
+            headers: { authorization: `Bearer ${reader.token}`, ...(accept ? { accept } : {}) },
+          });
+          let bytes = 0;
+          for await (const chunk of response.body) bytes += (chunk as Buffer).length;
+          const byStatus = (statuses[path] ??= {});
+          byStatus[response.statusCode] = (byStatus[response.statusCode] ?? 0) + 1;
+          if (response.statusCode === 200) {
+            served += 1;
+            largestBytes[path] = Math.max(largestBytes[path] ?? 0, bytes);
+          } else if (response.statusCode === 429) {
+            const wait = Number(response.headers['retry-after'] ?? 1);
+            await sleep(Math.min(2_000, Math.max(50, wait * 1000), Math.max(0, ends - performance.now())));
+          }
+        } catch {
+          errors += 1;
+          await sleep(50);
+        }
+      }
+    }),
+  );
+  return {
+    statuses,
+    largestBytes,
+    servedPerSecond: round(served / ((performance.now() - started) / 1000), 2),
+    errors,
+  };
+}
+
 interface LooseFrame {
   type?: string;
   alert?: { indicators?: { value: string }[] };
@@ -572,6 +728,9 @@ async function kafkaPath(args: KafkaPathArgs): Promise<KafkaPathResult> {
 
 export const loadOps = {
   'http-closed': httpClosed,
+  fill,
+  probe,
+  pull,
   'pairs-open': pairsOpen,
   'kafka-open': kafkaOpen,
   'kafka-path': kafkaPath,

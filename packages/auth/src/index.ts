@@ -39,11 +39,21 @@ export {
 } from './authenticator.js';
 export { authenticateRequests, principalOf, requireAnyRole, taxiiToken } from './fastify.js';
 export { limitWritesPerOrganisation, type WriteLimits } from './rate-limit.js';
+export { InFlightSlots, TokenBuckets, type BucketRate, type Take } from './read-budget.js';
+export {
+  DEFAULT_READ_COST,
+  limitReadsPerOrganisation,
+  type ReadBudget,
+  type ReadCost,
+  type ReadCostTable,
+  type ReadLimits,
+} from './read-limit.js';
 export { redactUrl, withRedactedRequests } from './request-log.js';
 export {
   accessControl,
   accessSettingsFrom,
   DEFAULT_ACCESS_SETTINGS,
+  DEFAULT_READ_LIMITS,
   type AccessControl,
   type AccessSettings,
 } from './access.js';

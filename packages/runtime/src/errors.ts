@@ -43,7 +43,7 @@ export const ERROR_CODES = {
   RENKEI_RATE_LIMITED: {
     status: 429,
     retriable: true,
-    message: 'too many writes from this organisation; retry later',
+    message: 'too many requests from this organisation; retry later',
   },
   RENKEI_HEADERS_TOO_LARGE: {
     status: 431,

@@ -77,6 +77,19 @@ export const authEnv = z.object({
   /** Writes one organisation may make per window, on each service process; then 429. */
   RATE_LIMIT_WRITES_MAX: z.coerce.number().int().min(1).default(600),
   RATE_LIMIT_WRITES_WINDOW_MS: z.coerce.number().int().min(1_000).default(60_000),
+  /**
+   * Reads one organisation may make, in read units (one item 1, a list 5, an
+   * export or TAXII page 50), per second and at most at once, on each service
+   * process; then 429.
+   */
+  RATE_LIMIT_READS_PER_SECOND: z.coerce.number().min(0.01).default(100),
+  RATE_LIMIT_READS_BURST: z.coerce.number().int().min(1).default(1_000),
+  /** Exports and TAXII pages one organisation may have in flight at once, on each process. */
+  RATE_LIMIT_EXPENSIVE_READS_IN_FLIGHT: z.coerce.number().int().min(1).default(2),
+  /** The same for analysts' and admins' tokens: larger, still bounded. */
+  RATE_LIMIT_ANALYST_READS_PER_SECOND: z.coerce.number().min(0.01).default(500),
+  RATE_LIMIT_ANALYST_READS_BURST: z.coerce.number().int().min(1).default(5_000),
+  RATE_LIMIT_ANALYST_EXPENSIVE_READS_IN_FLIGHT: z.coerce.number().int().min(1).default(4),
   /** Refused tokens written to the audit log per minute and process; the rest are counted in one entry. */
   AUDIT_REFUSALS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
 });

@@ -38,6 +38,12 @@ describe('parseEnv defaults', () => {
       REGISTRY_POLL_MS: 5_000,
       RATE_LIMIT_WRITES_MAX: 600,
       RATE_LIMIT_WRITES_WINDOW_MS: 60_000,
+      RATE_LIMIT_READS_PER_SECOND: 100,
+      RATE_LIMIT_READS_BURST: 1_000,
+      RATE_LIMIT_EXPENSIVE_READS_IN_FLIGHT: 2,
+      RATE_LIMIT_ANALYST_READS_PER_SECOND: 500,
+      RATE_LIMIT_ANALYST_READS_BURST: 5_000,
+      RATE_LIMIT_ANALYST_EXPENSIVE_READS_IN_FLIGHT: 4,
       AUDIT_REFUSALS_PER_MINUTE: 60,
     });
   });
@@ -142,6 +148,12 @@ describe('authEnv', () => {
       REGISTRY_POLL_MS: 5_000,
       RATE_LIMIT_WRITES_MAX: 600,
       RATE_LIMIT_WRITES_WINDOW_MS: 60_000,
+      RATE_LIMIT_READS_PER_SECOND: 100,
+      RATE_LIMIT_READS_BURST: 1_000,
+      RATE_LIMIT_EXPENSIVE_READS_IN_FLIGHT: 2,
+      RATE_LIMIT_ANALYST_READS_PER_SECOND: 500,
+      RATE_LIMIT_ANALYST_READS_BURST: 5_000,
+      RATE_LIMIT_ANALYST_EXPENSIVE_READS_IN_FLIGHT: 4,
       AUDIT_REFUSALS_PER_MINUTE: 60,
     });
   });
@@ -150,6 +162,9 @@ describe('authEnv', () => {
     ['AUTH_MAX_TOKEN_LIFETIME_SECONDS', '10'],
     ['AUTH_CLOCK_TOLERANCE_SECONDS', '-1'],
     ['RATE_LIMIT_WRITES_MAX', '0'],
+    ['RATE_LIMIT_READS_PER_SECOND', '0'],
+    ['RATE_LIMIT_READS_BURST', '0.5'],
+    ['RATE_LIMIT_EXPENSIVE_READS_IN_FLIGHT', '0'],
     ['AUDIT_REFUSALS_PER_MINUTE', 'many'],
   ])('names %s when it is out of range', (name, value) => {
     expect(configError(() => parseEnv(authEnv, { [name]: value })).message).toContain(`${name}: `);

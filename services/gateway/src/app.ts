@@ -17,6 +17,7 @@ import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { consoleRoutes, type ConsoleSettings } from './routes/console.js';
 import { exclusionRoutes } from './routes/exclusions.js';
+import { GATEWAY_READ_COSTS } from './read-costs.js';
 import { interopRoutes, type InteropDeps } from './routes/interop.js';
 import { organisationRoutes } from './routes/organisations.js';
 import { reportListRoutes } from './routes/reports.js';
@@ -32,7 +33,7 @@ export interface GatewayDeps {
   verifyToken: TokenVerifier;
   /** Every caller's organisation must be registered and enabled here. */
   registry: OrganisationRegistry;
-  /** Write limits and the refused-token audit budget; defaults when left out. */
+  /** Write limits, read budgets and the refused-token audit budget; defaults when left out. */
   access?: AccessSettings;
   /** Whether PostgreSQL and Kafka answer and the feed is followed live. */
   checkReadiness: () => Promise<boolean>;
@@ -69,6 +70,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
     writeAudit: (entry) => recordAudit(deps.pool, entry),
     logger: deps.logger,
     ...(deps.access ? { settings: deps.access } : {}),
+    readCosts: GATEWAY_READ_COSTS,
   });
   const http = await createHttpApp({
     service: 'gateway',

@@ -295,6 +295,48 @@ describe('ingest, built in-process', () => {
         await limited.close(1_000);
       }
     });
+
+    it("budgets reads per organisation too: 429 with Retry-After past it, another organisation's reads go on", async () => {
+      const budgeted = await buildIngestApp({
+        logger,
+        pool: database.pool,
+        producer: kafka.producer,
+        reportsTopic,
+        verifyToken: await loadTokenVerifier({
+          AUTH_JWKS_FILE: keys.jwksFile,
+          AUTH_ISSUER: 'renkei',
+          AUTH_AUDIENCE: 'renkei-api',
+        }),
+        registry,
+        access: {
+          writeLimits: { max: 600, windowMs: 60_000 },
+          readLimits: {
+            member: { perSecond: 0.1, burst: 2, expensiveInFlight: 1 },
+            analyst: { perSecond: 0.1, burst: 2, expensiveInFlight: 1 },
+          },
+          refusalsPerMinute: 10,
+        },
+        kafkaTimeoutMs: 1_000,
+        checkReadiness: async () => true,
+      });
+      try {
+        const read = (token: string) =>
+          budgeted.app.inject({
+            method: 'GET',
+            url: `/v1/reports/${randomUUID()}`,
+            headers: { authorization: `Bearer ${token}` },
+          });
+        expect((await read(reporter)).statusCode).toBe(404);
+        expect((await read(reporter)).statusCode).toBe(404);
+        const refused = await read(reporter);
+        expect(refused.statusCode).toBe(429);
+        expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(9);
+        expect(refused.json()).toMatchObject({ code: 'RENKEI_RATE_LIMITED' });
+        expect((await read(otherReporter)).statusCode).toBe(404);
+      } finally {
+        await budgeted.close(1_000);
+      }
+    });
   });
 
   describe('when Kafka does not acknowledge', () => {
