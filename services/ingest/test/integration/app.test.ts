@@ -455,6 +455,20 @@ describe('ingest, built in-process', () => {
         { indicators: [{ type: 'url', value: 'evil[.]example/x' }] },
         'indicators[0].value',
       ],
+      // Year 0000 was answered 202, then dead-lettered in the correlator and stayed `accepted` for ever.
+      ['a detection time in year 0000', { detectedAt: '0000-01-01T00:00:00Z' }, 'detectedAt'],
+      ['a detection time before 1990', { detectedAt: '1989-12-31T23:59:59Z' }, 'detectedAt'],
+      [
+        'a detection time a day ahead',
+        { detectedAt: new Date(Date.now() + 86_400_000).toISOString() },
+        'detectedAt',
+      ],
+      ['a UTC offset PostgreSQL refuses', { detectedAt: '2026-01-01T00:00:00+16:00' }, 'detectedAt'],
+      [
+        'a URL too long to index once percent-encoded',
+        { indicators: [{ type: 'url', value: `https://evil.example/${'\u6f22'.repeat(2000)}` }] },
+        'indicators[0].value',
+      ],
     ])('answers %s with 400 naming the field', async (_what, overrides, field) => {
       const response = await post(reporter, report(overrides as Partial<ReportSubmission>));
       expect(response.statusCode).toBe(400);
