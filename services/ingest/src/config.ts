@@ -5,6 +5,7 @@ import {
   databaseEnv,
   dependencyEnv,
   hostSchema,
+  hubSecretEnv,
   kafkaEnv,
   logEnv,
   parseEnv,
@@ -17,6 +18,7 @@ export const ingestConfigSchema = z.object({
   ...kafkaEnv.shape,
   ...authEnv.shape,
   ...dependencyEnv.shape,
+  ...hubSecretEnv.shape,
   HOST: hostSchema,
   INGEST_PORT: portSchema.default(7400),
   /** How long a POST waits for Kafka's acknowledgement before answering 503. */

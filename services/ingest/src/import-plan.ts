@@ -38,8 +38,8 @@ const MAX_REFUSAL_FIELDS = 100;
  */
 export function planStixImport(result: StixImportResult): ImportPlan {
   if (!result.ok) {
-    const field = result.error.code === 'too-many-objects' ? 'objects' : '(body)';
-    return { ok: false, refusal: { kind: 'invalid', fields: [{ field, message: result.error.message }] } };
+    const { field, message } = result.error;
+    return { ok: false, refusal: { kind: 'invalid', fields: [{ field, message }] } };
   }
   const reports: PlannedReport[] = result.reports.map((report) => {
     const common = {
@@ -104,8 +104,8 @@ export function planStixImport(result: StixImportResult): ImportPlan {
 /** A MISP import result to what ingest submits and answers; an event without a usable `tlp:` tag is refused. */
 export function planMispImport(result: MispImportResult): ImportPlan {
   if (!result.ok) {
-    const field = result.error.code === 'not-an-event' ? 'Event' : '(body)';
-    return { ok: false, refusal: { kind: 'invalid', fields: [{ field, message: result.error.message }] } };
+    const { field, message } = result.error;
+    return { ok: false, refusal: { kind: 'invalid', fields: [{ field, message }] } };
   }
   const source = { type: 'misp-event' as const, id: result.eventUuid };
   const { report } = result;

@@ -1,4 +1,10 @@
-import { accessSettingsFrom, watchTokenVerifier } from '@renkei/auth';
+import {
+  accessSettingsFrom,
+  deriveHubKey,
+  ensureHubSecret,
+  hubSecretFileIn,
+  watchTokenVerifier,
+} from '@renkei/auth';
 import { createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
 import { createMetrics, observePool } from '@renkei/metrics';
@@ -7,6 +13,7 @@ import {
   ReleaseStack,
   serviceHandle,
   ServiceOutcome,
+  stateDirectory,
   type Logger,
   type ServiceHandle,
 } from '@renkei/runtime';
@@ -27,6 +34,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
   const outcome = new ServiceOutcome();
   try {
     const metrics = createMetrics('ingest');
+    const hubSecret = await ensureHubSecret(config.HUB_SECRET_FILE ?? hubSecretFileIn(stateDirectory()));
     const pool = await resources.use(
       () => openMigratedPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
       (p) => p.end(),
@@ -77,6 +85,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       access: accessSettingsFrom(config),
       kafkaTimeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
       batching: { lingerMs: config.INGEST_BATCH_LINGER_MS, maxBatch: config.INGEST_BATCH_MAX },
+      importIdKey: deriveHubKey(hubSecret, 'import-id'),
       importMaxBytes: config.INGEST_IMPORT_MAX_BYTES,
       metrics,
       allowedOrigins: config.INGEST_ALLOWED_ORIGINS,

@@ -49,6 +49,22 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
   if (!read.ok) return read;
   const { bundleId, slots, byId } = read.bundle;
   const entries = [...byId.values()].sort((a, b) => a.index - b.index);
+  if (
+    options.ids !== undefined &&
+    bundleId === null &&
+    !entries.some((entry) => CONTAINER_TYPES.has(entry.type))
+  ) {
+    // Its one report would be named from the bundle's id, and it has none.
+    return {
+      ok: false,
+      error: {
+        code: 'invalid-bundle-id',
+        field: 'id',
+        message:
+          'an envelope without report, incident or grouping becomes one report and needs a bundle id to name it',
+      },
+    };
+  }
 
   const definitions = new Map<string, MarkingMeaning>();
   for (const entry of entries) {
@@ -278,8 +294,8 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
       ? (isoTime(container.object.modified) ?? isoTime(container.object.created) ?? '')
       : '';
     const submission: ReportSubmission = {
-      ...(options.idScope !== undefined && source.id !== null
-        ? { id: importedReportId(['stix', options.idScope, source.id, version]) }
+      ...(options.ids !== undefined && source.id !== null
+        ? { id: importedReportId(options.ids, ['stix', source.id, version]) }
         : {}),
       title,
       ...(description !== undefined ? { description } : {}),

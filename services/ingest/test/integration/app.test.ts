@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadTokenVerifier } from '@renkei/auth';
@@ -78,6 +78,7 @@ describe('ingest, built in-process', () => {
       }),
       registry,
       kafkaTimeoutMs: 1_000,
+      importIdKey: randomBytes(32),
       // Long enough that requests sent together always share a batch here.
       batching: { lingerMs: 50, maxBatch: 200 },
       metrics,
@@ -268,6 +269,7 @@ describe('ingest, built in-process', () => {
         registry,
         access: { writeLimits: { max: 2, windowMs: 60_000 }, refusalsPerMinute: 10 },
         kafkaTimeoutMs: 1_000,
+        importIdKey: randomBytes(32),
         checkReadiness: async () => true,
       });
       try {
@@ -410,6 +412,7 @@ describe('ingest, built in-process', () => {
         }),
         registry: fixedRegistry([{ ...mlitCsirt, name: 'MLIT CSIRT' }]),
         kafkaTimeoutMs: 1_000,
+        importIdKey: randomBytes(32),
         checkReadiness: async () => false,
       });
       try {
