@@ -26,7 +26,7 @@ export type ImportPlan =
     };
 
 /** What became of one submitted report. */
-export type SubmittedOutcome = 'accepted' | 'already-accepted' | 'conflict';
+export type SubmittedOutcome = 'accepted' | 'already-accepted' | 'conflict' | 'too-large';
 
 /** Fields listed in a 422; the full per-item story is in a 2xx answer only. */
 const MAX_REFUSAL_FIELDS = 100;
@@ -212,6 +212,17 @@ export function importAnswer(
         reason: {
           code: 'conflict',
           message: `report ${answer.id} was imported before with different content; change the container's modified time`,
+        },
+      };
+    }
+    if (outcome === 'too-large') {
+      return {
+        ...answer,
+        status: 'refused' as const,
+        id: null,
+        reason: {
+          code: 'too-large',
+          message: 'the report is larger than one report may be once stored; split the container',
         },
       };
     }

@@ -5,6 +5,18 @@ import { RenkeiError, type Closable, type Logger } from '@renkei/runtime';
 import type { ReportEnvelope } from '@renkei/schema';
 import { acceptSubmissions, claimSubmissions, findSubmissions } from './queries/submissions.js';
 
+/**
+ * The largest report envelope, in bytes of JSON. The broker refuses a
+ * partition's record batch over `message.max.bytes` (1 MiB by default) and
+ * would refuse it on every retry, so a larger report is answered 413 at once
+ * instead of being claimed in the ledger and sent for ever. A report of 1,000
+ * indicators written at full length can exceed it (an import can build one).
+ */
+export const MAX_ENVELOPE_BYTES = 1_000_000;
+
+/** Room per message for the record's key, headers and framing in a record batch. */
+const MESSAGE_OVERHEAD_BYTES = 512;
+
 /** What became of a submission: accepted now, or a retry of one accepted before. */
 export type SubmissionOutcome = 'accepted' | 'already-accepted';
 
@@ -87,10 +99,25 @@ export class SubmissionBatcher implements Closable {
       if (firstById.has(pending.envelope.id)) repeats.push(pending);
       else firstById.set(pending.envelope.id, pending);
     }
-    const firsts = [...firstById.values()];
 
     // Each envelope is serialised once, for the ledger and for Kafka alike.
-    const json = new Map(firsts.map((pending) => [pending.envelope, JSON.stringify(pending.envelope)]));
+    const json = new Map<ReportEnvelope, string>();
+    const firsts: Pending[] = [];
+    for (const pending of firstById.values()) {
+      const text = JSON.stringify(pending.envelope);
+      const bytes = Buffer.byteLength(text);
+      if (bytes > MAX_ENVELOPE_BYTES) {
+        pending.reject(
+          new RenkeiError(
+            'RENKEI_PAYLOAD_TOO_LARGE',
+            `report ${pending.envelope.id} is ${bytes} bytes once stored; at most ${MAX_ENVELOPE_BYTES} fit one Kafka message`,
+          ),
+        );
+        continue;
+      }
+      firsts.push(pending);
+      json.set(pending.envelope, text);
+    }
     let toSend: { pending: Pending; envelope: ReportEnvelope }[];
     try {
       const inserted = await claimSubmissions(pool, [...json.values()]);
@@ -170,14 +197,35 @@ export class SubmissionBatcher implements Closable {
     }
   }
 
+  /**
+   * One produce request per share of at most MAX_ENVELOPE_BYTES, all at once:
+   * kafkajs puts a partition's messages of one request in one record batch,
+   * and the broker refuses a batch over its limit whole, so a batch of large
+   * reports would fail every request in it, other organisations' too.
+   */
   async #send(envelopes: { envelope: ReportEnvelope; json: string }[]): Promise<void> {
     const { producer, topic, kafkaTimeoutMs, metrics } = this.#options;
+    const shares: (typeof envelopes)[] = [];
+    let bytes = Infinity;
+    for (const item of envelopes) {
+      const size = Buffer.byteLength(item.json) + MESSAGE_OVERHEAD_BYTES;
+      if (bytes + size > MAX_ENVELOPE_BYTES + MESSAGE_OVERHEAD_BYTES) {
+        shares.push([]);
+        bytes = 0;
+      }
+      shares.at(-1)!.push(item);
+      bytes += size;
+    }
     await withDeadline(
-      producer.send({
-        topic,
-        acks: -1,
-        messages: envelopes.map(({ envelope, json }) => reportsTopicMessage(envelope.id, envelope, json)),
-      }),
+      Promise.all(
+        shares.map((share) =>
+          producer.send({
+            topic,
+            acks: -1,
+            messages: share.map(({ envelope, json }) => reportsTopicMessage(envelope.id, envelope, json)),
+          }),
+        ),
+      ),
       kafkaTimeoutMs,
       'Kafka acknowledgement',
     );

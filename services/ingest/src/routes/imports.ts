@@ -169,6 +169,8 @@ async function submitPlan(
     if (result.status === 'fulfilled') outcomes.set(index, result.value);
     else if (isRenkeiError(result.reason) && result.reason.code === 'RENKEI_CONFLICT')
       outcomes.set(index, 'conflict');
+    else if (isRenkeiError(result.reason) && result.reason.code === 'RENKEI_PAYLOAD_TOO_LARGE')
+      outcomes.set(index, 'too-large');
     else throw result.reason;
   }
   return importAnswer(plan, outcomes);

@@ -55,6 +55,16 @@ const indicator = (n: number, pattern: string, extra: Record<string, unknown> = 
   ...extra,
 });
 
+/** A STIX report container of `refs`. */
+const sdoReport = (n: number, refs: string[]) => ({
+  type: 'report',
+  id: `report--${uuid(n)}`,
+  ...times,
+  name: `Report ${n}`,
+  report_types: ['threat-report'],
+  object_refs: refs,
+});
+
 /** Every mapped object and every mapped pattern form, in one report container. */
 function everyMappedForm() {
   const objects: Record<string, unknown>[] = [
@@ -408,6 +418,29 @@ describe('imports on ingest', () => {
       status: 'already-accepted',
       id,
     });
+  });
+
+  // The report made of this bundle is over the broker's message limit: the import was a 500.
+  it('refuses a report too large to store as too-large, never a 500, and imports the others', async () => {
+    const quoted = (i: number) => `${'\u300c'.repeat(170)}big-${i}.example${'\u300d'.repeat(170)}`;
+    const objects: Record<string, unknown>[] = [
+      {
+        ...sdoReport(5_300, [...Array.from({ length: 1000 }, (_, i) => `indicator--${uuid(5_400 + i)}`)]),
+        ...green,
+      },
+      { ...sdoReport(5_301, [`indicator--${uuid(5_399)}`]), ...green },
+      indicator(5_399, "[domain-name:value = 'small.example']", green),
+    ];
+    for (let i = 0; i < 1000; i += 1) {
+      objects.push(indicator(5_400 + i, `[domain-name:value = '${quoted(i)}']`, green));
+    }
+    const response = await stix({ type: 'bundle', id: `bundle--${uuid(5_302)}`, objects });
+    expect(response.statusCode, response.body.slice(0, 500)).toBe(202);
+    const answer = response.json<ImportAnswer>();
+    expect(answer.reports.map((r) => [r.status, r.reason?.code])).toEqual([
+      ['refused', 'too-large'],
+      ['accepted', undefined],
+    ]);
   });
 
   it('handles a bundle of 10,000 objects in one request', async () => {
