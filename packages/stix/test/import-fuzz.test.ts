@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { reportSchema, reportSubmissionSchema } from '@renkei/schema';
+import { isStorableText, reportSchema, reportSubmissionSchema } from '@renkei/schema';
 import {
   importStixBundle,
   TLP2_MARKING_IDS,
@@ -111,6 +111,8 @@ const ODD_VALUES: unknown[] = [
   'a\u0000b',
   '\ud800',
   "[domain-name:value = '\u0000']",
+  "[domain-name:value = 'a.example'] AND [x\u0000:y = '\ud800']",
+  '\u0000--00000000-0000-4000-8000-000000000001',
   "[url:value = 'https://\u6f22.example/" + '\u6f22'.repeat(2000) + "']",
   '__proto__',
 ];
@@ -167,6 +169,17 @@ function expectAnswered(result: StixImportResult): void {
   }
   // The answer lists every object once.
   expect(new Set(result.objects.map((o) => o.index)).size).toBe(result.objects.length);
+  // A TAXII add stores what the answer says in a jsonb status: no NUL, no lone surrogate.
+  const unstorable = textsOf(result).filter((text) => !isStorableText(text));
+  expect(unstorable).toEqual([]);
+}
+
+function textsOf(value: unknown, into: string[] = []): string[] {
+  if (typeof value === 'string') into.push(value);
+  else if (Array.isArray(value)) for (const item of value) textsOf(item, into);
+  else if (typeof value === 'object' && value !== null)
+    for (const item of Object.values(value)) textsOf(item, into);
+  return into;
 }
 
 describe('importStixBundle on malformed input', { timeout: 60_000 }, () => {

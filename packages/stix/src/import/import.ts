@@ -235,7 +235,8 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
     }
   }
 
-  return { ok: true, bundleId, reports, objects: outcomes() };
+  // Reasons and notes quote the input; a TAXII add stores them in a jsonb status.
+  return { ok: true, bundleId, reports: storableDeep(reports), objects: storableDeep(outcomes()) };
 
   /** The contributions whose indicators made it into report `index`. */
   function contributionsIn(index: number, contributions: readonly Contribution[]): Contribution[] {
@@ -482,6 +483,16 @@ function incidentMembership(entries: readonly Entry[]): {
     }
   }
   return { members, links };
+}
+
+/** Every string within made storable (NUL and unpaired surrogates become U+FFFD). */
+function storableDeep<T>(value: T): T {
+  if (typeof value === 'string') return storableText(value) as T;
+  if (Array.isArray(value)) return value.map(storableDeep) as T;
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, storableDeep(item)])) as T;
+  }
+  return value;
 }
 
 function labelsOf(value: unknown): string[] {

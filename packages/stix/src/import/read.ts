@@ -25,6 +25,8 @@ export interface ReadBundle {
 }
 
 const TYPE_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*-?$/;
+const ANY_ID =
+  /^[a-z][a-z0-9-]{0,249}--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const ID_SUFFIX = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export function isRecord(value: unknown): value is StixObject {
@@ -62,7 +64,7 @@ export function readBundle(
       error: {
         code: 'not-a-bundle',
         field: 'type',
-        message: `is ${JSON.stringify(value.type)}, expected "bundle"`,
+        message: `is ${typeof value.type === 'string' ? JSON.stringify(value.type.slice(0, 80)) : jsonKind(value.type)}, expected "bundle"`,
       },
     };
   }
@@ -156,7 +158,8 @@ function checkObject(
   if (!isRecord(object)) return invalid('not a JSON object');
   const type = typeof object.type === 'string' ? object.type : null;
   const id = typeof object.id === 'string' ? object.id : null;
-  if (type === null) return invalid('no type', id);
+  // The answer (and a TAXII status, stored as jsonb) names the object by its id only when it is one.
+  if (type === null) return invalid('no type', id !== null && ANY_ID.test(id) ? id : null);
   if (type.length > 250 || !TYPE_PATTERN.test(type))
     return invalid(`type ${JSON.stringify(type.slice(0, 80))} is not a STIX type name`, id);
   if (id === null) return invalid('no id', null, type);

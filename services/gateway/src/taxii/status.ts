@@ -71,6 +71,7 @@ export interface ImportRefusal {
 }
 
 const OBJECT_FIELD = /^objects\[(\d+)\]$/;
+const STIX_ID = /^[a-z][a-z0-9-]{0,249}--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * What a TAXII add became when ingest refused it as a whole (a bundle
@@ -93,10 +94,9 @@ export function statusFromRefusal(
   }
   const whole = general.length > 0 ? general.join('; ') : refusal.message;
   const failures = objects.map((object, index) => {
-    const id =
-      typeof object === 'object' && object !== null && typeof (object as { id?: unknown }).id === 'string'
-        ? (object as { id: string }).id
-        : `objects[${index}]`;
+    const given = typeof object === 'object' && object !== null ? (object as { id?: unknown }).id : undefined;
+    // Only a STIX id names the object: anything else could be text jsonb cannot store.
+    const id = typeof given === 'string' && STIX_ID.test(given) ? given : `objects[${index}]`;
     return { id, message: byObject.get(index) ?? whole };
   });
   return {

@@ -170,7 +170,8 @@ describe('TAXII collections and statuses', () => {
   });
 
   it('turns a refused add into a complete status in which every object failed, each with its reason', () => {
-    const objects = [{ type: 'indicator', id: 'indicator--a' }, 'not an object', { id: 42 }];
+    const indicatorId = 'indicator--00000000-0000-4000-8000-000000000001';
+    const objects = [{ type: 'indicator', id: indicatorId }, 'not an object', { id: 'x\u0000' }];
     const whole = statusFromRefusal(
       objects,
       { message: 'id: a bundle needs an id', fields: [{ field: 'id', message: 'a bundle needs an id' }] },
@@ -183,7 +184,7 @@ describe('TAXII collections and statuses', () => {
       failure_count: 3,
       pending_count: 0,
       failures: [
-        { id: 'indicator--a', message: 'id: a bundle needs an id' },
+        { id: indicatorId, message: 'id: a bundle needs an id' },
         { id: 'objects[1]', message: 'id: a bundle needs an id' },
         { id: 'objects[2]', message: 'id: a bundle needs an id' },
       ],
