@@ -687,6 +687,60 @@ describe('STIX, TAXII and MISP with the hub', () => {
       });
       expect(refused.status).toBe(403);
     });
+
+    // Issue 16: a bundle without a valid id was a 500 on ingest, so the add answered 503 "retry" for ever.
+    it('answers a malformed add with a complete status in which every object failed, with the reason', async () => {
+      const { collections } = await json<{ collections: Collection[] }>(
+        await taxii(privateGateway, '/taxii2/renkei/collections/', tokens.agency),
+      );
+      const own = collections.find((c) => c.can_write)!;
+      const object = (n: number, marked: boolean) => ({
+        type: 'indicator',
+        spec_version: '2.1',
+        id: `indicator--00000000-0000-4000-8000-0000000bad0${n}`,
+        created: '2026-11-20T00:00:00.000Z',
+        modified: '2026-11-20T00:00:00.000Z',
+        pattern: `[domain-name:value = 'malformed-${n}.example']`,
+        pattern_type: 'stix',
+        valid_from: '2026-11-20T00:00:00.000Z',
+        ...(marked ? { object_marking_refs: [TLP2_MARKING_IDS.GREEN] } : {}),
+      });
+      const add = (body: unknown) =>
+        fetch(`${privateGateway}/taxii2/renkei/collections/${own.id}/objects/`, {
+          method: 'POST',
+          headers: { accept: TAXII, 'content-type': TAXII, authorization: `Bearer ${tokens.agency}` },
+          body: JSON.stringify(body),
+        });
+      type Status = {
+        id: string;
+        status: string;
+        success_count: number;
+        failure_count: number;
+        failures: { id: string; message: string }[];
+      };
+
+      const noId = await add({ type: 'bundle', objects: [object(1, true), 'not an object'] });
+      expect(noId.status, await noId.clone().text()).toBe(202);
+      const status = (await noId.json()) as Status;
+      expect(status).toMatchObject({ status: 'complete', success_count: 0, failure_count: 2 });
+      expect(status.failures).toEqual([
+        { id: object(1, true).id, message: expect.stringMatching(/^id: .*bundle--/) },
+        { id: 'objects[1]', message: expect.stringMatching(/^id: /) },
+      ]);
+      expect(
+        await json<Status>(await taxii(privateGateway, `/taxii2/renkei/status/${status.id}/`, tokens.agency)),
+      ).toEqual(status);
+
+      const badId = (await (
+        await add({ type: 'bundle', id: 'bundle--nope', objects: [object(2, true)] })
+      ).json()) as Status;
+      expect(badId).toMatchObject({ success_count: 0, failure_count: 1 });
+
+      const unmarked = (await (await add({ objects: [object(3, false)] })).json()) as Status;
+      expect(unmarked.failures).toEqual([
+        { id: object(3, false).id, message: expect.stringMatching(/^object_marking_refs: /) },
+      ]);
+    });
   });
 
   describe('CLI', () => {

@@ -82,24 +82,33 @@ export function importMispEvent(input: unknown, options: MispImportOptions): Mis
     try {
       value = JSON.parse(input);
     } catch (error) {
-      return { ok: false, error: { code: 'invalid-json', message: `not JSON: ${(error as Error).message}` } };
+      return {
+        ok: false,
+        error: { code: 'invalid-json', field: '(body)', message: `not JSON: ${(error as Error).message}` },
+      };
     }
   }
   if (!isRecord(value) || !isRecord(value.Event)) {
-    return { ok: false, error: { code: 'not-an-event', message: 'expected a MISP event: {"Event": {…}}' } };
+    return {
+      ok: false,
+      error: { code: 'not-an-event', field: 'Event', message: 'expected a MISP event: {"Event": {…}}' },
+    };
   }
   const event = value.Event;
+  const malformed = checkShape(event);
+  if (malformed !== undefined) return { ok: false, error: { code: 'invalid-event', ...malformed } };
+  const eventUuid = event.uuid as string;
   const located = locate(event);
   if (located.length > MAX_MISP_ATTRIBUTES) {
     return {
       ok: false,
       error: {
         code: 'too-many-attributes',
+        field: 'Event.Attribute',
         message: `the event holds ${located.length} attributes; at most ${MAX_MISP_ATTRIBUTES} are accepted at once`,
       },
     };
   }
-  const eventUuid = typeof event.uuid === 'string' ? event.uuid : null;
   const receivedAt = Date.parse(options.receivedAt);
   const eventCorrelation = event.disable_correlation === true;
 
@@ -227,17 +236,16 @@ export function importMispEvent(input: unknown, options: MispImportOptions): Mis
     if (info.length > MAX_TITLE_LENGTH) notes.push(`the title was cut to ${MAX_TITLE_LENGTH} characters`);
     const version = unixTime(event.timestamp);
     const submission: ReportSubmission = {
-      ...(options.idScope !== undefined && eventUuid !== null
+      ...(options.ids !== undefined
         ? {
-            id: importedReportId([
+            id: importedReportId(options.ids, [
               'misp',
-              options.idScope,
               eventUuid,
               version === undefined ? '' : new Date(version).toISOString(),
             ]),
           }
         : {}),
-      title: clip(info || `MISP event ${eventUuid ?? '(no uuid)'}`, MAX_TITLE_LENGTH),
+      title: clip(info || `MISP event ${eventUuid}`, MAX_TITLE_LENGTH),
       category: options.category ?? 'other',
       severity: THREAT_LEVELS[String(event.threat_level_id)] ?? options.severity ?? 'medium',
       tlp,
@@ -287,6 +295,41 @@ export function importMispEvent(input: unknown, options: MispImportOptions): Mis
 
 function isRecord(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * What makes an event unreadable as a whole, naming the field: its uuid
+ * (every MISP event has one, and the report's id is derived from it), and
+ * its lists that are not lists. Anything wrong inside one attribute is that
+ * attribute's reason instead (and an entry of `Object` that is not an object
+ * holds no attributes to speak of).
+ */
+function checkShape(event: Json): { field: string; message: string } | undefined {
+  if (typeof event.uuid !== 'string' || !UUID.test(event.uuid)) {
+    return {
+      field: 'Event.uuid',
+      message:
+        event.uuid === undefined
+          ? 'a MISP event needs its uuid'
+          : typeof event.uuid === 'string'
+            ? `${JSON.stringify(event.uuid.slice(0, 80))} is not a UUID`
+            : `must be a UUID string (it is ${jsonKind(event.uuid)})`,
+    };
+  }
+  for (const field of ['Attribute', 'Object', 'Tag', 'EventTag'] as const) {
+    if (event[field] !== undefined && event[field] !== null && !Array.isArray(event[field])) {
+      return { field: `Event.${field}`, message: `must be a list (it is ${jsonKind(event[field])})` };
+    }
+  }
+  return undefined;
+}
+
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** Every attribute of the event, those of its objects after its own, with where each sits. */
@@ -352,6 +395,8 @@ function splitComposite(value: string): string[] {
   return at < 0 ? [value] : [value.slice(0, at), value.slice(at + 1)];
 }
 
+const MAX_UNIX_SECONDS = 8.64e12;
+
 /** MISP writes times as Unix seconds, as a number or a string of digits. */
 function unixTime(value: unknown): number | undefined {
   const seconds =
@@ -360,7 +405,8 @@ function unixTime(value: unknown): number | undefined {
       : typeof value === 'string' && /^\d+$/.test(value)
         ? Number(value)
         : NaN;
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+  // Beyond ±8.64e15 ms a Date is invalid and toISOString throws.
+  return Number.isFinite(seconds) && seconds > 0 && seconds <= MAX_UNIX_SECONDS ? seconds * 1000 : undefined;
 }
 
 function key(indicator: Indicator): string {

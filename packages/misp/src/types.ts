@@ -1,4 +1,5 @@
 import type { Indicator, ReportCategory, ReportSubmission, Severity } from '@renkei/schema';
+import type { ImportIds } from '@renkei/stix/ids';
 
 export interface MispImportOptions {
   /** When the hub received the event: what expiration sightings are compared with, and the fallback `detectedAt`. */
@@ -9,12 +10,14 @@ export interface MispImportOptions {
   severity?: Severity;
   /** Import as an exercise. An event tagged `exercise` or `exercise:…` is one whatever this says. */
   exercise?: boolean;
-  /** As for STIX: a name-based report id from this scope and the event's uuid and timestamp. */
-  idScope?: string;
+  /** As for STIX: a report id derived under the hub's key from the scope and the event's uuid and timestamp. */
+  ids?: ImportIds;
 }
 
 export interface MispImportError {
-  code: 'invalid-json' | 'not-an-event' | 'too-many-attributes';
+  code: 'invalid-json' | 'not-an-event' | 'invalid-event' | 'too-many-attributes';
+  /** The field at fault, as the 400 names it: `Event`, `Event.uuid`, `Event.Attribute`…, or `(body)`. */
+  field: string;
   message: string;
 }
 
@@ -64,4 +67,4 @@ export type MispImportedReport = { notes: string[] } & (
 
 export type MispImportResult =
   | { ok: false; error: MispImportError }
-  | { ok: true; eventUuid: string | null; report: MispImportedReport; attributes: MispAttributeOutcome[] };
+  | { ok: true; eventUuid: string; report: MispImportedReport; attributes: MispAttributeOutcome[] };

@@ -9,6 +9,7 @@ import {
 } from '@renkei/misp';
 
 const RECEIVED_AT = '2026-03-01T00:00:00.000Z';
+const HUB_KEY = Buffer.alloc(32, 1);
 const options: MispImportOptions = { receivedAt: RECEIVED_AT };
 const SHA256 = 'b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68';
 const SHA1 = '77b0c41b7d340b8a3d903f21347bbf06aa766b5b';
@@ -450,14 +451,17 @@ describe('importMispEvent: the event', () => {
     expect(reasons(result)).toEqual(['report-refused']);
   });
 
-  it('gives name-based report ids when asked', () => {
-    const first = ready(importMispEvent(event({}), { ...options, idScope: 'finance-ceptar' })).id;
-    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5/);
-    expect(ready(importMispEvent(event({}), { ...options, idScope: 'finance-ceptar' })).id).toBe(first);
-    expect(
-      ready(importMispEvent(event({ timestamp: '1770000001' }), { ...options, idScope: 'finance-ceptar' }))
-        .id,
-    ).not.toBe(first);
+  it('gives report ids derived under the hub key when asked, the same for the same event', () => {
+    const ids = { key: HUB_KEY, scope: 'finance-ceptar' };
+    const first = ready(importMispEvent(event({}), { ...options, ids })).id;
+    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(ready(importMispEvent(event({}), { ...options, ids })).id).toBe(first);
+    expect(ready(importMispEvent(event({ timestamp: '1770000001' }), { ...options, ids })).id).not.toBe(
+      first,
+    );
+    // Not computable without the key: another hub (another secret) derives another id.
+    const otherHub = { key: Buffer.alloc(32, 7), scope: 'finance-ceptar' };
+    expect(ready(importMispEvent(event({}), { ...options, ids: otherHub })).id).not.toBe(first);
     expect(ready(importMispEvent(event({}), options)).id).toBeUndefined();
   });
 

@@ -12,6 +12,67 @@ import {
 
 export const MAX_INDICATORS_PER_REPORT = 1000;
 
+/**
+ * The longest canonical indicator value, in UTF-8 bytes. The canonical value
+ * is a key of PostgreSQL B-tree indexes (sightings, alert correlation keys),
+ * whose entries cannot exceed about 2,700 bytes; a URL's canonical form
+ * percent-encodes what is not ASCII, so a 2,048-character URL can grow nine
+ * times over and would be accepted, then never stored.
+ */
+export const MAX_CANONICAL_INDICATOR_BYTES = 2048;
+
+/**
+ * The earliest detection time accepted. CSIRTs date from 1988, so nothing a
+ * member can still act on was detected earlier; what is earlier is a typo or a
+ * zero value (the Unix epoch, year 0000, which PostgreSQL cannot even store).
+ */
+export const EARLIEST_DETECTED_AT = '1990-01-01T00:00:00Z';
+
+/**
+ * How far ahead of the hub's clock a detection time may be: ordinary clock
+ * skew. Later is a mistake (a local time written as UTC is hours ahead), and
+ * a report "detected" in the future would sort before every real one.
+ */
+export const DETECTED_AT_MAX_AHEAD_MS = 60 * 60_000;
+
+/** UTC offsets in use lie within ±14:00; PostgreSQL refuses beyond ±15:59, where the syntax would still allow ±23:59. */
+const MAX_OFFSET_MINUTES = 14 * 60;
+
+const OFFSET = /([+-])(\d{2}):(\d{2})$/;
+
+/**
+ * An ISO 8601 time with an offset (`Z` or `±hh:mm`) within the range a
+ * member may report, and that PostgreSQL and the correlator's window
+ * arithmetic can store: from {@link EARLIEST_DETECTED_AT} to
+ * {@link DETECTED_AT_MAX_AHEAD_MS} after the hub's clock at validation.
+ */
+export function detectionTimeSchema() {
+  return z.iso.datetime({ offset: true }).superRefine(
+    (value, ctx) => {
+      const offset = OFFSET.exec(value);
+      if (offset && Number(offset[2]) * 60 + Number(offset[3]) > MAX_OFFSET_MINUTES) {
+        ctx.addIssue({ code: 'custom', message: 'has a UTC offset beyond ±14:00, which no time zone uses' });
+        return;
+      }
+      const at = Date.parse(value);
+      const latest = Date.now() + DETECTED_AT_MAX_AHEAD_MS;
+      if (!(at >= Date.parse(EARLIEST_DETECTED_AT) && at <= latest)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must lie between ${EARLIEST_DETECTED_AT} and an hour after the hub's clock (now ${new Date().toISOString()})`,
+        });
+      }
+    },
+    { when: (payload) => payload.issues.length === 0 },
+  );
+}
+
+// The console runs this schema in the browser too: no Buffer.
+const encoder = new TextEncoder();
+function utf8Length(value: string): number {
+  return encoder.encode(value).length;
+}
+
 const indicatorFields = {
   type: indicatorTypeSchema,
   value: storableString().trim().min(1).max(2048),
@@ -27,7 +88,15 @@ const indicatorFields = {
 export const indicatorSchema = z.strictObject(indicatorFields).superRefine(
   (indicator, ctx) => {
     const canonical = canonicalIndicator(indicator.type, indicator.value);
-    if (!canonical.ok) ctx.addIssue({ code: 'custom', path: ['value'], message: canonical.reason });
+    if (!canonical.ok) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: canonical.reason });
+    } else if (utf8Length(canonical.indicator.value) > MAX_CANONICAL_INDICATOR_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: `is longer than ${MAX_CANONICAL_INDICATOR_BYTES} bytes in its canonical form (non-ASCII characters of a URL are percent-encoded)`,
+      });
+    }
   },
   // A value already refused (empty, too long, unstorable) gets one message, not two.
   { when: (payload) => payload.issues.length === 0 },
@@ -50,7 +119,7 @@ export const reportSubmissionSchema = z.strictObject({
   category: reportCategorySchema,
   severity: severitySchema,
   tlp: tlpSchema,
-  detectedAt: z.iso.datetime({ offset: true }),
+  detectedAt: detectionTimeSchema(),
   indicators: z.array(indicatorSchema).max(MAX_INDICATORS_PER_REPORT),
   exercise: z.boolean().default(false),
 });
@@ -60,6 +129,9 @@ export type ValidReportSubmission = z.output<typeof reportSubmissionSchema>;
 /** A report once the hub has given it an id: what travels on the reports topic. */
 export const reportSchema = reportSubmissionSchema.extend({
   id: z.uuid(),
+  // Not re-checked against the clock or the range: a report on the topic was
+  // accepted when it was sent, and is read as it was.
+  detectedAt: z.iso.datetime({ offset: true }),
   indicators: z.array(carriedIndicatorSchema).max(MAX_INDICATORS_PER_REPORT),
 });
 export type Report = z.output<typeof reportSchema>;

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  DETECTED_AT_MAX_AHEAD_MS,
+  EARLIEST_DETECTED_AT,
   INDICATOR_TYPES,
+  MAX_CANONICAL_INDICATOR_BYTES,
   MAX_INDICATORS_PER_REPORT,
   REPORT_CATEGORIES,
   REPORT_ENVELOPE_SCHEMA,
@@ -148,6 +151,43 @@ describe('reportSubmissionSchema', () => {
     it('rejects a number (epoch) timestamp', () => {
       expect(fieldsOf(validReport({ detectedAt: 1712910600000 }))).toEqual(['detectedAt']);
     });
+
+    // Year 0000 was accepted, then dead-lettered in the correlator: PostgreSQL has no year 0.
+    it.each([
+      '0000-01-01T00:00:00Z',
+      '0001-01-01T00:00:00Z',
+      '1970-01-01T00:00:00Z',
+      '1989-12-31T23:59:59.999Z',
+      '1990-01-01T08:59:59+09:00',
+      '9999-12-31T23:59:59Z',
+    ])('refuses %s, outside the documented range, naming detectedAt', (detectedAt) => {
+      const result = reportSubmissionSchema.safeParse(validReport({ detectedAt }));
+      expect(result.success).toBe(false);
+      expect(fieldIssues(result.error!)).toEqual([
+        { field: 'detectedAt', message: expect.stringContaining(EARLIEST_DETECTED_AT) },
+      ]);
+    });
+
+    it('accepts the range edges: the earliest time, and an hour ahead of the clock less a margin', () => {
+      expect(fieldsOf(validReport({ detectedAt: EARLIEST_DETECTED_AT }))).toEqual([]);
+      expect(fieldsOf(validReport({ detectedAt: '1990-01-01T09:00:00+09:00' }))).toEqual([]);
+      const soon = new Date(Date.now() + DETECTED_AT_MAX_AHEAD_MS - 60_000).toISOString();
+      expect(fieldsOf(validReport({ detectedAt: soon }))).toEqual([]);
+      const later = new Date(Date.now() + DETECTED_AT_MAX_AHEAD_MS + 60_000).toISOString();
+      expect(fieldsOf(validReport({ detectedAt: later }))).toEqual(['detectedAt']);
+    });
+
+    it('refuses a UTC offset no time zone uses (PostgreSQL refuses beyond ±15:59)', () => {
+      expect(fieldsOf(validReport({ detectedAt: '2024-04-12T09:30:00+14:00' }))).toEqual([]);
+      expect(fieldsOf(validReport({ detectedAt: '2024-04-12T09:30:00-14:00' }))).toEqual([]);
+      expect(fieldsOf(validReport({ detectedAt: '2024-04-12T09:30:00+14:01' }))).toEqual(['detectedAt']);
+      expect(fieldsOf(validReport({ detectedAt: '2024-04-12T09:30:00-23:59' }))).toEqual(['detectedAt']);
+    });
+
+    it('still reads any ISO time on the topic (a report accepted earlier is never lost)', () => {
+      const carried = { ...validReport({ detectedAt: '1970-01-01T00:00:00Z' }), id: REPORT_ID };
+      expect(reportSchema.parse(carried).detectedAt).toBe('1970-01-01T00:00:00Z');
+    });
   });
 
   describe('indicators', () => {
@@ -272,6 +312,18 @@ describe('reportSubmissionSchema', () => {
       const url = 'https://evil.example/';
       const indicator = { type: 'url', value: url + 'u'.repeat(2048 - url.length), role: 'r'.repeat(64) };
       expect(indicatorSchema.safeParse(indicator).success).toBe(true);
+    });
+
+    it('refuses a URL whose canonical (percent-encoded) form is too long to index, naming the value', () => {
+      const url = 'https://evil.example/';
+      // 2,048 characters as written; each of the 2,027 ideographs becomes nine bytes once encoded.
+      const indicator = { type: 'url', value: url + '\u6f22'.repeat(2048 - url.length) };
+      expect(fieldsOf(validReport({ indicators: [indicator] }))).toEqual(['indicators[0].value']);
+      const fits = {
+        type: 'url',
+        value: url + '\u6f22'.repeat(Math.floor((MAX_CANONICAL_INDICATOR_BYTES - url.length) / 9)),
+      };
+      expect(fieldsOf(validReport({ indicators: [fits] }))).toEqual([]);
     });
 
     it('reports the index of the failing indicator', () => {

@@ -98,4 +98,4 @@ export function uniqueIndicators(indicators: Iterable<Indicator>): Indicator[] {
   return [...seen.values()];
 }
 
-export { importedReportId } from './ids.js';
+export { importedReportId, type ImportIds } from './ids.js';

@@ -1,3 +1,4 @@
+import { v5 as uuidv5 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import { MAX_INDICATORS_PER_REPORT, TLP_LEVELS, reportSubmissionSchema, type Tlp } from '@renkei/schema';
 import {
@@ -7,12 +8,14 @@ import {
   TLP1_MARKING_IDS,
   TLP2_MARKING_IDS,
   importStixBundle,
+  importedReportId,
   tlpMarkingDefinition,
   type StixImportOptions,
 } from '@renkei/stix';
 import { RECEIVED_AT, bundle, indicator, marking, ok, outcome, ready, sco, sdo, uuid } from './support.js';
 
 const options: StixImportOptions = { receivedAt: RECEIVED_AT };
+const HUB_KEY = Buffer.alloc(32, 1);
 const importBundle = (input: unknown, extra: Partial<StixImportOptions> = {}) =>
   importStixBundle(input, { ...options, ...extra });
 
@@ -880,21 +883,42 @@ describe('importStixBundle: containers', () => {
     expect(outcome(result, 0)).toMatchObject({ status: 'unmapped', reason: { code: 'report-refused' } });
   });
 
-  it('gives name-based report ids when asked, so importing twice gives the same ids', () => {
+  it('gives report ids derived under the hub key, so importing twice gives the same ids', () => {
     const input = bundle(
       report(10, [`indicator--${uuid(1)}`]),
       indicator(1, "[domain-name:value = 'a.example']"),
     );
-    const first = ready(importBundle(input, { idScope: 'acme-bank' }));
-    expect(first.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(ready(importBundle(input, { idScope: 'acme-bank' })).id).toBe(first.id);
-    expect(ready(importBundle(input, { idScope: 'beta-bank' })).id).not.toBe(first.id);
+    const acme = { key: HUB_KEY, scope: 'acme-bank' };
+    const first = ready(importBundle(input, { ids: acme }));
+    expect(first.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(reportSubmissionSchema.shape.id.safeParse(first.id).success).toBe(true);
+    expect(ready(importBundle(input, { ids: acme })).id).toBe(first.id);
+    expect(ready(importBundle(input, { ids: { ...acme, scope: 'beta-bank' } })).id).not.toBe(first.id);
     const updated = bundle(
       report(10, [`indicator--${uuid(1)}`], { modified: '2025-03-01T00:00:00.000Z' }),
       indicator(1, "[domain-name:value = 'a.example']"),
     );
-    expect(ready(importBundle(updated, { idScope: 'acme-bank' })).id).not.toBe(first.id);
+    expect(ready(importBundle(updated, { ids: acme })).id).not.toBe(first.id);
     expect(ready(importBundle(input)).id).toBeUndefined();
+  });
+
+  // Issue 16: the ids were UUIDv5 of public inputs, so another organisation could compute
+  // one and learn from a 409 that acme-bank had imported this bundle.
+  it('gives ids nobody without the hub key can compute: not the old UUIDv5, and another hub gets others', () => {
+    const input = bundle(
+      report(10, [`indicator--${uuid(1)}`]),
+      indicator(1, "[domain-name:value = 'a.example']"),
+    );
+    const id = ready(importBundle(input, { ids: { key: HUB_KEY, scope: 'acme-bank' } })).id;
+    const version = '2025-01-01T00:00:00.000Z';
+    const publicName = uuidv5(
+      JSON.stringify(['stix', 'acme-bank', `report--${uuid(10)}`, version]),
+      'f0e056a8-f1ff-47cc-b148-2d66a13cc42d',
+    );
+    expect(id).not.toBe(publicName);
+    const otherHub = { key: Buffer.alloc(32, 7), scope: 'acme-bank' };
+    expect(ready(importBundle(input, { ids: otherHub })).id).not.toBe(id);
+    expect(() => importedReportId({ key: Buffer.alloc(16), scope: 'acme-bank' }, ['x'])).toThrow(/32 bytes/);
   });
 });
 

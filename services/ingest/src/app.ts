@@ -25,6 +25,11 @@ export interface IngestDeps {
   access?: AccessSettings;
   kafkaTimeoutMs: number;
   batching?: { lingerMs: number; maxBatch: number };
+  /**
+   * The hub's import-id key (`deriveHubKey(secret, 'import-id')`): imported
+   * reports get ids derived under it, so every ingest of one hub must have the same.
+   */
+  importIdKey: Uint8Array;
   /** The largest STIX bundle or MISP event accepted, in bytes. Default 32 MiB. */
   importMaxBytes?: number;
   metrics?: HubMetrics;
@@ -82,7 +87,11 @@ export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
   // Runs once the server has finished its requests; anything still queued goes out first.
   http.app.addHook('onClose', () => submissions.close());
   reportRoutes(http.app, { pool: deps.pool, submissions });
-  importRoutes(http.app, { submissions, maxBodyBytes: deps.importMaxBytes ?? DEFAULT_IMPORT_MAX_BYTES });
+  importRoutes(http.app, {
+    submissions,
+    importIdKey: deps.importIdKey,
+    maxBodyBytes: deps.importMaxBytes ?? DEFAULT_IMPORT_MAX_BYTES,
+  });
   tlpRoutes(http.app, {
     pool: deps.pool,
     producer: deps.producer,

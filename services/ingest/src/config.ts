@@ -6,6 +6,7 @@ import {
   dependencyEnv,
   hostSchema,
   httpEnv,
+  hubSecretEnv,
   kafkaEnv,
   logEnv,
   metricsEnv,
@@ -21,6 +22,7 @@ export const ingestConfigSchema = z.object({
   ...dependencyEnv.shape,
   ...httpEnv.shape,
   ...metricsEnv.shape,
+  ...hubSecretEnv.shape,
   HOST: hostSchema,
   INGEST_PORT: portSchema.default(7400),
   /** How long a POST waits for Kafka's acknowledgement before answering 503. */

@@ -26,7 +26,7 @@ export type ImportPlan =
     };
 
 /** What became of one submitted report. */
-export type SubmittedOutcome = 'accepted' | 'already-accepted' | 'conflict';
+export type SubmittedOutcome = 'accepted' | 'already-accepted' | 'conflict' | 'too-large';
 
 /** Fields listed in a 422; the full per-item story is in a 2xx answer only. */
 const MAX_REFUSAL_FIELDS = 100;
@@ -38,8 +38,8 @@ const MAX_REFUSAL_FIELDS = 100;
  */
 export function planStixImport(result: StixImportResult): ImportPlan {
   if (!result.ok) {
-    const field = result.error.code === 'too-many-objects' ? 'objects' : '(body)';
-    return { ok: false, refusal: { kind: 'invalid', fields: [{ field, message: result.error.message }] } };
+    const { field, message } = result.error;
+    return { ok: false, refusal: { kind: 'invalid', fields: [{ field, message }] } };
   }
   const reports: PlannedReport[] = result.reports.map((report) => {
     const common = {
@@ -104,8 +104,8 @@ export function planStixImport(result: StixImportResult): ImportPlan {
 /** A MISP import result to what ingest submits and answers; an event without a usable `tlp:` tag is refused. */
 export function planMispImport(result: MispImportResult): ImportPlan {
   if (!result.ok) {
-    const field = result.error.code === 'not-an-event' ? 'Event' : '(body)';
-    return { ok: false, refusal: { kind: 'invalid', fields: [{ field, message: result.error.message }] } };
+    const { field, message } = result.error;
+    return { ok: false, refusal: { kind: 'invalid', fields: [{ field, message }] } };
   }
   const source = { type: 'misp-event' as const, id: result.eventUuid };
   const { report } = result;
@@ -212,6 +212,17 @@ export function importAnswer(
         reason: {
           code: 'conflict',
           message: `report ${answer.id} was imported before with different content; change the container's modified time`,
+        },
+      };
+    }
+    if (outcome === 'too-large') {
+      return {
+        ...answer,
+        status: 'refused' as const,
+        id: null,
+        reason: {
+          code: 'too-large',
+          message: 'the report is larger than one report may be once stored; split the container',
         },
       };
     }

@@ -1,4 +1,10 @@
-import { accessSettingsFrom, watchTokenVerifier } from '@renkei/auth';
+import {
+  accessSettingsFrom,
+  deriveHubKey,
+  ensureHubSecret,
+  hubSecretFileIn,
+  watchTokenVerifier,
+} from '@renkei/auth';
 import { createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
 import { httpTimeoutsFrom, serveMetrics } from '@renkei/http';
@@ -9,6 +15,7 @@ import {
   RenkeiError,
   serviceHandle,
   ServiceOutcome,
+  stateDirectory,
   type Logger,
   type ServiceHandle,
 } from '@renkei/runtime';
@@ -34,6 +41,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
   const outcome = new ServiceOutcome();
   try {
     const metrics = createMetrics('ingest');
+    const hubSecret = await ensureHubSecret(config.HUB_SECRET_FILE ?? hubSecretFileIn(stateDirectory()));
     const pool = await resources.use(
       () => openMigratedPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
       (p) => p.end(),
@@ -112,6 +120,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       access: accessSettingsFrom(config),
       kafkaTimeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
       batching: { lingerMs: config.INGEST_BATCH_LINGER_MS, maxBatch: config.INGEST_BATCH_MAX },
+      importIdKey: deriveHubKey(hubSecret, 'import-id'),
       importMaxBytes: config.INGEST_IMPORT_MAX_BYTES,
       metrics,
       timeouts: httpTimeoutsFrom(config),

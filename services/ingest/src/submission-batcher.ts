@@ -11,6 +11,18 @@ import {
 } from './queries/submissions.js';
 import { UnledgeredReports, type UnledgeredReport } from './unledgered.js';
 
+/**
+ * The largest report envelope, in bytes of JSON. The broker refuses a
+ * partition's record batch over `message.max.bytes` (1 MiB by default) and
+ * would refuse it on every retry, so a larger report is answered 413 at once
+ * instead of being claimed in the ledger and sent for ever. A report of 1,000
+ * indicators written at full length can exceed it (an import can build one).
+ */
+export const MAX_ENVELOPE_BYTES = 1_000_000;
+
+/** Room per message for the record's key, headers and framing in a record batch. */
+const MESSAGE_OVERHEAD_BYTES = 512;
+
 /** What became of a submission: accepted now, or a retry of one accepted before. */
 export type SubmissionOutcome = 'accepted' | 'already-accepted';
 
@@ -110,17 +122,31 @@ export class SubmissionBatcher implements Closable {
       else firstById.set(pending.envelope.id, pending);
     }
     // A report accepted without the ledger is answered from memory until the
-    // ledger has caught up with it: the ledger cannot tell yet.
+    // ledger has caught up with it: the ledger cannot tell yet. Each envelope
+    // is serialised once, for the ledger and for Kafka alike.
+    const json = new Map<ReportEnvelope, string>();
     const firsts: Pending[] = [];
     for (const pending of firstById.values()) {
       const known = this.#options.unledgered.get(pending.envelope.id);
-      if (!known) firsts.push(pending);
-      else if (sameSubmitter(known, pending.envelope)) pending.resolve('already-accepted');
-      else pending.reject(conflict(pending.envelope.id));
+      if (known) {
+        if (sameSubmitter(known, pending.envelope)) pending.resolve('already-accepted');
+        else pending.reject(conflict(pending.envelope.id));
+        continue;
+      }
+      const text = JSON.stringify(pending.envelope);
+      const bytes = Buffer.byteLength(text);
+      if (bytes > MAX_ENVELOPE_BYTES) {
+        pending.reject(
+          new RenkeiError(
+            'RENKEI_PAYLOAD_TOO_LARGE',
+            `report ${pending.envelope.id} is ${bytes} bytes once stored; at most ${MAX_ENVELOPE_BYTES} fit one Kafka message`,
+          ),
+        );
+        continue;
+      }
+      firsts.push(pending);
+      json.set(pending.envelope, text);
     }
-
-    // Each envelope is serialised once, for the ledger and for Kafka alike.
-    const json = new Map(firsts.map((pending) => [pending.envelope, JSON.stringify(pending.envelope)]));
     let toSend: { pending: Pending; envelope: ReportEnvelope }[] = [];
     let ledger = !this.#ledgerAway();
     if (ledger && firsts.length > 0) {
@@ -292,14 +318,35 @@ export class SubmissionBatcher implements Closable {
     }
   }
 
+  /**
+   * One produce request per share of at most MAX_ENVELOPE_BYTES, all at once:
+   * kafkajs puts a partition's messages of one request in one record batch,
+   * and the broker refuses a batch over its limit whole, so a batch of large
+   * reports would fail every request in it, other organisations' too.
+   */
   async #send(envelopes: { envelope: ReportEnvelope; json: string }[]): Promise<void> {
     const { producer, topic, kafkaTimeoutMs, metrics } = this.#options;
+    const shares: (typeof envelopes)[] = [];
+    let bytes = Infinity;
+    for (const item of envelopes) {
+      const size = Buffer.byteLength(item.json) + MESSAGE_OVERHEAD_BYTES;
+      if (bytes + size > MAX_ENVELOPE_BYTES + MESSAGE_OVERHEAD_BYTES) {
+        shares.push([]);
+        bytes = 0;
+      }
+      shares.at(-1)!.push(item);
+      bytes += size;
+    }
     await withDeadline(
-      producer.send({
-        topic,
-        acks: -1,
-        messages: envelopes.map(({ envelope, json }) => reportsTopicMessage(envelope.id, envelope, json)),
-      }),
+      Promise.all(
+        shares.map((share) =>
+          producer.send({
+            topic,
+            acks: -1,
+            messages: share.map(({ envelope, json }) => reportsTopicMessage(envelope.id, envelope, json)),
+          }),
+        ),
+      ),
       kafkaTimeoutMs,
       'Kafka acknowledgement',
     );

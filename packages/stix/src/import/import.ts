@@ -49,6 +49,22 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
   if (!read.ok) return read;
   const { bundleId, slots, byId } = read.bundle;
   const entries = [...byId.values()].sort((a, b) => a.index - b.index);
+  if (
+    options.ids !== undefined &&
+    bundleId === null &&
+    !entries.some((entry) => CONTAINER_TYPES.has(entry.type))
+  ) {
+    // Its one report would be named from the bundle's id, and it has none.
+    return {
+      ok: false,
+      error: {
+        code: 'invalid-bundle-id',
+        field: 'id',
+        message:
+          'an envelope without report, incident or grouping becomes one report and needs a bundle id to name it',
+      },
+    };
+  }
 
   const definitions = new Map<string, MarkingMeaning>();
   for (const entry of entries) {
@@ -219,7 +235,8 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
     }
   }
 
-  return { ok: true, bundleId, reports, objects: outcomes() };
+  // Reasons and notes quote the input; a TAXII add stores them in a jsonb status.
+  return { ok: true, bundleId, reports: storableDeep(reports), objects: storableDeep(outcomes()) };
 
   /** The contributions whose indicators made it into report `index`. */
   function contributionsIn(index: number, contributions: readonly Contribution[]): Contribution[] {
@@ -278,8 +295,8 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
       ? (isoTime(container.object.modified) ?? isoTime(container.object.created) ?? '')
       : '';
     const submission: ReportSubmission = {
-      ...(options.idScope !== undefined && source.id !== null
-        ? { id: importedReportId(['stix', options.idScope, source.id, version]) }
+      ...(options.ids !== undefined && source.id !== null
+        ? { id: importedReportId(options.ids, ['stix', source.id, version]) }
         : {}),
       title,
       ...(description !== undefined ? { description } : {}),
@@ -466,6 +483,16 @@ function incidentMembership(entries: readonly Entry[]): {
     }
   }
   return { members, links };
+}
+
+/** Every string within made storable (NUL and unpaired surrogates become U+FFFD). */
+function storableDeep<T>(value: T): T {
+  if (typeof value === 'string') return storableText(value) as T;
+  if (Array.isArray(value)) return value.map(storableDeep) as T;
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, storableDeep(item)])) as T;
+  }
+  return value;
 }
 
 function labelsOf(value: unknown): string[] {

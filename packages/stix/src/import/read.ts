@@ -25,6 +25,8 @@ export interface ReadBundle {
 }
 
 const TYPE_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*-?$/;
+const ANY_ID =
+  /^[a-z][a-z0-9-]{0,249}--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const ID_SUFFIX = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export function isRecord(value: unknown): value is StixObject {
@@ -44,31 +46,65 @@ export function readBundle(
     try {
       value = JSON.parse(input);
     } catch (error) {
-      return { ok: false, error: { code: 'invalid-json', message: `not JSON: ${(error as Error).message}` } };
+      return {
+        ok: false,
+        error: { code: 'invalid-json', field: '(body)', message: `not JSON: ${(error as Error).message}` },
+      };
     }
   }
   if (!isRecord(value)) {
-    return { ok: false, error: { code: 'not-a-bundle', message: 'expected a STIX bundle: a JSON object' } };
+    return {
+      ok: false,
+      error: { code: 'not-a-bundle', field: '(body)', message: 'expected a STIX bundle: a JSON object' },
+    };
   }
   if (value.type !== undefined && value.type !== 'bundle') {
     return {
       ok: false,
-      error: { code: 'not-a-bundle', message: `type is ${JSON.stringify(value.type)}, expected "bundle"` },
+      error: {
+        code: 'not-a-bundle',
+        field: 'type',
+        message: `is ${typeof value.type === 'string' ? JSON.stringify(value.type.slice(0, 80)) : jsonKind(value.type)}, expected "bundle"`,
+      },
     };
   }
   if (!Array.isArray(value.objects)) {
-    return { ok: false, error: { code: 'not-a-bundle', message: 'objects must be a list of STIX objects' } };
+    return {
+      ok: false,
+      error: { code: 'not-a-bundle', field: 'objects', message: 'must be a list of STIX objects' },
+    };
   }
   if (value.objects.length > MAX_BUNDLE_OBJECTS) {
     return {
       ok: false,
       error: {
         code: 'too-many-objects',
+        field: 'objects',
         message: `the bundle holds ${value.objects.length} objects; at most ${MAX_BUNDLE_OBJECTS} are accepted at once`,
       },
     };
   }
-  const bundleId = typeof value.id === 'string' && value.id.startsWith('bundle--') ? value.id : null;
+  // A bundle must have its id (STIX 2.1, 8.1): report ids are derived from it. Only a
+  // TAXII envelope, which has neither type nor id, goes without.
+  let bundleId: string | null = null;
+  if (value.type !== undefined || value.id !== undefined) {
+    if (typeof value.id !== 'string' || !isBundleId(value.id)) {
+      return {
+        ok: false,
+        error: {
+          code: 'invalid-bundle-id',
+          field: 'id',
+          message:
+            value.id === undefined
+              ? 'a bundle needs an id: "bundle--" followed by a UUID'
+              : typeof value.id === 'string'
+                ? `${JSON.stringify(value.id.slice(0, 120))} is not "bundle--" followed by a UUID`
+                : `must be a string, "bundle--" followed by a UUID (it is ${jsonKind(value.id)})`,
+        },
+      };
+    }
+    bundleId = value.id;
+  }
   const slots: ReadBundle['slots'] = [];
   const byId = new Map<string, Entry>();
   value.objects.forEach((object: unknown, index) => {
@@ -98,6 +134,17 @@ export function readBundle(
   return { ok: true, bundle: { bundleId, slots, byId } };
 }
 
+/** What a JSON value is, for messages that must not echo it whole. */
+export function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function isBundleId(id: string): boolean {
+  return id.startsWith('bundle--') && ID_SUFFIX.test(id.slice('bundle--'.length));
+}
+
 function checkObject(
   object: unknown,
   index: number,
@@ -111,7 +158,8 @@ function checkObject(
   if (!isRecord(object)) return invalid('not a JSON object');
   const type = typeof object.type === 'string' ? object.type : null;
   const id = typeof object.id === 'string' ? object.id : null;
-  if (type === null) return invalid('no type', id);
+  // The answer (and a TAXII status, stored as jsonb) names the object by its id only when it is one.
+  if (type === null) return invalid('no type', id !== null && ANY_ID.test(id) ? id : null);
   if (type.length > 250 || !TYPE_PATTERN.test(type))
     return invalid(`type ${JSON.stringify(type.slice(0, 80))} is not a STIX type name`, id);
   if (id === null) return invalid('no id', null, type);

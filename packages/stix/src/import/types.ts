@@ -1,4 +1,5 @@
 import type { Indicator, ReportCategory, ReportSubmission, Severity } from '@renkei/schema';
+import type { ImportIds } from '../ids.js';
 
 export interface StixImportOptions {
   /** When the hub received the bundle: the report's `detectedAt` when the bundle holds no time at all. */
@@ -10,16 +11,19 @@ export interface StixImportOptions {
   /** Import as an exercise. A container labelled `exercise` is one whatever this says. */
   exercise?: boolean;
   /**
-   * When given (say, the submitting organisation's id), each report gets a
-   * name-based id from it and the container's id and version, so importing
-   * the same bundle again gives the same ids and ingest stores it once.
+   * When given (the hub's import-id key and the submitting organisation's
+   * id), each report gets an id derived from them and the container's id and
+   * version, so importing the same bundle again gives the same ids and ingest
+   * stores it once, while nobody without the hub's key can compute them.
    */
-  idScope?: string;
+  ids?: ImportIds;
 }
 
 /** Why the whole input was refused (the route answers 400). */
 export interface StixImportError {
-  code: 'invalid-json' | 'not-a-bundle' | 'too-many-objects';
+  code: 'invalid-json' | 'not-a-bundle' | 'too-many-objects' | 'invalid-bundle-id';
+  /** The field at fault, as the 400 names it: `id`, `type`, `objects`, or `(body)` for the whole. */
+  field: string;
   message: string;
 }
 

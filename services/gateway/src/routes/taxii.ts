@@ -21,7 +21,7 @@ import {
   type DatedObject,
   type ObjectPage,
 } from '../taxii/paging.js';
-import { statusFromImport } from '../taxii/status.js';
+import { statusFromImport, statusFromRefusal, type ImportRefusal } from '../taxii/status.js';
 import { getTaxiiStatus, putTaxiiStatus } from '../queries/taxii-statuses.js';
 
 export const TAXII_DISCOVERY = '/taxii2/';
@@ -405,7 +405,10 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
         throw new RenkeiError('RENKEI_FORBIDDEN', 'this collection cannot be added to');
       const requestedAt = new Date().toISOString();
       const answer = await importThroughIngest(deps, taxiiToken(request)!, request.body, reader);
-      const status = statusFromImport(answer, requestedAt);
+      const status =
+        'refused' in answer
+          ? statusFromRefusal(request.body.objects, answer.refused, requestedAt)
+          : statusFromImport(answer, requestedAt);
       await putTaxiiStatus(deps.pool, reader.organisationId, status);
       return send(reply, 202, status);
     },
@@ -437,8 +440,9 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
 
 /**
  * Members submit on ingest: the add is ingest's STIX import, with the
- * caller's own token, so its answer (and its durability) is ingest's. An
- * error answer of ingest is passed on as it came.
+ * caller's own token, so its answer (and its durability) is ingest's. A
+ * refusal of the objects becomes a failed status; other error answers of
+ * ingest are passed on as they came.
  */
 async function importThroughIngest(deps: TaxiiDeps, token: string, body: unknown, reader: Principal) {
   let response: Response;
@@ -461,11 +465,13 @@ async function importThroughIngest(deps: TaxiiDeps, token: string, body: unknown
   const payload: unknown = await response.json().catch(() => undefined);
   if (response.status === 202) return importAnswerSchema.parse(payload);
   const error = payload as { code?: string; message?: string; fields?: unknown } | undefined;
+  // The add itself is at fault: a failed status says why; retrying it would fail alike.
+  if (error?.code === 'RENKEI_INVALID_REQUEST' || error?.code === 'RENKEI_IMPORT_REFUSED') {
+    return { refused: refusalOf(error) };
+  }
   const passed =
     error?.code &&
     [
-      'RENKEI_INVALID_REQUEST',
-      'RENKEI_IMPORT_REFUSED',
       'RENKEI_FORBIDDEN',
       'RENKEI_RATE_LIMITED',
       'RENKEI_PAYLOAD_TOO_LARGE',
@@ -480,7 +486,21 @@ async function importThroughIngest(deps: TaxiiDeps, token: string, body: unknown
     { status: response.status, organisationId: reader.organisationId },
     'ingest refused a TAXII add',
   );
-  throw new RenkeiError('RENKEI_UNAVAILABLE', 'the import could not be made; retry the add');
+  // Only ingest being unavailable is worth a retry; any other failure would repeat.
+  if (response.status === 503) {
+    throw new RenkeiError('RENKEI_UNAVAILABLE', 'the import could not be made; retry the add');
+  }
+  throw new RenkeiError('RENKEI_INTERNAL', 'ingest could not import the add');
+}
+
+function refusalOf(error: { message?: string; fields?: unknown }): ImportRefusal {
+  const fields = Array.isArray(error.fields)
+    ? error.fields.filter(
+        (f): f is { field: string; message: string } =>
+          typeof f?.field === 'string' && typeof f?.message === 'string',
+      )
+    : [];
+  return { message: error.message ?? 'ingest refused the objects', fields };
 }
 
 function envelope<T>(page: ObjectPage, map: (item: DatedObject) => T) {

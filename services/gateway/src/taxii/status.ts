@@ -64,6 +64,54 @@ export function statusFromImport(answer: ImportAnswer, requestedAt: string): Tax
   };
 }
 
+/** Why ingest refused a whole add (its 400 or 422): the message and the fields it named. */
+export interface ImportRefusal {
+  message: string;
+  fields: readonly { field: string; message: string }[];
+}
+
+const OBJECT_FIELD = /^objects\[(\d+)\]$/;
+const STIX_ID = /^[a-z][a-z0-9-]{0,249}--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * What a TAXII add became when ingest refused it as a whole (a bundle
+ * without a valid id, no TLP marking, nothing it could import): a complete
+ * status in which every object failed, each with the reason ingest gave for
+ * it, else the reason for the whole. A malformed add is the client's to fix,
+ * so it is never answered as an error a client would retry.
+ */
+export function statusFromRefusal(
+  objects: readonly unknown[],
+  refusal: ImportRefusal,
+  requestedAt: string,
+): TaxiiStatus {
+  const byObject = new Map<number, string>();
+  const general: string[] = [];
+  for (const { field, message } of refusal.fields) {
+    const at = OBJECT_FIELD.exec(field);
+    if (at) byObject.set(Number(at[1]), message);
+    else general.push(field === '(body)' ? message : `${field}: ${message}`);
+  }
+  const whole = general.length > 0 ? general.join('; ') : refusal.message;
+  const failures = objects.map((object, index) => {
+    const given = typeof object === 'object' && object !== null ? (object as { id?: unknown }).id : undefined;
+    // Only a STIX id names the object: anything else could be text jsonb cannot store.
+    const id = typeof given === 'string' && STIX_ID.test(given) ? given : `objects[${index}]`;
+    return { id, message: byObject.get(index) ?? whole };
+  });
+  return {
+    id: randomUUID(),
+    status: 'complete',
+    request_timestamp: requestedAt,
+    total_count: objects.length,
+    success_count: 0,
+    successes: [],
+    failure_count: failures.length,
+    failures,
+    pending_count: 0,
+  };
+}
+
 function describeReports(answer: ImportAnswer, indexes: readonly number[]): string {
   return indexes.map((i) => answer.reports[i]?.id ?? `#${i}`).join(', ');
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ImportAnswer } from '@renkei/schema';
 import type { StixObject } from '@renkei/stix';
 import { acceptsTaxii, dated, matchList, pageObjects, type DatedObject } from '../../src/taxii/paging.js';
-import { statusFromImport } from '../../src/taxii/status.js';
+import { statusFromImport, statusFromRefusal } from '../../src/taxii/status.js';
 import { collectionId, collectionsFor } from '../../src/taxii/collections.js';
 
 const object = (type: string, n: number, modified = '2026-01-01T00:00:00.000Z'): StixObject => ({
@@ -167,5 +167,44 @@ describe('TAXII collections and statuses', () => {
     });
     expect(status.failures.map((f) => f.id)).toEqual(['indicator--b', 'malware--c']);
     expect(status.successes.map((s) => s.id)).toEqual(['indicator--a', 'objects[3]']);
+  });
+
+  it('turns a refused add into a complete status in which every object failed, each with its reason', () => {
+    const indicatorId = 'indicator--00000000-0000-4000-8000-000000000001';
+    const objects = [{ type: 'indicator', id: indicatorId }, 'not an object', { id: 'x\u0000' }];
+    const whole = statusFromRefusal(
+      objects,
+      { message: 'id: a bundle needs an id', fields: [{ field: 'id', message: 'a bundle needs an id' }] },
+      '2026-01-01T00:00:00.000Z',
+    );
+    expect(whole).toMatchObject({
+      status: 'complete',
+      total_count: 3,
+      success_count: 0,
+      failure_count: 3,
+      pending_count: 0,
+      failures: [
+        { id: indicatorId, message: 'id: a bundle needs an id' },
+        { id: 'objects[1]', message: 'id: a bundle needs an id' },
+        { id: 'objects[2]', message: 'id: a bundle needs an id' },
+      ],
+    });
+    // A 422 names each object's own reason; the rest get the reasons for the whole.
+    const each = statusFromRefusal(
+      objects,
+      {
+        message: 'nothing imported',
+        fields: [
+          { field: 'reports[0]', message: 'no-indicator: nothing maps' },
+          { field: 'objects[1]', message: 'invalid-object: not a JSON object' },
+        ],
+      },
+      '2026-01-01T00:00:00.000Z',
+    );
+    expect(each.failures.map((f) => f.message)).toEqual([
+      'reports[0]: no-indicator: nothing maps',
+      'invalid-object: not a JSON object',
+      'reports[0]: no-indicator: nothing maps',
+    ]);
   });
 });

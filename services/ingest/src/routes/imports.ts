@@ -19,6 +19,8 @@ import type { SubmissionBatcher } from '../submission-batcher.js';
 
 export interface ImportRoutesDeps {
   submissions: Pick<SubmissionBatcher, 'submit'>;
+  /** The hub's import-id key (`deriveHubKey(secret, 'import-id')`): report ids nobody else can compute. */
+  importIdKey: Uint8Array;
   /** The largest bundle or event accepted, in bytes (a 10,000-object bundle is a few MiB). */
   maxBodyBytes: number;
 }
@@ -44,9 +46,10 @@ const anyObject = z.record(z.string(), z.unknown());
 
 /**
  * `POST /v1/stix/bundles` and `POST /v1/misp/events`. Each report made of the
- * input goes through the same batcher as `POST /v1/reports`, with an id named
- * from the organisation and the source's id and version, so a 202 means Kafka
- * holds every report listed as accepted, and a retried import stores nothing twice.
+ * input goes through the same batcher as `POST /v1/reports`, with an id derived
+ * under the hub's key from the organisation and the source's id and version, so
+ * a 202 means Kafka holds every report listed as accepted, a retried import
+ * stores nothing twice, and no other organisation can compute the id.
  */
 export function importRoutes(app: HttpServer, deps: ImportRoutesDeps): void {
   app.post(
@@ -69,7 +72,10 @@ export function importRoutes(app: HttpServer, deps: ImportRoutesDeps): void {
       requireAnyRole(principal, REPORTING_ROLES);
       const receivedAt = new Date().toISOString();
       const plan = planStixImport(
-        importStixBundle(asBundle(request.body), { receivedAt, idScope: principal.organisationId }),
+        importStixBundle(asBundle(request.body), {
+          receivedAt,
+          ids: { key: deps.importIdKey, scope: principal.organisationId },
+        }),
       );
       const answer = await submitPlan(deps, principal, plan, receivedAt);
       annotateRequest(request, {
@@ -99,7 +105,10 @@ export function importRoutes(app: HttpServer, deps: ImportRoutesDeps): void {
       requireAnyRole(principal, REPORTING_ROLES);
       const receivedAt = new Date().toISOString();
       const plan = planMispImport(
-        importMispEvent(request.body, { receivedAt, idScope: principal.organisationId }),
+        importMispEvent(request.body, {
+          receivedAt,
+          ids: { key: deps.importIdKey, scope: principal.organisationId },
+        }),
       );
       const answer = await submitPlan(deps, principal, plan, receivedAt);
       annotateRequest(request, {
@@ -160,6 +169,8 @@ async function submitPlan(
     if (result.status === 'fulfilled') outcomes.set(index, result.value);
     else if (isRenkeiError(result.reason) && result.reason.code === 'RENKEI_CONFLICT')
       outcomes.set(index, 'conflict');
+    else if (isRenkeiError(result.reason) && result.reason.code === 'RENKEI_PAYLOAD_TOO_LARGE')
+      outcomes.set(index, 'too-large');
     else throw result.reason;
   }
   return importAnswer(plan, outcomes);

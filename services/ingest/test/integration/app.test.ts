@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadTokenVerifier } from '@renkei/auth';
@@ -78,6 +78,7 @@ describe('ingest, built in-process', () => {
       }),
       registry,
       kafkaTimeoutMs: 1_000,
+      importIdKey: randomBytes(32),
       // Long enough that requests sent together always share a batch here.
       batching: { lingerMs: 50, maxBatch: 200 },
       metrics,
@@ -268,6 +269,7 @@ describe('ingest, built in-process', () => {
         registry,
         access: { writeLimits: { max: 2, windowMs: 60_000 }, refusalsPerMinute: 10 },
         kafkaTimeoutMs: 1_000,
+        importIdKey: randomBytes(32),
         checkReadiness: async () => true,
       });
       try {
@@ -317,6 +319,7 @@ describe('ingest, built in-process', () => {
           refusalsPerMinute: 10,
         },
         kafkaTimeoutMs: 1_000,
+        importIdKey: randomBytes(32),
         checkReadiness: async () => true,
       });
       try {
@@ -452,6 +455,7 @@ describe('ingest, built in-process', () => {
         }),
         registry: fixedRegistry([{ ...mlitCsirt, name: 'MLIT CSIRT' }]),
         kafkaTimeoutMs: 1_000,
+        importIdKey: randomBytes(32),
         checkReadiness: async () => true,
       });
       try {
@@ -511,10 +515,60 @@ describe('ingest, built in-process', () => {
         { indicators: [{ type: 'url', value: 'evil[.]example/x' }] },
         'indicators[0].value',
       ],
+      // Year 0000 was answered 202, then dead-lettered in the correlator and stayed `accepted` for ever.
+      ['a detection time in year 0000', { detectedAt: '0000-01-01T00:00:00Z' }, 'detectedAt'],
+      ['a detection time before 1990', { detectedAt: '1989-12-31T23:59:59Z' }, 'detectedAt'],
+      [
+        'a detection time a day ahead',
+        { detectedAt: new Date(Date.now() + 86_400_000).toISOString() },
+        'detectedAt',
+      ],
+      ['a UTC offset PostgreSQL refuses', { detectedAt: '2026-01-01T00:00:00+16:00' }, 'detectedAt'],
+      [
+        'a URL too long to index once percent-encoded',
+        { indicators: [{ type: 'url', value: `https://evil.example/${'\u6f22'.repeat(2000)}` }] },
+        'indicators[0].value',
+      ],
     ])('answers %s with 400 naming the field', async (_what, overrides, field) => {
       const response = await post(reporter, report(overrides as Partial<ReportSubmission>));
       expect(response.statusCode).toBe(400);
       expect(response.json()).toMatchObject({ code: 'RENKEI_INVALID_REQUEST', fields: [{ field }] });
+    });
+
+    /** `count` indicators, each about `bytes` long in UTF-8 though short once canonical (quoted in 「」). */
+    const heavyIndicators = (count: number, bytes: number, tag: string) =>
+      Array.from({ length: count }, (_, i) => {
+        const quotes = Math.floor((bytes - 20) / 6);
+        return {
+          type: 'domain' as const,
+          value: `${'\u300c'.repeat(quotes)}${tag}-${i}.example${'\u300d'.repeat(quotes)}`,
+        };
+      });
+
+    // A report under the body limit could still be over the broker's message limit: Kafka refused
+    // it on every retry (500), and every other report of its batch with it.
+    it('answers a report too large for one Kafka message with 413, and sends the rest of its batch', async () => {
+      const large = report({ indicators: heavyIndicators(1000, 1_000, 'large') });
+      const small = report();
+      const [tooLarge, fine] = await Promise.all([post(reporter, large), post(reporter, small)]);
+      expect(Buffer.byteLength(JSON.stringify(large))).toBeLessThan(1024 * 1024);
+      expect(tooLarge.statusCode, tooLarge.body).toBe(413);
+      expect(tooLarge.json()).toMatchObject({
+        code: 'RENKEI_PAYLOAD_TOO_LARGE',
+        message: expect.stringMatching(/bytes/),
+      });
+      expect(fine.statusCode).toBe(202);
+      expect(await onTopic(large.id!)).toBe(0);
+    });
+
+    it('sends reports that together exceed one Kafka message in several requests, all accepted', async () => {
+      // 13 reports of ~450 KB over 6 partitions: at least three share one, over 1 MiB in one batch.
+      const reports = Array.from({ length: 13 }, (_, n) =>
+        report({ indicators: heavyIndicators(1000, 450, `r${n}`) }),
+      );
+      const answers = await Promise.all(reports.map((body) => post(reporter, body)));
+      expect(answers.map((answer) => answer.statusCode)).toEqual(reports.map(() => 202));
+      for (const body of reports) expect(await onTopic(body.id!)).toBe(1);
     });
 
     it('answers text escaped in JSON the same way (\\u0000 in the raw body)', async () => {

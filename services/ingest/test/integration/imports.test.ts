@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTokenVerifier } from '@renkei/auth';
@@ -23,6 +24,19 @@ import {
 } from '@renkei/testing';
 import { buildIngestApp } from '../../src/app.js';
 
+const HUB_KEY = randomBytes(32);
+
+/** RFC 9562 UUIDv5, as import ids were named before issue 16. */
+function uuidv5(name: string, namespace: string): string {
+  const hash = createHash('sha1')
+    .update(Buffer.from(namespace.replaceAll('-', ''), 'hex'))
+    .update(name)
+    .digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
 const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 const times = {
@@ -39,6 +53,16 @@ const indicator = (n: number, pattern: string, extra: Record<string, unknown> = 
   pattern_type: 'stix',
   valid_from: '2026-11-01T00:00:00.000Z',
   ...extra,
+});
+
+/** A STIX report container of `refs`. */
+const sdoReport = (n: number, refs: string[]) => ({
+  type: 'report',
+  id: `report--${uuid(n)}`,
+  ...times,
+  name: `Report ${n}`,
+  report_types: ['threat-report'],
+  object_refs: refs,
 });
 
 /** Every mapped object and every mapped pattern form, in one report container. */
@@ -141,6 +165,7 @@ describe('imports on ingest', () => {
       }),
       registry,
       kafkaTimeoutMs: 1_000,
+      importIdKey: HUB_KEY,
       checkReadiness: async () => true,
     });
     reporter = await keys.token({ org: 'mlit-csirt', sector: 'central-government', roles: ['reporter'] });
@@ -321,7 +346,7 @@ describe('imports on ingest', () => {
 
     const notBundle = await stix({ hello: 'world' });
     expect(notBundle.statusCode).toBe(400);
-    expect(notBundle.json().fields[0].field).toBe('(body)');
+    expect(notBundle.json().fields[0].field).toBe('objects');
 
     const array = await stix([1, 2, 3]);
     expect(array.statusCode).toBe(400);
@@ -354,6 +379,68 @@ describe('imports on ingest', () => {
 
     const wrongType = await stix(JSON.stringify(everyMappedForm()), 'text/plain');
     expect(wrongType.statusCode).toBe(415);
+  });
+
+  // Issue 16: a bundle without a valid id was a 500 (through a TAXII add, a 503 "retry" for ever).
+  it.each([
+    ['no id', { type: 'bundle' }],
+    ['an id that is no bundle id', { type: 'bundle', id: 'bundle--nope' }],
+    ['an id of another type', { type: 'bundle', id: `report--${uuid(5_100)}` }],
+    ['an id that is a number', { type: 'bundle', id: 42 }],
+    ['an id but no type', { id: 'x' }],
+  ])('refuses a bundle with %s with a 400 naming id', async (_what, fields) => {
+    const response = await stix({
+      ...fields,
+      objects: [indicator(5_101, "[domain-name:value = 'no-id.example']", green)],
+    });
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'RENKEI_INVALID_REQUEST', fields: [{ field: 'id' }] });
+  });
+
+  // Issue 16: ids were UUIDv5 of the organisation and the bundle's id and version, so another
+  // organisation could compute one and learn from a 409 that this one imported the bundle.
+  it('names imported reports with ids nobody outside the hub can compute', async () => {
+    const bundle = {
+      type: 'bundle',
+      id: `bundle--${uuid(5_200)}`,
+      objects: [indicator(5_201, "[domain-name:value = 'oracle.example']", green)],
+    };
+    const answer = (await stix(bundle)).json<ImportAnswer>();
+    const id = answer.reports[0]!.id!;
+    const computable = uuidv5(
+      JSON.stringify(['stix', 'mlit-csirt', bundle.id, '']),
+      'f0e056a8-f1ff-47cc-b148-2d66a13cc42d',
+    );
+    expect(id).not.toBe(computable);
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // Still idempotent within the hub.
+    expect((await stix(bundle)).json<ImportAnswer>().reports[0]).toMatchObject({
+      status: 'already-accepted',
+      id,
+    });
+  });
+
+  // The report made of this bundle is over the broker's message limit: the import was a 500.
+  it('refuses a report too large to store as too-large, never a 500, and imports the others', async () => {
+    const quoted = (i: number) => `${'\u300c'.repeat(170)}big-${i}.example${'\u300d'.repeat(170)}`;
+    const objects: Record<string, unknown>[] = [
+      {
+        ...sdoReport(5_300, [...Array.from({ length: 1000 }, (_, i) => `indicator--${uuid(5_400 + i)}`)]),
+        ...green,
+      },
+      { ...sdoReport(5_301, [`indicator--${uuid(5_399)}`]), ...green },
+      indicator(5_399, "[domain-name:value = 'small.example']", green),
+    ];
+    for (let i = 0; i < 1000; i += 1) {
+      objects.push(indicator(5_400 + i, `[domain-name:value = '${quoted(i)}']`, green));
+    }
+    const response = await stix({ type: 'bundle', id: `bundle--${uuid(5_302)}`, objects });
+    expect(response.statusCode, response.body.slice(0, 500)).toBe(202);
+    const answer = response.json<ImportAnswer>();
+    expect(answer.reports.map((r) => [r.status, r.reason?.code])).toEqual([
+      ['refused', 'too-large'],
+      ['accepted', undefined],
+    ]);
   });
 
   it('handles a bundle of 10,000 objects in one request', async () => {
@@ -451,6 +538,31 @@ describe('imports on ingest', () => {
       ]);
       const envelope = (await onTopic()).find((message) => message.id === answer.reports[0]!.id)!;
       expect(envelope.report.severity).toBe('high');
+    });
+
+    // Issue 16: an event without uuid was a 500.
+    it.each([
+      ['no uuid', {}, 'Event.uuid'],
+      ['a uuid that is not one', { uuid: 'event-1' }, 'Event.uuid'],
+      ['a uuid that is an object', { uuid: { a: 1 } }, 'Event.uuid'],
+      [
+        'attributes that are no list',
+        { uuid: uuid(8_100), Attribute: { type: 'domain' } },
+        'Event.Attribute',
+      ],
+      ['objects that are no list', { uuid: uuid(8_101), Object: 'file' }, 'Event.Object'],
+    ])('answers an event with %s with a 400 naming the field', async (_what, fields, field) => {
+      const response = await misp({
+        Event: {
+          info: 'Malformed',
+          date: '2026-11-20',
+          Tag: [{ name: 'tlp:green' }],
+          Attribute: [{ type: 'domain', value: 'malformed.example' }],
+          ...fields,
+        },
+      });
+      expect(response.statusCode, response.body).toBe(400);
+      expect(response.json()).toMatchObject({ code: 'RENKEI_INVALID_REQUEST', fields: [{ field }] });
     });
 
     it('answers a body that is not an event with a 400 naming Event', async () => {

@@ -3,7 +3,10 @@ import { importMispEvent } from '@renkei/misp';
 import { importStixBundle, TLP2_MARKING_IDS } from '@renkei/stix';
 import { importAnswer, planMispImport, planStixImport } from '../../src/import-plan.js';
 
-const options = { receivedAt: '2026-11-30T00:00:00.000Z', idScope: 'mlit-csirt' };
+const options = {
+  receivedAt: '2026-11-30T00:00:00.000Z',
+  ids: { key: Buffer.alloc(32, 1), scope: 'mlit-csirt' },
+};
 const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 const indicator = (n: number, pattern: string, marking?: string) => ({
   type: 'indicator',
