@@ -203,7 +203,6 @@ describe('the relay and the follower on a real broker', () => {
       topics,
       logger,
       sweepEveryMs: 100,
-      failAfterMs: 60_000,
       retentionMs: 3_600_000,
       onFailure: (error) => {
         throw error;
@@ -286,7 +285,7 @@ describe('the relay and the follower on a real broker', () => {
       logger,
       deliver: (event) => delivered.push(event),
       pollEveryMs: 60_000,
-      onCrash: (error) => {
+      onFinalCrash: (error) => {
         throw error;
       },
     });
