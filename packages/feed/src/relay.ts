@@ -238,7 +238,7 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
             missing === 'postgres'
               ? new RenkeiError(
                   'RENKEI_DATABASE_LOST',
-                  'the feed relay could not reach PostgreSQL for longer than allowed',
+                  'the feed relay could not reach PostgreSQL for longer than DATABASE_LOSS_TIMEOUT_MS',
                   {
                     cause: error,
                     details: { component: 'feed-relay', missing },
