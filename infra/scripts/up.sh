@@ -125,7 +125,7 @@ Renkei is up.
   ingest      http://$HOST:$INGEST_PORT    POST /v1/reports, GET /v1/reports/:id
   gateway     http://$HOST:$GATEWAY_PORT    GET /v1/alerts, /v1/warnings, /v1/organisations, /v1/audit, WebSocket ws://$HOST:$GATEWAY_PORT/v1/stream
   correlator  http://$HOST:$CORRELATOR_PORT    GET /healthz, GET /readyz
-  kafka       127.0.0.1:${KAFKA_PORT:-9092}
+  kafka       ${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}
   logs        ${LOG_DIR}/
 
 Demo organisations ($PNPM_HINT renkei org list; add more with: renkei org add --id … --name … --sector … --kind …):
