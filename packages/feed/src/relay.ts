@@ -202,7 +202,8 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
   };
 
   const loop = async () => {
-    let failing: { since: number; missing: Missing; rounds: number } | undefined;
+    // One report per outage: the service decides what a failure means (its first one ends it).
+    let failing: { since: number; missing: Missing; rounds: number; reported: boolean } | undefined;
     while (!closed) {
       pending = false;
       try {
@@ -220,7 +221,7 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
       } catch (error) {
         const missing = missingFor(error);
         if (failing?.missing !== missing) {
-          failing = { since: Date.now(), missing, rounds: 0 };
+          failing = { since: Date.now(), missing, rounds: 0, reported: false };
           log.warn(
             { err: error, missing },
             missing === 'none'
@@ -233,7 +234,8 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
         failing.rounds += 1;
         const timeoutMs =
           (missing === 'postgres' ? options.databaseLossTimeoutMs : options.brokerLossTimeoutMs) ?? 0;
-        if (timeoutMs > 0 && Date.now() - failing.since > timeoutMs) {
+        if (timeoutMs > 0 && !failing.reported && Date.now() - failing.since > timeoutMs) {
+          failing.reported = true;
           options.onFailure(
             missing === 'postgres'
               ? new RenkeiError(
@@ -249,7 +251,6 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
                   details: { component: 'feed-relay', ...(missing === 'none' ? {} : { missing }) },
                 }),
           );
-          failing = undefined;
         }
         if (leading && !(await lockIsAlive())) await stepDown();
       }

@@ -306,8 +306,8 @@ async function deadLetter(
       );
       return;
     } catch (error) {
-      // Without the dead letter the message must not be committed: retry while
-      // the broker may come back; the broker watch stops the service otherwise.
+      // Without the dead letter the message must not be committed: retry until
+      // the broker takes it (the broker watch ends the service only when a loss timeout is set).
       if (!isBrokerUnavailable(error) || !deps.isRunning()) throw error;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
