@@ -7,6 +7,15 @@ RUN_DIR="$STATE_DIR/run"   # <service>.pid: "<pid> <start time>", written by up.
 LOG_DIR="$STATE_DIR/logs"  # <service>.log for the current run, <service>.log.1 for the one before
 PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$REPO_ROOT/package.json")"
 
+# One variable names the broker list: KAFKA_BROKERS, read by the services and the CLI.
+# KAFKA_PORT is where kafka.sh starts the local broker; given alone, it names the list too,
+# so the services and the CLI reach the broker this run started rather than the default one.
+# up.sh asks kafka.sh for the whole list when it was not given (three brokers).
+KAFKA_BROKERS_GIVEN="${KAFKA_BROKERS:+yes}"
+if [[ -z "${KAFKA_BROKERS:-}" && -n "${KAFKA_PORT:-}" ]]; then
+  export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+fi
+
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

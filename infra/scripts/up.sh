@@ -45,7 +45,8 @@ say "Starting Kafka ($KAFKA_BROKER_COUNT broker(s))"
 "$REPO_ROOT/infra/kafka/kafka.sh" start
 # One variable names the brokers for the services and the CLI; unless it is set,
 # it follows the broker(s) just started (KAFKA_PORT included).
-export KAFKA_BROKERS="${KAFKA_BROKERS:-$("$REPO_ROOT/infra/kafka/kafka.sh" brokers)}"
+[[ -n "$KAFKA_BROKERS_GIVEN" ]] || KAFKA_BROKERS="$("$REPO_ROOT/infra/kafka/kafka.sh" brokers)"
+export KAFKA_BROKERS
 # Three nodes: every topic on all three (the brokers require two in sync for a write).
 if [[ "$KAFKA_BROKER_COUNT" == 3 ]]; then export KAFKA_REPLICATION_FACTOR="${KAFKA_REPLICATION_FACTOR:-3}"; fi
 

@@ -1,50 +1,80 @@
-import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPORT_ENVELOPE_SCHEMA, type AlertRecord, type ReportEnvelope } from '@renkei/schema';
+import type { ReportEnvelope } from '@renkei/schema';
 import {
   createPrivateBroker,
   createTestDatabase,
+  createTestKeys,
   eventually,
-  spawnService,
+  randomTopicPrefix,
+  sleep,
+  spawnServices,
   type PrivateBroker,
   type ServiceProcess,
   type TestDatabase,
+  type TestKeys,
 } from '@renkei/testing';
+import { expectStoredOnce, reportPairs, sendReports } from '../support/report-pairs.js';
+
+/** How long the broker stays away: long enough for kafkajs to give up on its consumers more than once. */
+const OUTAGE_MS = 25_000;
+
+const readiness = async (service: ServiceProcess) => {
+  const response = await fetch(`${service.url}/readyz`);
+  return { status: response.status, body: (await response.json()) as { status: string; missing?: string[] } };
+};
 
 /**
- * A correlator whose broker goes away for longer than it may wait exits
- * non-zero, so a supervisor restarts it; the new one catches up with nothing
- * lost or stored twice. The broker here is the test's own: stopping the
- * shared one would break every suite running beside this one.
+ * Services whose broker goes away stay up, answer `/readyz` 503 naming
+ * kafka, and come back by themselves once it returns: the consumers rejoin
+ * and catch up with nothing lost or stored twice. A correlator that opted
+ * into a loss timeout exits non-zero instead, for its orchestrator to
+ * restart. The broker is the test's own: stopping the shared one would
+ * break every suite running beside this one.
  */
-describe('a correlator that loses its broker', () => {
+describe('services that lose their broker', () => {
   let broker: PrivateBroker;
   let database: TestDatabase;
+  let keys: TestKeys;
   let producer: Producer | undefined;
   const processes: ServiceProcess[] = [];
-  const prefix = `loss-${randomUUID().slice(0, 8)}.`;
-  let env: Record<string, string>;
+  const prefix = randomTopicPrefix();
 
   beforeAll(async () => {
-    [broker, database] = await Promise.all([createPrivateBroker(), createTestDatabase()]);
+    [broker, database, keys] = await Promise.all([
+      createPrivateBroker(),
+      createTestDatabase(),
+      createTestKeys(),
+    ]);
     await broker.start();
-    env = {
+    const env = {
       DATABASE_URL: database.url,
       KAFKA_BROKERS: broker.brokers,
       KAFKA_TOPIC_PREFIX: prefix,
-      KAFKA_LOSS_TIMEOUT_MS: '4000',
+      AUTH_JWKS_FILE: keys.jwksFile,
       DEPENDENCY_CHECK_INTERVAL_MS: '500',
       CORRELATOR_SESSION_TIMEOUT_MS: '6000',
       FEED_SWEEP_MS: '200',
     };
-  }, 180_000);
+    processes.push(
+      ...(await spawnServices([
+        { name: 'correlator', env, label: 'correlator-keeps-running' },
+        { name: 'gateway', env, label: 'gateway-keeps-running' },
+        {
+          name: 'correlator',
+          env: { ...env, KAFKA_LOSS_TIMEOUT_MS: '4000' },
+          label: 'correlator-opted-to-exit',
+        },
+      ])),
+    );
+  }, 240_000);
 
   afterAll(async () => {
     await producer?.disconnect().catch(() => undefined);
     await Promise.all(processes.map((service) => service.kill()));
     await broker?.remove();
     await database?.drop();
+    await keys?.remove();
   });
 
   async function connectProducer(): Promise<Producer> {
@@ -54,91 +84,68 @@ describe('a correlator that loses its broker', () => {
     return connected;
   }
 
-  let pairs = 0;
-
-  /** Two reports from two organisations sharing a domain: one alert per pair (hours apart from other pairs: no surge). */
-  function pair(): ReportEnvelope[] {
-    const domain = `c2-${randomUUID()}.example`;
-    const detectedAt = new Date(Date.now() - (pairs += 1) * 7_200_000).toISOString();
-    return (['a-csirt', 'b-ceptar'] as const).map((organisationId) => {
-      const id = randomUUID();
-      return {
-        schema: REPORT_ENVELOPE_SCHEMA,
-        id,
-        organisationId,
-        sector: organisationId === 'a-csirt' ? 'central-government' : 'finance',
-        submittedBy: `${organisationId}-user`,
-        receivedAt: new Date().toISOString(),
-        contentSha256: 'b'.repeat(64),
-        report: {
-          id,
-          title: 'C2 beacon',
-          category: 'malware',
-          severity: 'high',
-          tlp: 'GREEN',
-          detectedAt,
-          indicators: [{ type: 'domain', value: domain }],
-          exercise: false,
-        },
-      };
-    });
-  }
-
-  async function send(envelopes: ReportEnvelope[]): Promise<void> {
-    await producer!.send({
-      topic: `${prefix}renkei.reports.v1`,
-      acks: -1,
-      messages: envelopes.map((envelope) => ({ key: envelope.id, value: JSON.stringify(envelope) })),
-    });
-  }
-
   const stored = async () =>
     (await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM reports')).rows[0]!.n;
 
-  it('exits non-zero after the loss timeout, and a new correlator catches up with nothing lost', async () => {
-    const first = await spawnService('correlator', env, { label: 'correlator-losing-broker' });
-    processes.push(first);
+  it('stay up without Kafka, say so on /readyz, and catch up once it is back', async () => {
+    const [correlator, gateway, optedToExit] = processes as [ServiceProcess, ServiceProcess, ServiceProcess];
+    const exited = new Set<ServiceProcess>();
+    for (const service of processes) void service.exited.then(() => exited.add(service));
+    const pairs = reportPairs();
+
     producer = await connectProducer();
-    const before = Array.from({ length: 10 }, pair).flat();
-    await send(before);
+    const before = pairs.next(10);
+    await sendReports(producer, prefix, before);
     await eventually(async () => expect(await stored()).toBe(before.length), { timeoutMs: 60_000 });
     await producer.disconnect();
     producer = undefined;
 
     const stoppedAt = Date.now();
     await broker.stop();
-    expect(await first.exited).toBe(1);
-    const waited = Date.now() - stoppedAt;
-    expect(waited).toBeGreaterThanOrEqual(4_000);
-    const fatal = first.lines.find((line) => line.level === 'fatal');
+    for (const service of [correlator, gateway]) {
+      await eventually(
+        async () => {
+          const { status, body } = await readiness(service);
+          expect(status).toBe(503);
+          expect(body.status).toBe('not-ready');
+          expect(body.missing).toContain('kafka');
+        },
+        { timeoutMs: 30_000 },
+      );
+    }
+
+    // The opt-in: exit after the loss timeout, with a code naming what is missing.
+    expect(await optedToExit.exited).toBe(1);
+    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(4_000);
+    const fatal = optedToExit.lines.find((line) => line.level === 'fatal');
     expect(['RENKEI_BROKER_LOST', 'RENKEI_CONSUMER_CRASHED', 'RENKEI_FEED_RELAY_FAILED']).toContain(
       fatal?.code,
     );
 
-    await broker.start();
-    producer = await connectProducer();
-    const after = Array.from({ length: 10 }, pair).flat();
-    await send(after);
-    const second = await spawnService('correlator', env, { label: 'correlator-after-loss' });
-    processes.push(second);
+    await sleep(Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt)));
+    expect(exited.has(correlator) || exited.has(gateway)).toBe(false);
 
-    const all = [...before, ...after];
-    await eventually(async () => expect(await stored()).toBe(all.length), { timeoutMs: 90_000 });
-    const reports = await database.pool.query<{ id: string }>('SELECT id FROM reports');
-    expect(reports.rows.map((row) => row.id).sort()).toEqual(all.map((envelope) => envelope.id).sort());
-    await eventually(
-      async () => {
-        const { rows } = await database.pool.query<{ alerts: number; unpublished: number }>(
-          `SELECT (SELECT count(*)::int FROM alerts) AS alerts,
-                  (SELECT count(*)::int FROM feed_events WHERE published_at IS NULL)
-                + (SELECT count(*)::int FROM feed_outbox) AS unpublished`,
-        );
-        expect(rows[0]).toEqual({ alerts: all.length / 2, unpublished: 0 });
-      },
-      { timeoutMs: 30_000 },
-    );
-    const versions = await database.pool.query<{ record: AlertRecord }>('SELECT record FROM alert_versions');
-    expect(versions.rows.every((row) => row.record.version === 1)).toBe(true);
-    expect(await second.stop()).toBe(0);
+    await broker.start();
+    for (const service of [correlator, gateway]) {
+      await eventually(
+        async () => expect(await readiness(service)).toEqual({ status: 200, body: { status: 'ready' } }),
+        {
+          timeoutMs: 120_000,
+          intervalMs: 500,
+        },
+      );
+    }
+    producer = await connectProducer();
+    const after = pairs.next(10);
+    await sendReports(producer, prefix, after);
+
+    const all: ReportEnvelope[] = [...before, ...after];
+    await eventually(() => expectStoredOnce(database.pool, all), { timeoutMs: 90_000 });
+    expect(exited.has(correlator) || exited.has(gateway)).toBe(false);
+    for (const service of [correlator, gateway]) {
+      expect(service.lines.filter((line) => line.level === 'fatal')).toEqual([]);
+    }
+    expect(await correlator.stop()).toBe(0);
+    expect(await gateway.stop()).toBe(0);
   });
 });

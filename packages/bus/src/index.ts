@@ -15,10 +15,12 @@ export {
   createReliableProducer,
   DeadlineExceededError,
   isBrokerUnavailable,
+  keepConsuming,
   onFinalCrash,
   withDeadline,
   type Consumer,
   type Kafka,
+  type KeptConsumer,
   type Producer,
 } from './kafka.js';
 export { watchBroker } from './watch.js';

@@ -4,6 +4,8 @@ import {
   logLevel,
   type Consumer,
   type ConsumerConfig,
+  type ConsumerRunConfig,
+  type ConsumerSubscribeTopics,
   type LogEntry,
   type Producer,
 } from 'kafkajs';
@@ -62,9 +64,8 @@ export function createReliableProducer(kafka: Kafka): Producer {
 /**
  * kafkajs restarts a consumer after a retriable failure (a coordinator still
  * loading, a broker away); how long the hub tolerates that is the broker
- * watch's business. A crash it does not restart from is reported through
- * {@link onFinalCrash}, so the service can fail instead of living on with a
- * consumer that stopped.
+ * watch's business. {@link keepConsuming} runs it and restarts it after a
+ * crash kafkajs will not restart from.
  */
 export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {
   return kafka.consumer({
@@ -80,6 +81,96 @@ export function onFinalCrash(consumer: Consumer, handle: (error: Error) => void)
   consumer.on(consumer.events.CRASH, (event) => {
     if (!event.payload.restart) handle(event.payload.error);
   });
+}
+
+/** A consumer kept running by {@link keepConsuming}. */
+export interface KeptConsumer {
+  /** `kafka-consumer`: healthy while the consumer is in its group (joined since its last crash). */
+  readonly name: string;
+  isHealthy(): boolean;
+  /** Stops restarting it (the owner disconnects the consumer afterwards, as before). */
+  close(): Promise<void>;
+}
+
+const RESTART_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+
+/**
+ * Subscribes and runs a connected consumer, and keeps it running. kafkajs
+ * restarts a consumer itself after a crash it deems retriable (a broker
+ * away, its retries exhausted), re-fetching from the last resolved offset;
+ * after any other crash it stays stopped for good — and some of those follow
+ * a broker's restart (the group coordinator not found yet is not retriable
+ * to kafkajs). Those are restarted here, with backoff, on the same consumer
+ * (`connect`, `subscribe`, `run` again), so a consumer comes back once the
+ * broker does. With `onFinalCrash` (the service exits instead, for an
+ * orchestrator to restart it) nothing is restarted here.
+ */
+export async function keepConsuming(
+  consumer: Consumer,
+  {
+    subscription,
+    run,
+    logger,
+    onFinalCrash: handleFinalCrash,
+  }: {
+    subscription: ConsumerSubscribeTopics;
+    run: ConsumerRunConfig;
+    logger: Logger;
+    onFinalCrash?: (error: Error) => void;
+  },
+): Promise<KeptConsumer> {
+  let joined = false;
+  let closed = false;
+  let attempt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let restarting: Promise<void> | undefined;
+  const log = logger.child({ component: 'kafka-consumer' });
+
+  const start = async () => {
+    await consumer.subscribe(subscription);
+    await consumer.run(run);
+  };
+
+  const restartLater = (error: unknown) => {
+    if (closed) return;
+    const delay = RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]!;
+    attempt += 1;
+    log.warn({ err: error, inMs: delay, attempt }, 'consumer stopped for good by kafkajs: restarting it');
+    timer = setTimeout(() => {
+      restarting = (async () => {
+        try {
+          if (closed) return;
+          await consumer.connect();
+          if (closed) return;
+          await start();
+        } catch (failure) {
+          restartLater(failure);
+        }
+      })();
+    }, delay);
+  };
+
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+    attempt = 0;
+  });
+  consumer.on(consumer.events.CRASH, (event) => {
+    joined = false;
+    if (event.payload.restart) return;
+    if (handleFinalCrash) handleFinalCrash(event.payload.error);
+    else restartLater(event.payload.error);
+  });
+
+  await start();
+  return {
+    name: 'kafka-consumer',
+    isHealthy: () => joined,
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      await restarting;
+    },
+  };
 }
 
 /** Asks the broker for its cluster metadata: a cheap round trip for health checks. */

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '@renkei/runtime';
+import { isDatabaseUnavailable } from './unavailable.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -30,24 +31,43 @@ export function createPool(
     // A pool that cannot connect fails the query instead of queueing it forever.
     connectionTimeoutMillis: 5_000,
   });
+  const log = options.logger?.child({ component: 'postgres-pool' });
   // An idle client that loses its connection emits here; without a listener the process would die.
-  pool.on('error', (error) => options.logger?.warn({ err: error }, 'idle PostgreSQL client failed'));
+  pool.on('error', (error) => log?.warn({ err: error }, 'idle PostgreSQL client failed'));
+  // pg-pool removes its own listener while a client is checked out, and a client whose
+  // server goes away (57P01 when a backend is terminated, a reset socket) emits `error`
+  // even while a query of it is failing with the same cause: without a listener of the
+  // holder's own, that event ends the process. The query's rejection is what the holder
+  // acts on; the event only needs to be heard. A client that failed is not queryable
+  // any more, and pg-pool drops it when it is released.
+  pool.on('acquire', (client) => client.on('error', onHeldClientError));
+  pool.on('release', (_error, client) => client.removeListener('error', onHeldClientError));
+  function onHeldClientError(error: Error) {
+    log?.warn({ err: error }, 'PostgreSQL connection of a client in use failed');
+  }
   return pool;
 }
 
 export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let failure: unknown;
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
+    failure = error;
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    // A connection that failed under the transaction is dropped, not handed to the next caller.
+    client.release(failure !== undefined && isDatabaseUnavailable(failure) ? asError(failure) : undefined);
   }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** Creates the database named in the URL if it does not exist; safe when several processes race. */

@@ -1,4 +1,4 @@
-import { onFinalCrash, type Consumer } from '@renkei/bus';
+import { keepConsuming, type Consumer } from '@renkei/bus';
 import type { Pool } from '@renkei/db';
 import type { Closable, Logger } from '@renkei/runtime';
 import { describeIssues, feedEventSchema, fieldIssues, type FeedEvent } from '@renkei/schema';
@@ -8,6 +8,9 @@ const CATCH_UP_PAGE = 500;
 const YIELD_EVERY = 25;
 
 export interface FeedFollower extends Closable {
+  /** `kafka-consumer`, for readiness: healthy while live. */
+  readonly name: string;
+  isHealthy(): boolean;
   /** The position of the last event handed to `deliver`: everything up to it has been delivered. */
   readonly position: string;
   /** True once the consumer has joined and fetched, so events published from now on arrive. */
@@ -29,8 +32,12 @@ export interface FeedFollowerOptions {
   deliver: (event: FeedEvent) => void;
   /** How often PostgreSQL is asked for events Kafka has not brought (a safety net, not the path). */
   pollEveryMs: number;
-  /** Called when the consumer crashed and kafkajs will not restart it. */
-  onCrash: (error: unknown) => void;
+  /**
+   * Opt-in: called when the consumer crashed and kafkajs will not restart
+   * it (the service then exits). Without it the consumer is restarted, and
+   * until it is back the poll alone brings the events.
+   */
+  onFinalCrash?: (error: Error) => void;
 }
 
 /**
@@ -48,10 +55,19 @@ export async function startFeedFollower(options: FeedFollowerOptions): Promise<F
   let closed = false;
   // Every step runs on this chain, so deliveries never interleave.
   let chain: Promise<void> = Promise.resolve();
+  // A failure is said once until a step succeeds again: an outage is not a warning per poll.
+  let failing = false;
   const serially = (step: () => Promise<void> | void) => {
-    chain = chain.then(step).catch((error: unknown) => {
-      logger.warn({ err: error }, 'feed follower step failed; the next poll catches up');
-    });
+    chain = chain
+      .then(step)
+      .then(() => {
+        if (failing) logger.info('feed follower steps succeed again');
+        failing = false;
+      })
+      .catch((error: unknown) => {
+        if (!failing) logger.warn({ err: error }, 'feed follower step failed; the next poll catches up');
+        failing = true;
+      });
     return chain;
   };
 
@@ -98,26 +114,29 @@ export async function startFeedFollower(options: FeedFollowerOptions): Promise<F
     live = false;
     joined = false;
   });
-  onFinalCrash(consumer, options.onCrash);
 
-  await consumer.subscribe({ topic, fromBeginning: false });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      let parsed;
-      try {
-        parsed = feedEventSchema.safeParse(JSON.parse(message.value?.toString('utf8') ?? ''));
-      } catch {
-        logger.error({ offset: message.offset }, 'feed message is not JSON: skipped');
-        return;
-      }
-      if (!parsed.success) {
-        logger.error(
-          { offset: message.offset, reason: describeIssues(fieldIssues(parsed.error)) },
-          'feed message does not match the schema: skipped',
-        );
-        return;
-      }
-      await onEvent(parsed.data);
+  const consuming = await keepConsuming(consumer, {
+    subscription: { topics: [topic], fromBeginning: false },
+    logger,
+    ...(options.onFinalCrash ? { onFinalCrash: options.onFinalCrash } : {}),
+    run: {
+      eachMessage: async ({ message }) => {
+        let parsed;
+        try {
+          parsed = feedEventSchema.safeParse(JSON.parse(message.value?.toString('utf8') ?? ''));
+        } catch {
+          logger.error({ offset: message.offset }, 'feed message is not JSON: skipped');
+          return;
+        }
+        if (!parsed.success) {
+          logger.error(
+            { offset: message.offset, reason: describeIssues(fieldIssues(parsed.error)) },
+            'feed message does not match the schema: skipped',
+          );
+          return;
+        }
+        await onEvent(parsed.data);
+      },
     },
   });
 
@@ -128,9 +147,12 @@ export async function startFeedFollower(options: FeedFollowerOptions): Promise<F
       return position.toString();
     },
     isLive: () => live,
+    name: consuming.name,
+    isHealthy: () => live,
     async close() {
       closed = true;
       clearInterval(poll);
+      await consuming.close();
       await chain;
     },
   };

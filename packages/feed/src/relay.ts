@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { HEADERS, withDeadline, type Producer, type TopicNames } from '@renkei/bus';
-import { HUB_TYPE_PARSERS, withTransaction, type Pool } from '@renkei/db';
+import { HUB_TYPE_PARSERS, isDatabaseUnavailable, withTransaction, type Pool } from '@renkei/db';
 import { RenkeiError, type Closable, type Logger } from '@renkei/runtime';
 import { FEED_EVENT_SCHEMA } from '@renkei/schema';
 import {
@@ -22,6 +22,29 @@ const BATCH_SIZE = 500;
  * would retry the same refused batch until it gave up. Sends stay well below.
  */
 const BATCH_BYTES = 512 * 1024;
+/** The longest wait between two rounds while a dependency is away. */
+const RETRY_CAP_MS = 5_000;
+
+type Missing = 'postgres' | 'kafka' | 'none';
+
+/** A send to Kafka that did not succeed: the broker is what is missing, whatever the error says. */
+class PublishFailed extends Error {
+  override readonly name = 'PublishFailed';
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+/**
+ * Which dependency a failed round was missing: PostgreSQL when its
+ * connection failed, Kafka when a send did not succeed; `none` for a
+ * failure of the relay's own (it is timed like Kafka's: the feed stopped
+ * reaching the topics).
+ */
+function missingFor(error: unknown): Missing {
+  if (error instanceof PublishFailed) return 'kafka';
+  return isDatabaseUnavailable(error) ? 'postgres' : 'none';
+}
 
 export interface FeedRelayOptions {
   pool: Pool;
@@ -32,10 +55,21 @@ export interface FeedRelayOptions {
   logger: Logger;
   /** How often a follower tries to become leader, and the leader sweeps without a notification. */
   sweepEveryMs: number;
-  /** A leader that cannot publish for this long reports itself failed. */
-  failAfterMs: number;
+  /**
+   * A relay that cannot reach PostgreSQL for this long reports
+   * RENKEI_DATABASE_LOST; 0 or unset: it never gives up, it retries with
+   * backoff until PostgreSQL answers.
+   */
+  databaseLossTimeoutMs?: number;
+  /**
+   * A leader that cannot publish to Kafka for this long reports
+   * RENKEI_FEED_RELAY_FAILED; 0 or unset: it retries until Kafka takes the
+   * events. Nothing is lost meanwhile: the feed waits in PostgreSQL.
+   */
+  brokerLossTimeoutMs?: number;
   /** Published events older than this are forgotten. */
   retentionMs: number;
+  /** Told when a loss timeout passed; the relay itself goes on retrying. */
   onFailure: (error: RenkeiError) => void;
   sendTimeoutMs?: number;
   /** Told how many events went to each topic after every acknowledged send (for metrics). */
@@ -60,7 +94,7 @@ export interface FeedRelay extends Closable {
  * between send and mark sends them again; consumers drop repeats by position.
  */
 export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
-  const { pool, databaseUrl, logger, sweepEveryMs, failAfterMs } = options;
+  const { pool, databaseUrl, logger, sweepEveryMs } = options;
   const log = logger.child({ component: 'feed-relay' });
   let closed = false;
   let leading = false;
@@ -91,6 +125,8 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
       connectionString: databaseUrl,
       application_name: 'renkei-feed-relay',
       types: HUB_TYPE_PARSERS,
+      // An unreachable server fails the attempt; the next sweep tries again.
+      connectionTimeoutMillis: 5_000,
     });
     client.on('error', (error) => {
       if (leading) log.warn({ err: error }, 'lost the leader connection: stepping down');
@@ -137,7 +173,9 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
       }),
       options.sendTimeoutMs ?? 30_000,
       'publishing the feed',
-    );
+    ).catch((error: unknown) => {
+      throw new PublishFailed(error);
+    });
     await markPublished(
       pool,
       batch.map((stored) => stored.position),
@@ -164,7 +202,8 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
   };
 
   const loop = async () => {
-    let failingSince: number | undefined;
+    // One report per outage: the service decides what a failure means (its first one ends it).
+    let failing: { since: number; missing: Missing; rounds: number; reported: boolean } | undefined;
     while (!closed) {
       pending = false;
       try {
@@ -175,17 +214,50 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
         if (leading) {
           while (!closed && leading && (await lead()));
         }
-        failingSince = undefined;
+        if (failing) {
+          log.info({ missing: failing.missing, awayMs: Date.now() - failing.since }, 'feed relay recovered');
+          failing = undefined;
+        }
       } catch (error) {
-        failingSince ??= Date.now();
-        log.warn({ err: error }, 'feed relay round failed; will retry');
-        if (Date.now() - failingSince > failAfterMs) {
-          options.onFailure(new RenkeiError('RENKEI_FEED_RELAY_FAILED', undefined, { cause: error }));
-          failingSince = undefined;
+        const missing = missingFor(error);
+        if (failing?.missing !== missing) {
+          failing = { since: Date.now(), missing, rounds: 0, reported: false };
+          log.warn(
+            { err: error, missing },
+            missing === 'none'
+              ? 'feed relay round failed; retrying'
+              : `feed relay round failed: ${missing} unavailable; retrying`,
+          );
+        } else {
+          log.debug({ err: error, missing }, 'feed relay round failed again');
+        }
+        failing.rounds += 1;
+        const timeoutMs =
+          (missing === 'postgres' ? options.databaseLossTimeoutMs : options.brokerLossTimeoutMs) ?? 0;
+        if (timeoutMs > 0 && !failing.reported && Date.now() - failing.since > timeoutMs) {
+          failing.reported = true;
+          options.onFailure(
+            missing === 'postgres'
+              ? new RenkeiError(
+                  'RENKEI_DATABASE_LOST',
+                  'the feed relay could not reach PostgreSQL for longer than DATABASE_LOSS_TIMEOUT_MS',
+                  {
+                    cause: error,
+                    details: { component: 'feed-relay', missing },
+                  },
+                )
+              : new RenkeiError('RENKEI_FEED_RELAY_FAILED', undefined, {
+                  cause: error,
+                  details: { component: 'feed-relay', ...(missing === 'none' ? {} : { missing }) },
+                }),
+          );
         }
         if (leading && !(await lockIsAlive())) await stepDown();
       }
-      await pause(sweepEveryMs);
+      // Backoff while failing, so an outage is not met with a retry and a log line every sweep.
+      await pause(
+        failing ? Math.min(sweepEveryMs * 2 ** Math.min(failing.rounds - 1, 6), RETRY_CAP_MS) : sweepEveryMs,
+      );
     }
     await stepDown();
   };

@@ -102,8 +102,12 @@ export interface HttpAppOptions {
   logger: Logger;
   /** Verifies bearer tokens on every route not marked public; without it every route is public. */
   verifyToken?: TokenVerifier;
-  /** Resolves true when every dependency answers. */
-  checkReadiness: () => Promise<boolean>;
+  /**
+   * Resolves true when every dependency answers, or to the names of those
+   * that do not (`{ missing: ['postgres'] }`; an empty list is ready), which
+   * `/readyz` then reports.
+   */
+  checkReadiness: () => Promise<boolean | { missing: readonly string[] }>;
   /** Accept WebSocket upgrades, with this limit on a client's frames. */
   websocket?: { maxPayloadBytes: number };
   /** Failures of dependencies a retry can get past: answered 503 with Retry-After. */
@@ -296,13 +300,22 @@ export async function createHttpApp({
       schema: {
         summary: 'The service can do its work: its dependencies answer and it is not draining',
         security: [],
-        response: { 200: healthReply, 503: healthReply },
+        response: {
+          200: healthReply,
+          // `missing` names the dependencies that do not answer: postgres, kafka, kafka-consumer.
+          503: healthReply.extend({ missing: z.array(z.string()).optional() }),
+        },
       },
     },
     async (_request, reply) => {
       if (draining) return reply.status(503).send({ status: 'draining' });
-      const ready = await checkReadiness().catch(() => false);
-      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready' });
+      const answer = await checkReadiness().catch(() => false as const);
+      // A service that names its dependencies says which are missing, so an operator
+      // (or `npm run status`) sees what to bring back without reading logs.
+      const missing = typeof answer === 'boolean' ? undefined : [...answer.missing];
+      const ready = missing ? missing.length === 0 : answer === true;
+      if (ready) return reply.status(200).send({ status: 'ready' });
+      return reply.status(503).send({ status: 'not-ready', ...(missing ? { missing } : {}) });
     },
   );
 

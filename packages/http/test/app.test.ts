@@ -3,7 +3,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger, RenkeiError } from '@renkei/runtime';
 import type { Principal } from '@renkei/schema';
-import { createHttpApp, invalidRequest, MAX_BODY_BYTES, type HttpApp } from '@renkei/http';
+import {
+  createHttpApp,
+  invalidRequest,
+  MAX_BODY_BYTES,
+  type HttpApp,
+  type HttpAppOptions,
+} from '@renkei/http';
 
 const principal: Principal = {
   subject: 'x-csirt-user',
@@ -24,7 +30,9 @@ afterEach(async () => {
   current = undefined;
 });
 
-async function makeApp(checkReadiness: () => Promise<boolean> = async () => true): Promise<HttpApp> {
+async function makeApp(
+  checkReadiness: HttpAppOptions['checkReadiness'] = async () => true,
+): Promise<HttpApp> {
   current = await createHttpApp({
     service: 'test',
     logger: createLogger('test', 'silent'),
@@ -70,6 +78,18 @@ describe('health and readiness', () => {
     const response = await app.inject({ method: 'GET', url: '/readyz' });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toEqual({ status: 'not-ready' });
+  });
+
+  it('answers /readyz 503 naming the missing dependencies, and 200 once none is missing', async () => {
+    let missing = ['postgres', 'kafka-consumer'];
+    const { app } = await makeApp(async () => ({ missing }));
+    const response = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({ status: 'not-ready', missing: ['postgres', 'kafka-consumer'] });
+    missing = [];
+    const recovered = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(recovered.statusCode).toBe(200);
+    expect(recovered.json()).toEqual({ status: 'ready' });
   });
 
   it('answers /readyz 503 when the readiness check rejects', async () => {

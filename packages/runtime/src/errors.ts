@@ -6,7 +6,9 @@
  * thing. The list is documented in docs/ERRORS.md (a test keeps the two in step).
  *
  * `status` is the HTTP status of codes a client can receive; codes without one
- * end a process (a supervisor restarts it) and appear only in logs.
+ * end a process (a supervisor restarts it) and appear only in logs. The loss
+ * codes end it only when the operator opted in with a loss timeout: by
+ * default a service waits for what is missing, not ready, and recovers.
  */
 export const ERROR_CODES = {
   RENKEI_INVALID_REQUEST: { status: 400, retriable: false, message: 'the request is not valid' },
@@ -58,7 +60,7 @@ export const ERROR_CODES = {
   RENKEI_INTERNAL: { status: 500, retriable: false, message: 'internal error' },
   RENKEI_UNAVAILABLE: { status: 503, retriable: true, message: 'a dependency is unavailable; retry later' },
 
-  // Process failures: the service stops with a non-zero exit code.
+  // Process failures: the service stops with a non-zero exit code. Each names what is missing.
   RENKEI_CONFIG_INVALID: { status: undefined, retriable: false, message: 'the configuration is not valid' },
   RENKEI_MIGRATION_FAILED: {
     status: undefined,
@@ -73,18 +75,22 @@ export const ERROR_CODES = {
   RENKEI_DATABASE_LOST: {
     status: undefined,
     retriable: true,
-    message: 'PostgreSQL did not answer for longer than allowed',
+    message: 'PostgreSQL did not answer for longer than DATABASE_LOSS_TIMEOUT_MS',
   },
   RENKEI_BROKER_LOST: {
     status: undefined,
     retriable: true,
-    message: 'Kafka did not answer for longer than allowed',
+    message: 'Kafka did not answer for longer than KAFKA_LOSS_TIMEOUT_MS',
   },
-  RENKEI_CONSUMER_CRASHED: { status: undefined, retriable: true, message: 'a Kafka consumer crashed' },
+  RENKEI_CONSUMER_CRASHED: {
+    status: undefined,
+    retriable: true,
+    message: 'a Kafka consumer crashed and kafkajs would not restart it',
+  },
   RENKEI_FEED_RELAY_FAILED: {
     status: undefined,
     retriable: true,
-    message: 'the feed relay could not publish for longer than allowed',
+    message: 'the feed relay could not publish to Kafka for longer than KAFKA_LOSS_TIMEOUT_MS',
   },
   RENKEI_SERVER_FAILED: { status: undefined, retriable: false, message: 'the HTTP server failed' },
 } as const satisfies Record<string, { status: number | undefined; retriable: boolean; message: string }>;

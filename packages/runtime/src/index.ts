@@ -22,4 +22,4 @@ export {
   type ServiceHandle,
 } from './lifecycle.js';
 export { REPOSITORY_ROOT, stateDirectory } from './paths.js';
-export { watchDependency, type DependencyWatch } from './watch.js';
+export { missingDependencies, watchDependency, type DependencyWatch, type ReadinessCheck } from './watch.js';

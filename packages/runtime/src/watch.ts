@@ -1,9 +1,21 @@
 import type { Logger } from 'pino';
 import type { Closable } from './lifecycle.js';
 
-export interface DependencyWatch extends Closable {
-  /** True while the last check succeeded. */
+/** Something readiness depends on, named as `/readyz` names it when it is missing. */
+export interface ReadinessCheck {
+  /** `postgres`, `kafka`, `kafka-consumer`… */
+  readonly name: string;
   isHealthy(): boolean;
+}
+
+export interface DependencyWatch extends Closable, ReadinessCheck {}
+
+/**
+ * What `/readyz` reports: the names of the checks that fail, in the order
+ * given (an empty list means ready).
+ */
+export function missingDependencies(checks: readonly ReadinessCheck[]): { missing: string[] } {
+  return { missing: checks.filter((check) => !check.isHealthy()).map((check) => check.name) };
 }
 
 export interface WatchOptions {
@@ -14,24 +26,30 @@ export interface WatchOptions {
   intervalMs: number;
   /** A check slower than this counts as a failure. */
   checkTimeoutMs?: number;
-  /** Failing without a break for this long calls `onLost` once. */
-  lossTimeoutMs: number;
+  /**
+   * Failing without a break for this long calls `onLost` once. 0 (the
+   * default) never does: the service stays up, not ready, and recovers when
+   * the dependency answers again. Orchestrators that would rather restart
+   * the process set it.
+   */
+  lossTimeoutMs?: number;
   onLost: (lastError: unknown) => void;
   logger: Logger;
   now?: () => number;
 }
 
 /**
- * Checks a dependency at a fixed interval. Readiness reads `isHealthy()`; a
- * dependency that stays away longer than `lossTimeoutMs` is reported lost, so
- * the service can stop and let its supervisor restart it rather than linger.
+ * Checks a dependency at a fixed interval. Readiness reads `isHealthy()`.
+ * With a `lossTimeoutMs`, a dependency that stays away longer is reported
+ * lost, so the service can stop and let its orchestrator restart it; without
+ * one it is only logged, when it goes and when it comes back.
  */
 export function watchDependency({
   name,
   check,
   intervalMs,
   checkTimeoutMs = Math.max(1_000, intervalMs),
-  lossTimeoutMs,
+  lossTimeoutMs = 0,
   onLost,
   logger,
   now = Date.now,
@@ -54,14 +72,19 @@ export function watchDependency({
           );
         }),
       ]);
-      if (!healthy) logger.info({ dependency: name }, 'dependency answers again');
+      if (!healthy) {
+        logger.info(
+          { dependency: name, awayMs: now() - (failingSince ?? now()) },
+          'dependency answers again',
+        );
+      }
       healthy = true;
       failingSince = undefined;
     } catch (error) {
       if (healthy) logger.warn({ dependency: name, err: error }, 'dependency does not answer');
       healthy = false;
       failingSince ??= now();
-      if (!reported && now() - failingSince >= lossTimeoutMs) {
+      if (lossTimeoutMs > 0 && !reported && now() - failingSince >= lossTimeoutMs) {
         reported = true;
         onLost(error);
       }
@@ -78,6 +101,7 @@ export function watchDependency({
   timer = setTimeout(() => void loop(), intervalMs);
 
   return {
+    name,
     isHealthy: () => healthy,
     async close() {
       closed = true;

@@ -10,6 +10,7 @@ import {
   runUntilSignalled,
   serviceHandle,
   ServiceOutcome,
+  missingDependencies,
   watchDependency,
   type LifecycleStep,
 } from '@renkei/runtime';
@@ -362,5 +363,37 @@ describe('watchDependency', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(onLost).toHaveBeenCalledTimes(1);
     await watch.close();
+  });
+  it('without a loss timeout never reports the dependency lost, and is healthy again when it answers', async () => {
+    let up = false;
+    const onLost = vi.fn();
+    const watch = watchDependency({
+      name: 'postgres',
+      check: async () => {
+        if (!up) throw new Error('ECONNREFUSED');
+      },
+      intervalMs: 100,
+      onLost,
+      logger: createLogger('test', 'silent'),
+    });
+    await vi.advanceTimersByTimeAsync(150);
+    expect(missingDependencies([watch])).toEqual({ missing: ['postgres'] });
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(onLost).not.toHaveBeenCalled();
+    up = true;
+    await vi.advanceTimersByTimeAsync(150);
+    expect(watch.isHealthy()).toBe(true);
+    expect(missingDependencies([watch])).toEqual({ missing: [] });
+    await watch.close();
+  });
+});
+
+describe('missingDependencies', () => {
+  it('names every failing check, in the order given', () => {
+    const check = (name: string, healthy: boolean) => ({ name, isHealthy: () => healthy });
+    expect(
+      missingDependencies([check('postgres', false), check('kafka', true), check('kafka-consumer', false)]),
+    ).toEqual({ missing: ['postgres', 'kafka-consumer'] });
+    expect(missingDependencies([check('postgres', true)])).toEqual({ missing: [] });
   });
 });

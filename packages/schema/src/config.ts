@@ -15,14 +15,26 @@ export const databaseEnv = z.object({
 });
 
 /**
- * How a service watches its dependencies: readiness follows the last check; a
- * dependency away for longer than its loss timeout stops the service (exit 1)
- * so a supervisor restarts it.
+ * A loss timeout: 0 (the default) means never; otherwise at least a second,
+ * so a restart of the dependency is not mistaken for its loss.
+ */
+const lossTimeoutMs = z.coerce
+  .number()
+  .int()
+  .min(0)
+  .refine((ms) => ms === 0 || ms >= 1_000, 'must be 0 (never exit) or at least 1000')
+  .default(0);
+
+/**
+ * How a service watches its dependencies: readiness follows the last check
+ * and names what is missing. A service whose PostgreSQL or Kafka goes away
+ * stays up, not ready, retries and recovers by itself. Exiting instead (exit
+ * 1, for an orchestrator to restart it) is an opt-in: set the loss timeout.
  */
 export const dependencyEnv = z.object({
   DEPENDENCY_CHECK_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
-  DATABASE_LOSS_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(60_000),
-  KAFKA_LOSS_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(60_000),
+  DATABASE_LOSS_TIMEOUT_MS: lossTimeoutMs,
+  KAFKA_LOSS_TIMEOUT_MS: lossTimeoutMs,
 });
 
 /** The feed relay runs in the correlator and the gateway; one process leads at a time. */

@@ -2,10 +2,12 @@ import type { KafkaMessage } from 'kafkajs';
 import {
   HEADERS,
   isBrokerUnavailable,
+  keepConsuming,
   readHeader,
   TOPICS,
   withDeadline,
   type Consumer,
+  type KeptConsumer,
   type Producer,
   type TopicNames,
 } from '@renkei/bus';
@@ -35,6 +37,8 @@ export interface CorrelatorDeps {
   /** The consumer group, for the lag series. */
   groupId: string;
   metrics?: HubMetrics;
+  /** Opt-in: a consumer crash kafkajs will not restart from ends the service; otherwise it is restarted. */
+  onFinalCrash?: (error: Error) => void;
 }
 
 const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000];
@@ -50,7 +54,7 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000];
  * fail forever, so it goes to the dead-letter topic with the reason and the
  * partition moves on.
  */
-export async function runCorrelator(correlatorDeps: CorrelatorDeps): Promise<void> {
+export async function runCorrelator(correlatorDeps: CorrelatorDeps): Promise<KeptConsumer> {
   const deps: RunningCorrelator = {
     ...correlatorDeps,
     // A transaction holds one chunk of each partition at most: fewer, larger
@@ -61,31 +65,42 @@ export async function runCorrelator(correlatorDeps: CorrelatorDeps): Promise<voi
     }, correlatorDeps.chunkSize * TOPICS.reports.partitions),
   };
   const { consumer, topics } = deps;
-  await consumer.subscribe({ topic: topics.reports, fromBeginning: true });
-  await consumer.run({
-    // Every partition of a fetch at once, so their chunks share a transaction (ChunkGroups).
-    partitionsConsumedConcurrently: TOPICS.reports.partitions,
-    eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-      const { topic, partition } = batch;
-      for (let start = 0; start < batch.messages.length; start += deps.chunkSize) {
-        // A rebalance or shutdown: leave the rest uncommitted for the partition's next owner.
-        if (!isRunning() || isStale()) return;
-        const chunk = batch.messages.slice(start, start + deps.chunkSize);
-        const begun = performance.now();
-        await processMessages(deps, topic, partition, chunk, heartbeat);
-        // Only now is every message of the chunk stored (or dead-lettered) and committed in PostgreSQL.
-        const last = chunk.at(-1)!.offset;
-        resolveOffset(last);
-        await commitOffsetsIfNecessary();
-        deps.metrics?.kafkaConsumed.inc({ topic }, chunk.length);
-        deps.metrics?.batchLinger.observe({ stage: 'correlator' }, (performance.now() - begun) / 1000);
-        deps.metrics?.consumerLag.set(
-          { group: deps.groupId, topic, partition: String(partition) },
-          Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n)),
-        );
-        await heartbeat();
-      }
+  return keepConsuming(consumer, {
+    subscription: { topics: [topics.reports], fromBeginning: true },
+    logger: deps.logger,
+    ...(deps.onFinalCrash ? { onFinalCrash: deps.onFinalCrash } : {}),
+    run: {
+      // Every partition of a fetch at once, so their chunks share a transaction (ChunkGroups).
+      partitionsConsumedConcurrently: TOPICS.reports.partitions,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({
+        batch,
+        resolveOffset,
+        heartbeat,
+        commitOffsetsIfNecessary,
+        isRunning,
+        isStale,
+      }) => {
+        const { topic, partition } = batch;
+        for (let start = 0; start < batch.messages.length; start += deps.chunkSize) {
+          // A rebalance or shutdown: leave the rest uncommitted for the partition's next owner.
+          if (!isRunning() || isStale()) return;
+          const chunk = batch.messages.slice(start, start + deps.chunkSize);
+          const begun = performance.now();
+          await processMessages(deps, topic, partition, chunk, heartbeat);
+          // Only now is every message of the chunk stored (or dead-lettered) and committed in PostgreSQL.
+          const last = chunk.at(-1)!.offset;
+          resolveOffset(last);
+          await commitOffsetsIfNecessary();
+          deps.metrics?.kafkaConsumed.inc({ topic }, chunk.length);
+          deps.metrics?.batchLinger.observe({ stage: 'correlator' }, (performance.now() - begun) / 1000);
+          deps.metrics?.consumerLag.set(
+            { group: deps.groupId, topic, partition: String(partition) },
+            Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n)),
+          );
+          await heartbeat();
+        }
+      },
     },
   });
 }
@@ -215,8 +230,10 @@ async function processOne(
 
 /**
  * Only what can succeed is retried: while PostgreSQL is unreachable the same
- * work is tried again (the database watch stops the service if that lasts).
- * A closing service leaves without committing: the next owner tries again.
+ * work is tried again, with backoff, for as long as it takes (the database
+ * watch stops the service only when a loss timeout is set). Nothing of the
+ * failed attempt was committed, and its offsets were not resolved. A closing
+ * service leaves without committing: the next owner tries again.
  */
 async function retryWhileDatabaseAway<T>(
   deps: CorrelatorDeps,
@@ -289,8 +306,8 @@ async function deadLetter(
       );
       return;
     } catch (error) {
-      // Without the dead letter the message must not be committed: retry while
-      // the broker may come back; the broker watch stops the service otherwise.
+      // Without the dead letter the message must not be committed: retry until
+      // the broker takes it (the broker watch ends the service only when a loss timeout is set).
       if (!isBrokerUnavailable(error) || !deps.isRunning()) throw error;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }

@@ -1,17 +1,11 @@
-import {
-  createConsumer,
-  createKafka,
-  createReliableProducer,
-  onFinalCrash,
-  prepareTopics,
-  watchBroker,
-} from '@renkei/bus';
+import { createConsumer, createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
 import { isDatabaseUnavailable, openMigratedPool, watchDatabase } from '@renkei/db';
 import { startFeedRelay } from '@renkei/feed';
 import { createHttpApp, httpTimeoutsFrom, serveMetrics } from '@renkei/http';
 import { createMetrics, observePool } from '@renkei/metrics';
 import { metricsPortFor } from '@renkei/schema';
 import {
+  missingDependencies,
   ReleaseStack,
   RenkeiError,
   serviceHandle,
@@ -85,7 +79,8 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
           topics,
           logger,
           sweepEveryMs: config.FEED_SWEEP_MS,
-          failAfterMs: config.KAFKA_LOSS_TIMEOUT_MS,
+          databaseLossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS,
+          brokerLossTimeoutMs: config.KAFKA_LOSS_TIMEOUT_MS,
           retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
           onFailure: outcome.fail,
           onPublished: ({ feed, alerts }) => {
@@ -119,15 +114,9 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       // A fetch waits at most this long for data; shutdown waits for the fetch in flight.
       maxWaitTimeInMs: 1_000,
     });
-    let joined = false;
-    consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));
-    consumer.on(consumer.events.CRASH, () => (joined = false));
-    onFinalCrash(consumer, (cause) =>
-      outcome.fail(new RenkeiError('RENKEI_CONSUMER_CRASHED', undefined, { cause })),
-    );
     await consumer.connect();
     resources.defer(() => consumer.disconnect(), 'kafka-consumer');
-    await runCorrelator({
+    const consuming = await runCorrelator({
       pool,
       consumer,
       producer,
@@ -139,13 +128,21 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       chunkSize: config.CORRELATOR_BATCH_SIZE,
       groupId,
       metrics,
+      // Exiting is the orchestrator's opt-in, as for a lost broker; otherwise the consumer is restarted.
+      ...(config.KAFKA_LOSS_TIMEOUT_MS > 0
+        ? {
+            onFinalCrash: (cause: Error) =>
+              outcome.fail(new RenkeiError('RENKEI_CONSUMER_CRASHED', undefined, { cause })),
+          }
+        : {}),
     });
+    resources.defer(() => consuming.close());
 
     const http = await createHttpApp({
       service: 'correlator',
       logger,
       metrics,
-      checkReadiness: async () => database.isHealthy() && broker.isHealthy() && joined,
+      checkReadiness: async () => missingDependencies([database, broker, consuming]),
       transientErrors: [isDatabaseUnavailable],
       timeouts: httpTimeoutsFrom(config),
     });

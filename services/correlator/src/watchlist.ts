@@ -26,6 +26,7 @@ export function startWatchlistBackfill({
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
+  let waiting = false;
   const loop = (async () => {
     while (!closed) {
       try {
@@ -39,10 +40,14 @@ export function startWatchlistBackfill({
           if (done.alerts.length > 0) onAlerts();
           if (closed) break;
         }
+        if (waiting) log.info('watchlist backfill reaches PostgreSQL again');
+        waiting = false;
       } catch (error) {
-        // The database watch stops the service if PostgreSQL stays away; anything else is a bug to see.
-        if (isDatabaseUnavailable(error)) log.warn({ err: error }, 'watchlist backfill waits for PostgreSQL');
-        else log.error({ err: error }, 'watchlist backfill failed; trying again');
+        // PostgreSQL away is said once per outage (readiness names it); anything else is a bug to see.
+        if (!isDatabaseUnavailable(error))
+          log.error({ err: error }, 'watchlist backfill failed; trying again');
+        else if (!waiting) log.warn({ err: error }, 'watchlist backfill waits for PostgreSQL');
+        waiting = isDatabaseUnavailable(error);
       }
       await new Promise<void>((resolve) => {
         wake = resolve;

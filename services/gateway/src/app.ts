@@ -8,7 +8,7 @@ import {
 } from '@renkei/auth';
 import { isBrokerUnavailable } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
-import { createHttpApp, type HttpApp, type HttpTimeouts } from '@renkei/http';
+import { createHttpApp, type HttpApp, type HttpAppOptions, type HttpTimeouts } from '@renkei/http';
 import type { HubMetrics } from '@renkei/metrics';
 import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
@@ -36,7 +36,7 @@ export interface GatewayDeps {
   /** Write limits, read budgets and the refused-token audit budget; defaults when left out. */
   access?: AccessSettings;
   /** Whether PostgreSQL and Kafka answer and the feed is followed live. */
-  checkReadiness: () => Promise<boolean>;
+  checkReadiness: HttpAppOptions['checkReadiness'];
   /** Whether a page of this origin may open the stream (undefined: no `Origin`). Default: no browsers at all. */
   isOriginAllowed?: (origin: string | undefined) => boolean;
   /**

@@ -9,6 +9,7 @@ import { createMetrics, observePool } from '@renkei/metrics';
 import { startRegistryCache } from '@renkei/registry';
 import { metricsPortFor } from '@renkei/schema';
 import {
+  missingDependencies,
   ReleaseStack,
   RenkeiError,
   serviceHandle,
@@ -89,7 +90,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           topics,
           logger,
           sweepEveryMs: config.FEED_SWEEP_MS,
-          failAfterMs: config.KAFKA_LOSS_TIMEOUT_MS,
+          databaseLossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS,
+          brokerLossTimeoutMs: config.KAFKA_LOSS_TIMEOUT_MS,
           retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
           onFailure: outcome.fail,
           onPublished: ({ feed, alerts }) => {
@@ -128,8 +130,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           pollEveryMs: config.GATEWAY_FEED_POLL_MS,
           from: head,
           deliver: (event) => hub.publish(event),
-          onCrash: (error) =>
-            outcome.fail(new RenkeiError('RENKEI_CONSUMER_CRASHED', undefined, { cause: error })),
+          // Exiting is the orchestrator's opt-in, as for a lost broker; otherwise the consumer is restarted.
+          ...(config.KAFKA_LOSS_TIMEOUT_MS > 0
+            ? {
+                onFinalCrash: (cause: Error) =>
+                  outcome.fail(new RenkeiError('RENKEI_CONSUMER_CRASHED', undefined, { cause })),
+              }
+            : {}),
         }),
       (f) => f.close(),
     );
@@ -145,7 +152,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       verifyToken: tokens.verify,
       registry,
       access: accessSettingsFrom(config),
-      checkReadiness: async () => database.isHealthy() && broker.isHealthy() && follower.isLive(),
+      checkReadiness: async () => missingDependencies([database, broker, follower]),
       isOriginAllowed: origins.isAllowed,
       heartbeatMs: config.GATEWAY_HEARTBEAT_MS,
       accessRecheckMs: config.GATEWAY_ACCESS_RECHECK_MS,

@@ -2,7 +2,7 @@ import { recordAudit } from '@renkei/audit';
 import { accessControl, withRedactedRequests, type AccessSettings, type TokenVerifier } from '@renkei/auth';
 import { isBrokerUnavailable, type Producer } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
-import { createHttpApp, type HttpApp, type HttpTimeouts } from '@renkei/http';
+import { createHttpApp, type HttpApp, type HttpAppOptions, type HttpTimeouts } from '@renkei/http';
 import type { HubMetrics } from '@renkei/metrics';
 import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
@@ -36,7 +36,7 @@ export interface IngestDeps {
   /** Request, header and keep-alive timeouts; the defaults when left out. */
   timeouts?: HttpTimeouts;
   /** Whether the service can take reports (Kafka answers; PostgreSQL may be away). */
-  checkReadiness: () => Promise<boolean>;
+  checkReadiness: HttpAppOptions['checkReadiness'];
   /** Origins whose pages may submit and read answers (the console's). Default: none. */
   allowedOrigins?: readonly string[];
   /** Reports answered 202 without a ledger row; share it with the ledger's catch-up. */

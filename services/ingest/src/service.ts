@@ -18,6 +18,7 @@ import {
   stateDirectory,
   type Logger,
   type ServiceHandle,
+  missingDependencies,
 } from '@renkei/runtime';
 import { buildIngestApp } from './app.js';
 import { startLedgerCatchUp } from './ledger-catch-up.js';
@@ -128,7 +129,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       unledgered,
       ledger: { timeoutMs: config.INGEST_LEDGER_TIMEOUT_MS, retryMs: config.INGEST_LEDGER_RETRY_MS },
       // Ready while Kafka answers: without PostgreSQL it still takes reports.
-      checkReadiness: async () => broker.isHealthy(),
+      checkReadiness: async () => missingDependencies([broker]),
     });
     resources.defer(() => http.close());
     const url = await http.listen({ host: config.HOST, port: config.INGEST_PORT, onFailure: outcome.fail });

@@ -8,14 +8,15 @@ import {
   type Producer,
   type TopicNames,
 } from '@renkei/bus';
-import { withTransaction } from '@renkei/db';
-import { createLogger } from '@renkei/runtime';
+import { createPool, withTransaction } from '@renkei/db';
+import { createLogger, type RenkeiError } from '@renkei/runtime';
 import type { AlertRecord, FeedEvent } from '@renkei/schema';
 import {
   alertRecordFixture,
   createMigratedTestDatabase,
   deleteTopicsWithPrefix,
   eventually,
+  freePort,
   randomTopicPrefix,
   readWholeTopic,
   sleep,
@@ -195,20 +196,51 @@ describe('the relay and the follower on a real broker', () => {
     await deleteTopicsWithPrefix(prefix);
   });
 
-  const relay = () =>
-    startFeedRelay({
-      pool: database.pool,
-      databaseUrl: database.url,
-      producer,
-      topics,
-      logger,
-      sweepEveryMs: 100,
-      failAfterMs: 60_000,
-      retentionMs: 3_600_000,
-      onFailure: (error) => {
-        throw error;
-      },
+  const relayOptions = () => ({
+    pool: database.pool,
+    databaseUrl: database.url,
+    producer,
+    topics,
+    logger,
+    sweepEveryMs: 100,
+    retentionMs: 3_600_000,
+    onFailure: (error: RenkeiError) => {
+      throw error;
+    },
+  });
+  const relay = () => startFeedRelay(relayOptions());
+
+  it('names PostgreSQL, not Kafka, when the database is what it cannot reach, and only past a timeout it was given', async () => {
+    // A port nobody listens on: PostgreSQL is unreachable, the broker is fine.
+    const unreachable = `postgres://postgres@127.0.0.1:${await freePort()}/renkei`;
+    const pool = createPool(unreachable, { max: 1 });
+    const failures: RenkeiError[] = [];
+    const patient = startFeedRelay({
+      ...relayOptions(),
+      pool,
+      databaseUrl: unreachable,
+      onFailure: (e) => failures.push(e),
     });
+    const opted = startFeedRelay({
+      ...relayOptions(),
+      pool,
+      databaseUrl: unreachable,
+      databaseLossTimeoutMs: 1_000,
+      brokerLossTimeoutMs: 1_000,
+      onFailure: (e) => failures.push(e),
+    });
+    try {
+      await eventually(() => expect(failures).toHaveLength(1), { timeoutMs: 15_000 });
+      expect(failures[0]!.code).toBe('RENKEI_DATABASE_LOST');
+      expect(failures[0]!.details).toEqual({ component: 'feed-relay', missing: 'postgres' });
+      // The relay without a timeout never reports, and the other reports its outage once.
+      await sleep(2_000);
+      expect(failures).toHaveLength(1);
+    } finally {
+      await Promise.all([patient.close(), opted.close()]);
+      await pool.end();
+    }
+  });
 
   it('has one leader among several relays, publishes in position order, and hands over', async () => {
     const relays = [relay(), relay(), relay()];
@@ -286,7 +318,7 @@ describe('the relay and the follower on a real broker', () => {
       logger,
       deliver: (event) => delivered.push(event),
       pollEveryMs: 60_000,
-      onCrash: (error) => {
+      onFinalCrash: (error) => {
         throw error;
       },
     });
