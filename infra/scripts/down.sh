@@ -19,33 +19,26 @@ service_pid() {
   echo "$pid"
 }
 
-if pid="$(supervisor_pid)"; then
-  say "Stopping the supervisor and the services (pid $pid)"
+# SIGTERM, so it drains; SIGKILL if it is still there after the grace.
+stop_process() { # what pid grace-seconds
+  local what="$1" pid="$2" grace="$3"
+  say "Stopping $what (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
-  # The services drain at once, each within its own 20 s; the supervisor kills any later.
-  for _ in $(seq 1 200); do process_alive "$pid" || break; sleep 0.2; done
-  if process_alive "$pid"; then
-    echo "the supervisor did not stop in 40 s: killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-    while process_alive "$pid"; do sleep 0.2; done
-  fi
-fi
+  for _ in $(seq 1 $((grace * 5))); do process_alive "$pid" || return 0; sleep 0.2; done
+  echo "$what did not stop in $grace s: killing it" >&2
+  kill -KILL "$pid" 2>/dev/null || true
+  while process_alive "$pid"; do sleep 0.2; done
+}
+
+# The services drain at once, each within its own 20 s; the supervisor kills any later.
+if pid="$(supervisor_pid)"; then stop_process "the supervisor and the services" "$pid" 40; fi
 rm -f "$SUPERVISOR_PID_FILE" "$RUN_DIR/supervisor.json"
 
 # Services left without their supervisor (it was killed) or started by an older `up`.
 for name in gateway ingest correlator; do
   pid_file="$RUN_DIR/$name.pid"
   [[ -f "$pid_file" ]] || continue
-  if pid="$(service_pid "$name")"; then
-    say "Stopping $name (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do process_alive "$pid" || break; sleep 0.2; done
-    if process_alive "$pid"; then
-      echo "$name did not stop in 20 s: killing it" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-      while process_alive "$pid"; do sleep 0.2; done
-    fi
-  fi
+  if pid="$(service_pid "$name")"; then stop_process "$name" "$pid" 20; fi
   # Stopped now, or stale: the process is gone or the pid belongs to someone else.
   rm -f "$pid_file"
 done

@@ -127,7 +127,7 @@ describe('the correlator consuming batches', () => {
     expect(deadLetters.find((m) => m.value !== 'not json')?.reason).toMatch(/test_poison/);
 
     const metrics = await eventually(async () => {
-      const text = await (await fetch(`${correlator!.url}/metrics`)).text();
+      const text = await (await fetch(`${correlator!.metricsUrl}/metrics`)).text();
       expect(text).toMatch(
         /renkei_kafka_messages_consumed_total\{[^}]*topic="[^"]+renkei\.reports\.v1"[^}]*\} 5/,
       );
@@ -138,7 +138,7 @@ describe('the correlator consuming batches', () => {
     expect(metrics).toMatch(/renkei_alerts_raised_total\{[^}]*kind="shared-indicator"[^}]*\} 1/);
     expect(metrics).toMatch(/renkei_db_pool_connections\{[^}]*state="total"[^}]*\} [1-9]/);
     await eventually(async () => {
-      const text = await (await fetch(`${correlator!.url}/metrics`)).text();
+      const text = await (await fetch(`${correlator!.metricsUrl}/metrics`)).text();
       expect(text).toMatch(/renkei_feed_events_published_total\{[^}]*\} 1/);
     });
   }, 120_000);

@@ -118,7 +118,7 @@ describe('the stream’s limits', () => {
     expect(
       logLines.some((line) => line.level === 'warn' && /organisation has as many streams/.test(line.msg)),
     ).toBe(true);
-    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    const metrics = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/renkei_stream_disconnects_total\{[^}]*reason="too-many-sockets"[^}]*\} [1-9]/);
     await Promise.all(streams.splice(0).map((stream) => stream.close()));
   });
