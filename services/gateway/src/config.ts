@@ -9,6 +9,7 @@ import {
   dependencyEnv,
   feedEnv,
   hostSchema,
+  hubSecretEnv,
   kafkaEnv,
   logEnv,
   parseEnv,
@@ -22,6 +23,7 @@ export const gatewayConfigSchema = z.object({
   ...authEnv.shape,
   ...dependencyEnv.shape,
   ...feedEnv.shape,
+  ...hubSecretEnv.shape,
   HOST: hostSchema,
   GATEWAY_PORT: portSchema.default(7401),
   /** Every gateway process reads the whole feed topic, so each needs its own consumer group. */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { accessSettingsFrom, keyFilesIn, watchTokenVerifier } from '@renkei/auth';
+import { accessSettingsFrom, hubSecretFileIn, keyFilesIn, watchTokenVerifier } from '@renkei/auth';
 import { createConsumer, createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
 import { feedBounds, readFeed, startFeedFollower, startFeedRelay } from '@renkei/feed';
@@ -16,6 +16,7 @@ import {
   type ServiceHandle,
 } from '@renkei/runtime';
 import { buildGatewayApp } from './app.js';
+import { hubCursorSealers } from './cursors.js';
 import { isLoopbackHost } from './routes/console.js';
 import type { GatewayConfig } from './config.js';
 import { createOriginPolicy } from './origins.js';
@@ -98,6 +99,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       'feed-relay',
     );
 
+    // Cursors are sealed with the hub secret, so a cursor one gateway gave out opens on every other.
+    const cursors = await hubCursorSealers(config.HUB_SECRET_FILE ?? hubSecretFileIn(stateDirectory()));
     // The hub and the follower start at the same position: live begins there,
     // and a client resuming from before it is replayed from PostgreSQL.
     const { head } = await feedBounds(pool);
@@ -107,6 +110,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       maxBufferedBytes: config.GATEWAY_MAX_BUFFERED_BYTES,
       logger,
       metrics,
+      cursors: cursors.feed,
     });
     const groupId = `${config.KAFKA_TOPIC_PREFIX}renkei-gateway.${config.GATEWAY_INSTANCE_ID}`;
     // Live fan-out: the follower starts at the feed's head and reads gaps from PostgreSQL.
@@ -156,6 +160,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         devMode: config.GATEWAY_DEV_MODE ? devSigning(config, logger) : null,
       },
       metrics,
+      warningCursors: cursors.warnings,
     });
     resources.defer(() => http.close());
     const url = await http.listen({ host: config.HOST, port: config.GATEWAY_PORT, onFailure: outcome.fail });
