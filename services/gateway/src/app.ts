@@ -52,6 +52,8 @@ export interface GatewayDeps {
   accessRecheckMs?: number;
   /** The TAXII server's settings (anonymous reads of the CLEAR collection, where ingest is). */
   taxii?: InteropDeps['taxii'];
+  /** Where the export worker connects; default: the connection string of `pool`. */
+  databaseUrl?: string;
   /** The web console served at `/`; without it the gateway serves no page. */
   console?: ConsoleSettings;
   /** Exposed at `/metrics`, with request latencies. */

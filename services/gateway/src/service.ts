@@ -140,6 +140,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const http = await buildGatewayApp({
       logger,
       pool,
+      databaseUrl: config.DATABASE_URL,
       hub,
       verifyToken: tokens.verify,
       registry,
