@@ -57,7 +57,7 @@ export function alertRoutes(app: HttpServer, { pool, cursors }: { pool: Pool; cu
         summary: 'Alerts the caller may see: newest first, or oldest first after a cursor',
         description:
           'Without `after`: the newest alerts, then older ones with `before=<nextBefore>`. With `after`: alerts whose ' +
-          'latest version came after that cursor, oldest first; keep `nextAfter` to ask again later.',
+          'view changed after that cursor, oldest first; keep `nextAfter` to ask again later. Cursors are opaque.',
         tags: ['alerts'],
         querystring: listQuery,
         response: { 200: alertPageSchema, ...errorReplies('RENKEI_INVALID_REQUEST', 'RENKEI_UNAVAILABLE') },
