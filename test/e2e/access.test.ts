@@ -335,7 +335,7 @@ describe('access: tokens, key rotation, revoked streams and shared warnings on r
           sectors: ['finance', 'water'],
           indicators: [{ type: 'domain', value: 'portal-login.example' }],
         });
-        expect(frame.cursor).toMatch(/^\d+$/);
+        expect(frame.cursor).toMatch(/^[A-Za-z0-9_-]{22}$/);
       }
       await sleep(1_500);
       for (const name of ['rail', 'agency'] as const) {

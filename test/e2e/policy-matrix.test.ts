@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hubCursorSealers, type CursorSealers } from '@renkei/gateway';
 import { viewAlert, viewedVersion, viewFeedEvent, type Viewer } from '@renkei/policy';
 import {
   FEED_EVENT_SCHEMA,
@@ -69,6 +71,7 @@ describe('the TLP policy end to end, over REST and the stream', () => {
   const run = randomBytes(3).toString('hex');
   const indicatorFor = (tlp: Tlp) => `${tlp.toLowerCase().replace('+', '-')}-${run}.policy.example`;
   const reportIds = new Map<Tlp, string>();
+  let cursors: CursorSealers['feed'];
 
   beforeAll(async () => {
     [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
@@ -76,7 +79,14 @@ describe('the TLP policy end to end, over REST and the stream', () => {
     await registerOrganisations(database, organisations);
     for (const organisation of organisations) names.set(organisation.id, `${organisation.id} (test)`);
     prefix = randomTopicPrefix();
-    const env = { DATABASE_URL: database.url, KAFKA_TOPIC_PREFIX: prefix, AUTH_JWKS_FILE: keys.jwksFile };
+    const env = {
+      DATABASE_URL: database.url,
+      KAFKA_TOPIC_PREFIX: prefix,
+      AUTH_JWKS_FILE: keys.jwksFile,
+      // Read by the test too: the cursors it expects are the positions sealed as the gateway seals them.
+      HUB_SECRET_FILE: path.join(path.dirname(keys.jwksFile), 'hub-secret'),
+    };
+    cursors = (await hubCursorSealers(env.HUB_SECRET_FILE)).feed;
     const started = await spawnServices([
       { name: 'correlator', env },
       { name: 'ingest', env },
@@ -247,13 +257,17 @@ describe('the TLP policy end to end, over REST and the stream', () => {
     for (const name of viewerNames) {
       const viewer = principal(name);
       const expectedFrames = rows.flatMap((row) => {
-        const frame = viewFeedEvent(viewer, {
-          schema: FEED_EVENT_SCHEMA,
-          position: row.position,
-          sequencedAt: row.record.updatedAt,
-          kind: 'alert',
-          payload: row.record,
-        });
+        const frame = viewFeedEvent(
+          viewer,
+          {
+            schema: FEED_EVENT_SCHEMA,
+            position: row.position,
+            sequencedAt: row.record.updatedAt,
+            kind: 'alert',
+            payload: row.record,
+          },
+          cursors.seal(BigInt(row.position)),
+        );
         return frame ? [frame] : [];
       });
       expect(alertFrames(name), `${name}: stream`).toEqual(expectedFrames);
@@ -264,10 +278,15 @@ describe('the TLP policy end to end, over REST and the stream', () => {
           const version = viewedVersion(viewer, record);
           // Nobody triages here: every listed alert is still `new`.
           return view && version
-            ? [{ ...view, cursor: positionOf.get(`${record.id}:${version}`)!, triageStatus: 'new' as const }]
+            ? [{ view, position: BigInt(positionOf.get(`${record.id}:${version}`)!) }]
             : [];
         })
-        .sort((a, b) => Number(b.cursor) - Number(a.cursor));
+        .sort((a, b) => (a.position === b.position ? 0 : a.position > b.position ? -1 : 1))
+        .map(({ view, position }) => ({
+          ...view,
+          cursor: cursors.seal(position),
+          triageStatus: 'new' as const,
+        }));
       expect((await list(name)).items, `${name}: list`).toEqual(expectedItems);
     }
   });

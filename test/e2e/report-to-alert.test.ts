@@ -180,7 +180,7 @@ describe('a report travels from ingest to a live alert', () => {
       exercise: false,
     });
     expect(frame.alert.reportIds.sort()).toEqual([agencyReport.id, bankReport.id].sort());
-    expect(frame.cursor).toMatch(/^\d+$/);
+    expect(frame.cursor).toMatch(/^[A-Za-z0-9_-]{22}$/);
 
     // Nothing else is on its way: no second alert. The bank reported the indicator too, so
     // the agency's AMBER report counts for it, and tells it nothing more (no sector, no report).
@@ -246,7 +246,9 @@ describe('a report travels from ingest to a live alert', () => {
       expect(page.items).toHaveLength(2);
       return page;
     });
-    expect(Number(all.items[0]!.cursor)).toBeGreaterThan(Number(all.items[1]!.cursor));
+    // Newest first; cursors are opaque, so the order shows in the times of the versions listed.
+    expect(all.items[0]!.cursor).not.toBe(all.items[1]!.cursor);
+    expect(Date.parse(all.items[0]!.updatedAt)).toBeGreaterThanOrEqual(Date.parse(all.items[1]!.updatedAt));
     const firstPage = await list(tokens.analyst, '?limit=1');
     expect(firstPage.items).toHaveLength(1);
     const secondPage = await list(tokens.analyst, `?limit=1&before=${firstPage.nextBefore}`);

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '@renkei/db';
 import { appendToFeed, feedBounds, readFeed } from '@renkei/feed';
 import { loadCorrelatorConfig, startCorrelator } from '@renkei/correlator';
+import { hubCursorSealers, type CursorSealers } from '@renkei/gateway';
 import { loadIngestConfig, startIngest } from '@renkei/ingest';
 import { viewFeedEvent } from '@renkei/policy';
 import { createLogger, type ServiceHandle } from '@renkei/runtime';
@@ -123,6 +125,13 @@ describe('several gateways, one feed', () => {
   const tokens = {} as Record<'analyst' | 'finance' | 'water', string>;
   const reporterTokens = new Map<string, string>();
   const MAX_BUFFERED = 256 * 1024;
+  /** The gateways' cursor sealer: the test holds the hub secret too, to write and open cursors. */
+  let cursors: CursorSealers['feed'];
+  const positionOf = (cursor: string): bigint => {
+    const position = cursors.open(cursor);
+    if (position === undefined) throw new Error(`${cursor} is not a cursor of this hub`);
+    return position;
+  };
 
   beforeAll(async () => {
     [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
@@ -144,7 +153,10 @@ describe('several gateways, one feed', () => {
       FEED_SWEEP_MS: '200',
       GATEWAY_FEED_POLL_MS: '250',
       GATEWAY_MAX_BUFFERED_BYTES: String(MAX_BUFFERED),
+      // One secret for both gateways: a cursor one gave out opens on the other.
+      HUB_SECRET_FILE: path.join(path.dirname(keys.jwksFile), 'hub-secret'),
     };
+    cursors = (await hubCursorSealers(env.HUB_SECRET_FILE!)).feed;
     // The gateways are processes of their own (one restarts; the other's memory is read from /proc);
     // ingest and the two correlators run in this process, which spares a loaded machine three boots.
     const logger = createLogger('stream-gateways-test', 'silent');
@@ -224,14 +236,15 @@ describe('several gateways, one feed', () => {
 
   it('brings every event a viewer may see exactly once and in cursor order, on any gateway, across a restart', async () => {
     const { head: start } = await feedBounds(database.pool);
+    const startCursor = cursors.seal(BigInt(start));
     const urlB = gatewayB.url!;
     const watchers = [gatewayA, gatewayB].flatMap((gateway) => {
       const url = gateway === gatewayA ? () => gatewayA.url! : () => urlB;
       const label = gateway === gatewayA ? 'a' : 'b';
       return [
-        new Watcher(`analyst@${label}`, url, tokens.analyst, start),
-        new Watcher(`finance@${label}`, url, tokens.finance, start),
-        new Watcher(`water@${label}`, url, tokens.water, start),
+        new Watcher(`analyst@${label}`, url, tokens.analyst, startCursor),
+        new Watcher(`finance@${label}`, url, tokens.finance, startCursor),
+        new Watcher(`water@${label}`, url, tokens.water, startCursor),
       ];
     });
     await eventually(() => expect(watchers.every((watcher) => watcher.principal)).toBe(true));
@@ -290,7 +303,7 @@ describe('several gateways, one feed', () => {
 
     for (const watcher of watchers) {
       const expected = feed.flatMap((event) => {
-        const frame = viewFeedEvent(watcher.principal!, event);
+        const frame = viewFeedEvent(watcher.principal!, event, cursors.seal(BigInt(event.position)));
         return frame ? [frame] : [];
       });
       await eventually(
@@ -324,7 +337,8 @@ describe('several gateways, one feed', () => {
 
   it('cuts off viewers that stop reading, while another keeps receiving and memory stays bounded', async () => {
     const { head: start } = await feedBounds(database.pool);
-    const fast = await openStream(gatewayA.url!, tokens.analyst, { after: start });
+    const startCursor = cursors.seal(BigInt(start));
+    const fast = await openStream(gatewayA.url!, tokens.analyst, { after: startCursor });
     // Ten stalled viewers of ten organisations: ten audiences, so ten different serialisations to hold.
     const stalled = await Promise.all(
       Array.from({ length: 10 }, async (_, n) =>
@@ -332,7 +346,7 @@ describe('several gateways, one feed', () => {
           gatewayA.url!,
           await keys.token({ org: `slow-${n}-csirt`, sector: 'finance', roles: ['reporter'] }),
           {
-            after: start,
+            after: startCursor,
           },
         ),
       ),
@@ -381,7 +395,7 @@ describe('several gateways, one feed', () => {
       clearInterval(sampler);
     }
 
-    const fastCursors = fast.frames.flatMap((frame) => ('cursor' in frame ? [BigInt(frame.cursor)] : []));
+    const fastCursors = fast.frames.flatMap((frame) => ('cursor' in frame ? [positionOf(frame.cursor)] : []));
     expect(fastCursors).toHaveLength(batches * 10);
     expect(fastCursors).toEqual(fastCursors.map((_, n) => BigInt(start) + BigInt(n) + 1n));
 
@@ -414,7 +428,7 @@ describe('several gateways, one feed', () => {
       timeoutMs: 30_000,
     });
     const all = [...first.frames, ...resumed.frames].flatMap((frame) =>
-      'cursor' in frame ? [BigInt(frame.cursor)] : [],
+      'cursor' in frame ? [positionOf(frame.cursor)] : [],
     );
     expect(all).toEqual(fastCursors);
     await Promise.all([fast.close(), resumed.close()]);

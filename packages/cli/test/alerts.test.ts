@@ -68,9 +68,14 @@ describe('renkei alerts tail: options', () => {
     try {
       const file = path.join(dir, 'cursor');
       expect(parseTailOptions(['--cursor-file', file], env).after).toBeUndefined();
+      // Cursors are opaque tokens the gateway gave out; the file keeps one as it came.
+      const kept = 'k4x8Qm2Zp0vN7sTq1YcW9A';
+      const given = 'Z2yq8_Lr-3mNw0PaXe5TbQ';
+      await writeFile(file, `${kept}\n`);
+      expect(parseTailOptions(['--cursor-file', file], env).after).toBe(kept);
+      expect(parseTailOptions(['--cursor-file', file, '--after', given], env).after).toBe(given);
       await writeFile(file, '1234\n');
-      expect(parseTailOptions(['--cursor-file', file], env).after).toBe('1234');
-      expect(parseTailOptions(['--cursor-file', file, '--after', '7'], env).after).toBe('7');
+      expect(() => parseTailOptions(['--cursor-file', file], env)).toThrow(/does not hold a cursor/);
       await writeFile(file, 'yesterday');
       expect(() => parseTailOptions(['--cursor-file', file], env)).toThrow(/does not hold a cursor/);
     } finally {
@@ -90,7 +95,7 @@ describe('renkei alerts tail: one line per event', () => {
     const events: StreamEvent[] = [
       {
         type: 'alert',
-        cursor: '41',
+        cursor: 'c41c41c41c41c41c41c41c4',
         alert: {
           id: alert.id,
           version: 2,
@@ -112,7 +117,7 @@ describe('renkei alerts tail: one line per event', () => {
       },
       {
         type: 'alert-update',
-        cursor: '42',
+        cursor: 'c42c42c42c42c42c42c42c4',
         update: {
           alertId: alert.id,
           status: 'investigating',
@@ -122,16 +127,16 @@ describe('renkei alerts tail: one line per event', () => {
           at: '2026-11-28T01:00:00.000Z',
         },
       },
-      { type: 'gap', after: '2', resumeFrom: '40' },
+      { type: 'gap', after: 'g2g2g2g2g2g2g2g2g2g2g2', resumeFrom: 'g40g40g40g40g40g40g40g' },
     ];
     const lines = events.map(formatEvent);
     expect(lines[0]).toBe(
-      `#41  2026-11-28T00:00:00.000Z  alert  CRITICAL  GREEN  shared-indicator v2  ${alert.title} [exercise]  (${alert.id})`,
+      `#c41c41c41c41c41c41c41c4  2026-11-28T00:00:00.000Z  alert  CRITICAL  GREEN  shared-indicator v2  ${alert.title} [exercise]  (${alert.id})`,
     );
     expect(lines[1]).toBe(
-      `#42  2026-11-28T01:00:00.000Z  triage  investigating  assigned to aiko  by kenji  "C2 up"  (${alert.id})`,
+      `#c42c42c42c42c42c42c42c4  2026-11-28T01:00:00.000Z  triage  investigating  assigned to aiko  by kenji  "C2 up"  (${alert.id})`,
     );
-    expect(lines[2]).toMatch(/^gap: events after #2 up to #40 /);
+    expect(lines[2]).toMatch(/^gap: events after #g2g2g2g2g2g2g2g2g2g2g2 up to #g40g40g40g40g40g40g40g /);
     for (const line of lines) expect(line).not.toContain('\n');
   });
 });

@@ -99,6 +99,8 @@ const PROTOCOL_CLOSES = new Set<number>([
   STREAM_CLOSE_CODES.frameTooLarge,
 ]);
 const CLIENT_BUSY = 4000;
+/** How many cursors are remembered to drop a repeated event: far more than one replay page. */
+const RECENT_CURSORS = 1024;
 
 export function createStreamClientWith(connect: Connect, options: StreamClientOptions): StreamClient {
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
@@ -109,6 +111,8 @@ export function createStreamClientWith(connect: Connect, options: StreamClientOp
   let received = options.after === undefined ? undefined : cursorSchema.parse(options.after);
   /** The last event yielded: what the consumer has. */
   let yielded = received;
+  /** Cursors of the events received last, oldest first. */
+  const recent = new Set<string>(received === undefined ? [] : [received]);
   const queue: StreamEvent[] = [];
   let wakeConsumer: (() => void) | undefined;
   let cutBackoffShort: (() => void) | undefined;
@@ -197,8 +201,11 @@ export function createStreamClientWith(connect: Connect, options: StreamClientOp
         notify();
         break;
       default:
-        // Never one twice, whatever a gateway does.
-        if (received !== undefined && BigInt(frame.cursor) <= BigInt(received)) break;
+        // Never one twice, whatever a gateway does. Cursors are opaque and unordered,
+        // so a repeat is recognised by its cursor among the last ones received.
+        if (recent.has(frame.cursor)) break;
+        recent.add(frame.cursor);
+        if (recent.size > RECENT_CURSORS) recent.delete(recent.values().next().value!);
         received = frame.cursor;
         queue.push(frame);
         notify();

@@ -62,10 +62,13 @@ const welcome = {
   principal: { subject: 'aiko', organisationId: 'gsoc', sector: 'central-government', roles: ['analyst'] },
 } as const;
 
+/** A cursor as a gateway gives it out: opaque, 22 base64url characters. */
+const C = (n: number) => `cursor${String(n).padStart(16, '0')}`;
+
 const update = (cursor: number) =>
   ({
     type: 'alert-update',
-    cursor: String(cursor),
+    cursor: C(cursor),
     update: {
       alertId: '6f1c1f4e-8f5a-4a8e-9a51-5b1f0f6a9d10',
       status: 'acknowledged',
@@ -126,17 +129,17 @@ describe('the stream client', () => {
     connection.frame(welcome);
     connection.frame(update(7));
     connection.frame(update(8));
-    expect(cursorsOf(await take(1))).toEqual(['7']);
-    expect(client.cursor).toBe('7');
-    expect(cursorsOf(await take(1))).toEqual(['8']);
-    expect(client.cursor).toBe('8');
+    expect(cursorsOf(await take(1))).toEqual([C(7)]);
+    expect(client.cursor).toBe(C(7));
+    expect(cursorsOf(await take(1))).toEqual([C(8)]);
+    expect(client.cursor).toBe(C(8));
     await client.close();
   });
 
   it('reconnects after a close with the last cursor and the filter in the URL, after a jittered wait', async () => {
-    const { gateway, client, take, statuses } = start({ after: '3', filter: { minSeverity: 'high' } });
+    const { gateway, client, take, statuses } = start({ after: C(3), filter: { minSeverity: 'high' } });
     const first = await gateway.connection(1);
-    expect(first.url.searchParams.get('after')).toBe('3');
+    expect(first.url.searchParams.get('after')).toBe(C(3));
     expect(first.url.searchParams.get('minSeverity')).toBe('high');
     first.open();
     first.frame(welcome);
@@ -145,16 +148,31 @@ describe('the stream client', () => {
     first.end(1001, 'gateway restarting: reconnect');
 
     const second = await gateway.connection(2);
-    expect(second.url.searchParams.get('after')).toBe('4');
+    expect(second.url.searchParams.get('after')).toBe(C(4));
     // A repeat of what it has is dropped, whatever the gateway does.
     second.open();
     second.frame(welcome);
     second.frame(update(4));
     second.frame(update(5));
-    expect(cursorsOf(await take(2))).toEqual(['4', '5']);
+    expect(cursorsOf(await take(2))).toEqual([C(4), C(5)]);
     expect(statuses.filter((status) => status.state === 'closed')).toEqual([
       { state: 'closed', code: 1001, reason: 'gateway restarting: reconnect', retryInMs: 5 },
     ]);
+    await client.close();
+  });
+
+  it('treats cursors as opaque: only a repeat is dropped, never one that merely looks older', async () => {
+    const { gateway, client, take } = start();
+    const connection = await gateway.connection(1);
+    connection.open();
+    connection.frame(welcome);
+    const [high, low] = ['z'.repeat(22), 'A'.repeat(22)];
+    connection.frame({ ...update(1), cursor: high });
+    connection.frame({ ...update(1), cursor: low });
+    connection.frame({ ...update(1), cursor: high });
+    connection.frame(update(2));
+    expect(cursorsOf(await take(3))).toEqual([high, low, C(2)]);
+    expect(client.cursor).toBe(C(2));
     await client.close();
   });
 
@@ -173,17 +191,17 @@ describe('the stream client', () => {
   });
 
   it('surfaces a gap and resumes from where the gateway says', async () => {
-    const { gateway, client, take } = start({ after: '2' });
+    const { gateway, client, take } = start({ after: C(2) });
     const first = await gateway.connection(1);
     first.open();
     first.frame(welcome);
-    first.frame({ type: 'gap', after: '2', resumeFrom: '40' });
+    first.frame({ type: 'gap', after: C(2), resumeFrom: C(40) });
     first.frame(update(41));
     const events = await take(2);
-    expect(events[0]).toEqual({ type: 'gap', after: '2', resumeFrom: '40' });
-    expect(cursorsOf(events)).toEqual(['gap:40', '41']);
+    expect(events[0]).toEqual({ type: 'gap', after: C(2), resumeFrom: C(40) });
+    expect(cursorsOf(events)).toEqual([`gap:${C(40)}`, C(41)]);
     first.end(1006);
-    expect((await gateway.connection(2)).url.searchParams.get('after')).toBe('41');
+    expect((await gateway.connection(2)).url.searchParams.get('after')).toBe(C(41));
     await client.close();
   });
 
@@ -247,7 +265,7 @@ describe('the stream client', () => {
     const { gateway, iterator } = start();
     const connection = await gateway.connection(1);
     connection.open();
-    connection.frame({ type: 'alert', cursor: '1', alert: { id: 'not an alert' } });
+    connection.frame({ type: 'alert', cursor: C(1), alert: { id: 'not an alert' } });
     await expect(iterator.next()).rejects.toMatchObject({ code: 'invalid-frame' });
     expect(connection.closedWith?.code).toBe(1000);
   });
@@ -261,12 +279,12 @@ describe('the stream client', () => {
     expect(first.closedWith?.code).toBe(4000);
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(gateway.connections).toHaveLength(1);
-    expect(cursorsOf(await take(2))).toEqual(['1', '2']);
+    expect(cursorsOf(await take(2))).toEqual([C(1), C(2)]);
     const second = await gateway.connection(2);
-    expect(second.url.searchParams.get('after')).toBe('4');
+    expect(second.url.searchParams.get('after')).toBe(C(4));
     second.open();
     second.frame(update(5));
-    expect(cursorsOf(await take(3))).toEqual(['3', '4', '5']);
+    expect(cursorsOf(await take(3))).toEqual([C(3), C(4), C(5)]);
     await client.close();
   });
 
@@ -277,7 +295,7 @@ describe('the stream client', () => {
     connection.frame(update(1));
     await client.close();
     expect(connection.closedWith).toEqual({ code: 1000, reason: 'client closed' });
-    expect((await iterator.next()).value).toMatchObject({ cursor: '1' });
+    expect((await iterator.next()).value).toMatchObject({ cursor: C(1) });
     expect(await iterator.next()).toEqual({ value: undefined, done: true });
   });
 });

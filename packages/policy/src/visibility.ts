@@ -171,9 +171,15 @@ export function viewWarning(viewer: Viewer, warning: WarningRecord): WarningView
 /**
  * The stream's one entry point: the frame this viewer receives for a feed
  * event, or null. The result depends only on {@link audienceOf} the viewer.
+ * `cursor` is what the frame carries: the gateway passes the event's
+ * position sealed with the hub secret, since a member is never given a raw
+ * position (dense positions would count the events it did not receive).
  */
-export function viewFeedEvent(viewer: Viewer, event: FeedEvent): EventFrame | null {
-  const cursor = event.position;
+export function viewFeedEvent(
+  viewer: Viewer,
+  event: FeedEvent,
+  cursor: string = event.position,
+): EventFrame | null {
   switch (event.kind) {
     case 'alert': {
       const alert = viewAlertChange(viewer, event.payload);

@@ -104,10 +104,12 @@ describe('warnings and the stream', () => {
       event('warning', warning),
       event('warning-ack', ack),
     ];
+    // The gateway gives the cursor: the event's position, sealed.
+    const sealed = 'AAAAAAAAAAAAAAAAAAAAAA';
     for (const item of events) {
-      const frame = viewFeedEvent(analyst, item)!;
+      const frame = viewFeedEvent(analyst, item, sealed)!;
       expect(serverFrameSchema.parse(frame)).toEqual(frame);
-      expect(frame).toMatchObject({ type: item.kind, cursor: '42' });
+      expect(frame).toMatchObject({ type: item.kind, cursor: sealed });
     }
     expect(events.map((item) => viewFeedEvent(ceptar, item)?.type ?? null)).toEqual([
       'alert',

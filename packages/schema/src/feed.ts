@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { alertRecordSchema } from './alert.js';
-import { cursorSchema } from './cursor.js';
+import { positionSchema } from './cursor.js';
 import { triageUpdateSchema } from './triage.js';
 import { warningAckSchema, warningRecordSchema } from './warning.js';
 
@@ -9,7 +9,7 @@ export const FEED_EVENT_SCHEMA = 'renkei.feed-event.v1';
 const feedEventBase = {
   schema: z.literal(FEED_EVENT_SCHEMA),
   /** The event's place in the feed's total order; frames carry it as `cursor`. */
-  position: cursorSchema,
+  position: positionSchema,
   sequencedAt: z.iso.datetime({ offset: true }),
 };
 

@@ -29,7 +29,7 @@ const commaList = <Item extends z.ZodType<string, string>>(item: Item) =>
  * The query of `GET /v1/stream`. `after`: resume after this cursor (replay
  * first, then live); without it the stream starts live. The filter may be
  * given here too, so what is replayed on connect is already filtered:
- * `?after=41&minSeverity=high&kinds=campaign,shared-indicator&exercise=false`.
+ * `?after=<cursor>&minSeverity=high&kinds=campaign,shared-indicator&exercise=false`.
  */
 export const streamQuerySchema = z.object({
   after: cursorSchema.optional(),

@@ -10,18 +10,23 @@ import {
 
 export interface FeedAlert {
   alert: AlertView;
-  /** The cursor of the event that brought this version: larger is newer. */
+  /** The cursor of the event that brought this version: opaque, kept only to be handed back. */
   cursor: string;
   triageStatus: TriageStatus;
   /** When this console received it live (for the brief highlight); undefined when loaded from the list. */
   arrivedAt?: number;
 }
 
-/** Newest first, by the feed position of the version that last changed it. */
+/**
+ * Newest first, by when the viewer's view last changed (`updatedAt` is the
+ * time of that version), then by id so the order never depends on arrival.
+ * Cursors are opaque: they cannot be ordered.
+ */
 export function compareNewestFirst(a: FeedAlert, b: FeedAlert): number {
-  const left = BigInt(a.cursor);
-  const right = BigInt(b.cursor);
-  return left === right ? 0 : left > right ? -1 : 1;
+  const left = Date.parse(a.alert.updatedAt);
+  const right = Date.parse(b.alert.updatedAt);
+  if (left !== right) return left > right ? -1 : 1;
+  return a.alert.id < b.alert.id ? -1 : a.alert.id > b.alert.id ? 1 : 0;
 }
 
 /**
@@ -34,7 +39,8 @@ export function upsertAlert(
   limit = 1000,
 ): FeedAlert[] {
   const existing = list.find((item) => item.alert.id === incoming.alert.id);
-  if (existing && BigInt(existing.cursor) >= BigInt(incoming.cursor)) return [...list];
+  // A viewer's versions of one alert count up, one per change it saw.
+  if (existing && existing.alert.version >= incoming.alert.version) return [...list];
   const merged: FeedAlert = {
     ...incoming,
     triageStatus: incoming.triageStatus ?? existing?.triageStatus ?? 'new',

@@ -3,6 +3,7 @@ import {
   accessControl,
   isPrincipalStillAllowed,
   withRedactedRequests,
+  type Sealer,
   type AccessSettings,
   type TokenVerifier,
 } from '@renkei/auth';
@@ -13,6 +14,7 @@ import type { HubMetrics } from '@renkei/metrics';
 import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
 import type { Principal } from '@renkei/schema';
+import { processCursorSealers } from './cursors.js';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { consoleRoutes, type ConsoleSettings } from './routes/console.js';
@@ -51,12 +53,20 @@ export interface GatewayDeps {
   accessRecheckMs?: number;
   /** The TAXII server's settings (anonymous reads of the CLEAR collection, where ingest is). */
   taxii?: InteropDeps['taxii'];
+  /** Where the export worker connects; default: the connection string of `pool`. */
+  databaseUrl?: string;
   /** The web console served at `/`; without it the gateway serves no page. */
   console?: ConsoleSettings;
   /** Request latencies go here; the service serves them on its metrics listener. */
   metrics?: HubMetrics;
   /** Request, header and keep-alive timeouts; the defaults when left out. */
   timeouts?: HttpTimeouts;
+  /**
+   * Seals the warnings inbox's cursors (the hub secret's `warning-cursor`
+   * key). Feed cursors are sealed by the hub's own sealer (`hub.cursors`).
+   * Default: a key of this process only (tests).
+   */
+  warningCursors?: Sealer;
 }
 
 /** The largest frame a client may send: a subscription is a few hundred bytes. */
@@ -103,8 +113,11 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
     heartbeatMs: deps.heartbeatMs ?? 30_000,
     accessRecheckMs: deps.accessRecheckMs ?? 30_000,
   });
-  alertRoutes(http.app, deps);
-  warningRoutes(http.app, deps);
+  alertRoutes(http.app, { pool: deps.pool, cursors: deps.hub.cursors });
+  warningRoutes(http.app, {
+    pool: deps.pool,
+    warningCursors: deps.warningCursors ?? processCursorSealers().warnings,
+  });
   organisationRoutes(http.app, deps);
   auditRoutes(http.app, deps);
   watchlistRoutes(http.app, deps);

@@ -10,6 +10,7 @@ import {
   feedEnv,
   hostSchema,
   httpEnv,
+  hubSecretEnv,
   kafkaEnv,
   logEnv,
   metricsEnv,
@@ -26,6 +27,7 @@ export const gatewayConfigSchema = z.object({
   ...feedEnv.shape,
   ...httpEnv.shape,
   ...metricsEnv.shape,
+  ...hubSecretEnv.shape,
   HOST: hostSchema,
   GATEWAY_PORT: portSchema.default(7401),
   /** Every gateway process reads the whole feed topic, so each needs its own consumer group. */

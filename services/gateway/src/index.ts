@@ -13,3 +13,4 @@ export {
 export { matchesFilter, normaliseFilter } from './stream-filter.js';
 export { createOriginPolicy, type OriginPolicy } from './origins.js';
 export { nextTriageState, type TriageRequest } from './triage.js';
+export { hubCursorSealers, type CursorSealers } from './cursors.js';

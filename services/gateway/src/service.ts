@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { accessSettingsFrom, keyFilesIn, watchTokenVerifier } from '@renkei/auth';
+import { accessSettingsFrom, hubSecretFileIn, keyFilesIn, watchTokenVerifier } from '@renkei/auth';
 import { createConsumer, createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
 import { feedBounds, readFeed, startFeedFollower, startFeedRelay } from '@renkei/feed';
@@ -19,6 +19,7 @@ import {
   type ServiceHandle,
 } from '@renkei/runtime';
 import { buildGatewayApp } from './app.js';
+import { hubCursorSealers } from './cursors.js';
 import { isLoopbackHost } from './routes/console.js';
 import type { GatewayConfig } from './config.js';
 import { createOriginPolicy } from './origins.js';
@@ -104,6 +105,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       'feed-relay',
     );
 
+    // Cursors are sealed with the hub secret, so a cursor one gateway gave out opens on every other.
+    const cursors = await hubCursorSealers(config.HUB_SECRET_FILE ?? hubSecretFileIn(stateDirectory()));
     // The hub and the follower start at the same position: live begins there,
     // and a client resuming from before it is replayed from PostgreSQL.
     const { head } = await feedBounds(pool);
@@ -114,6 +117,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       maxSocketsPerOrganisation: config.GATEWAY_MAX_SOCKETS_PER_ORGANISATION,
       logger,
       metrics,
+      cursors: cursors.feed,
     });
     const groupId = `${config.KAFKA_TOPIC_PREFIX}renkei-gateway.${config.GATEWAY_INSTANCE_ID}`;
     // Live fan-out: the follower starts at the feed's head and reads gaps from PostgreSQL.
@@ -148,6 +152,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const http = await buildGatewayApp({
       logger,
       pool,
+      databaseUrl: config.DATABASE_URL,
       hub,
       verifyToken: tokens.verify,
       registry,
@@ -169,6 +174,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       },
       metrics,
       timeouts: httpTimeoutsFrom(config),
+      warningCursors: cursors.warnings,
     });
     resources.defer(() => http.close());
     const url = await http.listen({ host: config.HOST, port: config.GATEWAY_PORT, onFailure: outcome.fail });

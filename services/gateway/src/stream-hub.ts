@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { createSealer, type Sealer } from '@renkei/auth';
 import type { HubMetrics } from '@renkei/metrics';
 import { audienceOf, viewFeedEvent } from '@renkei/policy';
 import type { Logger } from '@renkei/runtime';
@@ -65,6 +67,12 @@ export interface StreamHubOptions {
   concurrentReplayReads?: number;
   /** Connections, disconnects by reason and frames sent are counted here when given. */
   metrics?: HubMetrics;
+  /**
+   * Seals feed positions into the cursors frames carry (the hub secret's
+   * `cursor` key, shared by every gateway). Default: a key of this hub's own,
+   * good for one process (tests).
+   */
+  cursors?: Sealer;
 }
 
 /** The connection's network socket, whose writes can be held and then sent together. */
@@ -160,6 +168,7 @@ export class StreamHub {
   #flushScheduled = false;
   #position: bigint;
   readonly #metrics: HubMetrics | undefined;
+  readonly #cursors: Sealer;
 
   constructor(options: StreamHubOptions) {
     this.#position = BigInt(options.position);
@@ -172,6 +181,12 @@ export class StreamHub {
     this.#invalidFrameLimit = options.invalidFrameLimit ?? 10;
     this.#concurrentReplayReads = options.concurrentReplayReads ?? 4;
     this.#metrics = options.metrics;
+    this.#cursors = options.cursors ?? createSealer(randomBytes(32));
+  }
+
+  /** Seals positions into the cursors given out, and opens the cursors handed back. */
+  get cursors(): Sealer {
+    return this.#cursors;
   }
 
   /** The position of the last event published: everything up to it has gone out. */
@@ -253,8 +268,9 @@ export class StreamHub {
     if (at <= this.#position) return 0;
     this.#position = at;
     let delivered = 0;
+    const cursor = this.#audiences.size > 0 ? this.#cursors.seal(at) : '';
     for (const group of this.#audiences.values()) {
-      const frame = viewFeedEvent(group.viewer, event);
+      const frame = viewFeedEvent(group.viewer, event, cursor);
       if (!frame) continue;
       let data: Buffer | undefined;
       for (const connection of group.live) {
@@ -387,7 +403,7 @@ export class StreamHub {
           const at = BigInt(event.position);
           if (at > connection.cursor + 1n) this.#gap(connection, at - 1n);
           connection.cursor = at;
-          const frame = viewFeedEvent(connection.principal, event);
+          const frame = viewFeedEvent(connection.principal, event, this.#cursors.seal(at));
           if (!frame || !matchesFilter(connection.filter, frame)) continue;
           if (!(await this.#drained(connection))) return;
           if (!this.#deliver(connection, serialise(frame))) return;
@@ -419,8 +435,8 @@ export class StreamHub {
   #gap(connection: StreamConnection, resumeFrom: bigint): void {
     this.send(connection, {
       type: 'gap',
-      after: connection.cursor.toString(),
-      resumeFrom: resumeFrom.toString(),
+      after: this.#cursors.seal(connection.cursor),
+      resumeFrom: this.#cursors.seal(resumeFrom),
     });
     connection.cursor = resumeFrom;
   }

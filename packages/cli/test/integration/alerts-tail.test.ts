@@ -4,7 +4,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '@renkei/db';
 import { appendToFeed } from '@renkei/feed';
-import { loadGatewayConfig, startGateway, type RunningGateway } from '@renkei/gateway';
+import {
+  hubCursorSealers,
+  loadGatewayConfig,
+  startGateway,
+  type CursorSealers,
+  type RunningGateway,
+} from '@renkei/gateway';
 import { createLogger } from '@renkei/runtime';
 import { serverFrameSchema, type AlertRecord } from '@renkei/schema';
 import {
@@ -36,6 +42,7 @@ describe('renkei alerts tail', () => {
   let env: Record<string, string>;
   let gateway: RunningGateway;
   let dir: string;
+  let cursors: CursorSealers['feed'];
 
   beforeAll(async () => {
     [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
@@ -52,8 +59,11 @@ describe('renkei alerts tail', () => {
       FEED_SWEEP_MS: '200',
       GATEWAY_FEED_POLL_MS: '250',
       LOG_LEVEL: 'silent',
+      // Read by the test too: it writes the feed's start as a cursor, and opens the ones printed.
+      HUB_SECRET_FILE: path.join(dir, 'hub-secret'),
     };
     gateway = await startGateway(loadGatewayConfig(env), logger);
+    cursors = (await hubCursorSealers(env.HUB_SECRET_FILE!)).feed;
     await waitUntilReady(gateway.url);
   });
 
@@ -100,11 +110,11 @@ describe('renkei alerts tail', () => {
   it('prints one line per event it may see, through a gateway restart and across runs', async () => {
     token = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
     const cursorFile = path.join(dir, 'tail.cursor');
-    const first = run(['--min-severity', 'high', '--after', '0', '--cursor-file', cursorFile]);
+    const first = run(['--min-severity', 'high', '--after', cursors.seal(0n), '--cursor-file', cursorFile]);
     const [high, , critical] = await raise(['high', 'low', 'critical']);
     await eventually(() => expect(first.lines).toHaveLength(2));
     expect(first.lines[0]).toMatch(
-      new RegExp(`^#1  .*  alert  HIGH  GREEN  shared-indicator v1  .*\\(${high!.id}\\)$`),
+      new RegExp(`^#${cursors.seal(1n)}  .*  alert  HIGH  GREEN  shared-indicator v1  .*\\(${high!.id}\\)$`),
     );
     expect(first.lines[1]).toContain(critical!.id);
 
@@ -117,14 +127,14 @@ describe('renkei alerts tail', () => {
     expect(first.news.some((line) => line.startsWith('disconnected (1001'))).toBe(true);
     first.stop();
     await expect(first.done).resolves.toBe('');
-    expect((await readFile(cursorFile, 'utf8')).trim()).toBe('4');
+    expect((await readFile(cursorFile, 'utf8')).trim()).toBe(cursors.seal(4n));
 
     // Between runs, more happens; the next run starts where the last one stopped.
     const [missed] = await raise(['high']);
     const second = run(['--min-severity', 'high', '--cursor-file', cursorFile, '--json']);
     await eventually(() => expect(second.lines).toHaveLength(1));
     const frame = serverFrameSchema.parse(JSON.parse(second.lines[0]!));
-    expect(frame).toMatchObject({ type: 'alert', cursor: '5', alert: { id: missed!.id } });
+    expect(frame).toMatchObject({ type: 'alert', cursor: cursors.seal(5n), alert: { id: missed!.id } });
     second.stop();
     await second.done;
   });

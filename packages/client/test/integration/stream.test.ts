@@ -1,7 +1,16 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '@renkei/db';
 import { appendToFeed, pruneFeed } from '@renkei/feed';
-import { loadGatewayConfig, startGateway, type RunningGateway } from '@renkei/gateway';
+import {
+  hubCursorSealers,
+  loadGatewayConfig,
+  startGateway,
+  type CursorSealers,
+  type RunningGateway,
+} from '@renkei/gateway';
 import { createLogger } from '@renkei/runtime';
 import type { AlertRecord } from '@renkei/schema';
 import {
@@ -38,6 +47,12 @@ describe('the stream client on a real gateway', () => {
   let env: Record<string, string>;
   let gateway: RunningGateway;
   let token: string;
+  let cursors: CursorSealers['feed'];
+  const positionOf = (cursor: string): bigint => {
+    const position = cursors.open(cursor);
+    if (position === undefined) throw new Error(`${cursor} is not a cursor of this hub`);
+    return position;
+  };
 
   beforeAll(async () => {
     [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
@@ -53,8 +68,11 @@ describe('the stream client on a real gateway', () => {
       FEED_SWEEP_MS: '200',
       GATEWAY_FEED_POLL_MS: '250',
       LOG_LEVEL: 'silent',
+      // Read by the test too: cursors are sealed with it, and the test opens them to check their order.
+      HUB_SECRET_FILE: path.join(await mkdtemp(path.join(os.tmpdir(), 'renkei-secret-')), 'hub-secret'),
     };
     gateway = await startGateway(loadGatewayConfig(env), logger);
+    cursors = (await hubCursorSealers(env.HUB_SECRET_FILE!)).feed;
     await waitUntilReady(gateway.url);
     token = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
   });
@@ -98,7 +116,8 @@ describe('the stream client on a real gateway', () => {
     const client = createStreamClient({
       url: gateway.url,
       token: () => token,
-      after: '0',
+      // The start of the feed, as only the hub (and this test, which holds its secret) can write it.
+      after: cursors.seal(0n),
       backoff: { initialMs: 50, maxMs: 400 },
       onStatus: (status) => statuses.push(status),
     });
@@ -114,9 +133,9 @@ describe('the stream client on a real gateway', () => {
 
     const expected = [...before, ...whileDown, ...after].map((record) => record.id);
     await eventually(() => expect(idsOf(events)).toEqual(expected), { timeoutMs: 30_000 });
-    const cursors = events.map((event) => (event.type === 'alert' ? BigInt(event.cursor) : 0n));
-    expect(cursors).toEqual(cursors.map((_, n) => cursors[0]! + BigInt(n)));
-    expect(client.cursor).toBe(String(cursors.at(-1)));
+    const positions = events.map((event) => (event.type === 'alert' ? positionOf(event.cursor) : 0n));
+    expect(positions).toEqual(positions.map((_, n) => positions[0]! + BigInt(n)));
+    expect(client.cursor).toBe(cursors.seal(positions.at(-1)!));
     expect(statuses).toContainEqual(expect.objectContaining({ state: 'closed', code: 1001 }));
     expect(statuses.filter((status) => status.state === 'open').length).toBeGreaterThanOrEqual(2);
 
@@ -147,18 +166,18 @@ describe('the stream client on a real gateway', () => {
       expect(rows).toEqual([]);
     });
     await pruneFeed(database.pool, 0);
-    const client = createStreamClient({ url: gateway.url, token, after: '1' });
+    const client = createStreamClient({ url: gateway.url, token, after: cursors.seal(1n) });
     const iterator = client[Symbol.asyncIterator]();
     const first = (await iterator.next()).value as StreamEvent;
-    expect(first).toMatchObject({ type: 'gap', after: '1' });
+    expect(first).toMatchObject({ type: 'gap', after: cursors.seal(1n) });
     const [live] = await raise(1);
     // Whatever the gateway had not yet handed out when the gap was found follows it, then the new alert.
     const after: StreamEvent[] = [];
     while (!after.some((event) => event.type === 'alert' && event.alert.id === live!.id))
       after.push((await iterator.next()).value as StreamEvent);
-    const cursors = after.map((event) => (event.type === 'alert' ? BigInt(event.cursor) : 0n));
-    expect(cursors[0]).toBe(BigInt((first as { resumeFrom: string }).resumeFrom) + 1n);
-    expect(cursors).toEqual(cursors.map((_, n) => cursors[0]! + BigInt(n)));
+    const positions = after.map((event) => (event.type === 'alert' ? positionOf(event.cursor) : 0n));
+    expect(positions[0]).toBe(positionOf((first as { resumeFrom: string }).resumeFrom) + 1n);
+    expect(positions).toEqual(positions.map((_, n) => positions[0]! + BigInt(n)));
     await client.close();
   });
 

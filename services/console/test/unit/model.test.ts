@@ -39,11 +39,14 @@ function alert(id: string, overrides: Partial<AlertView> = {}): AlertView {
 const ID = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 describe('the live feed list', () => {
-  it('keeps newest first by feed position and replaces an alert by its newer version', () => {
+  const at = (minute: number) => new Date(Date.UTC(2026, 10, 30, 11, minute)).toISOString();
+
+  it('keeps newest first by when the view last changed and replaces an alert by its newer version', () => {
     let list: FeedAlert[] = [];
-    list = upsertAlert(list, { alert: alert(ID(1)), cursor: '10' });
-    list = upsertAlert(list, { alert: alert(ID(2)), cursor: '12' });
-    list = upsertAlert(list, { alert: alert(ID(1), { version: 2 }), cursor: '15' });
+    list = upsertAlert(list, { alert: alert(ID(1), { updatedAt: at(10) }), cursor: 'c1' });
+    list = upsertAlert(list, { alert: alert(ID(2), { updatedAt: at(12) }), cursor: 'c2' });
+    expect(list.map((item) => item.alert.id)).toEqual([ID(2), ID(1)]);
+    list = upsertAlert(list, { alert: alert(ID(1), { version: 2, updatedAt: at(15) }), cursor: 'c3' });
     expect(list.map((item) => [item.alert.id, item.alert.version])).toEqual([
       [ID(1), 2],
       [ID(2), 1],
@@ -53,29 +56,31 @@ describe('the live feed list', () => {
   it('never lets a late older version replace a newer one, and keeps the triage status known', () => {
     let list = upsertAlert([], {
       alert: alert(ID(1), { version: 3 }),
-      cursor: '30',
+      cursor: 'c30',
       triageStatus: 'acknowledged',
     });
-    list = upsertAlert(list, { alert: alert(ID(1), { version: 2 }), cursor: '20', triageStatus: 'new' });
-    expect(list[0]).toMatchObject({ cursor: '30', triageStatus: 'acknowledged' });
-    list = upsertAlert(list, { alert: alert(ID(1), { version: 4 }), cursor: '40' });
-    expect(list[0]).toMatchObject({ cursor: '40', triageStatus: 'acknowledged' });
+    list = upsertAlert(list, { alert: alert(ID(1), { version: 2 }), cursor: 'c20', triageStatus: 'new' });
+    expect(list[0]).toMatchObject({ cursor: 'c30', triageStatus: 'acknowledged' });
+    list = upsertAlert(list, { alert: alert(ID(1), { version: 4 }), cursor: 'c40' });
+    expect(list[0]).toMatchObject({ cursor: 'c40', triageStatus: 'acknowledged' });
   });
 
-  it('compares cursors as numbers, not text', () => {
-    let list = upsertAlert([], { alert: alert(ID(1)), cursor: '9' });
-    list = upsertAlert(list, { alert: alert(ID(2)), cursor: '10' });
-    expect(list[0]!.alert.id).toBe(ID(2));
+  it('orders by time, never by cursor, and breaks ties by id', () => {
+    let list = upsertAlert([], { alert: alert(ID(2), { updatedAt: at(5) }), cursor: 'zzz' });
+    list = upsertAlert(list, { alert: alert(ID(1), { updatedAt: at(5) }), cursor: 'aaa' });
+    list = upsertAlert(list, { alert: alert(ID(3), { updatedAt: at(4) }), cursor: '~~~' });
+    expect(list.map((item) => item.alert.id)).toEqual([ID(1), ID(2), ID(3)]);
   });
 
   it('holds at most the limit, dropping the oldest', () => {
     let list: FeedAlert[] = [];
-    for (let n = 1; n <= 5; n += 1) list = upsertAlert(list, { alert: alert(ID(n)), cursor: String(n) }, 3);
-    expect(list.map((item) => item.cursor)).toEqual(['5', '4', '3']);
+    for (let n = 1; n <= 5; n += 1)
+      list = upsertAlert(list, { alert: alert(ID(n), { updatedAt: at(n) }), cursor: `c${n}` }, 3);
+    expect(list.map((item) => item.cursor)).toEqual(['c5', 'c4', 'c3']);
   });
 
   it('moves an alert on with alert-update frames', () => {
-    const list = upsertAlert([], { alert: alert(ID(1)), cursor: '1' });
+    const list = upsertAlert([], { alert: alert(ID(1)), cursor: 'c1' });
     expect(applyTriageStatus(list, ID(1), 'resolved')[0]!.triageStatus).toBe('resolved');
     expect(applyTriageStatus(list, ID(2), 'resolved')[0]!.triageStatus).toBe('new');
   });

@@ -52,106 +52,156 @@ export interface SourceFilter {
   limit: number;
 }
 
-export async function listReportSources(
+/**
+ * Where a read goes on from: after this row in (millisecond, id, version)
+ * order. Candidates are read in that order, a batch at a time, until the
+ * reader's own page is full (`stix/load.ts`), so the SQL never decides what
+ * a page holds or where the next one starts.
+ */
+export interface SourceKey {
+  at: string;
+  id: string;
+  version: number;
+}
+
+export interface CandidateRead {
+  since: string | null;
+  after: SourceKey | null;
+  size: number;
+}
+
+/** A report that may be exported, with its place in the read order. */
+export interface ReportCandidate extends ReportSource {
+  key: SourceKey;
+}
+
+/**
+ * Reports after `since` in storage order, a batch after `after`, pre-filtered
+ * only as the policy's `reportExportFilter` allows (null: every report).
+ */
+export async function readReportCandidates(
   db: Queryable,
   {
     since,
-    limit,
+    after,
+    size,
     organisationId,
     tlps,
-  }: SourceFilter & { organisationId: string | null; tlps: readonly Tlp[] | null },
-): Promise<SourcePage<ReportSource>> {
-  const read = async ({ since, until, limit }: Window) => {
-    const { rows } = await db.query<ReportSource>(
-      `SELECT r.id, r.organisation_id AS "organisationId", r.sector, r.title, r.description, r.category,
+  }: CandidateRead & {
+    organisationId: string | null;
+    tlps: readonly Tlp[] | null;
+  },
+): Promise<ReportCandidate[]> {
+  const { rows } = await db.query<ReportSource>(
+    `SELECT r.id, r.organisation_id AS "organisationId", r.sector, r.title, r.description, r.category,
             r.severity, r.tlp, r.detected_at AS "detectedAt", r.received_at AS "receivedAt", r.exercise,
-            r.processed_at AS "addedAt",
+            date_trunc('milliseconds', r.processed_at) AS "addedAt",
             coalesce((SELECT jsonb_agg(DISTINCT jsonb_build_object('type', ri.canonical_type, 'value', ri.normalized_value))
                         FROM report_indicators ri
                        WHERE ri.report_id = r.id AND ri.canonical_type IS NOT NULL), '[]'::jsonb) AS indicators
        FROM reports r
       WHERE ($1::timestamptz IS NULL OR date_trunc('milliseconds', r.processed_at) > $1::timestamptz)
-        AND ($5::timestamptz IS NULL OR date_trunc('milliseconds', r.processed_at) <= $5::timestamptz)
+        AND ($4::timestamptz IS NULL OR (date_trunc('milliseconds', r.processed_at), r.id) > ($4::timestamptz, $5::uuid))
         AND ($2::text[] IS NULL OR r.tlp = ANY($2::text[]) OR r.organisation_id = $3)
-      ORDER BY r.processed_at, r.id
-      LIMIT $4`,
-      [since, tlps, organisationId, limit, until],
-    );
-    return rows.map((row) => ({
+      ORDER BY date_trunc('milliseconds', r.processed_at), r.id
+      LIMIT $6`,
+    [since, tlps, organisationId, after?.at ?? null, after?.id ?? null, size],
+  );
+  return rows.map((row) => {
+    const addedAt = iso(row.addedAt);
+    return {
       ...row,
       detectedAt: iso(row.detectedAt),
       receivedAt: iso(row.receivedAt),
-      addedAt: iso(row.addedAt),
-    }));
-  };
-  return wholeMilliseconds(read, since, limit);
-}
-
-/** Alerts whose latest version is on the feed, by when that version was written. */
-export async function listAlertSources(
-  db: Queryable,
-  { since, limit }: SourceFilter,
-): Promise<SourcePage<AlertSource>> {
-  const read = async ({ since, until, limit }: Window) => {
-    const { rows } = await db.query<AlertSource>(
-      `SELECT a.record, v.created_at AS "addedAt"
-         FROM alerts a JOIN alert_versions v ON v.alert_id = a.id AND v.version = a.version
-        WHERE a.position IS NOT NULL AND ($1::timestamptz IS NULL OR date_trunc('milliseconds', v.created_at) > $1::timestamptz)
-          AND ($3::timestamptz IS NULL OR date_trunc('milliseconds', v.created_at) <= $3::timestamptz)
-        ORDER BY v.created_at, a.id
-        LIMIT $2`,
-      [since, limit, until],
-    );
-    return rows.map((row) => ({ ...row, addedAt: iso(row.addedAt) }));
-  };
-  return wholeMilliseconds(read, since, limit);
-}
-
-export async function listWarningSources(
-  db: Queryable,
-  { since, limit, sector }: SourceFilter & { sector: Sector | null },
-): Promise<SourcePage<WarningSource>> {
-  const read = async ({ since, until, limit }: Window) => {
-    const { rows } = await db.query<WarningSource>(
-      `SELECT record, published_at AS "addedAt" FROM warnings
-        WHERE ($1::timestamptz IS NULL OR date_trunc('milliseconds', published_at) > $1::timestamptz)
-          AND ($4::timestamptz IS NULL OR date_trunc('milliseconds', published_at) <= $4::timestamptz)
-          AND ($2::text IS NULL OR sectors IS NULL OR $2::text = ANY(sectors))
-        ORDER BY published_at, id
-        LIMIT $3`,
-      [since, sector, limit, until],
-    );
-    return rows.map((row) => ({ ...row, addedAt: iso(row.addedAt) }));
-  };
-  return wholeMilliseconds(read, since, limit);
-}
-
-/** What one read takes: after `since`, up to and including `until` (null: no bound), at most `limit` rows (null: all). */
-interface Window {
-  since: string | null;
-  until: string | null;
-  limit: number | null;
+      addedAt,
+      key: { at: addedAt, id: row.id, version: 0 },
+    };
+  });
 }
 
 /**
- * At most `limit` items after `since`, and `more` when others follow, except
- * that a page never ends inside a millisecond: readers go on from the last
- * time they saw, so items sharing the page's last millisecond beyond the
- * limit (a chunk of reports stored in one transaction shares its time) would
- * never be read. The page takes them all instead.
+ * One version of an alert on the feed, with the alert's record as it stands:
+ * `at` is when that version was written. A reader is shown the alert at the
+ * version that last changed its view, so every version is a candidate;
+ * `latestOnly` (readers who see every version) reads just the latest.
  */
-async function wholeMilliseconds<T extends { addedAt: string }>(
-  read: (window: Window) => Promise<T[]>,
-  since: string | null,
-  limit: number,
-): Promise<SourcePage<T>> {
-  const rows = await read({ since, until: null, limit: limit + 1 });
-  if (rows.length <= limit) return { items: rows, more: false };
-  const last = rows[limit - 1]!.addedAt;
-  if (rows[limit]!.addedAt !== last) return { items: rows.slice(0, limit), more: true };
-  const justBefore = new Date(Date.parse(last) - 1).toISOString();
-  const sameMillisecond = await read({ since: justBefore, until: last, limit: null });
-  return { items: [...rows.filter((row) => row.addedAt !== last), ...sameMillisecond], more: true };
+export interface AlertCandidate {
+  version: number;
+  record: AlertRecord;
+  at: string;
+  key: SourceKey;
+}
+
+/**
+ * Alert versions written after `since`, in order, a batch after `after`.
+ * `records` remembers each alert's record from the first batch that met it,
+ * so one read judges every version of an alert against one record, even if
+ * the alert changes while the read goes on.
+ */
+export async function readAlertCandidates(
+  db: Queryable,
+  {
+    since,
+    after,
+    size,
+    latestOnly,
+    records,
+  }: CandidateRead & {
+    latestOnly: boolean;
+    records: Map<string, AlertRecord>;
+  },
+): Promise<AlertCandidate[]> {
+  const { rows } = await db.query<{ id: string; version: number; at: Date }>(
+    `SELECT v.alert_id AS id, v.version, date_trunc('milliseconds', v.created_at) AS at
+       FROM alert_versions v JOIN alerts a ON a.id = v.alert_id
+      WHERE a.position IS NOT NULL AND v.version <= a.version
+        AND (NOT $5::boolean OR v.version = a.version)
+        AND ($1::timestamptz IS NULL OR date_trunc('milliseconds', v.created_at) > $1::timestamptz)
+        AND ($2::timestamptz IS NULL
+             OR (date_trunc('milliseconds', v.created_at), v.alert_id, v.version) > ($2::timestamptz, $3::uuid, $4::int))
+      ORDER BY date_trunc('milliseconds', v.created_at), v.alert_id, v.version
+      LIMIT $6`,
+    [since, after?.at ?? null, after?.id ?? null, after?.version ?? null, latestOnly, size],
+  );
+  const missing = [...new Set(rows.map((row) => row.id).filter((id) => !records.has(id)))];
+  if (missing.length > 0) {
+    const found = await db.query<{ id: string; record: AlertRecord }>(
+      `SELECT id, record FROM alerts WHERE id = ANY($1::uuid[]) AND position IS NOT NULL`,
+      [missing],
+    );
+    for (const { id, record } of found.rows) records.set(id, record);
+  }
+  return rows.flatMap((row) => {
+    const record = records.get(row.id);
+    const at = iso(row.at);
+    return record
+      ? [{ version: row.version, record, at, key: { at, id: row.id, version: row.version } }]
+      : [];
+  });
+}
+
+export interface WarningCandidate extends WarningSource {
+  key: SourceKey;
+}
+
+/** Warnings published after `since`, a batch after `after`; `sector` pre-filters as `warningSectorFilter` allows. */
+export async function readWarningCandidates(
+  db: Queryable,
+  { since, after, size, sector }: CandidateRead & { sector: Sector | null },
+): Promise<WarningCandidate[]> {
+  const { rows } = await db.query<{ id: string; record: WarningRecord; addedAt: Date }>(
+    `SELECT id, record, date_trunc('milliseconds', published_at) AS "addedAt" FROM warnings
+      WHERE ($1::timestamptz IS NULL OR date_trunc('milliseconds', published_at) > $1::timestamptz)
+        AND ($3::timestamptz IS NULL OR (date_trunc('milliseconds', published_at), id) > ($3::timestamptz, $4::uuid))
+        AND ($2::text IS NULL OR sectors IS NULL OR $2::text = ANY(sectors))
+      ORDER BY date_trunc('milliseconds', published_at), id
+      LIMIT $5`,
+    [since, sector, after?.at ?? null, after?.id ?? null, size],
+  );
+  return rows.map((row) => {
+    const addedAt = iso(row.addedAt);
+    return { record: row.record, addedAt, key: { at: addedAt, id: row.id, version: 0 } };
+  });
 }
 
 /** pg gives Date objects for timestamptz; exports want ISO text. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { principalOf, requireAnyRole } from '@renkei/auth';
+import { principalOf, requireAnyRole, type Sealer } from '@renkei/auth';
 import type { Pool } from '@renkei/db';
 import { errorReplies, invalidField, type HttpServer } from '@renkei/http';
 import {
@@ -21,10 +21,12 @@ import {
   triageUpdateSchema,
   type AlertDetail,
   type AlertPage,
+  type AlertView,
   type TriageUpdate,
 } from '@renkei/schema';
 import { findAlert, listAlertsAfter, listAlertsBefore, listAlertVersions } from '../queries/alerts.js';
 import { findTriage, listTriageHistory, triageStatusesOf } from '../queries/triage.js';
+import { opened } from '../cursors.js';
 import { applyTriage, type TriageRequest } from '../triage.js';
 
 const listQuery = z.object({
@@ -37,6 +39,9 @@ const listQuery = z.object({
 
 const alertParams = z.object({ id: z.uuid() });
 
+/** Candidate versions read per query while filling a viewer's page. */
+const CANDIDATE_BATCH = 200;
+
 /** Triage is the GSOC's work: only analysts move, assign and annotate alerts. */
 const TRIAGE_ROLES = ['analyst'] as const;
 
@@ -44,7 +49,7 @@ const TRIAGE_ROLES = ['analyst'] as const;
  * `GET /v1/alerts`, `GET /v1/alerts/:id` and the triage routes. What each
  * caller sees of an alert is the policy's view, never the stored record.
  */
-export function alertRoutes(app: HttpServer, { pool }: { pool: Pool }): void {
+export function alertRoutes(app: HttpServer, { pool, cursors }: { pool: Pool; cursors: Sealer }): void {
   app.get(
     '/v1/alerts',
     {
@@ -52,7 +57,7 @@ export function alertRoutes(app: HttpServer, { pool }: { pool: Pool }): void {
         summary: 'Alerts the caller may see: newest first, or oldest first after a cursor',
         description:
           'Without `after`: the newest alerts, then older ones with `before=<nextBefore>`. With `after`: alerts whose ' +
-          'latest version came after that cursor, oldest first; keep `nextAfter` to ask again later.',
+          'view changed after that cursor, oldest first; keep `nextAfter` to ask again later. Cursors are opaque.',
         tags: ['alerts'],
         querystring: listQuery,
         response: { 200: alertPageSchema, ...errorReplies('RENKEI_INVALID_REQUEST', 'RENKEI_UNAVAILABLE') },
@@ -60,33 +65,50 @@ export function alertRoutes(app: HttpServer, { pool }: { pool: Pool }): void {
     },
     async (request): Promise<AlertPage> => {
       const principal = principalOf(request);
-      const { limit, before, after } = request.query;
+      const { limit } = request.query;
+      const before = opened(cursors, 'before', request.query.before);
+      const after = opened(cursors, 'after', request.query.after);
       if (before !== undefined && after !== undefined)
         throw invalidField('after', 'cannot be given with before: page one way at a time');
-      const filter = { tlps: alertTlpsFor(principal), latestOnly: seesEveryVersion(principal), limit };
+      const filter = { tlps: alertTlpsFor(principal), latestOnly: seesEveryVersion(principal) };
       const forward = after !== undefined;
-      const rows = forward
-        ? await listAlertsAfter(pool, { ...filter, after })
-        : await listAlertsBefore(pool, { ...filter, before });
-      // Each alert appears once, at the version that last changed this viewer's view:
-      // a version the viewer may not know of neither moves it nor changes its cursor.
-      const shown = rows.flatMap((row) => {
-        if (viewedVersion(principal, row.record) !== row.version) return [];
-        const view = viewAlert(principal, row.record);
-        return view ? [{ ...view, cursor: row.cursor }] : [];
-      });
+      // Candidate versions are read a batch at a time until the viewer's page is full: a
+      // viewer who may see few of them reads on, so a page never stops at a hidden version.
+      const batch = Math.max(limit, CANDIDATE_BATCH);
+      const shown: (AlertView & { position: string })[] = [];
+      let from = forward ? after : before;
+      for (;;) {
+        const rows = forward
+          ? await listAlertsAfter(pool, { ...filter, after: from!, limit: batch })
+          : await listAlertsBefore(pool, { ...filter, before: from, limit: batch });
+        for (const row of rows) {
+          // Each alert appears once, at the version that last changed this viewer's view.
+          if (viewedVersion(principal, row.record) !== row.version) continue;
+          const view = viewAlert(principal, row.record);
+          if (view) shown.push({ ...view, position: row.cursor });
+          if (shown.length === limit) break;
+        }
+        if (shown.length === limit || rows.length < batch) break;
+        from = rows.at(-1)!.cursor;
+      }
       // One query for the page: a list shows where each alert's triage stands.
       const statuses = await triageStatusesOf(
         pool,
         shown.map((item) => item.id),
       );
-      const items = shown.map((item) => ({ ...item, triageStatus: statuses.get(item.id) ?? 'new' }));
-      // Cursors come from the rows, not the items: a row the policy hides still moves the page on.
-      if (forward) return { items, nextBefore: null, nextAfter: rows.at(-1)?.cursor ?? after };
+      const items = shown.map(({ position, ...view }) => ({
+        ...view,
+        cursor: cursors.seal(BigInt(position)),
+        triageStatus: statuses.get(view.id) ?? 'new',
+      }));
+      // Cursors come from the items the viewer receives, never from a version it may not know of:
+      // with nothing new, `nextAfter` is the cursor it sent.
+      if (forward)
+        return { items, nextBefore: null, nextAfter: items.at(-1)?.cursor ?? request.query.after! };
       return {
         items,
-        nextBefore: rows.length === limit ? rows.at(-1)!.cursor : null,
-        nextAfter: rows[0]?.cursor ?? null,
+        nextBefore: items.length === limit ? items.at(-1)!.cursor : null,
+        nextAfter: items[0]?.cursor ?? null,
       };
     },
   );
@@ -118,12 +140,12 @@ export function alertRoutes(app: HttpServer, { pool }: { pool: Pool }): void {
       const analyst = isAnalyst(principal);
       // Its cursor is that of the version that last changed this viewer's view, as in the list.
       const seen = viewedVersion(principal, row.record);
-      const cursor = versions.find((version) => version.version === seen)?.cursor ?? row.cursor;
+      const position = versions.find((version) => version.version === seen)?.cursor ?? row.cursor;
       return {
-        alert: { ...view, cursor },
+        alert: { ...view, cursor: cursors.seal(BigInt(position)) },
         versions: versions.flatMap((version) => {
           const shaped = viewAlertChange(principal, version.record);
-          return shaped ? [{ ...shaped, cursor: version.cursor }] : [];
+          return shaped ? [{ ...shaped, cursor: cursors.seal(BigInt(version.cursor)) }] : [];
         }),
         triage: analyst
           ? { status: triage.status, assignee: triage.assignee, history: await listTriageHistory(pool, id) }

@@ -2,13 +2,19 @@ import { z } from 'zod';
 import { principalOf, requireAnyRole } from '@renkei/auth';
 import type { Pool } from '@renkei/db';
 import { errorReplies, type HttpServer } from '@renkei/http';
-import { auditEventSchema, auditKindSchema, cursorSchema } from '@renkei/schema';
+import { auditEventSchema, auditKindSchema } from '@renkei/schema';
 import { listAuditEvents } from '../queries/audit.js';
+
+/**
+ * An audit event's id. Administrators read the whole log, so nothing in it is
+ * hidden from them and its ids (shown on every item) may serve as the cursor.
+ */
+const auditIdSchema = z.string().regex(/^[1-9]\d{0,18}$/, 'must be the id of an audit event');
 
 const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   /** A cursor from a previous page's `nextBefore`. */
-  before: cursorSchema.optional(),
+  before: auditIdSchema.optional(),
   actor: z.string().min(1).max(256).optional(),
   organisation: z.string().min(1).max(63).optional(),
   kind: auditKindSchema.optional(),
@@ -21,7 +27,7 @@ const auditQuery = z.object({
 const auditPageSchema = z.object({
   items: z.array(auditEventSchema),
   /** Pass as `before` for the next (older) page; null on the last page. */
-  nextBefore: cursorSchema.nullable(),
+  nextBefore: auditIdSchema.nullable(),
 });
 
 /** `GET /v1/audit`: the audit log for administrators, newest first, by cursor. */

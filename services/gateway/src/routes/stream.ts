@@ -47,14 +47,14 @@ export function streamRoutes(app: HttpServer, deps: StreamRouteDeps): void {
       },
       preHandler: async (request) => {
         const { after } = request.query;
+        if (after === undefined) return;
+        const position = hub.cursors.open(after);
+        // Never says why, nor where the feed is: a cursor is only ever one this hub gave out.
+        if (position === undefined) throw invalidField('after', 'is not a cursor this hub gave out');
         // Ahead of this gateway's hub is fine (another gateway may be further along), ahead of the feed is not.
-        if (after !== undefined && BigInt(after) > BigInt(hub.position)) {
+        if (position > BigInt(hub.position)) {
           const { head } = await feedBounds(deps.pool);
-          if (BigInt(after) > BigInt(head))
-            throw invalidField(
-              'after',
-              `is ahead of the feed (${head}): it is not a cursor this hub gave out`,
-            );
+          if (position > BigInt(head)) throw invalidField('after', 'is not a cursor this hub gave out');
         }
       },
       schema: {
@@ -87,7 +87,8 @@ export function streamRoutes(app: HttpServer, deps: StreamRouteDeps): void {
         // The socket the upgrade came on is the one ws writes to.
         raw: request.raw.socket,
         first: [welcome],
-        ...(after === undefined ? {} : { after }),
+        // The preHandler opened it already: it opens again to the same position.
+        ...(after === undefined ? {} : { after: hub.cursors.open(after)!.toString() }),
         ...(isEmptyFilter(filter) ? {} : { filter: filter as StreamFilter }),
       });
       // Refused at once (the organisation's cap): the hub closed it and never counted it.

@@ -3,24 +3,13 @@ import { z } from 'zod';
 import { requireAnyRole, taxiiToken } from '@renkei/auth';
 import type { Pool } from '@renkei/db';
 import { errorReplies, invalidField, type HttpServer } from '@renkei/http';
-import { audienceOf, audienceReader, REPORTING_ROLES, type ExportReader } from '@renkei/policy';
-import type { OrganisationRegistry } from '@renkei/registry';
+import { REPORTING_ROLES, type ExportReader } from '@renkei/policy';
 import { RenkeiError, type Logger } from '@renkei/runtime';
 import { importAnswerSchema, type Principal } from '@renkei/schema';
-import { buildStixExport } from '../stix/build.js';
-import { loadExportSources } from '../stix/load.js';
+import type { PageItem, TaxiiPage } from '../exports/builder.js';
+import type { Exporter } from '../exports/exporter.js';
 import { collectionResource, collectionsFor, type TaxiiCollection } from '../taxii/collections.js';
-import {
-  acceptsTaxii,
-  dated,
-  DEFAULT_PAGE,
-  matchList,
-  pageObjects,
-  STIX_MEDIA_TYPE,
-  TAXII_MEDIA_TYPE,
-  type DatedObject,
-  type ObjectPage,
-} from '../taxii/paging.js';
+import { acceptsTaxii, STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE } from '../taxii/paging.js';
 import { statusFromImport, statusFromRefusal, type ImportRefusal } from '../taxii/status.js';
 import { getTaxiiStatus, putTaxiiStatus } from '../queries/taxii-statuses.js';
 
@@ -29,22 +18,16 @@ export const TAXII_API_ROOT = '/taxii2/renkei/';
 
 export interface TaxiiDeps {
   pool: Pool;
-  registry: OrganisationRegistry;
   logger: Logger;
+  /** Builds the collections' pages, off the event loop. */
+  exporter: Exporter;
   /** The operator's choice: the CLEAR collection may be read without a token. */
   publicWithoutToken: boolean;
   /** Where adds are imported: ingest's `POST /v1/stix/bundles`. */
   ingestUrl: string;
-  /** Reports, alerts and warnings read per kind for one page; beyond, `more` and `next` go on. */
-  maxItems?: number;
   /** The largest add accepted, in bytes (also advertised as the API root's `max_content_length`). */
   maxContentLength?: number;
-  /** How long a built collection serves further pages of the same query. Default 30 s; 0 builds every page. */
-  cacheMs?: number;
 }
-
-/** Built collections kept at once (each up to the objects of `maxItems` items per kind). */
-const CACHE_ENTRIES = 32;
 
 const DEFAULT_MAX_CONTENT_LENGTH = 32 * 1024 * 1024;
 
@@ -83,9 +66,7 @@ const replies = errorReplies(
  * `GET /v1/stix/bundle`, chosen by the policy, within the collection.
  */
 export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
-  const maxItems = deps.maxItems ?? 10_000;
   const maxContentLength = deps.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH;
-  const names = (id: string) => deps.registry.get(id)?.name;
   const config = { taxii: true };
 
   /** The reader, once the request may be answered at all. */
@@ -110,92 +91,21 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
       .header('content-type', TAXII_MEDIA_TYPE)
       .send(Buffer.from(JSON.stringify(body), 'utf8'));
 
-  /**
-   * The collection's objects after `since`, dated and ordered. Building costs
-   * about two exports of what it holds (bench/taxii-page.ts), and a client
-   * paging through with `next` asks for the same one again and again, so a
-   * build serves the same audience, collection and start for `cacheMs`, to
-   * pages that carry a `next`. A request without one starts a walk (or asks
-   * for one object) and must see what the hub holds now: it builds afresh.
-   */
-  const cache = new Map<string, { at: number; all: DatedObject[]; cut: string | null }>();
-  const cacheMs = deps.cacheMs ?? 30_000;
-  const built = async (
-    reader: ExportReader,
-    collection: TaxiiCollection,
-    since: string | null,
-    reuse: boolean,
-  ) => {
-    const effective = audienceReader(collection.audience, reader);
-    // Readers of one audience get the same views (the policy's guarantee), so they share builds.
-    const key = `${effective === null ? 'anonymous' : audienceOf(effective)}|${collection.id}|${since ?? ''}`;
-    const now = Date.now();
-    const hit = cache.get(key);
-    if (reuse && hit && now - hit.at < cacheMs) return hit;
-    const { sources, nextSince } = await loadExportSources(
-      deps.pool,
-      effective,
-      { since, limit: maxItems },
-      collection.audience,
-    );
-    const { bundle, dateAdded } = buildStixExport(effective, sources, names, collection.audience);
-    // `cut`: where the items read stop (null: they are all there).
-    const entry = { at: now, all: dated(bundle.objects, dateAdded), cut: nextSince };
-    if (cacheMs > 0) {
-      cache.delete(key);
-      cache.set(key, entry);
-      for (const old of cache.keys()) {
-        if (cache.size <= CACHE_ENTRIES) break;
-        cache.delete(old);
-      }
-    }
-    return entry;
-  };
-
-  /** The page of the collection's objects this query asks for. */
+  /** The page of the collection's objects this query asks for, built in the export worker. */
   const objectPage = async (
     reader: ExportReader,
     collection: TaxiiCollection,
     query: ObjectsQuery,
     only?: string,
-  ): Promise<ObjectPage> => {
-    const addedAfter = query.added_after ? new Date(query.added_after).toISOString() : undefined;
-    let build = await built(reader, collection, addedAfter ?? null, query.next !== undefined);
-    // A build that stopped short of this `next` position: build again from the position.
-    // Builds hold whole milliseconds, so a position at the end of one (a page that ended
-    // at a build's cut) goes on after it; any other goes on from a millisecond before it,
-    // so the objects of its millisecond after its id still come.
-    const position = query.next ? decodePosition(query.next) : undefined;
-    if (build.cut !== null && position !== undefined && position.dateAdded >= build.cut) {
-      const from = position.id === END_OF_MILLISECOND ? position.dateAdded : earlier(position.dateAdded);
-      build = await built(
-        reader,
-        collection,
-        addedAfter !== undefined && addedAfter > from ? addedAfter : from,
-        true,
-      );
-    }
-    const filters = {
-      addedAfter,
-      types: matchList(query['match[type]']),
-      ids: only ? [only] : matchList(query['match[id]']),
-      versions: matchList(query['match[version]']),
-      specVersions: matchList(query['match[spec_version]']),
-      limit: query.limit ?? DEFAULT_PAGE,
-      next: query.next,
-    };
-    const { cut } = build;
-    if (cut === null) return checked(pageObjects(build.all, filters));
-    // Past the items read the export is incomplete: answer what lies up to the cut (a build
-    // never ends inside a millisecond), then go on after it.
-    const complete = build.all.filter((o) => o.dateAdded <= cut);
-    const page = checked(pageObjects(complete, filters));
-    return page.more ? page : { ...page, more: true, next: encodePosition(cut, END_OF_MILLISECOND) };
+  ): Promise<Page> => {
+    const page = await deps.exporter.taxiiPage(reader, collection.audience, collection.id, query, only);
+    if ('invalidNext' in page) throw invalidField('next', 'is not a next value this server gave');
+    return page;
   };
   /** The page of one object's versions (Renkei keeps one), or not found for this reader. */
   const oneObjectPage = async (
     request: FastifyRequest & { params: { collectionId: string; objectId: string }; query: ObjectsQuery },
-  ): Promise<ObjectPage> => {
+  ): Promise<Page> => {
     const reader = readerOf(request);
     const collection = collectionOf(reader, request.params.collectionId);
     const page = await objectPage(reader, collection, request.query, request.params.objectId);
@@ -204,7 +114,7 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
     }
     return page;
   };
-  const dateHeaders = (reply: FastifyReply, items: readonly DatedObject[]) => {
+  const dateHeaders = (reply: FastifyReply, items: readonly PageItem[]) => {
     if (items.length === 0) return;
     reply.header('x-taxii-date-added-first', items[0]!.dateAdded);
     reply.header('x-taxii-date-added-last', items.at(-1)!.dateAdded);
@@ -285,11 +195,7 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
       const reader = readerOf(request);
       const page = await objectPage(reader, collectionOf(reader, request.params.collectionId), request.query);
       dateHeaders(reply, page.items);
-      return send(
-        reply,
-        200,
-        envelope(page, (item) => item.object),
-      );
+      return sendObjects(reply, page);
     },
   );
 
@@ -313,7 +219,7 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
         reply,
         200,
         envelope(page, (item) => ({
-          id: item.object.id,
+          id: item.id,
           date_added: item.dateAdded,
           version: item.version,
           media_type: STIX_MEDIA_TYPE,
@@ -337,11 +243,7 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
     async (request, reply) => {
       const page = await oneObjectPage(request);
       dateHeaders(reply, page.items);
-      return send(
-        reply,
-        200,
-        envelope(page, (item) => item.object),
-      );
+      return sendObjects(reply, page);
     },
   );
 
@@ -503,33 +405,21 @@ function refusalOf(error: { message?: string; fields?: unknown }): ImportRefusal
   return { message: error.message ?? 'ingest refused the objects', fields };
 }
 
-function envelope<T>(page: ObjectPage, map: (item: DatedObject) => T) {
+type Page = Exclude<TaxiiPage, { invalidNext: true }>;
+
+function envelope<T>(page: Page, map: (item: PageItem) => T) {
   return { more: page.more, ...(page.next ? { next: page.next } : {}), objects: page.items.map(map) };
 }
 
-/** The date added of the position a `next` value names. */
-/** Sorts after every STIX id: a position after all objects of its millisecond. */
-const END_OF_MILLISECOND = '\uffff';
-
-function decodePosition(next: string): { dateAdded: string; id: string } | undefined {
-  const [dateAdded, id] = Buffer.from(next, 'base64url').toString('utf8').split('\n');
-  const at = Date.parse(dateAdded ?? '');
-  return Number.isNaN(at) || id === undefined ? undefined : { dateAdded: new Date(at).toISOString(), id };
-}
-
-/** A `next` value for a position: after every object before it in (date added, id) order. */
-function encodePosition(dateAdded: string, id: string): string {
-  return Buffer.from(`${dateAdded}\n${id}`, 'utf8').toString('base64url');
+/**
+ * The objects envelope, put together from objects the worker serialised:
+ * the same bytes `JSON.stringify` of the envelope would give.
+ */
+function sendObjects(reply: FastifyReply, page: Page) {
+  const head = `{"more":${page.more}${page.next ? `,"next":${JSON.stringify(page.next)}` : ''},"objects":[`;
+  const body = Buffer.from(`${head}${page.items.map((item) => item.json).join(',')}]}`, 'utf8');
+  return reply.code(200).header('content-type', TAXII_MEDIA_TYPE).send(body);
 }
 
 /** Status ids are UUIDs; anything else is simply not found. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function earlier(time: string): string {
-  return new Date(Date.parse(time) - 1).toISOString();
-}
-
-function checked(page: ObjectPage | { invalidNext: true }): ObjectPage {
-  if ('invalidNext' in page) throw invalidField('next', 'is not a next value this server gave');
-  return page;
-}

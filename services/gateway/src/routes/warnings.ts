@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { recordAudit } from '@renkei/audit';
-import { principalOf, requireAnyRole } from '@renkei/auth';
+import { principalOf, requireAnyRole, type Sealer } from '@renkei/auth';
 import { withTransaction, type Pool } from '@renkei/db';
 import { appendToFeed } from '@renkei/feed';
 import { errorReplies, invalidField, type HttpServer } from '@renkei/http';
@@ -25,6 +25,7 @@ import {
   insertWarning,
   listWarnings,
 } from '../queries/warnings.js';
+import { opened } from '../cursors.js';
 
 const warningDetailSchema = warningViewSchema.extend({
   /** Analysts: which organisations acknowledged, and when. */
@@ -55,7 +56,10 @@ const idParams = z.object({ id: z.uuid() });
  * (`reporter` and `ceptar` users of those sectors) receive them live, list
  * them and acknowledge them once per organisation. Everyone else gets 404.
  */
-export function warningRoutes(app: HttpServer, { pool }: { pool: Pool }): void {
+export function warningRoutes(
+  app: HttpServer,
+  { pool, warningCursors }: { pool: Pool; warningCursors: Sealer },
+): void {
   app.post(
     '/v1/warnings',
     {
@@ -124,17 +128,20 @@ export function warningRoutes(app: HttpServer, { pool }: { pool: Pool }): void {
       const principal = principalOf(request);
       const filter = warningSectorFilter(principal);
       if (filter === 'none') return { items: [], nextBefore: null };
-      const { limit, before } = request.query;
+      const { limit } = request.query;
+      // Sealed: the inbox's own order numbers would count the warnings other sectors got in between.
+      const before = opened(warningCursors, 'before', request.query.before);
       const rows = await listWarnings(pool, {
         sector: filter === 'all' ? null : filter.sector,
         before,
         limit,
       });
+      // SQL reads exactly the viewer's inbox (`warningSectorFilter`), so every row is one it receives.
       const items = rows.flatMap((row) => {
         const view = viewWarning(principal, row.record);
-        return view ? [{ ...view, cursor: row.cursor }] : [];
+        return view ? [{ ...view, cursor: warningCursors.seal(BigInt(row.cursor)) }] : [];
       });
-      return { items, nextBefore: rows.length === limit ? rows.at(-1)!.cursor : null };
+      return { items, nextBefore: items.length === limit ? items.at(-1)!.cursor : null };
     },
   );
 

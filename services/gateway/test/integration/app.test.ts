@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTokenVerifier } from '@renkei/auth';
+import { createSealer, loadTokenVerifier } from '@renkei/auth';
 import { readFeed } from '@renkei/feed';
 import type { HttpApp } from '@renkei/http';
 import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
@@ -29,6 +29,9 @@ import { StreamHub } from '../../src/stream-hub.js';
 /** The gateway's HTTP side in this process, through its builder, on a real database. */
 describe('gateway, built in-process', () => {
   const logger = createLogger('gateway-test', 'silent');
+  /** The gateway's cursor sealer: a cursor is a position sealed with it, and nothing else opens. */
+  const sealer = createSealer(randomBytes(32));
+  const S = (position: number) => sealer.seal(BigInt(position));
   let database: TestDatabase;
   let keys: TestKeys;
   let http: HttpApp;
@@ -53,6 +56,7 @@ describe('gateway, built in-process', () => {
         readFeed: (after, upTo, limit) => readFeed(database.pool, after, limit, upTo),
         maxBufferedBytes: 1024 * 1024,
         logger,
+        cursors: sealer,
       }),
       verifyToken: await loadTokenVerifier({
         AUTH_JWKS_FILE: keys.jwksFile,
@@ -117,10 +121,10 @@ describe('gateway, built in-process', () => {
 
     const first = alertPageSchema.parse((await list(analyst, '?limit=2')).json());
     expect(first.items.map((item) => [item.id, item.cursor])).toEqual([
-      [clear.id, '12'],
-      [amber.id, '11'],
+      [clear.id, S(12)],
+      [amber.id, S(11)],
     ]);
-    expect(first.nextBefore).toBe('11');
+    expect(first.nextBefore).toBe(S(11));
     const second = alertPageSchema.parse((await list(analyst, `?limit=2&before=${first.nextBefore}`)).json());
     expect(second.items.map((item) => item.id)).toEqual([green.id]);
     expect(second.nextBefore).toBeNull();
@@ -131,27 +135,56 @@ describe('gateway, built in-process', () => {
   });
 
   it('pages forward after a cursor, oldest first, with the bookmark to ask again', async () => {
-    const forward = alertPageSchema.parse((await list(analyst, '?after=10&limit=1')).json());
-    expect(forward.items.map((item) => item.cursor)).toEqual(['11']);
-    expect(forward.nextAfter).toBe('11');
+    const forward = alertPageSchema.parse((await list(analyst, `?after=${S(10)}&limit=1`)).json());
+    expect(forward.items.map((item) => item.cursor)).toEqual([S(11)]);
+    expect(forward.nextAfter).toBe(S(11));
     expect(forward.nextBefore).toBeNull();
     const rest = alertPageSchema.parse((await list(analyst, `?after=${forward.nextAfter}`)).json());
-    expect(rest.items.map((item) => item.cursor)).toEqual(['12']);
-    const none = alertPageSchema.parse((await list(analyst, '?after=12')).json());
-    expect(none).toEqual({ items: [], nextBefore: null, nextAfter: '12' });
+    expect(rest.items.map((item) => item.cursor)).toEqual([S(12)]);
+    const none = alertPageSchema.parse((await list(analyst, `?after=${S(12)}`)).json());
+    expect(none).toEqual({ items: [], nextBefore: null, nextAfter: S(12) });
 
-    // What the viewer may not see is left out; the bookmark still moves past it.
-    const hidden = alertPageSchema.parse((await list(ceptar, '?after=10&limit=1')).json());
-    expect(hidden).toEqual({ items: [], nextBefore: null, nextAfter: '11' });
-    const forCeptar = alertPageSchema.parse(
-      (await list(ceptar, `?after=${hidden.nextAfter}&limit=1`)).json(),
-    );
-    expect(forCeptar.items.map((item) => item.cursor)).toEqual(['12']);
-    expect(forCeptar.nextAfter).toBe('12');
-
-    const both = await list(analyst, '?after=1&before=5');
+    const both = await list(analyst, `?after=${S(1)}&before=${S(5)}`);
     expect(both.statusCode).toBe(400);
     expect(both.json().fields).toEqual([{ field: 'after', message: expect.stringContaining('before') }]);
+  });
+
+  it('moves cursors only over versions the viewer receives, never over hidden ones', async () => {
+    // The AMBER alert at 11 is not the sector body's: its page reads on past it, to 12.
+    const page = alertPageSchema.parse((await list(ceptar, `?after=${S(10)}&limit=1`)).json());
+    expect(page.items.map((item) => item.cursor)).toEqual([S(12)]);
+    expect(page.nextAfter).toBe(S(12));
+
+    // Two more it may not see: nothing new for it, and its bookmark stays where it was.
+    await storeAlert('AMBER', 13);
+    await storeAlert('RED', 14);
+    const nothingNew = alertPageSchema.parse((await list(ceptar, `?after=${page.nextAfter}`)).json());
+    expect(nothingNew).toEqual({ items: [], nextBefore: null, nextAfter: S(12) });
+    // Newest first: the bookmark is its newest alert's, not the hidden 14's.
+    const newest = alertPageSchema.parse((await list(ceptar, '?limit=1')).json());
+    expect(newest.items.map((item) => item.cursor)).toEqual([S(12)]);
+    expect(newest.nextAfter).toBe(S(12));
+    expect(newest.nextBefore).toBe(S(12));
+    const older = alertPageSchema.parse((await list(ceptar, `?limit=1&before=${newest.nextBefore}`)).json());
+    expect(older.items.map((item) => item.cursor)).toEqual([S(10)]);
+    // The analyst sees them all.
+    const forAnalyst = alertPageSchema.parse((await list(analyst, `?after=${S(12)}`)).json());
+    expect(forAnalyst.nextAfter).toBe(S(14));
+  });
+
+  it('gives out opaque cursors and refuses any it did not give with 400 naming the field', async () => {
+    const page = alertPageSchema.parse((await list(analyst, '?limit=1')).json());
+    expect(page.items[0]!.cursor).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // A raw position, a forged token and one sealed with another key are all refused alike.
+    const otherHub = createSealer(randomBytes(32)).seal(12n);
+    for (const forged of ['12', 'A'.repeat(22), otherHub]) {
+      for (const field of ['after', 'before']) {
+        const response = await list(analyst, `?${field}=${forged}`);
+        expect(response.statusCode).toBe(400);
+        expect(response.json().fields.map((f: { field: string }) => f.field)).toEqual([field]);
+        expect(response.json().message).not.toMatch(/\d{2}/);
+      }
+    }
   });
 
   it('answers a bad query with 400 naming the parameter', async () => {
@@ -352,11 +385,11 @@ describe('gateway, built in-process', () => {
     await post(analyst, `${id}/assignee`, { assignee: 'kenji' });
 
     const forAnalyst = alertDetailSchema.parse((await detail(analyst, id)).json());
-    expect(forAnalyst.alert).toMatchObject({ id, version: 2, cursor: '51' });
+    expect(forAnalyst.alert).toMatchObject({ id, version: 2, cursor: S(51) });
     expect(forAnalyst.alert.contributions).toHaveLength(3);
     expect(forAnalyst.versions.map((v) => [v.version, v.cursor])).toEqual([
-      [1, '50'],
-      [2, '51'],
+      [1, S(50)],
+      [2, S(51)],
     ]);
     expect(forAnalyst.triage).toMatchObject({ status: 'investigating', assignee: 'kenji' });
     expect(forAnalyst.triage.history!.map((change) => [change.status, change.assignee, change.note])).toEqual(
@@ -371,8 +404,8 @@ describe('gateway, built in-process', () => {
     expect(forCeptar.alert.contributions).toBeUndefined();
     // Version 2 only added another report of an organisation already counted: nothing a
     // sector body may know of changed, so for it the alert has one version, at 50.
-    expect(forCeptar.alert).toMatchObject({ version: 1, cursor: '50' });
-    expect(forCeptar.versions.map((v) => v.cursor)).toEqual(['50']);
+    expect(forCeptar.alert).toMatchObject({ version: 1, cursor: S(50) });
+    expect(forCeptar.versions.map((v) => v.cursor)).toEqual([S(50)]);
     expect(JSON.stringify(forCeptar)).not.toContain('kenji');
     expect(JSON.stringify(forCeptar)).not.toContain('a-csirt');
 

@@ -1,4 +1,8 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sealer } from '@renkei/auth';
 import { withTransaction } from '@renkei/db';
 import { appendToFeed, feedBounds, pruneFeed } from '@renkei/feed';
 import { createLogger } from '@renkei/runtime';
@@ -22,6 +26,7 @@ import {
   type TestKeys,
 } from '@renkei/testing';
 import { loadGatewayConfig } from '../../src/config.js';
+import { hubCursorSealers } from '../../src/cursors.js';
 import { startGateway, type RunningGateway } from '../../src/service.js';
 
 /**
@@ -37,6 +42,13 @@ describe('the live stream', () => {
   let prefix: string;
   let gateway: RunningGateway;
   let env: Record<string, string>;
+  let cursors: Sealer;
+  /** The position a cursor stands for: every cursor a frame carries is sealed. */
+  const positionOf = (cursor: string): bigint => {
+    const position = cursors.open(cursor);
+    if (position === undefined) throw new Error(`${cursor} is not a cursor of this hub`);
+    return position;
+  };
   const tokens = {} as Record<'analyst' | 'secondAnalyst' | 'ceptar', string>;
   const streams: StreamClient[] = [];
 
@@ -57,8 +69,11 @@ describe('the live stream', () => {
       GATEWAY_ACCESS_RECHECK_MS: '300',
       GATEWAY_ALLOWED_ORIGINS: 'https://console.example',
       LOG_LEVEL: 'silent',
+      // The test reads the hub secret too, to open the cursors the gateway gives out.
+      HUB_SECRET_FILE: path.join(await mkdtemp(path.join(os.tmpdir(), 'renkei-secret-')), 'hub-secret'),
     };
     gateway = await startGateway(loadGatewayConfig(env), logger);
+    cursors = (await hubCursorSealers(env.HUB_SECRET_FILE!)).feed;
     await waitUntilReady(gateway.url);
     tokens.analyst = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
     tokens.secondAnalyst = await keys.token({
@@ -110,7 +125,7 @@ describe('the live stream', () => {
   const alertFrames = (stream: StreamClient) =>
     stream.frames.filter((frame): frame is AlertFrame => frame.type === 'alert');
   const eventCursors = (stream: StreamClient) =>
-    stream.frames.flatMap((frame) => ('cursor' in frame ? [BigInt(frame.cursor)] : []));
+    stream.frames.flatMap((frame) => ('cursor' in frame ? [positionOf(frame.cursor)] : []));
   const isAlert = (id: string) => (frame: ServerFrame) => frame.type === 'alert' && frame.alert.id === id;
 
   function expectConsecutiveFrom(cursors: bigint[], after: bigint): void {
@@ -147,7 +162,7 @@ describe('the live stream', () => {
     expect(alertFrames(ceptarAgain).map((frame) => frame.alert.id)).toEqual(
       missed.filter((record) => record.tlp === 'GREEN').map((record) => record.id),
     );
-    expectConsecutiveFrom(eventCursors(analystAgain), BigInt(cursor));
+    expectConsecutiveFrom(eventCursors(analystAgain), positionOf(cursor));
 
     const [live] = await raise(1);
     await analystAgain.next(isAlert(live!.id));
@@ -170,7 +185,10 @@ describe('the live stream', () => {
   it('applies a filter from the URL to the replay and a subscribe frame to what follows', async () => {
     const { head } = await feedBounds(database.pool);
     const records = await raise(4);
-    const stream = await open(gateway.url, tokens.analyst, { after: head, filter: { minSeverity: 'high' } });
+    const stream = await open(gateway.url, tokens.analyst, {
+      after: cursors.seal(BigInt(head)),
+      filter: { minSeverity: 'high' },
+    });
     expect(stream.frames[1]).toEqual({ type: 'subscribed', filter: { minSeverity: 'high' } });
     await eventually(() => expect(alertFrames(stream)).toHaveLength(2));
     expect(alertFrames(stream).map((frame) => frame.alert.id)).toEqual([records[0]!.id, records[2]!.id]);
@@ -249,11 +267,20 @@ describe('the live stream', () => {
     await open(gateway.url, tokens.analyst);
   });
 
-  it('refuses a cursor the feed never gave out', async () => {
+  it('refuses a cursor the feed never gave out, without saying where the feed is', async () => {
     const { head } = await feedBounds(database.pool);
-    await expect(
-      openStream(gateway.url, tokens.analyst, { after: String(BigInt(head) + 1000n) }),
-    ).rejects.toThrow('HTTP 400');
+    const ahead = cursors.seal(BigInt(head) + 1000n);
+    const forged = 'A'.repeat(22);
+    for (const after of [ahead, forged, String(BigInt(head) + 1000n), head]) {
+      await expect(openStream(gateway.url, tokens.analyst, { after })).rejects.toThrow('HTTP 400');
+      const response = await fetch(`${gateway.url}/v1/stream?after=${after}`, {
+        headers: { authorization: `Bearer ${tokens.analyst}` },
+      });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { fields: { field: string; message: string }[] };
+      expect(body.fields.map((f) => f.field)).toEqual(['after']);
+      expect(JSON.stringify(body)).not.toContain(head);
+    }
   });
 
   it('pushes a triage change to another analyst live, and not to sector bodies', async () => {
@@ -315,10 +342,10 @@ describe('the live stream', () => {
 
     const resumed = await open(gateway.url, tokens.analyst, { after: cursor });
     await resumed.next((frame) => frame.type === 'gap');
-    expect(resumed.frames[1]).toEqual({ type: 'gap', after: cursor, resumeFrom: head });
+    expect(resumed.frames[1]).toEqual({ type: 'gap', after: cursor, resumeFrom: cursors.seal(BigInt(head)) });
     const [live] = await raise(1);
     await resumed.next(isAlert(live!.id));
     expect(alertFrames(resumed)).toHaveLength(1);
-    expect(resumed.frames.at(-1)).toMatchObject({ cursor: String(BigInt(head) + 1n) });
+    expect(resumed.frames.at(-1)).toMatchObject({ cursor: cursors.seal(BigInt(head) + 1n) });
   });
 });

@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createSealer } from '@renkei/auth';
 import { createMetrics, type HubMetrics } from '@renkei/metrics';
 import { createLogger } from '@renkei/runtime';
 import {
@@ -49,11 +50,19 @@ class FakeSocket implements StreamSocket {
     return this.sent.map((data) => serverFrameSchema.parse(JSON.parse(data.toString('utf8'))));
   }
 
-  /** The cursors of the event frames sent, in order. */
+  /** The positions of the event frames sent, in order, opened from their sealed cursors. */
   cursors(): string[] {
-    return this.frames().flatMap((frame) => ('cursor' in frame ? [frame.cursor] : []));
+    return this.frames().flatMap((frame) => ('cursor' in frame ? [position(frame.cursor)] : []));
   }
 }
+
+/** The hub's sealer in these tests: frames carry sealed cursors, never raw positions. */
+const sealer = createSealer(randomBytes(32));
+const position = (cursor: string): string => {
+  const opened = sealer.open(cursor);
+  if (opened === undefined) throw new Error(`${cursor} is not a sealed cursor`);
+  return opened.toString();
+};
 
 const logger = createLogger('test', 'silent');
 const MAX_BUFFERED = 1024;
@@ -144,6 +153,7 @@ function setUp(
     replayPageSize: options.replayPageSize ?? 3,
     replayStallMs: options.replayStallMs ?? 1_000,
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    cursors: sealer,
   });
   const connect = (who: Principal, connectOptions: ConnectOptions = {}) => {
     const socket = new FakeSocket();
@@ -208,7 +218,7 @@ describe('StreamHub.publish: who sees what', () => {
     const update = triage(randomUUID());
     hub.publish(feed.append('alert-update', update));
 
-    expect(forAnalyst.frames()).toEqual([{ type: 'alert-update', cursor: '1', update }]);
+    expect(forAnalyst.frames()).toEqual([{ type: 'alert-update', cursor: sealer.seal(1n), update }]);
     expect(forReporter.sent).toEqual([]);
   });
 
@@ -284,14 +294,9 @@ describe('StreamHub: subscription filters', () => {
     hub.receive(connection, Buffer.from(JSON.stringify({ type: 'subscribe', filter: {} })), false);
     raise(alert({ severity: 'low' }));
 
-    expect(socket.frames().map((frame) => ('cursor' in frame ? frame.cursor : frame.type))).toEqual([
-      'welcome',
-      'subscribed',
-      'subscribed',
-      '3',
-      'subscribed',
-      '4',
-    ]);
+    expect(socket.frames().map((frame) => ('cursor' in frame ? position(frame.cursor) : frame.type))).toEqual(
+      ['welcome', 'subscribed', 'subscribed', '3', 'subscribed', '4'],
+    );
     expect(socket.frames().filter((frame) => frame.type === 'subscribed')).toEqual([
       { type: 'subscribed', filter: { kinds: ['campaign'] } },
       { type: 'subscribed', filter: { minSeverity: 'critical' } },
@@ -358,7 +363,13 @@ describe('StreamHub: resuming from a cursor', () => {
       inFlight -= 1;
       return feed.read(...args);
     };
-    const hub = new StreamHub({ position: '3', readFeed: slowRead, maxBufferedBytes: MAX_BUFFERED, logger });
+    const hub = new StreamHub({
+      position: '3',
+      readFeed: slowRead,
+      maxBufferedBytes: MAX_BUFFERED,
+      logger,
+      cursors: sealer,
+    });
     const sockets = Array.from({ length: 12 }, () => {
       const socket = new FakeSocket();
       hub.connect(analyst(), socket, { after: '0' });
@@ -398,7 +409,7 @@ describe('StreamHub: resuming from a cursor', () => {
     const { connect } = setUp({ feed });
     const { socket } = connect(analyst(), { after: '2' });
     await settle();
-    expect(socket.frames()[0]).toEqual({ type: 'gap', after: '2', resumeFrom: '5' });
+    expect(socket.frames()[0]).toEqual({ type: 'gap', after: sealer.seal(2n), resumeFrom: sealer.seal(5n) });
     expect(socket.cursors()).toEqual(['6', '7', '8']);
   });
 
@@ -411,7 +422,7 @@ describe('StreamHub: resuming from a cursor', () => {
     await settle();
     raise();
     expect(socket.frames().map((frame) => frame.type)).toEqual(['gap', 'alert']);
-    expect(socket.frames()[0]).toEqual({ type: 'gap', after: '1', resumeFrom: '4' });
+    expect(socket.frames()[0]).toEqual({ type: 'gap', after: sealer.seal(1n), resumeFrom: sealer.seal(4n) });
     expect(socket.cursors()).toEqual(['5']);
   });
 
