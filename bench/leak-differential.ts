@@ -31,7 +31,7 @@ const { values } = parseArgs({
     'every-moment': { type: 'boolean', default: false },
     control: { type: 'boolean', default: false },
     viewers: { type: 'string' },
-    'quiet-ms': { type: 'string', default: '1000' },
+    'quiet-ms': { type: 'string', default: '300' },
     json: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -72,7 +72,8 @@ for (let n = 0; n < Number(values.seeds); n += 1) {
   results.push(result);
   console.log(formatLeakReport(result));
   console.log(
-    `seed ${seed}: ${((Date.now() - started) / 1000).toFixed(1)} s ${JSON.stringify(result.timings)}\n`,
+    `seed ${seed}: ${((Date.now() - started) / 1000).toFixed(1)} s ${JSON.stringify(result.timings)}; ` +
+      `waiting per path (ms) ${JSON.stringify(result.requestMs)}\n`,
   );
 }
 if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));

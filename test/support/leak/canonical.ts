@@ -106,7 +106,12 @@ export class Canonicaliser {
     if (/^\d+$/.test(value) || UUID.test(value)) return value;
     const stix = /^([a-z][a-z0-9-]*)--([0-9a-f-]{36})$/.exec(value);
     if (stix) return stix[1] === 'bundle' ? this.#token(value) : value;
-    if (TOKEN.test(value) && /\d/.test(value) && /[A-Za-z]/.test(value)) return this.#token(value);
+    // Mixed case, or letters and digits: what random bytes in base64url look like, and no word of ours.
+    if (
+      TOKEN.test(value) &&
+      ((/[a-z]/.test(value) && /[A-Z]/.test(value)) || (/\d/.test(value) && /[A-Za-z]/.test(value)))
+    )
+      return this.#token(value);
     return value.replace(ISO, (time) => this.#time(time));
   }
 

@@ -61,7 +61,7 @@ export interface HistorySize {
   warnings: number;
 }
 
-export const CI_SIZE: HistorySize = { reports: 14, tlpChanges: 4, warnings: 2 };
+export const CI_SIZE: HistorySize = { reports: 8, tlpChanges: 3, warnings: 2 };
 
 /** sfc32: small, fast, and the same sequence on every platform for one seed. */
 export function prng(seed: number): () => number {
@@ -228,11 +228,21 @@ export function generateHistory(seed: number, size: HistorySize = CI_SIZE): Step
       indicators: [{ type: 'domain', value: pick(SHARED_POOL).value }],
     });
   }
+  // The last step: a CLEAR warning to every sector, which every viewer receives, so a
+  // stream reader knows its replay is complete when it arrives (not when the stream goes quiet).
+  steps.push({ kind: 'warning', id: uuid(), tlp: 'CLEAR', severity: 'low', sectors: 'all', indicators: [] });
   return steps.map((step) =>
     step.kind === 'warning' && step.sectors !== 'all'
       ? { ...step, sectors: [...new Set(step.sectors)] }
       : step,
   );
+}
+
+/** The id of the warning that ends every history (see {@link generateHistory}). */
+export function endOfHistory(steps: readonly Step[]): string {
+  const last = steps.at(-1);
+  if (last?.kind !== 'warning') throw new Error('a history ends with a warning to every sector');
+  return last.id;
 }
 
 /** One line per step, for a failure message. */

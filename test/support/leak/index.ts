@@ -4,8 +4,15 @@ import path from 'node:path';
 import { createTestKeys } from '@renkei/testing';
 import { Canonicaliser, firstDifference, type SetAside } from './canonical.js';
 import { knownSteps, LEAK_VIEWERS, viewerName, type LeakViewer } from './hidden.js';
-import { CI_SIZE, describeHistory, generateHistory, type HistorySize, type Step } from './history.js';
-import { observe, type Exchange, type ObservePlan } from './observe.js';
+import {
+  CI_SIZE,
+  describeHistory,
+  endOfHistory,
+  generateHistory,
+  type HistorySize,
+  type Step,
+} from './history.js';
+import { observe, openStream, type Exchange, type ObservePlan, type StreamReading } from './observe.js';
 import { runSteps, startWorld, tokensFrom, writeHubSecret, type World } from './worlds.js';
 
 export { CI_SIZE, describeHistory, generateHistory, type HistorySize, type Step } from './history.js';
@@ -112,6 +119,18 @@ export async function runLeakCheck(options: LeakCheckOptions): Promise<LeakCheck
     const organisations = [...new Set(viewers.map((v) => v.org))];
     for (const org of organisations) spares.push(start(`B-${org}`));
     lap('start world A');
+    // Every viewer watches the stream live through the history, as a member would.
+    const streamPlan = { lastWarningId: endOfHistory(steps), quietMs: options.quietMs ?? 300 };
+    const watch = async (world: World, viewer: LeakViewer) =>
+      openStream(
+        world.gatewayUrl,
+        await tokens.token(viewer.org, viewer.role),
+        {},
+        streamPlan,
+        'stream (live)',
+      );
+    const liveA = new Map<string, StreamReading>();
+    for (const viewer of viewers) liveA.set(viewerName(viewer), await watch(a, viewer));
     log(`seed ${options.seed}: ${steps.length} steps in world A`);
     await runSteps([a], tokens, steps);
     lap('run world A');
@@ -139,6 +158,11 @@ export async function runLeakCheck(options: LeakCheckOptions): Promise<LeakCheck
       for (const viewer of group.viewers) worldOf.set(viewerName(viewer), world);
     }
     await Promise.all(started.slice(used).map((world) => world.close()));
+    const liveB = new Map<string, StreamReading>();
+    for (const viewer of viewers) {
+      const world = worldOf.get(viewerName(viewer));
+      if (world) liveB.set(viewerName(viewer), await watch(world, viewer));
+    }
     lap('start worlds B');
     if (options.control) log('control run: every world B runs the whole history');
     log(
@@ -151,6 +175,7 @@ export async function runLeakCheck(options: LeakCheckOptions): Promise<LeakCheck
       `SELECT id, record->>'kind' AS kind FROM alerts ORDER BY id`,
     );
     const alertIds = rows.map((row) => row.id);
+    const { lastWarningId } = streamPlan;
     const warningIds = steps.flatMap((step) => (step.kind === 'warning' ? [step.id] : []));
     const findings: Finding[] = [];
     const coverage = {
@@ -170,6 +195,7 @@ export async function runLeakCheck(options: LeakCheckOptions): Promise<LeakCheck
       const b = worldOf.get(name) ?? a;
       const token = await tokens.token(viewer.org, viewer.role);
       const probed = probeSteps(knownSet, steps.length, options.everyMoment ?? false);
+      const [liveOfA, liveOfB] = await Promise.all([liveA.get(name)!.finish(), liveB.get(name)?.finish()]);
       const planFor = (world: World): ObservePlan => ({
         alertIds,
         warningIds,
@@ -177,7 +203,9 @@ export async function runLeakCheck(options: LeakCheckOptions): Promise<LeakCheck
           .filter((span) => probed.has(span.step))
           .map((span) => new Date(span.end).toISOString()),
         objects: options.everyObject ? 'all' : 'groupings',
-        quietMs: options.quietMs ?? 1_000,
+        lastWarningId,
+        quietMs: options.quietMs ?? 300,
+        live: world === a ? liveOfA : liveOfB!,
       });
       const [seenA, seenB] = await Promise.all([
         observe(a.gatewayUrl, token, planFor(a)),
@@ -341,7 +369,7 @@ function count(coverage: LeakCheckResult['coverage'], exchanges: readonly Exchan
       coverage.listedAlerts += (body.items as unknown[] | undefined)?.length ?? 0;
     if (exchange.path === 'warnings' && body && !Array.isArray(body))
       coverage.warnings += (body.items as unknown[] | undefined)?.length ?? 0;
-    if (exchange.path === 'stream' && exchange.request === '/v1/stream?after=0' && Array.isArray(body))
+    if (exchange.path === 'stream (live)' && Array.isArray(body))
       coverage.streamAlertFrames += body.filter((f) => (f as { type?: string }).type === 'alert').length;
     if (exchange.path === 'stix' && body && !Array.isArray(body))
       coverage.stixGroupings += ((body.objects as { type: string }[] | undefined) ?? []).filter(

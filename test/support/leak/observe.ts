@@ -29,8 +29,14 @@ export interface ObservePlan {
    * join), and the manifest alone after each moment. Each builds the whole collection.
    */
   objects: 'all' | 'groupings';
-  /** How long a stream must stay quiet before its replay counts as complete. */
+  /**
+   * The warning every history ends with: a replay is complete once it came.
+   * Then the stream must stay quiet for `quietMs` (nothing may follow it).
+   */
+  lastWarningId: string;
   quietMs: number;
+  /** The viewer's stream, watched live through the whole history. */
+  live: { exchange: Exchange; frames: unknown[] };
 }
 
 const MAX_PAGES = 200;
@@ -81,9 +87,18 @@ export async function observe(gatewayUrl: string, token: string, plan: ObservePl
     before = field(answer, 'nextBefore');
     if (answer.status !== 200 || before === undefined) break;
   }
+  // Forwards from the start: a decimal position where cursors are positions, else the
+  // first cursor the live stream gave (what a client resumes from).
+  const firstCursor = (plan.live.frames as { cursor?: unknown }[]).find((f) => typeof f.cursor === 'string')
+    ?.cursor as string | undefined;
   let after = '0';
   for (let page = 0; page < MAX_PAGES; page += 1) {
     const answer = await get('alerts (pages forward)', `/v1/alerts${q({ limit: 4, after })}`);
+    if (page === 0 && after === '0' && answer.status === 400 && firstCursor !== undefined) {
+      after = firstCursor;
+      page = -1;
+      continue;
+    }
     const next = field(answer, 'nextAfter');
     const items = (answer.body as { items?: unknown[] } | null)?.items ?? [];
     if (answer.status !== 200 || next === undefined || (items.length === 0 && next === after)) break;
@@ -108,22 +123,26 @@ export async function observe(gatewayUrl: string, token: string, plan: ObservePl
   }
   for (const id of plan.warningIds) await get('warning', `/v1/warnings/${id}`);
 
-  // The stream, replayed from the start, resumed from some of its cursors, and filtered
-  // (the resumed ones at once: each waits for its replay to go quiet).
-  const replay = await stream(gatewayUrl, token, { after: '0' }, plan.quietMs);
-  const cursors = replay.frames
+  // The stream: watched live through the whole history (opened before its first step),
+  // replayed from the start (a decimal position; refused where cursors are sealed),
+  // resumed from some of the live cursors, and filtered.
+  exchanges.push(plan.live.exchange);
+  const cursors = plan.live.frames
     .map((frame) => (frame as { cursor?: unknown }).cursor)
     .filter((cursor): cursor is string => typeof cursor === 'string');
   const resumed = [...new Set([0, Math.floor(cursors.length / 2), cursors.length - 2])]
     .map((at) => cursors[at])
     .filter((cursor): cursor is string => cursor !== undefined)
     .map((cursor) => ({ after: cursor }));
-  const more = await Promise.all(
-    [...resumed, { after: '0', minSeverity: 'high' }].map((query) =>
-      stream(gatewayUrl, token, query, plan.quietMs),
-    ),
+  const streams = await Promise.all(
+    [
+      { after: '0' },
+      ...resumed,
+      { after: '0', minSeverity: 'high' },
+      ...resumed.slice(0, 1).map((r) => ({ ...r, minSeverity: 'high' })),
+    ].map((query) => stream(gatewayUrl, token, query, plan)),
   );
-  exchanges.push(replay.exchange, ...more.map((m) => m.exchange));
+  exchanges.push(...streams.map((m) => m.exchange));
 
   // STIX: whole, in pages of one followed by Renkei-Next-Since, and since each moment.
   await get('stix', `/v1/stix/bundle`);
@@ -181,28 +200,39 @@ export async function observe(gatewayUrl: string, token: string, plan: ObservePl
   return exchanges;
 }
 
+/** A stream being read: {@link StreamReading.finish} waits for the end of the history and closes it. */
+export interface StreamReading {
+  finish(): Promise<{ exchange: Exchange; frames: unknown[] }>;
+}
+
 /**
- * Opens the stream, records the upgrade's status and headers and every text
- * frame until none came for `quietMs` (the replay is then complete: nothing
- * is written while viewers read), and closes it.
+ * Opens the stream and records the upgrade's status and headers and every
+ * text frame; `finish` waits until the history's last warning came and
+ * nothing followed it for `quietMs` (or 60 s passed: what came is compared
+ * as it is), then closes it.
  */
-async function stream(
+export async function openStream(
   gatewayUrl: string,
   token: string,
   query: Record<string, string>,
-  quietMs: number,
-): Promise<{ exchange: Exchange; frames: unknown[] }> {
-  const request = `/v1/stream?${new URLSearchParams(query).toString()}`;
+  { lastWarningId, quietMs }: Pick<ObservePlan, 'lastWarningId' | 'quietMs'>,
+  path = 'stream',
+): Promise<StreamReading> {
+  const search = new URLSearchParams(query).toString();
+  const request = `/v1/stream${search ? `?${search}` : ''}`;
   const socket = new WebSocket(`${gatewayUrl.replace(/^http/, 'ws')}${request}`, {
     headers: { authorization: `Bearer ${token}` },
   });
   const frames: unknown[] = [];
   let last = Date.now();
+  let ended = false;
   socket.on('message', (data, isBinary) => {
     last = Date.now();
     const text = data.toString();
     try {
-      frames.push(isBinary ? { binary: text } : JSON.parse(text));
+      const frame = (isBinary ? { binary: text } : JSON.parse(text)) as { warning?: { id?: unknown } };
+      if (frame.warning?.id === lastWarningId) ended = true;
+      frames.push(frame);
     } catch {
       frames.push({ text });
     }
@@ -223,28 +253,37 @@ async function stream(
       socket.once('error', () => resolve({ status: 0, headers: {} }));
     },
   );
-  if (opened.status === 101) {
-    await new Promise<void>((resolve) => {
-      if (socket.readyState === WebSocket.OPEN) resolve();
-      else socket.once('open', () => resolve());
-    });
-    while (Date.now() - last < quietMs) await sleep(50);
-    const closed = new Promise((resolve) => socket.once('close', resolve));
-    socket.close();
-    await closed;
-  }
-  let body: unknown = frames;
-  if (opened.body !== undefined) {
-    try {
-      body = JSON.parse(opened.body);
-    } catch {
-      body = opened.body;
-    }
-  }
+  if (opened.status === 101 && socket.readyState !== WebSocket.OPEN)
+    await new Promise((resolve) => socket.once('open', resolve));
   return {
-    exchange: { path: 'stream', request, status: opened.status, headers: opened.headers, body },
-    frames,
+    async finish() {
+      if (opened.status === 101) {
+        const deadline = Date.now() + 60_000;
+        while ((!ended || Date.now() - last < quietMs) && Date.now() < deadline) await sleep(25);
+        const closed = new Promise((resolve) => socket.once('close', resolve));
+        socket.close();
+        await closed;
+      }
+      let body: unknown = frames;
+      if (opened.body !== undefined) {
+        try {
+          body = JSON.parse(opened.body);
+        } catch {
+          body = opened.body;
+        }
+      }
+      return { exchange: { path, request, status: opened.status, headers: opened.headers, body }, frames };
+    },
   };
+}
+
+async function stream(
+  gatewayUrl: string,
+  token: string,
+  query: Record<string, string>,
+  plan: Pick<ObservePlan, 'lastWarningId' | 'quietMs'>,
+): Promise<{ exchange: Exchange; frames: unknown[] }> {
+  return (await openStream(gatewayUrl, token, query, plan)).finish();
 }
 
 function flatHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
