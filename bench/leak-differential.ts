@@ -30,6 +30,7 @@ const { values } = parseArgs({
     'every-object': { type: 'boolean', default: false },
     'every-moment': { type: 'boolean', default: false },
     control: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
     viewers: { type: 'string' },
     'quiet-ms': { type: 'string', default: '300' },
     json: { type: 'string' },
@@ -39,7 +40,8 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    'npm run leak-check -- [--seed N] [--seeds K] [--reports N] [--tlp-changes N] [--warnings N] [--every-object] [--json file]\n' +
+    'npm run leak-check -- [--seed N] [--seeds K] [--reports N] [--tlp-changes N] [--warnings N]\n' +
+      '  [--every-object] [--every-moment] [--viewers org/role,…] [--control] [--keep] [--json file]\n' +
       `CI runs ${CI_SIZE.reports} reports, ${CI_SIZE.tlpChanges} TLP changes and ${CI_SIZE.warnings} warnings per seed.`,
   );
   process.exit(0);
@@ -63,6 +65,7 @@ for (let n = 0; n < Number(values.seeds); n += 1) {
     everyObject: values['every-object'],
     everyMoment: values['every-moment'],
     control: values.control,
+    keepDatabases: values.keep,
     ...(values.viewers
       ? { viewers: LEAK_VIEWERS.filter((v) => values.viewers!.split(',').includes(viewerName(v))) }
       : {}),

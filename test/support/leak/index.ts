@@ -52,6 +52,8 @@ export interface LeakCheckOptions {
    * not a leak.
    */
   control?: boolean;
+  /** Leave each world's database in place (their URLs are logged), to inspect a finding. */
+  keepDatabases?: boolean;
   /** How long a stream replay must stay quiet to count as complete. */
   quietMs?: number;
   log?: (message: string) => void;
@@ -112,8 +114,14 @@ export async function runLeakCheck(options: LeakCheckOptions): Promise<LeakCheck
     const hubSecretFile = await writeHubSecret(secretDir);
     const tokens = tokensFrom(keys);
     const every = new Set(steps.map((_, i) => i));
-    const start = (name: string) => startWorld(name, new Set(), { keys, hubSecretFile });
-    const a = await startWorld('A', every, { keys, hubSecretFile });
+    const keepDatabase = options.keepDatabases ?? false;
+    const start = async (name: string) => {
+      const world = await startWorld(name, new Set(), { keys, hubSecretFile, keepDatabase });
+      if (keepDatabase) log(`world ${name}: ${world.database.url}`);
+      return world;
+    };
+    const a = await start('A');
+    a.steps = every;
     worlds.push(a);
     // World B hubs start while A runs: at most one per organisation is needed.
     const organisations = [...new Set(viewers.map((v) => v.org))];

@@ -71,7 +71,12 @@ export function tokensFrom(keys: TestKeys): Tokens {
 export async function startWorld(
   name: string,
   steps: Set<number>,
-  { keys, hubSecretFile, env = {} }: { keys: TestKeys; hubSecretFile: string; env?: Record<string, string> },
+  {
+    keys,
+    hubSecretFile,
+    env = {},
+    keepDatabase = false,
+  }: { keys: TestKeys; hubSecretFile: string; env?: Record<string, string>; keepDatabase?: boolean },
 ): Promise<World> {
   const database = await createMigratedTestDatabase();
   await registerOrganisations(database, [GSOC, ...LEAK_ORGANISATIONS]);
@@ -104,7 +109,9 @@ export async function startWorld(
   const services: ServiceHandle[] = [];
   const close = async () => {
     for (const service of services.reverse()) await service.close().catch(() => undefined);
-    await database.drop().catch(() => undefined);
+    // Kept for a look at what each world stored (`npm run leak-check -- --keep`).
+    if (keepDatabase) await database.pool.end();
+    else await database.drop().catch(() => undefined);
     await deleteTopicsWithPrefix(prefix).catch(() => undefined);
   };
   try {
