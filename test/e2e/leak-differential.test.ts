@@ -8,8 +8,12 @@ import {
   summarise,
 } from '../support/leak/index.js';
 
-/** The history CI runs (see LEAK_SEED below). */
-const DEFAULT_SEED = 7;
+/**
+ * The history CI runs (see LEAK_SEED below): on the code issue 16 was filed
+ * against it shows defects 1 and 2 and alert-list cursors that count hidden
+ * versions, each on several paths, and it forms every kind of alert.
+ */
+const DEFAULT_SEED = 3;
 
 /**
  * Issue 16, "what to build" #2: nothing a member may not know of changes
