@@ -286,3 +286,18 @@ function replay(organisationId: string, record: AlertRecord, rules: ViewRules): 
     ? { content, versions, lastChangedIn: null, createdAt: null, updatedAt: null }
     : { content, versions, lastChangedIn, createdAt, updatedAt };
 }
+
+/**
+ * The reports of the record that one organisation may know of at some version
+ * (its own, CLEAR and GREEN ones, AMBER ones it counts): every other report
+ * must change nothing it observes. The differential leak test
+ * (`test/support/leak`) removes the rest and compares.
+ */
+export function knownReportIds(organisationId: string, record: AlertRecord): Set<string> {
+  const known = new Set<string>();
+  for (let version = 1; version <= record.version; version += 1) {
+    for (const entry of classify(organisationId, contributionsAt(record, version)))
+      known.add(entry.contribution.reportId);
+  }
+  return known;
+}

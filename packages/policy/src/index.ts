@@ -20,6 +20,7 @@ export {
   contentAt,
   contributionsAt,
   historyFor,
+  knownReportIds,
   type ViewContent,
   type ViewerHistory,
 } from './alert-views.js';
