@@ -1,5 +1,5 @@
 import { createPool } from '@renkei/db';
-import { TEST_KAFKA_BROKERS } from '@renkei/testing';
+import { freePort, TEST_KAFKA_BROKERS } from '@renkei/testing';
 // Relative: the root package does not depend on the gateway's internals.
 import { TAXII_API_ROOT } from '../services/gateway/src/routes/taxii.js';
 import { collectionId } from '../services/gateway/src/taxii/collections.js';
@@ -90,17 +90,21 @@ export const readBudget: Scenario = {
       })),
     );
     const pullers = await context.startLoad('read-budget-pullers');
-    const measure = (url: string) => phase(context, load, pullers, url, readers);
+    const measure = (url: string, metricsUrl: string | undefined) =>
+      phase(context, load, pullers, url, metricsUrl, readers);
 
     context.log('gateway with the default read budget');
-    const budgeted = await measure(stack.service('gateway').url);
+    const budgeted = await measure(stack.service('gateway').url, stack.service('gateway').metricsUrl);
     let unbudgeted: Phase | undefined;
     if (context.setting('unbudgeted') > 0) {
+      const metricsPort = await freePort();
       const gateway = await context.startProcess({
         label: 'gateway-unbudgeted',
         script: 'services/gateway/src/main.ts',
         portVariable: 'GATEWAY_PORT',
+        metricsPort,
         env: {
+          METRICS_PORT: String(metricsPort),
           DATABASE_URL: stack.databaseUrl,
           KAFKA_TOPIC_PREFIX: stack.prefix,
           KAFKA_BROKERS: TEST_KAFKA_BROKERS,
@@ -109,7 +113,7 @@ export const readBudget: Scenario = {
         },
       });
       context.log('gateway without a read budget');
-      unbudgeted = await measure(gateway.url);
+      unbudgeted = await measure(gateway.url, gateway.metricsUrl);
     }
 
     const rows: [string, Phase][] = [['default read budget', budgeted]];
@@ -183,18 +187,20 @@ async function phase(
   probeLoad: LoadGenerator,
   pullLoad: LoadGenerator,
   url: string,
+  /** Where the gateway's `/metrics` answers (its own listener). */
+  metricsUrl: string | undefined,
   readers: { token: string; paths: { path: string; accept?: string }[] }[],
 ): Promise<Phase> {
   const seconds = context.setting('seconds');
   const rate = context.setting('probeRate');
-  await loopMaxMs(url); // resets the maximum
+  await loopMaxMs(metricsUrl); // resets the maximum
   const idle = await probeLoad.run('probe', { origin: url, path: '/healthz', rate, seconds });
-  const idleLoopMax = await loopMaxMs(url);
+  const idleLoopMax = await loopMaxMs(metricsUrl);
   // The pullers run in a process of their own, so their reading never delays the probe's clock.
   const pulling = pullLoad.run('pull', { origin: url, readers, seconds: seconds + 2 });
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const loaded = await probeLoad.run('probe', { origin: url, path: '/healthz', rate, seconds });
-  const loadedLoopMax = await loopMaxMs(url);
+  const loadedLoopMax = await loopMaxMs(metricsUrl);
   const pull = await pulling;
   const ratio =
     idle.latencyMs.p99 !== null && loaded.latencyMs.p99 !== null && idle.latencyMs.p99 > 0
@@ -217,7 +223,8 @@ async function phase(
  * The gateway's longest event-loop delay since the last scrape (prom-client
  * resets it on every collection); null when `/metrics` does not answer here.
  */
-async function loopMaxMs(url: string): Promise<number | null> {
+async function loopMaxMs(url: string | undefined): Promise<number | null> {
+  if (!url) return null;
   try {
     const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(60_000) });
     if (!response.ok) return null;
