@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createPool, isDatabaseUnavailable } from '@renkei/db';
 import type { ExportReader, TaxiiAudience } from '@renkei/policy';
@@ -10,6 +11,9 @@ import { ExportBuilder, type TaxiiPageQuery } from './builder.js';
  * stream. Results go back as bytes (transferred, not copied) or as small
  * pages of pre-serialised objects.
  */
+/** Nice value of the export thread: well below the event loop's share, never starved outright. */
+const EXPORT_THREAD_NICENESS = 10;
+
 export interface ExportWorkerData {
   databaseUrl: string;
   maxItems: number;
@@ -30,6 +34,16 @@ export type ExportRequest =
   | { id: number; kind: 'close' };
 
 const data = workerData as ExportWorkerData;
+
+// On Linux a thread has a nice value of its own, and priority 0 names the
+// calling thread: this one yields the CPU to the gateway's event loop
+// (heartbeats, /healthz, the live stream) whenever both want it, so an export
+// takes longer on a busy machine instead of delaying everyone else.
+try {
+  setPriority(0, EXPORT_THREAD_NICENESS);
+} catch {
+  // Not permitted or not supported here: the export runs at the gateway's priority.
+}
 const pool = createPool(data.databaseUrl, { max: 2, applicationName: 'renkei-gateway-exports' });
 const builder = new ExportBuilder({
   db: pool,
