@@ -1,5 +1,8 @@
+import path from 'node:path';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sealer } from '@renkei/auth';
+import { hubCursorSealers } from '@renkei/gateway';
 import type { ReportEnvelope } from '@renkei/schema';
 import {
   createTestDatabase,
@@ -46,6 +49,8 @@ describe('services whose PostgreSQL is unreachable', () => {
   let correlator: ServiceProcess;
   let gateway: ServiceProcess;
   let exiting: ServiceProcess;
+  /** The gateway's cursor sealer, to read the order of the cursors it gave out. */
+  let cursors: Sealer;
   const processes: ServiceProcess[] = [];
   const prefix = randomTopicPrefix();
 
@@ -63,7 +68,10 @@ describe('services whose PostgreSQL is unreachable', () => {
       DEPENDENCY_CHECK_INTERVAL_MS: '500',
       FEED_SWEEP_MS: '200',
       GATEWAY_FEED_POLL_MS: '500',
+      // The test holds the hub secret too, to open the cursors the gateway seals.
+      HUB_SECRET_FILE: path.join(path.dirname(keys.jwksFile), 'hub-secret'),
     };
+    cursors = (await hubCursorSealers(env.HUB_SECRET_FILE)).feed;
     [correlator, gateway, exiting] = (await spawnServices([
       { name: 'correlator', env, label: 'correlator-db-unreachable' },
       { name: 'gateway', env, label: 'gateway-db-unreachable' },
@@ -143,9 +151,12 @@ describe('services whose PostgreSQL is unreachable', () => {
       () => expect(analyst!.frames.filter((frame) => frame.type === 'alert')).toHaveLength(sent.length / 2),
       { timeoutMs: 30_000 },
     );
-    const cursors = analyst.frames.flatMap((frame) => (frame.type === 'alert' ? [BigInt(frame.cursor)] : []));
-    expect(cursors).toEqual([...cursors].sort((a, b) => (a < b ? -1 : 1)));
-    expect(new Set(cursors).size).toBe(cursors.length);
+    const positions = analyst.frames.flatMap((frame) =>
+      frame.type === 'alert' ? [cursors.open(frame.cursor) ?? -1n] : [],
+    );
+    expect(positions.every((position) => position >= 0n)).toBe(true);
+    expect(positions).toEqual([...positions].sort((a, b) => (a < b ? -1 : 1)));
+    expect(new Set(positions).size).toBe(positions.length);
     expect(exitCodes.has(correlator) || exitCodes.has(gateway)).toBe(false);
     for (const service of [correlator, gateway]) {
       expect(service.lines.filter((line) => line.level === 'fatal')).toEqual([]);
