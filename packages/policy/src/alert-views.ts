@@ -112,43 +112,149 @@ function timeOf(iso: string): number {
 }
 const detectedAt = (known: Known) => timeOf(known.contribution.detectedAt);
 
-/** Two contributions of different organisations, detected within the window of each other, that `also` holds for. */
-function somePair(known: readonly Known[], rules: ViewRules, also: (a: Known, b: Known) => boolean): boolean {
+/**
+ * An indicator as the correlator keys it (`indicatorKey` of @renkei/indicators):
+ * a campaign is named by the smallest, in this form, of the indicators a pair shares.
+ */
+const correlatorKey = (indicator: Pick<AlertIndicator, 'type' | 'value'>) =>
+  `${indicator.type}:${indicator.value}`;
+
+const recordedKeys = new WeakMap<AlertContribution, Set<string>>();
+/** The indicators the record lists for a contribution, whoever put them there. */
+function recorded(contribution: AlertContribution): Set<string> {
+  let keys = recordedKeys.get(contribution);
+  if (!keys) recordedKeys.set(contribution, (keys = new Set(contribution.indicators.map(keyOf))));
+  return keys;
+}
+
+/**
+ * The indicator a campaign record is keyed on: every indicator the correlator
+ * lists for a campaign is one a pair shares whose smallest shared indicator is
+ * the key, so the key is the smallest listed. It names the record, which a
+ * viewer sees only if the campaign forms from what it may know of.
+ */
+function campaignAnchor(record: AlertRecord): string | undefined {
+  let anchor: { key: string; indicator: AlertIndicator } | undefined;
+  for (const contribution of record.contributions) {
+    for (const indicator of contribution.indicators) {
+      const key = correlatorKey(indicator);
+      if (!anchor || key < anchor.key) anchor = { key, indicator };
+    }
+  }
+  return anchor && keyOf(anchor.indicator);
+}
+
+/** The indicators the two contributions both list, in the correlator's order. */
+function sharedRecorded(a: AlertContribution, b: AlertContribution): string[] {
+  const theirs = recorded(b);
+  return a.indicators
+    .filter((indicator) => theirs.has(keyOf(indicator)))
+    .sort((x, y) => (correlatorKey(x) < correlatorKey(y) ? -1 : 1))
+    .map(keyOf);
+}
+
+/**
+ * The contributions the correlator would have put in this alert had it seen
+ * only `known`, each with the indicators it would have recorded: a report
+ * joins a shared-indicator or campaign alert through a pair with a report of
+ * another organisation, so one that joined only by pairing with a report the
+ * viewer may not know of is left out, and so are the indicators only such a
+ * pair put on it. A campaign pair counts only when the smallest indicator it
+ * shares is the one the campaign is keyed on: the correlator files any other
+ * pair under another campaign. Indicators are compared as the record lists
+ * them, which for a pair the correlator made is exactly what the two share.
+ */
+function pairMembers(
+  kind: 'shared-indicator' | 'campaign',
+  record: AlertRecord,
+  known: readonly Known[],
+  rules: ViewRules,
+): Map<Known, Set<string>> {
+  const anchor = kind === 'campaign' ? campaignAnchor(record) : undefined;
+  const minimum = kind === 'campaign' ? rules.campaignMinimumSharedIndicators : 1;
+  const members = new Map<Known, Set<string>>();
+  const join = (entry: Known, keys: readonly string[]) => {
+    const set = members.get(entry) ?? new Set<string>();
+    for (const key of keys) set.add(key);
+    members.set(entry, set);
+  };
   for (const [index, a] of known.entries()) {
     for (const b of known.slice(index + 1)) {
       if (a.contribution.organisationId === b.contribution.organisationId) continue;
       if (Math.abs(detectedAt(a) - detectedAt(b)) > rules.correlationWindowMs) continue;
-      if (also(a, b)) return true;
+      const shared = sharedRecorded(a.contribution, b.contribution);
+      if (shared.length < minimum) continue;
+      if (anchor !== undefined && shared[0] !== anchor) continue;
+      join(a, shared);
+      join(b, shared);
     }
   }
-  return false;
+  return members;
 }
 
-function sharedKeyCount(a: Known, b: Known): number {
-  let count = 0;
-  for (const key of a.indicatorKeys) if (b.indicatorKeys.has(key)) count += 1;
-  return count;
+/**
+ * Reports the viewer may read that lie in some surge period holding enough
+ * of them: the correlator adds a report to a surge only as one of such a
+ * group, so one that joined only with reports the viewer may not read is left out.
+ */
+function surgeMembers(readable: readonly Known[], rules: ViewRules): Set<Known> {
+  const sorted = [...readable].sort((a, b) => detectedAt(a) - detectedAt(b));
+  const members = new Set<Known>();
+  let right = 0;
+  for (let left = 0; left < sorted.length; left += 1) {
+    right = Math.max(right, left);
+    while (
+      right < sorted.length &&
+      detectedAt(sorted[right]!) - detectedAt(sorted[left]!) <= rules.surgeWindowMs
+    )
+      right += 1;
+    if (right - left >= rules.surgeMinimumReports)
+      for (let i = left; i < right; i += 1) members.add(sorted[i]!);
+  }
+  return members;
 }
 
-/** Whether the contributions the viewer may know of would raise this kind of alert on their own. */
-function raisesOnItsOwn(kind: AlertRecord['kind'], known: readonly Known[], rules: ViewRules): boolean {
-  switch (kind) {
+/**
+ * What the viewer's view rests on: the contributions it may know of that
+ * would have made the alert without any other, each with the indicators it
+ * may know that contribution carries there; empty when they make no alert.
+ * A function of those contributions alone, so reports the viewer may not
+ * know of change nothing in it.
+ */
+function membersOf(record: AlertRecord, known: readonly Known[], rules: ViewRules): Known[] {
+  switch (record.kind) {
     case 'shared-indicator':
-      return somePair(known, rules, (a, b) => sharedKeyCount(a, b) >= 1);
-    case 'campaign':
-      return somePair(known, rules, (a, b) => sharedKeyCount(a, b) >= rules.campaignMinimumSharedIndicators);
+    case 'campaign': {
+      // An AMBER report counts only through indicators the viewer's own reports share with
+      // it here; dropping one can drop pairs and so other indicators: repeat until stable.
+      let candidates = known;
+      for (;;) {
+        const members = pairMembers(record.kind, record, candidates, rules);
+        const ownKeys = new Set(
+          [...members].filter(([entry]) => entry.knowledge === 'own').flatMap(([, keys]) => [...keys]),
+        );
+        const next: Known[] = [];
+        for (const entry of candidates) {
+          const keys = members.get(entry);
+          if (!keys) continue;
+          const visible =
+            entry.knowledge === 'counted' ? [...keys].filter((key) => ownKeys.has(key)) : [...keys];
+          if (visible.length > 0) next.push({ ...entry, indicatorKeys: new Set(visible) });
+        }
+        if (next.length === candidates.length) return next;
+        candidates = next.map((entry) => known.find((k) => k.contribution === entry.contribution)!);
+      }
+    }
     case 'sector-surge': {
       const readable = known.filter((entry) => entry.knowledge !== 'counted');
-      if (!readable.some((entry) => entry.knowledge === 'shared')) return false;
-      const times = readable.map(detectedAt).sort((a, b) => a - b);
-      return times.some((start, index) => {
-        const end = times[index + rules.surgeMinimumReports - 1];
-        return end !== undefined && end - start <= rules.surgeWindowMs;
-      });
+      const members = surgeMembers(readable, rules);
+      // A surge of the viewer's own reports alone tells it nothing new.
+      if (![...members].some((entry) => entry.knowledge === 'shared')) return [];
+      return known.filter((entry) => (entry.knowledge === 'counted' ? members.size > 0 : members.has(entry)));
     }
     case 'watchlist-match':
       // The watchlist is the GSOC's own list: a match tells others what the GSOC watches.
-      return false;
+      return [];
   }
 }
 
@@ -165,12 +271,16 @@ export function contentAt(
 /** What a viewer's knowledge of a version makes its view: the same knowledge, the same view. */
 function knowledgeKey(known: readonly Known[]): string {
   return known
-    .map((entry) => `${entry.contribution.reportId}/${entry.knowledge}/${entry.contribution.tlp}`)
+    .map(
+      (entry) =>
+        `${entry.contribution.reportId}/${entry.knowledge}/${entry.contribution.tlp}/${[...recorded(entry.contribution)].join(',')}`,
+    )
     .join(' ');
 }
 
-function contentOf(record: AlertRecord, known: readonly Known[], rules: ViewRules): ViewContent | null {
-  if (!raisesOnItsOwn(record.kind, known, rules)) return null;
+function contentOf(record: AlertRecord, all: readonly Known[], rules: ViewRules): ViewContent | null {
+  const known = membersOf(record, all, rules);
+  if (known.length === 0) return null;
 
   const readable = known.filter((entry) => entry.knowledge !== 'counted');
   const organisations = new Set(known.map((entry) => entry.contribution.organisationId));
