@@ -170,6 +170,10 @@ function pairMembers(
   known: readonly Known[],
   rules: ViewRules,
 ): Map<Known, Set<string>> {
+  if (kind === 'shared-indicator') {
+    const alone = pairedOnOneIndicator(known, rules);
+    if (alone) return alone;
+  }
   const anchor = kind === 'campaign' ? campaignAnchor(record) : undefined;
   const minimum = kind === 'campaign' ? rules.campaignMinimumSharedIndicators : 1;
   const members = new Map<Known, Set<string>>();
@@ -190,6 +194,43 @@ function pairMembers(
     }
   }
   return members;
+}
+
+/**
+ * The usual shared-indicator record, where every contribution lists the one
+ * indicator: a contribution is paired when the nearest report of another
+ * organisation before or after it lies within the window. Linear after the
+ * sort, where trying every pair of a record of 500 reports would not be; null
+ * when the contributions list anything else.
+ */
+function pairedOnOneIndicator(known: readonly Known[], rules: ViewRules): Map<Known, Set<string>> | null {
+  const keys = known.length > 0 ? recorded(known[0]!.contribution) : undefined;
+  if (!keys || keys.size !== 1) return null;
+  const [key] = keys as Set<string>;
+  for (const entry of known) {
+    const theirs = recorded(entry.contribution);
+    if (theirs.size !== 1 || !theirs.has(key!)) return null;
+  }
+  const sorted = [...known].sort((a, b) => detectedAt(a) - detectedAt(b));
+  const paired = new Array<boolean>(sorted.length).fill(false);
+  // Walking one way, `other` is the latest report so far of an organisation other than the current one's.
+  for (const order of [sorted.keys(), [...sorted.keys()].reverse()]) {
+    let last: number | undefined;
+    let other: number | undefined;
+    for (const index of order) {
+      const organisation = sorted[index]!.contribution.organisationId;
+      if (last !== undefined && sorted[last]!.contribution.organisationId !== organisation) other = last;
+      if (
+        other !== undefined &&
+        Math.abs(detectedAt(sorted[index]!) - detectedAt(sorted[other]!)) <= rules.correlationWindowMs
+      )
+        paired[index] = true;
+      last = index;
+    }
+  }
+  return new Map(
+    sorted.flatMap((entry, index) => (paired[index] ? [[entry, new Set([key!])] as const] : [])),
+  );
 }
 
 /**
