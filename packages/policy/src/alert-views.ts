@@ -169,31 +169,102 @@ function pairMembers(
   record: AlertRecord,
   known: readonly Known[],
   rules: ViewRules,
+  carry: PairCarry = { knowledge: new Map(), keys: new Map() },
 ): Map<Known, Set<string>> {
   if (kind === 'shared-indicator') {
     const alone = pairedOnOneIndicator(known, rules);
     if (alone) return alone;
   }
-  const anchor = kind === 'campaign' ? campaignAnchor(record) : undefined;
-  const minimum = kind === 'campaign' ? rules.campaignMinimumSharedIndicators : 1;
-  const members = new Map<Known, Set<string>>();
-  const join = (entry: Known, keys: readonly string[]) => {
-    const set = members.get(entry) ?? new Set<string>();
-    for (const key of keys) set.add(key);
-    members.set(entry, set);
-  };
-  for (const [index, a] of known.entries()) {
-    for (const b of known.slice(index + 1)) {
-      if (a.contribution.organisationId === b.contribution.organisationId) continue;
-      if (Math.abs(detectedAt(a) - detectedAt(b)) > rules.correlationWindowMs) continue;
-      const shared = sharedRecorded(a.contribution, b.contribution);
-      if (shared.length < minimum) continue;
-      if (anchor !== undefined && shared[0] !== anchor) continue;
-      join(a, shared);
-      join(b, shared);
+  const pairs = pairsOf(kind, record, rules);
+  const present = new Map(known.map((entry) => [entry.contribution.reportId, fingerprint(entry)]));
+  const extendsCarry = [...carry.knowledge].every(([id, was]) => present.get(id) === was);
+  if (!extendsCarry) {
+    carry.knowledge.clear();
+    carry.keys.clear();
+  }
+  for (const entry of known) {
+    const id = entry.contribution.reportId;
+    if (carry.knowledge.has(id)) continue;
+    for (const { partner, shared } of pairs.get(id) ?? []) {
+      if (!present.has(partner)) continue;
+      for (const one of [id, partner]) {
+        const keys = carry.keys.get(one) ?? new Set<string>();
+        for (const key of shared) keys.add(key);
+        carry.keys.set(one, keys);
+      }
     }
+    carry.knowledge.set(id, present.get(id)!);
+  }
+  const members = new Map<Known, Set<string>>();
+  for (const entry of known) {
+    const keys = carry.keys.get(entry.contribution.reportId);
+    if (keys) members.set(entry, keys);
   }
   return members;
+}
+
+/**
+ * The pairs among the contributions a viewer knew of at the previous version
+ * of a replay. Versions mostly only add reports, so only the pairs of the
+ * added ones are new; when a report's knowledge changed (a TLP tightening)
+ * the carry starts again.
+ */
+interface PairCarry {
+  /** Report id → what the viewer knew of it (`fingerprint`). */
+  knowledge: Map<string, string>;
+  /** Report id → the indicators its pairs with those reports share. */
+  keys: Map<string, Set<string>>;
+}
+
+const fingerprint = (entry: Known) => `${entry.knowledge}/${entry.contribution.tlp}`;
+
+interface Pair {
+  /** The other report's id: `contributionsAt` gives copies where a TLP changed later. */
+  partner: string;
+  shared: readonly string[];
+}
+
+const pairsByRecord = new WeakMap<AlertRecord, Map<string, Pair[]>>();
+
+/**
+ * Every pair of the record's contributions the correlator would join to it,
+ * whoever may know of them. A contribution lists the same indicators at every
+ * version (`contributionsAt` replays only who was there and their TLP), so the
+ * pairs are worked out once per record and each version and viewer keeps the
+ * ones both of whose reports it may know of: a campaign of 500 reports would
+ * otherwise compare every pair again at each of its versions.
+ */
+function pairsOf(
+  kind: 'shared-indicator' | 'campaign',
+  record: AlertRecord,
+  rules: ViewRules,
+): Map<string, Pair[]> {
+  const cached = rules === VIEW_RULES ? pairsByRecord.get(record) : undefined;
+  if (cached) return cached;
+  const anchor = kind === 'campaign' ? campaignAnchor(record) : undefined;
+  const minimum = kind === 'campaign' ? rules.campaignMinimumSharedIndicators : 1;
+  const pairs = new Map<string, Pair[]>();
+  const contributions = [...record.contributions].sort((x, y) => timeOf(x.detectedAt) - timeOf(y.detectedAt));
+  for (const [index, a] of contributions.entries()) {
+    for (const b of contributions.slice(index + 1)) {
+      // Sorted by detection: every later one is further away.
+      if (timeOf(b.detectedAt) - timeOf(a.detectedAt) > rules.correlationWindowMs) break;
+      if (a.organisationId === b.organisationId) continue;
+      const shared = sharedRecorded(a, b);
+      if (shared.length < minimum) continue;
+      if (anchor !== undefined && shared[0] !== anchor) continue;
+      for (const [one, other] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        const list = pairs.get(one.reportId) ?? [];
+        list.push({ partner: other.reportId, shared });
+        pairs.set(one.reportId, list);
+      }
+    }
+  }
+  if (rules === VIEW_RULES) pairsByRecord.set(record, pairs);
+  return pairs;
 }
 
 /**
@@ -262,15 +333,28 @@ function surgeMembers(readable: readonly Known[], rules: ViewRules): Set<Known> 
  * A function of those contributions alone, so reports the viewer may not
  * know of change nothing in it.
  */
-function membersOf(record: AlertRecord, known: readonly Known[], rules: ViewRules): Known[] {
+function membersOf(
+  record: AlertRecord,
+  known: readonly Known[],
+  rules: ViewRules,
+  carry?: PairCarry,
+): Known[] {
   switch (record.kind) {
     case 'shared-indicator':
     case 'campaign': {
       // An AMBER report counts only through indicators the viewer's own reports share with
       // it here; dropping one can drop pairs and so other indicators: repeat until stable.
+      const byId = new Map(known.map((entry) => [entry.contribution.reportId, entry]));
       let candidates = known;
       for (;;) {
-        const members = pairMembers(record.kind, record, candidates, rules);
+        // The carry holds pairs among all of `known`: only the first round may use it.
+        const members = pairMembers(
+          record.kind,
+          record,
+          candidates,
+          rules,
+          candidates === known ? carry : undefined,
+        );
         const ownKeys = new Set(
           [...members].filter(([entry]) => entry.knowledge === 'own').flatMap(([, keys]) => [...keys]),
         );
@@ -283,7 +367,7 @@ function membersOf(record: AlertRecord, known: readonly Known[], rules: ViewRule
           if (visible.length > 0) next.push({ ...entry, indicatorKeys: new Set(visible) });
         }
         if (next.length === candidates.length) return next;
-        candidates = next.map((entry) => known.find((k) => k.contribution === entry.contribution)!);
+        candidates = next.map((entry) => byId.get(entry.contribution.reportId)!);
       }
     }
     case 'sector-surge': {
@@ -319,8 +403,13 @@ function knowledgeKey(known: readonly Known[]): string {
     .join(' ');
 }
 
-function contentOf(record: AlertRecord, all: readonly Known[], rules: ViewRules): ViewContent | null {
-  const known = membersOf(record, all, rules);
+function contentOf(
+  record: AlertRecord,
+  all: readonly Known[],
+  rules: ViewRules,
+  carry?: PairCarry,
+): ViewContent | null {
+  const known = membersOf(record, all, rules, carry);
   if (known.length === 0) return null;
 
   const readable = known.filter((entry) => entry.knowledge !== 'counted');
@@ -417,13 +506,14 @@ function replay(organisationId: string, record: AlertRecord, rules: ViewRules): 
   let createdAt: string | null = null;
   let updatedAt: string | null = null;
   let previousKnowledge: string | undefined;
+  const carry: PairCarry = { knowledge: new Map(), keys: new Map() };
   for (let version = 1; version <= record.version; version += 1) {
     const known = classify(organisationId, contributionsAt(record, version));
     // A version that added only reports this viewer may not know of changes nothing for it.
     const knowledge = knowledgeKey(known);
     if (knowledge === previousKnowledge) continue;
     previousKnowledge = knowledge;
-    content = contentOf(record, known, rules);
+    content = contentOf(record, known, rules, carry);
     const serialised = content === null ? null : JSON.stringify(content);
     if (serialised !== null && serialised !== previous) {
       versions += 1;
