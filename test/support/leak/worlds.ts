@@ -102,7 +102,7 @@ export async function startWorld(
     // world and not the other is not a leak. The budget has tests of its own.
     RATE_LIMIT_READS_PER_SECOND: '100000',
     RATE_LIMIT_READS_BURST: '1000000',
-    RATE_LIMIT_EXPENSIVE_READS_IN_FLIGHT: '1000',
+    RATE_LIMIT_EXPENSIVE_READS_IN_FLIGHT: '16',
     // Nothing is written while viewers read, so a build cached for the pages of one
     // query (those with `next`) is what a fresh build would be; pages stay affordable.
     TAXII_CACHE_MS: '600000',
