@@ -112,43 +112,274 @@ function timeOf(iso: string): number {
 }
 const detectedAt = (known: Known) => timeOf(known.contribution.detectedAt);
 
-/** Two contributions of different organisations, detected within the window of each other, that `also` holds for. */
-function somePair(known: readonly Known[], rules: ViewRules, also: (a: Known, b: Known) => boolean): boolean {
-  for (const [index, a] of known.entries()) {
-    for (const b of known.slice(index + 1)) {
-      if (a.contribution.organisationId === b.contribution.organisationId) continue;
-      if (Math.abs(detectedAt(a) - detectedAt(b)) > rules.correlationWindowMs) continue;
-      if (also(a, b)) return true;
+/**
+ * An indicator as the correlator keys it (`indicatorKey` of @renkei/indicators):
+ * a campaign is named by the smallest, in this form, of the indicators a pair shares.
+ */
+const correlatorKey = (indicator: Pick<AlertIndicator, 'type' | 'value'>) =>
+  `${indicator.type}:${indicator.value}`;
+
+const recordedKeys = new WeakMap<AlertContribution, Set<string>>();
+/** The indicators the record lists for a contribution, whoever put them there. */
+function recorded(contribution: AlertContribution): Set<string> {
+  let keys = recordedKeys.get(contribution);
+  if (!keys) recordedKeys.set(contribution, (keys = new Set(contribution.indicators.map(keyOf))));
+  return keys;
+}
+
+/**
+ * The indicator a campaign record is keyed on: every indicator the correlator
+ * lists for a campaign is one a pair shares whose smallest shared indicator is
+ * the key, so the key is the smallest listed. It names the record, which a
+ * viewer sees only if the campaign forms from what it may know of.
+ */
+function campaignAnchor(record: AlertRecord): string | undefined {
+  let anchor: { key: string; indicator: AlertIndicator } | undefined;
+  for (const contribution of record.contributions) {
+    for (const indicator of contribution.indicators) {
+      const key = correlatorKey(indicator);
+      if (!anchor || key < anchor.key) anchor = { key, indicator };
     }
   }
-  return false;
+  return anchor && keyOf(anchor.indicator);
 }
 
-function sharedKeyCount(a: Known, b: Known): number {
-  let count = 0;
-  for (const key of a.indicatorKeys) if (b.indicatorKeys.has(key)) count += 1;
-  return count;
+/** The indicators the two contributions both list, in the correlator's order. */
+function sharedRecorded(a: AlertContribution, b: AlertContribution): string[] {
+  const theirs = recorded(b);
+  return a.indicators
+    .filter((indicator) => theirs.has(keyOf(indicator)))
+    .sort((x, y) => (correlatorKey(x) < correlatorKey(y) ? -1 : 1))
+    .map(keyOf);
 }
 
-/** Whether the contributions the viewer may know of would raise this kind of alert on their own. */
-function raisesOnItsOwn(kind: AlertRecord['kind'], known: readonly Known[], rules: ViewRules): boolean {
-  switch (kind) {
+/**
+ * The contributions the correlator would have put in this alert had it seen
+ * only `known`, each with the indicators it would have recorded: a report
+ * joins a shared-indicator or campaign alert through a pair with a report of
+ * another organisation, so one that joined only by pairing with a report the
+ * viewer may not know of is left out, and so are the indicators only such a
+ * pair put on it. A campaign pair counts only when the smallest indicator it
+ * shares is the one the campaign is keyed on: the correlator files any other
+ * pair under another campaign. Indicators are compared as the record lists
+ * them, which for a pair the correlator made is exactly what the two share.
+ */
+function pairMembers(
+  kind: 'shared-indicator' | 'campaign',
+  record: AlertRecord,
+  known: readonly Known[],
+  rules: ViewRules,
+  carry: PairCarry = { knowledge: new Map(), keys: new Map() },
+): Map<Known, Set<string>> {
+  if (kind === 'shared-indicator') {
+    const alone = pairedOnOneIndicator(known, rules);
+    if (alone) return alone;
+  }
+  const pairs = pairsOf(kind, record, rules);
+  const present = new Map(known.map((entry) => [entry.contribution.reportId, fingerprint(entry)]));
+  const extendsCarry = [...carry.knowledge].every(([id, was]) => present.get(id) === was);
+  if (!extendsCarry) {
+    carry.knowledge.clear();
+    carry.keys.clear();
+  }
+  for (const entry of known) {
+    const id = entry.contribution.reportId;
+    if (carry.knowledge.has(id)) continue;
+    for (const { partner, shared } of pairs.get(id) ?? []) {
+      if (!present.has(partner)) continue;
+      for (const one of [id, partner]) {
+        const keys = carry.keys.get(one) ?? new Set<string>();
+        for (const key of shared) keys.add(key);
+        carry.keys.set(one, keys);
+      }
+    }
+    carry.knowledge.set(id, present.get(id)!);
+  }
+  const members = new Map<Known, Set<string>>();
+  for (const entry of known) {
+    const keys = carry.keys.get(entry.contribution.reportId);
+    if (keys) members.set(entry, keys);
+  }
+  return members;
+}
+
+/**
+ * The pairs among the contributions a viewer knew of at the previous version
+ * of a replay. Versions mostly only add reports, so only the pairs of the
+ * added ones are new; when a report's knowledge changed (a TLP tightening)
+ * the carry starts again.
+ */
+interface PairCarry {
+  /** Report id → what the viewer knew of it (`fingerprint`). */
+  knowledge: Map<string, string>;
+  /** Report id → the indicators its pairs with those reports share. */
+  keys: Map<string, Set<string>>;
+}
+
+const fingerprint = (entry: Known) => `${entry.knowledge}/${entry.contribution.tlp}`;
+
+interface Pair {
+  /** The other report's id: `contributionsAt` gives copies where a TLP changed later. */
+  partner: string;
+  shared: readonly string[];
+}
+
+const pairsByRecord = new WeakMap<AlertRecord, Map<string, Pair[]>>();
+
+/**
+ * Every pair of the record's contributions the correlator would join to it,
+ * whoever may know of them. A contribution lists the same indicators at every
+ * version (`contributionsAt` replays only who was there and their TLP), so the
+ * pairs are worked out once per record and each version and viewer keeps the
+ * ones both of whose reports it may know of: a campaign of 500 reports would
+ * otherwise compare every pair again at each of its versions.
+ */
+function pairsOf(
+  kind: 'shared-indicator' | 'campaign',
+  record: AlertRecord,
+  rules: ViewRules,
+): Map<string, Pair[]> {
+  const cached = rules === VIEW_RULES ? pairsByRecord.get(record) : undefined;
+  if (cached) return cached;
+  const anchor = kind === 'campaign' ? campaignAnchor(record) : undefined;
+  const minimum = kind === 'campaign' ? rules.campaignMinimumSharedIndicators : 1;
+  const pairs = new Map<string, Pair[]>();
+  const contributions = [...record.contributions].sort((x, y) => timeOf(x.detectedAt) - timeOf(y.detectedAt));
+  for (const [index, a] of contributions.entries()) {
+    for (const b of contributions.slice(index + 1)) {
+      // Sorted by detection: every later one is further away.
+      if (timeOf(b.detectedAt) - timeOf(a.detectedAt) > rules.correlationWindowMs) break;
+      if (a.organisationId === b.organisationId) continue;
+      const shared = sharedRecorded(a, b);
+      if (shared.length < minimum) continue;
+      if (anchor !== undefined && shared[0] !== anchor) continue;
+      for (const [one, other] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        const list = pairs.get(one.reportId) ?? [];
+        list.push({ partner: other.reportId, shared });
+        pairs.set(one.reportId, list);
+      }
+    }
+  }
+  if (rules === VIEW_RULES) pairsByRecord.set(record, pairs);
+  return pairs;
+}
+
+/**
+ * The usual shared-indicator record, where every contribution lists the one
+ * indicator: a contribution is paired when the nearest report of another
+ * organisation before or after it lies within the window. Linear after the
+ * sort, where trying every pair of a record of 500 reports would not be; null
+ * when the contributions list anything else.
+ */
+function pairedOnOneIndicator(known: readonly Known[], rules: ViewRules): Map<Known, Set<string>> | null {
+  const keys = known.length > 0 ? recorded(known[0]!.contribution) : undefined;
+  if (!keys || keys.size !== 1) return null;
+  const [key] = keys as Set<string>;
+  for (const entry of known) {
+    const theirs = recorded(entry.contribution);
+    if (theirs.size !== 1 || !theirs.has(key!)) return null;
+  }
+  const sorted = [...known].sort((a, b) => detectedAt(a) - detectedAt(b));
+  const paired = new Array<boolean>(sorted.length).fill(false);
+  // Walking one way, `other` is the latest report so far of an organisation other than the current one's.
+  for (const order of [sorted.keys(), [...sorted.keys()].reverse()]) {
+    let last: number | undefined;
+    let other: number | undefined;
+    for (const index of order) {
+      const organisation = sorted[index]!.contribution.organisationId;
+      if (last !== undefined && sorted[last]!.contribution.organisationId !== organisation) other = last;
+      if (
+        other !== undefined &&
+        Math.abs(detectedAt(sorted[index]!) - detectedAt(sorted[other]!)) <= rules.correlationWindowMs
+      )
+        paired[index] = true;
+      last = index;
+    }
+  }
+  return new Map(
+    sorted.flatMap((entry, index) => (paired[index] ? [[entry, new Set([key!])] as const] : [])),
+  );
+}
+
+/**
+ * Reports the viewer may read that lie in some surge period holding enough
+ * of them: the correlator adds a report to a surge only as one of such a
+ * group, so one that joined only with reports the viewer may not read is left out.
+ */
+function surgeMembers(readable: readonly Known[], rules: ViewRules): Set<Known> {
+  const sorted = [...readable].sort((a, b) => detectedAt(a) - detectedAt(b));
+  const members = new Set<Known>();
+  let right = 0;
+  for (let left = 0; left < sorted.length; left += 1) {
+    right = Math.max(right, left);
+    while (
+      right < sorted.length &&
+      detectedAt(sorted[right]!) - detectedAt(sorted[left]!) <= rules.surgeWindowMs
+    )
+      right += 1;
+    if (right - left >= rules.surgeMinimumReports)
+      for (let i = left; i < right; i += 1) members.add(sorted[i]!);
+  }
+  return members;
+}
+
+/**
+ * What the viewer's view rests on: the contributions it may know of that
+ * would have made the alert without any other, each with the indicators it
+ * may know that contribution carries there; empty when they make no alert.
+ * A function of those contributions alone, so reports the viewer may not
+ * know of change nothing in it.
+ */
+function membersOf(
+  record: AlertRecord,
+  known: readonly Known[],
+  rules: ViewRules,
+  carry?: PairCarry,
+): Known[] {
+  switch (record.kind) {
     case 'shared-indicator':
-      return somePair(known, rules, (a, b) => sharedKeyCount(a, b) >= 1);
-    case 'campaign':
-      return somePair(known, rules, (a, b) => sharedKeyCount(a, b) >= rules.campaignMinimumSharedIndicators);
+    case 'campaign': {
+      // An AMBER report counts only through indicators the viewer's own reports share with
+      // it here; dropping one can drop pairs and so other indicators: repeat until stable.
+      const byId = new Map(known.map((entry) => [entry.contribution.reportId, entry]));
+      let candidates = known;
+      for (;;) {
+        // The carry holds pairs among all of `known`: only the first round may use it.
+        const members = pairMembers(
+          record.kind,
+          record,
+          candidates,
+          rules,
+          candidates === known ? carry : undefined,
+        );
+        const ownKeys = new Set(
+          [...members].filter(([entry]) => entry.knowledge === 'own').flatMap(([, keys]) => [...keys]),
+        );
+        const next: Known[] = [];
+        for (const entry of candidates) {
+          const keys = members.get(entry);
+          if (!keys) continue;
+          const visible =
+            entry.knowledge === 'counted' ? [...keys].filter((key) => ownKeys.has(key)) : [...keys];
+          if (visible.length > 0) next.push({ ...entry, indicatorKeys: new Set(visible) });
+        }
+        if (next.length === candidates.length) return next;
+        candidates = next.map((entry) => byId.get(entry.contribution.reportId)!);
+      }
+    }
     case 'sector-surge': {
       const readable = known.filter((entry) => entry.knowledge !== 'counted');
-      if (!readable.some((entry) => entry.knowledge === 'shared')) return false;
-      const times = readable.map(detectedAt).sort((a, b) => a - b);
-      return times.some((start, index) => {
-        const end = times[index + rules.surgeMinimumReports - 1];
-        return end !== undefined && end - start <= rules.surgeWindowMs;
-      });
+      const members = surgeMembers(readable, rules);
+      // A surge of the viewer's own reports alone tells it nothing new.
+      if (![...members].some((entry) => entry.knowledge === 'shared')) return [];
+      return known.filter((entry) => (entry.knowledge === 'counted' ? members.size > 0 : members.has(entry)));
     }
     case 'watchlist-match':
       // The watchlist is the GSOC's own list: a match tells others what the GSOC watches.
-      return false;
+      return [];
   }
 }
 
@@ -165,12 +396,21 @@ export function contentAt(
 /** What a viewer's knowledge of a version makes its view: the same knowledge, the same view. */
 function knowledgeKey(known: readonly Known[]): string {
   return known
-    .map((entry) => `${entry.contribution.reportId}/${entry.knowledge}/${entry.contribution.tlp}`)
+    .map(
+      (entry) =>
+        `${entry.contribution.reportId}/${entry.knowledge}/${entry.contribution.tlp}/${[...recorded(entry.contribution)].join(',')}`,
+    )
     .join(' ');
 }
 
-function contentOf(record: AlertRecord, known: readonly Known[], rules: ViewRules): ViewContent | null {
-  if (!raisesOnItsOwn(record.kind, known, rules)) return null;
+function contentOf(
+  record: AlertRecord,
+  all: readonly Known[],
+  rules: ViewRules,
+  carry?: PairCarry,
+): ViewContent | null {
+  const known = membersOf(record, all, rules, carry);
+  if (known.length === 0) return null;
 
   const readable = known.filter((entry) => entry.knowledge !== 'counted');
   const organisations = new Set(known.map((entry) => entry.contribution.organisationId));
@@ -266,13 +506,14 @@ function replay(organisationId: string, record: AlertRecord, rules: ViewRules): 
   let createdAt: string | null = null;
   let updatedAt: string | null = null;
   let previousKnowledge: string | undefined;
+  const carry: PairCarry = { knowledge: new Map(), keys: new Map() };
   for (let version = 1; version <= record.version; version += 1) {
     const known = classify(organisationId, contributionsAt(record, version));
     // A version that added only reports this viewer may not know of changes nothing for it.
     const knowledge = knowledgeKey(known);
     if (knowledge === previousKnowledge) continue;
     previousKnowledge = knowledge;
-    content = contentOf(record, known, rules);
+    content = contentOf(record, known, rules, carry);
     const serialised = content === null ? null : JSON.stringify(content);
     if (serialised !== null && serialised !== previous) {
       versions += 1;

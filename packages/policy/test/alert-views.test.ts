@@ -414,8 +414,10 @@ describe('what a viewer may know of an alert', () => {
     const view = viewAlert(viewer(['ceptar'], 'x', 'gas'), alert)!;
     expect(view.kind).toBe('campaign');
     expect(view.indicators).toEqual(shared);
-    expect(view.organisationCount).toBe(3);
-    expect(view.title).toBe('Campaign: 3 organisations share 2 indicators');
+    // d shares only the secret, and only with the RED report: it joined through a pair the viewer may not know of.
+    expect(view.organisationCount).toBe(2);
+    expect(view.title).toBe('Campaign: 2 organisations share 2 indicators');
+    expect(view.sectors).toEqual(['finance', 'water']);
     expect(JSON.stringify(view)).not.toContain('a'.repeat(64));
   });
 
