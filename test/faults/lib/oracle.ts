@@ -1,0 +1,154 @@
+import type { Pool } from '@renkei/db';
+import type { ReceivedEvent, Submitter } from './load.js';
+
+/**
+ * The alert a correlating pair raises. The load also raises sector surges (many
+ * reports of one category from one sector), whose versions grow with every
+ * report: they are left out of the counts, which only pairs make exact.
+ */
+const PAIR_ALERT = 'shared-indicator';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What the database says became of the ids the clients were answered 202 for. */
+export interface OracleResult {
+  accepted: number;
+  /** Ids whose client gave up without a 202 (still answered 503 or nothing when its retries ran out). */
+  gaveUp: number;
+  /** Answers other than 202, over every attempt, by status ("no answer" when none came). */
+  non202: Record<string, number>;
+  storedOnce: number;
+  lost: number;
+  /** Reports counted twice: a pair's alert (`shared-indicator`) past version 1, or one report causing two of its versions. */
+  duplicated: number;
+  alertsExpected: number;
+  alertsGot: number;
+  /** Ids answered 202 whose ledger row is not `accepted`. */
+  ledgerNotAccepted: number;
+  /** Ids answered 202 audited as `report.submitted` a number of times other than once. */
+  auditNotOnce: number;
+  /** From the start of the wait until every id answered 202 was stored (or the wait ran out). */
+  storedAfterMs: number;
+}
+
+/**
+ * Waits (bounded) until every id answered 202 is stored and every expected
+ * alert raised, then counts. Waiting stops early once nothing has changed for
+ * `quietMs` after the load ended, so a lost report costs the wait, not more;
+ * it is longer than a consumer group's session timeout, for which the
+ * partitions of a killed correlator wait before another takes them.
+ */
+export async function checkOracle(
+  pool: Pool,
+  submitter: Submitter,
+  { timeoutMs = 180_000, quietMs = 60_000 }: { timeoutMs?: number; quietMs?: number } = {},
+): Promise<OracleResult> {
+  const acceptedIds = submitter.accepted().map((outcome) => outcome.id);
+  const alertsExpected = submitter.expectedAlerts();
+  const started = performance.now();
+  let storedAfterMs = Number.NaN;
+  let last = -1;
+  let lastChange = performance.now();
+  for (;;) {
+    const stored = await countStored(pool, acceptedIds);
+    const alerts = Number(
+      (await pool.query<{ n: string }>(`SELECT count(*) AS n FROM alerts WHERE kind = '${PAIR_ALERT}'`))
+        .rows[0]!.n,
+    );
+    if (stored === acceptedIds.length && Number.isNaN(storedAfterMs))
+      storedAfterMs = performance.now() - started;
+    if (stored === acceptedIds.length && alerts >= alertsExpected) break;
+    if (stored + alerts !== last) {
+      last = stored + alerts;
+      lastChange = performance.now();
+    }
+    if (performance.now() - started > timeoutMs || performance.now() - lastChange > quietMs) break;
+    await sleep(500);
+  }
+  // Late duplicates (a redelivery after the last store) show up in the counts below only if given a moment.
+  await sleep(3_000);
+
+  const storedOnce = await countStored(pool, acceptedIds);
+  if (storedOnce === acceptedIds.length && Number.isNaN(storedAfterMs))
+    storedAfterMs = performance.now() - started;
+  const { rows: versionRows } = await pool.query<{ extra: string; twice: string; alerts: string }>(
+    `SELECT (SELECT count(*) FROM alerts WHERE kind = $1) AS alerts,
+            (SELECT coalesce(sum(version - 1), 0) FROM alerts WHERE kind = $1) AS extra,
+            (SELECT count(*) FROM (SELECT caused_by_report_id FROM alert_versions JOIN alerts ON alerts.id = alert_id
+                                    WHERE alerts.kind = $1 GROUP BY 1 HAVING count(*) > 1) twice) AS twice`,
+    [PAIR_ALERT],
+  );
+  const { rows: ledgerRows } = await pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM report_submissions WHERE id = ANY($1::uuid[]) AND state = 'accepted'`,
+    [acceptedIds],
+  );
+  const { rows: auditRows } = await pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM (
+       SELECT object FROM audit_events WHERE kind = 'report.submitted' AND object = ANY($1::text[])
+        GROUP BY object HAVING count(*) = 1) once`,
+    [acceptedIds],
+  );
+  const non202 = Object.fromEntries(
+    Object.entries(submitter.statuses).filter(([status]) => status !== '202'),
+  );
+  return {
+    accepted: acceptedIds.length,
+    gaveUp: submitter.outcomes.length - acceptedIds.length,
+    non202,
+    storedOnce,
+    lost: acceptedIds.length - storedOnce,
+    duplicated: Number(versionRows[0]!.extra) + Number(versionRows[0]!.twice),
+    alertsExpected,
+    alertsGot: Number(versionRows[0]!.alerts),
+    ledgerNotAccepted: acceptedIds.length - Number(ledgerRows[0]!.n),
+    auditNotOnce: acceptedIds.length - Number(auditRows[0]!.n),
+    storedAfterMs,
+  };
+}
+
+async function countStored(pool: Pool, ids: string[]): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    'SELECT count(*) AS n FROM reports WHERE id = ANY($1::uuid[])',
+    [ids],
+  );
+  return Number(rows[0]!.n);
+}
+
+/** How a resuming client's events compare with the feed: each alert event once, in position order. */
+export interface StreamCheck {
+  expected: number;
+  received: number;
+  missing: number;
+  repeated: number;
+  outOfOrder: number;
+}
+
+export async function checkStream(pool: Pool, events: ReceivedEvent[]): Promise<StreamCheck> {
+  const { rows } = await pool.query<{ alert_id: string; alert_version: number }>(
+    `SELECT alert_id::text, alert_version FROM feed_events WHERE kind = 'alert' ORDER BY position`,
+  );
+  const key = (alertId: string, version: number) => `${alertId}/${version}`;
+  const order = new Map(rows.map((row, index) => [key(row.alert_id, row.alert_version), index]));
+  const seen = new Set<string>();
+  let repeated = 0;
+  let outOfOrder = 0;
+  let previous = -1;
+  for (const event of events) {
+    const k = key(event.alertId, event.version);
+    if (seen.has(k)) {
+      repeated += 1;
+      continue;
+    }
+    seen.add(k);
+    const position = order.get(k) ?? -1;
+    if (position < previous) outOfOrder += 1;
+    previous = Math.max(previous, position);
+  }
+  return {
+    expected: rows.length,
+    received: events.length,
+    missing: rows.filter((row) => !seen.has(key(row.alert_id, row.alert_version))).length,
+    repeated,
+    outOfOrder,
+  };
+}
