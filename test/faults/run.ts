@@ -10,6 +10,7 @@
  *   npm run faults -- --smoke                     # every scenario, small: checks it all still runs
  *   npm run faults -- --only postgres-stop --set postgres-stop.stopSeconds=60
  *   npm run faults -- --list                      # scenarios and their settings
+ *   npm run faults -- --note 'before the fixes'   # a sentence for docs/RELIABILITY.md
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,10 +18,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
+import { topicNames } from '@renkei/bus';
 import { createPool, ensureDatabase, migrate, type Pool } from '@renkei/db';
 import { REPOSITORY_ROOT } from '@renkei/runtime';
 import { createTestKeys, registerOrganisations, TEST_ORGANISATIONS } from '@renkei/testing';
-import { FAULTS_STATE_DIR, Hub } from './lib/hub.js';
+import { FAULTS_STATE_DIR, Hub, LOG_DIR } from './lib/hub.js';
 import { startPrivateKafka, type PrivateKafka } from './lib/kafka.js';
 import { Submitter } from './lib/load.js';
 import { createPrivateCluster } from './lib/postgres.js';
@@ -33,6 +35,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     markdown: { type: 'string' },
+    /** A sentence for the document, under the run's date (what this run was of). */
+    note: { type: 'string' },
     list: { type: 'boolean', default: false },
   },
   strict: true,
@@ -74,7 +78,9 @@ const log = (message: string) =>
   console.log(`[faults +${((performance.now() - runStarted) / 1000).toFixed(1).padStart(6)}s] ${message}`);
 const mode = args.smoke ? 'smoke' : 'full';
 const startedAt = new Date();
-log(`${mode} run of ${selected.map((s) => s.name).join(', ')}`);
+log(
+  `${mode} run of ${selected.map((s) => s.name).join(', ')}; service logs in ${path.relative(REPOSITORY_ROOT, LOG_DIR)}`,
+);
 
 const releases: { what: string; release: () => Promise<unknown> }[] = [];
 async function releaseAll(): Promise<void> {
@@ -179,7 +185,8 @@ async function runScenario(scenario: FaultScenario): Promise<FaultRow> {
         TEST_ORGANISATIONS.financeCeptar,
       ]);
       const prefix = `faults-${randomBytes(4).toString('hex')}.`;
-      const brokers = (options.kafka ?? (await kafka())).brokers;
+      const broker = options.kafka ?? (await kafka());
+      const brokers = broker.brokers;
       const hub = await Hub.start({
         databaseUrl: url,
         brokers,
@@ -191,7 +198,7 @@ async function runScenario(scenario: FaultScenario): Promise<FaultRow> {
       });
       scoped.push({ what: 'stop the hub', release: () => hub.close() });
       context.log(`hub up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-      return { hub, pool, prefix };
+      return { hub, pool, prefix, topic: { kafka: broker.client(), name: topicNames(prefix).reports } };
     },
     submitter(hub, retryForMs = 60_000) {
       const submitter = new Submitter({
@@ -325,7 +332,7 @@ npm run faults -- --list             # scenarios and their settings
 
 A full run writes this file; a smoke run writes \`.renkei/faults/RELIABILITY.md\`
 unless \`--markdown\` names another. The command exits 1 when a scenario fails.
-Service logs are in \`.renkei/faults/logs/\`.
+Service logs are in \`.renkei/faults/logs/<start time>/\`, one file per process.
 
 ## The oracle
 
@@ -359,7 +366,7 @@ ${FAULT_SCENARIOS.map(
 ## Last run
 
 ${mode} run${settings ? ` with ${settings}` : ''}, started ${startedAt.toISOString()}, commit ${commit()}.
-
+${args.note ? `\n${args.note}\n` : ''}
 ${renderTable(all)}
 
 ${all.flatMap(details).join('\n')}

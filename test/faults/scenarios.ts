@@ -40,6 +40,8 @@ export interface FaultContext {
     hub: Hub;
     pool: Pool;
     prefix: string;
+    /** The hub's reports topic, for the oracle to look for lost reports on. */
+    topic: { kafka: Kafka; name: string };
   }>;
   submitter(hub: Hub, retryForMs?: number): Submitter;
 }
@@ -70,7 +72,10 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 /** The failures every scenario shares: the oracle's counts. */
 function oracleFailures(oracle: OracleResult, { gaveUpAllowed = false } = {}): string[] {
   const failures: string[] = [];
-  if (oracle.lost > 0) failures.push(`${oracle.lost} reports answered 202 were never stored`);
+  if (oracle.lost > 0)
+    failures.push(
+      `${oracle.lost} reports answered 202 were never stored${oracle.lostDiagnosis ? ` (${oracle.lostDiagnosis})` : ''}`,
+    );
   if (oracle.duplicated > 0)
     failures.push(`${oracle.duplicated} reports were counted twice (extra alert versions)`);
   if (oracle.alertsGot !== oracle.alertsExpected)
@@ -115,7 +120,7 @@ const ingestKill: FaultScenario = {
   async run(context) {
     const rate = context.setting('rate');
     const length = context.setting('seconds');
-    const { hub, pool } = await context.startHub();
+    const { hub, pool, topic } = await context.startHub();
     const submitter = context.submitter(hub);
     let killedAt: number | undefined;
     let readyAfter: number | undefined;
@@ -130,7 +135,7 @@ const ingestKill: FaultScenario = {
         });
       }
     });
-    const oracle = await checkOracle(pool, submitter);
+    const oracle = await checkOracle(pool, submitter, { topic });
     const firstAccepted = killedAt === undefined ? undefined : firstAcceptedAfter(submitter, killedAt);
     return {
       scenario: this.name,
@@ -158,7 +163,7 @@ const brokerKill: FaultScenario = {
     const length = context.setting('seconds');
     const down = context.setting('downSeconds');
     const kafka = await context.kafka();
-    const { hub, pool } = await context.startHub({ kafka });
+    const { hub, pool, topic } = await context.startHub({ kafka });
     const submitter = context.submitter(hub, 120_000);
     let killedAt: number | undefined;
     let back: number | undefined;
@@ -176,7 +181,7 @@ const brokerKill: FaultScenario = {
     // The restart may still be under way when the last report was answered.
     for (const deadline = Date.now() + 180_000; back === undefined && Date.now() < deadline;)
       await sleep(500);
-    const oracle = await checkOracle(pool, submitter);
+    const oracle = await checkOracle(pool, submitter, { topic });
     const firstAccepted = back === undefined ? undefined : firstAcceptedAfter(submitter, back);
     return {
       scenario: this.name,
@@ -217,7 +222,10 @@ const brokerCluster: FaultScenario = {
     const length = context.setting('seconds');
     const down = context.setting('downSeconds');
     const kafka = await context.kafkaCluster();
-    const { hub, pool, prefix } = await context.startHub({ kafka, env: { KAFKA_REPLICATION_FACTOR: '3' } });
+    const { hub, pool, prefix, topic } = await context.startHub({
+      kafka,
+      env: { KAFKA_REPLICATION_FACTOR: '3' },
+    });
     const client = kafka.client();
     const before = await isrState(client, prefix);
     // The node that leads most partitions of the reports topic: its loss moves the most leadership.
@@ -260,7 +268,7 @@ const brokerCluster: FaultScenario = {
         await sleep(1_000);
       }
     }
-    const oracle = await checkOracle(pool, submitter);
+    const oracle = await checkOracle(pool, submitter, { topic });
     const during =
       killedAt === undefined ? undefined : p99(submitter, killedAt, killedAt + down * 1000 + 10_000);
     const failures = oracleFailures(oracle);
@@ -291,7 +299,7 @@ const postgresKill: FaultScenario = {
   async run(context) {
     const rate = context.setting('rate');
     const length = context.setting('seconds');
-    const { hub, pool } = await context.startHub();
+    const { hub, pool, topic } = await context.startHub();
     pool.on('error', () => undefined);
     const submitter = context.submitter(hub, 120_000);
     let killedAt: number | undefined;
@@ -309,7 +317,7 @@ const postgresKill: FaultScenario = {
     });
     for (const deadline = Date.now() + 120_000; back === undefined && Date.now() < deadline;)
       await sleep(500);
-    const oracle = await checkOracle(pool, submitter);
+    const oracle = await checkOracle(pool, submitter, { topic });
     const readyAgain = await Promise.all(hub.all.map((service) => service.ready()));
     const failures = oracleFailures(oracle);
     if (readyAgain.some((ready) => !ready)) failures.push('not every service is ready again at the end');
@@ -340,7 +348,7 @@ const postgresStop: FaultScenario = {
     const stop = context.setting('stopSeconds');
     const margin = context.setting('marginSeconds');
     const length = stop + 2 * margin;
-    const { hub, pool } = await context.startHub();
+    const { hub, pool, topic } = await context.startHub();
     pool.on('error', () => undefined);
     const submitter = context.submitter(hub, context.setting('retrySeconds') * 1000);
     let stoppedAt: number | undefined;
@@ -378,7 +386,7 @@ const postgresStop: FaultScenario = {
       }
     });
     await recovered;
-    const oracle = await checkOracle(pool, submitter);
+    const oracle = await checkOracle(pool, submitter, { topic });
     const failures = oracleFailures(oracle, { gaveUpAllowed: false });
     const firstAnswers = submitter.attempts.filter((a) => a.status !== 202).length;
     if (firstAnswers > 0)
@@ -412,7 +420,7 @@ const correlatorKill: FaultScenario = {
     const rate = context.setting('rate');
     const length = context.setting('seconds');
     const every = context.setting('everySeconds') * 1000;
-    const { hub, pool } = await context.startHub({ correlators: 3 });
+    const { hub, pool, topic } = await context.startHub({ correlators: 3 });
     const submitter = context.submitter(hub);
     let kills = 0;
     let nextKill = every;
@@ -425,7 +433,7 @@ const correlatorKill: FaultScenario = {
         void victim.kill().then(() => victim.start().catch(() => undefined));
       }
     });
-    const oracle = await checkOracle(pool, submitter);
+    const oracle = await checkOracle(pool, submitter, { topic });
     return {
       scenario: this.name,
       done: `${rate}/s for ${length} s; 3 correlators, ${kills} kill -9 (one every ${every / 1000} s)`,
@@ -452,10 +460,9 @@ const poison: FaultScenario = {
     const length = context.setting('seconds');
     const count = context.setting('poison');
     const kafka = await context.kafka();
-    const { hub, pool, prefix } = await context.startHub({ kafka });
+    const { hub, pool, topic } = await context.startHub({ kafka });
     const producer = kafka.client().producer();
     await producer.connect();
-    const topic = topicNames(prefix).reports;
     const kinds = [
       () => ({ value: 'not json {' }),
       () => ({ value: JSON.stringify({ schema: 'renkei.report.v1', id: 'not-a-uuid' }) }),
@@ -476,16 +483,18 @@ const poison: FaultScenario = {
         const message = kinds[sent % kinds.length]!();
         sent += 1;
         sending = sending.then(() =>
-          producer.send({ topic, acks: -1, messages: [{ key: `poison-${sent}`, ...message }] }).then(
-            () => undefined,
-            () => void (failedSends += 1),
-          ),
+          producer
+            .send({ topic: topic.name, acks: -1, messages: [{ key: `poison-${sent}`, ...message }] })
+            .then(
+              () => undefined,
+              () => void (failedSends += 1),
+            ),
         );
       }
     });
     await sending;
     await producer.disconnect();
-    const oracle = await checkOracle(pool, submitter);
+    const oracle = await checkOracle(pool, submitter, { topic });
     const accepted = submitter.accepted().map((outcome) => outcome.id);
     const { rows } = await pool.query<{ n: string }>(
       'SELECT count(*) AS n FROM reports WHERE NOT (id = ANY($1::uuid[]))',
@@ -517,7 +526,7 @@ const gatewayKill: FaultScenario = {
   async run(context) {
     const rate = context.setting('rate');
     const length = context.setting('seconds');
-    const { hub, pool } = await context.startHub();
+    const { hub, pool, topic } = await context.startHub();
     const streams = Array.from(
       { length: context.setting('clients') },
       () => new ResumingStream(() => hub.gateway.url, context.tokens.analyst),
@@ -537,7 +546,7 @@ const gatewayKill: FaultScenario = {
         });
       }
     });
-    const oracle = await checkOracle(pool, submitter);
+    const oracle = await checkOracle(pool, submitter, { topic });
     // The streams catch up with the feed; bounded, then compared with it.
     const expected = Number(
       (await pool.query<{ n: string }>(`SELECT count(*) AS n FROM feed_events WHERE kind = 'alert'`)).rows[0]!
@@ -593,12 +602,12 @@ const burst: FaultScenario = {
   async run(context) {
     const count = context.setting('reports');
     const concurrency = context.setting('concurrency');
-    const { hub, pool } = await context.startHub();
+    const { hub, pool, topic } = await context.startHub();
     const submitter = context.submitter(hub);
     const started = performance.now();
     await submitter.burst(count, concurrency);
     const answered = performance.now() - started;
-    const oracle = await checkOracle(pool, submitter, { timeoutMs: 300_000 });
+    const oracle = await checkOracle(pool, submitter, { timeoutMs: 300_000, topic });
     return {
       scenario: this.name,
       done: `${count} reports, ${concurrency} clients (answered in ${seconds(answered)})`,

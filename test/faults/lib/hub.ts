@@ -6,7 +6,15 @@ import { DEFAULT_BACKOFF, failuresInRow, restartDelay } from '@renkei/supervisor
 import { freePort } from '@renkei/testing';
 
 export const FAULTS_STATE_DIR = path.join(REPOSITORY_ROOT, '.renkei', 'faults');
-const LOG_DIR = path.join(FAULTS_STATE_DIR, 'logs');
+/** One folder per run: labels count from 1 again in every run. */
+export const LOG_DIR = path.join(
+  FAULTS_STATE_DIR,
+  'logs',
+  new Date()
+    .toISOString()
+    .replace(/:/g, '-')
+    .replace(/\.\d+Z$/, 'Z'),
+);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export type ServiceName = 'ingest' | 'correlator' | 'gateway';

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
 import type { Pool } from '@renkei/db';
 import type { ReceivedEvent, Submitter } from './load.js';
 
@@ -29,6 +31,8 @@ export interface OracleResult {
   auditNotOnce: number;
   /** From the start of the wait until every id answered 202 was stored (or the wait ran out). */
   storedAfterMs: number;
+  /** Where the lost ones went, when there are any: a few ids, and how many are on the reports topic. */
+  lostDiagnosis?: string;
 }
 
 /**
@@ -41,7 +45,16 @@ export interface OracleResult {
 export async function checkOracle(
   pool: Pool,
   submitter: Submitter,
-  { timeoutMs = 180_000, quietMs = 60_000 }: { timeoutMs?: number; quietMs?: number } = {},
+  {
+    timeoutMs = 180_000,
+    quietMs = 60_000,
+    topic,
+  }: {
+    timeoutMs?: number;
+    quietMs?: number;
+    /** The reports topic, read for the lost ids when some are lost. */
+    topic?: { kafka: Kafka; name: string };
+  } = {},
 ): Promise<OracleResult> {
   const acceptedIds = submitter.accepted().map((outcome) => outcome.id);
   const alertsExpected = submitter.expectedAlerts();
@@ -88,6 +101,23 @@ export async function checkOracle(
         GROUP BY object HAVING count(*) = 1) once`,
     [acceptedIds],
   );
+  let lostDiagnosis: string | undefined;
+  if (storedOnce < acceptedIds.length) {
+    const { rows } = await pool.query<{ id: string }>(
+      'SELECT id::text FROM reports WHERE id = ANY($1::uuid[])',
+      [acceptedIds],
+    );
+    const stored = new Set(rows.map((row) => row.id));
+    const lost = acceptedIds.filter((id) => !stored.has(id));
+    lostDiagnosis = `lost ids include ${lost.slice(0, 3).join(', ')}`;
+    if (topic) {
+      const onTopic = await keysOnTopic(topic.kafka, topic.name).catch((error: unknown) => error);
+      lostDiagnosis +=
+        onTopic instanceof Set
+          ? `; ${lost.filter((id) => onTopic.has(id)).length} of the ${lost.length} are on the reports topic (${onTopic.size} keys read)`
+          : `; the reports topic could not be read (${onTopic instanceof Error ? onTopic.message : String(onTopic)})`;
+    }
+  }
   const non202 = Object.fromEntries(
     Object.entries(submitter.statuses).filter(([status]) => status !== '202'),
   );
@@ -103,7 +133,37 @@ export async function checkOracle(
     ledgerNotAccepted: acceptedIds.length - Number(ledgerRows[0]!.n),
     auditNotOnce: acceptedIds.length - Number(auditRows[0]!.n),
     storedAfterMs,
+    ...(lostDiagnosis ? { lostDiagnosis } : {}),
   };
+}
+
+/** Every key on a topic up to its end as of the call (bounded: 60 s). */
+async function keysOnTopic(kafka: Kafka, topic: string): Promise<Set<string>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const expected = offsets.reduce(
+    (sum, partition) => sum + Number(partition.high) - Number(partition.low),
+    0,
+  );
+  const consumer = kafka.consumer({ groupId: `faults-oracle-${randomBytes(4).toString('hex')}` });
+  const keys = new Set<string>();
+  let read = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        read += 1;
+        if (message.key) keys.add(message.key.toString());
+      },
+    });
+    for (const deadline = Date.now() + 60_000; read < expected && Date.now() < deadline;) await sleep(250);
+  } finally {
+    await consumer.disconnect();
+  }
+  return keys;
 }
 
 async function countStored(pool: Pool, ids: string[]): Promise<number> {
