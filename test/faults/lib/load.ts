@@ -54,7 +54,8 @@ export class Submitter {
   #pool(origin: string): Pool {
     let pool = this.#pools.get(origin);
     if (!pool) {
-      pool = new Pool(origin, { connections: 128, keepAliveTimeout: 10_000 });
+      // Many clients, many connections: a POST waiting for a free socket here would count as the hub's latency.
+      pool = new Pool(origin, { connections: 1024, keepAliveTimeout: 10_000 });
       this.#pools.set(origin, pool);
     }
     return pool;
