@@ -281,7 +281,10 @@ function details(row: FaultRow): string[] {
   const lines = [...row.failures, ...row.exits, ...row.notes];
   if (row.oracle)
     lines.push(
-      `ledger not accepted: ${row.oracle.ledgerNotAccepted}; audited other than once: ${row.oracle.auditNotOnce}`,
+      `ledger not accepted: ${row.oracle.ledgerNotAccepted}; audited other than once: ${row.oracle.auditNotOnce}` +
+        (row.oracle.alertsUnanswered
+          ? `; ${row.oracle.alertsUnanswered} alerts of pairs with a report never answered 202 (stored though refused: allowed, a 503 may or may not be stored)`
+          : ''),
     );
   if (row.stream)
     lines.push(

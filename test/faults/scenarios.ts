@@ -79,7 +79,7 @@ function oracleFailures(oracle: OracleResult, { gaveUpAllowed = false } = {}): s
   if (oracle.duplicated > 0)
     failures.push(`${oracle.duplicated} reports were counted twice (extra alert versions)`);
   if (oracle.alertsGot !== oracle.alertsExpected)
-    failures.push(`${oracle.alertsGot} alerts for ${oracle.alertsExpected} correlating pairs`);
+    failures.push(`${oracle.alertsGot} of ${oracle.alertsExpected} correlating pairs raised their alert`);
   if (oracle.ledgerNotAccepted > 0)
     failures.push(`${oracle.ledgerNotAccepted} reports answered 202 are not 'accepted' in the ledger`);
   if (oracle.auditNotOnce > 0)

@@ -155,10 +155,16 @@ export class Submitter {
   }
 
   /** Pairs whose two reports were both answered 202: each must raise exactly one alert. */
-  expectedAlerts(): number {
+  correlatingPairs(): Set<number> {
     const perPair = new Map<number, number>();
     for (const outcome of this.accepted()) perPair.set(outcome.pair, (perPair.get(outcome.pair) ?? 0) + 1);
-    return [...perPair.values()].filter((reports) => reports === 2).length;
+    return new Set([...perPair.entries()].filter(([, reports]) => reports === 2).map(([pair]) => pair));
+  }
+
+  /** The pair an indicator value names, if it is one of this load's pair indicators. */
+  pairOf(value: string): number | undefined {
+    const match = /^pair-(\d+)\.(.+)\.faults\.example$/.exec(value);
+    return match && match[2] === this.options.tag ? Number(match[1]) : undefined;
   }
 
   async close(): Promise<void> {
