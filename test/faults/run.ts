@@ -6,7 +6,7 @@
  * shared PostgreSQL at 5432 or the shared broker at 9092. Scenarios run one at
  * a time. Prints a table and writes docs/RELIABILITY.md.
  *
- *   npm run faults                                # every scenario, full size (about an hour)
+ *   npm run faults                                # every scenario, full size (about half an hour)
  *   npm run faults -- --smoke                     # every scenario, small: checks it all still runs
  *   npm run faults -- --only postgres-stop --set postgres-stop.stopSeconds=60
  *   npm run faults -- --list                      # scenarios and their settings
@@ -326,7 +326,7 @@ ports), never the shared PostgreSQL or broker, and runs one scenario at a time.
 ## How to run
 
 \`\`\`
-npm run faults                       # every scenario, full size (about an hour)
+npm run faults                       # every scenario, full size (about half an hour)
 npm run faults -- --smoke            # every scenario, small (checks that it all still runs)
 npm run faults -- --only broker-cluster,postgres-stop
 npm run faults -- --set postgres-stop.stopSeconds=60
@@ -353,9 +353,9 @@ the set of ids answered 202:
 - the ledger row of each is \`accepted\` and \`report.submitted\` is audited exactly once;
 - stream clients (gateway scenario) receive every alert event of the feed once, in position order.
 
-A service that exits without being told to is restarted by the run after a
-second, as \`npm run up\`'s supervisor would, and the exit fails the scenario:
-the hub is meant to degrade, not exit.
+A service that exits without being told to is restarted by the run with the
+backoff of \`npm run up\`'s supervisor (\`packages/supervisor\`), and the exit
+fails the scenario: the hub is meant to degrade, not exit.
 
 ## Scenarios
 

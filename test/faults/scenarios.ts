@@ -492,6 +492,14 @@ const poison: FaultScenario = {
         );
       }
     });
+    // The last tick may fall short of the whole count.
+    while (sent < count) {
+      const message = kinds[sent % kinds.length]!();
+      sent += 1;
+      await producer
+        .send({ topic: topic.name, acks: -1, messages: [{ key: `poison-${sent}`, ...message }] })
+        .catch(() => void (failedSends += 1));
+    }
     await sending;
     await producer.disconnect();
     const oracle = await checkOracle(pool, submitter, { topic });
