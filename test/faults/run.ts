@@ -78,6 +78,8 @@ const log = (message: string) =>
   console.log(`[faults +${((performance.now() - runStarted) / 1000).toFixed(1).padStart(6)}s] ${message}`);
 const mode = args.smoke ? 'smoke' : 'full';
 const startedAt = new Date();
+// The code that runs is the code at the start: commits made during a long run must not be credited with it.
+const startCommit = commit();
 log(
   `${mode} run of ${selected.map((s) => s.name).join(', ')}; service logs in ${path.relative(REPOSITORY_ROOT, LOG_DIR)}`,
 );
@@ -368,7 +370,7 @@ ${FAULT_SCENARIOS.map(
 
 ## Last run
 
-${mode} run${settings ? ` with ${settings}` : ''}, started ${startedAt.toISOString()}, commit ${commit()}.
+${mode} run${settings ? ` with ${settings}` : ''}, started ${startedAt.toISOString()}, commit ${startCommit}.
 ${args.note ? `\n${args.note}\n` : ''}
 ${renderTable(all)}
 
