@@ -91,7 +91,15 @@ export async function startLedgerCatchUp(options: LedgerCatchUpOptions): Promise
   try {
     // A new group starts at the beginning: reports sent before it first joined count too.
     await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
+  } catch (error) {
+    await consumer.disconnect().catch(() => undefined);
+    throw error;
+  }
+  // Not awaited: joining the group waits out a killed predecessor's session
+  // (30 s), and intake must not wait with it; nothing of intake needs the
+  // catch-up to have joined.
+  consumer
+    .run({
       partitionsConsumedConcurrently: 3,
       eachBatchAutoResolve: false,
       eachBatch: async ({
@@ -121,11 +129,12 @@ export async function startLedgerCatchUp(options: LedgerCatchUpOptions): Promise
           await heartbeat();
         }
       },
+    })
+    .catch((error: unknown) => {
+      if (stopping) return;
+      log.error({ err: error }, 'the ledger catch-up could not start');
+      options.onCrash(error instanceof Error ? error : new Error(String(error)));
     });
-  } catch (error) {
-    await consumer.disconnect().catch(() => undefined);
-    throw error;
-  }
 
   return {
     isJoined: () => joined,
