@@ -30,6 +30,7 @@ import {
   type ScenarioRecord,
 } from './lib/results.js';
 import { SCENARIOS } from './scenarios.js';
+import { describeScenarios, selectScenarios, settingOverrides } from './lib/scenario-args.js';
 
 const argv = process.argv.slice(2);
 const { values: args } = parseArgs({
@@ -46,35 +47,12 @@ const { values: args } = parseArgs({
 });
 
 if (args.list) {
-  for (const scenario of SCENARIOS) {
-    console.log(`${scenario.name}: ${scenario.title}`);
-    for (const [name, setting] of Object.entries(scenario.settings))
-      console.log(
-        `  ${scenario.name}.${name} = ${setting.full} (smoke ${setting.smoke}): ${setting.description}`,
-      );
-  }
+  console.log(describeScenarios(SCENARIOS));
   process.exit(0);
 }
 
-const selected = args.only
-  ? args.only.split(',').map((name) => {
-      const scenario = SCENARIOS.find((candidate) => candidate.name === name.trim());
-      if (!scenario)
-        throw new Error(`no scenario ${name}; there are ${SCENARIOS.map((s) => s.name).join(', ')}`);
-      return scenario;
-    })
-  : SCENARIOS;
-
-const overrides = new Map<string, number>();
-for (const assignment of args.set) {
-  const match = /^([a-z0-9-]+)\.([A-Za-z0-9]+)=(\d+(?:\.\d+)?)$/.exec(assignment);
-  const scenario = match && SCENARIOS.find((candidate) => candidate.name === match[1]);
-  if (!match || !scenario?.settings[match[2]!])
-    throw new Error(
-      `--set ${assignment}: expected <scenario>.<setting>=<number> naming a setting --list shows`,
-    );
-  overrides.set(`${match[1]}.${match[2]}`, Number(match[3]));
-}
+const selected = selectScenarios(SCENARIOS, args.only);
+const overrides = settingOverrides(SCENARIOS, args.set);
 
 const mode = args.smoke ? 'smoke' : 'full';
 const startedAt = new Date();

@@ -27,6 +27,7 @@ import { startPrivateKafka, type PrivateKafka } from './lib/kafka.js';
 import { Submitter } from './lib/load.js';
 import { createPrivateCluster } from './lib/postgres.js';
 import { FAULT_SCENARIOS, type FaultContext, type FaultRow, type FaultScenario } from './scenarios.js';
+import { describeScenarios, selectScenarios, settingOverrides } from '../../bench/lib/scenario-args.js';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
@@ -43,35 +44,12 @@ const { values: args } = parseArgs({
 });
 
 if (args.list) {
-  for (const scenario of FAULT_SCENARIOS) {
-    console.log(`${scenario.name}: ${scenario.title}`);
-    for (const [name, setting] of Object.entries(scenario.settings))
-      console.log(
-        `  ${scenario.name}.${name} = ${setting.full} (smoke ${setting.smoke}): ${setting.description}`,
-      );
-  }
+  console.log(describeScenarios(FAULT_SCENARIOS));
   process.exit(0);
 }
 
-const selected = args.only
-  ? args.only.split(',').map((name) => {
-      const scenario = FAULT_SCENARIOS.find((candidate) => candidate.name === name.trim());
-      if (!scenario)
-        throw new Error(`no scenario ${name}; there are ${FAULT_SCENARIOS.map((s) => s.name).join(', ')}`);
-      return scenario;
-    })
-  : FAULT_SCENARIOS;
-
-const overrides = new Map<string, number>();
-for (const assignment of args.set) {
-  const match = /^([a-z0-9-]+)\.([A-Za-z0-9]+)=(\d+(?:\.\d+)?)$/.exec(assignment);
-  const scenario = match && FAULT_SCENARIOS.find((candidate) => candidate.name === match[1]);
-  if (!match || !scenario?.settings[match[2]!])
-    throw new Error(
-      `--set ${assignment}: expected <scenario>.<setting>=<number> naming a setting --list shows`,
-    );
-  overrides.set(`${match[1]}.${match[2]}`, Number(match[3]));
-}
+const selected = selectScenarios(FAULT_SCENARIOS, args.only);
+const overrides = settingOverrides(FAULT_SCENARIOS, args.set);
 
 const runStarted = performance.now();
 const log = (message: string) =>
