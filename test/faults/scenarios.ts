@@ -14,8 +14,7 @@ import type { PrivateKafka } from './lib/kafka.js';
 import { ResumingStream, type Submitter } from './lib/load.js';
 import { checkOracle, checkStream, type OracleResult, type StreamCheck } from './lib/oracle.js';
 import type { PrivateCluster } from './lib/postgres.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '@renkei/testing';
 
 export interface Setting {
   smoke: number;
@@ -68,6 +67,9 @@ export interface FaultScenario {
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+/** When the last report was stored, counted from the end of the load. */
+const storedAfterLoad = (oracle: OracleResult) =>
+  Number.isNaN(oracle.storedAfterMs) ? 'never' : `${seconds(oracle.storedAfterMs)} after the load`;
 
 /** The failures every scenario shares: the oracle's counts. */
 function oracleFailures(oracle: OracleResult, { gaveUpAllowed = false } = {}): string[] {
@@ -326,7 +328,7 @@ const postgresKill: FaultScenario = {
       done: `${rate}/s for ${length} s; postmaster kill -9 at ${(length / 3) | 0} s, started again`,
       oracle,
       p99Ms: p99(submitter),
-      recovery: `database back ${back === undefined || killedAt === undefined ? 'never' : `${seconds(back - killedAt)} after the kill`}; all stored ${Number.isNaN(oracle.storedAfterMs) ? 'never' : `${seconds(oracle.storedAfterMs)} after the load`}`,
+      recovery: `database back ${back === undefined || killedAt === undefined ? 'never' : `${seconds(back - killedAt)} after the kill`}; all stored ${storedAfterLoad(oracle)}`,
       exits: exitsOf(hub),
       failures,
       notes: [],
@@ -400,7 +402,7 @@ const postgresStop: FaultScenario = {
       done: `${rate}/s for ${length} s; PostgreSQL stopped ${stop} s from ${margin} s`,
       oracle,
       p99Ms: p99(submitter),
-      recovery: `ledger ${ledgerCaughtUp === undefined ? 'not caught up' : `caught up ${seconds(ledgerCaughtUp)}`} after the return (${acceptedBeforeReturn.length} ids); all stored ${Number.isNaN(oracle.storedAfterMs) ? 'never' : `${seconds(oracle.storedAfterMs)} after the load`}`,
+      recovery: `ledger ${ledgerCaughtUp === undefined ? 'not caught up' : `caught up ${seconds(ledgerCaughtUp)}`} after the return (${acceptedBeforeReturn.length} ids); all stored ${storedAfterLoad(oracle)}`,
       exits: exitsOf(hub),
       failures,
       notes: [],
@@ -439,7 +441,7 @@ const correlatorKill: FaultScenario = {
       done: `${rate}/s for ${length} s; 3 correlators, ${kills} kill -9 (one every ${every / 1000} s)`,
       oracle,
       p99Ms: p99(submitter),
-      recovery: `all stored ${Number.isNaN(oracle.storedAfterMs) ? 'never' : `${seconds(oracle.storedAfterMs)} after the load`}`,
+      recovery: `all stored ${storedAfterLoad(oracle)}`,
       exits: exitsOf(hub),
       failures: oracleFailures(oracle),
       notes: [],
@@ -515,7 +517,7 @@ const poison: FaultScenario = {
       done: `${rate}/s for ${length} s; ${sent - failedSends} malformed records (${kinds.length} kinds) on the reports topic`,
       oracle,
       p99Ms: p99(submitter),
-      recovery: `all stored ${Number.isNaN(oracle.storedAfterMs) ? 'never' : `${seconds(oracle.storedAfterMs)} after the load`}`,
+      recovery: `all stored ${storedAfterLoad(oracle)}`,
       exits: exitsOf(hub),
       failures,
       notes: failedSends ? [`${failedSends} poison sends were refused by the broker`] : [],
