@@ -115,7 +115,10 @@ describe('large exports, off the event loop', () => {
     console.log(
       `export of ${REPORTS} reports: ${Math.round(took)} ms, longest stall ${Math.round(longest)} ms`,
     );
-    expect(took).toBeGreaterThan(1_000);
+    // The export is heavy (on the event loop it stalled it for its whole length, 3.3 s
+    // when this was written; 0.8 s on a quiet machine): no single stall is half of it.
+    expect(took).toBeGreaterThan(300);
+    expect(longest).toBeLessThan(took / 2);
     expect(longest).toBeLessThan(1_000);
   });
 });
