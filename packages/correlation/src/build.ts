@@ -1,6 +1,8 @@
 import { indicatorKey } from '@renkei/indicators';
 import {
   ALERT_RECORD_SCHEMA,
+  decodeAlertPairs,
+  encodeAlertPairs,
   SEVERITIES,
   type AlertContribution,
   type AlertIndicator,
@@ -29,6 +31,8 @@ export interface AlertDelta {
   subject: AlertSubject;
   /** Reports to include, each with the canonical indicators that put it there (merged into what it has). */
   contributions: Map<string, { report: ReportFacts; indicators: AlertIndicator[] }>;
+  /** For a campaign: the pairs of reports (by id) this delta files under it. */
+  pairs: [string, string][];
   /** The indicator passed the over-correlation cap: mark the alert and stop. */
   tooCommon: boolean;
   /** The report that caused the change, for the time of a too-common version. */
@@ -102,14 +106,17 @@ export function applyDelta(
       });
       changed = true;
     }
+    const contributions = [...byReport.values()].sort(compareContributions);
+    const pairs = pairsAfter(previous, delta, contributions);
+    if (pairs !== previous?.pairs) changed = true;
     if (changed) {
-      const contributions = [...byReport.values()].sort(compareContributions);
       // The newest report it holds: a function of the contributions, so the final time is too.
       const at = latest([previous?.updatedAt, ...contributions.map((c) => c.receivedAt)]);
       current = record(
         { history: earlier, createdAt: previous?.createdAt },
         delta,
         contributions,
+        pairs,
         false,
         version,
         at,
@@ -127,7 +134,17 @@ export function applyDelta(
   if (current && (delta.tooCommon || saturated)) {
     const version = current.version + 1;
     const at = latest([current.updatedAt, delta.causedBy.receivedAt]);
-    current = record(current, delta, current.contributions, true, version, at, 'too-common', settings);
+    current = record(
+      current,
+      delta,
+      current.contributions,
+      current.pairs,
+      true,
+      version,
+      at,
+      'too-common',
+      settings,
+    );
     writes.push({
       correlationKey: delta.correlationKey,
       record: current,
@@ -137,10 +154,40 @@ export function applyDelta(
   return writes;
 }
 
+/**
+ * A campaign's pairs after the delta, stored against the new contributions:
+ * the previous version's and the delta's whose two reports the alert holds
+ * (a report left out at the size bound takes its pairs with it). The same
+ * string as before when nothing was added.
+ */
+function pairsAfter(
+  previous: AlertRecord | undefined,
+  delta: AlertDelta,
+  contributions: readonly AlertContribution[],
+): string | undefined {
+  // A campaign written before pairs were kept stays without: its old pairs are not known.
+  if (delta.subject.kind !== 'campaign' || (previous && previous.pairs === undefined)) return undefined;
+  const index = new Map(contributions.map((c, i) => [c.reportId, i]));
+  const pairs: [number, number][] = [];
+  if (previous?.pairs) {
+    const before = previous.contributions.map((c) => index.get(c.reportId)!);
+    for (const [i, j] of decodeAlertPairs(previous.contributions.length, previous.pairs))
+      pairs.push([before[i]!, before[j]!]);
+  }
+  for (const [a, b] of delta.pairs) {
+    const i = index.get(a);
+    const j = index.get(b);
+    if (i !== undefined && j !== undefined) pairs.push([i, j]);
+  }
+  const encoded = encodeAlertPairs(contributions.length, pairs);
+  return encoded === previous?.pairs ? previous.pairs : encoded;
+}
+
 function record(
   previous: Pick<AlertRecord, 'history'> & { createdAt: string | undefined },
   delta: AlertDelta,
   contributions: AlertContribution[],
+  pairs: AlertRecord['pairs'],
   tooCommon: boolean,
   version: number,
   at: string,
@@ -166,6 +213,7 @@ function record(
     sectors: words.sectors,
     organisationCount: words.organisationCount,
     contributions,
+    ...(pairs ? { pairs } : {}),
     relatedAlertIds: words.relatedAlertIds,
     tooCommon,
     watchlistEntryId: delta.subject.kind === 'watchlist-match' ? delta.subject.entryId : null,

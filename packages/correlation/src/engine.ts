@@ -134,6 +134,7 @@ export function correlateReport(
       const delta = deltaFor(correlationKey, { kind: 'campaign', anchorKey });
       include(delta, report, entry.mine);
       include(delta, entry.report, entry.theirs);
+      delta.pairs.push([report.reportId, entry.report.reportId]);
     }
   }
 
@@ -180,6 +181,7 @@ export function correlateReport(
         exercise: report.exercise,
         subject,
         contributions: new Map(),
+        pairs: [],
         tooCommon: false,
         causedBy: report,
       };
@@ -218,6 +220,7 @@ export function backfillWatchlistEntry(
       exercise,
       subject: { kind: 'watchlist-match', entryId: entry.id, indicator: entry.indicator },
       contributions: new Map(),
+      pairs: [],
       tooCommon: !fetched.complete,
       causedBy: rows.reduce((a, b) =>
         Date.parse(b.report.receivedAt) > Date.parse(a.report.receivedAt) ? b : a,

@@ -9,6 +9,7 @@ import {
   DEFAULT_CORRELATION_SETTINGS,
   type MemoryCorrelationState,
 } from '@renkei/correlation';
+import { decodeAlertPairs } from '@renkei/schema';
 import { alertsOf, DAY, facts, hub, incoming, MINUTE } from './support.js';
 
 const WINDOW = DEFAULT_CORRELATION_SETTINGS.windowMs;
@@ -286,6 +287,42 @@ describe('campaign', () => {
     const [campaign] = alertsOf(state, 'campaign');
     expect(campaign!.version).toBe(2);
     expect(campaign!.contributions.map((c) => c.organisationId)).toEqual(['a-csirt', 'b-csirt', 'c-csirt']);
+  });
+
+  it('lists the pairs filed under it, not every two of its reports that share indicators', () => {
+    const state = hub();
+    const alpha = ['domain', 'c2-alpha.example'] as const;
+    const charlie = ['domain', 'c2-charlie.example'] as const;
+    const delta = ['domain', 'c2-delta.example'] as const;
+    const a = facts('a-csirt', { at: 0 });
+    const b = facts('b-csirt', { at: DAY });
+    const c = facts('c-csirt', { at: 2 * DAY });
+    state.process(incoming(a, [alpha, charlie, delta]));
+    state.process(incoming(b, [alpha, charlie, delta]));
+    state.process(incoming(c, [charlie, delta]));
+    const byAnchor = (anchor: string) =>
+      alertsOf(state, 'campaign').find(
+        (alert) => alert.id === alertIdFor(correlationKeys.campaign(false, anchor)),
+      )!;
+    const pairsOf = (alert: ReturnType<typeof byAnchor>) =>
+      decodeAlertPairs(alert.contributions.length, alert.pairs!).map(([i, j]) => [
+        alert.contributions[i]!.reportId,
+        alert.contributions[j]!.reportId,
+      ]);
+    // a and b share c2-alpha, smaller than c2-charlie: their pair belongs to the c2-alpha campaign,
+    // though both are in c2-charlie's through c.
+    expect(pairsOf(byAnchor('domain:c2-alpha.example'))).toEqual([[a.reportId, b.reportId]]);
+    const charlieCampaign = byAnchor('domain:c2-charlie.example');
+    expect(charlieCampaign.contributions.map((x) => x.reportId)).toEqual([
+      a.reportId,
+      b.reportId,
+      c.reportId,
+    ]);
+    expect(pairsOf(charlieCampaign)).toEqual([
+      [a.reportId, c.reportId],
+      [b.reportId, c.reportId],
+    ]);
+    expect(alertsOf(state, 'shared-indicator').every((alert) => alert.pairs === undefined)).toBe(true);
   });
 
   it('does not count a URL and its own host as two shared indicators', () => {

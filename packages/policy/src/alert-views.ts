@@ -1,4 +1,5 @@
 import {
+  decodeAlertPairs,
   SEVERITIES,
   TLP_LEVELS,
   type AlertContribution,
@@ -159,10 +160,12 @@ function sharedRecorded(a: AlertContribution, b: AlertContribution): string[] {
  * joins a shared-indicator or campaign alert through a pair with a report of
  * another organisation, so one that joined only by pairing with a report the
  * viewer may not know of is left out, and so are the indicators only such a
- * pair put on it. A campaign pair counts only when the smallest indicator it
- * shares is the one the campaign is keyed on: the correlator files any other
- * pair under another campaign. Indicators are compared as the record lists
- * them, which for a pair the correlator made is exactly what the two share.
+ * pair put on it. A campaign holds only the pairs the correlator filed under
+ * it: two of its reports that share an indicator smaller than its key are
+ * paired under another campaign (the record lists its pairs; older records
+ * are judged by the indicators they list). Indicators are compared as the
+ * record lists them, which for a pair the correlator made is exactly what the
+ * two share.
  */
 function pairMembers(
   kind: 'shared-indicator' | 'campaign',
@@ -227,8 +230,10 @@ interface Pair {
 const pairsByRecord = new WeakMap<AlertRecord, Map<string, Pair[]>>();
 
 /**
- * Every pair of the record's contributions the correlator would join to it,
- * whoever may know of them. A contribution lists the same indicators at every
+ * Every pair of the record's contributions the correlator joined to it,
+ * whoever may know of them: for a campaign, the pairs it lists; for a
+ * shared-indicator alert (and a campaign written before pairs were kept),
+ * worked out from the indicators. A contribution lists the same indicators at every
  * version (`contributionsAt` replays only who was there and their TLP), so the
  * pairs are worked out once per record and each version and viewer keeps the
  * ones both of whose reports it may know of: a campaign of 500 reports would
@@ -241,6 +246,11 @@ function pairsOf(
 ): Map<string, Pair[]> {
   const cached = rules === VIEW_RULES ? pairsByRecord.get(record) : undefined;
   if (cached) return cached;
+  if (kind === 'campaign' && record.pairs) {
+    const pairs = pairsFiled(record);
+    if (rules === VIEW_RULES) pairsByRecord.set(record, pairs);
+    return pairs;
+  }
   const anchor = kind === 'campaign' ? campaignAnchor(record) : undefined;
   const minimum = kind === 'campaign' ? rules.campaignMinimumSharedIndicators : 1;
   const pairs = new Map<string, Pair[]>();
@@ -264,6 +274,30 @@ function pairsOf(
     }
   }
   if (rules === VIEW_RULES) pairsByRecord.set(record, pairs);
+  return pairs;
+}
+
+/**
+ * A campaign's pairs as the correlator filed them. Each pair's indicators are
+ * those both reports list: it lists all they share, and neither lists any
+ * indicator the other lacks.
+ */
+function pairsFiled(record: AlertRecord): Map<string, Pair[]> {
+  const pairs = new Map<string, Pair[]>();
+  for (const [i, j] of decodeAlertPairs(record.contributions.length, record.pairs ?? '')) {
+    const a = record.contributions[i];
+    const b = record.contributions[j];
+    if (!a || !b) continue;
+    const shared = sharedRecorded(a, b);
+    for (const [one, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const list = pairs.get(one.reportId) ?? [];
+      list.push({ partner: other.reportId, shared });
+      pairs.set(one.reportId, list);
+    }
+  }
   return pairs;
 }
 

@@ -91,6 +91,16 @@ export const alertRecordSchema = z.strictObject({
   sectors: z.array(sectorSchema),
   organisationCount: z.number().int().nonnegative(),
   contributions: z.array(alertContributionSchema).min(1),
+  /**
+   * For a campaign: the pairs of contributions that the correlator filed
+   * under it. Two reports that
+   * are both in a campaign may still be paired under another one (they share
+   * an indicator smaller than its key), and only the correlator, which saw
+   * every indicator of both, can tell; the policy needs to know, or a
+   * viewer would see a campaign form from reports that never formed it.
+   * Kept as bits (`encodeAlertPairs`); absent in records written before it was kept.
+   */
+  pairs: z.base64().optional(),
   /** Alerts this one builds on: a campaign lists its shared-indicator alerts. */
   relatedAlertIds: z.array(z.uuid()),
   /** Reported by more organisations than the cap allows: marked once, then no further versions. */

@@ -1,6 +1,7 @@
 export * from './vocabulary.js';
 export * from './report.js';
 export * from './alert.js';
+export * from './alert-pairs.js';
 export * from './principal.js';
 export * from './frames.js';
 export * from './issues.js';
