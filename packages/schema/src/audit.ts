@@ -22,6 +22,11 @@ export const AUDIT_KINDS = [
   /** A token handed out without a credential: demo sign-in in development mode. */
   'token.minted',
   'access.denied',
+  /** An exercise run planned, or its state changed by an analyst (start, pause, resume, abort). */
+  'exercise.planned',
+  'exercise.controlled',
+  /** The exercise control sent an inject (a report through ingest, a warning, an information request). */
+  'exercise.inject-sent',
 ] as const;
 export const auditKindSchema = z.enum(AUDIT_KINDS);
 export type AuditKind = z.infer<typeof auditKindSchema>;

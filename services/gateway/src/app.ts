@@ -22,6 +22,7 @@ import { exclusionRoutes } from './routes/exclusions.js';
 import { GATEWAY_READ_COSTS } from './read-costs.js';
 import { interopRoutes, type InteropDeps } from './routes/interop.js';
 import { organisationRoutes } from './routes/organisations.js';
+import { exerciseRoutes } from './routes/exercises.js';
 import { reportListRoutes } from './routes/reports.js';
 import { streamRoutes } from './routes/stream.js';
 import { warningRoutes } from './routes/warnings.js';
@@ -67,6 +68,8 @@ export interface GatewayDeps {
    * Default: a key of this process only (tests).
    */
   warningCursors?: Sealer;
+  /** Whether this gateway can send report injects (it holds the hub signing key). Default: no. */
+  exerciseReports?: boolean;
 }
 
 /** The largest frame a client may send: a subscription is a few hundred bytes. */
@@ -124,6 +127,7 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
   exclusionRoutes(http.app, deps);
   interopRoutes(http.app, deps);
   reportListRoutes(http.app, deps);
+  exerciseRoutes(http.app, { ...deps, canSendReports: deps.exerciseReports ?? false });
   consoleRoutes(http.app, deps);
   return http;
 }

@@ -71,6 +71,8 @@ export const gatewayConfigSchema = z.object({
   TAXII_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   /** The built console served at `/`. */
   GATEWAY_CONSOLE_DIR: z.string().default(path.join(REPOSITORY_ROOT, 'services', 'console', 'dist')),
+  /** How often each gateway looks for exercise injects that fell due and runs that ended. */
+  GATEWAY_EXERCISE_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   /** Where ingest is: the console's form posts there, and TAXII adds are imported there. */
   GATEWAY_INGEST_URL: z.url().default('http://127.0.0.1:7400'),
   /**

@@ -19,6 +19,7 @@ import {
   type ServiceHandle,
 } from '@renkei/runtime';
 import { buildGatewayApp } from './app.js';
+import { startExerciseScheduler } from './exercises/scheduler.js';
 import { hubCursorSealers } from './cursors.js';
 import { isLoopbackHost } from './routes/console.js';
 import type { GatewayConfig } from './config.js';
@@ -145,6 +146,21 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       (f) => f.close(),
     );
 
+    const exerciseSigning = injectSigning(config);
+    await resources.use(
+      async () =>
+        startExerciseScheduler({
+          pool,
+          logger,
+          registry,
+          ingestUrl: config.GATEWAY_INGEST_URL,
+          signing: exerciseSigning,
+          tickMs: config.GATEWAY_EXERCISE_TICK_MS,
+        }),
+      (scheduler) => scheduler.close(),
+      'exercise-scheduler',
+    );
+
     const origins = createOriginPolicy([
       ...(config.GATEWAY_PUBLIC_URL ? [config.GATEWAY_PUBLIC_URL] : []),
       ...config.GATEWAY_ALLOWED_ORIGINS,
@@ -175,6 +191,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       metrics,
       timeouts: httpTimeoutsFrom(config),
       warningCursors: cursors.warnings,
+      exerciseReports: exerciseSigning !== null,
     });
     resources.defer(() => http.close());
     const url = await http.listen({ host: config.HOST, port: config.GATEWAY_PORT, onFailure: outcome.fail });
@@ -199,6 +216,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await resources.close().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Exercise report injects go through ingest as the organisation they name,
+ * with a token minted for that one inject: the gateway needs the hub signing
+ * key beside the public key set (as `npm run up` keeps it). Without it, a
+ * scenario with report injects is refused when planned.
+ */
+function injectSigning(config: Pick<GatewayConfig, 'AUTH_JWKS_FILE' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE'>) {
+  const jwks = config.AUTH_JWKS_FILE ?? keyFilesIn(stateDirectory()).publicKeySet;
+  const signingKeyFile = path.join(path.dirname(jwks), path.basename(keyFilesIn('.').signingKey));
+  if (!existsSync(signingKeyFile)) return null;
+  return { signingKeyFile, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE };
 }
 
 /**

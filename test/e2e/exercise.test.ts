@@ -1,0 +1,393 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AfterActionReport } from '@renkei/exercise';
+import type { ExerciseRunView, ExerciseScenarioInput, ExerciseTaskView, Role } from '@renkei/schema';
+import {
+  createTestDatabase,
+  createTestKeys,
+  deleteTopicsWithPrefix,
+  eventually,
+  randomTopicPrefix,
+  registerOrganisations,
+  spawnServices,
+  TEST_ORGANISATIONS,
+  waitUntilReady,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestKeys,
+  type TestOrganisation,
+} from '@renkei/testing';
+
+/**
+ * An exercise played through the real pipeline at speed 60 (a scenario
+ * minute is a real second): injects go through ingest, the warning reaches
+ * the participants, simulated participants answer on time, late or never,
+ * and the after-action report says exactly that. Then the gateway running the
+ * schedule is killed mid-run and another one finishes it: every inject sent
+ * exactly once.
+ */
+describe('exercises end to end', () => {
+  let database: TestDatabase;
+  let keys: TestKeys;
+  let prefix: string;
+  let env: Record<string, string>;
+  const services: ServiceProcess[] = [];
+  let ingestUrl: string;
+  let gateway: ServiceProcess;
+  const { gsoc, mlitCsirt, financeCeptar, acmeBank, waterCeptar } = TEST_ORGANISATIONS;
+  const ACTORS = {
+    analyst: { organisation: gsoc, roles: ['analyst'] },
+    finance: { organisation: financeCeptar, roles: ['ceptar'] },
+    bank: { organisation: acmeBank, roles: ['reporter'] },
+    water: { organisation: waterCeptar, roles: ['ceptar'] },
+  } satisfies Record<string, { organisation: TestOrganisation; roles: Role[] }>;
+  type Actor = keyof typeof ACTORS;
+  const tokens = {} as Record<Actor, string>;
+
+  const spawnGateway = async (label: string) => {
+    const [started] = await spawnServices([
+      {
+        name: 'gateway',
+        label,
+        env: { ...env, GATEWAY_INGEST_URL: ingestUrl, GATEWAY_EXERCISE_TICK_MS: '100' },
+      },
+    ]);
+    services.push(started!);
+    await waitUntilReady(started!.url!);
+    return started!;
+  };
+
+  beforeAll(async () => {
+    [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
+    await registerOrganisations(database, [gsoc, mlitCsirt, financeCeptar, acmeBank, waterCeptar]);
+    prefix = randomTopicPrefix();
+    env = { DATABASE_URL: database.url, KAFKA_TOPIC_PREFIX: prefix, AUTH_JWKS_FILE: keys.jwksFile };
+    const started = await spawnServices([
+      { name: 'correlator', env },
+      { name: 'ingest', env },
+    ]);
+    services.push(...started);
+    ingestUrl = started[1]!.url!;
+    await waitUntilReady(ingestUrl);
+    gateway = await spawnGateway('gateway-1');
+    for (const [name, { organisation, roles }] of Object.entries(ACTORS) as [
+      Actor,
+      (typeof ACTORS)[Actor],
+    ][]) {
+      tokens[name] = await keys.token({
+        org: organisation.id,
+        sector: organisation.sector,
+        roles,
+        sub: `${name}-user`,
+      });
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(services.map((service) => service.stop()));
+    await database?.drop();
+    await keys?.remove();
+    if (prefix) await deleteTopicsWithPrefix(prefix);
+  });
+
+  const call = async <T = Record<string, unknown>>(
+    actor: Actor,
+    method: string,
+    path: string,
+    body?: unknown,
+  ) => {
+    const response = await fetch(`${gateway.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${tokens[actor]}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, text, body: (text.startsWith('{') ? JSON.parse(text) : null) as T };
+  };
+  const run = (id: string) => call<ExerciseRunView>('analyst', 'GET', `/v1/exercises/${id}`);
+
+  it('refuses a scenario that does not validate, naming each path, before scheduling anything', async () => {
+    const { status, body } = await call('analyst', 'POST', '/v1/exercises', {
+      scenario: { ...scenarioFor('bad.example'), injects: [{ id: 'x', at: 'soon', kind: 'warning' }] },
+    });
+    expect(status).toBe(400);
+    const fields = (body as { fields: { field: string }[] }).fields.map((f) => f.field);
+    expect(fields).toContain('scenario.injects[0].at');
+    expect(fields).toContain('scenario.injects[0].warning');
+    expect((await call('analyst', 'GET', '/v1/exercises')).body).toEqual({ items: [] });
+    const forbidden = await call('finance', 'POST', '/v1/exercises', { scenario: scenarioFor('x.example') });
+    expect(forbidden.status).toBe(403);
+  });
+
+  it('plays a scenario at speed 60 and scores on time, late, never and a report back exactly', async () => {
+    const domain = `drill-${randomBytes(3).toString('hex')}.example`;
+    const created = await call<{ id: string; state: string }>('analyst', 'POST', '/v1/exercises', {
+      scenario: scenarioFor(domain),
+      speed: 60,
+    });
+    expect(created.status).toBe(201);
+    const { id } = created.body;
+    expect((await call('analyst', 'POST', `/v1/exercises/${id}/start`)).status).toBe(200);
+    expect((await call('analyst', 'POST', `/v1/exercises/${id}/start`)).status).toBe(409);
+
+    // The warning inject at 2 minutes: finance acknowledges at once, the bank after 7 minutes (late), water never.
+    const warned = await eventually(
+      async () => {
+        const view = (await run(id)).body;
+        const warning = view.injects.find((inject) => inject.id === 'warn')!;
+        expect(warning.sentAt).not.toBeNull();
+        return warning;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect((await call('finance', 'POST', `/v1/warnings/${warned.warningId}/ack`)).status).toBe(200);
+    // Participants see their own tasks only, never the scoring.
+    const tasks = await eventually(
+      async () => {
+        const view = (await call<ExerciseTaskView>('water', 'GET', `/v1/exercises/${id}`)).body;
+        expect(view.tasks).toHaveLength(1);
+        return view;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(tasks).not.toHaveProperty('expectations');
+    expect(tasks.tasks[0]!.message.en).toContain('Report');
+    const water = await fetch(`${ingestUrl}/v1/reports`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.water}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        title: 'We see it too',
+        category: 'phishing',
+        severity: 'medium',
+        tlp: 'GREEN',
+        detectedAt: new Date().toISOString(),
+        indicators: [{ type: 'domain', value: domain.toUpperCase().replace('.', '[.]') }],
+        exercise: true,
+      }),
+    });
+    expect(water.status).toBe(202);
+    // The alert the injects raised, triaged by the analyst.
+    const alertId = await eventually(
+      async () => {
+        const alert = (await run(id)).body.injects.find((inject) => inject.id === 'second-sighting')!.alertId;
+        expect(alert).toBeTruthy();
+        return alert!;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(
+      (await call('analyst', 'POST', `/v1/alerts/${alertId}/status`, { status: 'acknowledged' })).status,
+    ).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 7_000 - (Date.now() - Date.parse(warned.sentAt!))));
+    expect((await call('bank', 'POST', `/v1/warnings/${warned.warningId}/ack`)).status).toBe(200);
+
+    const done = await eventually(
+      async () => {
+        const view = (await run(id)).body;
+        expect(view.state).toBe('completed');
+        return view;
+      },
+      { timeoutMs: 60_000 },
+    );
+    const outcome = (expectation: string, participant: string) =>
+      done.expectations.find((o) => o.expectation === expectation && o.participant === participant)!;
+    expect(done.expectations.map((o) => [o.expectation, o.participant, o.status])).toEqual([
+      ['ack', 'acme-bank', 'late'],
+      ['ack', 'finance-ceptar', 'met'],
+      ['ack', 'water-ceptar', 'missed'],
+      ['back', 'water-ceptar', 'met'],
+      ['tri', 'gsoc', 'met'],
+    ]);
+    // Scenario time: a real second is a scenario minute.
+    expect(outcome('ack', 'acme-bank').takenMs).toBeGreaterThan(6 * 60_000);
+    expect(outcome('ack', 'finance-ceptar').takenMs).toBeLessThan(5 * 60_000);
+
+    const report = (await call<AfterActionReport>('analyst', 'GET', `/v1/exercises/${id}/report`)).body;
+    expect(report.expectations).toMatchObject({ total: 5, met: 3, late: 1, missed: 1, pending: 0 });
+    expect(
+      report.acknowledgement.bySector.map((row) => [row.sector, row.expected, row.acknowledged]),
+    ).toEqual([
+      ['finance', 2, 2],
+      ['water', 1, 0],
+    ]);
+    expect(
+      report.acknowledgement.byOrganisation.find((row) => row.organisationId === 'acme-bank')!.medianMs,
+    ).toBe(outcome('ack', 'acme-bank').takenMs);
+    expect(report.comparison.at(-1)).toMatchObject({ runId: id, expectations: { met: 3, total: 5 } });
+    const csv = await call('analyst', 'GET', `/v1/exercises/${id}/report?format=csv`);
+    expect(csv.text.trim().split('\r\n')).toHaveLength(6);
+    const page = await call('analyst', 'GET', `/v1/exercises/${id}/report?format=html&lang=ja`);
+    expect(page.text).toContain('事後評価報告');
+    expect((await call('finance', 'GET', `/v1/exercises/${id}/report`)).status).toBe(403);
+  }, 150_000);
+
+  it('sends every inject exactly once when the gateway running the schedule is killed mid-run', async () => {
+    const domain = `kill-${randomBytes(3).toString('hex')}.example`;
+    const injects = Array.from({ length: 8 }, (_, index) =>
+      index % 2 === 0
+        ? {
+            id: `report-${index}`,
+            at: `PT${index}M`,
+            kind: 'report' as const,
+            from: index % 4 === 0 ? 'mlit-csirt' : 'gsoc',
+            report: {
+              title: `Inject ${index}`,
+              category: 'phishing' as const,
+              severity: 'medium' as const,
+              tlp: 'GREEN' as const,
+              indicators: [{ type: 'domain' as const, value: `${index}.${domain}` }],
+            },
+          }
+        : {
+            id: `warning-${index}`,
+            at: `PT${index}M`,
+            kind: 'warning' as const,
+            warning: {
+              title: `W${index}`,
+              body: 'B',
+              severity: 'low' as const,
+              tlp: 'GREEN' as const,
+              sectors: ['finance' as const],
+            },
+          },
+    );
+    const created = await call<{ id: string }>('analyst', 'POST', '/v1/exercises', {
+      scenario: { ...scenarioFor(domain), id: 'kill-drill', injects, expectations: [] },
+      speed: 60,
+    });
+    expect(created.status).toBe(201);
+    const { id } = created.body;
+    await call('analyst', 'POST', `/v1/exercises/${id}/start`);
+    await eventually(
+      async () => {
+        const sent = (await run(id)).body.injects.filter((inject) => inject.sentAt !== null);
+        expect(sent.length).toBeGreaterThanOrEqual(3);
+      },
+      { timeoutMs: 30_000 },
+    );
+    await gateway.kill();
+    gateway = await spawnGateway('gateway-2');
+    const done = await eventually(
+      async () => {
+        const view = (await run(id)).body;
+        expect(view.state).toBe('completed');
+        return view;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(done.injects.every((inject) => inject.sentAt !== null)).toBe(true);
+
+    const count = async (sql: string, values: unknown[]) =>
+      Number((await database.pool.query<{ n: string }>(sql, values)).rows[0]!.n);
+    const reportIds = done.injects.flatMap((inject) => (inject.reportId ? [inject.reportId] : []));
+    const warningIds = done.injects.flatMap((inject) => (inject.warningId ? [inject.warningId] : []));
+    expect(reportIds).toHaveLength(4);
+    expect(warningIds).toHaveLength(4);
+    await eventually(
+      async () => {
+        expect(await count(`SELECT count(*) AS n FROM reports WHERE id = ANY($1::uuid[])`, [reportIds])).toBe(
+          4,
+        );
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(
+      await count(`SELECT count(*) AS n FROM reports WHERE title LIKE 'Inject %' AND exercise`, []),
+    ).toBe(4);
+    expect(await count(`SELECT count(*) AS n FROM warnings WHERE id = ANY($1::uuid[])`, [warningIds])).toBe(
+      4,
+    );
+    expect(
+      await count(
+        `SELECT count(*) AS n FROM feed_events WHERE kind = 'warning' AND payload->>'id' = ANY($1::text[])`,
+        [warningIds],
+      ),
+    ).toBe(4);
+    expect(
+      await count(
+        `SELECT count(DISTINCT object) AS n FROM audit_events WHERE kind = 'exercise.inject-sent' AND object LIKE $1`,
+        [`${id}/%`],
+      ),
+    ).toBe(8);
+    expect(
+      await count(
+        `SELECT count(*) AS n FROM audit_events WHERE kind = 'exercise.inject-sent' AND object LIKE $1`,
+        [`${id}/%`],
+      ),
+    ).toBe(8);
+  }, 150_000);
+});
+
+/** Two sightings of one domain (an alert), a warning to finance and water, a request to water. */
+function scenarioFor(domain: string): ExerciseScenarioInput {
+  return {
+    schema: 'renkei.exercise-scenario.v1',
+    id: 'e2e-drill',
+    version: 1,
+    title: { ja: '結合試験の訓練', en: 'End-to-end drill' },
+    description: { ja: '試験用', en: 'For the test' },
+    participants: [{ sector: 'finance' }, { organisation: 'water-ceptar' }],
+    injects: [
+      {
+        id: 'first-sighting',
+        at: 'PT0M',
+        kind: 'report',
+        from: 'mlit-csirt',
+        report: {
+          title: 'Phishing (exercise)',
+          category: 'phishing',
+          severity: 'high',
+          tlp: 'GREEN',
+          indicators: [{ type: 'domain', value: domain }],
+        },
+      },
+      {
+        id: 'second-sighting',
+        at: 'PT1M',
+        kind: 'report',
+        from: 'gsoc',
+        report: {
+          title: 'Same domain (exercise)',
+          category: 'phishing',
+          severity: 'high',
+          tlp: 'GREEN',
+          indicators: [{ type: 'domain', value: domain }],
+        },
+      },
+      {
+        id: 'warn',
+        at: 'PT2M',
+        kind: 'warning',
+        warning: {
+          title: '訓練 W',
+          body: 'Block it',
+          severity: 'high',
+          tlp: 'GREEN',
+          sectors: ['finance', 'water'],
+        },
+      },
+      {
+        id: 'ask',
+        at: 'PT3M',
+        kind: 'information-request',
+        to: 'water-ceptar',
+        message: { ja: '観測を報告してください', en: 'Report whether you see it' },
+      },
+    ],
+    expectations: [
+      { id: 'ack', kind: 'acknowledge', after: 'warn', within: 'PT5M' },
+      {
+        id: 'back',
+        kind: 'report',
+        participant: 'water-ceptar',
+        indicator: { type: 'domain', value: domain },
+        after: 'ask',
+        within: 'PT20M',
+      },
+      { id: 'tri', kind: 'triage', after: 'second-sighting', within: 'PT15M' },
+    ],
+  };
+}
