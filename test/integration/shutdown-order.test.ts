@@ -77,6 +77,8 @@ describe('ordered shutdown', () => {
       'stop-accepting',
       'websocket-clients',
       'http-server',
+      // No inject is sent once the gateway no longer serves: the scheduler stops before Kafka and PostgreSQL.
+      'exercise-scheduler',
       'kafka-consumer',
       'feed-relay',
       'kafka',
