@@ -1,12 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AfterActionReport } from '@renkei/exercise';
-import type { ExerciseRunView, ExerciseScenarioInput, ExerciseTaskView, Role } from '@renkei/schema';
+import type {
+  ExerciseRunView,
+  ExerciseScenarioInput,
+  ExerciseTaskView,
+  Role,
+  ServerFrame,
+} from '@renkei/schema';
 import {
   createTestDatabase,
   createTestKeys,
   deleteTopicsWithPrefix,
   eventually,
+  openStream,
   randomTopicPrefix,
   registerOrganisations,
   spawnServices,
@@ -130,6 +137,14 @@ describe('exercises end to end', () => {
     });
     expect(created.status).toBe(201);
     const { id } = created.body;
+    const streams = {
+      analyst: await openStream(gateway.url!, tokens.analyst),
+      water: await openStream(gateway.url!, tokens.water),
+      finance: await openStream(gateway.url!, tokens.finance),
+    };
+    await Promise.all(
+      Object.values(streams).map((stream) => stream.next((frame) => frame.type === 'welcome')),
+    );
     expect((await call('analyst', 'POST', `/v1/exercises/${id}/start`)).status).toBe(200);
     expect((await call('analyst', 'POST', `/v1/exercises/${id}/start`)).status).toBe(409);
 
@@ -204,6 +219,28 @@ describe('exercises end to end', () => {
     // Scenario time: a real second is a scenario minute.
     expect(outcome('ack', 'acme-bank').takenMs).toBeGreaterThan(6 * 60_000);
     expect(outcome('ack', 'finance-ceptar').takenMs).toBeLessThan(5 * 60_000);
+
+    // The board is pushed live: analysts see the run change to its end; the participant asked gets its task
+    // and nothing else of the exercise; a participant without a task gets no exercise frame at all.
+    const final = (await streams.analyst.next(
+      (frame) =>
+        frame.type === 'exercise' &&
+        frame.exercise.audience === 'control' &&
+        frame.exercise.run.state === 'completed',
+      30_000,
+    )) as Extract<ServerFrame, { type: 'exercise' }>;
+    expect(final.exercise.audience === 'control' && final.exercise.run.expectations).toEqual(
+      done.expectations,
+    );
+    const exerciseFrames = (actor: 'water' | 'finance') =>
+      streams[actor].frames.filter((frame) => frame.type === 'exercise');
+    expect(exerciseFrames('water')).toEqual([
+      expect.objectContaining({
+        exercise: { audience: 'participant', task: expect.objectContaining({ runId: id, inject: 'ask' }) },
+      }),
+    ]);
+    expect(exerciseFrames('finance')).toEqual([]);
+    await Promise.all(Object.values(streams).map((stream) => stream.close()));
 
     const report = (await call<AfterActionReport>('analyst', 'GET', `/v1/exercises/${id}/report`)).body;
     expect(report.expectations).toMatchObject({ total: 5, met: 3, late: 1, missed: 1, pending: 0 });

@@ -21,7 +21,9 @@ CREATE TABLE exercise_runs (
   organisation_id text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   -- The after-action summary once the run ended, for later runs to compare with.
-  summary jsonb
+  summary jsonb,
+  -- A digest of the control's view last put on the feed: a new one only when something changed.
+  last_event text
 );
 CREATE INDEX exercise_runs_by_scenario ON exercise_runs (scenario_id, created_at);
 CREATE INDEX exercise_runs_active ON exercise_runs (state) WHERE state IN ('scheduled', 'running');

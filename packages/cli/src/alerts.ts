@@ -237,5 +237,16 @@ export function formatEvent(event: StreamEvent): string {
         `${event.ack.organisationId} by ${event.ack.by}`,
         `(${event.ack.warningId})`,
       ].join('  ');
+    case 'exercise': {
+      const { exercise } = event;
+      if (exercise.audience === 'participant') {
+        return [`#${event.cursor}`, exercise.task.sentAt, 'exercise task', exercise.task.message.en].join('  ');
+      }
+      const { run } = exercise;
+      const counts = ['met', 'late', 'missed', 'pending']
+        .map((status) => `${run.expectations.filter((o) => o.status === status).length} ${status}`)
+        .join(', ');
+      return [`#${event.cursor}`, 'exercise', run.state, run.scenario.title.en, counts, `(${run.id})`].join('  ');
+    }
   }
 }

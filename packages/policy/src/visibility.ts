@@ -193,5 +193,15 @@ export function viewFeedEvent(
     }
     case 'warning-ack':
       return isAnalyst(viewer) ? { type: 'warning-ack', cursor, ack: event.payload } : null;
+    case 'exercise': {
+      const payload = event.payload;
+      if (payload.audience === 'control') {
+        return isAnalyst(viewer) ? { type: 'exercise', cursor, exercise: payload } : null;
+      }
+      // A task goes to its organisation only: never the scoring, never another's task.
+      return viewer.organisationId === payload.organisationId
+        ? { type: 'exercise', cursor, exercise: { audience: 'participant', task: payload.task } }
+        : null;
+    }
   }
 }

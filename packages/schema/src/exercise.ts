@@ -202,3 +202,25 @@ export const exerciseTaskViewSchema = z.strictObject({
   ),
 });
 export type ExerciseTaskView = z.infer<typeof exerciseTaskViewSchema>;
+
+/** A task sent to one participant: what its stream frame and its view of a run carry. */
+export const exerciseTaskSchema = z.strictObject({
+  runId: z.uuid(),
+  scenario: z.strictObject({ id: z.string(), version: z.number().int(), title: bilingualSchema }),
+  inject: stepIdSchema,
+  message: bilingualSchema,
+  sentAt: z.iso.datetime({ offset: true }),
+});
+export type ExerciseTask = z.infer<typeof exerciseTaskSchema>;
+
+/**
+ * An exercise event of the feed: the run as the control sees it (analysts:
+ * its clock, injects and scoring), sent when any of it changes; or a task for
+ * one participant, sent once with the inject. A participant never receives
+ * the control's events, so what others do changes nothing it receives.
+ */
+export const exerciseEventSchema = z.discriminatedUnion('audience', [
+  z.strictObject({ audience: z.literal('control'), run: exerciseRunViewSchema }),
+  z.strictObject({ audience: z.literal('participant'), organisationId: organisationIdSchema, task: exerciseTaskSchema }),
+]);
+export type ExerciseEvent = z.infer<typeof exerciseEventSchema>;

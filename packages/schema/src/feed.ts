@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { alertRecordSchema } from './alert.js';
+import { exerciseEventSchema } from './exercise.js';
 import { positionSchema } from './cursor.js';
 import { triageUpdateSchema } from './triage.js';
 import { warningAckSchema, warningRecordSchema } from './warning.js';
@@ -27,6 +28,8 @@ export const feedEventSchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...feedEventBase, kind: z.literal('warning'), payload: warningRecordSchema }),
   /** An organisation acknowledged a warning (analysts). */
   z.strictObject({ ...feedEventBase, kind: z.literal('warning-ack'), payload: warningAckSchema }),
+  /** An exercise run changed (analysts), or a participant was sent a task (that participant). */
+  z.strictObject({ ...feedEventBase, kind: z.literal('exercise'), payload: exerciseEventSchema }),
 ]);
 export type FeedEvent = z.infer<typeof feedEventSchema>;
 export type FeedEventKind = FeedEvent['kind'];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { alertKindSchema, alertViewSchema } from './alert.js';
 import { cursorSchema } from './cursor.js';
+import { exerciseRunViewSchema, exerciseTaskSchema } from './exercise.js';
 import type { FieldIssue } from './issues.js';
 import { principalSchema } from './principal.js';
 import { triageUpdateSchema } from './triage.js';
@@ -115,6 +116,16 @@ export const warningAckFrameSchema = z.strictObject({
   ack: warningAckSchema,
 });
 
+/** An exercise run as the control sees it (analysts), or a task sent to the viewer's organisation. */
+export const exerciseFrameSchema = z.strictObject({
+  type: z.literal('exercise'),
+  cursor: cursorSchema,
+  exercise: z.discriminatedUnion('audience', [
+    z.strictObject({ audience: z.literal('control'), run: exerciseRunViewSchema }),
+    z.strictObject({ audience: z.literal('participant'), task: exerciseTaskSchema }),
+  ]),
+});
+
 /** The cursor asked for is older than the feed keeps: events between `after` and `resumeFrom` are gone. */
 export const gapFrameSchema = z.strictObject({
   type: z.literal('gap'),
@@ -175,6 +186,7 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   alertUpdateFrameSchema,
   warningFrameSchema,
   warningAckFrameSchema,
+  exerciseFrameSchema,
   gapFrameSchema,
   subscribedFrameSchema,
   errorFrameSchema,
@@ -184,13 +196,14 @@ export type AlertFrame = z.infer<typeof alertFrameSchema>;
 export type AlertUpdateFrame = z.infer<typeof alertUpdateFrameSchema>;
 export type WarningFrame = z.infer<typeof warningFrameSchema>;
 export type WarningAckFrame = z.infer<typeof warningAckFrameSchema>;
+export type ExerciseFrame = z.infer<typeof exerciseFrameSchema>;
 export type GapFrame = z.infer<typeof gapFrameSchema>;
 export type SubscribedFrame = z.infer<typeof subscribedFrameSchema>;
 export type ErrorFrame = z.infer<typeof errorFrameSchema>;
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 
 /** Frames carrying a feed event: each has the cursor to resume after it. */
-export type EventFrame = AlertFrame | AlertUpdateFrame | WarningFrame | WarningAckFrame;
+export type EventFrame = AlertFrame | AlertUpdateFrame | WarningFrame | WarningAckFrame | ExerciseFrame;
 
 // Frames a client sends.
 

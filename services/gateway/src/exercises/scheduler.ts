@@ -27,6 +27,7 @@ import {
   type RunRow,
 } from '../queries/exercises.js';
 import { insertWarning } from '../queries/warnings.js';
+import { gsocOf, publishControlView, publishTask, tasksOf } from './views.js';
 
 /** How report injects reach ingest: as the organisation they name, with a token minted for one inject. */
 export interface InjectSigning {
@@ -52,11 +53,6 @@ export function injectItemId(runId: string, injectId: string, kind: string): str
     .digest('hex');
   // RFC 9562 version 8 (custom), variant 10.
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
-
-/** The GSOC organisation: who publishes warnings and triages, for scoring. */
-export function gsocOf(registry: OrganisationRegistry): string {
-  return registry.list().find((organisation) => organisation.kind === 'gsoc')?.id ?? 'gsoc';
 }
 
 /**
@@ -134,6 +130,11 @@ export function startExerciseScheduler(options: ExerciseSchedulerOptions): { clo
     const now = new Date().toISOString();
     const sent = await deliver(db, run, inject, row);
     await markInjectSent(db, run.id, row.injectId, { at: now, ...sent });
+    if (inject.kind === 'information-request') {
+      const [task] = tasksOf(run, [{ ...row, sentAt: now }], inject.to);
+      await publishTask(db, inject.to, task!);
+    }
+    await publishControlView(db, run, options.registry);
     await recordAudit(db, {
       kind: 'exercise.inject-sent',
       actor: `exercise:${run.id}`,
@@ -235,9 +236,11 @@ export function startExerciseScheduler(options: ExerciseSchedulerOptions): { clo
     await withTransaction(pool, async (db) => {
       const run = await findRun(db, runId, { lock: true });
       if (!run || run.state !== 'running') return;
+      const now = Date.now();
+      // An expectation met or missed since the last round shows on the analysts' board.
+      await publishControlView(db, run, options.registry, now);
       const facts = await runFacts(db, run, gsocOf(options.registry));
       if (Object.values(facts.injects).some((inject) => inject.sentAt === null)) return;
-      const now = Date.now();
       const outcomes = evaluateExpectations(run.scenario, facts, now);
       if (outcomes.some((outcome) => outcome.status === 'pending')) return;
       // A missed expectation may still be answered late until the last deadline of the run has passed.
@@ -250,6 +253,7 @@ export function startExerciseScheduler(options: ExerciseSchedulerOptions): { clo
       const ended = { ...run, state: 'completed' as const, endedAt };
       const report = await buildReport(db, ended, options.registry);
       await updateRunState(db, run.id, { state: 'completed', endedAt, summary: summaryOf(report) });
+      await publishControlView(db, ended, options.registry, now);
       logger.info({ runId, summary: summaryOf(report) }, 'exercise run completed');
     });
   }

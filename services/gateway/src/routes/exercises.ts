@@ -3,13 +3,7 @@ import { z } from 'zod';
 import { recordAudit } from '@renkei/audit';
 import { principalOf, requireAnyRole } from '@renkei/auth';
 import { withTransaction, type Pool } from '@renkei/db';
-import {
-  afterActionCsv,
-  afterActionHtml,
-  checkScenario,
-  evaluateExpectations,
-  scenarioTime,
-} from '@renkei/exercise';
+import { afterActionCsv, afterActionHtml, checkScenario } from '@renkei/exercise';
 import { errorReplies, type HttpServer } from '@renkei/http';
 import type { OrganisationRegistry } from '@renkei/registry';
 import { RenkeiError } from '@renkei/runtime';
@@ -24,17 +18,9 @@ import {
   type Principal,
   type Sector,
 } from '@renkei/schema';
-import { buildReport, gsocOf } from '../exercises/scheduler.js';
-import {
-  clockOf,
-  findRun,
-  injectsOf,
-  insertRun,
-  listRuns,
-  runFacts,
-  updateRunState,
-  type RunRow,
-} from '../queries/exercises.js';
+import { buildReport } from '../exercises/scheduler.js';
+import { controlView, participantView, publishControlView } from '../exercises/views.js';
+import { findRun, insertRun, listRuns, updateRunState, type RunRow } from '../queries/exercises.js';
 
 const CONTROLLERS = ['analyst', 'admin'] as const;
 const idParams = z.object({ id: z.uuid() });
@@ -196,6 +182,7 @@ export function exerciseRoutes(
             break;
         }
         await updateRunState(db, id, change!);
+        await publishControlView(db, (await findRun(db, id))!, registry, now);
         await recordAudit(db, {
           kind: 'exercise.controlled',
           actor: principal.subject,
@@ -301,43 +288,9 @@ export function exerciseRoutes(
     run: RunRow,
     principal: Principal,
   ): Promise<ExerciseRunView | ExerciseTaskView | null> {
-    const scenario = { id: run.scenario.id, version: run.scenario.version, title: run.scenario.title };
-    const injects = await injectsOf(pool, run.id);
-    if (!controls(principal)) {
-      if (!run.participants.includes(principal.organisationId)) return null;
-      const tasks = run.scenario.injects.flatMap((inject) => {
-        const row = injects.find((candidate) => candidate.injectId === inject.id);
-        if (inject.kind !== 'information-request' || inject.to !== principal.organisationId || !row?.sentAt)
-          return [];
-        return [{ inject: inject.id, message: inject.message, sentAt: row.sentAt }];
-      });
-      return { id: run.id, scenario, state: run.state, tasks };
-    }
-    const facts = await runFacts(pool, run, gsocOf(registry));
-    const now = run.endedAt ? Date.parse(run.endedAt) : Date.now();
-    return {
-      id: run.id,
-      scenario,
-      state: run.state,
-      speed: run.speed,
-      startAt: run.startAt,
-      startedAt: run.startedAt,
-      endedAt: run.endedAt,
-      elapsedMs: Math.round(scenarioTime(clockOf(run), now)),
-      participants: run.participants,
-      injects: run.scenario.injects.map((inject) => {
-        const row = injects.find((candidate) => candidate.injectId === inject.id);
-        return {
-          id: inject.id,
-          kind: inject.kind,
-          at: inject.at,
-          sentAt: row?.sentAt ?? null,
-          reportId: row?.sentAt ? row.reportId : null,
-          warningId: row?.warningId ?? null,
-          alertId: facts.injects[inject.id]?.alertIds?.[0] ?? null,
-        };
-      }),
-      expectations: evaluateExpectations(run.scenario, facts, now),
-    };
+    if (controls(principal)) return controlView(pool, run, registry);
+    return run.participants.includes(principal.organisationId)
+      ? participantView(pool, run, principal.organisationId)
+      : null;
   }
 }
