@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /** The groups of a search answer, in the order the answer lists them. */
 export const SEARCH_GROUPS = ['indicators', 'reports', 'alerts', 'warnings'] as const;
 export type SearchGroup = (typeof SEARCH_GROUPS)[number];
@@ -43,6 +41,11 @@ export function unpackPage(packed: bigint, fingerprint: number): PagePosition | 
  * entries so their order is the caller's, not an object's.
  */
 export function searchFingerprint(parameters: readonly (readonly [string, unknown])[]): number {
-  const digest = createHash('sha256').update(JSON.stringify(parameters)).digest();
-  return digest.readUIntBE(0, 3);
+  // FNV-1a: the token is sealed, so the fingerprint needs no secrecy, only
+  // spread; and no node:crypto keeps the package loadable in a browser.
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(JSON.stringify(parameters))) {
+    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  }
+  return (hash ^ (hash >>> 24)) & 0xffffff;
 }

@@ -19,6 +19,7 @@ import {
   type ServiceHandle,
 } from '@renkei/runtime';
 import { buildGatewayApp } from './app.js';
+import { loadWarningLists } from '@renkei/indicators/load';
 import { hubCursorSealers } from './cursors.js';
 import { isLoopbackHost } from './routes/console.js';
 import type { GatewayConfig } from './config.js';
@@ -175,6 +176,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       metrics,
       timeouts: httpTimeoutsFrom(config),
       warningCursors: cursors.warnings,
+      searchPages: cursors.searchPages,
+      warningLists: await loadWarningLists({
+        extraDir: config.CORRELATOR_WARNINGLISTS_DIR,
+        disabled: config.CORRELATOR_WARNINGLISTS_DISABLED,
+      }),
     });
     resources.defer(() => http.close());
     const url = await http.listen({ host: config.HOST, port: config.GATEWAY_PORT, onFailure: outcome.fail });
