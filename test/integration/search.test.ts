@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTokenVerifier } from '@renkei/auth';
+import { lookupCommand } from '@renkei/cli';
 import {
   correlationSettings,
   correlatorConfigSchema,
@@ -454,6 +455,30 @@ describe('search and lookup', () => {
       query: { kind: 'indicator', indicator: { type: 'domain', value: 'invoice-portal.example' } },
       results: { indicators: 1, reports: 2, alerts: 1, warnings: 0 },
     });
+  });
+
+  it('answers `renkei lookup` through the gateway, in CSV', async () => {
+    const viaGateway = (async (url: URL, init: RequestInit) => {
+      const response = await http.app.inject({
+        method: 'POST',
+        url: url.pathname,
+        headers: init.headers as Record<string, string>,
+        payload: init.body as string,
+      });
+      return new Response(response.body, { status: response.statusCode });
+    }) as typeof fetch;
+    const out = await lookupCommand(
+      ['-', '--format', 'csv', '--token', tokens.finance],
+      {},
+      {
+        stdin: async () => 'invoice-portal[.]example\namber-only.example\n',
+        fetch: viaGateway,
+      },
+    );
+    const [header, mine, hidden] = out.split('\r\n');
+    expect(header).toMatch(/^value,type,canonical,known,reports,organisations,/);
+    expect(mine).toMatch(/^invoice-portal\[\.\]example,domain,invoice-portal\.example,yes,2,finance-ceptar,/);
+    expect(hidden).toBe('amber-only.example,domain,amber-only.example,no,,,,,,,,');
   });
 
   it('refuses bad input with a 400 naming the field', async () => {

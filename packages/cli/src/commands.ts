@@ -8,6 +8,7 @@ import { TOKEN_USAGE, tokenCommand } from './token.js';
 import { UsageError } from './usage.js';
 import { alertsCommand } from './alerts.js';
 import { EXPORT_USAGE, exportCommand, IMPORT_USAGE, importCommand } from './interop.js';
+import { LOOKUP_USAGE, lookupCommand } from './lookup.js';
 
 export { UsageError };
 
@@ -25,6 +26,7 @@ ${ORG_USAGE}
         follow the live feed, one line per event (renkei alerts tail --help)
 ${IMPORT_USAGE}
 ${EXPORT_USAGE}
+${LOOKUP_USAGE}
 `;
 
 /** Runs a command; returns what goes to stdout. */
@@ -47,6 +49,8 @@ export async function runCommand(argv: string[], env: Record<string, string | un
       return importCommand(rest, env);
     case 'export':
       return exportCommand(rest, env);
+    case 'lookup':
+      return lookupCommand(rest, env);
     case undefined:
     case 'help':
     case '--help':

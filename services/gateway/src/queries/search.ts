@@ -172,58 +172,54 @@ export async function searchReports(
   return rows;
 }
 
+/** An alert's latest record with where its triage stands ('new' until an analyst first moves it). */
+export interface AlertWithTriage {
+  record: AlertRecord;
+  triage: TriageStatus;
+}
+
 /**
  * Alerts whose record lists any of these indicators (`type:value`), at most
- * `limit` per call, newest first. The caller keeps those whose view lists it.
+ * `limit`, newest first, with their triage. The caller keeps those whose view lists it.
  */
 export async function alertsCarrying(
   db: Queryable,
   keys: readonly string[],
   exercise: boolean,
   limit: number,
-): Promise<AlertRecord[]> {
+): Promise<AlertWithTriage[]> {
   if (keys.length === 0) return [];
-  const { rows } = await db.query<{ record: AlertRecord }>(
-    `SELECT record FROM alerts
-      WHERE record_indicator_keys(record -> 'indicators') && $1::text[] AND exercise = $2
-      ORDER BY updated_at DESC, id
+  const { rows } = await db.query<AlertWithTriage>(
+    `SELECT a.record, coalesce(t.status, 'new') AS triage
+       FROM alerts a LEFT JOIN alert_triage t ON t.alert_id = a.id
+      WHERE record_indicator_keys(a.record -> 'indicators') && $1::text[] AND a.exercise = $2
+      ORDER BY a.updated_at DESC, a.id
       LIMIT $3`,
     [keys, exercise, limit],
   );
-  return rows.map((row) => row.record);
+  return rows;
 }
 
-/** Alerts whose (analyst) title holds the text, newest first: analysts only. */
+/** Alerts whose (analyst) title holds the text, newest first, with their triage: analysts only. */
 export async function alertsTitled(
   db: Queryable,
   match: { pattern: string; scope: 'all' | 'recent' },
   exercise: boolean,
   { offset, limit }: { offset: number; limit: number },
-): Promise<AlertRecord[]> {
+): Promise<AlertWithTriage[]> {
   const recent =
     match.scope === 'recent'
-      ? `AND id IN (SELECT n.id FROM alerts n ORDER BY n.updated_at DESC, n.id LIMIT ${RECENT_TEXT_ROWS})`
+      ? `AND a.id IN (SELECT n.id FROM alerts n ORDER BY n.updated_at DESC, n.id LIMIT ${RECENT_TEXT_ROWS})`
       : '';
-  const { rows } = await db.query<{ record: AlertRecord }>(
-    `SELECT record FROM alerts
-      WHERE record ->> 'title' ILIKE $1 AND exercise = $2 ${recent}
-      ORDER BY updated_at DESC, id
+  const { rows } = await db.query<AlertWithTriage>(
+    `SELECT a.record, coalesce(t.status, 'new') AS triage
+       FROM alerts a LEFT JOIN alert_triage t ON t.alert_id = a.id
+      WHERE a.record ->> 'title' ILIKE $1 AND a.exercise = $2 ${recent}
+      ORDER BY a.updated_at DESC, a.id
       OFFSET $3 LIMIT $4`,
     [match.pattern, exercise, offset, limit],
   );
-  return rows.map((row) => row.record);
-}
-
-export async function triageStatuses(
-  db: Queryable,
-  alertIds: readonly string[],
-): Promise<Map<string, TriageStatus>> {
-  if (alertIds.length === 0) return new Map();
-  const { rows } = await db.query<{ alert_id: string; status: TriageStatus }>(
-    `SELECT alert_id, status FROM alert_triage WHERE alert_id = ANY($1::uuid[])`,
-    [alertIds],
-  );
-  return new Map(rows.map((row) => [row.alert_id, row.status]));
+  return rows;
 }
 
 /**

@@ -51,7 +51,7 @@ import {
   searchReports,
   searchWarnings,
   summariseSightings,
-  triageStatuses,
+  type AlertWithTriage,
   type ReportFilters,
   type ReportRow,
   type SummaryRow,
@@ -324,30 +324,29 @@ class Search {
   async #alerts(offset: number) {
     if (this.#typeExcluded) return this.#page('alerts', offset, []);
     const { pool } = this.deps;
-    let views: AlertView[] = [];
+    let hits: AlertHit[] = [];
     if (this.query.kind === 'indicator') {
       const indicator = this.query.indicator;
       // A member with no report of the value it may read sees no alert of it: nothing more is read,
       // so a value only hidden reports carry costs what a value nobody reported does.
       const readable = isAnalyst(this.viewer) || (await this.#indicatorSummary(indicator)).length > 0;
-      const records = readable
+      const alerts = readable
         ? await alertsCarrying(pool, [indicatorKey(indicator)], this.#filters.exercise, MAX_ALERT_CANDIDATES)
         : [];
-      views = newestFirst(records.flatMap((record) => alertCarrying(this.viewer, record, indicator) ?? []));
-      views = views.slice(offset, offset + this.parameters.limit + 1);
+      hits = newestFirst(
+        alerts.flatMap(({ record, triage }) => {
+          const view = alertCarrying(this.viewer, record, indicator);
+          return view ? [alertHit(view, triage)] : [];
+        }),
+      ).slice(offset, offset + this.parameters.limit + 1);
     } else if (this.query.kind === 'text' && searchesAlertTitles(this.viewer)) {
-      const records = await alertsTitled(pool, this.query, this.#filters.exercise, this.#window(offset));
-      views = records.flatMap((record) => viewAlert(this.viewer, record) ?? []);
+      const alerts = await alertsTitled(pool, this.query, this.#filters.exercise, this.#window(offset));
+      hits = alerts.flatMap(({ record, triage }) => {
+        const view = viewAlert(this.viewer, record);
+        return view ? [alertHit(view, triage)] : [];
+      });
     }
-    const statuses = await triageStatuses(
-      pool,
-      views.map((view) => view.id),
-    );
-    return this.#page(
-      'alerts',
-      offset,
-      views.map((view) => alertHit(view, statuses)),
-    );
+    return this.#page('alerts', offset, hits);
   }
 
   async #warnings(offset: number) {
@@ -387,17 +386,15 @@ async function lookup(
   ]);
   const summaryOf = new Map(summaries.map((row) => [`${row.type}:${row.value}`, sightingsSummary(row)]));
   const known = [...summaryOf.keys()];
-  const alertsOf = new Map<string, AlertView[]>();
-  for (const record of await alertsCarrying(deps.pool, known, exercise, Number.MAX_SAFE_INTEGER)) {
+  const alertsOf = new Map<string, AlertHit[]>();
+  const carried = await alertsCarrying(deps.pool, known, exercise, Number.MAX_SAFE_INTEGER);
+  for (const { record, triage } of carried) {
     for (const indicator of carriedOf(record, summaryOf)) {
       const view = alertCarrying(viewer, record, indicator);
-      if (view)
-        alertsOf.set(indicatorKey(indicator), [...(alertsOf.get(indicatorKey(indicator)) ?? []), view]);
+      const key = indicatorKey(indicator);
+      if (view) alertsOf.set(key, [...(alertsOf.get(key) ?? []), alertHit(view, triage)]);
     }
   }
-  const statuses = await triageStatuses(deps.pool, [
-    ...new Set([...alertsOf.values()].flat().map((view) => view.id)),
-  ]);
   const suppression = new Map(
     keys.map((indicator, index) => [
       indicatorKey(indicator),
@@ -426,9 +423,7 @@ async function lookup(
         canonical: { type: indicator.type, value: indicator.value },
         known: sightings !== null,
         sightings,
-        alerts: newestFirst(alertsOf.get(key) ?? [])
-          .slice(0, MAX_ALERTS_PER_VALUE)
-          .map((view) => alertHit(view, statuses)),
+        alerts: newestFirst(alertsOf.get(key) ?? []).slice(0, MAX_ALERTS_PER_VALUE),
         suppressedBy: suppression.get(key) ?? null,
       };
     }),
@@ -442,8 +437,8 @@ function carriedOf(record: AlertRecord, known: ReadonlyMap<string, unknown>): Ca
     .map(({ type, value }) => ({ type, value }));
 }
 
-function newestFirst(views: AlertView[]): AlertView[] {
-  return views.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.id.localeCompare(b.id));
+function newestFirst(hits: AlertHit[]): AlertHit[] {
+  return hits.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.id.localeCompare(b.id));
 }
 
 function queryView(query: ReadQuery): SearchAnswer['query'] {
@@ -494,14 +489,14 @@ function reportHit(viewer: Viewer, row: ReportRow): ReportHit | undefined {
   };
 }
 
-function alertHit(view: AlertView, statuses: ReadonlyMap<string, AlertHit['triageStatus']>): AlertHit {
+function alertHit(view: AlertView, triage: AlertWithTriage['triage']): AlertHit {
   return {
     id: view.id,
     kind: view.kind,
     severity: view.severity,
     title: view.title,
     version: view.version,
-    triageStatus: statuses.get(view.id) ?? 'new',
+    triageStatus: triage,
     updatedAt: view.updatedAt,
   };
 }
