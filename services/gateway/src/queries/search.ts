@@ -57,16 +57,18 @@ export async function summariseSightings(
         WHERE r.exercise = $9
           AND ($3::text IS NULL OR r.organisation_id = $3 OR r.tlp = ANY($4::text[]) OR r.tlp = ANY($5::text[]))
      ),
-     judged AS (
-       SELECT seen.*, readable AND in_filter AS shown,
-              NOT readable AND bool_or(organisation_id = $3) OVER (PARTITION BY type, value) AS counted
-         FROM seen
-     )
+     judged AS (SELECT seen.*, readable AND in_filter AS shown FROM seen)
+     -- Rows not readable are others' reports at a counted level: they count only
+     -- where the viewer's own organisation reported the value (own).
      SELECT type, value,
             min(detected_at) FILTER (WHERE shown) AS first_seen,
             max(detected_at) FILTER (WHERE shown) AS last_seen,
-            count(*) FILTER (WHERE shown OR counted)::int AS report_count,
-            count(DISTINCT organisation_id) FILTER (WHERE shown OR counted)::int AS organisation_count,
+            CASE WHEN bool_or(organisation_id = $3)
+                 THEN count(*) FILTER (WHERE shown OR NOT readable)
+                 ELSE count(*) FILTER (WHERE shown) END::int AS report_count,
+            CASE WHEN bool_or(organisation_id = $3)
+                 THEN count(DISTINCT organisation_id) FILTER (WHERE shown OR NOT readable)
+                 ELSE count(DISTINCT organisation_id) FILTER (WHERE shown) END::int AS organisation_count,
             array_agg(DISTINCT sector ORDER BY sector) FILTER (WHERE shown) AS sectors,
             coalesce(array_agg(DISTINCT organisation_id ORDER BY organisation_id)
                        FILTER (WHERE shown AND ($3::text IS NULL OR organisation_id = $3)), '{}') AS organisations
