@@ -261,7 +261,7 @@ async function floorExclusions(pool: Pool, values: readonly string[]): Promise<v
  * `HOT_SIGHTINGS_EACH` reports of different organisations and TLPs, with one
  * shared-indicator alert.
  */
-async function loadHotValues(pool: Pool, hot: number): Promise<void> {
+export async function loadHotValues(pool: Pool, hot: number): Promise<void> {
   await pool.query(
     `INSERT INTO reports (id, organisation_id, sector, submitted_by, title, category, severity, tlp,
                           detected_at, received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset)
@@ -298,7 +298,12 @@ async function loadHotValues(pool: Pool, hot: number): Promise<void> {
 }
 
 /** Background: `SIGHTINGS_PER_REPORT` distinct values per report, reports of every organisation and TLP. */
-async function loadBackground(context: BenchContext, pool: Pool, from: number, to: number): Promise<number> {
+export async function loadBackground(
+  context: BenchContext,
+  pool: Pool,
+  from: number,
+  to: number,
+): Promise<number> {
   const started = performance.now();
   await pool.query(
     `INSERT INTO reports (id, organisation_id, sector, submitted_by, title, description, category, severity, tlp,

@@ -231,7 +231,11 @@ describe('search and lookup', () => {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       payload: JSON.stringify({ values }),
     });
-    return { status: response.statusCode, body: withField(response.json<LookupAnswer & Refusal>()) };
+    return {
+      status: response.statusCode,
+      contentType: response.headers['content-type'],
+      body: withField(response.json<LookupAnswer & Refusal>()),
+    };
   };
   /** An answer without the echo of what was asked: what it says about the hub. */
   const found = ({ query: _query, ...groups }: SearchAnswer) => groups;
@@ -401,8 +405,9 @@ describe('search and lookup', () => {
           return i === 4 ? '8.8.8.8' : (i % 64).toString(16).padStart(2, '0').repeat(16);
       }
     });
-    const { status, body } = await lookup(tokens.analyst, values);
+    const { status, body, contentType } = await lookup(tokens.analyst, values);
     expect(status).toBe(200);
+    expect(contentType).toBe('application/json; charset=utf-8');
     lookupAnswerSchema.parse(body);
     expect(body.results).toHaveLength(10_000);
     expect(body.results.map((r) => r.value)).toEqual(values);
