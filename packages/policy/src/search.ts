@@ -29,9 +29,10 @@ export function reportInSearch(
  * it: `organisationId` null reads every report named (analysts); otherwise
  * that organisation's reports are named, others' at `readable` levels are
  * anonymised, and others' at `counted` levels only count for an indicator
- * the organisation reported itself. Nothing else is read at all, so a report
- * the viewer may not know of costs a search no work beyond the index entries
- * of the value it shares with it.
+ * the organisation reported itself. Nothing else goes further than the join
+ * that reads its TLP, so a report the viewer may not know of costs a search
+ * one index probe per value it shares with it, and no aggregate, sort or byte
+ * of the answer.
  */
 export interface SearchScope {
   organisationId: string | null;

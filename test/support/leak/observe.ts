@@ -56,10 +56,20 @@ const TAXII_ACCEPT = 'application/taxii+json;version=2.1';
  */
 export async function observe(gatewayUrl: string, token: string, plan: ObservePlan): Promise<Exchange[]> {
   const exchanges: Exchange[] = [];
-  const get = async (path: string, request: string, accept?: string) => {
+  /** One request as the viewer makes it; `payload` makes it a POST of that JSON. */
+  const ask = async (
+    path: string,
+    request: string,
+    { accept, payload }: { accept?: string; payload?: unknown },
+  ) => {
     const began = Date.now();
     const response = await fetch(`${gatewayUrl}${request}`, {
-      headers: { authorization: `Bearer ${token}`, ...(accept ? { accept } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(accept ? { accept } : {}),
+        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(payload === undefined ? {} : { method: 'POST', body: JSON.stringify(payload) }),
     });
     const text = await response.text();
     let body: unknown = text;
@@ -69,28 +79,9 @@ export async function observe(gatewayUrl: string, token: string, plan: ObservePl
       // Kept as text: a body that is not JSON is compared as it came.
     }
     const headers = Object.fromEntries(response.headers.entries());
-    const exchange = { path, request, status: response.status, headers, body, ms: Date.now() - began };
-    exchanges.push(exchange);
-    return exchange;
-  };
-  const post = async (path: string, request: string, payload: unknown) => {
-    const began = Date.now();
-    const response = await fetch(`${gatewayUrl}${request}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(payload),
-    });
-    const text = await response.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // Kept as text, as for reads.
-    }
-    const headers = Object.fromEntries(response.headers.entries());
     const exchange = {
       path,
-      request: `${request} ${JSON.stringify(payload)}`,
+      request: payload === undefined ? request : `${request} ${JSON.stringify(payload)}`,
       status: response.status,
       headers,
       body,
@@ -99,6 +90,8 @@ export async function observe(gatewayUrl: string, token: string, plan: ObservePl
     exchanges.push(exchange);
     return exchange;
   };
+  const get = (path: string, request: string, accept?: string) => ask(path, request, { accept });
+  const post = (path: string, request: string, payload: unknown) => ask(path, request, { payload });
   const field = (exchange: Exchange, name: string): string | undefined => {
     const value = (exchange.body as Record<string, unknown> | null)?.[name];
     return typeof value === 'string' ? value : undefined;

@@ -33,8 +33,8 @@ export interface SummaryRow {
  * scope's `counted` levels add to the counts, whatever the sector and time
  * filters, when the viewer's organisation reported the value itself (they
  * are "also reported elsewhere": nothing of them but that they exist may
- * show, so no filter on their sector or time may either). Nothing outside
- * the scope is read past its index entry.
+ * show, so no filter on their sector or time may either). A report outside
+ * the scope is dropped by the join that reads its TLP, before any aggregate.
  */
 export async function summariseSightings(
   db: Queryable,
