@@ -119,7 +119,8 @@ function readIndicator(value: string): IndicatorQuery | undefined {
   if (SCHEME.test(plain)) return as('url');
   if (/^mailto:/iu.test(plain) || plain.includes('@')) return as('email');
   if (NETWORK.test(plain)) return undefined;
-  const address = as('ipv4') ?? (plain.includes(':') ? as('ipv6') : undefined);
+  // Only digits and dots can be IPv4; a colon, IPv6 (an IPv4-mapped one reads as IPv4).
+  const address = /^[0-9.]+$/u.test(plain) ? as('ipv4') : plain.includes(':') ? as('ipv6') : undefined;
   if (address) return address;
   if (!plain.includes('.')) return undefined;
   const slash = plain.search(/[/?#]/u);

@@ -56,7 +56,10 @@ describe('readQuery: indicators as people paste them', () => {
       ok: true,
       query: { readAs: 'url-without-scheme' },
     });
-    expect(readQuery('::ffff:203.0.113.7')).toMatchObject({ ok: true, query: { readAs: 'ipv4' } });
+    expect(readQuery('::ffff:203.0.113.7')).toMatchObject({
+      ok: true,
+      query: { readAs: 'ipv6', indicator: { type: 'ipv4' } },
+    });
     expect(readQuery('hxxps://evil[.]example/')).toMatchObject({ ok: true, query: { readAs: 'url' } });
   });
 });

@@ -166,26 +166,24 @@ export function searchRoutes(app: HttpServer, deps: SearchDeps): void {
     async (request, reply) => {
       const viewer = principalOf(request);
       const { values, exercise } = request.body;
-      const answer = await lookup(deps, viewer, values, exercise);
-      const canonical = answer.results.map((result) =>
-        result.canonical ? indicatorKey(result.canonical) : '',
+      const answer = await lookup(deps, viewer, values, exercise, ({ canonical, known }) =>
+        recordAudit(deps.pool, {
+          kind: 'lookup.performed',
+          actor: viewer.subject,
+          organisationId: viewer.organisationId,
+          object: null,
+          outcome: 'success',
+          details: {
+            values: values.length,
+            indicators: canonical.filter(Boolean).length,
+            known,
+            exercise,
+            // What was asked, without storing 10^4 values: the list's digest and its first few.
+            digest: createHash('sha256').update(canonical.join('\n')).digest('hex'),
+            first: canonical.filter(Boolean).slice(0, 20),
+          },
+        }),
       );
-      await recordAudit(deps.pool, {
-        kind: 'lookup.performed',
-        actor: viewer.subject,
-        organisationId: viewer.organisationId,
-        object: null,
-        outcome: 'success',
-        details: {
-          values: values.length,
-          indicators: canonical.filter(Boolean).length,
-          known: answer.results.filter((result) => result.known).length,
-          exercise,
-          // What was asked, without storing 10^4 values: the list's digest and its first few.
-          digest: createHash('sha256').update(canonical.join('\n')).digest('hex'),
-          first: canonical.filter(Boolean).slice(0, 20),
-        },
-      });
       // Bytes, as the STIX export sends: 10^4 results built as the typed LookupAnswer skip a second
       // validation that would cost more than the database's part (the integration test validates them).
       return reply
@@ -377,6 +375,8 @@ async function lookup(
   viewer: Viewer,
   values: readonly string[],
   exercise: boolean,
+  /** Records what was asked and found, once that is known: beside the read of the alerts, not after it. */
+  audit: (facts: { canonical: string[]; known: number }) => Promise<void>,
 ): Promise<LookupAnswer> {
   const read = values.map((value) => readLookupValue(value));
   const unique = new Map<string, CanonicalIndicator>();
@@ -390,8 +390,12 @@ async function lookup(
   ]);
   const summaryOf = new Map(summaries.map((row) => [`${row.type}:${row.value}`, sightingsSummary(row)]));
   const known = [...summaryOf.keys()];
+  const canonical = read.map((result) => (result.ok ? indicatorKey(result.query.indicator) : ''));
+  const [carried] = await Promise.all([
+    alertsCarrying(deps.pool, known, exercise, Number.MAX_SAFE_INTEGER),
+    audit({ canonical, known: canonical.filter((key) => summaryOf.has(key)).length }),
+  ]);
   const alertsOf = new Map<string, AlertHit[]>();
-  const carried = await alertsCarrying(deps.pool, known, exercise, Number.MAX_SAFE_INTEGER);
   for (const { record, triage } of carried) {
     for (const indicator of carriedOf(record, summaryOf)) {
       const view = alertCarrying(viewer, record, indicator);
