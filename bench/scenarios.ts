@@ -7,6 +7,7 @@ import { ingestKafka } from './ingest-kafka.js';
 import type { Scenario } from './lib/scenario.js';
 import { readBudget } from './read-budget.js';
 import { resources } from './resources.js';
+import { search } from './search.js';
 
 /**
  * Every scenario `npm run bench` runs, in this order. A new one is a module
@@ -21,5 +22,6 @@ export const SCENARIOS: Scenario[] = [
   endToEnd,
   fanout,
   readBudget,
+  search,
   resources,
 ];

@@ -25,7 +25,8 @@ const DEFAULT_SEED = 3;
  * both ways and their pages, alert details, the stream replayed and resumed,
  * the STIX export whole, paged by `Renkei-Next-Since` and since each moment,
  * TAXII collections, objects, manifest, versions and their pages and date
- * headers, warnings) must be the same in both worlds, headers included,
+ * headers, warnings, search by every value of the history and by text with
+ * its pages, one lookup of every value) must be the same in both worlds, headers included,
  * once times and tokens are canonicalised (test/support/leak/canonical.ts);
  * and no time the viewer gets in world A may be one written for a step it
  * may not know of.
@@ -61,6 +62,8 @@ describe('the differential leak test', () => {
       'stixGroupings',
       'taxiiObjects',
       'warnings',
+      'searchHits',
+      'lookupKnown',
     ] as const)
       expect(result.coverage[figure], `${figure}\n${report}`).toBeGreaterThan(0);
     expect(SET_ASIDE.map((s) => s.header)).toEqual(['date', 'sec-websocket-accept']);

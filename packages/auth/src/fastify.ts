@@ -15,6 +15,11 @@ declare module 'fastify' {
      * see {@link taxiiToken}) and the route decides what an anonymous caller gets.
      */
     taxii?: boolean;
+    /**
+     * A read that takes a body (`POST /v1/lookup`): it spends the read budget
+     * by its route's cost, and the write limit does not count it.
+     */
+    read?: boolean;
   }
 }
 

@@ -23,7 +23,11 @@ export async function limitWritesPerOrganisation(app: FastifyInstance, limits: W
     max: limits.max,
     timeWindow: limits.windowMs,
     // Reads and unauthenticated requests (refused anyway) are not counted.
-    allowList: (request) => READ_METHODS.has(request.method) || request.principal === null,
+    // Reads that take a body (`config: { read: true }`) spend the read budget instead.
+    allowList: (request) =>
+      READ_METHODS.has(request.method) ||
+      request.principal === null ||
+      request.routeOptions.config?.read === true,
     keyGenerator: (request) => `organisation:${request.principal?.organisationId ?? ''}`,
     addHeadersOnExceeding: {
       'x-ratelimit-limit': false,

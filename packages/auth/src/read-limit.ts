@@ -25,8 +25,9 @@ export interface ReadCost {
 
 /**
  * Costs by `GET <route pattern>` (the pattern as declared, e.g.
- * `GET /v1/alerts/:id`, never a raw URL). A read not listed costs
- * {@link DEFAULT_READ_COST}.
+ * `GET /v1/alerts/:id`, never a raw URL), or `POST <pattern>` for a read that
+ * takes a body (a route with `config: { read: true }`, such as a bulk
+ * lookup). A read not listed costs {@link DEFAULT_READ_COST}.
  */
 export type ReadCostTable = Readonly<Record<string, ReadCost>>;
 
@@ -40,7 +41,7 @@ const TIERED_ROLES = new Set(['analyst', 'admin']);
 const IN_FLIGHT_RETRY_AFTER_SECONDS = 1;
 
 /**
- * Limits reads (GET, HEAD) per organisation with a token bucket weighted by
+ * Limits reads (GET, HEAD, and routes marked `config: { read: true }`) per organisation with a token bucket weighted by
  * the route's cost, and caps the expensive reads one organisation has in
  * flight: past either, 429 `RENKEI_RATE_LIMITED` with `Retry-After`. Counting
  * is per process, like the write limit. Public routes (health, metrics, the
@@ -66,9 +67,11 @@ export function limitReadsPerOrganisation(
 
   app.addHook('onRoute', (route) => {
     const methods = [route.method].flat();
-    if (!methods.every((method) => READ_METHODS.has(method))) return;
+    const readWithBody = route.config?.read === true;
+    if (!readWithBody && !methods.every((method) => READ_METHODS.has(method))) return;
     if (route.config?.public === true || (route as { websocket?: boolean }).websocket === true) return;
-    const { cost, expensive = false } = costs[`GET ${route.url}`] ?? { cost: DEFAULT_READ_COST };
+    const key = `${readWithBody ? methods[0] : 'GET'} ${route.url}`;
+    const { cost, expensive = false } = costs[key] ?? { cost: DEFAULT_READ_COST };
     const handler = route.handler as RouteHandlerMethod;
     route.handler = async function limited(this: FastifyInstance, request, reply) {
       const { key, budget } = callerOf(request, limits);
@@ -77,7 +80,7 @@ export function limitReadsPerOrganisation(
         refuse(
           reply,
           IN_FLIGHT_RETRY_AFTER_SECONDS,
-          `at most ${budget.expensiveInFlight} exports or TAXII pages in flight per organisation; retry after ${IN_FLIGHT_RETRY_AFTER_SECONDS} s`,
+          `at most ${budget.expensiveInFlight} exports, TAXII pages or lookups in flight per organisation; retry after ${IN_FLIGHT_RETRY_AFTER_SECONDS} s`,
         );
       }
       const price = typeof cost === 'function' ? cost(request) : cost;

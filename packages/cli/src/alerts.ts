@@ -240,13 +240,17 @@ export function formatEvent(event: StreamEvent): string {
     case 'exercise': {
       const { exercise } = event;
       if (exercise.audience === 'participant') {
-        return [`#${event.cursor}`, exercise.task.sentAt, 'exercise task', exercise.task.message.en].join('  ');
+        return [`#${event.cursor}`, exercise.task.sentAt, 'exercise task', exercise.task.message.en].join(
+          '  ',
+        );
       }
       const { run } = exercise;
       const counts = ['met', 'late', 'missed', 'pending']
         .map((status) => `${run.expectations.filter((o) => o.status === status).length} ${status}`)
         .join(', ');
-      return [`#${event.cursor}`, 'exercise', run.state, run.scenario.title.en, counts, `(${run.id})`].join('  ');
+      return [`#${event.cursor}`, 'exercise', run.state, run.scenario.title.en, counts, `(${run.id})`].join(
+        '  ',
+      );
     }
   }
 }

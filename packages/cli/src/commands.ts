@@ -9,6 +9,7 @@ import { UsageError } from './usage.js';
 import { alertsCommand } from './alerts.js';
 import { EXPORT_USAGE, exportCommand, IMPORT_USAGE, importCommand } from './interop.js';
 import { EXERCISE_USAGE, exerciseCommand } from './exercise.js';
+import { LOOKUP_USAGE, lookupCommand } from './lookup.js';
 
 export { UsageError };
 
@@ -27,6 +28,7 @@ ${ORG_USAGE}
 ${IMPORT_USAGE}
 ${EXPORT_USAGE}
 ${EXERCISE_USAGE}
+${LOOKUP_USAGE}
 `;
 
 /** Runs a command; returns what goes to stdout. */
@@ -51,6 +53,8 @@ export async function runCommand(argv: string[], env: Record<string, string | un
       return exportCommand(rest, env);
     case 'exercise':
       return exerciseCommand(rest, env);
+    case 'lookup':
+      return lookupCommand(rest, env);
     case undefined:
     case 'help':
     case '--help':

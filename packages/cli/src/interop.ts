@@ -21,7 +21,7 @@ export interface InteropIo {
 
 const defaultIo = (): InteropIo => ({ err: (line) => process.stderr.write(line + '\n') });
 
-function tokenFrom(value: string | undefined, env: Record<string, string | undefined>): string {
+export function tokenFrom(value: string | undefined, env: Record<string, string | undefined>): string {
   const token = value ?? env.RENKEI_TOKEN;
   if (!token) throw new UsageError('a token is needed: --token or RENKEI_TOKEN (pnpm renkei token …)');
   return token;
@@ -118,7 +118,7 @@ export function formatImportAnswer(answer: ImportAnswer): string {
   return lines.join('\n');
 }
 
-function describeError(status: number, payload: unknown): string {
+export function describeError(status: number, payload: unknown): string {
   const error = payload as { code?: string; message?: string; fields?: { field: string; message: string }[] };
   if (!error?.code) return `the server answered ${status}`;
   const fields = (error.fields ?? []).map((f) => `\n  ${f.field}: ${f.message}`).join('');

@@ -47,3 +47,11 @@ export {
   tlpAfterChanges,
   type TlpChangeJudgement,
 } from './tlp-change.js';
+export {
+  alertCarrying,
+  reportInSearch,
+  searchesAlertTitles,
+  searchScope,
+  type SearchPresence,
+  type SearchScope,
+} from './search.js';

@@ -27,6 +27,10 @@ export const AUDIT_KINDS = [
   'exercise.controlled',
   /** The exercise control sent an inject (a report through ingest, a warning, an information request). */
   'exercise.inject-sent',
+  /** A search (`GET /v1/search`): the query as read, the filters and how many items each group answered. */
+  'search.performed',
+  /** A bulk lookup (`POST /v1/lookup`): how many values, how many were known, a digest of the list. */
+  'lookup.performed',
 ] as const;
 export const auditKindSchema = z.enum(AUDIT_KINDS);
 export type AuditKind = z.infer<typeof auditKindSchema>;

@@ -117,6 +117,26 @@ export const hubSecretEnv = z.object({
 });
 
 /**
+ * The MISP warning lists beside the shipped ones. The correlator suppresses
+ * what they hold; the gateway reads the same settings, so a lookup names the
+ * list a report of the value would meet.
+ */
+export const warningListsEnv = z.object({
+  /** An operator's own MISP warning lists (`*.json`), loaded beside the shipped ones. */
+  CORRELATOR_WARNINGLISTS_DIR: z.string().min(1).optional(),
+  /** Shipped or operator lists to skip, by file name without `.json`, comma-separated. */
+  CORRELATOR_WARNINGLISTS_DISABLED: z
+    .string()
+    .default('')
+    .transform((names) =>
+      names
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    ),
+});
+
+/**
  * How long an HTTP client may take, on every service. A request (headers and
  * body) must arrive in full within `HTTP_REQUEST_TIMEOUT_MS` of its first
  * byte or it is cut with a 408; the check runs every second, so the default

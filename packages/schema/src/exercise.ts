@@ -221,6 +221,10 @@ export type ExerciseTask = z.infer<typeof exerciseTaskSchema>;
  */
 export const exerciseEventSchema = z.discriminatedUnion('audience', [
   z.strictObject({ audience: z.literal('control'), run: exerciseRunViewSchema }),
-  z.strictObject({ audience: z.literal('participant'), organisationId: organisationIdSchema, task: exerciseTaskSchema }),
+  z.strictObject({
+    audience: z.literal('participant'),
+    organisationId: organisationIdSchema,
+    task: exerciseTaskSchema,
+  }),
 ]);
 export type ExerciseEvent = z.infer<typeof exerciseEventSchema>;

@@ -17,3 +17,4 @@ export * from './watchlist.js';
 export * from './imports.js';
 export * from './tlp-change.js';
 export * from './exercise.js';
+export * from './search.js';

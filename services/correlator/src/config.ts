@@ -11,6 +11,7 @@ import {
   metricsEnv,
   parseEnv,
   portSchema,
+  warningListsEnv,
 } from '@renkei/schema';
 
 export const correlatorConfigSchema = z.object({
@@ -21,6 +22,7 @@ export const correlatorConfigSchema = z.object({
   ...feedEnv.shape,
   ...httpEnv.shape,
   ...metricsEnv.shape,
+  ...warningListsEnv.shape,
   HOST: hostSchema,
   /** `/healthz` and `/readyz` for supervisors and load balancers. */
   CORRELATOR_PORT: portSchema.default(7402),
@@ -41,18 +43,6 @@ export const correlatorConfigSchema = z.object({
   CORRELATION_SURGE_MINUTES: z.coerce.number().positive().max(1_440).default(60),
   /** Surge alerts are per day from midnight in this offset (minutes east of UTC; Japan by default). */
   CORRELATION_SURGE_DAY_UTC_OFFSET_MINUTES: z.coerce.number().int().min(-720).max(840).default(540),
-  /** An operator's own MISP warning lists (`*.json`), loaded beside the shipped ones. */
-  CORRELATOR_WARNINGLISTS_DIR: z.string().min(1).optional(),
-  /** Shipped or operator lists to skip, by file name without `.json`, comma-separated. */
-  CORRELATOR_WARNINGLISTS_DISABLED: z
-    .string()
-    .default('')
-    .transform((names) =>
-      names
-        .split(',')
-        .map((name) => name.trim())
-        .filter(Boolean),
-    ),
   /**
    * Reports per partition and transaction: a fetched batch is cut into chunks
    * of at most this many, and the chunks the partitions hand in together

@@ -16,7 +16,7 @@ import {
 import { correlationSettings, type CorrelatorConfig } from './config.js';
 import { runCorrelator } from './correlator.js';
 import { startWatchlistBackfill } from './watchlist.js';
-import { loadWarningLists } from './warning-lists.js';
+import { loadWarningLists } from '@renkei/indicators/load';
 
 export interface RunningCorrelator extends ServiceHandle {
   /** Where `/healthz` and `/readyz` answer. */

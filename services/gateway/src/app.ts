@@ -10,6 +10,8 @@ import {
 import { isBrokerUnavailable } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { createHttpApp, type HttpApp, type HttpAppOptions, type HttpTimeouts } from '@renkei/http';
+import type { WarningListMatcher } from '@renkei/indicators';
+import { loadWarningLists } from '@renkei/indicators/load';
 import type { HubMetrics } from '@renkei/metrics';
 import type { OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
@@ -24,6 +26,7 @@ import { interopRoutes, type InteropDeps } from './routes/interop.js';
 import { organisationRoutes } from './routes/organisations.js';
 import { exerciseRoutes } from './routes/exercises.js';
 import { reportListRoutes } from './routes/reports.js';
+import { searchRoutes } from './routes/search.js';
 import { streamRoutes } from './routes/stream.js';
 import { warningRoutes } from './routes/warnings.js';
 import { watchlistRoutes } from './routes/watchlist.js';
@@ -70,6 +73,13 @@ export interface GatewayDeps {
   warningCursors?: Sealer;
   /** Whether this gateway can send report injects (it holds the hub signing key). Default: no. */
   exerciseReports?: boolean;
+  /** Seals search pages (the hub secret's `search-page` key). Default: a key of this process only (tests). */
+  searchPages?: Sealer;
+  /**
+   * The warning lists the hub's correlators load, for lookups to name the one
+   * that suppresses a value. Default: the shipped lists.
+   */
+  warningLists?: WarningListMatcher;
 }
 
 /** The largest frame a client may send: a subscription is a few hundred bytes. */
@@ -128,6 +138,11 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
   interopRoutes(http.app, deps);
   reportListRoutes(http.app, deps);
   exerciseRoutes(http.app, { ...deps, canSendReports: deps.exerciseReports ?? false });
+  searchRoutes(http.app, {
+    pool: deps.pool,
+    searchPages: deps.searchPages ?? processCursorSealers().searchPages,
+    warningLists: deps.warningLists ?? (await loadWarningLists({ extraDir: undefined, disabled: [] })),
+  });
   consoleRoutes(http.app, deps);
   return http;
 }

@@ -16,6 +16,7 @@ import {
   metricsEnv,
   parseEnv,
   portSchema,
+  warningListsEnv,
 } from '@renkei/schema';
 
 export const gatewayConfigSchema = z.object({
@@ -28,6 +29,7 @@ export const gatewayConfigSchema = z.object({
   ...httpEnv.shape,
   ...metricsEnv.shape,
   ...hubSecretEnv.shape,
+  ...warningListsEnv.shape,
   HOST: hostSchema,
   GATEWAY_PORT: portSchema.default(7401),
   /** Every gateway process reads the whole feed topic, so each needs its own consumer group. */

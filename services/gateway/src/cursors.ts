@@ -4,13 +4,15 @@ import { invalidField } from '@renkei/http';
 
 /**
  * The sealers of the cursors the gateway gives out: feed positions (stream
- * frames, alert lists and details) and the warnings inbox's order. Keys come
+ * frames, alert lists and details), the warnings inbox's order and search pages. Keys come
  * from the hub secret, one per purpose, so every gateway of the hub opens
  * what another sealed and a warning cursor never opens as a feed position.
  */
 export interface CursorSealers {
   feed: Sealer;
   warnings: Sealer;
+  /** Search paging positions (`next` of each group of `GET /v1/search`). */
+  searchPages: Sealer;
 }
 
 export async function hubCursorSealers(hubSecretFile: string): Promise<CursorSealers> {
@@ -18,12 +20,17 @@ export async function hubCursorSealers(hubSecretFile: string): Promise<CursorSea
   return {
     feed: createSealer(deriveHubKey(secret, 'cursor')),
     warnings: createSealer(deriveHubKey(secret, 'warning-cursor')),
+    searchPages: createSealer(deriveHubKey(secret, 'search-page')),
   };
 }
 
 /** Sealers with a key of their own: cursors good in this process only (tests). */
 export function processCursorSealers(): CursorSealers {
-  return { feed: createSealer(randomBytes(32)), warnings: createSealer(randomBytes(32)) };
+  return {
+    feed: createSealer(randomBytes(32)),
+    warnings: createSealer(randomBytes(32)),
+    searchPages: createSealer(randomBytes(32)),
+  };
 }
 
 /**

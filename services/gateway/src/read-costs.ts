@@ -21,6 +21,18 @@ const TAXII_PAGE: ReadCost = {
 };
 
 /**
+ * A bulk lookup: a list's worth, plus one unit per hundred values (10,000
+ * values cost 105, a whole burst), and an in-flight slot while it runs.
+ */
+const LOOKUP: ReadCost = {
+  cost: (request) => {
+    const values = (request.body as { values?: unknown } | undefined)?.values;
+    return 5 + Math.ceil((Array.isArray(values) ? values.length : 0) / 100);
+  },
+  expensive: true,
+};
+
+/**
  * What each read of the gateway costs, by route pattern; anything else (one
  * alert, one warning, the TAXII discovery and collection resources, the
  * registry) costs 1 (`DEFAULT_READ_COST`). The integration test checks that
@@ -34,6 +46,8 @@ export const GATEWAY_READ_COSTS: ReadCostTable = {
   'GET /v1/watchlist': LIST,
   'GET /v1/exclusions': LIST,
   'GET /v1/organisations': LIST,
+  'GET /v1/search': LIST,
+  'POST /v1/lookup': LOOKUP,
   'GET /v1/stix/bundle': EXPORT,
   [`GET ${TAXII_API_ROOT}collections/:collectionId/objects/`]: TAXII_PAGE,
   [`GET ${TAXII_API_ROOT}collections/:collectionId/manifest/`]: TAXII_PAGE,

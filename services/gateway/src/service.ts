@@ -20,6 +20,7 @@ import {
 } from '@renkei/runtime';
 import { buildGatewayApp } from './app.js';
 import { startExerciseScheduler } from './exercises/scheduler.js';
+import { loadWarningLists } from '@renkei/indicators/load';
 import { hubCursorSealers } from './cursors.js';
 import { isLoopbackHost } from './routes/console.js';
 import type { GatewayConfig } from './config.js';
@@ -192,6 +193,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       timeouts: httpTimeoutsFrom(config),
       warningCursors: cursors.warnings,
       exerciseReports: exerciseSigning !== null,
+      searchPages: cursors.searchPages,
+      warningLists: await loadWarningLists({
+        extraDir: config.CORRELATOR_WARNINGLISTS_DIR,
+        disabled: config.CORRELATOR_WARNINGLISTS_DISABLED,
+      }),
     });
     resources.defer(() => http.close());
     const url = await http.listen({ host: config.HOST, port: config.GATEWAY_PORT, onFailure: outcome.fail });

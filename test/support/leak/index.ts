@@ -81,6 +81,9 @@ export interface LeakCheckResult {
     stixGroupings: number;
     taxiiObjects: number;
     warnings: number;
+    /** Items of every group of every search by value; and values a lookup found known. */
+    searchHits: number;
+    lookupKnown: number;
     exchanges: number;
   };
   timings: Record<string, number>;
@@ -185,6 +188,13 @@ export async function runLeakCheck(options: LeakCheckOptions): Promise<LeakCheck
     const alertIds = rows.map((row) => row.id);
     const { lastWarningId } = streamPlan;
     const warningIds = steps.flatMap((step) => (step.kind === 'warning' ? [step.id] : []));
+    const searchValues = [
+      ...new Set(
+        steps.flatMap((step) =>
+          step.kind === 'report' || step.kind === 'warning' ? step.indicators.map((i) => i.value) : [],
+        ),
+      ),
+    ].sort();
     const findings: Finding[] = [];
     const coverage = {
       alertKinds: [...new Set(rows.map((row) => row.kind))].sort(),
@@ -193,6 +203,8 @@ export async function runLeakCheck(options: LeakCheckOptions): Promise<LeakCheck
       stixGroupings: 0,
       taxiiObjects: 0,
       warnings: 0,
+      searchHits: 0,
+      lookupKnown: 0,
       exchanges: 0,
     };
     const byViewer = new Map<string, Finding[]>();
@@ -214,6 +226,7 @@ export async function runLeakCheck(options: LeakCheckOptions): Promise<LeakCheck
         lastWarningId,
         quietMs: options.quietMs ?? 300,
         live: world === a ? liveOfA : liveOfB!,
+        searchValues,
       });
       const [seenA, seenB] = await Promise.all([
         observe(a.gatewayUrl, token, planFor(a)),
@@ -385,6 +398,13 @@ function count(coverage: LeakCheckResult['coverage'], exchanges: readonly Exchan
       ).length;
     if (exchange.path === 'taxii objects' && body && !Array.isArray(body))
       coverage.taxiiObjects += (body.objects as unknown[] | undefined)?.length ?? 0;
+    if (exchange.path === 'search' && body && !Array.isArray(body))
+      for (const group of ['indicators', 'reports', 'alerts', 'warnings'])
+        coverage.searchHits += (body[group] as { items?: unknown[] } | undefined)?.items?.length ?? 0;
+    if (exchange.path === 'lookup' && body && !Array.isArray(body))
+      coverage.lookupKnown += ((body.results as { known?: boolean }[] | undefined) ?? []).filter(
+        (r) => r.known,
+      ).length;
   }
 }
 

@@ -37,6 +37,12 @@ export interface ObservePlan {
   quietMs: number;
   /** The viewer's stream, watched live through the whole history. */
   live: { exchange: Exchange; frames: unknown[] };
+  /**
+   * Every indicator value of the whole history (world A's list, the same in
+   * every world): searched one by one and looked up all at once, with a value
+   * nobody reported, so a hidden report of any of them would show.
+   */
+  searchValues: readonly string[];
 }
 
 const MAX_PAGES = 200;
@@ -50,10 +56,20 @@ const TAXII_ACCEPT = 'application/taxii+json;version=2.1';
  */
 export async function observe(gatewayUrl: string, token: string, plan: ObservePlan): Promise<Exchange[]> {
   const exchanges: Exchange[] = [];
-  const get = async (path: string, request: string, accept?: string) => {
+  /** One request as the viewer makes it; `payload` makes it a POST of that JSON. */
+  const ask = async (
+    path: string,
+    request: string,
+    { accept, payload }: { accept?: string; payload?: unknown },
+  ) => {
     const began = Date.now();
     const response = await fetch(`${gatewayUrl}${request}`, {
-      headers: { authorization: `Bearer ${token}`, ...(accept ? { accept } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(accept ? { accept } : {}),
+        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(payload === undefined ? {} : { method: 'POST', body: JSON.stringify(payload) }),
     });
     const text = await response.text();
     let body: unknown = text;
@@ -63,10 +79,19 @@ export async function observe(gatewayUrl: string, token: string, plan: ObservePl
       // Kept as text: a body that is not JSON is compared as it came.
     }
     const headers = Object.fromEntries(response.headers.entries());
-    const exchange = { path, request, status: response.status, headers, body, ms: Date.now() - began };
+    const exchange = {
+      path,
+      request: payload === undefined ? request : `${request} ${JSON.stringify(payload)}`,
+      status: response.status,
+      headers,
+      body,
+      ms: Date.now() - began,
+    };
     exchanges.push(exchange);
     return exchange;
   };
+  const get = (path: string, request: string, accept?: string) => ask(path, request, { accept });
+  const post = (path: string, request: string, payload: unknown) => ask(path, request, { payload });
   const field = (exchange: Exchange, name: string): string | undefined => {
     const value = (exchange.body as Record<string, unknown> | null)?.[name];
     return typeof value === 'string' ? value : undefined;
@@ -156,6 +181,22 @@ export async function observe(gatewayUrl: string, token: string, plan: ObservePl
     await get('stix (since)', `/v1/stix/bundle${q({ since: time })}`);
     await get('stix (since, limit 1)', `/v1/stix/bundle${q({ since: time, limit: 1 })}`);
   }
+
+  // Search: every value of the history, one defanged, text every report and warning
+  // holds (paged one report at a time), and one lookup of them all with a value nobody reported.
+  for (const value of plan.searchValues) await get('search', `/v1/search${q({ q: value })}`);
+  const [sample] = plan.searchValues;
+  if (sample !== undefined)
+    await get('search (defanged)', `/v1/search${q({ q: sample.replaceAll('.', '[.]') })}`);
+  await get('search (text)', `/v1/search${q({ q: 'Warning' })}`);
+  let page: string | undefined;
+  for (let n = 0; n < MAX_PAGES; n += 1) {
+    const answer = await get('search (text, pages)', `/v1/search${q({ q: 'Report', limit: 2, page })}`);
+    const reports = (answer.body as { reports?: { next?: unknown } } | null)?.reports;
+    page = typeof reports?.next === 'string' ? reports.next : undefined;
+    if (answer.status !== 200 || page === undefined) break;
+  }
+  await post('lookup', '/v1/lookup', { values: [...plan.searchValues, 'nobody-reported.leak.example'] });
 
   // TAXII: every collection the viewer may read; objects and manifest whole, in pages
   // followed by `next`, and after each moment; objects and their versions one by one.

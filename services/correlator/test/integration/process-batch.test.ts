@@ -5,7 +5,7 @@ import { REPORT_ENVELOPE_SCHEMA, type AlertRecord, type ReportEnvelope, type Sec
 import { createMigratedTestDatabase, type TestDatabase } from '@renkei/testing';
 import { processChunk, type ChunkItem } from '../../src/process-batch.js';
 import { processReport, type CorrelationContext } from '../../src/process-report.js';
-import { loadWarningLists } from '../../src/warning-lists.js';
+import { loadWarningLists } from '@renkei/indicators/load';
 
 const ORGANISATIONS: [string, Sector][] = [
   ['a-csirt', 'central-government'],

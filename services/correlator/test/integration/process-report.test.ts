@@ -5,7 +5,7 @@ import { readFeed, sequenceOutbox } from '@renkei/feed';
 import { REPORT_ENVELOPE_SCHEMA, type ReportEnvelope, type Sector } from '@renkei/schema';
 import { createMigratedTestDatabase, type TestDatabase } from '@renkei/testing';
 import { DEFAULT_CORRELATION_SETTINGS } from '@renkei/correlation';
-import { loadWarningLists } from '../../src/warning-lists.js';
+import { loadWarningLists } from '@renkei/indicators/load';
 import { processReport, type CorrelationContext } from '../../src/process-report.js';
 
 /** The correlator's transaction against a real database, without Kafka. */

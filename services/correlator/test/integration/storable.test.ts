@@ -22,7 +22,7 @@ import {
 import { createMigratedTestDatabase, type TestDatabase } from '@renkei/testing';
 import { processChunk } from '../../src/process-batch.js';
 import { processReport, type CorrelationContext } from '../../src/process-report.js';
-import { loadWarningLists } from '../../src/warning-lists.js';
+import { loadWarningLists } from '@renkei/indicators/load';
 
 /*
  * Whatever ingest accepts, the correlator stores: the report schema's accepted

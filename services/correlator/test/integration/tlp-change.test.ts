@@ -15,7 +15,7 @@ import {
 import { createMigratedTestDatabase, type TestDatabase } from '@renkei/testing';
 import { processReport, type CorrelationContext } from '../../src/process-report.js';
 import { applyTlpChange } from '../../src/tlp-change.js';
-import { loadWarningLists } from '../../src/warning-lists.js';
+import { loadWarningLists } from '@renkei/indicators/load';
 
 /** applyTlpChange in the correlator's transaction against a real database, without Kafka. */
 describe('applyTlpChange', () => {

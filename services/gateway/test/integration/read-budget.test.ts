@@ -188,7 +188,7 @@ describe('gateway read budget', () => {
       expect(third.headers['retry-after']).toBe('1');
       expect(third.json()).toMatchObject({
         code: 'RENKEI_RATE_LIMITED',
-        message: expect.stringMatching(/at most 2 exports or TAXII pages in flight/) as string,
+        message: expect.stringMatching(/at most 2 exports, TAXII pages or lookups in flight/) as string,
       });
       expect((await get(http, tokens.finance, objects, TAXII_ACCEPT)).statusCode).toBe(429);
       // Cheap reads of the same organisation are not held up by the cap.

@@ -1,18 +1,23 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SHIPPED_WARNING_LISTS_DIR } from './index.js';
 import {
   compileWarningLists,
   parseWarningList,
-  SHIPPED_WARNING_LISTS_DIR,
   type WarningList,
   type WarningListMatcher,
-} from '@renkei/indicators';
+} from './warning-lists.js';
+
+// A module of its own (`@renkei/indicators/load`): it reads files, and the
+// package's index must stay loadable in the browser (the console validates
+// reports with the schema, which reads indicators with this package).
 
 /**
  * Reads the shipped lists and the operator's folder, in file-name order (the
  * first list holding a value names its suppression). Every correlator of a
- * hub must load the same lists, or they would not give the same answer.
+ * hub must load the same lists, or they would not give the same answer; the
+ * gateway loads them too, so a lookup names the list a report would meet.
  * A list that cannot be read stops the service at start, naming the file.
  */
 export async function loadWarningLists({
