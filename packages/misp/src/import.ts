@@ -133,7 +133,8 @@ export function importMispEvent(input: unknown, options: MispImportOptions): Mis
     if (!isRecord(attribute)) return unmapped('invalid-attribute', 'not a JSON object');
     if (base.type === null) return unmapped('invalid-attribute', 'no type');
     if (typeof attribute.value !== 'string') return unmapped('invalid-attribute', 'no value (a string)');
-    const mapping = TYPES[base.type];
+    // Own keys only: an attribute type named `toString` or `constructor` is not a mapping.
+    const mapping = Object.hasOwn(TYPES, base.type) ? TYPES[base.type] : undefined;
     if (mapping === undefined)
       return unmapped('unsupported-type', `MISP type ${base.type} has no Renkei indicator type`);
     if (attribute.deleted === true || object?.deleted === true) return unmapped('deleted', 'deleted in MISP');

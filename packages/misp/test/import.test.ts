@@ -250,6 +250,9 @@ describe('importMispEvent: attribute types', () => {
         { value: 'x' },
         { type: 'domain' },
         attribute('regkey', 'HKLM\\Run'),
+        // Names of Object.prototype, which a plain lookup table would answer with a function.
+        attribute('toString', 'x'),
+        attribute('constructor', 'x'),
         attribute('ip-dst', 'evil.example'),
         attribute('ip-dst', '198.51.100.0/24'),
         attribute('domain|ip', 'evil.example'),
@@ -270,6 +273,8 @@ describe('importMispEvent: attribute types', () => {
       ['invalid-attribute', 'no type'],
       ['invalid-attribute', 'no value (a string)'],
       ['unsupported-type', 'MISP type regkey has no Renkei indicator type'],
+      ['unsupported-type', 'MISP type toString has no Renkei indicator type'],
+      ['unsupported-type', 'MISP type constructor has no Renkei indicator type'],
       ['invalid-value', '"evil.example" is not an IPv4 or IPv6 address'],
       ['invalid-value', '"198.51.100.0/24" is not an IPv4 or IPv6 address'],
       ['invalid-value', 'a domain|ip value is two values joined by "|"'],

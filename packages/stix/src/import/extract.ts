@@ -278,7 +278,8 @@ function observableIndicators(observable: StixObject): {
   code: 'unsupported-type' | 'invalid-value' | 'no-indicator';
 } {
   const type = String(observable.type);
-  const valueType = VALUE_OBSERVABLES[type];
+  // Own keys only: an observable of type `constructor` is no value observable.
+  const valueType = Object.hasOwn(VALUE_OBSERVABLES, type) ? VALUE_OBSERVABLES[type] : undefined;
   if (valueType !== undefined) {
     if (typeof observable.value !== 'string') {
       return {
