@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { importAnswerSchema, type ImportAnswer } from '@renkei/schema';
+import { importAnswerSchema, tlpSchema, type ImportAnswer } from '@renkei/schema';
 import { UsageError } from './usage.js';
 
-export const IMPORT_USAGE = `  import stix FILE | import misp FILE [--json] [--url URL] [--token TOKEN]
-        import a STIX 2.1 bundle or a MISP event through ingest ($RENKEI_INGEST_URL, $RENKEI_TOKEN)`;
+export const IMPORT_USAGE = `  import stix FILE [--tlp TLP] | import misp FILE [--json] [--url URL] [--token TOKEN]
+        import a STIX 2.1 bundle or a MISP event through ingest ($RENKEI_INGEST_URL, $RENKEI_TOKEN);
+        --tlp declares the TLP of what the bundle leaves unmarked (CLEAR, GREEN, AMBER, AMBER+STRICT, RED)`;
 export const EXPORT_USAGE = `  export stix [--since TIME] [--limit N] [--url URL] [--token TOKEN] > bundle.json
         what the token may see, as a STIX 2.1 bundle, from the gateway ($RENKEI_GATEWAY_URL)`;
 
@@ -35,17 +36,30 @@ export async function importCommand(
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, url: { type: 'string' }, token: { type: 'string' } },
+    options: {
+      json: { type: 'boolean' },
+      url: { type: 'string' },
+      token: { type: 'string' },
+      tlp: { type: 'string' },
+    },
   });
   const [format, file, ...extra] = positionals;
   if ((format !== 'stix' && format !== 'misp') || !file || extra.length > 0) {
     throw new UsageError(`usage:\n${IMPORT_USAGE}`);
   }
+  if (values.tlp !== undefined && (format !== 'stix' || !tlpSchema.safeParse(values.tlp).success)) {
+    throw new UsageError(`--tlp: one of ${tlpSchema.options.join(', ')}, for a STIX bundle`);
+  }
   const token = tokenFrom(values.token, env);
   const base = values.url ?? env.RENKEI_INGEST_URL ?? 'http://127.0.0.1:7400';
   const body = await readFile(file);
   const response = await (io.fetch ?? fetch)(
-    new URL(format === 'stix' ? '/v1/stix/bundles' : '/v1/misp/events', base),
+    new URL(
+      format === 'stix'
+        ? `/v1/stix/bundles${values.tlp ? `?tlp=${encodeURIComponent(values.tlp)}` : ''}`
+        : '/v1/misp/events',
+      base,
+    ),
     {
       method: 'POST',
       headers: {

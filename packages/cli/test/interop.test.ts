@@ -59,6 +59,13 @@ describe('renkei import and export', () => {
       UsageError,
     );
     await expect(runCommand(['import', 'stix', 'x.json'], {})).rejects.toThrow(/token/);
+    await expect(
+      runCommand(['import', 'stix', 'x.json', '--tlp', 'PURPLE'], { RENKEI_TOKEN: 't' }),
+    ).rejects.toThrow(/--tlp: one of CLEAR, GREEN, AMBER, AMBER\+STRICT, RED/);
+    // MISP events carry their TLP as tags: no declaring one for them.
+    await expect(
+      runCommand(['import', 'misp', 'x.json', '--tlp', 'GREEN'], { RENKEI_TOKEN: 't' }),
+    ).rejects.toThrow(/--tlp/);
     await expect(runCommand(['export', 'misp'], { RENKEI_TOKEN: 't' })).rejects.toBeInstanceOf(UsageError);
     await expect(
       runCommand(['export', 'stix', '--since', 'yesterday'], { RENKEI_TOKEN: 't' }),

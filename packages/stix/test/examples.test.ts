@@ -89,6 +89,30 @@ describe('the OASIS example bundles', () => {
     expect(summary(name, markedGreen).reports).toEqual([{ tlp: 'GREEN', indicators }]);
   });
 
+  it('maps an unmarked example with the TLP its sender declares, and a marking inside still wins when stricter', () => {
+    const name = 'schemas_indicators-for-C2-with-COA.json';
+    const declared = (tlp: 'GREEN' | 'AMBER', objects: Array<Record<string, unknown>>) =>
+      ok(
+        importStixBundle({ ...readExample(name), objects }, { receivedAt: RECEIVED_AT, declaredTlp: tlp }),
+      ).reports.map((report) =>
+        report.status === 'ready' ? [report.submission.tlp, report.notes] : report.reason.code,
+      );
+    const objects = readExample(name).objects;
+    expect(declared('GREEN', objects)).toEqual([
+      ['GREEN', ['TLP GREEN as the sender declared it for what carries no marking']],
+    ]);
+    // One indicator marked RED in the bundle: the report is RED whatever was declared.
+    const oneRed = objects.map((object) =>
+      object.type === 'indicator' && String(object.pattern).includes('10.0.0.0')
+        ? { ...object, ...marking('RED') }
+        : object,
+    );
+    expect(declared('AMBER', oneRed).map((entry) => (entry as unknown[])[0])).toEqual(['RED']);
+    // Without a declaration the refusal says how to give one.
+    const refused = ok(importStixBundle(readExample(name), { receivedAt: RECEIVED_AT })).reports[0]!;
+    expect(refused.status === 'refused' && refused.reason.message).toContain('?tlp=GREEN');
+  });
+
   it('lists the e-mail patterns it cannot map (MATCHES) and maps nothing from them', () => {
     const { reports, objects } = summary(
       'schemas_malicious-email-indicator-with-attachment.json',

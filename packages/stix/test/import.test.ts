@@ -621,7 +621,7 @@ describe('importStixBundle: TLP', () => {
       status: 'refused',
       reason: {
         code: 'no-tlp-marking',
-        message: 'the report carries no TLP marking, and Renkei never assumes one',
+        message: expect.stringMatching(/^the report carries no TLP marking, and Renkei never assumes one: declare one with `tlp`/),
       },
     });
     expect(outcome(result, 0)).toMatchObject({ status: 'unmapped', reason: { code: 'no-tlp-marking' } });

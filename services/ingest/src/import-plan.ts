@@ -95,7 +95,8 @@ export function planStixImport(result: StixImportResult): ImportPlan {
     code: 'no-tlp-marking',
     field: 'object_marking_refs',
     message:
-      'no object carries a TLP marking (a TLP 2.0 or 1.0 marking-definition in object_marking_refs); Renkei never assumes one',
+      'no object carries a TLP marking (a TLP 2.0 or 1.0 marking-definition in object_marking_refs), and Renkei ' +
+      'never assumes one: declare the TLP of what is unmarked with ?tlp= (for example ?tlp=GREEN)',
   });
   if (refusal) return { ok: false, refusal };
   return { ok: true, format: 'stix-2.1', sourceId: result.bundleId, reports, items };

@@ -31,6 +31,10 @@ import type {
 
 const CONTAINER_TYPES = new Set(['report', 'incident', 'grouping']);
 
+/** How a sender of unmarked content says what TLP it has. */
+const DECLARE =
+  'declare one with `tlp` (`POST /v1/stix/bundles?tlp=GREEN`, `renkei import stix FILE --tlp GREEN`)';
+
 /** What happened to one object across every report. */
 interface Fate {
   reports: Set<number>;
@@ -80,6 +84,7 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
     return markings;
   };
   const extractor = new Extractor(byId, markingsOf);
+  const declared = options.declaredTlp;
   const tlpOfPath = (path: readonly Entry[]): Tlp | undefined =>
     mostRestrictiveTlp(path.map((e) => markingsOf(e).tlp));
 
@@ -160,10 +165,10 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
           code: 'unknown-marking',
           message: `it carries a marking Renkei cannot honour: ${markings.unknown.join('; ')}`,
         }
-      : markings.tlp === undefined
+      : markings.tlp === undefined && declared === undefined
         ? {
             code: 'no-tlp-marking',
-            message: `the ${container.type} carries no TLP marking, and Renkei never assumes one`,
+            message: `the ${container.type} carries no TLP marking, and Renkei never assumes one: ${DECLARE}`,
           }
         : undefined;
     if (refusal !== undefined) {
@@ -176,11 +181,14 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
       reports.push({ source, objectIds: [], notes, status: 'refused', reason: refusal });
       continue;
     }
+    const containerTlp = markings.tlp ?? declared!;
+    if (markings.tlp === undefined)
+      notes.push(`TLP ${declared} as the sender declared it: the ${container.type} carries no marking`);
     const tlps = contributions.map(({ path }) => tlpOfPath(path));
-    const tlp = mostRestrictiveTlp([markings.tlp, ...tlps])!;
-    if (tlp !== markings.tlp) {
+    const tlp = mostRestrictiveTlp([containerTlp, ...tlps])!;
+    if (tlp !== containerTlp) {
       const raiser = contributions[tlps.indexOf(tlp)]!.path.find((entry) => markingsOf(entry).tlp === tlp)!;
-      notes.push(`TLP raised from ${markings.tlp} to ${tlp}: ${raiser.id} is marked ${tlp}`);
+      notes.push(`TLP raised from ${containerTlp} to ${tlp}: ${raiser.id} is marked ${tlp}`);
     }
     const admitted = admit(index, contributions);
     reports.push(
@@ -206,12 +214,11 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
       const extraction = extractor.extract(entry);
       if (!extraction.ok) continue;
       for (const contribution of extraction.contributions) {
-        if (tlpOfPath(contribution.path) === undefined) {
+        if (tlpOfPath(contribution.path) === undefined && declared === undefined) {
           uncovered++;
           setbacks.set(contribution.path[0]!.id, {
             code: 'no-tlp-marking',
-            message:
-              'neither it nor anything that refers to it carries a TLP marking, and Renkei never assumes one',
+            message: `neither it nor anything that refers to it carries a TLP marking, and Renkei never assumes one: ${DECLARE}`,
           });
         } else {
           covered.push(contribution);
@@ -222,15 +229,18 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
       const reason: StixReason = uncovered
         ? {
             code: 'no-tlp-marking',
-            message: 'no object in the bundle carries a TLP marking, and Renkei never assumes one',
+            message: `no object in the bundle carries a TLP marking, and Renkei never assumes one: ${DECLARE}`,
           }
         : { code: 'no-indicator', message: 'the bundle holds nothing Renkei maps to an indicator' };
       reports.push({ source, objectIds: [], notes: [], status: 'refused', reason });
     } else {
-      const tlp = mostRestrictiveTlp(covered.map(({ path }) => tlpOfPath(path)))!;
+      const tlp = mostRestrictiveTlp(covered.map(({ path }) => tlpOfPath(path) ?? declared))!;
+      const notes = covered.some(({ path }) => tlpOfPath(path) === undefined)
+        ? [`TLP ${declared} as the sender declared it for what carries no marking`]
+        : [];
       const admitted = admit(index, covered);
       reports.push(
-        finish({ index, source, tlp, admitted, contributions: contributionsIn(index, covered), notes: [] }),
+        finish({ index, source, tlp, admitted, contributions: contributionsIn(index, covered), notes }),
       );
     }
   }

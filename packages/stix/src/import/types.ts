@@ -1,4 +1,4 @@
-import type { Indicator, ReportCategory, ReportSubmission, Severity } from '@renkei/schema';
+import type { Tlp, Indicator, ReportCategory, ReportSubmission, Severity } from '@renkei/schema';
 import type { ImportIds } from '../ids.js';
 
 export interface StixImportOptions {
@@ -17,6 +17,13 @@ export interface StixImportOptions {
    * stores it once, while nobody without the hub's key can compute them.
    */
   ids?: ImportIds;
+  /**
+   * The TLP the sender declares for what carries no TLP marking (`?tlp=` on
+   * the import): unmarked content takes it, marked content keeps its own
+   * marking, and the stricter of the two wins where both apply. Without it,
+   * unmarked content is refused: Renkei never assumes a TLP.
+   */
+  declaredTlp?: Tlp;
 }
 
 /** Why the whole input was refused (the route answers 400). */

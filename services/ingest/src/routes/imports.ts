@@ -1,10 +1,17 @@
 import { z } from 'zod';
 import { principalOf, requireAnyRole } from '@renkei/auth';
-import { annotateRequest, errorReplies, type HttpServer } from '@renkei/http';
+import { annotateRequest, errorReplies, invalidField, type HttpServer } from '@renkei/http';
 import { importMispEvent } from '@renkei/misp';
 import { REPORTING_ROLES } from '@renkei/policy';
 import { isRenkeiError, RenkeiError } from '@renkei/runtime';
-import { importAnswerSchema, reportSchema, type ImportAnswer, type Principal } from '@renkei/schema';
+import {
+  importAnswerSchema,
+  reportSchema,
+  tlpSchema,
+  type ImportAnswer,
+  type Principal,
+  type Tlp,
+} from '@renkei/schema';
 import { importStixBundle } from '@renkei/stix';
 import { contentSha256 } from '../content-hash.js';
 import { envelopeFor } from '../envelope.js';
@@ -60,9 +67,13 @@ export function importRoutes(app: HttpServer, deps: ImportRoutesDeps): void {
         summary: 'Import a STIX 2.1 bundle: one report per report, incident or grouping (or for the bundle)',
         description:
           `Send \`${STIX_MEDIA_TYPE}\` or \`application/json\`. Answered 202 once Kafka holds every report listed ` +
-          'as accepted; each object says whether it was mapped, and why not. A bundle with no TLP marking is a 400 ' +
-          'naming `object_marking_refs`; one of which no report could be made is a 422. Importing it again stores nothing twice.',
+          'as accepted; each object says whether it was mapped, and why not. What carries no TLP marking takes the TLP ' +
+          'the sender declares with `?tlp=` (or the `Renkei-Declared-Tlp` header); a marking inside the bundle wins where ' +
+          'it is stricter. Without a declaration, a bundle with no TLP marking is a 400 naming `object_marking_refs`; ' +
+          'one of which no report could be made is a 422. Importing it again stores nothing twice.',
         tags: ['imports'],
+        querystring: z.object({ tlp: tlpSchema.optional() }),
+        headers: z.object({ 'renkei-declared-tlp': tlpSchema.optional() }).loose(),
         body: anyObject,
         response: importReplies,
       },
@@ -75,6 +86,7 @@ export function importRoutes(app: HttpServer, deps: ImportRoutesDeps): void {
         importStixBundle(asBundle(request.body), {
           receivedAt,
           ids: { key: deps.importIdKey, scope: principal.organisationId },
+          ...declaredTlp(request.query.tlp, request.headers['renkei-declared-tlp']),
         }),
       );
       const answer = await submitPlan(deps, principal, plan, receivedAt);
@@ -118,6 +130,15 @@ export function importRoutes(app: HttpServer, deps: ImportRoutesDeps): void {
       return reply.status(202).send(answer);
     },
   );
+}
+
+/** The sender's declared TLP, from the query or the header; both given must agree. */
+function declaredTlp(query: Tlp | undefined, header: Tlp | undefined): { declaredTlp?: Tlp } {
+  if (query !== undefined && header !== undefined && query !== header) {
+    throw invalidField('tlp', `is ${query}, but the Renkei-Declared-Tlp header says ${header}`);
+  }
+  const tlp = query ?? header;
+  return tlp === undefined ? {} : { declaredTlp: tlp };
 }
 
 /**

@@ -324,8 +324,44 @@ describe('imports on ingest', () => {
     expect(unmarked.statusCode).toBe(400);
     expect(unmarked.json()).toMatchObject({
       code: 'RENKEI_INVALID_REQUEST',
-      fields: [{ field: 'object_marking_refs' }],
+      fields: [{ field: 'object_marking_refs', message: expect.stringContaining('?tlp=') }],
     });
+  });
+
+  it('imports an unmarked bundle with the TLP its sender declares, in the query or a header', async () => {
+    const body = fixture('stix-examples/ctidoc_indicator-for-malicious-url.json');
+    const declared = await post('/v1/stix/bundles?tlp=GREEN', body, 'application/stix+json;version=2.1');
+    expect(declared.statusCode, declared.body).toBe(202);
+    const [report] = declared.json<ImportAnswer>().reports;
+    expect(report).toMatchObject({ status: 'accepted', tlp: 'GREEN' });
+    expect(report!.notes).toContain('TLP GREEN as the sender declared it for what carries no marking');
+    const byHeader = await http.app.inject({
+      method: 'POST',
+      url: '/v1/stix/bundles',
+      headers: {
+        authorization: `Bearer ${reporter}`,
+        'content-type': 'application/json',
+        'renkei-declared-tlp': 'GREEN',
+      },
+      payload: body,
+    });
+    // The same bundle and TLP again: the same report, answered again.
+    expect(byHeader.statusCode, byHeader.body).toBe(202);
+    expect(byHeader.json<ImportAnswer>().reports[0]!.id).toBe(report!.id);
+    const disagreeing = await http.app.inject({
+      method: 'POST',
+      url: '/v1/stix/bundles?tlp=AMBER',
+      headers: {
+        authorization: `Bearer ${reporter}`,
+        'content-type': 'application/json',
+        'renkei-declared-tlp': 'GREEN',
+      },
+      payload: body,
+    });
+    expect(disagreeing.statusCode).toBe(400);
+    expect(disagreeing.json()).toMatchObject({ fields: [{ field: 'tlp' }] });
+    const invalid = await post('/v1/stix/bundles?tlp=PURPLE', body, 'application/json');
+    expect(invalid.statusCode).toBe(400);
   });
 
   it('imports the OASIS example with a TLP marking, and refuses one with nothing to map as a 422', async () => {
