@@ -88,13 +88,22 @@ export function importMispEvent(input: unknown, options: MispImportOptions): Mis
       };
     }
   }
-  if (!isRecord(value) || !isRecord(value.Event)) {
+  // Many tools export the event bare, without MISP's {"Event": …} wrapper; its fields tell it apart.
+  const bare =
+    isRecord(value) &&
+    value.Event === undefined &&
+    (Array.isArray(value.Attribute) || typeof value.info === 'string');
+  if (!isRecord(value) || (!isRecord(value.Event) && !bare)) {
     return {
       ok: false,
-      error: { code: 'not-an-event', field: 'Event', message: 'expected a MISP event: {"Event": {…}}' },
+      error: {
+        code: 'not-an-event',
+        field: 'Event',
+        message: 'expected a MISP event: {"Event": {…}}, or the event itself (with `info` or `Attribute`)',
+      },
     };
   }
-  const event = value.Event;
+  const event = (bare ? value : value.Event) as Record<string, unknown>;
   const malformed = checkShape(event);
   if (malformed !== undefined) return { ok: false, error: { code: 'invalid-event', ...malformed } };
   const eventUuid = event.uuid as string;
@@ -180,7 +189,15 @@ export function importMispEvent(input: unknown, options: MispImportOptions): Mis
       const type = part === 'address' ? addressIndicatorType(text) : part;
       if (type === undefined)
         return unmapped('invalid-value', `"${clip(text.trim(), 80)}" is not an IPv4 or IPv6 address`, notes);
-      const checked = checkIndicator(type, text, mapping.role);
+      let checked = checkIndicator(type, text, mapping.role);
+      // MISP keeps `url` values as people paste them, often without a scheme (www.whitewall.top/a).
+      if (!checked.ok && type === 'url' && !/^[a-z][a-z0-9+.-]*:/i.test(text.trim())) {
+        const withScheme = checkIndicator(type, `http://${text.trim()}`, mapping.role);
+        if (withScheme.ok) {
+          checked = withScheme;
+          notes.push(`no scheme: read as http://${clip(text.trim(), 80)}`);
+        }
+      }
       if (!checked.ok) return unmapped('invalid-value', checked.reason, notes);
       indicators.push(checked.indicator);
     }

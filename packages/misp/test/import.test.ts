@@ -485,10 +485,33 @@ describe('importMispEvent: the event', () => {
 });
 
 describe('importMispEvent: input that is not an event', () => {
+  it('maps a bare event (without the {"Event": …} wrapper) as the wrapped one', () => {
+    const wrapped = event({}, [attribute('domain', 'bare.example'), attribute('ip-dst', '198.51.100.9')]);
+    expect(importMispEvent(wrapped.Event, options)).toEqual(importMispEvent(wrapped, options));
+    expect(ready(importMispEvent(wrapped.Event, options)).indicators).toHaveLength(2);
+  });
+
+  it('reads a url without a scheme as http, and says so', () => {
+    const result = ok(
+      importMispEvent(
+        event({}, [attribute('url', 'www.whitewall.top/wp-includes/x.php'), attribute('url', 'not a url')]),
+        options,
+      ),
+    );
+    expect(result.attributes[0]).toMatchObject({
+      status: 'mapped',
+      indicators: [{ type: 'url', value: 'http://www.whitewall.top/wp-includes/x.php' }],
+      notes: ['no scheme: read as http://www.whitewall.top/wp-includes/x.php'],
+    });
+    expect(result.attributes[1]).toMatchObject({ status: 'unmapped', reason: { code: 'invalid-value' } });
+  });
+
   it.each([
     ['broken JSON text', '{"Event": {', 'invalid-json'],
     ['an array', [], 'not-an-event'],
-    ['a bare event', { info: 'x', Attribute: [] }, 'not-an-event'],
+    // Taken as an event once bare, it still needs what every event has.
+    ['a bare event without a uuid', { info: 'x', Attribute: [] }, 'invalid-event'],
+    ['an object that is no event at all', { name: 'x' }, 'not-an-event'],
     ['a search response', { response: [{ Event: {} }] }, 'not-an-event'],
     ['an Event that is not an object', { Event: 'x' }, 'not-an-event'],
   ])('refuses %s as a whole (%s)', (_, input, code) => {

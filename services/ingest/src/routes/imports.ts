@@ -103,7 +103,7 @@ export function importRoutes(app: HttpServer, deps: ImportRoutesDeps): void {
     {
       bodyLimit: deps.maxBodyBytes,
       schema: {
-        summary: 'Import a MISP event ({"Event": {…}}) as one report',
+        summary: 'Import a MISP event ({"Event": {…}}, or the event bare) as one report',
         description:
           'Answered 202 once Kafka holds the report; each attribute says whether it was mapped, and why not. ' +
           'An event without a `tlp:` tag is a 400 naming `Event.Tag`. Importing it again stores nothing twice.',
