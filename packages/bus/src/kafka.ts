@@ -56,8 +56,11 @@ export function createReliableProducer(kafka: Kafka): Producer {
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
-    // Bounded, so a request waiting on a dead broker fails and its caller can answer 503.
-    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 6 },
+    // Long enough to ride out the loss of a leader in a cluster (the controller fences a
+    // dead node after broker.session.timeout.ms, then its partitions get new leaders):
+    // about 11 s of retries. Bounded, so with the only broker gone a send fails and its
+    // caller can answer 503. Safe to retry only through PartitionLanes (see there).
+    retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 14 },
   });
 }
 
