@@ -36,8 +36,10 @@ interface Generation {
 }
 
 /**
- * Keyed messages sent with acks from every in-sync replica, one produce
- * request at a time per partition, each request for one partition only.
+ * Messages sent with acks from every in-sync replica, one produce request at
+ * a time per partition, each request for one partition only. A message's key
+ * (or its `partition`) chooses the partition as kafkajs would; a topic of one
+ * partition also takes messages without a key.
  *
  * Why not `producer.send` directly: kafkajs 2.2.4 loses acknowledged
  * messages when a broker dies under concurrent sends (measured: 19 of 7,560
@@ -98,9 +100,16 @@ export class PartitionLanes implements AcknowledgedSender {
     { topic, messages }: { topic: string; acks?: number; messages: Message[] },
     { signal }: { signal?: AbortSignal } = {},
   ): Promise<void> {
-    if (messages.some((message) => message.key === null || message.key === undefined))
-      throw new TypeError('PartitionLanes sends keyed messages only: the key chooses the partition');
     const count = await this.#partitionCount(topic);
+    const unplaced = (message: Message) =>
+      (message.key === null || message.key === undefined) &&
+      (message.partition === null || message.partition === undefined);
+    // Round robin would move a retried message to another partition, with nothing to
+    // keep it from being written twice: a message says where it goes, or the topic has one partition.
+    if (count > 1 && messages.some(unplaced))
+      throw new TypeError(
+        `PartitionLanes sends keyed messages only to ${topic}: the key chooses the partition`,
+      );
     // The partitioner kafkajs itself would use: a key's hash modulo the partition count.
     const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({
       partitionId,
@@ -108,7 +117,7 @@ export class PartitionLanes implements AcknowledgedSender {
     })) as PartitionMetadata[];
     await Promise.all(
       messages.map((message) => {
-        const partition = this.#partitioner({ topic, partitionMetadata, message });
+        const partition = count === 1 ? 0 : this.#partitioner({ topic, partitionMetadata, message });
         return new Promise<void>((resolve, reject) => {
           const lane = this.#lane(topic, partition);
           lane.queue.push({ message, bytes: sizeOf(message), signal, resolve, reject });

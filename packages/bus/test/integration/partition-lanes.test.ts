@@ -183,10 +183,12 @@ describe('PartitionLanes', () => {
     expect(gate!.waiting()).toBe(2);
   });
 
-  it('refuses messages without a key: the key chooses the partition', async () => {
+  it('refuses messages without a key on a topic of several partitions: the key chooses the partition', async () => {
+    const topic = await newTopic();
     const lanes = new PartitionLanes(kafka, { logger });
-    await expect(lanes.send({ topic: 'unused', messages: [{ value: 'no key' }] })).rejects.toThrow(
+    await expect(lanes.send({ topic, messages: [{ value: 'no key' }] })).rejects.toThrow(
       'keyed messages only',
     );
+    await lanes.disconnect();
   });
 });
