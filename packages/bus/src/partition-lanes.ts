@@ -12,6 +12,8 @@ export interface AcknowledgedSender {
 
 /** The broker refuses a partition's record batch over `message.max.bytes` (1 MiB by default). */
 const MAX_REQUEST_BYTES = 1_000_000;
+/** A request slower than this is logged: how long a broker's loss held writes. */
+const SLOW_REQUEST_MS = 2_000;
 /** Room per message for the record's key, headers and framing in a record batch. */
 const MESSAGE_OVERHEAD_BYTES = 512;
 
@@ -167,11 +169,19 @@ export class PartitionLanes implements AcknowledgedSender {
     try {
       generation = await this.#generation();
       generation.inFlight += 1;
+      const started = performance.now();
       await generation.producer.send({
         topic,
         acks: -1,
         messages: batch.map(({ message }) => ({ ...message, partition })),
       });
+      const ms = performance.now() - started;
+      // A leader lost: the request waited for the fence and a new leader. One line per partition and event.
+      if (ms > SLOW_REQUEST_MS)
+        this.#logger.info(
+          { topic, partition, messages: batch.length, ms: Math.round(ms) },
+          'a produce request was slow',
+        );
       for (const waiting of batch) waiting.resolve();
     } catch (error) {
       for (const waiting of batch) waiting.reject(error);

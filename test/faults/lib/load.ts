@@ -55,7 +55,8 @@ export class Submitter {
     let pool = this.#pools.get(origin);
     if (!pool) {
       // Many clients, many connections: a POST waiting for a free socket here would count as the hub's latency.
-      pool = new Pool(origin, { connections: 1024, keepAliveTimeout: 10_000 });
+      // 200/s held 5 s while a broker is fenced is 1,000 open requests, and more while ingest catches up.
+      pool = new Pool(origin, { connections: 4096, keepAliveTimeout: 10_000 });
       this.#pools.set(origin, pool);
     }
     return pool;
