@@ -112,7 +112,10 @@ function refusalsAround(submitter: Submitter, faultAt: number): string {
   if (refused.length === 0) return 'every attempt answered 202';
   const sent = refused.map((a) => (a.sentAt - faultAt) / 1000).sort((a, b) => a - b);
   const slowest = Math.max(...refused.map((a) => a.ms));
-  return `${refused.length} attempts not answered 202, sent from ${sent[0]!.toFixed(1)} s to ${sent.at(-1)!.toFixed(1)} s after the kill (slowest ${Math.round(slowest)} ms)`;
+  const why = Object.keys(submitter.noAnswer).length
+    ? `; no answer: ${JSON.stringify(submitter.noAnswer)}`
+    : '';
+  return `${refused.length} attempts not answered 202, sent from ${sent[0]!.toFixed(1)} s to ${sent.at(-1)!.toFixed(1)} s after the kill (slowest ${Math.round(slowest)} ms)${why}`;
 }
 
 /** Time from `from` (run clock) to the first attempt sent after it that was answered 202. */

@@ -41,6 +41,8 @@ export class Submitter {
   readonly outcomes: Outcome[] = [];
   readonly attempts: Attempt[] = [];
   readonly statuses: Record<string, number> = {};
+  /** Why attempts got no answer (undici's error code: a timeout, a closed socket), for the notes. */
+  readonly noAnswer: Record<string, number> = {};
   #pools = new Map<string, Pool>();
   #inFlight = 0;
   #index = 0;
@@ -94,8 +96,10 @@ export class Submitter {
           });
           await response.body.dump();
           status = response.statusCode;
-        } catch {
+        } catch (error) {
           status = 0;
+          const why = (error as { code?: string }).code ?? (error as Error).name;
+          this.noAnswer[why] = (this.noAnswer[why] ?? 0) + 1;
         }
         outcome.attempts += 1;
         outcome.finalStatus = status;

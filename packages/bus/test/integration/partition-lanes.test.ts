@@ -66,6 +66,20 @@ describe('PartitionLanes', () => {
   const kafka = createKafka({ brokers: TEST_KAFKA_BROKERS.split(','), clientId: 'lanes-test', logger });
   let topicCount = 0;
 
+  /** Lanes whose producers (one per generation) the test can count and fail. */
+  function lanesWithProducersKept(): { lanes: PartitionLanes; made: ControllableProducer[] } {
+    const made: ControllableProducer[] = [];
+    const lanes = new PartitionLanes(kafka, {
+      logger,
+      createProducer: (client) => {
+        const wrapped = controllable(createReliableProducer(client));
+        made.push(wrapped);
+        return wrapped.producer;
+      },
+    });
+    return { lanes, made };
+  }
+
   async function newTopic(): Promise<string> {
     const topic = `${prefix}lanes-${(topicCount += 1)}`;
     const admin = kafka.admin();
@@ -89,15 +103,7 @@ describe('PartitionLanes', () => {
 
   it('puts each keyed message once on the partition kafkajs would, and concurrent sends to a partition share its requests', async () => {
     const [ours, theirs] = [await newTopic(), await newTopic()];
-    const made: ControllableProducer[] = [];
-    const lanes = new PartitionLanes(kafka, {
-      logger,
-      createProducer: (client) => {
-        const wrapped = controllable(createReliableProducer(client));
-        made.push(wrapped);
-        return wrapped.producer;
-      },
-    });
+    const { lanes, made } = lanesWithProducersKept();
     await lanes.connect();
     const keys = Array.from({ length: 60 }, () => randomUUID());
     await Promise.all(keys.map((key) => lanes.send({ topic: ours, messages: [{ key, value: key }] })));
@@ -124,15 +130,7 @@ describe('PartitionLanes', () => {
 
   it('fails only the messages of a request that failed, and sends the next ones through a new producer', async () => {
     const topic = await newTopic();
-    const made: ControllableProducer[] = [];
-    const lanes = new PartitionLanes(kafka, {
-      logger,
-      createProducer: (client) => {
-        const wrapped = controllable(createReliableProducer(client));
-        made.push(wrapped);
-        return wrapped.producer;
-      },
-    });
+    const { lanes, made } = lanesWithProducersKept();
     await lanes.connect();
     made[0]!.inject({ kind: 'fail', error: new Error('the broker went away') });
     const [lost, kept] = [randomUUID(), randomUUID()];
