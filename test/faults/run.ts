@@ -15,6 +15,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
@@ -105,8 +106,13 @@ const kafka = () => {
 const rows: FaultRow[] = [];
 for (const scenario of selected) {
   log(`${scenario.name}: ${scenario.title}`);
+  const loadBefore = loadavg()[0]!;
   rows.push(await runScenario(scenario));
   const row = rows.at(-1)!;
+  // Latencies on a shared machine mean little without how busy it was (other work included).
+  row.notes.push(
+    `load average (1 min) ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${availableParallelism()} cores`,
+  );
   log(`${scenario.name}: ${verdict(row)}${row.failures.length ? ` (${row.failures.join('; ')})` : ''}`);
 }
 await releaseAll();
