@@ -75,6 +75,7 @@ export class PartitionLanes implements AcknowledgedSender {
   readonly #partitionCounts = new Map<string, Promise<number>>();
   readonly #generations = new Set<Generation>();
   #current: Generation | undefined;
+  #closed = false;
 
   constructor(
     kafka: Kafka,
@@ -129,7 +130,11 @@ export class PartitionLanes implements AcknowledgedSender {
     );
   }
 
+  /** Messages still waiting are refused; requests in flight end with their producer. */
   async disconnect(): Promise<void> {
+    this.#closed = true;
+    for (const lane of this.#lanes.values())
+      for (const waiting of lane.queue.splice(0)) waiting.reject(new Error('the producer was disconnected'));
     this.#current = undefined;
     await Promise.all(
       [...this.#generations].map((generation) => generation.producer.disconnect().catch(() => undefined)),
@@ -198,6 +203,8 @@ export class PartitionLanes implements AcknowledgedSender {
 
   /** The producer new requests go to, connected; a new one after the last was retired. */
   async #generation(): Promise<Generation> {
+    // After disconnect, no new producer: it would keep the process alive.
+    if (this.#closed) throw new Error('the producer was disconnected');
     if (!this.#current) {
       const producer = this.#createProducer(this.#kafka);
       const generation: Generation = { producer, connected: producer.connect(), inFlight: 0, retired: false };

@@ -181,6 +181,16 @@ describe('PartitionLanes', () => {
     expect(gate!.waiting()).toBe(2);
   });
 
+  it('refuses messages once disconnected, and makes no producer for them', async () => {
+    const topic = await newTopic();
+    const { lanes, made } = lanesWithProducersKept();
+    await lanes.connect();
+    await lanes.disconnect();
+    const key = randomUUID();
+    await expect(lanes.send({ topic, messages: [{ key, value: key }] })).rejects.toThrow('disconnected');
+    expect(made).toHaveLength(1);
+  });
+
   it('refuses messages without a key on a topic of several partitions: the key chooses the partition', async () => {
     const topic = await newTopic();
     const lanes = new PartitionLanes(kafka, { logger });
