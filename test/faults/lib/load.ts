@@ -57,8 +57,9 @@ export class Submitter {
     let pool = this.#pools.get(origin);
     if (!pool) {
       // Many clients, many connections: a POST waiting for a free socket here would count as the hub's latency.
-      // 200/s held 5 s while a broker is fenced is 1,000 open requests, and more while ingest catches up.
-      pool = new Pool(origin, { connections: 4096, keepAliveTimeout: 10_000 });
+      // Not more: with 4096, opening them after a restart on the loaded machine timed out
+      // (8,157 UND_ERR_CONNECT_TIMEOUT in one broker-cluster run) and counted as the hub's failures.
+      pool = new Pool(origin, { connections: 1024, keepAliveTimeout: 10_000 });
       this.#pools.set(origin, pool);
     }
     return pool;
