@@ -9,6 +9,7 @@
 # Env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), RENKEI_STATE_DIR (<repo>/.renkei),
 #      KAFKA_BROKER_COUNT (1; node N of a cluster listens on KAFKA_PORT+2(N-1), controller KAFKA_CONTROLLER_PORT+2(N-1)),
 #      KAFKA_STATE_DIR (data, logs and pid of this broker; <RENKEI_STATE_DIR>/kafka),
+#      KAFKA_BROKER_SESSION_TIMEOUT_MS (4000), KAFKA_BROKER_HEARTBEAT_MS (1000),
 #      KAFKA_VERSION (from pom.xml), JAVA_HOME, KAFKA_HEAP_OPTS (-Xms256m -Xmx512m),
 #      KAFKA_JVM_OPTS (extra JVM flags), KAFKA_START_TIMEOUT (90 s), KAFKA_STOP_TIMEOUT (30 s).
 set -euo pipefail
@@ -29,6 +30,10 @@ KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 KAFKA_JVM_OPTS="${KAFKA_JVM_OPTS:-}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
+# A killed node is fenced (out of every ISR, its leaderships moved) this long after its last
+# heartbeat; Kafka's own defaults are 9000 / 2000. See README.md for why these are shorter.
+KAFKA_BROKER_SESSION_TIMEOUT_MS="${KAFKA_BROKER_SESSION_TIMEOUT_MS:-4000}"
+KAFKA_BROKER_HEARTBEAT_MS="${KAFKA_BROKER_HEARTBEAT_MS:-1000}"
 
 ACTION="${1:-}"
 shift || true
@@ -161,6 +166,8 @@ render_props() {
       -e "s|@VOTERS@|$voters|g" \
       -e "s|@REPLICAS@|$replicas|g" \
       -e "s|@MIN_ISR@|$min_isr|g" \
+      -e "s|@SESSION_TIMEOUT_MS@|$KAFKA_BROKER_SESSION_TIMEOUT_MS|g" \
+      -e "s|@HEARTBEAT_MS@|$KAFKA_BROKER_HEARTBEAT_MS|g" \
       -e "s|@DATA_DIR@|$DATA_DIR|g" "$TEMPLATE" >"$PROPS.tmp"
   mv "$PROPS.tmp" "$PROPS"
 }

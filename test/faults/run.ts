@@ -15,6 +15,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
@@ -22,7 +23,7 @@ import { topicNames } from '@renkei/bus';
 import { createPool, ensureDatabase, migrate, type Pool } from '@renkei/db';
 import { REPOSITORY_ROOT } from '@renkei/runtime';
 import { createTestKeys, registerOrganisations, TEST_ORGANISATIONS } from '@renkei/testing';
-import { FAULTS_STATE_DIR, Hub, LOG_DIR } from './lib/hub.js';
+import { answersLogged, FAULTS_STATE_DIR, Hub, LOG_DIR } from './lib/hub.js';
 import { startPrivateKafka, type PrivateKafka } from './lib/kafka.js';
 import { Submitter } from './lib/load.js';
 import { createPrivateCluster } from './lib/postgres.js';
@@ -105,8 +106,13 @@ const kafka = () => {
 const rows: FaultRow[] = [];
 for (const scenario of selected) {
   log(`${scenario.name}: ${scenario.title}`);
+  const loadBefore = loadavg()[0]!;
   rows.push(await runScenario(scenario));
   const row = rows.at(-1)!;
+  // Latencies on a shared machine mean little without how busy it was (other work included).
+  row.notes.push(
+    `load average (1 min) ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${availableParallelism()} cores`,
+  );
   log(`${scenario.name}: ${verdict(row)}${row.failures.length ? ` (${row.failures.join('; ')})` : ''}`);
 }
 await releaseAll();
@@ -131,6 +137,7 @@ process.exit(rows.every((row) => verdict(row) === 'pass') ? 0 : 1);
 async function runScenario(scenario: FaultScenario): Promise<FaultRow> {
   const started = performance.now();
   const scoped: { what: string; release: () => Promise<unknown> }[] = [];
+  const ingestLabels: string[] = [];
   const context: FaultContext = {
     smoke: args.smoke,
     setting(name) {
@@ -177,6 +184,7 @@ async function runScenario(scenario: FaultScenario): Promise<FaultRow> {
         clock: context.clock,
       });
       scoped.push({ what: 'stop the hub', release: () => hub.close() });
+      ingestLabels.push(hub.ingest.label);
       context.log(`hub up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
       return { hub, pool, prefix, topic: { kafka: broker.client(), name: topicNames(prefix).reports } };
     },
@@ -193,7 +201,14 @@ async function runScenario(scenario: FaultScenario): Promise<FaultRow> {
     },
   };
   try {
-    return await scenario.run(context);
+    const row = await scenario.run(context);
+    for (const label of ingestLabels) {
+      const { statuses, slowestMs } = answersLogged(label);
+      row.notes.push(
+        `${label} logged its answers to POST /v1/reports as ${JSON.stringify(statuses)}, the slowest in ${Math.round(slowestMs)} ms`,
+      );
+    }
+    return row;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log(`${scenario.name} could not run: ${message}`);

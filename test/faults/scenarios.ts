@@ -106,6 +106,18 @@ function p99(submitter: Submitter, from = -Infinity, to = Infinity): number | un
   return samples.length ? (percentiles(samples).p99 ?? undefined) : undefined;
 }
 
+/** When the attempts answered other than 202 were sent, against the time of a fault. */
+function refusalsAround(submitter: Submitter, faultAt: number): string {
+  const refused = submitter.attempts.filter((a) => a.status !== 202);
+  if (refused.length === 0) return 'every attempt answered 202';
+  const sent = refused.map((a) => (a.sentAt - faultAt) / 1000).sort((a, b) => a - b);
+  const slowest = Math.max(...refused.map((a) => a.ms));
+  const why = Object.keys(submitter.noAnswer).length
+    ? `; no answer: ${JSON.stringify(submitter.noAnswer)}`
+    : '';
+  return `${refused.length} attempts not answered 202, sent from ${sent[0]!.toFixed(1)} s to ${sent.at(-1)!.toFixed(1)} s after the kill (slowest ${Math.round(slowest)} ms)${why}`;
+}
+
 /** Time from `from` (run clock) to the first attempt sent after it that was answered 202. */
 function firstAcceptedAfter(submitter: Submitter, from: number): number | undefined {
   const first = submitter.attempts.find((a) => a.sentAt >= from && a.status === 202);
@@ -286,7 +298,7 @@ const brokerCluster: FaultScenario = {
       recovery: `POST p99 during the kill ${during === undefined ? '?' : `${Math.round(during)} ms`}; full ISR (${before.full}/${before.partitions} before) ${fullIsrAfter === undefined ? 'not reached' : `${seconds(fullIsrAfter)} after the restart`}`,
       exits: exitsOf(hub),
       failures,
-      notes: [],
+      notes: killedAt === undefined ? [] : [refusalsAround(submitter, killedAt)],
     };
   },
 };

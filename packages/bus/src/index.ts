@@ -24,3 +24,4 @@ export {
   type Producer,
 } from './kafka.js';
 export { watchBroker } from './watch.js';
+export { PartitionLanes, type AcknowledgedSender } from './partition-lanes.js';

@@ -56,8 +56,12 @@ export function createReliableProducer(kafka: Kafka): Producer {
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
-    // Bounded, so a request waiting on a dead broker fails and its caller can answer 503.
-    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 6 },
+    // Long enough to ride out the loss of a leader in a cluster (the controller fences a
+    // dead node after broker.session.timeout.ms, then its partitions get new leaders):
+    // about 14 s of retries (ingest waits 15 s), at most 0.5 s apart so a request to a dead
+    // leader goes to the new one soon after the fence. Bounded, so with the only broker gone
+    // a send fails and its caller can answer 503. Safe to retry only through PartitionLanes.
+    retry: { initialRetryTime: 100, maxRetryTime: 500, retries: 30 },
   });
 }
 

@@ -1,5 +1,6 @@
+import type { Message } from 'kafkajs';
 import pg from 'pg';
-import { HEADERS, withDeadline, type Producer, type TopicNames } from '@renkei/bus';
+import { HEADERS, withDeadline, type AcknowledgedSender, type TopicNames } from '@renkei/bus';
 import { HUB_TYPE_PARSERS, isDatabaseUnavailable, withTransaction, type Pool } from '@renkei/db';
 import { RenkeiError, type Closable, type Logger } from '@renkei/runtime';
 import { FEED_EVENT_SCHEMA } from '@renkei/schema';
@@ -50,7 +51,8 @@ export interface FeedRelayOptions {
   pool: Pool;
   /** The relay holds leadership on a connection of its own, outside the pool. */
   databaseUrl: string;
-  producer: Producer;
+  /** In the services, PartitionLanes: a batch that spans brokers survives the loss of one. */
+  producer: AcknowledgedSender;
   topics: Pick<TopicNames, 'feed' | 'alerts'>;
   logger: Logger;
   /** How often a follower tries to become leader, and the leader sweeps without a notification. */
@@ -163,17 +165,20 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
     const alertMessages = batch.flatMap((stored) =>
       stored.alert ? [alertMessage(stored, stored.alert)] : [],
     );
+    // Messages still waiting for their partition when the deadline passes are not sent: the
+    // batch is published again whole.
+    const abandon = new AbortController();
+    const send = (topic: string, messages: Message[]) =>
+      options.producer.send({ topic, acks: -1, messages }, { signal: abandon.signal });
     await withDeadline(
-      options.producer.sendBatch({
-        acks: -1,
-        topicMessages: [
-          { topic: options.topics.feed, messages: batch.map(feedMessage) },
-          ...(alertMessages.length > 0 ? [{ topic: options.topics.alerts, messages: alertMessages }] : []),
-        ],
-      }),
+      Promise.all([
+        send(options.topics.feed, batch.map(feedMessage)),
+        ...(alertMessages.length > 0 ? [send(options.topics.alerts, alertMessages)] : []),
+      ]),
       options.sendTimeoutMs ?? 30_000,
       'publishing the feed',
     ).catch((error: unknown) => {
+      abandon.abort();
       throw new PublishFailed(error);
     });
     await markPublished(

@@ -8,7 +8,7 @@ import {
   withDeadline,
   type Consumer,
   type KeptConsumer,
-  type Producer,
+  type AcknowledgedSender,
   type TopicNames,
 } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
@@ -24,7 +24,7 @@ import { isTlpChangeMessage, processTlpChange } from './tlp-change.js';
 export interface CorrelatorDeps {
   pool: Pool;
   consumer: Consumer;
-  producer: Producer;
+  producer: AcknowledgedSender;
   topics: TopicNames;
   logger: Logger;
   /** Asks the feed relay to publish now: a report raised alert versions. */

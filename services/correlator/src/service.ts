@@ -1,4 +1,4 @@
-import { createConsumer, createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
+import { createConsumer, createKafka, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
 import { isDatabaseUnavailable, openMigratedPool, watchDatabase } from '@renkei/db';
 import { startFeedRelay } from '@renkei/feed';
 import { createHttpApp, httpTimeoutsFrom, serveMetrics } from '@renkei/http';
@@ -64,7 +64,8 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       (watch) => watch.close(),
     );
 
-    const producer = createReliableProducer(kafka);
+    // Not a bare kafkajs producer: PartitionLanes keeps what Kafka acknowledged through a broker's loss.
+    const producer = new PartitionLanes(kafka, { logger });
     await resources.use(
       () => producer.connect(),
       () => producer.disconnect(),

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { accessSettingsFrom, hubSecretFileIn, keyFilesIn, watchTokenVerifier } from '@renkei/auth';
-import { createConsumer, createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
+import { createConsumer, createKafka, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
 import { feedBounds, readFeed, startFeedFollower, startFeedRelay } from '@renkei/feed';
 import { httpTimeoutsFrom, serveMetrics } from '@renkei/http';
@@ -78,7 +78,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
     // Gateways relay the feed too (one process of the hub leads), so what they
     // write reaches the stream even while no correlator runs.
-    const producer = createReliableProducer(kafka);
+    // Not a bare kafkajs producer: PartitionLanes keeps what Kafka acknowledged through a broker's loss.
+    const producer = new PartitionLanes(kafka, { logger });
     await resources.use(
       () => producer.connect(),
       () => producer.disconnect(),

@@ -1,6 +1,6 @@
 import { recordAudit } from '@renkei/audit';
 import { accessControl, withRedactedRequests, type AccessSettings, type TokenVerifier } from '@renkei/auth';
-import { isBrokerUnavailable, type Producer } from '@renkei/bus';
+import { isBrokerUnavailable, type AcknowledgedSender } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { createHttpApp, type HttpApp, type HttpAppOptions, type HttpTimeouts } from '@renkei/http';
 import type { HubMetrics } from '@renkei/metrics';
@@ -16,7 +16,8 @@ import type { UnledgeredReports } from './unledgered.js';
 export interface IngestDeps {
   logger: Logger;
   pool: Pool;
-  producer: Producer;
+  /** In the service, PartitionLanes: sends that survive the loss of a broker of a cluster. */
+  producer: AcknowledgedSender;
   reportsTopic: string;
   verifyToken: TokenVerifier;
   /** Every caller's organisation must be registered and enabled here; reports carry its sector. */

@@ -25,8 +25,13 @@ export const ingestConfigSchema = z.object({
   ...hubSecretEnv.shape,
   HOST: hostSchema,
   INGEST_PORT: portSchema.default(7400),
-  /** How long a POST waits for Kafka's acknowledgement before answering 503. */
-  INGEST_KAFKA_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * How long a POST waits for Kafka's acknowledgement before answering 503.
+   * Long enough for a cluster to replace a dead leader (fenced after 4 s, then
+   * elected): on the loaded 2-core machine that took up to 8.7 s, too close to
+   * the 10 s this was. A held POST answered 202 beats a 503 and a retry.
+   */
+  INGEST_KAFKA_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   /** How long a report waits for others to share its Kafka request; 0 sends each at once. */
   INGEST_BATCH_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(5),
   /**

@@ -5,7 +5,7 @@ import {
   hubSecretFileIn,
   watchTokenVerifier,
 } from '@renkei/auth';
-import { createKafka, createReliableProducer, prepareTopics, watchBroker } from '@renkei/bus';
+import { createKafka, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
 import { httpTimeoutsFrom, serveMetrics } from '@renkei/http';
 import { createMetrics, observePool } from '@renkei/metrics';
@@ -87,7 +87,8 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       () => watchBroker(kafka, { ...watchOptions, lossTimeoutMs: config.KAFKA_LOSS_TIMEOUT_MS }),
       (watch) => watch.close(),
     );
-    const producer = createReliableProducer(kafka);
+    // Not a bare kafkajs producer: PartitionLanes keeps acknowledged reports through a broker's loss.
+    const producer = new PartitionLanes(kafka, { logger });
     await resources.use(
       () => producer.connect(),
       () => producer.disconnect(),

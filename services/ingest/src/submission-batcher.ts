@@ -1,4 +1,4 @@
-import { isBrokerUnavailable, reportsTopicMessage, withDeadline, type Producer } from '@renkei/bus';
+import { isBrokerUnavailable, reportsTopicMessage, withDeadline, type AcknowledgedSender } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import type { HubMetrics } from '@renkei/metrics';
 import { RenkeiError, type Closable, type Logger } from '@renkei/runtime';
@@ -28,7 +28,7 @@ export type SubmissionOutcome = 'accepted' | 'already-accepted';
 
 export interface SubmissionBatcherOptions {
   pool: Pool;
-  producer: Producer;
+  producer: AcknowledgedSender;
   topic: string;
   /** How long a batch waits for Kafka's acknowledgement before its requests get 503. */
   kafkaTimeoutMs: number;
@@ -337,19 +337,29 @@ export class SubmissionBatcher implements Closable {
       shares.at(-1)!.push(item);
       bytes += size;
     }
-    await withDeadline(
-      Promise.all(
-        shares.map((share) =>
-          producer.send({
-            topic,
-            acks: -1,
-            messages: share.map(({ envelope, json }) => reportsTopicMessage(envelope.id, envelope, json)),
-          }),
+    // Reports still waiting for their partition when the batch's answer is 503 are not sent.
+    const abandon = new AbortController();
+    try {
+      await withDeadline(
+        Promise.all(
+          shares.map((share) =>
+            producer.send(
+              {
+                topic,
+                acks: -1,
+                messages: share.map(({ envelope, json }) => reportsTopicMessage(envelope.id, envelope, json)),
+              },
+              { signal: abandon.signal },
+            ),
+          ),
         ),
-      ),
-      kafkaTimeoutMs,
-      'Kafka acknowledgement',
-    );
+        kafkaTimeoutMs,
+        'Kafka acknowledgement',
+      );
+    } catch (error) {
+      abandon.abort();
+      throw error;
+    }
     metrics?.kafkaProduced.inc({ topic }, envelopes.length);
   }
 }

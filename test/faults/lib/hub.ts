@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPOSITORY_ROOT } from '@renkei/runtime';
 import { DEFAULT_BACKOFF, failuresInRow, restartDelay } from '@renkei/supervisor';
@@ -210,4 +210,32 @@ export class Hub {
   async close(): Promise<void> {
     await Promise.all(this.all.map((service) => service.close()));
   }
+}
+
+/**
+ * How a service answered POST /v1/reports, from its own request log: the hub's
+ * side of the clients' figures. A client that got no answer while the service
+ * logged only 202s was held up on its own side (a starved machine, its sockets).
+ */
+export function answersLogged(label: string): { statuses: Record<string, number>; slowestMs: number } {
+  const statuses: Record<string, number> = {};
+  let slowestMs = 0;
+  let text = '';
+  try {
+    text = readFileSync(path.join(LOG_DIR, `${label}.log`), 'utf8');
+  } catch {
+    return { statuses, slowestMs };
+  }
+  for (const line of text.split('\n')) {
+    if (!line.includes('"path":"/v1/reports"')) continue;
+    try {
+      const entry = JSON.parse(line) as { path?: string; status?: number; ms?: number };
+      if (entry.path !== '/v1/reports' || entry.status === undefined || entry.ms === undefined) continue;
+      statuses[entry.status] = (statuses[entry.status] ?? 0) + 1;
+      slowestMs = Math.max(slowestMs, entry.ms);
+    } catch {
+      // A line cut by a kill -9.
+    }
+  }
+  return { statuses, slowestMs };
 }

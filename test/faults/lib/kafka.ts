@@ -32,11 +32,15 @@ async function isFree(port: number): Promise<boolean> {
   });
 }
 
-/** A base port whose base, +2, +4 (and the same for the controllers at +1000) are all free. */
+/**
+ * A base port whose base, +2, +4 (and the same for the controllers at +6000) are all free,
+ * all below Linux's ephemeral range (32768 and up): a port found free there can be taken
+ * by an outgoing connection before the broker binds it.
+ */
 async function freePortLadder(count: number): Promise<{ port: number; controller: number }> {
   for (let attempt = 0; attempt < 50; attempt += 1) {
-    const port = 21_000 + 2 * Math.floor(Math.random() * 9_000);
-    const controller = port + 20_000;
+    const port = 20_000 + 2 * Math.floor(Math.random() * 2_990);
+    const controller = port + 6_000;
     const wanted = Array.from({ length: count }, (_, i) => [port + 2 * i, controller + 2 * i]).flat();
     const free = await Promise.all(wanted.map(isFree));
     if (free.every(Boolean)) return { port, controller };
@@ -61,7 +65,14 @@ export async function startPrivateKafka(count: 1 | 3, log: (message: string) => 
     return stdout;
   };
   const started = performance.now();
-  await kafka('start');
+  try {
+    await kafka('start');
+  } catch (error) {
+    // The nodes that did start must not outlive the run.
+    await kafka('stop').catch(() => undefined);
+    await rm(stateDir, { recursive: true, force: true });
+    throw error;
+  }
   const brokers = (await kafka('brokers')).trim();
   log(
     `Kafka (${count} node${count > 1 ? 's' : ''}) at ${brokers} in ${((performance.now() - started) / 1000).toFixed(1)} s`,

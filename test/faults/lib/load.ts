@@ -41,6 +41,8 @@ export class Submitter {
   readonly outcomes: Outcome[] = [];
   readonly attempts: Attempt[] = [];
   readonly statuses: Record<string, number> = {};
+  /** Why attempts got no answer (undici's error code: a timeout, a closed socket), for the notes. */
+  readonly noAnswer: Record<string, number> = {};
   #pools = new Map<string, Pool>();
   #inFlight = 0;
   #index = 0;
@@ -55,6 +57,8 @@ export class Submitter {
     let pool = this.#pools.get(origin);
     if (!pool) {
       // Many clients, many connections: a POST waiting for a free socket here would count as the hub's latency.
+      // Not more: with 4096, opening them after a restart on the loaded machine timed out
+      // (8,157 UND_ERR_CONNECT_TIMEOUT in one broker-cluster run) and counted as the hub's failures.
       pool = new Pool(origin, { connections: 1024, keepAliveTimeout: 10_000 });
       this.#pools.set(origin, pool);
     }
@@ -93,8 +97,10 @@ export class Submitter {
           });
           await response.body.dump();
           status = response.statusCode;
-        } catch {
+        } catch (error) {
           status = 0;
+          const why = (error as { code?: string }).code ?? (error as Error).name;
+          this.noAnswer[why] = (this.noAnswer[why] ?? 0) + 1;
         }
         outcome.attempts += 1;
         outcome.finalStatus = status;

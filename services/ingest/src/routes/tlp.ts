@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { recordAudit } from '@renkei/audit';
 import { principalOf } from '@renkei/auth';
-import { reportsTopicMessage, withDeadline, type Producer } from '@renkei/bus';
+import { reportsTopicMessage, withDeadline, type AcknowledgedSender } from '@renkei/bus';
 import { withTransaction, type Pool } from '@renkei/db';
 import { annotateRequest, errorReplies, invalidField, type HttpServer } from '@renkei/http';
 import { canChangeReportTlp, canReadReport, judgeTlpChange, tlpAfterChanges } from '@renkei/policy';
@@ -19,7 +19,7 @@ import { claimTlpChange, findTlpChanges, markTlpChangeAccepted } from '../querie
 
 export interface TlpRoutesDeps {
   pool: Pool;
-  producer: Producer;
+  producer: AcknowledgedSender;
   reportsTopic: string;
   kafkaTimeoutMs: number;
   logger: Logger;
@@ -158,17 +158,23 @@ function accepted(id: string, tlp: TlpChangeAccepted['tlp']): TlpChangeAccepted 
 }
 
 async function send(deps: TlpRoutesDeps, message: TlpChangeMessage): Promise<void> {
+  // A message still waiting for its partition when the caller gets its 503 is not sent.
+  const abandon = new AbortController();
   try {
     await withDeadline(
-      deps.producer.send({
-        topic: deps.reportsTopic,
-        acks: -1,
-        messages: [reportsTopicMessage(message.reportId, message)],
-      }),
+      deps.producer.send(
+        {
+          topic: deps.reportsTopic,
+          acks: -1,
+          messages: [reportsTopicMessage(message.reportId, message)],
+        },
+        { signal: abandon.signal },
+      ),
       deps.kafkaTimeoutMs,
       'Kafka acknowledgement',
     );
   } catch (error) {
+    abandon.abort();
     deps.logger.error({ err: error, reportId: message.reportId }, 'Kafka did not acknowledge a TLP change');
     throw error;
   }
