@@ -621,7 +621,9 @@ describe('importStixBundle: TLP', () => {
       status: 'refused',
       reason: {
         code: 'no-tlp-marking',
-        message: expect.stringMatching(/^the report carries no TLP marking, and Renkei never assumes one: declare one with `tlp`/),
+        message: expect.stringMatching(
+          /^the report carries no TLP marking, and Renkei never assumes one: declare one with `tlp`/,
+        ),
       },
     });
     expect(outcome(result, 0)).toMatchObject({ status: 'unmapped', reason: { code: 'no-tlp-marking' } });
