@@ -16,3 +16,4 @@ export * from './organisation.js';
 export * from './watchlist.js';
 export * from './imports.js';
 export * from './tlp-change.js';
+export * from './delivery.js';
