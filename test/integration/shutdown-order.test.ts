@@ -78,6 +78,7 @@ describe('ordered shutdown', () => {
       'websocket-clients',
       'http-server',
       'kafka-consumer',
+      'delivery',
       'feed-relay',
       'kafka',
       'postgres',

@@ -138,9 +138,11 @@ function addressKey(address: string): string {
 export function refusedAddress(address: string, ownAddresses: Iterable<string> = []): AddressRefusal | null {
   const family = isIP(address);
   if (family === 0) return 'not an IP address';
+  const range = family === 4 ? classifyIpv4(ipv4Bytes(address)) : classifyIpv6(ipv6Bytes(address));
+  if (range) return range;
   const key = addressKey(address);
   for (const own of ownAddresses) if (addressKey(own) === key) return 'the hub itself';
-  return family === 4 ? classifyIpv4(ipv4Bytes(address)) : classifyIpv6(ipv6Bytes(address));
+  return null;
 }
 
 /** A host name as URLs and DNS compare it: lower case, no trailing dot, IPv6 without brackets. */

@@ -22,6 +22,10 @@ export const AUDIT_KINDS = [
   /** A token handed out without a credential: demo sign-in in development mode. */
   'token.minted',
   'access.denied',
+  /** A webhook or e-mail delivery endpoint was added, removed, or sent a test message. */
+  'delivery.created',
+  'delivery.deleted',
+  'delivery.tested',
 ] as const;
 export const auditKindSchema = z.enum(AUDIT_KINDS);
 export type AuditKind = z.infer<typeof auditKindSchema>;

@@ -18,6 +18,9 @@ import { processCursorSealers } from './cursors.js';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { consoleRoutes, type ConsoleSettings } from './routes/console.js';
+import { deliveryRoutes } from './routes/deliveries.js';
+import { hostAddresses } from './delivery/webhook.js';
+import type { DeliveryChannels } from './delivery/worker.js';
 import { exclusionRoutes } from './routes/exclusions.js';
 import { GATEWAY_READ_COSTS } from './read-costs.js';
 import { interopRoutes, type InteropDeps } from './routes/interop.js';
@@ -67,6 +70,11 @@ export interface GatewayDeps {
    * Default: a key of this process only (tests).
    */
   warningCursors?: Sealer;
+  /**
+   * How delivery endpoints are checked and test messages sent (the service
+   * passes its configuration). Default: no allow-list, no SMTP server.
+   */
+  deliveries?: DeliveryChannels;
 }
 
 /** The largest frame a client may send: a subscription is a few hundred bytes. */
@@ -117,6 +125,15 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
   warningRoutes(http.app, {
     pool: deps.pool,
     warningCursors: deps.warningCursors ?? processCursorSealers().warnings,
+  });
+  deliveryRoutes(http.app, {
+    pool: deps.pool,
+    channels: deps.deliveries ?? {
+      guard: { allowedHosts: [], ownAddresses: hostAddresses() },
+      mailer: null,
+      timeoutMs: 10_000,
+      linkBase: () => '',
+    },
   });
   organisationRoutes(http.app, deps);
   auditRoutes(http.app, deps);

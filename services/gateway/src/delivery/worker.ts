@@ -1,0 +1,362 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { HUB_TYPE_PARSERS, withTransaction, type Pool } from '@renkei/db';
+import {
+  DELIVERY_ID_HEADER,
+  deliveryContent,
+  EVENT_HEADER,
+  nextAttemptAt,
+  renderEmail,
+  renderTestEmail,
+  SIGNATURE_HEADER,
+  signWebhook,
+  testWebhookBody,
+  webhookBody,
+  type DeliveryContent,
+  type RetryPolicy,
+} from '@renkei/delivery';
+import { readFeed } from '@renkei/feed';
+import type { HubMetrics } from '@renkei/metrics';
+import type { Closable, Logger } from '@renkei/runtime';
+import type { DeliveryLanguage } from '@renkei/schema';
+import type { Mailer } from './mailer.js';
+import {
+  insertDeliveries,
+  listEndpoints,
+  lockDeliveryHead,
+  nextDeliveries,
+  planningTargets,
+  pruneDeliveries,
+  recordAttempt,
+  recordTestDelivery,
+  setDeliveryHead,
+  type AttemptOutcome,
+  type DueDelivery,
+  type PlannedDelivery,
+  type StoredEndpoint,
+} from './queries.js';
+import { postWebhook, type WebhookGuard } from './webhook.js';
+
+// Any fixed number works; it only has to be the same in every process of the hub.
+const DELIVERY_LEADER_LOCK = 0x444c5652; // "DLVR"
+const PLAN_BATCH = 200;
+
+/** How one delivery leaves the hub: the webhook guard, the SMTP sender, the time allowed, the hub's address. */
+export interface DeliveryChannels {
+  guard: WebhookGuard;
+  /** Null when no SMTP server is configured: e-mail endpoints cannot be made, and attempts fail. */
+  mailer: Mailer | null;
+  timeoutMs: number;
+  /** The hub's public address, for the links e-mail carries. */
+  linkBase: () => string;
+}
+
+export interface DeliveryWorkerOptions {
+  pool: Pool;
+  /** Leadership is held on a connection of its own, outside the pool. */
+  databaseUrl: string;
+  logger: Logger;
+  channels: DeliveryChannels;
+  retry: RetryPolicy;
+  /** How often to look for new feed events and due retries without being woken. */
+  pollEveryMs: number;
+  /** Finished deliveries older than this are forgotten (their receipts with them). */
+  retentionMs: number;
+  metrics?: HubMetrics;
+}
+
+export interface DeliveryWorker extends Closable {
+  isLeader(): boolean;
+  /** Asks the leader to look at the feed now (the follower saw a new event). */
+  wake(): void;
+}
+
+/** Where an item can be read on the hub; the route needs the organisation's token. */
+function linkFor(base: string, content: DeliveryContent): string {
+  const root = base.replace(/\/+$/, '');
+  return content.type === 'warning'
+    ? `${root}/v1/warnings/${content.subjectId}`
+    : `${root}/v1/alerts/${content.subjectId}`;
+}
+
+/** One attempt at one message to one endpoint; never throws. */
+async function attemptOnce(
+  channels: DeliveryChannels,
+  endpoint: StoredEndpoint,
+  deliveryId: string,
+  language: DeliveryLanguage,
+  message: { type: 'test'; sentAt: string } | { type: 'event'; content: DeliveryContent },
+): Promise<AttemptOutcome> {
+  const at = new Date();
+  if (endpoint.channel === 'webhook') {
+    const body =
+      message.type === 'test'
+        ? testWebhookBody(deliveryId, endpoint.id, message.sentAt)
+        : webhookBody(deliveryId, endpoint.id, message.content);
+    const headers = {
+      [SIGNATURE_HEADER]: signWebhook(endpoint.secret!, Math.floor(Date.now() / 1000), body),
+      [DELIVERY_ID_HEADER]: deliveryId,
+      [EVENT_HEADER]: message.type === 'test' ? 'test' : message.content.type,
+    };
+    return { at, ...(await postWebhook(endpoint.url!, body, headers, channels.guard, channels.timeoutMs)) };
+  }
+  if (!channels.mailer) {
+    return {
+      at,
+      statusCode: null,
+      latencyMs: 0,
+      ok: false,
+      error: 'no SMTP server is configured (DELIVERY_SMTP_URL)',
+    };
+  }
+  const rendered =
+    message.type === 'test'
+      ? renderTestEmail(language, deliveryId)
+      : renderEmail(message.content, { language, link: linkFor(channels.linkBase(), message.content) });
+  return { at, ...(await channels.mailer.send(endpoint.addresses!, rendered, deliveryId)) };
+}
+
+/**
+ * `POST /v1/deliveries/:id/test`: one attempt, now, outside the endpoint's
+ * queue (a test must not wait behind a failing delivery), logged like any other.
+ */
+export async function sendTestMessage(
+  pool: Pool,
+  channels: DeliveryChannels,
+  endpoint: StoredEndpoint,
+  language: DeliveryLanguage,
+): Promise<{ deliveryId: string; outcome: AttemptOutcome }> {
+  const deliveryId = randomUUID();
+  const outcome = await attemptOnce(channels, endpoint, deliveryId, language, {
+    type: 'test',
+    sentAt: new Date().toISOString(),
+  });
+  await withTransaction(pool, (db) => recordTestDelivery(db, deliveryId, endpoint.id, outcome));
+  return { deliveryId, outcome };
+}
+
+/**
+ * Delivers the feed to every endpoint, at least once, in order per endpoint.
+ * Every gateway runs one; the one holding a session advisory lock leads, so
+ * exactly one process plans and sends, and leadership passes on when its
+ * connection goes (a killed gateway). Planning reads the feed after
+ * `delivery_head` and, in the same transaction that moves the head, stores
+ * one delivery per endpoint that the event is for, with the organisation's
+ * view as its content: a crash loses nothing and plans nothing twice.
+ * Sending takes each endpoint's oldest pending delivery; an endpoint waits
+ * only for itself (one attempt in flight each, bounded by the timeout), so
+ * a slow or dead receiver delays no other endpoint, and nothing here is on
+ * the live stream's path. A crash between a receiver's answer and the
+ * record of it sends that delivery again, with the same id.
+ */
+export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
+  const { pool, logger, channels, metrics } = options;
+  const log = logger.child({ component: 'delivery' });
+  let closed = false;
+  let leading = false;
+  let lockClient: pg.Client | undefined;
+  let wakeUp: (() => void) | undefined;
+  let pending = false;
+  let lastPrune = 0;
+  const inFlight = new Map<string, Promise<void>>();
+  // Counts finished attempts. A read of the queue that began before an
+  // endpoint's attempt finished shows that attempt's delivery as it was
+  // before; such an endpoint waits for the next read rather than repeat it.
+  let finishedCount = 0;
+  const finishedAt = new Map<string, number>();
+
+  const wake = () => {
+    pending = true;
+    wakeUp?.();
+  };
+
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (closed || pending) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  const tryToLead = async (): Promise<boolean> => {
+    const client = new pg.Client({
+      connectionString: options.databaseUrl,
+      application_name: 'renkei-delivery',
+      types: HUB_TYPE_PARSERS,
+      connectionTimeoutMillis: 5_000,
+    });
+    client.on('error', (error) => {
+      if (leading) log.warn({ err: error }, 'lost the delivery leader connection: stepping down');
+      leading = false;
+      wake();
+    });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+        DELIVERY_LEADER_LOCK,
+      ]);
+      if (!rows[0]!.locked) {
+        await client.end();
+        return false;
+      }
+      lockClient = client;
+      return true;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+  };
+
+  const stepDown = async () => {
+    leading = false;
+    const client = lockClient;
+    lockClient = undefined;
+    await client?.end().catch(() => undefined);
+  };
+
+  /** Plans deliveries for one batch of feed events; true when there may be more. */
+  const plan = () =>
+    withTransaction(pool, async (db) => {
+      const head = await lockDeliveryHead(db);
+      const events = await readFeed(db, head, PLAN_BATCH);
+      if (events.length === 0) return false;
+      const targets = await planningTargets(db);
+      const planned: PlannedDelivery[] = [];
+      for (const event of events) {
+        for (const { endpoint, organisation } of targets) {
+          if (BigInt(event.position) <= BigInt(endpoint.startPosition)) continue;
+          const content = deliveryContent(endpoint.send, organisation, event);
+          if (content)
+            planned.push({ id: randomUUID(), endpointId: endpoint.id, position: event.position, content });
+        }
+      }
+      await insertDeliveries(db, planned);
+      await setDeliveryHead(db, events.at(-1)!.position);
+      if (planned.length > 0)
+        log.debug({ from: events[0]!.position, planned: planned.length }, 'deliveries planned');
+      return events.length === PLAN_BATCH;
+    });
+
+  const deliver = async (due: DueDelivery) => {
+    const attempt = due.attempts + 1;
+    const outcome = await attemptOnce(channels, due.endpoint, due.id, due.language, {
+      type: 'event',
+      content: due.content,
+    });
+    const first = due.firstAttemptAt ? Date.parse(due.firstAttemptAt) : outcome.at.getTime();
+    const retryAt = outcome.ok ? null : nextAttemptAt(options.retry, first, attempt, Date.now());
+    await recordAttempt(pool, due.id, attempt, outcome, retryAt === null ? null : new Date(retryAt));
+    const endpointLabel = { endpoint: due.endpoint.id };
+    metrics?.deliveryAttempts.inc({ ...endpointLabel, outcome: outcome.ok ? 'ok' : 'error' });
+    const facts = {
+      deliveryId: due.id,
+      endpointId: due.endpoint.id,
+      attempt,
+      statusCode: outcome.statusCode,
+      latencyMs: outcome.latencyMs,
+    };
+    if (outcome.ok) log.info(facts, 'delivered');
+    else if (retryAt === null) {
+      metrics?.deliveryFailures.inc(endpointLabel);
+      log.warn({ ...facts, error: outcome.error }, 'delivery failed: retry period over, giving up');
+    } else
+      log.info(
+        { ...facts, error: outcome.error, retryAt: new Date(retryAt).toISOString() },
+        'delivery attempt failed',
+      );
+  };
+
+  /** Starts every due delivery whose endpoint is idle; returns when the next one falls due. */
+  const dispatch = async (): Promise<number> => {
+    const readAt = finishedCount;
+    const due = await nextDeliveries(pool);
+    const now = Date.now();
+    let nextDue = Number.POSITIVE_INFINITY;
+    if (metrics) {
+      metrics.deliveryLag.reset();
+      for (const endpoint of await listEndpoints(pool, null))
+        metrics.deliveryLag.set({ endpoint: endpoint.id }, 0);
+      for (const delivery of due)
+        metrics.deliveryLag.set(
+          { endpoint: delivery.endpoint.id },
+          (now - Date.parse(delivery.createdAt)) / 1000,
+        );
+    }
+    for (const delivery of due) {
+      const endpointId = delivery.endpoint.id;
+      if (inFlight.has(endpointId) || (finishedAt.get(endpointId) ?? -1) >= readAt) continue;
+      const at = Date.parse(delivery.nextAttemptAt);
+      if (at > now) {
+        nextDue = Math.min(nextDue, at);
+        continue;
+      }
+      const running = deliver(delivery)
+        .catch((error: unknown) =>
+          log.warn({ err: error, deliveryId: delivery.id }, 'delivery attempt not recorded'),
+        )
+        .finally(() => {
+          finishedAt.set(endpointId, finishedCount);
+          finishedCount += 1;
+          inFlight.delete(endpointId);
+          wake();
+        });
+      inFlight.set(endpointId, running);
+    }
+    return nextDue - now;
+  };
+
+  const loop = async () => {
+    let failures = 0;
+    while (!closed) {
+      pending = false;
+      let wait = options.pollEveryMs;
+      try {
+        if (!leading) {
+          leading = await tryToLead();
+          if (leading) log.info('leading delivery');
+        }
+        if (leading) {
+          while (!closed && (await plan()));
+          wait = Math.max(10, Math.min(wait, await dispatch()));
+          if (Date.now() - lastPrune > 3_600_000) {
+            lastPrune = Date.now();
+            const pruned = await pruneDeliveries(pool, options.retentionMs);
+            if (pruned > 0) log.info({ pruned }, 'old deliveries forgotten');
+          }
+        }
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        if (failures === 1) log.warn({ err: error }, 'delivery round failed; retrying');
+        if (
+          leading &&
+          lockClient &&
+          !(await lockClient.query('SELECT 1').then(
+            () => true,
+            () => false,
+          ))
+        )
+          await stepDown();
+        wait = Math.min(options.pollEveryMs * 2 ** Math.min(failures, 5), 30_000);
+      }
+      await pause(wait);
+    }
+    await Promise.allSettled(inFlight.values());
+    await stepDown();
+  };
+
+  const running = loop();
+  return {
+    isLeader: () => leading,
+    wake,
+    async close() {
+      closed = true;
+      wakeUp?.();
+      await running;
+    },
+  };
+}
