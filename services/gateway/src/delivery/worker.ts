@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { HUB_TYPE_PARSERS, withTransaction, type Pool } from '@renkei/db';
+import { advisoryLeadership, withTransaction, type Pool } from '@renkei/db';
 import {
   DELIVERY_ID_HEADER,
   deliveryContent,
@@ -17,7 +16,7 @@ import {
 } from '@renkei/delivery';
 import { readFeed } from '@renkei/feed';
 import type { HubMetrics } from '@renkei/metrics';
-import type { Closable, Logger } from '@renkei/runtime';
+import { Wakeable, type Closable, type Logger } from '@renkei/runtime';
 import type { DeliveryLanguage } from '@renkei/schema';
 import type { Mailer } from './mailer.js';
 import {
@@ -153,70 +152,22 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   const { pool, logger, channels, metrics } = options;
   const log = logger.child({ component: 'delivery' });
   let closed = false;
-  let leading = false;
-  let lockClient: pg.Client | undefined;
-  let wakeUp: (() => void) | undefined;
-  let pending = false;
   let lastPrune = 0;
+  const sleep = new Wakeable();
+  const wake = () => sleep.wake();
+  const leadership = advisoryLeadership({
+    databaseUrl: options.databaseUrl,
+    lockKey: DELIVERY_LEADER_LOCK,
+    applicationName: 'renkei-delivery',
+    logger: log,
+    onChange: wake,
+  });
   const inFlight = new Map<string, Promise<void>>();
   // Counts finished attempts. A read of the queue that began before an
   // endpoint's attempt finished shows that attempt's delivery as it was
   // before; such an endpoint waits for the next read rather than repeat it.
   let finishedCount = 0;
   const finishedAt = new Map<string, number>();
-
-  const wake = () => {
-    pending = true;
-    wakeUp?.();
-  };
-
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (closed || pending) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = undefined;
-        resolve();
-      }
-      wakeUp = done;
-    });
-
-  const tryToLead = async (): Promise<boolean> => {
-    const client = new pg.Client({
-      connectionString: options.databaseUrl,
-      application_name: 'renkei-delivery',
-      types: HUB_TYPE_PARSERS,
-      connectionTimeoutMillis: 5_000,
-    });
-    client.on('error', (error) => {
-      if (leading) log.warn({ err: error }, 'lost the delivery leader connection: stepping down');
-      leading = false;
-      wake();
-    });
-    try {
-      await client.connect();
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
-        DELIVERY_LEADER_LOCK,
-      ]);
-      if (!rows[0]!.locked) {
-        await client.end();
-        return false;
-      }
-      lockClient = client;
-      return true;
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
-  };
-
-  const stepDown = async () => {
-    leading = false;
-    const client = lockClient;
-    lockClient = undefined;
-    await client?.end().catch(() => undefined);
-  };
 
   /** Plans deliveries for one batch of feed events; true when there may be more. */
   const plan = () =>
@@ -312,14 +263,11 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   const loop = async () => {
     let failures = 0;
     while (!closed) {
-      pending = false;
+      sleep.beginRound();
       let wait = options.pollEveryMs;
       try {
-        if (!leading) {
-          leading = await tryToLead();
-          if (leading) log.info('leading delivery');
-        }
-        if (leading) {
+        if (!leadership.isLeading() && (await leadership.tryToLead())) log.info('leading delivery');
+        if (leadership.isLeading()) {
           while (!closed && (await plan()));
           wait = Math.max(10, Math.min(wait, await dispatch()));
           if (Date.now() - lastPrune > 3_600_000) {
@@ -332,30 +280,22 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       } catch (error) {
         failures += 1;
         if (failures === 1) log.warn({ err: error }, 'delivery round failed; retrying');
-        if (
-          leading &&
-          lockClient &&
-          !(await lockClient.query('SELECT 1').then(
-            () => true,
-            () => false,
-          ))
-        )
-          await stepDown();
+        await leadership.stepDownIfLost();
         wait = Math.min(options.pollEveryMs * 2 ** Math.min(failures, 5), 30_000);
       }
-      await pause(wait);
+      await sleep.pause(wait);
     }
     await Promise.allSettled(inFlight.values());
-    await stepDown();
+    await leadership.stepDown();
   };
 
   const running = loop();
   return {
-    isLeader: () => leading,
+    isLeader: () => leadership.isLeading(),
     wake,
     async close() {
       closed = true;
-      wakeUp?.();
+      sleep.close();
       await running;
     },
   };
