@@ -64,12 +64,15 @@ export interface WebhookReceiver {
   received(path: string): ReceivedRequest[];
   /** The next `times` requests to `path` are answered with `status` (and `location`, for a redirect). */
   failNext(path: string, times: number, status?: number, location?: string): void;
+  /** The next `times` requests to `path` are never answered (until the receiver closes). */
+  hangNext(path: string, times: number): void;
   close(): Promise<void>;
 }
 
 export async function startWebhookReceiver(certificate: TestCertificate): Promise<WebhookReceiver> {
   const requests: ReceivedRequest[] = [];
   const failures = new Map<string, { times: number; status: number; location: string | undefined }>();
+  const hangs = new Map<string, number>();
   const server: Server = createServer(
     { key: certificate.key, cert: certificate.cert },
     (request, response) => {
@@ -83,6 +86,11 @@ export async function startWebhookReceiver(certificate: TestCertificate): Promis
           body: Buffer.concat(chunks).toString('utf8'),
           at: Date.now(),
         });
+        const hang = hangs.get(requestPath) ?? 0;
+        if (hang > 0) {
+          hangs.set(requestPath, hang - 1);
+          return;
+        }
         const failure = failures.get(requestPath);
         if (failure && failure.times > 0) {
           failure.times -= 1;
@@ -101,6 +109,7 @@ export async function startWebhookReceiver(certificate: TestCertificate): Promis
     url: `https://localhost:${port}`,
     port,
     received: (requestPath) => requests.filter((r) => r.path === requestPath),
+    hangNext: (requestPath, times) => hangs.set(requestPath, times),
     failNext: (requestPath, times, status = 503, location) =>
       failures.set(requestPath, { times, status, location }),
     close: () =>

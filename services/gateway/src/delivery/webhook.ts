@@ -100,6 +100,8 @@ export function postWebhook(
   headers: Record<string, string>,
   guard: WebhookGuard,
   timeoutMs: number,
+  /** Ends the attempt early (the gateway is closing); the delivery stays pending. */
+  signal?: AbortSignal,
 ): Promise<WebhookResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
@@ -132,6 +134,7 @@ export function postWebhook(
           ...headers,
         },
         lookup: guardedLookup(guard),
+        ...(signal ? { signal } : {}),
         // One connection per attempt: a pooled socket would skip the lookup, and the check with it.
         agent: false,
         ...(guard.ca ? { ca: guard.ca } : {}),

@@ -85,6 +85,7 @@ async function attemptOnce(
   deliveryId: string,
   language: DeliveryLanguage,
   message: { type: 'test'; sentAt: string } | { type: 'event'; content: DeliveryContent },
+  signal?: AbortSignal,
 ): Promise<AttemptOutcome> {
   const at = new Date();
   if (endpoint.channel === 'webhook') {
@@ -97,7 +98,10 @@ async function attemptOnce(
       [DELIVERY_ID_HEADER]: deliveryId,
       [EVENT_HEADER]: message.type === 'test' ? 'test' : message.content.type,
     };
-    return { at, ...(await postWebhook(endpoint.url!, body, headers, channels.guard, channels.timeoutMs)) };
+    return {
+      at,
+      ...(await postWebhook(endpoint.url!, body, headers, channels.guard, channels.timeoutMs, signal)),
+    };
   }
   if (!channels.mailer) {
     return {
@@ -163,6 +167,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     onChange: wake,
   });
   const inFlight = new Map<string, Promise<void>>();
+  const closing = new AbortController();
   // Counts finished attempts. A read of the queue that began before an
   // endpoint's attempt finished shows that attempt's delivery as it was
   // before; such an endpoint waits for the next read rather than repeat it.
@@ -194,10 +199,17 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
 
   const deliver = async (due: DueDelivery) => {
     const attempt = due.attempts + 1;
-    const outcome = await attemptOnce(channels, due.endpoint, due.id, due.language, {
-      type: 'event',
-      content: due.content,
-    });
+    const outcome = await attemptOnce(
+      channels,
+      due.endpoint,
+      due.id,
+      due.language,
+      { type: 'event', content: due.content },
+      closing.signal,
+    );
+    // Cut short by closing: not an attempt the receiver failed. It stays pending and goes again,
+    // with its id, from whichever gateway leads next.
+    if (closing.signal.aborted && !outcome.ok) return;
     const first = due.firstAttemptAt ? Date.parse(due.firstAttemptAt) : outcome.at.getTime();
     const retryAt = outcome.ok ? null : nextAttemptAt(options.retry, first, attempt, Date.now());
     await recordAttempt(pool, due.id, attempt, outcome, retryAt === null ? null : new Date(retryAt));
@@ -228,9 +240,10 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     const now = Date.now();
     let nextDue = Number.POSITIVE_INFINITY;
     if (metrics) {
+      const endpoints = await listEndpoints(pool, null);
+      // Reset and set in one synchronous step, so a scrape never sees the gauge half-written.
       metrics.deliveryLag.reset();
-      for (const endpoint of await listEndpoints(pool, null))
-        metrics.deliveryLag.set({ endpoint: endpoint.id }, 0);
+      for (const endpoint of endpoints) metrics.deliveryLag.set({ endpoint: endpoint.id }, 0);
       for (const delivery of due)
         metrics.deliveryLag.set(
           { endpoint: delivery.endpoint.id },
@@ -296,6 +309,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     async close() {
       closed = true;
       sleep.close();
+      // A receiver that is slow to answer must not hold the gateway's shutdown for DELIVERY_TIMEOUT_MS.
+      closing.abort();
       await running;
     },
   };

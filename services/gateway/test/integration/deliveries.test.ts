@@ -84,7 +84,7 @@ describe('deliveries', () => {
       DELIVERY_POLL_MS: '50',
       DELIVERY_RETRY_BASE_MS: '50',
       DELIVERY_RETRY_CAP_MS: '200',
-      DELIVERY_TIMEOUT_MS: '5000',
+      DELIVERY_TIMEOUT_MS: '8000',
     };
     gateway = await startGateway(loadGatewayConfig(env), logger);
     tokens.analyst = await keys.token({
@@ -265,14 +265,36 @@ describe('deliveries', () => {
       [1, 503, false],
     ]);
     expect(log.deliveries[0]).toMatchObject({ state: 'delivered', attempts: 4 });
-    const metrics = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
-    expect(metrics).toContain(
-      `renkei_delivery_attempts_total{endpoint="${acme.id}",outcome="error",service="gateway"} 3`,
-    );
-    expect(metrics).toMatch(
-      new RegExp(`renkei_delivery_lag_seconds\\{endpoint="${acme.id}",service="gateway"\\} 0`),
-    );
+    // The delivering gateway sets the lag at its next look at the queue.
+    await eventually(async () => {
+      const metrics = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
+      expect(metrics).toContain(
+        `renkei_delivery_attempts_total{endpoint="${acme.id}",outcome="error",service="gateway"} 3`,
+      );
+      expect(metrics).toMatch(
+        new RegExp(`renkei_delivery_lag_seconds\\{endpoint="${acme.id}",service="gateway"\\} 0\\n`),
+      );
+    });
     await call('DELETE', `/v1/deliveries/${acme.id}`, tokens.acme!);
+  });
+
+  it("does not let a receiver that never answers delay another endpoint's delivery", async () => {
+    receiver.hangNext('/hang', 1);
+    const stuck = await addWebhook(tokens.acme!, '/hang');
+    const before = receiver.received('/finance').length;
+    const warning = await publish({ sectors: ['finance'], title: 'One receiver hangs' });
+    const [hung, delivered] = await eventually(() => {
+      const hanging = receiver.received('/hang');
+      const finance = receiver.received('/finance').slice(before);
+      expect(hanging).toHaveLength(1);
+      expect(finance).toHaveLength(1);
+      return [hanging[0]!, finance[0]!];
+    });
+    expect(JSON.parse(delivered.body).warning.id).toBe(warning.id);
+    // Both left in the same round; had the finance endpoint waited for the hung one, it would have
+    // come after the hung attempt's timeout (DELIVERY_TIMEOUT_MS).
+    expect(delivered.at - hung.at).toBeLessThan(Number(env.DELIVERY_TIMEOUT_MS));
+    await call('DELETE', `/v1/deliveries/${stuck.id}`, tokens.acme!);
   });
 
   it.each([
