@@ -34,7 +34,11 @@ describe('the delivering gateway killed mid-retry', () => {
 
   beforeAll(async () => {
     [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
-    await registerOrganisations(database, [TEST_ORGANISATIONS.gsoc, TEST_ORGANISATIONS.financeCeptar]);
+    await registerOrganisations(database, [
+      TEST_ORGANISATIONS.gsoc,
+      TEST_ORGANISATIONS.financeCeptar,
+      TEST_ORGANISATIONS.acmeBank,
+    ]);
     certificate = createTestCertificate();
     receiver = await startWebhookReceiver(certificate);
     env = {
@@ -148,5 +152,65 @@ describe('the delivering gateway killed mid-retry', () => {
     // The log: refusals numbered on from before the crash, the last one taken.
     expect(attempts.rows.at(-1)).toEqual({ attempt: rows[0]!.attempts, ok: true, status_code: 204 });
     expect(attempts.rows.slice(0, -1).every((a) => !a.ok && a.status_code === 500)).toBe(true);
+  });
+
+  it('gives a delivery up after the retry period, marks it failed, and sends the next one', async () => {
+    for (const gateway of gateways.splice(0)) await gateway.kill();
+    env = {
+      ...env,
+      DELIVERY_RETRY_BASE_MS: '100',
+      DELIVERY_RETRY_CAP_MS: '200',
+      DELIVERY_RETRY_FOR_MS: '1500',
+    };
+    const analyst = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
+    // Another organisation than the first test's, whose endpoint still takes finance warnings.
+    const member = await keys.token({ org: 'acme-bank', sector: 'finance', roles: ['reporter'] });
+    const gateway = await start('gateway-giving-up');
+    const endpoint = await call(gateway, '/v1/deliveries', member, {
+      channel: 'webhook',
+      url: `${receiver.url}/dead`,
+    });
+    receiver.failNext('/dead', 1_000, 500);
+    const warning = (title: string) => ({
+      title,
+      body: 'x',
+      severity: 'high',
+      tlp: 'GREEN',
+      sectors: ['finance'],
+    });
+    const lost = await call(gateway, '/v1/warnings', analyst, warning('never taken'));
+    const next = await call(gateway, '/v1/warnings', analyst, warning('taken after the first gave up'));
+    await eventually(async () => {
+      const response = await fetch(`${gateway.url}/v1/warnings/${lost.id}`, {
+        headers: { authorization: `Bearer ${analyst}` },
+      });
+      const body = (await response.json()) as {
+        receipts: { organisationId: string; delivered: unknown; failing: boolean }[];
+      };
+      expect(body.receipts.find((r) => r.organisationId === 'acme-bank')).toEqual(
+        expect.objectContaining({ delivered: null, failing: true }),
+      );
+      const { rows } = await database.pool.query<{ state: string }>(
+        'SELECT state FROM deliveries WHERE endpoint_id = $1 ORDER BY seq',
+        [endpoint.id],
+      );
+      expect(rows[0]?.state).toBe('failed');
+    });
+    receiver.failNext('/dead', 0);
+    await eventually(() =>
+      expect(
+        receiver
+          .received('/dead')
+          .map((r) => JSON.parse(r.body).warning.id)
+          .at(-1),
+      ).toBe(next.id),
+    );
+    const requests = receiver.received('/dead');
+    // Retried more than once within the period, never after it.
+    expect(requests.filter((r) => JSON.parse(r.body).warning.id === lost.id).length).toBeGreaterThanOrEqual(
+      2,
+    );
+    const metrics = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
+    expect(metrics).toContain(`renkei_delivery_failed_total{endpoint="${endpoint.id}",service="gateway"} 1`);
   });
 });
