@@ -180,6 +180,13 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       const head = await lockDeliveryHead(db);
       const events = await readFeed(db, head, PLAN_BATCH);
       if (events.length === 0) return false;
+      if (BigInt(events[0]!.position) > BigInt(head) + 1n) {
+        // Retention removed events no gateway had planned (every gateway was down longer than the feed keeps).
+        log.warn(
+          { from: head, resumeFrom: events[0]!.position },
+          'feed events were forgotten before delivery',
+        );
+      }
       const targets = await planningTargets(db);
       const planned: PlannedDelivery[] = [];
       for (const event of events) {
