@@ -80,6 +80,7 @@ describe('ordered shutdown', () => {
       // No inject is sent once the gateway no longer serves: the scheduler stops before Kafka and PostgreSQL.
       'exercise-scheduler',
       'kafka-consumer',
+      'delivery',
       'feed-relay',
       'kafka',
       'postgres',

@@ -17,3 +17,4 @@ export {
 } from './migrate.js';
 export { isDatabaseUnavailable } from './unavailable.js';
 export { watchDatabase } from './watch.js';
+export { advisoryLeadership, type AdvisoryLeadership, type AdvisoryLeadershipOptions } from './leadership.js';

@@ -1,8 +1,7 @@
 import type { Message } from 'kafkajs';
-import pg from 'pg';
 import { HEADERS, withDeadline, type AcknowledgedSender, type TopicNames } from '@renkei/bus';
-import { HUB_TYPE_PARSERS, isDatabaseUnavailable, withTransaction, type Pool } from '@renkei/db';
-import { RenkeiError, type Closable, type Logger } from '@renkei/runtime';
+import { advisoryLeadership, isDatabaseUnavailable, withTransaction, type Pool } from '@renkei/db';
+import { RenkeiError, Wakeable, type Closable, type Logger } from '@renkei/runtime';
 import { FEED_EVENT_SCHEMA } from '@renkei/schema';
 import {
   markPublished,
@@ -98,68 +97,18 @@ export interface FeedRelay extends Closable {
 export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
   const { pool, databaseUrl, logger, sweepEveryMs } = options;
   const log = logger.child({ component: 'feed-relay' });
-  let closed = false;
-  let leading = false;
-  let lockClient: pg.Client | undefined;
-  let wakeUp: (() => void) | undefined;
-  let pending = false;
   let lastPrune = 0;
-
-  const wake = () => {
-    pending = true;
-    wakeUp?.();
-  };
-
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (closed || pending) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = undefined;
-        resolve();
-      }
-      wakeUp = done;
-    });
-
-  const tryToLead = async (): Promise<boolean> => {
-    const client = new pg.Client({
-      connectionString: databaseUrl,
-      application_name: 'renkei-feed-relay',
-      types: HUB_TYPE_PARSERS,
-      // An unreachable server fails the attempt; the next sweep tries again.
-      connectionTimeoutMillis: 5_000,
-    });
-    client.on('error', (error) => {
-      if (leading) log.warn({ err: error }, 'lost the leader connection: stepping down');
-      leading = false;
-      wake();
-    });
-    try {
-      await client.connect();
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
-        RELAY_LEADER_LOCK,
-      ]);
-      if (!rows[0]!.locked) {
-        await client.end();
-        return false;
-      }
-      client.on('notification', wake);
-      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
-      lockClient = client;
-      return true;
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
-    }
-  };
-
-  const stepDown = async () => {
-    leading = false;
-    const client = lockClient;
-    lockClient = undefined;
-    await client?.end().catch(() => undefined);
-  };
+  const sleep = new Wakeable();
+  const wake = () => sleep.wake();
+  let closed = false;
+  const leadership = advisoryLeadership({
+    databaseUrl,
+    lockKey: RELAY_LEADER_LOCK,
+    applicationName: 'renkei-feed-relay',
+    logger: log,
+    onChange: wake,
+    listen: OUTBOX_CHANNEL,
+  });
 
   const publish = async (batch: UnpublishedEvent[]) => {
     const alertMessages = batch.flatMap((stored) =>
@@ -210,14 +159,11 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
     // One report per outage: the service decides what a failure means (its first one ends it).
     let failing: { since: number; missing: Missing; rounds: number; reported: boolean } | undefined;
     while (!closed) {
-      pending = false;
+      sleep.beginRound();
       try {
-        if (!leading) {
-          leading = await tryToLead();
-          if (leading) log.info('leading the feed relay');
-        }
-        if (leading) {
-          while (!closed && leading && (await lead()));
+        if (!leadership.isLeading() && (await leadership.tryToLead())) log.info('leading the feed relay');
+        if (leadership.isLeading()) {
+          while (!closed && leadership.isLeading() && (await lead()));
         }
         if (failing) {
           log.info({ missing: failing.missing, awayMs: Date.now() - failing.since }, 'feed relay recovered');
@@ -257,30 +203,24 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
                 }),
           );
         }
-        if (leading && !(await lockIsAlive())) await stepDown();
+        await leadership.stepDownIfLost();
       }
       // Backoff while failing, so an outage is not met with a retry and a log line every sweep.
-      await pause(
+      await sleep.pause(
         failing ? Math.min(sweepEveryMs * 2 ** Math.min(failing.rounds - 1, 6), RETRY_CAP_MS) : sweepEveryMs,
       );
     }
-    await stepDown();
+    await leadership.stepDown();
   };
-
-  const lockIsAlive = () =>
-    lockClient!.query('SELECT 1').then(
-      () => true,
-      () => false,
-    );
 
   const running = loop();
 
   return {
-    isLeader: () => leading,
+    isLeader: () => leadership.isLeading(),
     wake,
     async close() {
       closed = true;
-      wakeUp?.();
+      sleep.close();
       await running;
     },
   };

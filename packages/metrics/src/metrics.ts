@@ -88,6 +88,24 @@ export function createMetrics(service: string) {
       help: 'Event frames written to stream sockets',
       registers,
     }),
+    deliveryLag: new Gauge({
+      name: 'renkei_delivery_lag_seconds',
+      help: "Age of each delivery endpoint's oldest undelivered event (0: none waiting); set by the delivering gateway",
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
+    deliveryAttempts: new Counter({
+      name: 'renkei_delivery_attempts_total',
+      help: 'Webhook and e-mail delivery attempts, by endpoint and outcome (ok, error)',
+      labelNames: ['endpoint', 'outcome'] as const,
+      registers,
+    }),
+    deliveryFailures: new Counter({
+      name: 'renkei_delivery_failed_total',
+      help: 'Deliveries given up after the retry period, by endpoint',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
     feedPublished: new Counter({
       name: 'renkei_feed_events_published_total',
       help: 'Feed events the relay published to Kafka (leader only)',

@@ -23,3 +23,4 @@ export {
 } from './lifecycle.js';
 export { REPOSITORY_ROOT, stateDirectory } from './paths.js';
 export { missingDependencies, watchDependency, type DependencyWatch, type ReadinessCheck } from './watch.js';
+export { Wakeable } from './wakeable.js';

@@ -31,6 +31,10 @@ export const AUDIT_KINDS = [
   'search.performed',
   /** A bulk lookup (`POST /v1/lookup`): how many values, how many were known, a digest of the list. */
   'lookup.performed',
+  /** A webhook or e-mail delivery endpoint was added, removed, or sent a test message. */
+  'delivery.created',
+  'delivery.deleted',
+  'delivery.tested',
 ] as const;
 export const auditKindSchema = z.enum(AUDIT_KINDS);
 export type AuditKind = z.infer<typeof auditKindSchema>;

@@ -18,3 +18,4 @@ export * from './imports.js';
 export * from './tlp-change.js';
 export * from './exercise.js';
 export * from './search.js';
+export * from './delivery.js';

@@ -29,3 +29,10 @@ export {
 } from './kafka.js';
 export { alertRecordFixture, contributionFixture } from './fixtures.js';
 export { registerOrganisations, TEST_ORGANISATIONS, type TestOrganisation } from './organisations.js';
+export {
+  createTestCertificate,
+  startWebhookReceiver,
+  type ReceivedRequest,
+  type TestCertificate,
+  type WebhookReceiver,
+} from './webhook-receiver.js';

@@ -20,6 +20,9 @@ import { processCursorSealers } from './cursors.js';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { consoleRoutes, type ConsoleSettings } from './routes/console.js';
+import { deliveryRoutes } from './routes/deliveries.js';
+import { hostAddresses } from './delivery/webhook.js';
+import type { DeliveryChannels } from './delivery/worker.js';
 import { exclusionRoutes } from './routes/exclusions.js';
 import { GATEWAY_READ_COSTS } from './read-costs.js';
 import { interopRoutes, type InteropDeps } from './routes/interop.js';
@@ -80,6 +83,11 @@ export interface GatewayDeps {
    * that suppresses a value. Default: the shipped lists.
    */
   warningLists?: WarningListMatcher;
+  /**
+   * How delivery endpoints are checked and test messages sent (the service
+   * passes its configuration). Default: no allow-list, no SMTP server.
+   */
+  deliveries?: DeliveryChannels;
 }
 
 /** The largest frame a client may send: a subscription is a few hundred bytes. */
@@ -130,6 +138,15 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
   warningRoutes(http.app, {
     pool: deps.pool,
     warningCursors: deps.warningCursors ?? processCursorSealers().warnings,
+  });
+  deliveryRoutes(http.app, {
+    pool: deps.pool,
+    channels: deps.deliveries ?? {
+      guard: { allowedHosts: [], ownAddresses: hostAddresses() },
+      mailer: null,
+      timeoutMs: 10_000,
+      linkBase: () => '',
+    },
   });
   organisationRoutes(http.app, deps);
   auditRoutes(http.app, deps);

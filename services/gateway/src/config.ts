@@ -85,6 +85,47 @@ export const gatewayConfigSchema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((value) => value === 'true'),
+  /**
+   * Webhook hosts the operator vouches for, comma-separated names or
+   * addresses (`hooks.internal,10.0.0.8`): only these may resolve to
+   * loopback, private or link-local addresses. Everything else must be public.
+   */
+  DELIVERY_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((host) => host.trim())
+        .filter(Boolean),
+    ),
+  /** A PEM file of CA certificates webhook receivers are also trusted by (beside the system's). */
+  DELIVERY_CA_FILE: z.string().min(1).optional(),
+  /**
+   * Where e-mail is sent: `smtp://user:pass@host:587` (STARTTLS when offered)
+   * or `smtps://host:465`. Without it, e-mail endpoints are refused.
+   */
+  DELIVERY_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
+    .optional(),
+  /** The sender of delivery e-mail. */
+  DELIVERY_SMTP_FROM: z.string().min(3).default('Renkei <renkei@localhost>'),
+  /** One webhook request or SMTP transaction may take this long before it counts as failed. */
+  DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** The first retry waits up to this long; each later one up to twice the one before. */
+  DELIVERY_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(1_000),
+  /** The longest wait between two attempts. */
+  DELIVERY_RETRY_CAP_MS: z.coerce.number().int().min(10).max(86_400_000).default(600_000),
+  /** How long after its first attempt a delivery is still retried; then it is marked failed. */
+  DELIVERY_RETRY_FOR_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(30 * 86_400_000)
+    .default(86_400_000),
+  /** How often the delivering gateway looks for new feed events and due retries without being woken. */
+  DELIVERY_POLL_MS: z.coerce.number().int().min(20).max(60_000).default(1_000),
 });
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 

@@ -26,6 +26,11 @@ import { isLoopbackHost } from './routes/console.js';
 import type { GatewayConfig } from './config.js';
 import { createOriginPolicy } from './origins.js';
 import { StreamHub } from './stream-hub.js';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { createMailer } from './delivery/mailer.js';
+import { hostAddresses } from './delivery/webhook.js';
+import { startDeliveryWorker, type DeliveryChannels } from './delivery/worker.js';
 
 export interface RunningGateway extends ServiceHandle {
   url: string;
@@ -122,6 +127,47 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       metrics,
       cursors: cursors.feed,
     });
+    // Webhooks and e-mail: one gateway of the hub leads and delivers; it plans from feed_events.
+    let publicUrl = config.GATEWAY_PUBLIC_URL ?? '';
+    const mailer = config.DELIVERY_SMTP_URL
+      ? createMailer({
+          url: config.DELIVERY_SMTP_URL,
+          from: config.DELIVERY_SMTP_FROM,
+          timeoutMs: config.DELIVERY_TIMEOUT_MS,
+        })
+      : null;
+    if (mailer) resources.defer(async () => mailer.close());
+    const deliveries: DeliveryChannels = {
+      guard: {
+        allowedHosts: config.DELIVERY_ALLOWED_HOSTS,
+        ownAddresses: hostAddresses(),
+        ...(config.DELIVERY_CA_FILE
+          ? { ca: [...rootCertificates, readFileSync(config.DELIVERY_CA_FILE, 'utf8')] }
+          : {}),
+      },
+      mailer,
+      timeoutMs: config.DELIVERY_TIMEOUT_MS,
+      linkBase: () => publicUrl,
+    };
+    const delivery = await resources.use(
+      async () =>
+        startDeliveryWorker({
+          pool,
+          databaseUrl: config.DATABASE_URL,
+          logger,
+          channels: deliveries,
+          retry: {
+            baseMs: config.DELIVERY_RETRY_BASE_MS,
+            capMs: config.DELIVERY_RETRY_CAP_MS,
+            giveUpAfterMs: config.DELIVERY_RETRY_FOR_MS,
+          },
+          pollEveryMs: config.DELIVERY_POLL_MS,
+          retentionMs: 30 * 86_400_000,
+          metrics,
+        }),
+      (worker) => worker.close(),
+      'delivery',
+    );
     const groupId = `${config.KAFKA_TOPIC_PREFIX}renkei-gateway.${config.GATEWAY_INSTANCE_ID}`;
     // Live fan-out: the follower starts at the feed's head and reads gaps from PostgreSQL.
     const consumer = createConsumer(kafka, { groupId, maxWaitTimeInMs: 250 });
@@ -136,7 +182,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           logger,
           pollEveryMs: config.GATEWAY_FEED_POLL_MS,
           from: head,
-          deliver: (event) => hub.publish(event),
+          deliver: (event) => {
+            hub.publish(event);
+            if (event.kind === 'warning' || event.kind === 'alert') delivery.wake();
+          },
           // Exiting is the orchestrator's opt-in, as for a lost broker; otherwise the consumer is restarted.
           ...(config.KAFKA_LOSS_TIMEOUT_MS > 0
             ? {
@@ -199,10 +248,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         extraDir: config.CORRELATOR_WARNINGLISTS_DIR,
         disabled: config.CORRELATOR_WARNINGLISTS_DISABLED,
       }),
+      deliveries,
     });
     resources.defer(() => http.close());
     const url = await http.listen({ host: config.HOST, port: config.GATEWAY_PORT, onFailure: outcome.fail });
     if (!config.GATEWAY_PUBLIC_URL) origins.allowOwn(url);
+    if (!publicUrl) publicUrl = url;
     const scrape = await resources.use(
       () =>
         serveMetrics(metrics, {

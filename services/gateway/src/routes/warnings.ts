@@ -14,8 +14,10 @@ import {
   organisationIdSchema,
   warningAckSchema,
   warningSubmissionSchema,
+  warningReceiptSchema,
   warningViewSchema,
   type AlertIndicator,
+  type WarningReceipt,
   type WarningRecord,
 } from '@renkei/schema';
 import {
@@ -26,6 +28,7 @@ import {
   listWarnings,
 } from '../queries/warnings.js';
 import { opened } from '../cursors.js';
+import { warningDeliveries } from '../delivery/queries.js';
 
 const warningDetailSchema = warningViewSchema.extend({
   /** Analysts: which organisations acknowledged, and when. */
@@ -34,6 +37,12 @@ const warningDetailSchema = warningViewSchema.extend({
     .optional(),
   /** Analysts: enabled organisations of the targeted sectors that have not acknowledged yet. */
   pendingOrganisations: z.array(organisationIdSchema).optional(),
+  /**
+   * Analysts: per organisation, whether a webhook or e-mail delivery reached
+   * it (when, by which channel), is failing, and when it acknowledged.
+   * Every targeted organisation is listed, and any other one that was sent it.
+   */
+  receipts: z.array(warningReceiptSchema).optional(),
   /** Recipients: when their own organisation acknowledged it; null while it has not. */
   acknowledgedAt: z.iso.datetime({ offset: true }).nullable().optional(),
 });
@@ -149,7 +158,8 @@ export function warningRoutes(
     '/v1/warnings/:id',
     {
       schema: {
-        summary: 'One warning; for analysts with who acknowledged it and who has not yet',
+        summary:
+          'One warning; for analysts with who acknowledged it, who has not yet, and whom webhooks and e-mail reached',
         tags: ['warnings'],
         params: idParams,
         response: {
@@ -165,10 +175,21 @@ export function warningRoutes(
       if (isAnalyst(principal)) {
         const targeted = await organisationsInSectors(pool, record.sectors === 'all' ? null : record.sectors);
         const acknowledged = new Set(acknowledgements.map((ack) => ack.organisationId));
+        const delivered = await warningDeliveries(pool, record.id);
+        const organisations = [
+          ...new Set([...targeted.map((o) => o.id), ...delivered.keys(), ...acknowledged]),
+        ].sort();
+        const receipts: WarningReceipt[] = organisations.map((organisationId) => ({
+          organisationId,
+          delivered: delivered.get(organisationId)?.delivered ?? null,
+          failing: delivered.get(organisationId)?.failing ?? false,
+          acknowledgedAt: acknowledgements.find((ack) => ack.organisationId === organisationId)?.at ?? null,
+        }));
         return {
           ...view,
           acknowledgedBy: acknowledgements,
           pendingOrganisations: targeted.map((o) => o.id).filter((id) => !acknowledged.has(id)),
+          receipts,
         };
       }
       const own = acknowledgements.find((ack) => ack.organisationId === principal.organisationId);
