@@ -9,7 +9,7 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Pool as HttpPool } from 'undici';
 import WebSocket from 'ws';
-import { createReliableProducer, reportsTopicMessage } from '@renkei/bus';
+import { createReliableProducer, PartitionLanes, reportsTopicMessage } from '@renkei/bus';
 import { createPool, type Pool } from '@renkei/db';
 import { createLogger } from '@renkei/runtime';
 import type { ReportEnvelope } from '@renkei/schema';
@@ -682,14 +682,18 @@ async function kafkaPath(args: KafkaPathArgs): Promise<KafkaPathResult> {
   const started = performance.now();
   const ends = started + args.seconds * 1000;
   if (args.mode === 'hub') {
+    // What the service sends through: one request per partition at a time, waiting messages together.
+    const logger = createLogger('bench-kafka-path', 'warn');
+    const lanes = new PartitionLanes(benchKafka(args.brokers), { logger });
+    await lanes.connect();
     const batcher = new SubmissionBatcher({
       pool: databasePool(args.databaseUrl, args.databasePoolSize),
-      producer,
+      producer: lanes,
       topic: args.topic,
       kafkaTimeoutMs: 10_000,
       lingerMs: args.lingerMs,
       maxBatch: args.maxBatch,
-      logger: createLogger('bench-kafka-path', 'warn'),
+      logger,
     });
     await Promise.all(
       Array.from({ length: args.concurrency }, async () => {
@@ -704,6 +708,7 @@ async function kafkaPath(args: KafkaPathArgs): Promise<KafkaPathResult> {
       }),
     );
     await batcher.close();
+    await lanes.disconnect();
   } else {
     const senders = Math.max(1, Math.round(args.concurrency / args.maxBatch));
     await Promise.all(
