@@ -192,6 +192,9 @@ export function viewFeedEvent(
       return warning ? { type: 'warning', cursor, warning } : null;
     }
     case 'warning-ack':
-      return isAnalyst(viewer) ? { type: 'warning-ack', cursor, ack: event.payload } : null;
+      // A colleague's acknowledgement is the organisation's: its other users stop being asked for it.
+      return isAnalyst(viewer) || viewer.organisationId === event.payload.organisationId
+        ? { type: 'warning-ack', cursor, ack: event.payload }
+        : null;
   }
 }

@@ -9,6 +9,8 @@ import {
   alertDetailSchema,
   alertPageSchema,
   triageUpdateSchema,
+  alertSummarySchema,
+  bulkTriageResultSchema,
   type AlertRecord,
   type Tlp,
 } from '@renkei/schema';
@@ -321,6 +323,70 @@ describe('gateway, built in-process', () => {
         details: { change: 'status', from: 'acknowledged', to: 'resolved' },
       },
     ]);
+  });
+
+  it('triages many alerts in one request, each as if asked alone, naming the ones it could not move', async () => {
+    const [one] = await storeVersionedAlert(['GREEN', 'GREEN'], 80);
+    const [two] = await storeVersionedAlert(['GREEN', 'GREEN'], 82);
+    const missing = randomUUID();
+    const answer = await post(analyst, 'triage', {
+      alertIds: [one!.id, two!.id, missing],
+      change: { kind: 'status', status: 'acknowledged' },
+    });
+    expect(answer.statusCode).toBe(200);
+    const { results } = bulkTriageResultSchema.parse(answer.json());
+    expect(results.map((result) => [result.alertId, result.ok])).toEqual([
+      [one!.id, true],
+      [two!.id, true],
+      [missing, false],
+    ]);
+    expect(results[2]).toMatchObject({ code: 'RENKEI_NOT_FOUND' });
+    const again = bulkTriageResultSchema.parse(
+      (
+        await post(analyst, 'triage', {
+          alertIds: [one!.id],
+          change: { kind: 'status', status: 'acknowledged' },
+        })
+      ).json(),
+    );
+    expect(again.results[0]).toMatchObject({ ok: false, code: 'RENKEI_CONFLICT' });
+    const outbox = await database.pool.query(
+      `SELECT 1 FROM feed_outbox WHERE kind = 'alert-update' AND payload->>'alertId' = ANY($1::text[])`,
+      [[one!.id, two!.id]],
+    );
+    expect(outbox.rowCount).toBe(2);
+    expect(
+      (await post(ceptar, 'triage', { alertIds: [two!.id], change: { kind: 'assignee', assignee: 'x' } }))
+        .statusCode,
+    ).toBe(403);
+    const bad = await post(analyst, 'triage', { alertIds: [], change: { kind: 'status', status: 'nope' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('alertIds');
+  });
+
+  it('counts open alerts per severity over everything the caller may see, from its own view only', async () => {
+    const summary = async (token: string) => {
+      // The summary is read at most every half second for everyone: wait out the last read.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      const answer = await http.app.inject({
+        method: 'GET',
+        url: '/v1/alerts/summary',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(answer.statusCode).toBe(200);
+      return alertSummarySchema.parse(answer.json());
+    };
+    const [analystBefore, ceptarBefore] = [await summary(analyst), await summary(ceptar)];
+    await storeAlert('GREEN', 90);
+    await storeAlert('RED', 91);
+    const [analystAfter, ceptarAfter] = [await summary(analyst), await summary(ceptar)];
+    expect(analystAfter.total - analystBefore.total).toBe(2);
+    expect(analystAfter.open.high - analystBefore.open.high).toBe(2);
+    expect(analystAfter.heatMap).not.toBeNull();
+    // The RED alert rests on reports the CEPTAR may not know of: only the GREEN one counts for it.
+    expect(ceptarAfter.total - ceptarBefore.total).toBe(1);
+    expect(ceptarAfter.reportsLastHour).toBeNull();
+    expect(ceptarAfter.heatMap).toBeNull();
   });
 
   it('serialises concurrent changes to one alert: each feed event shows the state after all before it', async () => {
