@@ -3,9 +3,11 @@ import { alertViewSchema } from './alert.js';
 import { cursorSchema } from './cursor.js';
 import { storableString } from './text.js';
 import {
+  organisationIdSchema,
   reportCategorySchema,
   sectorSchema,
   severitySchema,
+  tlpSchema,
   triageStatusSchema,
   type TriageStatus,
 } from './vocabulary.js';
@@ -76,12 +78,32 @@ export const alertTriageViewSchema = z.strictObject({
 });
 export type AlertTriageView = z.infer<typeof alertTriageViewSchema>;
 
+/** A report behind an alert, as its reader may read it: analysts every one, anyone else its own organisation's. */
+export const alertReportSchema = z.strictObject({
+  id: z.uuid(),
+  organisationId: organisationIdSchema,
+  sector: sectorSchema,
+  title: z.string(),
+  description: z.string().nullable(),
+  category: reportCategorySchema,
+  severity: severitySchema,
+  tlp: tlpSchema,
+  detectedAt: z.iso.datetime({ offset: true }),
+  receivedAt: z.iso.datetime({ offset: true }),
+  exercise: z.boolean(),
+  /** As reported (not canonical): what the reporter wrote. */
+  indicators: z.array(z.strictObject({ type: z.string(), value: z.string() })),
+});
+export type AlertReport = z.infer<typeof alertReportSchema>;
+
 /** The answer of `GET /v1/alerts/:id`: the alert, each version the viewer may know of, and its triage. */
 export const alertDetailSchema = z.strictObject({
   alert: alertViewSchema.extend({ cursor: cursorSchema }),
   /** Oldest first, each as the policy shapes it for the viewer. */
   versions: z.array(alertViewSchema.extend({ cursor: cursorSchema })),
   triage: alertTriageViewSchema,
+  /** The reports of `alert.reportIds` (those the viewer may read), oldest first. */
+  reports: z.array(alertReportSchema).optional(),
 });
 export type AlertDetail = z.infer<typeof alertDetailSchema>;
 

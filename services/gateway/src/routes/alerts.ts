@@ -15,6 +15,7 @@ import { RenkeiError } from '@renkei/runtime';
 import {
   alertDetailSchema,
   alertPageSchema,
+  alertReportSchema,
   alertSummarySchema,
   bulkTriageResultSchema,
   bulkTriageSchema,
@@ -37,6 +38,7 @@ import {
   listAlertVersions,
   listAlertsWithTriage,
 } from '../queries/alerts.js';
+import { findReports } from '../queries/reports.js';
 import { findTriage, listTriageHistory, triageStatusesOf } from '../queries/triage.js';
 import { opened } from '../cursors.js';
 import { summariseAlerts } from '../summary.js';
@@ -231,7 +233,12 @@ export function alertRoutes(app: HttpServer, { pool, cursors }: { pool: Pool; cu
       const view = row && viewAlert(principal, row.record);
       // An alert the caller may not see is answered like one that does not exist.
       if (!row || !view) throw new RenkeiError('RENKEI_NOT_FOUND', `no alert ${id}`);
-      const [versions, triage] = await Promise.all([listAlertVersions(pool, id), findTriage(pool, id)]);
+      const [versions, triage, reports] = await Promise.all([
+        listAlertVersions(pool, id),
+        findTriage(pool, id),
+        // The view names only the reports this viewer may read; their words come from the store.
+        findReports(pool, view.reportIds),
+      ]);
       const analyst = isAnalyst(principal);
       // Its cursor is that of the version that last changed this viewer's view, as in the list.
       const seen = viewedVersion(principal, row.record);
@@ -245,6 +252,23 @@ export function alertRoutes(app: HttpServer, { pool, cursors }: { pool: Pool; cu
         triage: analyst
           ? { status: triage.status, assignee: triage.assignee, history: await listTriageHistory(pool, id) }
           : { status: triage.status },
+        reports: reports.map((report) =>
+          alertReportSchema.parse({
+            id: report.id,
+            organisationId: report.organisation_id,
+            sector: report.sector,
+            title: report.title,
+            description: report.description,
+            category: report.category,
+            severity: report.severity,
+            // A tightening since the alert's version shows as the report's label now.
+            tlp: report.tlp,
+            detectedAt: report.detected_at,
+            receivedAt: report.received_at,
+            exercise: report.exercise,
+            indicators: report.indicators,
+          }),
+        ),
       };
     },
   );

@@ -453,6 +453,11 @@ describe('gateway, built in-process', () => {
     const forAnalyst = alertDetailSchema.parse((await detail(analyst, id)).json());
     expect(forAnalyst.alert).toMatchObject({ id, version: 2, cursor: S(51) });
     expect(forAnalyst.alert.contributions).toHaveLength(3);
+    // The reports behind it, readable: every one for analysts.
+    expect(forAnalyst.reports?.map((report) => report.id).sort()).toEqual(
+      forAnalyst.alert.reportIds.slice().sort(),
+    );
+    expect(forAnalyst.reports).toHaveLength(3);
     expect(forAnalyst.versions.map((v) => [v.version, v.cursor])).toEqual([
       [1, S(50)],
       [2, S(51)],
@@ -468,6 +473,7 @@ describe('gateway, built in-process', () => {
     const forCeptar = alertDetailSchema.parse((await detail(ceptar, id)).json());
     expect(forCeptar.triage).toEqual({ status: 'investigating' });
     expect(forCeptar.alert.contributions).toBeUndefined();
+    expect(forCeptar.reports).toEqual([]);
     // Version 2 only added another report of an organisation already counted: nothing a
     // sector body may know of changed, so for it the alert has one version, at 50.
     expect(forCeptar.alert).toMatchObject({ version: 1, cursor: S(50) });
