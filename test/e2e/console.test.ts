@@ -257,7 +257,7 @@ describe('the console in a browser', () => {
     );
     await page.getByTestId('indicator-invalid').waitFor();
     await page.getByTestId('r-submit').click();
-    expect(await page.getByTestId('r-indicators-error').textContent()).toMatch(/^2: /);
+    expect(await page.getByTestId('r-indicators-error').textContent()).toMatch(/^Line 2: /);
     expect(await page.getByTestId('r-message').textContent()).toBe('Fix the marked fields before sending.');
     const mine = page.locator('[data-testid="my-report"]', {
       hasText: 'Credential phishing against procurement',
@@ -357,7 +357,7 @@ describe('the console in a browser', () => {
     await expect.poll(() => page.locator('h1').textContent()).toBe('連携 コンソール');
     expect(await page.evaluate('document.documentElement.lang')).toBe('ja');
     expect(await page.getByTestId('connection').textContent()).toBe('ライブ');
-    expect(await page.locator('table.feed thead').textContent()).toContain('深刻度');
+    expect(await page.locator('[data-testid="feed"] .feed-head').textContent()).toContain('深刻度');
     await shoot(page, 'japanese');
 
     // A browser that prefers Japanese gets it from the start.
