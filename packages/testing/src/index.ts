@@ -28,4 +28,5 @@ export {
   TEST_KAFKA_BROKERS,
 } from './kafka.js';
 export { alertRecordFixture, contributionFixture } from './fixtures.js';
+export { seedAlerts } from './seed-alerts.js';
 export { registerOrganisations, TEST_ORGANISATIONS, type TestOrganisation } from './organisations.js';

@@ -862,7 +862,7 @@ export function startConsole(root: HTMLElement): void {
           el(
             'a',
             { href: `#/alert/${item.alert.id}`, title, 'aria-label': t('feed.open', { title }) },
-            middleTruncate(title, 110),
+            middleTruncate(title, 60),
           ),
         ),
         el('span', { class: 'cell', role: 'cell' }, name('kind', item.alert.kind)),
