@@ -20,6 +20,7 @@ import {
 } from '@renkei/runtime';
 import { buildGatewayApp } from './app.js';
 import { hubCursorSealers } from './cursors.js';
+import { reopenIfEscalated } from './escalation.js';
 import { isLoopbackHost } from './routes/console.js';
 import type { GatewayConfig } from './config.js';
 import { createOriginPolicy } from './origins.js';
@@ -133,7 +134,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           logger,
           pollEveryMs: config.GATEWAY_FEED_POLL_MS,
           from: head,
-          deliver: (event) => hub.publish(event),
+          deliver: (event) => {
+            hub.publish(event);
+            // A more severe version of a closed alert reopens it; the viewers' frames are not held for it.
+            if (event.kind === 'alert')
+              void reopenIfEscalated(pool, event.payload, logger).catch((error: unknown) =>
+                logger.warn({ err: error, alertId: event.payload.id }, 'could not reopen an escalated alert'),
+              );
+          },
           // Exiting is the orchestrator's opt-in, as for a lost broker; otherwise the consumer is restarted.
           ...(config.KAFKA_LOSS_TIMEOUT_MS > 0
             ? {

@@ -25,6 +25,7 @@ import {
   type TestDatabase,
   type TestKeys,
 } from '@renkei/testing';
+import { reopenIfEscalated } from '../../src/escalation.js';
 import { buildGatewayApp } from '../../src/app.js';
 import { StreamHub } from '../../src/stream-hub.js';
 
@@ -387,6 +388,30 @@ describe('gateway, built in-process', () => {
     expect(ceptarAfter.total - ceptarBefore.total).toBe(1);
     expect(ceptarAfter.reportsLastHour).toBeNull();
     expect(ceptarAfter.heatMap).toBeNull();
+  });
+
+  it('reopens a resolved alert when a new version escalates it, saying why, once however many gateways try', async () => {
+    const [, second] = await storeVersionedAlert(['GREEN', 'GREEN', 'GREEN'], 100);
+    const escalated = { ...second!, severity: 'critical' as const };
+    await database.pool.query(`UPDATE alert_versions SET record = $3 WHERE alert_id = $1 AND version = $2`, [
+      escalated.id,
+      escalated.version,
+      escalated,
+    ]);
+    expect(await reopenIfEscalated(database.pool, escalated, logger), 'nothing to reopen yet').toBe(false);
+    expect((await post(analyst, `${escalated.id}/status`, { status: 'resolved' })).statusCode).toBe(200);
+    const tries = await Promise.all([1, 2, 3].map(() => reopenIfEscalated(database.pool, escalated, logger)));
+    expect(tries.filter(Boolean)).toHaveLength(1);
+    const shown = alertDetailSchema.parse((await detail(analyst, escalated.id)).json());
+    expect(shown.triage.status).toBe('investigating');
+    expect(shown.triage.history!.at(-1)).toMatchObject({
+      status: 'investigating',
+      by: 'renkei',
+      note: 'escalated from high to critical',
+    });
+    // A version at the same severity reopens nothing.
+    expect((await post(analyst, `${escalated.id}/status`, { status: 'resolved' })).statusCode).toBe(200);
+    expect(await reopenIfEscalated(database.pool, { ...escalated, severity: 'high' }, logger)).toBe(false);
   });
 
   it('serialises concurrent changes to one alert: each feed event shows the state after all before it', async () => {
