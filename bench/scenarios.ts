@@ -1,3 +1,4 @@
+import { consolePage } from './console.js';
 import { correlation } from './correlation.js';
 import { correlator } from './correlator.js';
 import { endToEnd } from './end-to-end.js';
@@ -22,4 +23,5 @@ export const SCENARIOS: Scenario[] = [
   fanout,
   readBudget,
   resources,
+  consolePage,
 ];

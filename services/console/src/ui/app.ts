@@ -987,22 +987,31 @@ export function startConsole(root: HTMLElement): void {
       for (const button of bulkButtons) button.disabled = selected.size === 0;
       selectAll.checked = selected.size > 0 && selected.size === shown.length;
       drawRows();
-      footer.textContent =
+      const footerText =
         t('feed.shown', { shown: shown.length, loaded: feed.length }) +
         ' · ' +
         (loadingOlder ? t('feed.loadingOlder') : nextBefore === null ? t('feed.allLoaded') : '');
-      if (nextBefore !== null && !loadingOlder)
-        append(
-          footer,
-          el(
-            'button',
-            { type: 'button', 'data-testid': 'load-older', on: { click: () => void loadOlder() } },
-            t('feed.loadOlder'),
-          ),
-        );
-      drawCounters();
+      // Drawn again only when it says something else: a burst of events repaints the rows, nothing more.
+      if (footer.dataset.text !== footerText) {
+        footer.dataset.text = footerText;
+        footer.textContent = footerText;
+        if (nextBefore !== null && !loadingOlder)
+          append(
+            footer,
+            el(
+              'button',
+              { type: 'button', 'data-testid': 'load-older', on: { click: () => void loadOlder() } },
+              t('feed.loadOlder'),
+            ),
+          );
+      }
+      if (drawnSummary !== summary) {
+        drawnSummary = summary;
+        drawCounters();
+      }
     };
 
+    let drawnSummary: AlertSummary | null | undefined;
     const drawCounters = () => {
       const open = summary?.open;
       replaceChildren(
