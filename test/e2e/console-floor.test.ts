@@ -451,6 +451,31 @@ describe('the console on a watch floor', () => {
     await expect.poll(() => analyst.title()).toBe('Renkei console');
   });
 
+  it('leaves pictures of the feed and an alert in both languages and both themes (copied to docs/)', async () => {
+    const value = await raiseAlert({
+      severity: 'critical',
+      title: 'Credential phishing aimed at procurement staff',
+      description: 'Mail from a look-alike domain links to a fake single sign-on page.',
+    });
+    for (const [locale, theme] of [
+      ['en-GB', 'light'],
+      ['en-GB', 'dark'],
+      ['ja-JP', 'light'],
+      ['ja-JP', 'dark'],
+    ] as const) {
+      const page = await openPage({ locale, theme });
+      await signIn(page, tokens.analyst);
+      await row(page, value).waitFor({ timeout: 30_000 });
+      await expect.poll(() => page.getByTestId('open-counts').textContent()).not.toContain('–');
+      const suffix = `${locale.slice(0, 2)}-${theme}`;
+      await shoot(page, `docs-feed-${suffix}`);
+      await row(page, value).getByRole('link').click();
+      await page.getByTestId('alert-reports').waitFor();
+      await shoot(page, `docs-alert-detail-${suffix}`);
+      expect(problemsOf(page)).toEqual([]);
+    }
+  });
+
   it('10: refuses localhost and a future date as the hub would, clears each error once fixed, Send in view', async () => {
     const page = await openPage();
     await signIn(page, tokens.mlit);
