@@ -1,15 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
-import { REPOSITORY_ROOT } from '@renkei/runtime';
-import { seedAlerts, TEST_KAFKA_BROKERS } from '@renkei/testing';
+import { buildConsoleIfMissing, seedAlerts, TEST_KAFKA_BROKERS } from '@renkei/testing';
 import { round } from './lib/stats.js';
 import type { BenchContext, Scenario } from './lib/scenario.js';
 
 const CHROMIUM = process.env.RENKEI_CHROMIUM ?? '/usr/bin/chromium';
-const CONSOLE_DIR = path.join(REPOSITORY_ROOT, 'services', 'console');
 
 interface PageFigures {
   /** Frames drawn per second (requestAnimationFrame callbacks). */
@@ -39,15 +34,7 @@ export const consolePage: Scenario = {
     seconds: { description: 'seconds the idle and burst phases each last', full: 30, smoke: 3 },
   },
   async run(context) {
-    if (!existsSync(path.join(CONSOLE_DIR, 'dist', 'index.html')))
-      execFileSync(
-        path.join(REPOSITORY_ROOT, 'node_modules', '.bin', 'vite'),
-        ['build', '--logLevel', 'warn'],
-        {
-          cwd: CONSOLE_DIR,
-          stdio: 'inherit',
-        },
-      );
+    buildConsoleIfMissing();
     const count = context.setting('alerts');
     const rate = context.setting('rate');
     const seconds = context.setting('seconds');

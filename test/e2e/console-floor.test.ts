@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,12 +20,12 @@ import {
   type ServiceProcess,
   type TestDatabase,
   type TestKeys,
+  buildConsoleIfMissing,
 } from '@renkei/testing';
 import { CATALOGUES, VOCABULARY } from '../../services/console/src/i18n.js';
 
 const SCREENSHOTS = path.join(REPOSITORY_ROOT, '.renkei', 'e2e-screenshots');
 const CHROMIUM = process.env.RENKEI_CHROMIUM ?? '/usr/bin/chromium';
-const CONSOLE_DIR = path.join(REPOSITORY_ROOT, 'services', 'console');
 const HEARTBEAT_MS = 1_000;
 /** Alerts in the hub before anyone signs in: more than one page (200) of the list, so paging back is needed. */
 const SEEDED = 450;
@@ -48,15 +47,7 @@ describe('the console on a watch floor', () => {
   const tokens = {} as Record<'analyst' | 'analyst2' | 'mlit' | 'mhlw' | 'finance' | 'finance2', string>;
 
   beforeAll(async () => {
-    if (!existsSync(path.join(CONSOLE_DIR, 'dist', 'index.html')))
-      execFileSync(
-        path.join(REPOSITORY_ROOT, 'node_modules', '.bin', 'vite'),
-        ['build', '--logLevel', 'warn'],
-        {
-          cwd: CONSOLE_DIR,
-          stdio: 'inherit',
-        },
-      );
+    buildConsoleIfMissing();
     mkdirSync(SCREENSHOTS, { recursive: true });
     [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
     await seedAlerts(database.pool, SEEDED);

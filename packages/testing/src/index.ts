@@ -29,4 +29,5 @@ export {
 } from './kafka.js';
 export { alertRecordFixture, contributionFixture } from './fixtures.js';
 export { seedAlerts } from './seed-alerts.js';
+export { buildConsoleIfMissing, CONSOLE_DIR } from './console.js';
 export { registerOrganisations, TEST_ORGANISATIONS, type TestOrganisation } from './organisations.js';

@@ -980,9 +980,11 @@ export function startConsole(root: HTMLElement): void {
       );
       banner.hidden = !showsExercise(shown);
       banner.textContent = t('feed.exerciseBanner');
-      // A selection holds only alerts still shown.
-      const visible = new Set(shown.map((item) => item.alert.id));
-      for (const id of selected) if (!visible.has(id)) selected.delete(id);
+      // A selection holds only alerts still shown (a set of 10,000 ids is made only when something is selected).
+      if (selected.size > 0) {
+        const visible = new Set(shown.map((item) => item.alert.id));
+        for (const id of selected) if (!visible.has(id)) selected.delete(id);
+      }
       bulkCount.textContent = t('bulk.selected', { count: selected.size });
       for (const button of bulkButtons) button.disabled = selected.size === 0;
       selectAll.checked = selected.size > 0 && selected.size === shown.length;
