@@ -79,7 +79,7 @@ export const consolePage: Scenario = {
     context.log(`burst: ${rate} new alerts a second for ${seconds} s`);
     const burstDone = burst(ingest, [tokens.first, tokens.second], rate, seconds);
     const during = await measure(page, seconds);
-    const sent = await burstDone;
+    const { sent, failed } = await burstDone;
     // What the page shows once the burst has passed through the pipeline.
     await page.waitForTimeout(3_000);
     const after = Number(/of (\d+) loaded/.exec((await page.getByTestId('feed-footer').textContent())!)?.[1]);
@@ -134,7 +134,7 @@ export const consolePage: Scenario = {
       ],
       goals,
       notes: [
-        `${loaded} alerts in the analyst's list (loaded in ${round(loadSeconds, 1)} s, 200 a page); ${sent} alerts raised during the burst (two reports each), ${after} in the list after it.`,
+        `${loaded} alerts in the analyst's list (loaded in ${round(loadSeconds, 1)} s, 200 a page); ${sent} alerts raised during the burst (two reports each; ${failed} reports refused or failed), ${after} in the list 3 s after it.`,
         'Chromium (Debian) headless at 1280×800; frames counted with requestAnimationFrame, long tasks with the Long Tasks API, busy time from the DevTools protocol (Performance.getMetrics TaskDuration).',
       ],
     };
@@ -217,10 +217,19 @@ async function measure(page: Page, seconds: number): Promise<PageFigures> {
   };
 }
 
-/** `rate` alerts a second for `seconds`: two organisations report one new indicator each time. */
-async function burst(ingest: string, tokens: string[], rate: number, seconds: number): Promise<number> {
+/**
+ * `rate` alerts a second for `seconds`: two organisations report one new
+ * indicator each time. A refused or failed request is counted, not thrown:
+ * on a busy machine one may fail, and the page's figures still stand.
+ */
+async function burst(
+  ingest: string,
+  tokens: string[],
+  rate: number,
+  seconds: number,
+): Promise<{ sent: number; failed: number }> {
   const tag = randomUUID().slice(0, 8);
-  const sends: Promise<void>[] = [];
+  const sends: Promise<boolean>[] = [];
   const started = performance.now();
   for (let n = 0; n < rate * seconds; n += 1) {
     const due = started + (n * 1000) / rate;
@@ -240,12 +249,12 @@ async function burst(ingest: string, tokens: string[], rate: number, seconds: nu
             detectedAt: new Date().toISOString(),
             indicators: [indicator],
           }),
-        }).then(async (response) => {
-          if (response.status !== 202)
-            throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
-        }),
+        }).then(
+          (response) => response.status === 202,
+          () => false,
+        ),
       );
   }
-  await Promise.all(sends);
-  return rate * seconds;
+  const answers = await Promise.all(sends);
+  return { sent: rate * seconds, failed: answers.filter((ok) => !ok).length };
 }

@@ -30,41 +30,43 @@ export function compareNewestFirst(a: FeedAlert, b: FeedAlert): number {
 }
 
 /**
- * Adds or replaces an alert. An older version arriving late never replaces
- * a newer one, and the triage status already known is kept.
+ * Adds or replaces an alert, in place (a list of 10,000 copied twice per
+ * event would keep the page collecting garbage through a burst), and returns
+ * the list. An older version arriving late never replaces a newer one, and
+ * the triage status already known is kept.
  */
 export function upsertAlert(
-  list: readonly FeedAlert[],
+  list: FeedAlert[],
   incoming: Omit<FeedAlert, 'triageStatus'> & { triageStatus?: TriageStatus },
   limit = 20_000,
 ): FeedAlert[] {
   const index = list.findIndex((item) => item.alert.id === incoming.alert.id);
   const existing = index >= 0 ? list[index] : undefined;
   // A viewer's versions of one alert count up, one per change it saw.
-  if (existing && existing.alert.version >= incoming.alert.version) return [...list];
+  if (existing && existing.alert.version >= incoming.alert.version) return list;
   const merged: FeedAlert = {
     ...incoming,
     triageStatus: incoming.triageStatus ?? existing?.triageStatus ?? 'new',
   };
-  const rest = index >= 0 ? [...list.slice(0, index), ...list.slice(index + 1)] : [...list];
+  if (index >= 0) list.splice(index, 1);
   // The list is kept in order: one binary search, not a sort of 10,000 alerts per event.
   let low = 0;
-  let high = rest.length;
+  let high = list.length;
   while (low < high) {
     const middle = (low + high) >> 1;
-    if (compareNewestFirst(rest[middle]!, merged) < 0) low = middle + 1;
+    if (compareNewestFirst(list[middle]!, merged) < 0) low = middle + 1;
     else high = middle;
   }
-  rest.splice(low, 0, merged);
-  return rest.length > limit ? rest.slice(0, limit) : rest;
+  list.splice(low, 0, merged);
+  if (list.length > limit) list.length = limit;
+  return list;
 }
 
-export function applyTriageStatus(
-  list: readonly FeedAlert[],
-  alertId: string,
-  status: TriageStatus,
-): FeedAlert[] {
-  return list.map((item) => (item.alert.id === alertId ? { ...item, triageStatus: status } : item));
+/** Moves an alert's triage status on, in place; returns the list. */
+export function applyTriageStatus(list: FeedAlert[], alertId: string, status: TriageStatus): FeedAlert[] {
+  const index = list.findIndex((item) => item.alert.id === alertId);
+  if (index >= 0) list[index] = { ...list[index]!, triageStatus: status };
+  return list;
 }
 
 const rank = (severity: Severity) => SEVERITIES.indexOf(severity);

@@ -67,6 +67,8 @@ export const ROW_HEIGHT = 34;
 /** A summary asked for at most this often, however fast events come. */
 const SUMMARY_EVERY_MS = 1_500;
 const PAGE_SIZE = 200;
+/** How long the page handles stream events before it lets a frame be drawn. */
+const EVENT_SLICE_MS = 8;
 
 export interface Session {
   token: string;
@@ -147,6 +149,8 @@ export function startConsole(root: HTMLElement): void {
   let sessionEnded = false;
   let draftToken = '';
   let feed: FeedAlert[] = [];
+  /** Counts changes to `feed` (changed in place): the shown list is made again only when it moved. */
+  let feedVersion = 0;
   /** Older alerts: the cursor of the next page back, null when all are loaded. */
   let nextBefore: string | null = null;
   let loadingOlder = false;
@@ -516,6 +520,7 @@ export function startConsole(root: HTMLElement): void {
   };
 
   const mergePage = (items: Awaited<ReturnType<Api['alerts']>>['items']) => {
+    feedVersion += 1;
     for (const item of items)
       feed = upsertAlert(feed, {
         alert: item,
@@ -614,7 +619,16 @@ export function startConsole(root: HTMLElement): void {
   // ----- the stream -----
   const consume = async (stream: StreamClient) => {
     try {
-      for await (const event of stream) handleEvent(event);
+      // A backlog (a reconnection's replay, a burst) is taken in slices of a few milliseconds with the
+      // page free in between: without this, hundreds of queued events run as one long task.
+      let sliceStarted = performance.now();
+      for await (const event of stream) {
+        handleEvent(event);
+        if (performance.now() - sliceStarted > EVENT_SLICE_MS) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          sliceStarted = performance.now();
+        }
+      }
     } catch (error) {
       if (session?.stream !== stream) return;
       if (error instanceof StreamClientError && error.code === 'unauthenticated') {
@@ -627,6 +641,7 @@ export function startConsole(root: HTMLElement): void {
   };
 
   const handleEvent = (event: StreamEvent) => {
+    feedVersion += 1;
     const route = currentRoute();
     const away = document.hidden || route.name !== 'feed';
     switch (event.type) {
@@ -973,11 +988,16 @@ export function startConsole(root: HTMLElement): void {
       scheduleRefresh();
     });
 
+    let shownFor = '';
     const update = () => {
-      shown = sortFeed(
-        feed.filter((item) => matchesFilter(item.alert, filter)),
-        sort,
-      );
+      const wanted = `${feedVersion}|${JSON.stringify(filter)}|${sort.by}|${sort.descending}`;
+      if (wanted !== shownFor) {
+        shownFor = wanted;
+        shown = sortFeed(
+          feed.filter((item) => matchesFilter(item.alert, filter)),
+          sort,
+        );
+      }
       banner.hidden = !showsExercise(shown);
       banner.textContent = t('feed.exerciseBanner');
       // A selection holds only alerts still shown (a set of 10,000 ids is made only when something is selected).

@@ -81,9 +81,9 @@ describe('the live feed list', () => {
   });
 
   it('moves an alert on with alert-update frames', () => {
-    const list = upsertAlert([], { alert: alert(ID(1)), cursor: 'c1' });
-    expect(applyTriageStatus(list, ID(1), 'resolved')[0]!.triageStatus).toBe('resolved');
-    expect(applyTriageStatus(list, ID(2), 'resolved')[0]!.triageStatus).toBe('new');
+    const list = () => upsertAlert([], { alert: alert(ID(1)), cursor: 'c1' });
+    expect(applyTriageStatus(list(), ID(1), 'resolved')[0]!.triageStatus).toBe('resolved');
+    expect(applyTriageStatus(list(), ID(2), 'resolved')[0]!.triageStatus).toBe('new');
   });
 });
 
