@@ -333,7 +333,8 @@ describe('the console on a watch floor', () => {
       .poll(async () => [await counts(first), await counts(second)], { timeout: 10_000 })
       .toSatisfy(([a, b]) => a === b && !a!.includes('–'));
     for (const value of values) await row(first, value).getByTestId('select-row').click();
-    expect(await first.getByTestId('bulk-count').textContent()).toBe('2 selected');
+    // The count is drawn on the next frame.
+    await expect.poll(() => first.getByTestId('bulk-count').textContent()).toBe('2 selected');
     await first.getByTestId('bulk-acknowledge').click();
     await expect.poll(() => first.getByTestId('bulk-message').textContent()).toBe('2 changed, 0 unchanged');
     for (const value of values)
