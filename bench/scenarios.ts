@@ -1,3 +1,4 @@
+import { consolePage } from './console.js';
 import { correlation } from './correlation.js';
 import { correlator } from './correlator.js';
 import { endToEnd } from './end-to-end.js';
@@ -24,4 +25,5 @@ export const SCENARIOS: Scenario[] = [
   readBudget,
   search,
   resources,
+  consolePage,
 ];

@@ -93,13 +93,14 @@ build_console_if_changed() {
 # The browser tests drive Debian's chromium package: installed here when missing,
 # never a browser build downloaded by a test tool.
 require_browser() {
-  if [[ -x /usr/bin/chromium ]]; then return; fi
-  say "Installing chromium for the browser tests"
+  # The CJK fonts too: without them every Japanese glyph in a screenshot is a box.
+  if [[ -x /usr/bin/chromium ]] && fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then return; fi
+  say "Installing chromium and fonts-noto-cjk for the browser tests"
   local sudo=""
   [[ "$(id -u)" -eq 0 ]] || sudo="sudo"
   command -v apt-get >/dev/null || die "chromium is needed for the browser tests (install the chromium package)"
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null ||
-    die "could not install chromium (apt-get install chromium)"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-noto-cjk >/dev/null ||
+    die "could not install chromium and fonts-noto-cjk (apt-get install chromium fonts-noto-cjk)"
 }
 
 # A process's start time (clock ticks since boot, field 22 of /proc/<pid>/stat).

@@ -301,7 +301,7 @@ describe('access: tokens, key rotation, revoked streams and shared warnings on r
   });
 
   describe('shared warnings', () => {
-    it('reach the two targeted sectors only, live and listed; acknowledgements reach the analyst live and in GET', async () => {
+    it('reach the two targeted sectors only, live and listed; acknowledgements reach the analyst (and the organisation) live and in GET', async () => {
       const analystToken = await token(gsoc, ['analyst']);
       await eventually(async () =>
         expect((await gatewayGet(await token(waterCeptar, ['ceptar']))).status).toBe(200),
@@ -357,7 +357,11 @@ describe('access: tokens, key rotation, revoked streams and shared warnings on r
       expect(ackFrame.ack).toMatchObject({ warningId: warning.id, organisationId: 'finance-ceptar' });
       await sleep(1_000);
       expect(viewers.analyst.frames.filter((f) => f.type === 'warning-ack')).toHaveLength(1);
-      expect(viewers.finance.frames.filter((f) => f.type === 'warning-ack')).toEqual([]);
+      // The organisation that acknowledged hears it too (its other users stop being asked); nobody else does.
+      await viewers.finance.next((f) => f.type === 'warning-ack');
+      expect(viewers.finance.frames.filter((f) => f.type === 'warning-ack')).toHaveLength(1);
+      for (const name of ['bank', 'water'] as const)
+        expect(viewers[name].frames.filter((f) => f.type === 'warning-ack')).toEqual([]);
 
       const detail = (await (await gatewayGet(analystToken, `/v1/warnings/${warning.id}`)).json()) as {
         acknowledgedBy: { organisationId: string; at: string }[];

@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,12 +19,12 @@ import {
   type ServiceProcess,
   type TestDatabase,
   type TestKeys,
+  buildConsoleIfMissing,
 } from '@renkei/testing';
 
 /** Where each scenario leaves a picture of its last state (git ignores `.renkei/`). */
 const SCREENSHOTS = path.join(REPOSITORY_ROOT, '.renkei', 'e2e-screenshots');
 const CHROMIUM = process.env.RENKEI_CHROMIUM ?? '/usr/bin/chromium';
-const CONSOLE_DIR = path.join(REPOSITORY_ROOT, 'services', 'console');
 
 /**
  * The console in a real browser (Debian's chromium, driven by playwright-core)
@@ -45,15 +44,7 @@ describe('the console in a browser', () => {
 
   beforeAll(async () => {
     // `npm test` builds it first; a run of this file alone builds it here.
-    if (!existsSync(path.join(CONSOLE_DIR, 'dist', 'index.html')))
-      execFileSync(
-        path.join(REPOSITORY_ROOT, 'node_modules', '.bin', 'vite'),
-        ['build', '--logLevel', 'warn'],
-        {
-          cwd: CONSOLE_DIR,
-          stdio: 'inherit',
-        },
-      );
+    buildConsoleIfMissing();
     mkdirSync(SCREENSHOTS, { recursive: true });
     [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
     prefix = randomTopicPrefix();
@@ -257,7 +248,7 @@ describe('the console in a browser', () => {
     );
     await page.getByTestId('indicator-invalid').waitFor();
     await page.getByTestId('r-submit').click();
-    expect(await page.getByTestId('r-indicators-error').textContent()).toMatch(/^2: /);
+    expect(await page.getByTestId('r-indicators-error').textContent()).toMatch(/^Line 2: /);
     expect(await page.getByTestId('r-message').textContent()).toBe('Fix the marked fields before sending.');
     const mine = page.locator('[data-testid="my-report"]', {
       hasText: 'Credential phishing against procurement',
@@ -357,7 +348,7 @@ describe('the console in a browser', () => {
     await expect.poll(() => page.locator('h1').textContent()).toBe('連携 コンソール');
     expect(await page.evaluate('document.documentElement.lang')).toBe('ja');
     expect(await page.getByTestId('connection').textContent()).toBe('ライブ');
-    expect(await page.locator('table.feed thead').textContent()).toContain('深刻度');
+    expect(await page.locator('[data-testid="feed"] .feed-head').textContent()).toContain('深刻度');
     await shoot(page, 'japanese');
 
     // A browser that prefers Japanese gets it from the start.

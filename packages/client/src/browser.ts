@@ -36,11 +36,22 @@ export const connectWithPlatformWebSocket: Connect = (url, token, handlers) => {
     if (typeof event.data === 'string') handlers.onText(event.data);
     else handlers.onBinary();
   };
+  let ended = false;
+  const end = (info: { code: number; reason: string }) => {
+    if (ended) return;
+    ended = true;
+    handlers.onClose(info);
+  };
   // A refused upgrade shows in a browser only as an abnormal closure (1006).
-  socket.onclose = (event) => handlers.onClose({ code: event.code, reason: event.reason });
+  socket.onclose = (event) => end({ code: event.code, reason: event.reason });
   return {
     send: (text) => socket.send(text),
-    close: (code, reason) => socket.close(code, reason),
+    close: (code, reason) => {
+      socket.onmessage = null;
+      socket.close(code, reason);
+      // Over a dead network the closing handshake never finishes: this connection is over now.
+      end({ code, reason });
+    },
   };
 };
 

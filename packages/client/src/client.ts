@@ -56,6 +56,16 @@ export interface StreamClientOptions {
    */
   maxQueued?: number;
   onStatus?: (status: StreamStatus) => void;
+  /**
+   * Called with the time of every frame received, heartbeats included: a
+   * page tells a quiet feed from a dead connection by how long ago this was.
+   */
+  onActivity?: (at: number) => void;
+  /**
+   * Close and reconnect when nothing (not even a heartbeat) arrives for this
+   * long; the welcome's `heartbeatMs` × 2 is a good value. Off when unset.
+   */
+  silenceTimeoutMs?: number;
   /** For tests: the source of jitter. */
   random?: () => number;
 }
@@ -99,6 +109,8 @@ const PROTOCOL_CLOSES = new Set<number>([
   STREAM_CLOSE_CODES.frameTooLarge,
 ]);
 const CLIENT_BUSY = 4000;
+/** This client closed a connection that went quiet (a private-use code, never sent by gateways). */
+const SILENT = 4001;
 /** How many cursors are remembered to drop a repeated event: far more than one replay page. */
 const RECENT_CURSORS = 1024;
 
@@ -184,7 +196,10 @@ export function createStreamClientWith(connect: Connect, options: StreamClientOp
       return undefined;
     }
     const frame = parsed.data;
+    options.onActivity?.(Date.now());
     switch (frame.type) {
+      case 'heartbeat':
+        break;
       case 'welcome':
         options.onStatus?.({ state: 'open', principal: frame.principal });
         break;
@@ -229,14 +244,26 @@ export function createStreamClientWith(connect: Connect, options: StreamClientOp
       options.onStatus?.({ state: 'connecting', attempt, url: url.origin + url.pathname });
       appliedFilter = JSON.stringify(filter);
       unclaimedAnswers = Object.keys(filter).length > 0 ? 1 : 0;
+      // A connection the network silently dropped never closes by itself: it is closed when it goes quiet.
+      let silence: ReturnType<typeof setTimeout> | undefined;
+      const watchSilence = () => {
+        if (options.silenceTimeoutMs === undefined) return;
+        clearTimeout(silence);
+        silence = setTimeout(
+          () => current.close(SILENT, 'nothing heard: reconnecting'),
+          options.silenceTimeoutMs,
+        );
+      };
       const current = connect(url, token, {
         onOpen: () => {
+          watchSilence();
           open = true;
           // The filter changed while this connection was being opened.
           if (JSON.stringify(filter) !== appliedFilter) sendFilter();
         },
         onText: (text) => {
           if (stopped) return;
+          watchSilence();
           const type = onFrame(text);
           if (type === 'welcome') welcomed = true;
           if (type !== undefined && queue.length >= maxQueued)
@@ -244,6 +271,7 @@ export function createStreamClientWith(connect: Connect, options: StreamClientOp
         },
         onBinary: () => fail(new StreamClientError('invalid-frame', 'the gateway sent a binary frame')),
         onClose: (info) => {
+          clearTimeout(silence);
           open = false;
           transport = undefined;
           // Unanswered subscriptions travel in the next connection's URL.

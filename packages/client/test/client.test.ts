@@ -161,6 +161,23 @@ describe('the stream client', () => {
     await client.close();
   });
 
+  it('hears heartbeats without yielding them, and reconnects from its cursor when the connection goes silent', async () => {
+    const heard: number[] = [];
+    const { gateway, client, take } = start({ silenceTimeoutMs: 60, onActivity: (at) => heard.push(at) });
+    const first = await gateway.connection(1);
+    first.open();
+    first.frame({ ...welcome, heartbeatMs: 30 });
+    first.frame({ type: 'heartbeat', at: '2026-11-28T00:00:00.000Z' });
+    first.frame(update(7));
+    expect(cursorsOf(await take(1))).toEqual([C(7)]);
+    expect(heard).toHaveLength(3);
+    // Nothing more arrives, not even a heartbeat: the client gives up on this connection itself.
+    const second = await gateway.connection(2);
+    expect(first.closedWith?.code).toBe(4001);
+    expect(second.url.searchParams.get('after')).toBe(C(7));
+    await client.close();
+  });
+
   it('treats cursors as opaque: only a repeat is dropped, never one that merely looks older', async () => {
     const { gateway, client, take } = start();
     const connection = await gateway.connection(1);
@@ -265,7 +282,10 @@ describe('the stream client', () => {
     const { gateway, iterator } = start();
     const connection = await gateway.connection(1);
     connection.open();
-    connection.frame({ type: 'alert', cursor: C(1), alert: { id: 'not an alert' } });
+    connection.frame({ type: 'alert', cursor: C(1), alert: { id: 'not an alert' } } as Record<
+      string,
+      unknown
+    >);
     await expect(iterator.next()).rejects.toMatchObject({ code: 'invalid-frame' });
     expect(connection.closedWith?.code).toBe(1000);
   });

@@ -21,7 +21,11 @@ export function canonicalIndicator(type: IndicatorType, written: string): Canoni
       return single(canonicalIpv6Observable(refang(value)));
     case 'domain': {
       const domain = canonicalDomain(refang(value));
-      return domain.ok ? { ok: true, indicator: { type, value: domain.value }, derived: [] } : domain;
+      if (!domain.ok) return domain;
+      // `localhost`, `intranet` or a note typed into the wrong box name nothing another organisation could meet.
+      if (!domain.value.includes('.'))
+        return fail('is a single label: a domain indicator needs at least two labels (like example.jp)');
+      return { ok: true, indicator: { type, value: domain.value }, derived: [] };
     }
     case 'url':
       return canonicalUrl(refang(value));

@@ -43,7 +43,6 @@ describe('the shipped warning lists', () => {
     ['ipv4', '104.16.0.1', 'List of known Cloudflare IP ranges'],
     ['ipv6', '2001:4860:4860::8888', 'List of known IPv6 public DNS resolvers'],
     ['domain', 'google.com', 'Top 1000 websites from Cisco Umbrella'],
-    ['domain', 'COM', 'TLDs as known by IANA'],
     ['domain', 'bit.ly', 'List of known URL Shorteners domains'],
     ['domain', 'a.b.bit.ly', 'List of known URL Shorteners domains'],
     [
@@ -72,6 +71,10 @@ describe('the shipped warning lists', () => {
     ['md5', '44d88612fea8a8f36de82e1278abb02f', 'List of hashes for EICAR test virus'],
   ] as [IndicatorType, string, string][])('suppress %s %s (%s)', (type, value, list) => {
     expect(shipped.match(canonical(type, value))).toBe(list);
+  });
+
+  it('still suppresses a bare TLD carried from before single-label domains were refused', () => {
+    expect(shipped.match({ type: 'domain', value: 'com' })).toBe('TLDs as known by IANA');
   });
 
   it.each([

@@ -9,7 +9,7 @@ import {
   type Severity,
   type Tlp,
 } from '@renkei/schema';
-import { describeView } from './describe.js';
+import { describeView, describeViewText, type ViewFacts } from './describe.js';
 import { VIEW_RULES, type ViewRules } from './view-rules.js';
 
 /** Labels whose reports every member organisation may read. */
@@ -462,7 +462,7 @@ function contentOf(
   const detected = readable
     .map((entry) => entry.contribution.detectedAt)
     .sort((a, b) => timeOf(a) - timeOf(b));
-  const { title, reasons } = describeView({
+  const facts: ViewFacts = {
     kind: record.kind,
     exercise: record.exercise,
     indicators,
@@ -473,7 +473,8 @@ function contentOf(
     categories: [...new Set(readable.map((entry) => entry.contribution.category))].sort(),
     firstDetectedAt: detected[0]!,
     lastDetectedAt: detected.at(-1)!,
-  });
+  };
+  const { title, reasons } = describeView(facts);
   return {
     kind: record.kind,
     severity: highest(readable.map((entry) => entry.contribution.severity)),
@@ -488,6 +489,7 @@ function contentOf(
     relatedAlertIds: [],
     tooCommon: organisations.size > rules.tooCommonOrganisations,
     exercise: record.exercise,
+    text: describeViewText(facts),
   };
 }
 

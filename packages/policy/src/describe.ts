@@ -1,4 +1,11 @@
-import type { AlertIndicator, AlertKind, ReportCategory, Sector } from '@renkei/schema';
+import type {
+  AlertIndicator,
+  AlertKind,
+  AlertPhrase,
+  AlertText,
+  ReportCategory,
+  Sector,
+} from '@renkei/schema';
 
 /** What a recomputed view may say, all of it from contributions the viewer may know of. */
 export interface ViewFacts {
@@ -36,6 +43,73 @@ function period(facts: ViewFacts): string {
   return facts.firstDetectedAt === facts.lastDetectedAt
     ? `detected ${facts.firstDetectedAt}`
     : `detected between ${facts.firstDetectedAt} and ${facts.lastDetectedAt}`;
+}
+
+/** The indicators a phrase names (the first five) and how many more there are. */
+function indicatorParams(indicators: readonly AlertIndicator[]) {
+  return {
+    indicators: indicators.slice(0, 5).map((indicator) => `${indicator.type} ${indicator.value}`),
+    more: Math.max(0, indicators.length - 5),
+  };
+}
+
+function periodPhrase(facts: ViewFacts): AlertPhrase {
+  return facts.firstDetectedAt === facts.lastDetectedAt
+    ? { code: 'detected-at', params: { at: facts.firstDetectedAt } }
+    : { code: 'detected-between', params: { from: facts.firstDetectedAt, to: facts.lastDetectedAt } };
+}
+
+/**
+ * The same title and reasons as {@link describeView}, as codes and
+ * parameters a console renders in the reader's language (sectors and
+ * categories as their codes, times as ISO instants for the reader's zone).
+ */
+export function describeViewText(facts: ViewFacts): AlertText {
+  const organisations = facts.organisationCount;
+  const sectors: AlertPhrase = {
+    code: 'in-sectors',
+    params: { sectors: [...facts.sectors], countedOnly: facts.countedOnly },
+  };
+  switch (facts.kind) {
+    case 'shared-indicator':
+      return {
+        title: { code: 'shared-indicator', params: { ...indicatorParams(facts.indicators), organisations } },
+        reasons: [
+          { code: 'reported', params: { ...indicatorParams(facts.indicators), organisations } },
+          sectors,
+          periodPhrase(facts),
+        ],
+      };
+    case 'campaign':
+      return {
+        title: { code: 'campaign', params: { organisations, count: facts.indicators.length } },
+        reasons: [
+          { code: 'reported-same', params: { ...indicatorParams(facts.indicators), organisations } },
+          sectors,
+          periodPhrase(facts),
+        ],
+      };
+    case 'sector-surge': {
+      const params = {
+        categories: [...facts.categories],
+        sectors: [...facts.sectors],
+        reports: facts.reportCount,
+        organisations,
+      };
+      return {
+        title: { code: 'sector-surge', params },
+        reasons: [{ code: 'surge', params }, periodPhrase(facts)],
+      };
+    }
+    case 'watchlist-match':
+      return {
+        title: { code: 'watchlist-match', params: indicatorParams(facts.indicators) },
+        reasons: [
+          { code: 'reported', params: { ...indicatorParams(facts.indicators), organisations } },
+          periodPhrase(facts),
+        ],
+      };
+  }
 }
 
 /**

@@ -24,7 +24,7 @@ export {
   type ViewContent,
   type ViewerHistory,
 } from './alert-views.js';
-export { describeView, type ViewFacts } from './describe.js';
+export { describeView, describeViewText, type ViewFacts } from './describe.js';
 export { VIEW_RULES, type ViewRules } from './view-rules.js';
 export {
   alertForExport,

@@ -1,5 +1,6 @@
 import type {
   AlertRecord,
+  AlertText,
   AlertView,
   EventFrame,
   FeedEvent,
@@ -11,6 +12,7 @@ import type {
   WarningView,
 } from '@renkei/schema';
 import { historyFor, TLP_SHARED_WITH_EVERYONE, type ViewerHistory } from './alert-views.js';
+import { describeViewText } from './describe.js';
 
 /**
  * Who sees what, decided here and nowhere else: every path out of the hub
@@ -84,6 +86,26 @@ export function viewedVersion(viewer: Viewer, alert: AlertRecord): number | null
   return historyFor(viewer.organisationId, alert).lastChangedIn;
 }
 
+/**
+ * The analyst's title and reasons as codes: from the whole record, since an
+ * analyst may know of every report. The English words stay the correlator's.
+ */
+function analystText(alert: AlertRecord): AlertText {
+  const detected = alert.contributions.map((c) => c.detectedAt).sort((a, b) => Date.parse(a) - Date.parse(b));
+  return describeViewText({
+    kind: alert.kind,
+    exercise: alert.exercise,
+    indicators: alert.indicators,
+    organisationCount: alert.organisationCount,
+    countedOnly: 0,
+    sectors: alert.sectors,
+    reportCount: alert.contributions.length,
+    categories: [...new Set(alert.contributions.map((c) => c.category))].sort(),
+    firstDetectedAt: detected[0]!,
+    lastDetectedAt: detected.at(-1)!,
+  });
+}
+
 function analystView(alert: AlertRecord): AlertView {
   return {
     id: alert.id,
@@ -104,6 +126,7 @@ function analystView(alert: AlertRecord): AlertView {
     exercise: alert.exercise,
     contributions: alert.contributions.map(({ addedInVersion: _version, ...contribution }) => contribution),
     watchlistEntryId: alert.watchlistEntryId,
+    text: analystText(alert),
   };
 }
 
@@ -145,6 +168,7 @@ function recomputedView(alert: AlertRecord, history: ViewerHistory): AlertView {
     createdAt: history.createdAt!,
     updatedAt: history.updatedAt!,
     exercise: content!.exercise,
+    ...(content!.text ? { text: content!.text } : {}),
   };
 }
 
@@ -192,7 +216,10 @@ export function viewFeedEvent(
       return warning ? { type: 'warning', cursor, warning } : null;
     }
     case 'warning-ack':
-      return isAnalyst(viewer) ? { type: 'warning-ack', cursor, ack: event.payload } : null;
+      // A colleague's acknowledgement is the organisation's: its other users stop being asked for it.
+      return isAnalyst(viewer) || viewer.organisationId === event.payload.organisationId
+        ? { type: 'warning-ack', cursor, ack: event.payload }
+        : null;
     case 'exercise': {
       const payload = event.payload;
       if (payload.audience === 'control') {

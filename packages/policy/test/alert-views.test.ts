@@ -161,6 +161,20 @@ function expectedView({ tlp, relation, viewerReported }: Case, built: ReturnType
     createdAt: T1,
     updatedAt: changedInVersion2 ? T2 : T1,
     exercise: false,
+    // The same sentences as codes and parameters, for consoles to say in their reader's language.
+    text: {
+      title: {
+        code: 'shared-indicator',
+        params: { indicators: ['domain c2.evil.example'], more: 0, organisations },
+      },
+      reasons: [
+        { code: 'reported', params: { indicators: ['domain c2.evil.example'], more: 0, organisations } },
+        { code: 'in-sectors', params: { sectors, countedOnly } },
+        knowledge === 'readable'
+          ? { code: 'detected-between', params: { from: T1, to: T2 } }
+          : { code: 'detected-at', params: { at: T1 } },
+      ],
+    },
   };
 }
 
@@ -194,6 +208,16 @@ describe('the policy table: role × TLP × own/other organisation × same/other 
           exercise: false,
           contributions: built.record.contributions.map(({ addedInVersion: _v, ...c }) => c),
           watchlistEntryId: null,
+          text: expect.objectContaining({
+            title: {
+              code: 'shared-indicator',
+              params: {
+                indicators: ['domain c2.evil.example'],
+                more: 0,
+                organisations: built.record.organisationCount,
+              },
+            },
+          }),
         });
         expect(change).toEqual(view);
         expect(viewedVersion(who, built.record)).toBe(2);

@@ -111,12 +111,15 @@ describe('warnings and the stream', () => {
       expect(serverFrameSchema.parse(frame)).toEqual(frame);
       expect(frame).toMatchObject({ type: item.kind, cursor: sealed });
     }
+    // Its own organisation's acknowledgement reaches every user of it; nobody else's does.
     expect(events.map((item) => viewFeedEvent(ceptar, item)?.type ?? null)).toEqual([
       'alert',
       null,
       'warning',
-      null,
+      'warning-ack',
     ]);
+    const otherFinanceBody = viewer(['ceptar'], 'finance-isac');
+    expect(viewFeedEvent(otherFinanceBody, event('warning-ack', ack))).toBeNull();
     expect(events.map((item) => viewFeedEvent(railCeptar, item)?.type ?? null)).toEqual([
       'alert',
       null,

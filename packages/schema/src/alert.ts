@@ -119,6 +119,24 @@ export type AlertRecord = z.infer<typeof alertRecordSchema>;
 export const alertContributionViewSchema = alertContributionSchema.omit({ addedInVersion: true });
 
 /**
+ * One sentence of an alert's title or reasons as a code and its parameters,
+ * beside the English words API clients keep: a console renders it through
+ * its message catalogues. Lists are of codes (sectors, categories) or data
+ * values (indicators, written `type value`); times are ISO instants.
+ */
+export const alertPhraseSchema = z.strictObject({
+  code: z.string().min(1),
+  params: z.record(z.string(), z.union([z.string(), z.number(), z.array(z.string())])),
+});
+export type AlertPhrase = z.infer<typeof alertPhraseSchema>;
+
+export const alertTextSchema = z.strictObject({
+  title: alertPhraseSchema,
+  reasons: z.array(alertPhraseSchema),
+});
+export type AlertText = z.infer<typeof alertTextSchema>;
+
+/**
  * An alert as one viewer may see it. For analysts it is the record, named;
  * for anyone else the policy recomputes it from the contributions that viewer
  * may know of, and `version` counts the versions that viewer could see.
@@ -145,6 +163,8 @@ export const alertViewSchema = z.strictObject({
   contributions: z.array(alertContributionViewSchema).optional(),
   /** Analysts only. */
   watchlistEntryId: z.uuid().nullable().optional(),
+  /** `title` and `reasons` as codes and parameters, for consoles to render in their reader's language. */
+  text: alertTextSchema.optional(),
 });
 export type AlertView = z.infer<typeof alertViewSchema>;
 

@@ -90,6 +90,8 @@ export const welcomeFrameSchema = z.strictObject({
   type: z.literal('welcome'),
   protocol: z.literal(1),
   principal: principalSchema.pick({ subject: true, organisationId: true, sector: true, roles: true }),
+  /** How often `heartbeat` frames come: a client that hears nothing for two of these is not live. */
+  heartbeatMs: z.number().int().positive().optional(),
 });
 
 export const alertFrameSchema = z.strictObject({
@@ -131,6 +133,16 @@ export const gapFrameSchema = z.strictObject({
   type: z.literal('gap'),
   after: cursorSchema,
   resumeFrom: cursorSchema,
+});
+
+/**
+ * Sent to every connection each heartbeat interval (`heartbeatMs` in the
+ * welcome). Browsers cannot see WebSocket pings: without a frame of its own a
+ * page cannot tell a quiet feed from a dead connection. No cursor: it is not an event.
+ */
+export const heartbeatFrameSchema = z.strictObject({
+  type: z.literal('heartbeat'),
+  at: z.iso.datetime({ offset: true }),
 });
 
 /** The answer to a `subscribe` frame: the filter the gateway now applies. */
@@ -190,6 +202,7 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   gapFrameSchema,
   subscribedFrameSchema,
   errorFrameSchema,
+  heartbeatFrameSchema,
 ]);
 export type WelcomeFrame = z.infer<typeof welcomeFrameSchema>;
 export type AlertFrame = z.infer<typeof alertFrameSchema>;
@@ -200,6 +213,7 @@ export type ExerciseFrame = z.infer<typeof exerciseFrameSchema>;
 export type GapFrame = z.infer<typeof gapFrameSchema>;
 export type SubscribedFrame = z.infer<typeof subscribedFrameSchema>;
 export type ErrorFrame = z.infer<typeof errorFrameSchema>;
+export type HeartbeatFrame = z.infer<typeof heartbeatFrameSchema>;
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 
 /** Frames carrying a feed event: each has the cursor to resume after it. */

@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { alertViewSchema } from './alert.js';
 import { cursorSchema } from './cursor.js';
 import { storableString } from './text.js';
-import { triageStatusSchema, type TriageStatus } from './vocabulary.js';
+import {
+  organisationIdSchema,
+  reportCategorySchema,
+  sectorSchema,
+  severitySchema,
+  tlpSchema,
+  triageStatusSchema,
+  type TriageStatus,
+} from './vocabulary.js';
 
 /**
  * Where an alert may go from each status. Forward steps may skip (an obvious
@@ -70,11 +78,85 @@ export const alertTriageViewSchema = z.strictObject({
 });
 export type AlertTriageView = z.infer<typeof alertTriageViewSchema>;
 
+/** A report behind an alert, as its reader may read it: analysts every one, anyone else its own organisation's. */
+export const alertReportSchema = z.strictObject({
+  id: z.uuid(),
+  organisationId: organisationIdSchema,
+  sector: sectorSchema,
+  title: z.string(),
+  description: z.string().nullable(),
+  category: reportCategorySchema,
+  severity: severitySchema,
+  tlp: tlpSchema,
+  detectedAt: z.iso.datetime({ offset: true }),
+  receivedAt: z.iso.datetime({ offset: true }),
+  exercise: z.boolean(),
+  /** As reported (not canonical): what the reporter wrote. */
+  indicators: z.array(z.strictObject({ type: z.string(), value: z.string() })),
+});
+export type AlertReport = z.infer<typeof alertReportSchema>;
+
 /** The answer of `GET /v1/alerts/:id`: the alert, each version the viewer may know of, and its triage. */
 export const alertDetailSchema = z.strictObject({
   alert: alertViewSchema.extend({ cursor: cursorSchema }),
   /** Oldest first, each as the policy shapes it for the viewer. */
   versions: z.array(alertViewSchema.extend({ cursor: cursorSchema })),
   triage: alertTriageViewSchema,
+  /** The reports of `alert.reportIds` (those the viewer may read), oldest first. */
+  reports: z.array(alertReportSchema).optional(),
 });
 export type AlertDetail = z.infer<typeof alertDetailSchema>;
+
+/** How many alerts one bulk triage request may name: a screenful of selected rows, with room. */
+export const MAX_BULK_TRIAGE_ALERTS = 500;
+
+/**
+ * The body of `POST /v1/alerts/triage`: one change for many alerts (the
+ * console's bulk acknowledge, assign and resolve). Each alert is changed in
+ * a transaction of its own, as if asked one by one.
+ */
+export const bulkTriageSchema = z.strictObject({
+  alertIds: z.array(z.uuid()).min(1).max(MAX_BULK_TRIAGE_ALERTS),
+  change: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('status'), status: triageStatusSchema, note: noteText().optional() }),
+    z.strictObject({
+      kind: z.literal('assignee'),
+      assignee: storableString().trim().min(1).max(256).nullable(),
+    }),
+  ]),
+});
+export type BulkTriage = z.input<typeof bulkTriageSchema>;
+
+/** The answer: one result per alert named, in the order named; a refusal for one leaves the others done. */
+export const bulkTriageResultSchema = z.strictObject({
+  results: z.array(
+    z.union([
+      z.strictObject({ alertId: z.uuid(), ok: z.literal(true), update: triageUpdateSchema }),
+      z.strictObject({ alertId: z.uuid(), ok: z.literal(false), code: z.string(), message: z.string() }),
+    ]),
+  ),
+});
+export type BulkTriageResult = z.infer<typeof bulkTriageResultSchema>;
+
+/**
+ * The answer of `GET /v1/alerts/summary`: the counters and heat map of the
+ * feed, computed by the gateway over every alert the caller may see (never
+ * over what one page happened to load), so every tab shows the same numbers.
+ */
+export const alertSummarySchema = z.strictObject({
+  /** When it was computed. */
+  at: z.iso.datetime({ offset: true }),
+  /** Real alerts not resolved nor dismissed, per severity of the caller's view. */
+  open: z.record(severitySchema, z.number().int().nonnegative()),
+  /** Exercise alerts not resolved nor dismissed. */
+  openExercise: z.number().int().nonnegative(),
+  /** Every alert the caller may see. */
+  total: z.number().int().nonnegative(),
+  /** Analysts only: reports received in the last hour that are in alerts. */
+  reportsLastHour: z.number().int().nonnegative().nullable(),
+  /** Analysts only: reports in alerts over the last 24 hours, per sector and category (only non-zero cells). */
+  heatMap: z
+    .array(z.strictObject({ sector: sectorSchema, category: reportCategorySchema, count: z.number().int() }))
+    .nullable(),
+});
+export type AlertSummary = z.infer<typeof alertSummarySchema>;

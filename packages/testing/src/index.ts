@@ -28,6 +28,8 @@ export {
   TEST_KAFKA_BROKERS,
 } from './kafka.js';
 export { alertRecordFixture, contributionFixture } from './fixtures.js';
+export { seedAlerts } from './seed-alerts.js';
+export { buildConsoleIfMissing, CONSOLE_DIR } from './console.js';
 export { registerOrganisations, TEST_ORGANISATIONS, type TestOrganisation } from './organisations.js';
 export {
   createTestCertificate,

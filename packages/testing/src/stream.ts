@@ -2,8 +2,10 @@ import WebSocket from 'ws';
 import { serverFrameSchema, streamFilterToQuery, type ServerFrame, type StreamFilter } from '@renkei/schema';
 
 export interface StreamClient {
-  /** Every frame received so far, validated against the shared schema. */
+  /** Every frame received so far, validated against the shared schema; heartbeats apart. */
   frames: ServerFrame[];
+  /** How many `heartbeat` frames arrived. */
+  readonly heartbeats: number;
   next(predicate: (frame: ServerFrame) => boolean, timeoutMs?: number): Promise<ServerFrame>;
   close(): Promise<void>;
   closed: Promise<{ code: number; reason: string }>;
@@ -47,6 +49,7 @@ export async function openStream(
   });
   let cursor = after;
   const frames: ServerFrame[] = [];
+  let heartbeats = 0;
   const waiters = new Set<{
     predicate: (frame: ServerFrame) => boolean;
     resolve: (frame: ServerFrame) => void;
@@ -54,6 +57,11 @@ export async function openStream(
   socket.on('message', (data, isBinary) => {
     if (isBinary) throw new Error('the gateway sent a binary frame');
     const frame = serverFrameSchema.parse(JSON.parse(data.toString()));
+    // Heartbeats come on a timer, not in the feed's order: counted apart so frame lists stay exact.
+    if (frame.type === 'heartbeat') {
+      heartbeats += 1;
+      return;
+    }
     frames.push(frame);
     if ('cursor' in frame) cursor = frame.cursor;
     if (frame.type === 'gap') cursor = frame.resumeFrom;
@@ -79,6 +87,9 @@ export async function openStream(
     frames,
     closed,
     socket,
+    get heartbeats() {
+      return heartbeats;
+    },
     get cursor() {
       return cursor;
     },

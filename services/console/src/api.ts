@@ -4,6 +4,14 @@ import { z } from 'zod';
 import {
   alertDetailSchema,
   alertPageSchema,
+  alertSummarySchema,
+  auditEventSchema,
+  bulkTriageResultSchema,
+  exclusionSchema,
+  organisationSchema,
+  watchlistEntrySchema,
+  type BulkTriage,
+  type OrganisationSubmission,
   demoRoleSchema,
   myReportPageSchema,
   organisationIdSchema,
@@ -18,7 +26,11 @@ import {
   type WarningSubmission,
 } from '@renkei/schema';
 
-export const consoleConfigSchema = z.object({ ingestUrl: z.string(), devMode: z.boolean() });
+export const consoleConfigSchema = z.object({
+  ingestUrl: z.string(),
+  devMode: z.boolean(),
+  heartbeatMs: z.number().int().positive().default(30_000),
+});
 export type ConsoleConfig = z.infer<typeof consoleConfigSchema>;
 
 export const demoIdentitiesSchema = z.object({
@@ -78,7 +90,7 @@ async function call<T>(
     },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
   });
-  const body: unknown = await response.json().catch(() => undefined);
+  const body: unknown = response.status === 204 ? null : await response.json().catch(() => undefined);
   if (!response.ok) {
     const error = errorBodySchema.safeParse(body);
     if (error.success)
@@ -88,10 +100,45 @@ async function call<T>(
   return schema.parse(body);
 }
 
+const itemsOf = <T>(item: z.ZodType<T>) => z.object({ items: z.array(item) });
+
 export function createApi(gatewayUrl: string, ingestUrl: string, token: string) {
   const gateway = (path: string) => `${gatewayUrl.replace(/\/$/, '')}${path}`;
   return {
-    alerts: (limit = 200) => call(gateway(`/v1/alerts?limit=${limit}`), alertPageSchema, { token }),
+    alerts: (limit = 200, before?: string) =>
+      call(
+        gateway(`/v1/alerts?limit=${limit}${before ? `&before=${encodeURIComponent(before)}` : ''}`),
+        alertPageSchema,
+        { token },
+      ),
+    summary: () => call(gateway('/v1/alerts/summary'), alertSummarySchema, { token }),
+    bulkTriage: (request: BulkTriage) =>
+      call(gateway('/v1/alerts/triage'), bulkTriageResultSchema, { method: 'POST', token, body: request }),
+    watchlist: () => call(gateway('/v1/watchlist'), itemsOf(watchlistEntrySchema), { token }),
+    addWatchlist: (entry: { type: string; value: string; note: string }) =>
+      call(gateway('/v1/watchlist'), watchlistEntrySchema, { method: 'POST', token, body: entry }),
+    removeWatchlist: (id: string) =>
+      call(gateway(`/v1/watchlist/${encodeURIComponent(id)}`), z.null(), { method: 'DELETE', token }),
+    exclusions: () => call(gateway('/v1/exclusions'), itemsOf(exclusionSchema), { token }),
+    addExclusion: (entry: { type: string; value?: string; cidr?: string; note: string }) =>
+      call(gateway('/v1/exclusions'), exclusionSchema, { method: 'POST', token, body: entry }),
+    removeExclusion: (id: string) =>
+      call(gateway(`/v1/exclusions/${encodeURIComponent(id)}`), z.null(), { method: 'DELETE', token }),
+    organisations: () => call(gateway('/v1/organisations'), itemsOf(organisationSchema), { token }),
+    addOrganisation: (organisation: OrganisationSubmission) =>
+      call(gateway('/v1/organisations'), organisationSchema, { method: 'POST', token, body: organisation }),
+    setOrganisationEnabled: (id: string, enabled: boolean) =>
+      call(
+        gateway(`/v1/organisations/${encodeURIComponent(id)}/${enabled ? 'enable' : 'disable'}`),
+        organisationSchema,
+        { method: 'POST', token, body: {} },
+      ),
+    audit: (filters: Record<string, string>) =>
+      call(
+        gateway(`/v1/audit?${new URLSearchParams({ limit: '100', ...filters }).toString()}`),
+        z.object({ items: z.array(auditEventSchema), nextBefore: z.string().nullable() }),
+        { token },
+      ),
     alert: (id: string) =>
       call(gateway(`/v1/alerts/${encodeURIComponent(id)}`), alertDetailSchema, { token }),
     setStatus: (id: string, status: TriageStatus, note?: string) =>

@@ -44,7 +44,7 @@ const en = {
   'feed.open': 'Open alert {title}',
   'filter.title': 'Filters',
   'filter.minSeverity': 'Minimum severity',
-  'filter.kinds': 'Kinds',
+  'filter.kinds': 'Kind',
   'filter.sectors': 'Sector',
   'filter.exercise': 'Exercise traffic',
   'filter.any': 'Any',
@@ -138,6 +138,114 @@ const en = {
   'age.minutes': '{n} min',
   'age.hours': '{n} h',
   'age.days': '{n} d',
+  'nav.admin': 'Administration',
+  'conn.reconnectingSince': 'Reconnecting… (nothing heard for {seconds} s)',
+  'session.ended':
+    'Your session has ended (the token expired or was revoked). Sign in again to carry on where you were.',
+  'role.analyst': 'analyst',
+  'role.admin': 'administrator',
+  'role.reporter': 'reporter',
+  'role.ceptar': 'sector body',
+  'feed.col.select': 'Select',
+  'feed.sortBy': 'Sort by {column}',
+  'feed.loadingOlder': 'Loading older alerts…',
+  'feed.loadOlder': 'Load older alerts',
+  'feed.allLoaded': 'All alerts loaded',
+  'feed.shown': '{shown} shown of {loaded} loaded',
+  'bulk.selected': '{count} selected',
+  'bulk.acknowledge': 'Acknowledge',
+  'bulk.resolve': 'Resolve',
+  'bulk.assignee': 'Assign to',
+  'bulk.assign': 'Assign',
+  'bulk.clear': 'Clear selection',
+  'bulk.done': '{ok} changed, {refused} unchanged',
+  'bulk.selectAll': 'Select every alert shown',
+  'bulk.selectOne': 'Select {title}',
+  'counters.exercise': 'Open exercise alerts',
+  'counters.total': 'Alerts you may see',
+  'counters.asOf': 'As of {time}',
+  'detail.related': 'Related alerts',
+  'detail.none': 'None',
+  'detail.noReports': 'No report you may read.',
+  'detail.reopened': 'Reopened: escalated from {from} to {to}',
+  'detail.reportIndicators': 'Indicators as reported',
+  'detail.triageAssigned': '{by}: assigned to {assignee}',
+  'detail.triageNote': '{by}: note',
+  'detail.detected': 'Detected {at}',
+  'detail.received': 'Received {at}',
+  'settings.title': 'Settings',
+  'settings.theme': 'Dark theme',
+  'settings.notify': 'Desktop notification for critical alerts and new warnings',
+  'settings.sound': 'Sound for critical alerts and new warnings',
+  'notify.critical': 'Critical alert',
+  'notify.warning': 'New warning',
+  'title.unread': '({count}) {title}',
+  'admin.watchlist': 'Watchlist',
+  'admin.exclusions': 'Exclusions',
+  'admin.organisations': 'Organisations',
+  'admin.audit': 'Audit log',
+  'admin.add': 'Add',
+  'admin.delete': 'Delete',
+  'admin.disable': 'Disable',
+  'admin.enable': 'Enable',
+  'admin.type': 'Type',
+  'admin.value': 'Value',
+  'admin.cidr': 'Network (CIDR, IP types only)',
+  'admin.note': 'Note',
+  'admin.expires': 'Expires',
+  'admin.never': 'never',
+  'admin.by': 'By',
+  'admin.at': 'When',
+  'admin.id': 'Identifier',
+  'admin.name': 'Name',
+  'admin.sector': 'Sector',
+  'admin.kind': 'Kind',
+  'admin.state': 'State',
+  'admin.enabled': 'enabled',
+  'admin.disabled': 'disabled',
+  'admin.empty': 'Nothing here yet.',
+  'admin.notAllowed': 'Your role cannot use this screen.',
+  'admin.actor': 'Actor',
+  'admin.organisation': 'Organisation',
+  'admin.event': 'Event',
+  'admin.object': 'Object',
+  'admin.outcome': 'Outcome',
+  'admin.since': 'From',
+  'admin.until': 'Until',
+  'admin.filter': 'Filter',
+  'admin.more': 'Older events',
+  'admin.done': 'Done.',
+  'validation.required': 'Required.',
+  'validation.tooLong': 'Too long (at most {max} characters).',
+  'validation.time': 'Enter a date and time.',
+  'validation.future': 'Lies in the future: the hub refuses detection times more than an hour ahead.',
+  'validation.past': 'Lies before 1990.',
+  'validation.indicator': 'Line {line}: not a valid {type}',
+  'validation.indicatorUnknown': 'Line {line}: type not recognised',
+  'validation.server': 'The hub refused a field: {field}',
+  'error.RENKEI_INVALID_REQUEST': 'the request is not valid',
+  'error.RENKEI_UNAUTHENTICATED': 'the token was refused',
+  'error.RENKEI_FORBIDDEN': 'your role does not allow this',
+  'error.RENKEI_NOT_FOUND': 'not found',
+  'error.RENKEI_CONFLICT': 'already done, or in conflict with the current state',
+  'error.RENKEI_RATE_LIMITED': 'too many requests: wait a moment',
+  'error.RENKEI_UNAVAILABLE': 'the hub is unavailable: retry later',
+  'error.other': 'error {status}',
+  'error.network': 'the hub could not be reached',
+  'phrase.title.shared-indicator': '{indicators} reported by {organisations} organisations',
+  'phrase.title.campaign': 'Campaign: {organisations} organisations share {count} indicators',
+  'phrase.title.sector-surge': 'Surge of {categories} reports in {sectors}: {reports} reports',
+  'phrase.title.watchlist-match': 'Watchlist match: {indicators}',
+  'phrase.reported': '{organisations} organisations reported {indicators}',
+  'phrase.reported-same': '{organisations} organisations reported the same indicators: {indicators}',
+  'phrase.in-sectors': 'in {count} sectors ({sectors})',
+  'phrase.in-sectors-counted':
+    'in {count} sectors ({sectors}); {countedOnly} more organisations shared only that they saw it too',
+  'phrase.detected-at': 'detected {at}',
+  'phrase.detected-between': 'detected between {from} and {to}',
+  'phrase.surge': '{reports} reports of {categories} from {organisations} organisations in {sectors}',
+  'phrase.more': '{list} and {more} more',
+  'time.zone': 'Times in {zone}',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -275,6 +383,113 @@ const ja: Record<MessageKey, string> = {
   'age.minutes': '{n}分',
   'age.hours': '{n}時間',
   'age.days': '{n}日',
+  'nav.admin': '管理',
+  'conn.reconnectingSince': '再接続中…（{seconds}秒間受信なし）',
+  'session.ended':
+    'セッションが終了しました（トークンの期限切れまたは失効）。再度サインインすると、元の画面から続けられます。',
+  'role.analyst': '分析担当',
+  'role.admin': '管理者',
+  'role.reporter': '報告者',
+  'role.ceptar': 'セプター',
+  'feed.col.select': '選択',
+  'feed.sortBy': '{column}で並べ替え',
+  'feed.loadingOlder': '過去のアラートを読み込み中…',
+  'feed.loadOlder': '過去のアラートを読み込む',
+  'feed.allLoaded': 'すべてのアラートを読み込み済み',
+  'feed.shown': '読み込み済み{loaded}件中{shown}件を表示',
+  'bulk.selected': '{count}件選択中',
+  'bulk.acknowledge': '確認済みにする',
+  'bulk.resolve': '解決済みにする',
+  'bulk.assignee': '担当者',
+  'bulk.assign': '割り当て',
+  'bulk.clear': '選択を解除',
+  'bulk.done': '{ok}件を変更、{refused}件は変更なし',
+  'bulk.selectAll': '表示中のアラートをすべて選択',
+  'bulk.selectOne': '{title}を選択',
+  'counters.exercise': '未対応の訓練アラート',
+  'counters.total': '閲覧可能なアラート',
+  'counters.asOf': '{time}時点',
+  'detail.related': '関連アラート',
+  'detail.none': 'なし',
+  'detail.noReports': '閲覧できる報告はありません。',
+  'detail.reopened': '再オープン: 深刻度が{from}から{to}に上昇',
+  'detail.reportIndicators': '報告された指標',
+  'detail.triageAssigned': '{by}: {assignee}に割り当て',
+  'detail.triageNote': '{by}: メモ',
+  'detail.detected': '検知: {at}',
+  'detail.received': '受信: {at}',
+  'settings.title': '設定',
+  'settings.theme': 'ダークテーマ',
+  'settings.notify': '重大アラートと新しい注意喚起をデスクトップ通知',
+  'settings.sound': '重大アラートと新しい注意喚起で音を鳴らす',
+  'notify.critical': '重大アラート',
+  'notify.warning': '新しい注意喚起',
+  'title.unread': '({count}) {title}',
+  'admin.watchlist': 'ウォッチリスト',
+  'admin.exclusions': '除外リスト',
+  'admin.organisations': '組織',
+  'admin.audit': '監査ログ',
+  'admin.add': '追加',
+  'admin.delete': '削除',
+  'admin.disable': '無効化',
+  'admin.enable': '有効化',
+  'admin.type': '種別',
+  'admin.value': '値',
+  'admin.cidr': 'ネットワーク（CIDR、IPのみ）',
+  'admin.note': 'メモ',
+  'admin.expires': '有効期限',
+  'admin.never': 'なし',
+  'admin.by': '登録者',
+  'admin.at': '日時',
+  'admin.id': '識別子',
+  'admin.name': '名称',
+  'admin.sector': '分野',
+  'admin.kind': '種類',
+  'admin.state': '状態',
+  'admin.enabled': '有効',
+  'admin.disabled': '無効',
+  'admin.empty': 'まだありません。',
+  'admin.notAllowed': 'この画面はあなたの役割では使用できません。',
+  'admin.actor': '実行者',
+  'admin.organisation': '組織',
+  'admin.event': 'イベント',
+  'admin.object': '対象',
+  'admin.outcome': '結果',
+  'admin.since': '開始',
+  'admin.until': '終了',
+  'admin.filter': '絞り込み',
+  'admin.more': 'さらに古いイベント',
+  'admin.done': '完了しました。',
+  'validation.required': '入力してください。',
+  'validation.tooLong': '長すぎます（最大{max}文字）。',
+  'validation.time': '日時を入力してください。',
+  'validation.future': '未来の日時です。1時間より先の検知日時は受け付けられません。',
+  'validation.past': '1990年より前の日時です。',
+  'validation.indicator': '{line}行目: {type}として無効です',
+  'validation.indicatorUnknown': '{line}行目: 種別を判別できません',
+  'validation.server': '受付側が項目を拒否しました: {field}',
+  'error.RENKEI_INVALID_REQUEST': 'リクエストが不正です',
+  'error.RENKEI_UNAUTHENTICATED': 'トークンが拒否されました',
+  'error.RENKEI_FORBIDDEN': 'この操作は許可されていません',
+  'error.RENKEI_NOT_FOUND': '見つかりません',
+  'error.RENKEI_CONFLICT': 'すでに実施済みか、現在の状態と矛盾しています',
+  'error.RENKEI_RATE_LIMITED': 'リクエストが多すぎます。しばらく待ってください',
+  'error.RENKEI_UNAVAILABLE': 'ハブが利用できません。後で再試行してください',
+  'error.other': 'エラー {status}',
+  'error.network': 'ハブに接続できません',
+  'phrase.title.shared-indicator': '{organisations}組織が{indicators}を報告',
+  'phrase.title.campaign': 'キャンペーン: {organisations}組織が{count}件の指標を共有',
+  'phrase.title.sector-surge': '{sectors}で{categories}の報告が急増: {reports}件',
+  'phrase.title.watchlist-match': 'ウォッチリスト一致: {indicators}',
+  'phrase.reported': '{organisations}組織が{indicators}を報告',
+  'phrase.reported-same': '{organisations}組織が同じ指標を報告: {indicators}',
+  'phrase.in-sectors': '{count}分野（{sectors}）',
+  'phrase.in-sectors-counted': '{count}分野（{sectors}）。ほか{countedOnly}組織が観測のみを共有',
+  'phrase.detected-at': '検知: {at}',
+  'phrase.detected-between': '検知: {from}〜{to}',
+  'phrase.surge': '{sectors}の{organisations}組織から{categories}の報告{reports}件',
+  'phrase.more': '{list} ほか{more}件',
+  'time.zone': '時刻は{zone}',
 };
 
 export const CATALOGUES: Record<Language, Record<MessageKey, string>> = { en, ja };
@@ -385,4 +600,52 @@ export function vocabularyName(
   value: string,
 ): string {
   return VOCABULARY[language][`${group}.${value}`] ?? value;
+}
+
+/** A sentence of an alert's title or reasons as the hub sends it beside the English words. */
+export interface Phrase {
+  code: string;
+  params: Record<string, string | number | string[]>;
+}
+
+const listSeparator = (language: Language) => (language === 'ja' ? '、' : ', ');
+
+/**
+ * An alert's title or reason in `language`, from its code and parameters:
+ * sectors and categories by their names, indicators as written (data), times
+ * through `formatTime` (the reader's zone). Undefined for a code this
+ * console does not know (a newer hub): the caller shows the English words.
+ */
+export function phraseText(
+  language: Language,
+  part: 'title' | 'reason',
+  phrase: Phrase,
+  formatTime: (iso: string) => string,
+): string | undefined {
+  const key = (part === 'title' ? `phrase.title.${phrase.code}` : `phrase.${phrase.code}`) as MessageKey;
+  if (!(key in CATALOGUES[language])) return undefined;
+  const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
+  const names = (group: 'sector' | 'category', value: unknown) =>
+    list(value)
+      .map((item) => vocabularyName(language, group, item))
+      .join(listSeparator(language));
+  const params: Record<string, string | number> = {};
+  for (const [name, value] of Object.entries(phrase.params))
+    if (typeof value !== 'object') params[name] = value;
+  if ('indicators' in phrase.params) {
+    const shown = list(phrase.params.indicators).join(listSeparator(language));
+    const more = Number(phrase.params.more ?? 0);
+    params.indicators = more > 0 ? translate(language, 'phrase.more', { list: shown, more }) : shown;
+  }
+  if ('sectors' in phrase.params) {
+    params.sectors = names('sector', phrase.params.sectors);
+    params.count = list(phrase.params.sectors).length;
+  }
+  if ('categories' in phrase.params) params.categories = names('category', phrase.params.categories);
+  for (const name of ['at', 'from', 'to'])
+    if (typeof phrase.params[name] === 'string') params[name] = formatTime(phrase.params[name]);
+  if (phrase.code === 'in-sectors' && Number(phrase.params.countedOnly ?? 0) > 0)
+    return translate(language, 'phrase.in-sectors-counted', params);
+  if (phrase.code === 'campaign' && part === 'title') params.count = Number(phrase.params.count ?? 0);
+  return translate(language, key, params);
 }

@@ -30,31 +30,43 @@ export function compareNewestFirst(a: FeedAlert, b: FeedAlert): number {
 }
 
 /**
- * Adds or replaces an alert. An older version arriving late never replaces
- * a newer one, and the triage status already known is kept.
+ * Adds or replaces an alert, in place (a list of 10,000 copied twice per
+ * event would keep the page collecting garbage through a burst), and returns
+ * the list. An older version arriving late never replaces a newer one, and
+ * the triage status already known is kept.
  */
 export function upsertAlert(
-  list: readonly FeedAlert[],
+  list: FeedAlert[],
   incoming: Omit<FeedAlert, 'triageStatus'> & { triageStatus?: TriageStatus },
-  limit = 1000,
+  limit = 20_000,
 ): FeedAlert[] {
-  const existing = list.find((item) => item.alert.id === incoming.alert.id);
+  const index = list.findIndex((item) => item.alert.id === incoming.alert.id);
+  const existing = index >= 0 ? list[index] : undefined;
   // A viewer's versions of one alert count up, one per change it saw.
-  if (existing && existing.alert.version >= incoming.alert.version) return [...list];
+  if (existing && existing.alert.version >= incoming.alert.version) return list;
   const merged: FeedAlert = {
     ...incoming,
     triageStatus: incoming.triageStatus ?? existing?.triageStatus ?? 'new',
   };
-  const rest = list.filter((item) => item.alert.id !== incoming.alert.id);
-  return [merged, ...rest].sort(compareNewestFirst).slice(0, limit);
+  if (index >= 0) list.splice(index, 1);
+  // The list is kept in order: one binary search, not a sort of 10,000 alerts per event.
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (compareNewestFirst(list[middle]!, merged) < 0) low = middle + 1;
+    else high = middle;
+  }
+  list.splice(low, 0, merged);
+  if (list.length > limit) list.length = limit;
+  return list;
 }
 
-export function applyTriageStatus(
-  list: readonly FeedAlert[],
-  alertId: string,
-  status: TriageStatus,
-): FeedAlert[] {
-  return list.map((item) => (item.alert.id === alertId ? { ...item, triageStatus: status } : item));
+/** Moves an alert's triage status on, in place; returns the list. */
+export function applyTriageStatus(list: FeedAlert[], alertId: string, status: TriageStatus): FeedAlert[] {
+  const index = list.findIndex((item) => item.alert.id === alertId);
+  if (index >= 0) list[index] = { ...list[index]!, triageStatus: status };
+  return list;
 }
 
 const rank = (severity: Severity) => SEVERITIES.indexOf(severity);
@@ -66,58 +78,6 @@ export function matchesFilter(alert: AlertView, filter: StreamFilter): boolean {
   if (filter.sectors && !alert.sectors.some((sector) => filter.sectors!.includes(sector))) return false;
   if (filter.exercise !== undefined && alert.exercise !== filter.exercise) return false;
   return true;
-}
-
-const CLOSED: readonly TriageStatus[] = ['resolved', 'false-positive'];
-
-/** Alerts not yet resolved or dismissed, per severity. */
-export function openBySeverity(list: readonly FeedAlert[]): Record<Severity, number> {
-  const counts = Object.fromEntries(SEVERITIES.map((severity) => [severity, 0])) as Record<Severity, number>;
-  for (const item of list) if (!CLOSED.includes(item.triageStatus)) counts[item.alert.severity] += 1;
-  return counts;
-}
-
-interface Contribution {
-  reportId: string;
-  sector: string;
-  category: string;
-  receivedAt: string;
-}
-
-/** Each report once, from the contributions analysts see (others' views carry none). */
-function distinctContributions(list: readonly FeedAlert[]): Contribution[] {
-  const seen = new Map<string, Contribution>();
-  for (const item of list)
-    for (const contribution of item.alert.contributions ?? []) seen.set(contribution.reportId, contribution);
-  return [...seen.values()];
-}
-
-/** Reports in the alerts received within the last hour. */
-export function reportsInLastHour(list: readonly FeedAlert[], now: number): number {
-  return distinctContributions(list).filter((c) => now - Date.parse(c.receivedAt) <= 3_600_000).length;
-}
-
-export interface HeatMap {
-  sectors: string[];
-  categories: string[];
-  /** `counts[sector][category]`. */
-  counts: Record<string, Record<string, number>>;
-  max: number;
-}
-
-/** Sector × category counts of the reports in alerts over the last 24 hours; only rows and columns with any. */
-export function heatMap(list: readonly FeedAlert[], now: number): HeatMap {
-  const counts: Record<string, Record<string, number>> = {};
-  const categories = new Set<string>();
-  let max = 0;
-  for (const c of distinctContributions(list)) {
-    if (now - Date.parse(c.receivedAt) > 86_400_000) continue;
-    const row = (counts[c.sector] ??= {});
-    row[c.category] = (row[c.category] ?? 0) + 1;
-    categories.add(c.category);
-    max = Math.max(max, row[c.category]!);
-  }
-  return { sectors: Object.keys(counts).sort(), categories: [...categories].sort(), counts, max };
 }
 
 /** The shade of a heat-map cell: 0 (none) to 4 (the busiest). */
@@ -134,30 +94,86 @@ export function showsExercise(list: readonly FeedAlert[]): boolean {
 export type ConnectionState =
   | { state: 'connecting' }
   | { state: 'live' }
-  | { state: 'reconnecting' }
-  | { state: 'resumed' }
+  | { state: 'reconnecting'; silentForSeconds: number | null }
   | { state: 'gap' }
   | { state: 'failed'; reason: string };
 
+/** What the page knows of its stream connection. */
+export interface LinkFacts {
+  socket: 'connecting' | 'open' | 'closed';
+  /** When the last frame (heartbeats included) arrived; undefined before any. */
+  lastFrameAt: number | undefined;
+  heartbeatMs: number;
+  /** When the stream said events were missed (the list is reloaded). */
+  gapAt?: number | undefined;
+  failed?: string | undefined;
+}
+
+/** How long "Gap" stays shown after the stream reported one. */
+export const GAP_SHOWN_MS = 10_000;
+
 /**
- * What the connection badge says after a status change: the first opening is
- * `live`, any later one `resumed` (the client replayed what was missed),
- * and a gap stays shown until the next reconnection.
+ * What the connection badge says: "Live" only while frames or heartbeats
+ * arrive, within two heartbeat intervals; otherwise "Reconnecting…" with how
+ * long nothing has been heard. An open socket proves nothing: a network that
+ * dropped it silently leaves it open.
  */
-export function nextConnectionState(
-  current: ConnectionState,
-  event: 'connecting' | 'open' | 'closed' | 'gap',
-  everOpened: boolean,
-): ConnectionState {
-  switch (event) {
-    case 'connecting':
-      return everOpened ? { state: 'reconnecting' } : { state: 'connecting' };
-    case 'open':
-      return everOpened ? { state: 'resumed' } : { state: 'live' };
-    case 'closed':
-      return { state: 'reconnecting' };
-    case 'gap':
-      return { state: 'gap' };
+export function connectionState(facts: LinkFacts, now: number): ConnectionState {
+  if (facts.failed !== undefined) return { state: 'failed', reason: facts.failed };
+  if (facts.lastFrameAt === undefined) return { state: 'connecting' };
+  const silentFor = now - facts.lastFrameAt;
+  if (facts.socket === 'open' && silentFor <= 2 * facts.heartbeatMs) {
+    if (facts.gapAt !== undefined && now - facts.gapAt < GAP_SHOWN_MS) return { state: 'gap' };
+    return { state: 'live' };
   }
-  return current;
+  return { state: 'reconnecting', silentForSeconds: Math.floor(Math.max(0, silentFor) / 1000) };
+}
+
+export type SortKey = 'time' | 'severity' | 'organisations';
+export interface FeedSort {
+  by: SortKey;
+  descending: boolean;
+}
+
+/** The list in the order asked for; newest first breaks every tie, so the order never depends on arrival. */
+export function sortFeed(list: readonly FeedAlert[], sort: FeedSort): readonly FeedAlert[] {
+  if (sort.by === 'time' && sort.descending) return list;
+  const sign = sort.descending ? -1 : 1;
+  const key = (item: FeedAlert) =>
+    sort.by === 'severity'
+      ? rank(item.alert.severity)
+      : sort.by === 'organisations'
+        ? item.alert.organisationCount
+        : Date.parse(item.alert.updatedAt);
+  return [...list].sort((a, b) => sign * (key(a) - key(b)) || compareNewestFirst(a, b));
+}
+
+/** Rows to draw of a virtualised list: those in view and a few either side. */
+export function visibleRange(
+  scrollTop: number,
+  viewportHeight: number,
+  rowHeight: number,
+  count: number,
+  overscan = 8,
+): { start: number; end: number } {
+  const first = Math.floor(Math.max(0, scrollTop) / rowHeight);
+  const start = Math.max(0, first - overscan);
+  const end = Math.min(count, first + Math.ceil(viewportHeight / rowHeight) + overscan);
+  return { start, end: Math.max(start, end) };
+}
+
+/** A long value cut in the middle (hashes and URLs differ at both ends); the full value goes on hover and copy. */
+export function middleTruncate(value: string, max: number): string {
+  const characters = [...value];
+  if (characters.length <= max) return value;
+  const keep = max - 1;
+  const head = Math.ceil(keep / 2);
+  return `${characters.slice(0, head).join('')}…${characters.slice(characters.length - (keep - head)).join('')}`;
+}
+
+const SEVERITY_RISE = (from: Severity, to: Severity) => rank(to) > rank(from);
+
+/** Whether a new version is an escalation: a higher severity than the version the viewer had. */
+export function isEscalation(previous: AlertView | undefined, next: AlertView): boolean {
+  return previous !== undefined && SEVERITY_RISE(previous.severity, next.severity);
 }

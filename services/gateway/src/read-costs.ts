@@ -40,6 +40,8 @@ const LOOKUP: ReadCost = {
  */
 export const GATEWAY_READ_COSTS: ReadCostTable = {
   'GET /v1/alerts': LIST,
+  // Cached for half a second across every viewer, but a tab asks after each event: priced as a list.
+  'GET /v1/alerts/summary': LIST,
   'GET /v1/warnings': LIST,
   'GET /v1/reports': LIST,
   'GET /v1/audit': LIST,

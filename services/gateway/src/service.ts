@@ -22,6 +22,7 @@ import { buildGatewayApp } from './app.js';
 import { startExerciseScheduler } from './exercises/scheduler.js';
 import { loadWarningLists } from '@renkei/indicators/load';
 import { hubCursorSealers } from './cursors.js';
+import { reopenIfEscalated } from './escalation.js';
 import { isLoopbackHost } from './routes/console.js';
 import type { GatewayConfig } from './config.js';
 import { createOriginPolicy } from './origins.js';
@@ -185,6 +186,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           deliver: (event) => {
             hub.publish(event);
             if (event.kind === 'warning' || event.kind === 'alert') delivery.wake();
+            // A more severe version of a closed alert reopens it; the viewers' frames are not held for it.
+            if (event.kind === 'alert')
+              void reopenIfEscalated(pool, event.payload, logger).catch((error: unknown) =>
+                logger.warn({ err: error, alertId: event.payload.id }, 'could not reopen an escalated alert'),
+              );
           },
           // Exiting is the orchestrator's opt-in, as for a lost broker; otherwise the consumer is restarted.
           ...(config.KAFKA_LOSS_TIMEOUT_MS > 0

@@ -336,6 +336,7 @@ export class StreamHub {
    * dropped (a laptop lid, a NAT that forgot it); the others are pinged.
    */
   heartbeat(): void {
+    const heartbeat: ServerFrame = { type: 'heartbeat', at: new Date().toISOString() };
     for (const connection of [...this.#connections]) {
       if (!connection.alive) {
         this.disconnect(connection);
@@ -345,6 +346,8 @@ export class StreamHub {
       }
       connection.alive = false;
       connection.socket.ping();
+      // A frame a browser can see: pings are invisible to its WebSocket.
+      this.send(connection, heartbeat);
     }
   }
 

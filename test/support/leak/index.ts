@@ -20,7 +20,8 @@ export { LEAK_VIEWERS, viewerName, type LeakViewer } from './hidden.js';
 
 /**
  * What two runs of the same history may legitimately differ in, set aside
- * before comparing. Nothing else is: bodies, status codes and every other
+ * before comparing (and, in `observe.ts`, the stream's `heartbeat` frames,
+ * `{type, at}` only, sent on the gateway's timer). Nothing else is: bodies, status codes and every other
  * header (lengths, `Renkei-Next-Since`, `X-TAXII-Date-Added-*`, content
  * types) are compared, with times and tokens canonicalised (`canonical.ts`).
  */

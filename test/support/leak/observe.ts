@@ -268,13 +268,20 @@ export async function openStream(
   let last = Date.now();
   let ended = false;
   socket.on('message', (data, isBinary) => {
-    last = Date.now();
     const text = data.toString();
     try {
-      const frame = (isBinary ? { binary: text } : JSON.parse(text)) as { warning?: { id?: unknown } };
+      const frame = (isBinary ? { binary: text } : JSON.parse(text)) as {
+        type?: unknown;
+        warning?: { id?: unknown };
+      };
+      // Set aside: a heartbeat comes on the gateway's timer and carries only the time it was sent,
+      // nothing of the history; where it falls among the events depends on the clock alone.
+      if (frame.type === 'heartbeat' && Object.keys(frame).join() === 'type,at') return;
+      last = Date.now();
       if (frame.warning?.id === lastWarningId) ended = true;
       frames.push(frame);
     } catch {
+      last = Date.now();
       frames.push({ text });
     }
   });

@@ -1,15 +1,12 @@
-import { createStreamClient, type StreamClient, type StreamEvent } from '@renkei/client';
+import { createStreamClient, StreamClientError, type StreamClient, type StreamEvent } from '@renkei/client';
 import {
   ALERT_KINDS,
-  REPORT_CATEGORIES,
   SECTORS,
   SEVERITIES,
-  TLP_LEVELS,
-  TRIAGE_TRANSITIONS,
-  reportSubmissionSchema,
-  warningSubmissionSchema,
   type AlertDetail,
   type AlertKind,
+  type AlertSummary,
+  type AlertView,
   type MyReport,
   type Sector,
   type Severity,
@@ -29,33 +26,51 @@ import {
 } from '../api.js';
 import {
   ageText,
+  CATALOGUES,
+  phraseText,
   preferredLanguage,
   translate,
   vocabularyName,
   type Language,
   type MessageKey,
+  type Phrase,
 } from '../i18n.js';
-import { defang, readIndicatorLines } from '../indicators-input.js';
 import {
   applyTriageStatus,
+  connectionState,
   heatLevel,
-  heatMap,
+  isEscalation,
   matchesFilter,
-  nextConnectionState,
-  openBySeverity,
-  reportsInLastHour,
+  middleTruncate,
   showsExercise,
+  sortFeed,
   upsertAlert,
-  type ConnectionState,
+  visibleRange,
   type FeedAlert,
+  type FeedSort,
+  type LinkFacts,
 } from '../model.js';
-import { append, el, replaceChildren } from './dom.js';
+import { renderAdmin, type AdminScreen } from './admin.js';
+import { renderDetail } from './detail.js';
+import { append, dataValue, el, fill, replaceChildren } from './dom.js';
+import { renderReports } from './reports.js';
+import { renderWarnings } from './warnings.js';
 
 const TOKEN_KEY = 'renkei.token';
 const LANGUAGE_KEY = 'renkei.language';
+const THEME_KEY = 'renkei.theme';
+const NOTIFY_KEY = 'renkei.notify';
+const SOUND_KEY = 'renkei.sound';
 const HIGHLIGHT_MS = 8_000;
+/** One row of the alert list, in CSS pixels (style.css `.feed-row` says the same). */
+export const ROW_HEIGHT = 34;
+/** A summary asked for at most this often, however fast events come. */
+const SUMMARY_EVERY_MS = 1_500;
+const PAGE_SIZE = 200;
+/** How long the page handles stream events before it lets a frame be drawn. */
+const EVENT_SLICE_MS = 8;
 
-interface Session {
+export interface Session {
   token: string;
   api: Api;
   subject: string;
@@ -65,92 +80,263 @@ interface Session {
   stream: StreamClient;
 }
 
-type Route =
+export type Route =
   | { name: 'feed' }
   | { name: 'alert'; id: string }
   | { name: 'warnings'; fromAlert?: string }
-  | { name: 'reports' };
+  | { name: 'reports' }
+  | { name: 'admin'; screen: AdminScreen };
+
+/**
+ * What the page modules share: the session, the language and its helpers,
+ * and ways to ask for a repaint. Each page is a function of this and a
+ * `main` element; this file owns the state and the stream.
+ */
+export interface ConsoleContext {
+  session: () => Session | null;
+  language: () => Language;
+  t: (key: MessageKey, params?: Record<string, string | number>) => string;
+  /** A message whose placeholders may be elements (data values). */
+  tf: (key: MessageKey, params: Record<string, Node | string | number>) => (Node | string)[];
+  name: (group: 'kind' | 'sector' | 'category', value: string) => string;
+  names: (group: 'sector' | 'category', values: readonly string[]) => string;
+  dateTime: (iso: string) => string;
+  time: (iso: string) => HTMLTimeElement;
+  reason: (error: unknown) => string;
+  severityBadge: (severity: Severity) => HTMLElement;
+  statusText: (status: TriageStatus) => string;
+  alertTitle: (alert: AlertView) => string;
+  alertReasons: (alert: AlertView) => string[];
+  isAnalyst: () => boolean;
+  isAdmin: () => boolean;
+  isRecipient: () => boolean;
+  /** Sets what the current view repaints on each change; called once per animation frame at most. */
+  setRefresh: (refresh: () => void) => void;
+  scheduleRefresh: () => void;
+  /** A refused or failed request: a 401 ends the session (sign in again, the page kept). */
+  failed: (error: unknown) => string;
+  feed: () => readonly FeedAlert[];
+  warnings: () => WarningView[];
+  setWarnings: (next: WarningView[]) => void;
+  ownAcks: Map<string, string | null>;
+  warningAcks: Map<string, Map<string, string>>;
+  warningPending: Map<string, string[]>;
+  loadWarningAcks: (id: string) => Promise<void>;
+  myReports: () => MyReport[];
+  loadMyReports: () => Promise<void>;
+  currentRoute: () => Route;
+  /** Detail pages register here to hear of new versions and triage of the alert they show. */
+  onAlertChange: (listener: ((alertId: string) => void) | null) => void;
+  lastDetail: { value: AlertDetail | null };
+}
 
 export function startConsole(root: HTMLElement): void {
   const gatewayUrl = window.location.origin;
   let language: Language =
     (localStorage.getItem(LANGUAGE_KEY) as Language | null) ?? preferredLanguage(navigator.languages);
-  let config: ConsoleConfig = { ingestUrl: 'http://127.0.0.1:7400', devMode: false };
+  const savedTheme = localStorage.getItem(THEME_KEY);
+  let theme: 'light' | 'dark' =
+    savedTheme === 'dark' || savedTheme === 'light'
+      ? savedTheme
+      : window.matchMedia?.('(prefers-color-scheme: dark)').matches
+        ? 'dark'
+        : 'light';
+  let notify = localStorage.getItem(NOTIFY_KEY) === 'true';
+  let sound = localStorage.getItem(SOUND_KEY) === 'true';
+  let config: ConsoleConfig = { ingestUrl: 'http://127.0.0.1:7400', devMode: false, heartbeatMs: 30_000 };
   let session: Session | null = null;
-  /**
-   * What has been typed into the sign-in form: the form is drawn again when
-   * the hub's console settings arrive (and on a language switch), and a
-   * token pasted before that must not vanish.
-   */
+  /** Set when the hub ended the session (token expired or revoked): the page state is kept for the next sign-in. */
+  let sessionEnded = false;
   let draftToken = '';
   let feed: FeedAlert[] = [];
+  /** Counts changes to `feed` (changed in place): the shown list is made again only when it moved. */
+  let feedVersion = 0;
+  /** Older alerts: the cursor of the next page back, null when all are loaded. */
+  let nextBefore: string | null = null;
+  let loadingOlder = false;
   let filter: StreamFilter = {};
-  let connection: ConnectionState = { state: 'connecting' };
-  let everOpened = false;
+  let sort: FeedSort = { by: 'time', descending: true };
+  const selected = new Set<string>();
+  let summary: AlertSummary | null = null;
+  const link: LinkFacts = { socket: 'connecting', lastFrameAt: undefined, heartbeatMs: 30_000 };
+  let unread = 0;
   let warnings: WarningView[] = [];
-  /** Analysts: organisations that acknowledged each warning, as far as this console knows. */
   const warningAcks = new Map<string, Map<string, string>>();
   const warningPending = new Map<string, string[]>();
-  /** Recipients: when their organisation acknowledged each warning (null: not yet). */
   const ownAcks = new Map<string, string | null>();
-  let detail: AlertDetail | null = null;
+  const lastDetail: { value: AlertDetail | null } = { value: null };
   let myReports: MyReport[] = [];
-  /** Called when state the current view shows has changed. */
   let refreshView: () => void = () => undefined;
-  /** Called when a new version of an alert arrives, in case it is the one open. */
-  let reloadDetail: (alertId: string) => void = () => undefined;
+  let alertListener: ((alertId: string) => void) | null = null;
 
   const t = (key: MessageKey, params?: Record<string, string | number>) => translate(language, key, params);
+  const tf = (key: MessageKey, params: Record<string, Node | string | number>) =>
+    fill(CATALOGUES[language][key], params).map((part) =>
+      typeof part === 'number' ? String(part) : part,
+    ) as (Node | string)[];
   const name = (group: 'kind' | 'sector' | 'category', value: string) =>
     vocabularyName(language, group, value);
-  const names = (group: 'sector', values: readonly string[]) =>
+  const names = (group: 'sector' | 'category', values: readonly string[]) =>
     values.map((value) => name(group, value)).join(language === 'ja' ? '、' : ', ');
+  // Every time in the reader's own zone, the zone named.
   const dateTime = (iso: string) =>
     new Intl.DateTimeFormat(language === 'ja' ? 'ja-JP' : 'en-GB', {
-      dateStyle: 'medium',
-      timeStyle: 'medium',
+      year: 'numeric',
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      timeZoneName: 'short',
     }).format(new Date(iso));
+  const time = (iso: string) => el('time', { datetime: iso, 'data-value': '' }, dateTime(iso));
   const isAnalyst = () => session?.roles.includes('analyst') ?? false;
+  const isAdmin = () => session?.roles.includes('admin') ?? false;
   const isRecipient = () => session?.roles.some((role) => role === 'reporter' || role === 'ceptar') ?? false;
-  const canReport = isRecipient;
-  const reason = (error: unknown) =>
-    error instanceof ApiError
-      ? `${error.code}: ${error.message}`
-      : String((error as Error)?.message ?? error);
+  const reason = (error: unknown) => {
+    if (error instanceof ApiError) {
+      const key = `error.${error.code}` as MessageKey;
+      return key in CATALOGUES[language] ? t(key) : t('error.other', { status: error.status });
+    }
+    if (error instanceof TypeError) return t('error.network');
+    return String((error as Error)?.message ?? error);
+  };
+  const failed = (error: unknown) => {
+    if (error instanceof ApiError && error.status === 401) endSession();
+    return reason(error);
+  };
+  const severityBadge = (severity: Severity) =>
+    el('span', { class: `severity severity-${severity}` }, t(`severity.${severity}` as MessageKey));
+  const statusText = (status: TriageStatus) => t(`status.${status}` as MessageKey);
+  const phrase = (part: 'title' | 'reason', value: Phrase | undefined, english: string) =>
+    (value && phraseText(language, part, value, dateTime)) ?? english;
+  const alertTitle = (alert: AlertView) => phrase('title', alert.text?.title, alert.title);
+  const alertReasons = (alert: AlertView) =>
+    alert.text
+      ? alert.text.reasons.map((r, index) => phrase('reason', r, alert.reasons[index] ?? ''))
+      : alert.reasons;
 
   // ----- routing -----
   const currentRoute = (): Route => {
     const hash = window.location.hash.replace(/^#\/?/, '');
-    const [name, id] = hash.split('/');
-    if (name === 'alert' && id) return { name: 'alert', id };
-    if (name === 'warnings') return id ? { name: 'warnings', fromAlert: id } : { name: 'warnings' };
-    if (name === 'reports') return { name: 'reports' };
+    const [page, id] = hash.split('/');
+    if (page === 'alert' && id) return { name: 'alert', id };
+    if (page === 'warnings') return id ? { name: 'warnings', fromAlert: id } : { name: 'warnings' };
+    if (page === 'reports') return { name: 'reports' };
+    if (page === 'admin')
+      return {
+        name: 'admin',
+        screen:
+          (['watchlist', 'exclusions', 'organisations', 'audit'] as const).find((s) => s === id) ??
+          'watchlist',
+      };
+    // `#/search`, `#/indicator/…` and `#/report/…` are kept for the search pages (issue 18).
     return { name: 'feed' };
   };
-  window.addEventListener('hashchange', () => render());
+  window.addEventListener('hashchange', () => {
+    if (currentRoute().name === 'feed') markRead();
+    render();
+  });
+
+  // ----- attention -----
+  const showTitle = () => {
+    document.title =
+      unread > 0 ? t('title.unread', { count: unread, title: t('app.title') }) : t('app.title');
+  };
+  const markRead = () => {
+    unread = 0;
+    showTitle();
+  };
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && currentRoute().name === 'feed') markRead();
+  });
+  const beep = () => {
+    const Audio = (window as { AudioContext?: typeof AudioContext }).AudioContext;
+    if (!Audio) return;
+    const context = new Audio();
+    const tone = context.createOscillator();
+    const gain = context.createGain();
+    tone.frequency.value = 880;
+    gain.gain.value = 0.15;
+    tone.connect(gain).connect(context.destination);
+    tone.start();
+    tone.stop(context.currentTime + 0.25);
+    tone.onended = () => void context.close();
+  };
+  const attend = (heading: MessageKey, body: string) => {
+    if (sound) beep();
+    if (notify && 'Notification' in window && Notification.permission === 'granted')
+      new Notification(t(heading), { body, tag: body });
+  };
 
   // ----- the page frame -----
   const connectionBadge = el('span', { class: 'connection', role: 'status', 'data-testid': 'connection' });
   const showConnection = () => {
+    const state = connectionState(link, Date.now());
     const text =
-      connection.state === 'failed'
-        ? t('conn.failed', { reason: connection.reason })
-        : t(`conn.${connection.state}` as MessageKey);
-    connectionBadge.className = `connection connection-${connection.state}`;
-    connectionBadge.setAttribute('data-state', connection.state);
-    connectionBadge.textContent = text;
+      state.state === 'failed'
+        ? t('conn.failed', { reason: state.reason })
+        : state.state === 'reconnecting' && state.silentForSeconds !== null && link.lastFrameAt !== undefined
+          ? t('conn.reconnectingSince', { seconds: state.silentForSeconds })
+          : t(`conn.${state.state}` as MessageKey);
+    connectionBadge.className = `connection connection-${state.state}`;
+    connectionBadge.setAttribute('data-state', state.state);
+    if (connectionBadge.textContent !== text) connectionBadge.textContent = text;
+  };
+  setInterval(showConnection, 1_000);
+
+  const settingsMenu = () => {
+    const box = (id: string, label: MessageKey, checked: boolean, change: (on: boolean) => void) => {
+      const input = el('input', { type: 'checkbox', id, 'data-testid': id, checked });
+      input.addEventListener('change', () => change(input.checked));
+      return el('label', { for: id, class: 'inline' }, input, ` ${t(label)}`);
+    };
+    return el(
+      'details',
+      { class: 'settings', 'data-testid': 'settings' },
+      el('summary', {}, t('settings.title')),
+      el(
+        'div',
+        { class: 'settings-panel' },
+        box('setting-theme', 'settings.theme', theme === 'dark', (on) => {
+          theme = on ? 'dark' : 'light';
+          localStorage.setItem(THEME_KEY, theme);
+          document.documentElement.dataset.theme = theme;
+        }),
+        box('setting-notify', 'settings.notify', notify, (on) => {
+          notify = on;
+          localStorage.setItem(NOTIFY_KEY, String(on));
+          if (on && 'Notification' in window && Notification.permission === 'default')
+            void Notification.requestPermission();
+        }),
+        box('setting-sound', 'settings.sound', sound, (on) => {
+          sound = on;
+          localStorage.setItem(SOUND_KEY, String(on));
+        }),
+      ),
+    );
   };
 
   const header = () => {
     document.documentElement.lang = language;
-    document.title = t('app.title');
+    document.documentElement.dataset.theme = theme;
+    showTitle();
     const nav = session
       ? el(
           'nav',
-          { 'aria-label': 'main' },
-          el('a', { href: '#/feed' }, t('nav.feed')),
+          { 'aria-label': t('app.title') },
+          el('a', { href: '#/feed', 'data-testid': 'nav-feed' }, t('nav.feed')),
           el('a', { href: '#/warnings', 'data-testid': 'nav-warnings' }, t('nav.warnings')),
-          canReport() && el('a', { href: '#/reports', 'data-testid': 'nav-reports' }, t('nav.reports')),
+          isRecipient() && el('a', { href: '#/reports', 'data-testid': 'nav-reports' }, t('nav.reports')),
+          (isAnalyst() || isAdmin()) &&
+            el(
+              'a',
+              {
+                href: `#/admin/${isAdmin() && !isAnalyst() ? 'organisations' : 'watchlist'}`,
+                'data-testid': 'nav-admin',
+              },
+              t('nav.admin'),
+            ),
         )
       : null;
     return el(
@@ -158,22 +344,28 @@ export function startConsole(root: HTMLElement): void {
       { class: 'top' },
       el('h1', {}, t('app.title')),
       nav,
+      // The search box of every page goes here (issue 18: `/v1/search`).
+      el('div', { class: 'search-slot', 'data-testid': 'search-slot' }),
       session && connectionBadge,
       session &&
         el(
           'span',
           { class: 'who', 'data-testid': 'who' },
-          t('signin.as', {
-            subject: session.subject,
-            organisation: session.organisationId,
-            roles: session.roles.join(', '),
+          ...tf('signin.as', {
+            subject: dataValue(session.subject),
+            organisation: dataValue(session.organisationId),
+            roles: session.roles
+              .map((role) => t(`role.${role}` as MessageKey))
+              .join(language === 'ja' ? '、' : ', '),
           }),
         ),
+      settingsMenu(),
       el(
         'button',
         {
           type: 'button',
           'data-testid': 'language',
+          lang: language === 'ja' ? 'en' : 'ja',
           'aria-label': t('lang.switchLabel'),
           on: {
             click: () => {
@@ -194,19 +386,55 @@ export function startConsole(root: HTMLElement): void {
     );
   };
 
+  const context: ConsoleContext = {
+    session: () => session,
+    language: () => language,
+    t,
+    tf,
+    name,
+    names,
+    dateTime,
+    time,
+    reason,
+    severityBadge,
+    statusText,
+    alertTitle,
+    alertReasons,
+    isAnalyst,
+    isAdmin,
+    isRecipient,
+    setRefresh: (refresh) => (refreshView = refresh),
+    scheduleRefresh: () => scheduleRefresh(),
+    failed,
+    feed: () => feed,
+    warnings: () => warnings,
+    setWarnings: (next) => (warnings = next),
+    ownAcks,
+    warningAcks,
+    warningPending,
+    loadWarningAcks: (id) => loadWarningAcks(id),
+    myReports: () => myReports,
+    loadMyReports: () => loadMyReports(),
+    currentRoute,
+    onAlertChange: (listener) => (alertListener = listener),
+    lastDetail,
+  };
+
   const render = () => {
     const main = el('main', { id: 'main' });
     replaceChildren(root, header(), main);
     showConnection();
+    alertListener = null;
     if (!session) {
       refreshView = () => undefined;
       renderSignIn(main);
       return;
     }
     const route = currentRoute();
-    if (route.name === 'alert') renderDetail(main, route.id);
-    else if (route.name === 'warnings') renderWarnings(main, route.fromAlert);
-    else if (route.name === 'reports' && canReport()) renderReports(main);
+    if (route.name === 'alert') renderDetail(context, main, route.id);
+    else if (route.name === 'warnings') renderWarnings(context, main, route.fromAlert);
+    else if (route.name === 'reports' && isRecipient()) renderReports(context, main);
+    else if (route.name === 'admin' && (isAnalyst() || isAdmin())) renderAdmin(context, main, route.screen);
     else renderFeed(main);
   };
 
@@ -224,7 +452,7 @@ export function startConsole(root: HTMLElement): void {
     const form = el(
       'form',
       {
-        class: 'card',
+        class: 'card signin',
         on: {
           submit: (event) => {
             event.preventDefault();
@@ -235,6 +463,8 @@ export function startConsole(root: HTMLElement): void {
         },
       },
       el('h2', {}, t('signin.title')),
+      sessionEnded &&
+        el('p', { class: 'notice', role: 'status', 'data-testid': 'session-ended' }, t('session.ended')),
       el('label', { for: 'token' }, t('signin.token')),
       tokenInput,
       el('p', { class: 'help' }, t('signin.tokenHelp')),
@@ -242,7 +472,7 @@ export function startConsole(root: HTMLElement): void {
     );
     append(main, form);
     if (config.devMode) {
-      const demo = el('form', { class: 'card', 'data-testid': 'demo-signin' });
+      const demo = el('form', { class: 'card signin', 'data-testid': 'demo-signin' });
       append(demo, el('h2', {}, t('signin.demo')), el('p', { class: 'help' }, t('signin.demoHelp')));
       append(main, demo);
       void fetchDemoIdentities(gatewayUrl)
@@ -251,13 +481,16 @@ export function startConsole(root: HTMLElement): void {
             'select',
             { id: 'demo-org', 'data-testid': 'demo-org' },
             ...items.map((item) =>
-              el('option', { value: item.organisationId }, `${item.name} (${item.sector})`),
+              el('option', { value: item.organisationId }, `${item.name} (${name('sector', item.sector)})`),
             ),
           );
           const role = el('select', { id: 'demo-role', 'data-testid': 'demo-role' });
           const fillRoles = () => {
             const chosen = items.find((item) => item.organisationId === organisation.value);
-            replaceChildren(role, ...(chosen?.roles ?? []).map((r) => el('option', { value: r }, r)));
+            replaceChildren(
+              role,
+              ...(chosen?.roles ?? []).map((r) => el('option', { value: r }, t(`role.${r}` as MessageKey))),
+            );
           };
           organisation.addEventListener('change', fillRoles);
           fillRoles();
@@ -286,35 +519,56 @@ export function startConsole(root: HTMLElement): void {
     tokenInput.focus();
   };
 
-  const signIn = async (token: string) => {
-    const claims = tokenClaims(token);
-    if (!claims) throw new Error('not a token');
-    const api = createApi(gatewayUrl, config.ingestUrl, token);
-    // The hub decides: a refused token fails here, before anything is shown.
-    const page = await api.alerts();
-    sessionStorage.setItem(TOKEN_KEY, token);
-    draftToken = '';
-    feed = [];
-    for (const item of page.items)
+  const mergePage = (items: Awaited<ReturnType<Api['alerts']>>['items']) => {
+    feedVersion += 1;
+    for (const item of items)
       feed = upsertAlert(feed, {
         alert: item,
         cursor: item.cursor,
         ...(item.triageStatus ? { triageStatus: item.triageStatus } : {}),
       });
-    everOpened = false;
-    connection = { state: 'connecting' };
+  };
+
+  const signIn = async (token: string) => {
+    const claims = tokenClaims(token);
+    if (!claims) throw new Error('not a token');
+    const api = createApi(gatewayUrl, config.ingestUrl, token);
+    // The hub decides: a refused token fails here, before anything is shown.
+    const page = await api.alerts(PAGE_SIZE);
+    sessionStorage.setItem(TOKEN_KEY, token);
+    draftToken = '';
+    // After a session ended, the list, filters and page stay; a new person starts afresh.
+    const resuming = sessionEnded && session === null && lastSubject === claims.sub;
+    if (!resuming) {
+      feed = [];
+      selected.clear();
+      warnings = [];
+      ownAcks.clear();
+      warningAcks.clear();
+      warningPending.clear();
+      nextBefore = page.nextBefore;
+    } else if (nextBefore === null && feed.length === 0) nextBefore = page.nextBefore;
+    sessionEnded = false;
+    mergePage(page.items);
+    link.socket = 'connecting';
+    link.lastFrameAt = undefined;
+    link.failed = undefined;
+    link.gapAt = undefined;
+    link.heartbeatMs = config.heartbeatMs;
+    // The stream is never filtered: filters narrow what is shown, so an alert that
+    // arrives under a filter is there when the filter is cleared.
     const stream = createStreamClient({
       url: gatewayUrl,
       token,
       ...(page.nextAfter ? { after: page.nextAfter } : {}),
+      silenceTimeoutMs: 2 * config.heartbeatMs + 1_000,
+      onActivity: (at) => {
+        link.lastFrameAt = at;
+      },
       onStatus: (status) => {
-        if (status.state === 'open') {
-          connection = nextConnectionState(connection, 'open', everOpened);
-          everOpened = true;
-        } else if (status.state === 'connecting') {
-          if (status.attempt > 0 || everOpened)
-            connection = nextConnectionState(connection, 'connecting', everOpened);
-        } else connection = nextConnectionState(connection, 'closed', everOpened);
+        link.socket =
+          status.state === 'open' ? 'open' : status.state === 'connecting' ? 'connecting' : 'closed';
+        if (status.state === 'open') link.lastFrameAt = Date.now();
         showConnection();
       },
     });
@@ -327,15 +581,35 @@ export function startConsole(root: HTMLElement): void {
       roles: claims.roles,
       stream,
     };
+    lastSubject = claims.sub;
     void consume(stream);
     void loadWarnings();
-    if (canReport()) void loadMyReports();
+    if (isRecipient()) void loadMyReports();
+    requestSummary();
+    render();
+  };
+  let lastSubject: string | undefined;
+
+  /** The hub ended the session: back to sign-in, keeping the list, filters and route for when it is back. */
+  const endSession = () => {
+    const current = session;
+    if (!current) return;
+    session = null;
+    sessionEnded = true;
+    sessionStorage.removeItem(TOKEN_KEY);
+    link.failed = undefined;
+    void current.stream.close();
     render();
   };
 
   const signOut = async () => {
     const current = session;
     session = null;
+    sessionEnded = false;
+    lastSubject = undefined;
+    feed = [];
+    selected.clear();
+    summary = null;
     sessionStorage.removeItem(TOKEN_KEY);
     window.location.hash = '';
     render();
@@ -345,39 +619,66 @@ export function startConsole(root: HTMLElement): void {
   // ----- the stream -----
   const consume = async (stream: StreamClient) => {
     try {
-      for await (const event of stream) handleEvent(event);
+      // A backlog (a reconnection's replay, a burst) is taken in slices of a few milliseconds with the
+      // page free in between: without this, hundreds of queued events run as one long task.
+      let sliceStarted = performance.now();
+      for await (const event of stream) {
+        handleEvent(event);
+        if (performance.now() - sliceStarted > EVENT_SLICE_MS) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          sliceStarted = performance.now();
+        }
+      }
     } catch (error) {
-      connection = { state: 'failed', reason: reason(error) };
+      if (session?.stream !== stream) return;
+      if (error instanceof StreamClientError && error.code === 'unauthenticated') {
+        endSession();
+        return;
+      }
+      link.failed = reason(error);
       showConnection();
     }
   };
 
   const handleEvent = (event: StreamEvent) => {
+    feedVersion += 1;
+    const route = currentRoute();
+    const away = document.hidden || route.name !== 'feed';
     switch (event.type) {
-      case 'alert':
+      case 'alert': {
+        const previous = feed.find((item) => item.alert.id === event.alert.id);
         feed = upsertAlert(feed, { alert: event.alert, cursor: event.cursor, arrivedAt: Date.now() });
-        if (currentRoute().name === 'alert') reloadDetail(event.alert.id);
+        if (away && (!previous || isEscalation(previous.alert, event.alert))) {
+          unread += 1;
+          showTitle();
+        }
+        if (event.alert.severity === 'critical' && previous?.alert.severity !== 'critical')
+          attend('notify.critical', alertTitle(event.alert));
+        alertListener?.(event.alert.id);
+        requestSummary();
         break;
+      }
       case 'alert-update':
         feed = applyTriageStatus(feed, event.update.alertId, event.update.status);
-        if (detail && detail.alert.id === event.update.alertId) {
-          detail = {
-            ...detail,
-            triage: {
-              ...detail.triage,
-              status: event.update.status,
-              assignee: event.update.assignee,
-              history: [...(detail.triage.history ?? []), event.update],
-            },
-          };
-        }
+        alertListener?.(event.update.alertId);
+        requestSummary();
         break;
       case 'warning':
-        if (!warnings.some((w) => w.id === event.warning.id)) warnings = [event.warning, ...warnings];
+        if (!warnings.some((w) => w.id === event.warning.id)) {
+          warnings = [event.warning, ...warnings];
+          attend('notify.warning', event.warning.title);
+          if (away) {
+            unread += 1;
+            showTitle();
+          }
+        }
         if (isRecipient() && !ownAcks.has(event.warning.id)) ownAcks.set(event.warning.id, null);
         if (isAnalyst()) void loadWarningAcks(event.warning.id);
         break;
       case 'warning-ack': {
+        // A colleague acknowledged for the organisation: nobody else there is asked again.
+        if (session && event.ack.organisationId === session.organisationId)
+          ownAcks.set(event.ack.warningId, event.ack.at);
         const acks = warningAcks.get(event.ack.warningId) ?? new Map<string, string>();
         acks.set(event.ack.organisationId, event.ack.at);
         warningAcks.set(event.ack.warningId, acks);
@@ -390,7 +691,7 @@ export function startConsole(root: HTMLElement): void {
         break;
       }
       case 'gap':
-        connection = nextConnectionState(connection, 'gap', everOpened);
+        link.gapAt = Date.now();
         showConnection();
         void reloadAlerts();
         break;
@@ -402,7 +703,7 @@ export function startConsole(root: HTMLElement): void {
   const scheduleRefresh = () => {
     if (refreshQueued) return;
     refreshQueued = true;
-    // One repaint per frame however many events arrive: 1,000 rows stay smooth.
+    // One repaint per frame however many events arrive.
     requestAnimationFrame(() => {
       refreshQueued = false;
       refreshView();
@@ -411,22 +712,58 @@ export function startConsole(root: HTMLElement): void {
 
   const reloadAlerts = async () => {
     if (!session) return;
-    const page = await session.api.alerts();
-    for (const item of page.items)
-      feed = upsertAlert(feed, {
-        alert: item,
-        cursor: item.cursor,
-        ...(item.triageStatus ? { triageStatus: item.triageStatus } : {}),
-      });
+    try {
+      mergePage((await session.api.alerts(PAGE_SIZE)).items);
+    } catch (error) {
+      failed(error);
+    }
     scheduleRefresh();
   };
 
-  // ----- analyst feed -----
-  const severityBadge = (severity: Severity) =>
-    el('span', { class: `severity severity-${severity}` }, t(`severity.${severity}` as MessageKey));
-  const statusText = (status: TriageStatus) => t(`status.${status}` as MessageKey);
+  const loadOlder = async () => {
+    if (!session || loadingOlder || nextBefore === null) return;
+    loadingOlder = true;
+    scheduleRefresh();
+    try {
+      const page = await session.api.alerts(PAGE_SIZE, nextBefore);
+      mergePage(page.items);
+      nextBefore = page.nextBefore;
+    } catch (error) {
+      failed(error);
+    } finally {
+      loadingOlder = false;
+      scheduleRefresh();
+    }
+  };
 
+  // The counters are the hub's: asked again after events, at most every SUMMARY_EVERY_MS.
+  let summaryTimer: ReturnType<typeof setTimeout> | undefined;
+  let summaryAskedAt = 0;
+  const requestSummary = () => {
+    if (summaryTimer !== undefined) return;
+    const wait = Math.max(0, summaryAskedAt + SUMMARY_EVERY_MS - Date.now());
+    summaryTimer = setTimeout(() => {
+      summaryTimer = undefined;
+      summaryAskedAt = Date.now();
+      const current = session;
+      if (!current) return;
+      void current.api
+        .summary()
+        .then((answer) => {
+          if (session !== current) return;
+          summary = answer;
+          scheduleRefresh();
+        })
+        .catch(failed);
+    }, wait);
+  };
+  setInterval(() => {
+    if (session) requestSummary();
+  }, 30_000);
+
+  // ----- the feed -----
   const renderFeed = (main: HTMLElement) => {
+    markRead();
     const banner = el('p', {
       class: 'banner exercise-banner',
       role: 'note',
@@ -434,97 +771,271 @@ export function startConsole(root: HTMLElement): void {
     });
     const counters = el('section', { class: 'card counters', 'aria-labelledby': 'counters-title' });
     const heat = el('section', { class: 'card heatmap', 'aria-labelledby': 'heatmap-title' });
-    const body = el('tbody', { 'data-testid': 'feed-rows' });
-    /** Each alert's row as last drawn: a burst of events over 1,000 rows rebuilds only what changed. */
-    const rowCache = new Map<string, { key: string; row: HTMLTableRowElement; age: HTMLElement }>();
+    const rows = el('div', { class: 'feed-rows', role: 'rowgroup', 'data-testid': 'feed-rows' });
+    const viewport = el('div', { class: 'feed-viewport', 'data-testid': 'feed-viewport' }, rows);
+    const footer = el('p', { class: 'feed-footer', 'data-testid': 'feed-footer' });
+    const analyst = isAnalyst();
+    const columns: { key: MessageKey; sort?: FeedSort['by'] }[] = [
+      { key: 'feed.col.severity', sort: 'severity' },
+      { key: 'feed.col.title' },
+      { key: 'feed.col.kind' },
+      { key: 'feed.col.sectors' },
+      { key: 'feed.col.orgs', sort: 'organisations' },
+      { key: 'feed.col.age', sort: 'time' },
+      { key: 'feed.col.status' },
+    ];
+    const selectAll = el('input', {
+      type: 'checkbox',
+      'aria-label': t('bulk.selectAll'),
+      'data-testid': 'select-all',
+    });
+    const headerRow = el(
+      'div',
+      { class: `feed-row feed-head${analyst ? ' selectable' : ''}`, role: 'row' },
+      analyst && el('span', { role: 'columnheader', class: 'cell select' }, selectAll),
+      ...columns.map((column) => {
+        if (!column.sort) return el('span', { role: 'columnheader', class: 'cell' }, t(column.key));
+        const active = sort.by === column.sort;
+        return el(
+          'span',
+          {
+            role: 'columnheader',
+            class: 'cell',
+            'aria-sort': active ? (sort.descending ? 'descending' : 'ascending') : 'none',
+          },
+          el(
+            'button',
+            {
+              type: 'button',
+              class: 'sort',
+              'data-testid': `sort-${column.sort}`,
+              'aria-label': t('feed.sortBy', { column: t(column.key) }),
+              on: {
+                click: () => {
+                  sort =
+                    sort.by === column.sort
+                      ? { by: column.sort!, descending: !sort.descending }
+                      : { by: column.sort!, descending: true };
+                  render();
+                },
+              },
+            },
+            t(column.key),
+            active ? (sort.descending ? ' ▼' : ' ▲') : '',
+          ),
+        );
+      }),
+    );
     const table = el(
-      'table',
-      { class: 'feed', 'data-testid': 'feed' },
-      el('caption', {}, t('feed.title')),
-      el(
-        'thead',
-        {},
-        el(
-          'tr',
-          {},
-          ...(
-            [
-              'feed.col.severity',
-              'feed.col.title',
-              'feed.col.kind',
-              'feed.col.sectors',
-              'feed.col.orgs',
-              'feed.col.age',
-              'feed.col.status',
-            ] as const
-          ).map((key) => el('th', { scope: 'col' }, t(key))),
-        ),
-      ),
-      body,
+      'div',
+      { class: 'feed', role: 'table', 'aria-label': t('feed.title'), 'data-testid': 'feed' },
+      headerRow,
+      viewport,
     );
 
-    const update = () => {
+    /** Each alert's row as last drawn: only rows whose content changed are made again. */
+    const rowCache = new Map<
+      string,
+      { key: string; row: HTMLElement; age: HTMLElement; box?: HTMLInputElement }
+    >();
+    let shown: readonly FeedAlert[] = [];
+    const makeRow = (item: FeedAlert) => {
+      const title = alertTitle(item.alert);
+      const key = `${item.cursor}|${item.triageStatus}|${language}|${selected.has(item.alert.id)}`;
+      const cached = rowCache.get(item.alert.id);
+      if (cached?.key === key) return cached;
+      const age = el('time', { datetime: item.alert.updatedAt, title: dateTime(item.alert.updatedAt) });
+      const box = analyst
+        ? el('input', {
+            type: 'checkbox',
+            'data-testid': 'select-row',
+            'aria-label': t('bulk.selectOne', { title: middleTruncate(title, 60) }),
+            checked: selected.has(item.alert.id),
+            on: {
+              change: (event) => {
+                if ((event.target as HTMLInputElement).checked) selected.add(item.alert.id);
+                else selected.delete(item.alert.id);
+                scheduleRefresh();
+              },
+            },
+          })
+        : undefined;
+      const row = el(
+        'div',
+        {
+          class: `feed-row${analyst ? ' selectable' : ''}${item.alert.exercise ? ' exercise' : ''}`,
+          role: 'row',
+          'data-alert-id': item.alert.id,
+          'data-testid': 'feed-row',
+        },
+        box && el('span', { class: 'cell select', role: 'cell' }, box),
+        el('span', { class: 'cell', role: 'cell' }, severityBadge(item.alert.severity)),
+        el(
+          'span',
+          { class: 'cell title', role: 'cell' },
+          item.alert.exercise && el('span', { class: 'tag exercise-tag' }, t('feed.exercise')),
+          el(
+            'a',
+            { href: `#/alert/${item.alert.id}`, title, 'aria-label': t('feed.open', { title }) },
+            middleTruncate(title, 60),
+          ),
+        ),
+        el('span', { class: 'cell', role: 'cell' }, name('kind', item.alert.kind)),
+        el(
+          'span',
+          { class: 'cell', role: 'cell', title: names('sector', item.alert.sectors) },
+          names('sector', item.alert.sectors),
+        ),
+        el('span', { class: 'cell number', role: 'cell' }, item.alert.organisationCount),
+        el('span', { class: 'cell', role: 'cell' }, age),
+        el(
+          'span',
+          { class: 'cell', role: 'cell', 'data-testid': 'triage-status', 'data-status': item.triageStatus },
+          statusText(item.triageStatus),
+        ),
+      );
+      const entry = { key, row, age, ...(box ? { box } : {}) };
+      rowCache.set(item.alert.id, entry);
+      return entry;
+    };
+
+    /** Draws the rows in view of the virtualised list: a few dozen elements whatever the list holds. */
+    const drawRows = () => {
       const now = Date.now();
-      const shown = feed.filter((item) => matchesFilter(item.alert, filter));
+      const { start, end } = visibleRange(
+        viewport.scrollTop,
+        viewport.clientHeight || 600,
+        ROW_HEIGHT,
+        shown.length,
+      );
+      rows.style.height = `${shown.length * ROW_HEIGHT}px`;
+      const wanted: HTMLElement[] = [];
+      for (let index = start; index < end; index += 1) {
+        const item = shown[index]!;
+        const entry = makeRow(item);
+        entry.row.style.transform = `translateY(${index * ROW_HEIGHT}px)`;
+        entry.row.classList.toggle(
+          'fresh',
+          item.arrivedAt !== undefined && now - item.arrivedAt < HIGHLIGHT_MS,
+        );
+        entry.age.textContent = ageText(language, item.alert.updatedAt, now);
+        wanted.push(entry.row);
+      }
+      if (shown.length === 0) wanted.push(el('div', { class: 'empty', role: 'row' }, t('feed.empty')));
+      // Rows in place stay in place (focus and the highlight survive); others come and go.
+      const keep = new Set(wanted);
+      for (const child of [...rows.children]) if (!keep.has(child as HTMLElement)) child.remove();
+      for (const row of wanted) if (row.parentElement !== rows) rows.appendChild(row);
+      if (rowCache.size > 2_000) for (const id of [...rowCache.keys()].slice(0, 1_000)) rowCache.delete(id);
+      // Paging back by scrolling: near the end of what is loaded, the next page is asked for.
+      if (end >= shown.length - 20 && nextBefore !== null && !loadingOlder) void loadOlder();
+    };
+    viewport.addEventListener('scroll', () => requestAnimationFrame(drawRows), { passive: true });
+
+    const bulkMessage = el('span', { role: 'status', 'data-testid': 'bulk-message' });
+    const assignee = el('input', {
+      type: 'text',
+      id: 'bulk-assignee',
+      'data-testid': 'bulk-assignee',
+      size: 10,
+    });
+    const bulkCount = el('span', { 'data-testid': 'bulk-count' });
+    const bulkButtons: HTMLButtonElement[] = [];
+    const bulk = (change: Parameters<Api['bulkTriage']>[0]['change']) => {
+      const current = session;
+      if (!current || selected.size === 0) return;
+      void current.api
+        .bulkTriage({ alertIds: [...selected], change })
+        .then(({ results }) => {
+          const ok = results.filter((result) => result.ok).length;
+          bulkMessage.textContent = t('bulk.done', { ok, refused: results.length - ok });
+          selected.clear();
+          scheduleRefresh();
+        })
+        .catch((error) => {
+          bulkMessage.textContent = t('action.failed', { reason: failed(error) });
+        });
+    };
+    const bulkButton = (testid: string, label: MessageKey, run: () => void) => {
+      const button = el('button', { type: 'button', 'data-testid': testid, on: { click: run } }, t(label));
+      bulkButtons.push(button);
+      return button;
+    };
+    const bulkBar = analyst
+      ? el(
+          'div',
+          { class: 'bulk-bar', 'data-testid': 'bulk-bar' },
+          bulkCount,
+          bulkButton('bulk-acknowledge', 'bulk.acknowledge', () =>
+            bulk({ kind: 'status', status: 'acknowledged' }),
+          ),
+          bulkButton('bulk-resolve', 'bulk.resolve', () => bulk({ kind: 'status', status: 'resolved' })),
+          el('label', { for: 'bulk-assignee' }, t('bulk.assignee')),
+          assignee,
+          bulkButton('bulk-assign', 'bulk.assign', () =>
+            bulk({ kind: 'assignee', assignee: assignee.value.trim() || null }),
+          ),
+          bulkButton('bulk-clear', 'bulk.clear', () => {
+            selected.clear();
+            scheduleRefresh();
+          }),
+          bulkMessage,
+        )
+      : null;
+    selectAll.addEventListener('change', () => {
+      if (selectAll.checked) for (const item of shown) selected.add(item.alert.id);
+      else selected.clear();
+      scheduleRefresh();
+    });
+
+    let shownFor = '';
+    const update = () => {
+      const wanted = `${feedVersion}|${JSON.stringify(filter)}|${sort.by}|${sort.descending}`;
+      if (wanted !== shownFor) {
+        shownFor = wanted;
+        shown = sortFeed(
+          feed.filter((item) => matchesFilter(item.alert, filter)),
+          sort,
+        );
+      }
       banner.hidden = !showsExercise(shown);
       banner.textContent = t('feed.exerciseBanner');
-      const rows: HTMLTableRowElement[] = shown.map((item) => {
-        const fresh = item.arrivedAt !== undefined && now - item.arrivedAt < HIGHLIGHT_MS;
-        const key = `${item.cursor}|${item.triageStatus}|${language}`;
-        const cached = rowCache.get(item.alert.id);
-        if (cached?.key === key) {
-          // Only what time changes: the age, and the highlight ending.
-          cached.age.textContent = ageText(language, item.alert.updatedAt, now);
-          cached.row.classList.toggle('fresh', fresh);
-          return cached.row;
-        }
-        const age = el(
-          'time',
-          { datetime: item.alert.updatedAt, title: dateTime(item.alert.updatedAt) },
-          ageText(language, item.alert.updatedAt, now),
-        );
-        const row = el(
-          'tr',
-          {
-            class: `${fresh ? 'fresh' : ''} ${item.alert.exercise ? 'exercise' : ''}`.trim(),
-            'data-alert-id': item.alert.id,
-            'data-testid': 'feed-row',
-          },
-          el('td', {}, severityBadge(item.alert.severity)),
-          el(
-            'td',
-            {},
-            item.alert.exercise && el('span', { class: 'tag exercise-tag' }, t('feed.exercise')),
+      // A selection holds only alerts still shown (a set of 10,000 ids is made only when something is selected).
+      if (selected.size > 0) {
+        const visible = new Set(shown.map((item) => item.alert.id));
+        for (const id of selected) if (!visible.has(id)) selected.delete(id);
+      }
+      bulkCount.textContent = t('bulk.selected', { count: selected.size });
+      for (const button of bulkButtons) button.disabled = selected.size === 0;
+      selectAll.checked = selected.size > 0 && selected.size === shown.length;
+      drawRows();
+      const footerText =
+        t('feed.shown', { shown: shown.length, loaded: feed.length }) +
+        ' · ' +
+        (loadingOlder ? t('feed.loadingOlder') : nextBefore === null ? t('feed.allLoaded') : '');
+      // Drawn again only when it says something else: a burst of events repaints the rows, nothing more.
+      if (footer.dataset.text !== footerText) {
+        footer.dataset.text = footerText;
+        footer.textContent = footerText;
+        if (nextBefore !== null && !loadingOlder)
+          append(
+            footer,
             el(
-              'a',
-              { href: `#/alert/${item.alert.id}`, 'aria-label': t('feed.open', { title: item.alert.title }) },
-              item.alert.title,
+              'button',
+              { type: 'button', 'data-testid': 'load-older', on: { click: () => void loadOlder() } },
+              t('feed.loadOlder'),
             ),
-          ),
-          el('td', {}, name('kind', item.alert.kind)),
-          el('td', {}, names('sector', item.alert.sectors)),
-          el('td', { class: 'number' }, item.alert.organisationCount),
-          el('td', {}, age),
-          el(
-            'td',
-            { 'data-testid': 'triage-status', 'data-status': item.triageStatus },
-            statusText(item.triageStatus),
-          ),
-        );
-        rowCache.set(item.alert.id, { key, row, age });
-        return row;
-      });
-      if (rows.length === 0)
-        rows.push(el('tr', {}, el('td', { colspan: 7, class: 'empty' }, t('feed.empty'))));
-      // Rows already in place stay in place (their highlight runs once); only new or moved ones are inserted.
-      rows.forEach((row, index) => {
-        if (body.children[index] !== row) body.insertBefore(row, body.children[index] ?? null);
-      });
-      while (body.children.length > rows.length) body.lastElementChild!.remove();
-      const kept = new Set(shown.map((item) => item.alert.id));
-      for (const id of rowCache.keys()) if (!kept.has(id)) rowCache.delete(id);
+          );
+      }
+      if (drawnSummary !== summary) {
+        drawnSummary = summary;
+        drawCounters();
+      }
+    };
 
-      const open = openBySeverity(shown);
+    let drawnSummary: AlertSummary | null | undefined;
+    const drawCounters = () => {
+      const open = summary?.open;
       replaceChildren(
         counters,
         el('h2', { id: 'counters-title' }, t('counters.title')),
@@ -538,21 +1049,42 @@ export function startConsole(root: HTMLElement): void {
             ...SEVERITIES.slice()
               .reverse()
               .map((severity) =>
-                el('span', { class: 'count' }, severityBadge(severity), ` ${open[severity]}`),
+                el(
+                  'span',
+                  { class: 'count', 'data-severity': severity },
+                  severityBadge(severity),
+                  ` ${open ? open[severity] : '–'}`,
+                ),
               ),
           ),
-          isAnalyst() && el('dt', {}, t('counters.reportsPerHour')),
-          isAnalyst() && el('dd', { 'data-testid': 'reports-per-hour' }, reportsInLastHour(shown, now)),
+          el('dt', {}, t('counters.exercise')),
+          el('dd', { 'data-testid': 'open-exercise' }, summary ? summary.openExercise : '–'),
+          el('dt', {}, t('counters.total')),
+          el('dd', { 'data-testid': 'total-alerts' }, summary ? summary.total : '–'),
+          analyst && el('dt', {}, t('counters.reportsPerHour')),
+          analyst && el('dd', { 'data-testid': 'reports-per-hour' }, summary?.reportsLastHour ?? '–'),
         ),
+        summary && el('p', { class: 'help' }, ...tf('counters.asOf', { time: time(summary.at) })),
       );
-      if (isAnalyst()) {
-        const map = heatMap(shown, now);
-        replaceChildren(
-          heat,
-          el('h2', { id: 'heatmap-title' }, t('heatmap.title')),
-          map.sectors.length === 0
-            ? el('p', {}, t('heatmap.empty'))
-            : el(
+      if (!analyst) {
+        heat.hidden = true;
+        return;
+      }
+      const cells = summary?.heatMap ?? [];
+      const sectors = [...new Set(cells.map((cell) => cell.sector))].sort();
+      const categories = [...new Set(cells.map((cell) => cell.category))].sort();
+      const max = Math.max(0, ...cells.map((cell) => cell.count));
+      const count = (sector: string, category: string) =>
+        cells.find((cell) => cell.sector === sector && cell.category === category)?.count ?? 0;
+      replaceChildren(
+        heat,
+        el('h2', { id: 'heatmap-title' }, t('heatmap.title')),
+        sectors.length === 0
+          ? el('p', {}, t('heatmap.empty'))
+          : el(
+              'div',
+              { class: 'heatmap-scroll' },
+              el(
                 'table',
                 { 'data-testid': 'heatmap' },
                 el('caption', { class: 'visually-hidden' }, t('heatmap.caption')),
@@ -563,29 +1095,33 @@ export function startConsole(root: HTMLElement): void {
                     'tr',
                     {},
                     el('th', { scope: 'col' }, t('heatmap.sector')),
-                    ...map.categories.map((category) =>
-                      el('th', { scope: 'col' }, name('category', category)),
+                    ...categories.map((category) =>
+                      el(
+                        'th',
+                        { scope: 'col', title: name('category', category) },
+                        name('category', category),
+                      ),
                     ),
                   ),
                 ),
                 el(
                   'tbody',
                   {},
-                  ...map.sectors.map((sector) =>
+                  ...sectors.map((sector) =>
                     el(
                       'tr',
                       {},
                       el('th', { scope: 'row' }, name('sector', sector)),
-                      ...map.categories.map((category) => {
-                        const count = map.counts[sector]?.[category] ?? 0;
-                        return el('td', { class: `heat heat-${heatLevel(count, map.max)}` }, count);
+                      ...categories.map((category) => {
+                        const n = count(sector, category);
+                        return el('td', { class: `heat heat-${heatLevel(n, max)}` }, n);
                       }),
                     ),
                   ),
                 ),
               ),
-        );
-      } else heat.hidden = true;
+            ),
+      );
     };
 
     append(
@@ -594,7 +1130,7 @@ export function startConsole(root: HTMLElement): void {
       el(
         'div',
         { class: 'feed-layout' },
-        el('div', {}, filterForm(), table),
+        el('div', { class: 'feed-main' }, filterForm(), bulkBar, table, footer),
         el('aside', {}, counters, heat),
       ),
     );
@@ -611,13 +1147,13 @@ export function startConsole(root: HTMLElement): void {
         el('option', { value: s, selected: filter.minSeverity === s }, t(`severity.${s}` as MessageKey)),
       ),
     );
-    const kinds = ALERT_KINDS.map((kind) =>
-      el('input', {
-        type: 'checkbox',
-        id: `f-kind-${kind}`,
-        value: kind,
-        checked: filter.kinds?.includes(kind) ?? false,
-      }),
+    const kind = el(
+      'select',
+      { id: 'f-kind', 'data-testid': 'filter-kind' },
+      el('option', { value: '' }, t('filter.any')),
+      ...ALERT_KINDS.map((k) =>
+        el('option', { value: k, selected: filter.kinds?.[0] === k }, name('kind', k)),
+      ),
     );
     const sector = el(
       'select',
@@ -634,6 +1170,17 @@ export function startConsole(root: HTMLElement): void {
       el('option', { value: 'false', selected: filter.exercise === false }, t('filter.exercise.real')),
       el('option', { value: 'true', selected: filter.exercise === true }, t('filter.exercise.drill')),
     );
+    const apply = () => {
+      filter = {
+        ...(minSeverity.value ? { minSeverity: minSeverity.value as Severity } : {}),
+        ...(kind.value ? { kinds: [kind.value as AlertKind] } : {}),
+        ...(sector.value ? { sectors: [sector.value as Sector] } : {}),
+        ...(exercise.value ? { exercise: exercise.value === 'true' } : {}),
+      };
+      // Only what is shown narrows: the stream and the list keep everything.
+      refreshView();
+    };
+    for (const control of [minSeverity, kind, sector, exercise]) control.addEventListener('change', apply);
     return el(
       'form',
       {
@@ -642,293 +1189,43 @@ export function startConsole(root: HTMLElement): void {
         on: {
           submit: (event) => {
             event.preventDefault();
-            const chosenKinds = kinds.filter((box) => box.checked).map((box) => box.value as AlertKind);
-            filter = {
-              ...(minSeverity.value ? { minSeverity: minSeverity.value as Severity } : {}),
-              ...(chosenKinds.length > 0 ? { kinds: chosenKinds } : {}),
-              ...(sector.value ? { sectors: [sector.value as Sector] } : {}),
-              ...(exercise.value ? { exercise: exercise.value === 'true' } : {}),
-            };
-            // The filter becomes the stream's subscription; the list already held is filtered here alike.
-            void session?.stream.subscribe(filter);
-            refreshView();
+            apply();
           },
         },
       },
-      el('div', {}, el('label', { for: 'f-severity' }, t('filter.minSeverity')), minSeverity),
-      el('div', {}, el('label', { for: 'f-sector' }, t('filter.sectors')), sector),
-      el('div', {}, el('label', { for: 'f-exercise' }, t('filter.exercise')), exercise),
-      el(
-        'fieldset',
-        {},
-        el('legend', {}, t('filter.kinds')),
-        ...ALERT_KINDS.map((kind, index) =>
-          el('label', { for: `f-kind-${kind}`, class: 'inline' }, kinds[index]!, ` ${name('kind', kind)}`),
-        ),
-      ),
+      el('label', { for: 'f-severity' }, t('filter.minSeverity')),
+      minSeverity,
+      el('label', { for: 'f-kind' }, t('filter.kinds')),
+      kind,
+      el('label', { for: 'f-sector' }, t('filter.sectors')),
+      sector,
+      el('label', { for: 'f-exercise' }, t('filter.exercise')),
+      exercise,
       el('button', { type: 'submit', 'data-testid': 'filter-apply' }, t('filter.apply')),
     );
   };
 
-  // ----- alert detail -----
-  const renderDetail = (main: HTMLElement, id: string) => {
-    const api = session!.api;
-    const content = el('div', { 'data-testid': 'alert-detail' }, t('detail.loading'));
-    const message = el('p', { class: 'error', role: 'alert' });
-    append(main, el('p', {}, el('a', { href: '#/feed' }, t('detail.back'))), content, message);
-    detail = null;
-    const act = (work: Promise<unknown>) =>
-      work
-        .then(() => {
-          message.textContent = '';
-        })
-        .catch((error) => {
-          message.textContent = t('action.failed', { reason: reason(error) });
-        });
-
-    const noteInput = el('textarea', { id: 'note', rows: 2, 'data-testid': 'note' });
-    const assigneeInput = el('input', { id: 'assignee', type: 'text', 'data-testid': 'assignee' });
-    const triageRegion = el('div', { 'aria-live': 'polite' });
-    const timeline = el('ol', { class: 'timeline', 'data-testid': 'timeline' });
-
-    const update = () => {
-      if (!detail) return;
-      const status = detail.triage.status;
-      replaceChildren(
-        triageRegion,
-        el(
-          'p',
-          {},
-          `${t('detail.status')}: `,
-          el('strong', { 'data-testid': 'detail-status', 'data-status': status }, statusText(status)),
-          detail.triage.assignee ? ` — ${t('detail.assignee')}: ${detail.triage.assignee}` : '',
-        ),
-        isAnalyst() &&
-          el(
-            'div',
-            { class: 'actions' },
-            ...(['acknowledged', 'investigating', 'resolved', 'false-positive'] as const).map((next) =>
-              el(
-                'button',
-                {
-                  type: 'button',
-                  'data-testid': `triage-${next}`,
-                  disabled: !TRIAGE_TRANSITIONS[status].includes(next),
-                  on: {
-                    click: () =>
-                      void act(
-                        api.setStatus(id, next, noteInput.value.trim() || undefined).then(() => {
-                          noteInput.value = '';
-                        }),
-                      ),
-                  },
-                },
-                t(`action.${next}` as MessageKey),
-              ),
-            ),
-          ),
-      );
-      const entries: { at: string; text: string }[] = [
-        ...detail.versions.map((version) => ({
-          at: version.updatedAt,
-          text: t('detail.version', { version: version.version, change: version.reasons[0] ?? '' }),
-        })),
-        ...(detail.triage.history ?? []).map((change) => ({
-          at: change.at,
-          text:
-            t('detail.triageChange', { by: change.by, status: statusText(change.status) }) +
-            (change.assignee ? ` → ${change.assignee}` : '') +
-            (change.note ? ` — ${change.note}` : ''),
-        })),
-      ].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-      replaceChildren(
-        timeline,
-        ...entries.map((entry) =>
-          el('li', {}, el('time', { datetime: entry.at }, dateTime(entry.at)), ' ', entry.text),
-        ),
-      );
-    };
-
-    // Loaded again when a new version arrives; the note and assignee boxes are kept as typed.
-    const load = () =>
-      api
-        .alert(id)
-        .then((loaded) => {
-          detail = loaded;
-          const alert = loaded.alert;
-          replaceChildren(
-            content,
-            el(
-              'h2',
-              { 'data-testid': 'detail-title' },
-              alert.exercise && el('span', { class: 'tag exercise-tag' }, t('feed.exercise')),
-              severityBadge(alert.severity),
-              ' ',
-              alert.title,
-            ),
-            el(
-              'p',
-              {},
-              `${name('kind', alert.kind)} · ${t('detail.tlp')}:${alert.tlp} · ${names('sector', alert.sectors)} · ${t('feed.col.orgs')} ${alert.organisationCount}`,
-            ),
-            el(
-              'div',
-              { class: 'detail-layout' },
-              el(
-                'div',
-                { class: 'detail-main' },
-                el('h3', {}, t('detail.reasons')),
-                el('ul', { 'data-testid': 'reasons' }, ...alert.reasons.map((r) => el('li', {}, r))),
-                el('h3', {}, t('detail.indicators')),
-                el(
-                  'ul',
-                  { class: 'indicators', 'data-testid': 'indicators' },
-                  ...alert.indicators.map((indicator) => {
-                    const safe = defang(indicator.type, indicator.value);
-                    const button = el(
-                      'button',
-                      {
-                        type: 'button',
-                        'aria-label': t('detail.copyLabel', { value: safe }),
-                        on: {
-                          click: () =>
-                            void navigator.clipboard?.writeText(safe).then(() => {
-                              button.textContent = t('detail.copied');
-                            }),
-                        },
-                      },
-                      t('detail.copy'),
-                    );
-                    return el(
-                      'li',
-                      {},
-                      el('span', { class: 'type' }, indicator.type),
-                      ' ',
-                      el('code', {}, safe),
-                      ' ',
-                      button,
-                    );
-                  }),
-                ),
-                el('h3', {}, t('detail.reports')),
-                alert.contributions
-                  ? el(
-                      'table',
-                      { class: 'reports', 'data-testid': 'contributions' },
-                      el(
-                        'thead',
-                        {},
-                        el(
-                          'tr',
-                          {},
-                          ...[
-                            t('detail.org'),
-                            t('heatmap.sector'),
-                            t('reports.field.category'),
-                            t('detail.tlp'),
-                            t('reports.col.received'),
-                          ].map((h) => el('th', { scope: 'col' }, h)),
-                        ),
-                      ),
-                      el(
-                        'tbody',
-                        {},
-                        ...alert.contributions.map((c) =>
-                          el(
-                            'tr',
-                            {},
-                            el('td', {}, c.organisationId),
-                            el('td', {}, name('sector', c.sector)),
-                            el('td', {}, name('category', c.category)),
-                            el('td', {}, c.tlp),
-                            el('td', {}, dateTime(c.receivedAt)),
-                          ),
-                        ),
-                      ),
-                    )
-                  : el('p', {}, t('detail.reportsCount', { count: alert.reportIds.length })),
-                el('h3', {}, t('detail.timeline')),
-                timeline,
-              ),
-              el(
-                'aside',
-                { class: 'card triage-panel', 'aria-label': t('detail.status') },
-                triageRegion,
-                isAnalyst() &&
-                  el(
-                    'div',
-                    { class: 'triage-forms' },
-                    el('label', { for: 'assignee' }, t('detail.assignee')),
-                    assigneeInput,
-                    el(
-                      'button',
-                      {
-                        type: 'button',
-                        'data-testid': 'assign',
-                        on: { click: () => void act(api.assign(id, assigneeInput.value.trim() || null)) },
-                      },
-                      t('detail.assign'),
-                    ),
-                    el('label', { for: 'note' }, t('detail.note')),
-                    noteInput,
-                    el(
-                      'button',
-                      {
-                        type: 'button',
-                        'data-testid': 'add-note',
-                        on: {
-                          click: () =>
-                            void act(
-                              api.note(id, noteInput.value.trim()).then(() => {
-                                noteInput.value = '';
-                              }),
-                            ),
-                        },
-                      },
-                      t('detail.addNote'),
-                    ),
-                    el(
-                      'p',
-                      {},
-                      el(
-                        'a',
-                        { href: `#/warnings/${id}`, 'data-testid': 'warn-from-alert' },
-                        t('detail.warn'),
-                      ),
-                    ),
-                  ),
-              ),
-            ),
-          );
-          update();
-        })
-        .catch((error) => {
-          content.textContent = t('error.generic', { reason: reason(error) });
-        });
-    reloadDetail = (alertId) => {
-      if (alertId === id) void load();
-    };
-    void load();
-    refreshView = update;
-  };
-
-  // ----- warnings -----
+  // ----- warnings and reports data -----
   const loadWarnings = async () => {
     if (!session) return;
-    const page = await session.api.warnings();
-    const known = new Set(warnings.map((w) => w.id));
-    warnings = [...warnings, ...page.items.filter((w) => !known.has(w.id))].sort(
-      (a, b) => Date.parse(b.publishedAt) - Date.parse(a.publishedAt),
-    );
-    await Promise.all(
-      page.items.map(async (item) => {
-        if (isAnalyst()) await loadWarningAcks(item.id);
-        else if (isRecipient()) {
-          const one = await session!.api.warning(item.id);
-          ownAcks.set(item.id, one.acknowledgedAt ?? null);
-        }
-      }),
-    );
+    try {
+      const page = await session.api.warnings();
+      const known = new Set(warnings.map((w) => w.id));
+      warnings = [...warnings, ...page.items.filter((w) => !known.has(w.id))].sort(
+        (a, b) => Date.parse(b.publishedAt) - Date.parse(a.publishedAt),
+      );
+      await Promise.all(
+        page.items.map(async (item) => {
+          if (isAnalyst()) await loadWarningAcks(item.id);
+          else if (isRecipient()) {
+            const one = await session!.api.warning(item.id);
+            ownAcks.set(item.id, one.acknowledgedAt ?? null);
+          }
+        }),
+      );
+    } catch (error) {
+      failed(error);
+    }
     scheduleRefresh();
   };
 
@@ -945,402 +1242,14 @@ export function startConsole(root: HTMLElement): void {
     scheduleRefresh();
   };
 
-  const renderWarnings = (main: HTMLElement, fromAlert?: string) => {
-    const list = el('section', { class: 'card', 'aria-live': 'polite', 'data-testid': 'warnings' });
-    // Side by side at 1280 px: the analyst composes while the acknowledgements come in.
-    if (isAnalyst()) append(main, el('div', { class: 'two-columns' }, composeWarning(fromAlert), list));
-    else append(main, list);
-    const update = () => {
-      replaceChildren(
-        list,
-        el('h2', {}, isAnalyst() ? t('warnings.title') : t('warnings.inbox')),
-        warnings.length === 0
-          ? el('p', {}, t('warnings.empty'))
-          : el(
-              'ul',
-              { class: 'warnings' },
-              ...warnings.map((warning) => {
-                const acks = warningAcks.get(warning.id) ?? new Map<string, string>();
-                const pending = warningPending.get(warning.id) ?? [];
-                const own = ownAcks.get(warning.id);
-                return el(
-                  'li',
-                  { 'data-testid': 'warning', 'data-warning-id': warning.id },
-                  el(
-                    'h3',
-                    {},
-                    warning.exercise && el('span', { class: 'tag exercise-tag' }, t('feed.exercise')),
-                    severityBadge(warning.severity),
-                    ' ',
-                    warning.title,
-                  ),
-                  el(
-                    'p',
-                    { class: 'meta' },
-                    `${dateTime(warning.publishedAt)} · TLP:${warning.tlp} · `,
-                    t('warnings.to', {
-                      sectors:
-                        warning.sectors === 'all'
-                          ? t('warnings.field.all')
-                          : names('sector', warning.sectors),
-                    }),
-                  ),
-                  el('p', { class: 'body' }, warning.body),
-                  warning.indicators.length > 0 &&
-                    el(
-                      'ul',
-                      { class: 'indicators' },
-                      ...warning.indicators.map((i) => el('li', {}, el('code', {}, defang(i.type, i.value)))),
-                    ),
-                  isAnalyst() &&
-                    el(
-                      'div',
-                      { 'data-testid': 'warning-acks' },
-                      el('p', {}, t('warnings.acks', { count: acks.size, pending: pending.length })),
-                      el(
-                        'ul',
-                        {},
-                        ...[...acks].map(([org, at]) =>
-                          el(
-                            'li',
-                            { 'data-testid': 'ack-org' },
-                            `${t('warnings.ackedBy')}: ${org} (${dateTime(at)})`,
-                          ),
-                        ),
-                        ...pending.map((org) =>
-                          el('li', { class: 'pending' }, `${t('warnings.pending')}: ${org}`),
-                        ),
-                      ),
-                    ),
-                  isRecipient() &&
-                    (own
-                      ? el('p', { 'data-testid': 'acked' }, t('warnings.acked', { at: dateTime(own) }))
-                      : el(
-                          'button',
-                          {
-                            type: 'button',
-                            'data-testid': 'ack',
-                            on: {
-                              click: () =>
-                                void session!.api.acknowledgeWarning(warning.id).then((ack) => {
-                                  ownAcks.set(warning.id, ack.at);
-                                  scheduleRefresh();
-                                }),
-                            },
-                          },
-                          t('warnings.ack'),
-                        )),
-                );
-              }),
-            ),
-      );
-    };
-    refreshView = update;
-    update();
-  };
-
-  const composeWarning = (fromAlert?: string) => {
-    const message = el('p', { role: 'status', 'data-testid': 'warning-message' });
-    const title = el('input', { id: 'w-title', type: 'text', 'data-testid': 'w-title' });
-    const body = el('textarea', { id: 'w-body', rows: 4, 'data-testid': 'w-body' });
-    const severity = el(
-      'select',
-      { id: 'w-severity' },
-      ...SEVERITIES.map((s) =>
-        el('option', { value: s, selected: s === 'high' }, t(`severity.${s}` as MessageKey)),
-      ),
-    );
-    const tlp = el(
-      'select',
-      { id: 'w-tlp' },
-      ...TLP_LEVELS.map((l) => el('option', { value: l, selected: l === 'GREEN' }, l)),
-    );
-    const sectors = SECTORS.map((s) =>
-      el('input', { type: 'checkbox', id: `w-sector-${s}`, value: s, 'data-testid': `w-sector-${s}` }),
-    );
-    const exercise = el('input', { type: 'checkbox', id: 'w-exercise' });
-    const source = detail && detail.alert.id === fromAlert ? detail.alert : undefined;
-    if (source) {
-      title.value = source.title;
-      body.value = source.reasons.join('\n');
-      severity.value = source.severity;
-      for (const box of sectors) box.checked = source.sectors.includes(box.value as Sector);
-    }
-    return el(
-      'form',
-      {
-        class: 'card compose',
-        'data-testid': 'compose-warning',
-        on: {
-          submit: (event) => {
-            event.preventDefault();
-            const candidate = {
-              title: title.value,
-              body: body.value,
-              severity: severity.value,
-              tlp: tlp.value,
-              sectors: sectors.filter((box) => box.checked).map((box) => box.value),
-              indicators: source ? source.indicators.map(({ type, value }) => ({ type, value })) : [],
-              alertIds: fromAlert ? [fromAlert] : [],
-              exercise: exercise.checked,
-            };
-            const checked = warningSubmissionSchema.safeParse(candidate);
-            if (!checked.success) {
-              message.textContent = checked.error.issues
-                .map((i) => `${i.path.join('.')}: ${i.message}`)
-                .join('; ');
-              return;
-            }
-            void session!.api
-              .publishWarning(checked.data)
-              .then((published) => {
-                message.textContent = t('warnings.published');
-                if (!warnings.some((w) => w.id === published.id)) warnings = [published, ...warnings];
-                void loadWarningAcks(published.id);
-                title.value = '';
-                body.value = '';
-              })
-              .catch((error) => {
-                message.textContent = t('action.failed', { reason: reason(error) });
-              });
-          },
-        },
-      },
-      el('h2', {}, t('warnings.compose')),
-      el('label', { for: 'w-title' }, t('warnings.field.title')),
-      title,
-      el('label', { for: 'w-body' }, t('warnings.field.body')),
-      body,
-      el('label', { for: 'w-severity' }, t('warnings.field.severity')),
-      severity,
-      el('label', { for: 'w-tlp' }, t('warnings.field.tlp')),
-      tlp,
-      el(
-        'fieldset',
-        { class: 'sectors' },
-        el('legend', {}, t('warnings.field.sectors')),
-        ...SECTORS.map((s, i) =>
-          el('label', { for: `w-sector-${s}`, class: 'inline' }, sectors[i]!, ` ${name('sector', s)}`),
-        ),
-      ),
-      fromAlert && el('p', {}, `${t('warnings.field.alerts')}: ${fromAlert}`),
-      el('label', { for: 'w-exercise', class: 'inline' }, exercise, ` ${t('warnings.field.exercise')}`),
-      el('button', { type: 'submit', 'data-testid': 'w-publish' }, t('warnings.publish')),
-      message,
-    );
-  };
-
-  // ----- reports -----
   const loadMyReports = async () => {
     if (!session) return;
-    myReports = (await session.api.myReports()).items;
+    try {
+      myReports = (await session.api.myReports()).items;
+    } catch (error) {
+      failed(error);
+    }
     scheduleRefresh();
-  };
-  let reportPoll: ReturnType<typeof setInterval> | undefined;
-
-  const renderReports = (main: HTMLElement) => {
-    const errors = new Map<string, HTMLElement>();
-    const field = (name: string, label: string, control: HTMLElement) => {
-      const error = el('p', {
-        class: 'field-error',
-        id: `r-${name}-error`,
-        'data-testid': `r-${name}-error`,
-      });
-      errors.set(name, error);
-      control.setAttribute('aria-describedby', error.id);
-      return el('div', { class: 'field' }, el('label', { for: `r-${name}` }, label), control, error);
-    };
-    const title = el('input', { id: 'r-title', type: 'text', 'data-testid': 'r-title' });
-    const description = el('textarea', { id: 'r-description', rows: 3 });
-    const category = el(
-      'select',
-      { id: 'r-category', 'data-testid': 'r-category' },
-      ...REPORT_CATEGORIES.map((c) => el('option', { value: c }, name('category', c))),
-    );
-    const severity = el(
-      'select',
-      { id: 'r-severity', 'data-testid': 'r-severity' },
-      ...SEVERITIES.map((s) =>
-        el('option', { value: s, selected: s === 'medium' }, t(`severity.${s}` as MessageKey)),
-      ),
-    );
-    const tlp = el(
-      'select',
-      { id: 'r-tlp', 'data-testid': 'r-tlp' },
-      ...TLP_LEVELS.map((l) => el('option', { value: l, selected: l === 'GREEN' }, l)),
-    );
-    const detectedAt = el('input', {
-      id: 'r-detectedAt',
-      type: 'datetime-local',
-      step: 1,
-      'data-testid': 'r-detectedAt',
-    });
-    const localNow = new Date(Date.now() - new Date().getTimezoneOffset() * 60_000)
-      .toISOString()
-      .slice(0, 19);
-    detectedAt.value = localNow;
-    const indicators = el('textarea', {
-      id: 'r-indicators',
-      rows: 6,
-      'data-testid': 'r-indicators',
-      spellcheck: false,
-    });
-    const exercise = el('input', { type: 'checkbox', id: 'r-exercise' });
-    const preview = el('ul', { class: 'preview', 'aria-live': 'polite', 'data-testid': 'r-preview' });
-    const message = el('p', { role: 'status', 'data-testid': 'r-message' });
-    const mine = el('section', { class: 'card', 'data-testid': 'my-reports' });
-
-    const showPreview = () => {
-      const lines = readIndicatorLines(indicators.value);
-      replaceChildren(
-        preview,
-        ...lines.map((line) =>
-          'error' in line
-            ? el(
-                'li',
-                { class: 'invalid', 'data-testid': 'indicator-invalid' },
-                `${line.line}: ${line.written} — ${line.error}`,
-              )
-            : el(
-                'li',
-                { class: 'valid', 'data-testid': 'indicator-valid' },
-                `${line.line}: ${line.type} `,
-                el('code', {}, line.canonical),
-              ),
-        ),
-      );
-      return lines;
-    };
-    indicators.addEventListener('input', () => void showPreview());
-
-    const form = el(
-      'form',
-      {
-        class: 'card report-form',
-        'data-testid': 'report-form',
-        novalidate: true,
-        on: {
-          submit: (event) => {
-            event.preventDefault();
-            for (const error of errors.values()) error.textContent = '';
-            const lines = showPreview();
-            const when = new Date(detectedAt.value);
-            const candidate = {
-              title: title.value,
-              ...(description.value.trim() ? { description: description.value } : {}),
-              category: category.value,
-              severity: severity.value,
-              tlp: tlp.value,
-              detectedAt: Number.isNaN(when.getTime()) ? detectedAt.value : when.toISOString(),
-              indicators: lines.map((line) =>
-                'error' in line
-                  ? { type: 'domain', value: line.written }
-                  : { type: line.type, value: line.value },
-              ),
-              exercise: exercise.checked,
-            };
-            // The same schema ingest applies, so what it would refuse is named here first.
-            const checked = reportSubmissionSchema.safeParse(candidate);
-            const bad = lines.filter((line) => 'error' in line);
-            if (!checked.success || bad.length > 0) {
-              for (const issue of checked.success ? [] : checked.error.issues) {
-                const name = String(issue.path[0]);
-                const target = errors.get(name);
-                if (target && name !== 'indicators') target.textContent = issue.message;
-              }
-              const indicatorError = errors.get('indicators')!;
-              if (bad.length > 0)
-                indicatorError.textContent = bad
-                  .map((line) => `${line.line}: ${'error' in line ? line.error : ''}`)
-                  .join('; ');
-              message.textContent = t('reports.invalid');
-              return;
-            }
-            void session!.api
-              .submitReport(checked.data)
-              .then((answer) => {
-                message.textContent = t('reports.sent', { id: answer.id });
-                title.value = '';
-                description.value = '';
-                indicators.value = '';
-                showPreview();
-                void loadMyReports();
-              })
-              .catch((error) => {
-                if (error instanceof ApiError)
-                  for (const f of error.fields) {
-                    const target = errors.get(f.field.split(/[.[]/)[0]!);
-                    if (target) target.textContent = `${f.field}: ${f.message}`;
-                  }
-                message.textContent = t('action.failed', { reason: reason(error) });
-              });
-          },
-        },
-      },
-      el('h2', {}, t('reports.title')),
-      field('title', t('reports.field.title'), title),
-      field('description', t('reports.field.description'), description),
-      field('category', t('reports.field.category'), category),
-      field('severity', t('reports.field.severity'), severity),
-      field('tlp', t('reports.field.tlp'), tlp),
-      field('detectedAt', t('reports.field.detectedAt'), detectedAt),
-      field('indicators', t('reports.field.indicators'), indicators),
-      el('p', {}, t('reports.preview')),
-      preview,
-      el('label', { for: 'r-exercise', class: 'inline' }, exercise, ` ${t('reports.field.exercise')}`),
-      el('button', { type: 'submit', 'data-testid': 'r-submit' }, t('reports.submit')),
-      message,
-    );
-    append(main, el('div', { class: 'two-columns' }, form, mine));
-
-    const update = () => {
-      replaceChildren(
-        mine,
-        el('h2', {}, t('reports.mine')),
-        myReports.length === 0
-          ? el('p', {}, t('reports.none'))
-          : el(
-              'table',
-              { class: 'reports' },
-              el(
-                'thead',
-                {},
-                el(
-                  'tr',
-                  {},
-                  ...[t('reports.field.title'), t('reports.col.received'), t('reports.col.status')].map((h) =>
-                    el('th', { scope: 'col' }, h),
-                  ),
-                ),
-              ),
-              el(
-                'tbody',
-                {},
-                ...myReports.map((report) =>
-                  el(
-                    'tr',
-                    { 'data-testid': 'my-report', 'data-report-id': report.id },
-                    el('td', { 'data-testid': 'my-report-title' }, report.title),
-                    el('td', {}, dateTime(report.receivedAt)),
-                    el(
-                      'td',
-                      { 'data-testid': 'my-report-status', 'data-status': report.status },
-                      t(`reports.status.${report.status}` as MessageKey),
-                    ),
-                  ),
-                ),
-              ),
-            ),
-      );
-    };
-    refreshView = update;
-    update();
-    // Status moves from accepted to processed without a stream event: asked again while any waits.
-    clearInterval(reportPoll);
-    reportPoll = setInterval(() => {
-      if (currentRoute().name !== 'reports' || !session) return clearInterval(reportPoll);
-      if (myReports.some((report) => report.status === 'accepted')) void loadMyReports();
-    }, 1_000);
   };
 
   // Ages and highlights move on by themselves.
@@ -1350,6 +1259,7 @@ export function startConsole(root: HTMLElement): void {
 
   void (async () => {
     config = await fetchConsoleConfig(gatewayUrl).catch(() => config);
+    link.heartbeatMs = config.heartbeatMs;
     const saved = sessionStorage.getItem(TOKEN_KEY);
     if (saved) await signIn(saved).catch(() => sessionStorage.removeItem(TOKEN_KEY));
     render();

@@ -40,3 +40,25 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
   parent.replaceChildren();
   append(parent, ...children);
 }
+
+/**
+ * A value that came from data (an organisation id, an indicator, a report's
+ * own words), marked so: it is shown as written in every language, and the
+ * Japanese page test tells it from text that should have been translated.
+ */
+export function dataValue(text: string, full?: string): HTMLSpanElement {
+  return el('span', { 'data-value': '', ...(full && full !== text ? { title: full } : {}) }, text);
+}
+
+/** A catalogue message with some placeholders filled by elements (data values), the rest by text. */
+export function fill(template: string, params: Record<string, Child>): Child[] {
+  const parts: Child[] = [];
+  let last = 0;
+  for (const match of template.matchAll(/\{(\w+)\}/g)) {
+    parts.push(template.slice(last, match.index));
+    parts.push(match[1]! in params ? params[match[1]!] : match[0]);
+    last = match.index + match[0].length;
+  }
+  parts.push(template.slice(last));
+  return parts.filter((part) => part !== '');
+}

@@ -51,3 +51,23 @@ describe('vocabulary names', () => {
     expect(Object.keys(VOCABULARY.ja).sort()).toEqual(expected);
   });
 });
+
+describe('alert phrases', () => {
+  const time = (iso: string) => `<${iso}>`;
+  it('render a title and reasons in either language from codes and parameters', async () => {
+    const { phraseText } = await import('../../src/i18n.js');
+    const title = {
+      code: 'shared-indicator',
+      params: { indicators: ['domain evil.example'], more: 2, organisations: 3 },
+    };
+    expect(phraseText('en', 'title', title, time)).toBe(
+      'domain evil.example and 2 more reported by 3 organisations',
+    );
+    expect(phraseText('ja', 'title', title, time)).toBe('3組織がdomain evil.example ほか2件を報告');
+    const sectors = { code: 'in-sectors', params: { sectors: ['finance', 'water'], countedOnly: 1 } };
+    expect(phraseText('ja', 'reason', sectors, time)).toBe('2分野（金融、水道）。ほか1組織が観測のみを共有');
+    const period = { code: 'detected-between', params: { from: 'A', to: 'B' } };
+    expect(phraseText('en', 'reason', period, time)).toBe('detected between <A> and <B>');
+    expect(phraseText('ja', 'reason', { code: 'from-a-newer-hub', params: {} }, time)).toBeUndefined();
+  });
+});

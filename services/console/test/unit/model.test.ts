@@ -2,14 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { AlertView } from '@renkei/schema';
 import {
   applyTriageStatus,
+  connectionState,
   heatLevel,
-  heatMap,
+  isEscalation,
   matchesFilter,
-  nextConnectionState,
-  openBySeverity,
-  reportsInLastHour,
+  middleTruncate,
   showsExercise,
+  sortFeed,
   upsertAlert,
+  visibleRange,
   type FeedAlert,
 } from '../../src/model.js';
 
@@ -80,9 +81,9 @@ describe('the live feed list', () => {
   });
 
   it('moves an alert on with alert-update frames', () => {
-    const list = upsertAlert([], { alert: alert(ID(1)), cursor: 'c1' });
-    expect(applyTriageStatus(list, ID(1), 'resolved')[0]!.triageStatus).toBe('resolved');
-    expect(applyTriageStatus(list, ID(2), 'resolved')[0]!.triageStatus).toBe('new');
+    const list = () => upsertAlert([], { alert: alert(ID(1)), cursor: 'c1' });
+    expect(applyTriageStatus(list(), ID(1), 'resolved')[0]!.triageStatus).toBe('resolved');
+    expect(applyTriageStatus(list(), ID(2), 'resolved')[0]!.triageStatus).toBe('new');
   });
 });
 
@@ -149,22 +150,7 @@ describe('counters, heat map and banner', () => {
     },
   ];
 
-  it('counts open alerts by severity, leaving closed ones out', () => {
-    expect(openBySeverity(list)).toEqual({ low: 0, medium: 0, high: 0, critical: 1 });
-  });
-
-  it('counts each report once within the hour', () => {
-    expect(reportsInLastHour(list, NOW)).toBe(1);
-  });
-
-  it('maps sector × category over 24 hours, each report once', () => {
-    const map = heatMap(list, NOW);
-    expect(map).toEqual({
-      sectors: ['finance', 'water'],
-      categories: ['malware', 'phishing'],
-      counts: { finance: { phishing: 1 }, water: { malware: 1 } },
-      max: 1,
-    });
+  it('shades heat-map cells from 0 (none) to 4 (the busiest)', () => {
     expect(heatLevel(0, 4)).toBe(0);
     expect(heatLevel(1, 4)).toBe(1);
     expect(heatLevel(4, 4)).toBe(4);
@@ -177,18 +163,75 @@ describe('counters, heat map and banner', () => {
   });
 });
 
-describe('connection state', () => {
-  it('is live on the first opening, reconnecting after, resumed on the next, gap when told', () => {
-    let state = nextConnectionState({ state: 'connecting' }, 'connecting', false);
-    expect(state).toEqual({ state: 'connecting' });
-    state = nextConnectionState(state, 'open', false);
-    expect(state).toEqual({ state: 'live' });
-    state = nextConnectionState(state, 'closed', true);
-    expect(state).toEqual({ state: 'reconnecting' });
-    state = nextConnectionState(state, 'connecting', true);
-    expect(state).toEqual({ state: 'reconnecting' });
-    state = nextConnectionState(state, 'open', true);
-    expect(state).toEqual({ state: 'resumed' });
-    expect(nextConnectionState(state, 'gap', true)).toEqual({ state: 'gap' });
+describe('connection truth', () => {
+  const facts = { socket: 'open' as const, lastFrameAt: NOW, heartbeatMs: 1_000 };
+  it('is live only while a frame or heartbeat came within two heartbeat intervals', () => {
+    expect(connectionState({ ...facts, lastFrameAt: undefined }, NOW)).toEqual({ state: 'connecting' });
+    expect(connectionState(facts, NOW + 2_000)).toEqual({ state: 'live' });
+    expect(connectionState(facts, NOW + 2_001)).toEqual({ state: 'reconnecting', silentForSeconds: 2 });
+    expect(connectionState({ ...facts, socket: 'closed' }, NOW + 500)).toEqual({
+      state: 'reconnecting',
+      silentForSeconds: 0,
+    });
+  });
+
+  it('says a gap for a while after the stream reported one, and a failure until signed in again', () => {
+    expect(connectionState({ ...facts, gapAt: NOW }, NOW + 1_000)).toEqual({ state: 'gap' });
+    expect(connectionState({ ...facts, gapAt: NOW - 20_000 }, NOW + 1_000)).toEqual({ state: 'live' });
+    expect(connectionState({ ...facts, failed: 'x' }, NOW)).toEqual({ state: 'failed', reason: 'x' });
+  });
+});
+
+describe('a list for a shift', () => {
+  const item = (n: number, overrides: Partial<AlertView>): FeedAlert => ({
+    alert: alert(ID(n), overrides),
+    cursor: `c${n}`,
+    triageStatus: 'new',
+  });
+  const list = [
+    item(1, { severity: 'low', organisationCount: 9, updatedAt: '2026-11-30T11:03:00Z' }),
+    item(2, { severity: 'critical', organisationCount: 2, updatedAt: '2026-11-30T11:02:00Z' }),
+    item(3, { severity: 'critical', organisationCount: 5, updatedAt: '2026-11-30T11:01:00Z' }),
+  ];
+
+  it('sorts by severity, age or organisations, newest first among equals', () => {
+    const ids = (sorted: readonly FeedAlert[]) => sorted.map((entry) => entry.cursor);
+    expect(ids(sortFeed(list, { by: 'severity', descending: true }))).toEqual(['c2', 'c3', 'c1']);
+    expect(ids(sortFeed(list, { by: 'organisations', descending: true }))).toEqual(['c1', 'c3', 'c2']);
+    expect(ids(sortFeed(list, { by: 'time', descending: false }))).toEqual(['c3', 'c2', 'c1']);
+    expect(sortFeed(list, { by: 'time', descending: true })).toBe(list);
+  });
+
+  it('draws only the rows in view and a few either side', () => {
+    expect(visibleRange(0, 400, 40, 10_000, 5)).toEqual({ start: 0, end: 15 });
+    expect(visibleRange(40_000, 400, 40, 10_000, 5)).toEqual({ start: 995, end: 1_015 });
+    expect(visibleRange(399_990, 400, 40, 10_000, 5)).toEqual({ start: 9_994, end: 10_000 });
+    expect(visibleRange(0, 400, 40, 0, 5)).toEqual({ start: 0, end: 0 });
+  });
+
+  it('cuts a long value in the middle, keeping both ends', () => {
+    const hash = 'a'.repeat(30) + 'b'.repeat(34);
+    expect(middleTruncate(hash, 21)).toBe(`${'a'.repeat(10)}…${'b'.repeat(10)}`);
+    expect(middleTruncate('short', 21)).toBe('short');
+    expect([...middleTruncate('連携'.repeat(20), 9)]).toHaveLength(9);
+  });
+
+  it('calls a new version at a higher severity an escalation', () => {
+    expect(isEscalation(alert(ID(1), { severity: 'high' }), alert(ID(1), { severity: 'critical' }))).toBe(
+      true,
+    );
+    expect(isEscalation(alert(ID(1), { severity: 'high' }), alert(ID(1), { severity: 'high' }))).toBe(false);
+    expect(isEscalation(undefined, alert(ID(1), { severity: 'critical' }))).toBe(false);
+  });
+
+  it('keeps 10,000 alerts in order with each insertion', () => {
+    let many: FeedAlert[] = [];
+    for (let n = 0; n < 2_000; n += 1)
+      many = upsertAlert(many, {
+        alert: alert(ID(n), { updatedAt: new Date(NOW - ((n * 7919) % 2_000) * 1000).toISOString() }),
+        cursor: `c${n}`,
+      });
+    const times = many.map((entry) => Date.parse(entry.alert.updatedAt));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
   });
 });

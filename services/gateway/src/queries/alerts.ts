@@ -1,5 +1,5 @@
 import type { Queryable } from '@renkei/db';
-import type { AlertRecord, Tlp } from '@renkei/schema';
+import type { AlertRecord, Tlp, TriageStatus } from '@renkei/schema';
 
 export interface AlertRow {
   /** The feed position of the alert's latest version (or, in lists, of the version placed there). */
@@ -81,6 +81,18 @@ export async function listAlertVersions(db: Queryable, id: string): Promise<Vers
       WHERE alert_id = $1 AND position IS NOT NULL
       ORDER BY version`,
     [id],
+  );
+  return rows;
+}
+
+/** Every alert on the feed at its latest version, with where its triage stands (`new` when never triaged). */
+export async function listAlertsWithTriage(
+  db: Queryable,
+): Promise<{ record: AlertRecord; status: TriageStatus }[]> {
+  const { rows } = await db.query<{ record: AlertRecord; status: TriageStatus }>(
+    `SELECT a.record, COALESCE(t.status, 'new') AS status FROM alerts a
+       LEFT JOIN alert_triage t ON t.alert_id = a.id
+      WHERE a.position IS NOT NULL`,
   );
   return rows;
 }

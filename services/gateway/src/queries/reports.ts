@@ -41,3 +41,33 @@ export async function listOwnReports(
   );
   return rows;
 }
+
+export interface ReadableReportRow {
+  id: string;
+  organisation_id: string;
+  sector: string;
+  title: string;
+  description: string | null;
+  category: string;
+  severity: string;
+  tlp: string;
+  detected_at: string;
+  received_at: string;
+  exercise: boolean;
+  indicators: { type: string; value: string }[];
+}
+
+/** Stored reports by id with their indicators as reported; the caller has already decided which it may read. */
+export async function findReports(db: Queryable, ids: readonly string[]): Promise<ReadableReportRow[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<ReadableReportRow>(
+    `SELECT r.id, r.organisation_id, r.sector, r.title, r.description, r.category, r.severity, r.tlp,
+            r.detected_at, r.received_at, r.exercise,
+            coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value) ORDER BY i.position)
+                        FROM report_indicators i WHERE i.report_id = r.id), '[]'::json) AS indicators
+       FROM reports r WHERE r.id = ANY($1::uuid[])
+      ORDER BY r.received_at, r.id`,
+    [ids],
+  );
+  return rows;
+}

@@ -4,6 +4,7 @@ import type { Pool } from '@renkei/db';
 import { errorReplies, invalidField, type HttpServer } from '@renkei/http';
 import {
   alertTlpsFor,
+  audienceOf,
   isAnalyst,
   seesEveryVersion,
   viewAlert,
@@ -14,6 +15,10 @@ import { RenkeiError } from '@renkei/runtime';
 import {
   alertDetailSchema,
   alertPageSchema,
+  alertReportSchema,
+  alertSummarySchema,
+  bulkTriageResultSchema,
+  bulkTriageSchema,
   cursorSchema,
   triageAssigneeChangeSchema,
   triageNoteSchema,
@@ -21,12 +26,22 @@ import {
   triageUpdateSchema,
   type AlertDetail,
   type AlertPage,
+  type AlertSummary,
   type AlertView,
+  type BulkTriageResult,
   type TriageUpdate,
 } from '@renkei/schema';
-import { findAlert, listAlertsAfter, listAlertsBefore, listAlertVersions } from '../queries/alerts.js';
+import {
+  findAlert,
+  listAlertsAfter,
+  listAlertsBefore,
+  listAlertVersions,
+  listAlertsWithTriage,
+} from '../queries/alerts.js';
+import { findReports } from '../queries/reports.js';
 import { findTriage, listTriageHistory, triageStatusesOf } from '../queries/triage.js';
 import { opened } from '../cursors.js';
+import { summariseAlerts } from '../summary.js';
 import { applyTriage, type TriageRequest } from '../triage.js';
 
 const listQuery = z.object({
@@ -41,6 +56,13 @@ const alertParams = z.object({ id: z.uuid() });
 
 /** Candidate versions read per query while filling a viewer's page. */
 const CANDIDATE_BATCH = 200;
+
+/**
+ * How long one read of every alert serves the summary: every open tab asks
+ * again after each event, and this bounds what a burst costs the database
+ * to a couple of reads a second however many tabs are open.
+ */
+const SUMMARY_READ_MS = 500;
 
 /** Triage is the GSOC's work: only analysts move, assign and annotate alerts. */
 const TRIAGE_ROLES = ['analyst'] as const;
@@ -113,6 +135,81 @@ export function alertRoutes(app: HttpServer, { pool, cursors }: { pool: Pool; cu
     },
   );
 
+  let summaryRead: { at: number; rows: ReturnType<typeof listAlertsWithTriage> } | undefined;
+  /** Per audience (viewers who see the same), the summary of the current read. */
+  let summaries = new Map<string, AlertSummary>();
+  app.get(
+    '/v1/alerts/summary',
+    {
+      schema: {
+        summary: 'Counters and heat map over every alert the caller may see',
+        description:
+          'Open alerts per severity (of the caller’s view), exercise alerts apart; for analysts also reports in alerts ' +
+          'over the last hour and a sector × category heat map of the last 24 hours. The same answer for every tab: ' +
+          'ask again after `alert` and `alert-update` frames.',
+        tags: ['alerts'],
+        response: { 200: alertSummarySchema, ...errorReplies('RENKEI_UNAVAILABLE') },
+      },
+    },
+    async (request): Promise<AlertSummary> => {
+      const principal = principalOf(request);
+      const now = Date.now();
+      if (!summaryRead || now - summaryRead.at > SUMMARY_READ_MS) {
+        const rows = listAlertsWithTriage(pool);
+        // A failed read is not kept: the next request reads again.
+        rows.catch(() => (summaryRead = undefined));
+        summaryRead = { at: now, rows };
+        summaries = new Map();
+      }
+      const read = summaryRead;
+      const audience = audienceOf(principal);
+      const known = summaries.get(audience);
+      if (known) return known;
+      const summary = summariseAlerts(principal, await read.rows, read.at);
+      if (summaryRead === read) summaries.set(audience, summary);
+      return summary;
+    },
+  );
+
+  app.post(
+    '/v1/alerts/triage',
+    {
+      schema: {
+        summary: 'One triage change for many alerts (bulk acknowledge, assign, resolve)',
+        description:
+          'Analysts only. Each alert is changed in its own transaction, stored, audited and pushed as an `alert-update` ' +
+          'frame, as if asked one by one; the answer has one result per alert, a refusal (already in that status, no such ' +
+          'alert) beside the others that were done.',
+        tags: ['triage'],
+        body: bulkTriageSchema,
+        response: {
+          200: bulkTriageResultSchema,
+          ...errorReplies('RENKEI_INVALID_REQUEST', 'RENKEI_FORBIDDEN', 'RENKEI_UNAVAILABLE'),
+        },
+      },
+    },
+    async (request): Promise<BulkTriageResult> => {
+      const principal = principalOf(request);
+      requireAnyRole(principal, TRIAGE_ROLES);
+      const { alertIds, change } = request.body;
+      const triage: TriageRequest =
+        change.kind === 'status'
+          ? { kind: 'status', status: change.status, note: change.note }
+          : { kind: 'assignee', assignee: change.assignee };
+      const results: BulkTriageResult['results'] = [];
+      // One after another: each takes its alert's lock, and a burst of 500 must not take 500 connections.
+      for (const alertId of new Set(alertIds)) {
+        try {
+          results.push({ alertId, ok: true, update: await applyTriage(pool, principal, alertId, triage) });
+        } catch (error) {
+          if (!(error instanceof RenkeiError) || error.code === 'RENKEI_UNAVAILABLE') throw error;
+          results.push({ alertId, ok: false, code: error.code, message: error.message });
+        }
+      }
+      return { results };
+    },
+  );
+
   app.get(
     '/v1/alerts/:id',
     {
@@ -136,7 +233,12 @@ export function alertRoutes(app: HttpServer, { pool, cursors }: { pool: Pool; cu
       const view = row && viewAlert(principal, row.record);
       // An alert the caller may not see is answered like one that does not exist.
       if (!row || !view) throw new RenkeiError('RENKEI_NOT_FOUND', `no alert ${id}`);
-      const [versions, triage] = await Promise.all([listAlertVersions(pool, id), findTriage(pool, id)]);
+      const [versions, triage, reports] = await Promise.all([
+        listAlertVersions(pool, id),
+        findTriage(pool, id),
+        // The view names only the reports this viewer may read; their words come from the store.
+        findReports(pool, view.reportIds),
+      ]);
       const analyst = isAnalyst(principal);
       // Its cursor is that of the version that last changed this viewer's view, as in the list.
       const seen = viewedVersion(principal, row.record);
@@ -150,6 +252,23 @@ export function alertRoutes(app: HttpServer, { pool, cursors }: { pool: Pool; cu
         triage: analyst
           ? { status: triage.status, assignee: triage.assignee, history: await listTriageHistory(pool, id) }
           : { status: triage.status },
+        reports: reports.map((report) =>
+          alertReportSchema.parse({
+            id: report.id,
+            organisationId: report.organisation_id,
+            sector: report.sector,
+            title: report.title,
+            description: report.description,
+            category: report.category,
+            severity: report.severity,
+            // A tightening since the alert's version shows as the report's label now.
+            tlp: report.tlp,
+            detectedAt: report.detected_at,
+            receivedAt: report.received_at,
+            exercise: report.exercise,
+            indicators: report.indicators,
+          }),
+        ),
       };
     },
   );

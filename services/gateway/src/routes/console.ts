@@ -33,6 +33,8 @@ export interface ConsoleSettings {
 export const consoleConfigSchema = z.strictObject({
   ingestUrl: z.string(),
   devMode: z.boolean(),
+  /** How often the stream sends `heartbeat`: the page says "Live" only while one came within two of these. */
+  heartbeatMs: z.number().int().positive(),
 });
 
 const devTokenRequestSchema = z.strictObject({
@@ -159,7 +161,13 @@ export function demoRolesFor(kind: z.infer<typeof organisationKindSchema>): Demo
  */
 export function consoleRoutes(
   app: HttpServer,
-  deps: { console?: ConsoleSettings; registry: OrganisationRegistry; logger: Logger; pool: Queryable },
+  deps: {
+    console?: ConsoleSettings;
+    registry: OrganisationRegistry;
+    logger: Logger;
+    pool: Queryable;
+    heartbeatMs?: number;
+  },
 ): void {
   const settings = deps.console;
   if (!settings) return;
@@ -220,6 +228,7 @@ export function consoleRoutes(
     consoleConfigSchema.parse({
       ingestUrl: settings.ingestUrl,
       devMode: devMode !== null && refusalOf(request) === null,
+      heartbeatMs: deps.heartbeatMs ?? 30_000,
     }),
   );
 

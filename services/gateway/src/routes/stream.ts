@@ -82,6 +82,7 @@ export function streamRoutes(app: HttpServer, deps: StreamRouteDeps): void {
           sector: principal.sector,
           roles: principal.roles,
         },
+        heartbeatMs: deps.heartbeatMs,
       };
       const connection = hub.connect(principal, socket, {
         // The socket the upgrade came on is the one ws writes to.

@@ -9,6 +9,8 @@ import {
   alertDetailSchema,
   alertPageSchema,
   triageUpdateSchema,
+  alertSummarySchema,
+  bulkTriageResultSchema,
   type AlertRecord,
   type Tlp,
 } from '@renkei/schema';
@@ -23,6 +25,7 @@ import {
   type TestDatabase,
   type TestKeys,
 } from '@renkei/testing';
+import { reopenIfEscalated } from '../../src/escalation.js';
 import { buildGatewayApp } from '../../src/app.js';
 import { StreamHub } from '../../src/stream-hub.js';
 
@@ -323,6 +326,94 @@ describe('gateway, built in-process', () => {
     ]);
   });
 
+  it('triages many alerts in one request, each as if asked alone, naming the ones it could not move', async () => {
+    const [one] = await storeVersionedAlert(['GREEN', 'GREEN'], 80);
+    const [two] = await storeVersionedAlert(['GREEN', 'GREEN'], 82);
+    const missing = randomUUID();
+    const answer = await post(analyst, 'triage', {
+      alertIds: [one!.id, two!.id, missing],
+      change: { kind: 'status', status: 'acknowledged' },
+    });
+    expect(answer.statusCode).toBe(200);
+    const { results } = bulkTriageResultSchema.parse(answer.json());
+    expect(results.map((result) => [result.alertId, result.ok])).toEqual([
+      [one!.id, true],
+      [two!.id, true],
+      [missing, false],
+    ]);
+    expect(results[2]).toMatchObject({ code: 'RENKEI_NOT_FOUND' });
+    const again = bulkTriageResultSchema.parse(
+      (
+        await post(analyst, 'triage', {
+          alertIds: [one!.id],
+          change: { kind: 'status', status: 'acknowledged' },
+        })
+      ).json(),
+    );
+    expect(again.results[0]).toMatchObject({ ok: false, code: 'RENKEI_CONFLICT' });
+    const outbox = await database.pool.query(
+      `SELECT 1 FROM feed_outbox WHERE kind = 'alert-update' AND payload->>'alertId' = ANY($1::text[])`,
+      [[one!.id, two!.id]],
+    );
+    expect(outbox.rowCount).toBe(2);
+    expect(
+      (await post(ceptar, 'triage', { alertIds: [two!.id], change: { kind: 'assignee', assignee: 'x' } }))
+        .statusCode,
+    ).toBe(403);
+    const bad = await post(analyst, 'triage', { alertIds: [], change: { kind: 'status', status: 'nope' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('alertIds');
+  });
+
+  it('counts open alerts per severity over everything the caller may see, from its own view only', async () => {
+    const summary = async (token: string) => {
+      // The summary is read at most every half second for everyone: wait out the last read.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      const answer = await http.app.inject({
+        method: 'GET',
+        url: '/v1/alerts/summary',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(answer.statusCode).toBe(200);
+      return alertSummarySchema.parse(answer.json());
+    };
+    const [analystBefore, ceptarBefore] = [await summary(analyst), await summary(ceptar)];
+    await storeAlert('GREEN', 90);
+    await storeAlert('RED', 91);
+    const [analystAfter, ceptarAfter] = [await summary(analyst), await summary(ceptar)];
+    expect(analystAfter.total - analystBefore.total).toBe(2);
+    expect(analystAfter.open.high - analystBefore.open.high).toBe(2);
+    expect(analystAfter.heatMap).not.toBeNull();
+    // The RED alert rests on reports the CEPTAR may not know of: only the GREEN one counts for it.
+    expect(ceptarAfter.total - ceptarBefore.total).toBe(1);
+    expect(ceptarAfter.reportsLastHour).toBeNull();
+    expect(ceptarAfter.heatMap).toBeNull();
+  });
+
+  it('reopens a resolved alert when a new version escalates it, saying why, once however many gateways try', async () => {
+    const [, second] = await storeVersionedAlert(['GREEN', 'GREEN', 'GREEN'], 100);
+    const escalated = { ...second!, severity: 'critical' as const };
+    await database.pool.query(`UPDATE alert_versions SET record = $3 WHERE alert_id = $1 AND version = $2`, [
+      escalated.id,
+      escalated.version,
+      escalated,
+    ]);
+    expect(await reopenIfEscalated(database.pool, escalated, logger), 'nothing to reopen yet').toBe(false);
+    expect((await post(analyst, `${escalated.id}/status`, { status: 'resolved' })).statusCode).toBe(200);
+    const tries = await Promise.all([1, 2, 3].map(() => reopenIfEscalated(database.pool, escalated, logger)));
+    expect(tries.filter(Boolean)).toHaveLength(1);
+    const shown = alertDetailSchema.parse((await detail(analyst, escalated.id)).json());
+    expect(shown.triage.status).toBe('investigating');
+    expect(shown.triage.history!.at(-1)).toMatchObject({
+      status: 'investigating',
+      by: 'renkei',
+      note: 'escalated from high to critical',
+    });
+    // A version at the same severity reopens nothing.
+    expect((await post(analyst, `${escalated.id}/status`, { status: 'resolved' })).statusCode).toBe(200);
+    expect(await reopenIfEscalated(database.pool, { ...escalated, severity: 'high' }, logger)).toBe(false);
+  });
+
   it('serialises concurrent changes to one alert: each feed event shows the state after all before it', async () => {
     const [version] = await storeVersionedAlert(['GREEN', 'GREEN'], 30);
     const id = version!.id;
@@ -387,6 +478,11 @@ describe('gateway, built in-process', () => {
     const forAnalyst = alertDetailSchema.parse((await detail(analyst, id)).json());
     expect(forAnalyst.alert).toMatchObject({ id, version: 2, cursor: S(51) });
     expect(forAnalyst.alert.contributions).toHaveLength(3);
+    // The reports behind it, readable: every one for analysts.
+    expect(forAnalyst.reports?.map((report) => report.id).sort()).toEqual(
+      forAnalyst.alert.reportIds.slice().sort(),
+    );
+    expect(forAnalyst.reports).toHaveLength(3);
     expect(forAnalyst.versions.map((v) => [v.version, v.cursor])).toEqual([
       [1, S(50)],
       [2, S(51)],
@@ -402,6 +498,7 @@ describe('gateway, built in-process', () => {
     const forCeptar = alertDetailSchema.parse((await detail(ceptar, id)).json());
     expect(forCeptar.triage).toEqual({ status: 'investigating' });
     expect(forCeptar.alert.contributions).toBeUndefined();
+    expect(forCeptar.reports).toEqual([]);
     // Version 2 only added another report of an organisation already counted: nothing a
     // sector body may know of changed, so for it the alert has one version, at 50.
     expect(forCeptar.alert).toMatchObject({ version: 1, cursor: S(50) });

@@ -101,7 +101,11 @@ describe('gateway: the console and its routes', () => {
     for (const url of ['/assets/..%2Findex.html', '/assets/..%2F..%2F..%2Fetc%2Fpasswd', '/assets/.hidden'])
       expect((await http.app.inject({ method: 'GET', url })).statusCode, url).toBe(404);
     const config = await http.app.inject({ method: 'GET', url: '/console-config.json' });
-    expect(config.json()).toEqual({ ingestUrl: 'http://127.0.0.1:7400', devMode: false });
+    expect(config.json()).toEqual({
+      ingestUrl: 'http://127.0.0.1:7400',
+      devMode: false,
+      heartbeatMs: 30_000,
+    });
   });
 
   it('says how to build the console when it was never built', async () => {

@@ -318,6 +318,13 @@ describe('the live stream', () => {
     expect(code).toBe(4401);
   });
 
+  it('sends a heartbeat frame each interval, named in the welcome, so a browser can tell a dead connection', async () => {
+    const stream = await open(gateway.url, tokens.analyst);
+    expect(stream.frames[0]).toMatchObject({ type: 'welcome', heartbeatMs: 300 });
+    await eventually(() => expect(stream.heartbeats).toBeGreaterThanOrEqual(2));
+    await stream.close();
+  });
+
   it('drops a connection that stops answering pings', async () => {
     const silent = await open(gateway.url, tokens.analyst, { wsOptions: { autoPong: false } });
     const { code } = await silent.closed;

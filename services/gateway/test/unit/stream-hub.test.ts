@@ -664,6 +664,8 @@ describe('StreamHub: heartbeats, access and shutdown', () => {
     const silent = connect(analyst());
     hub.heartbeat();
     expect([answering.socket.pings, silent.socket.pings]).toEqual([1, 1]);
+    // Beside each ping, a frame a browser can see.
+    expect(answering.socket.frames().filter((frame) => frame.type === 'heartbeat')).toHaveLength(1);
     answering.connection.alive = true; // its pong came back
     hub.heartbeat();
     expect(silent.socket.terminated).toBe(true);
