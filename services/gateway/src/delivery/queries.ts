@@ -124,6 +124,13 @@ export async function deleteEndpoint(db: Queryable, id: string, by: string): Pro
   return true;
 }
 
+export async function hasLiveEndpoints(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ any: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM delivery_endpoints WHERE deleted_at IS NULL) AS any',
+  );
+  return rows[0]!.any;
+}
+
 /** An endpoint with its organisation, as the planner judges each event for it. */
 export interface PlanningTarget {
   endpoint: { id: string; organisationId: string; send: DeliverySelection; startPosition: string };
@@ -150,13 +157,12 @@ export async function planningTargets(db: Queryable): Promise<PlanningTarget[]> 
   });
 }
 
-/** The planner's position, made at the feed's head the first time. Locks the row until commit. */
+/**
+ * The planner's position; locks the row until commit. Made at 0 the first
+ * time: planning starts no earlier than the oldest endpoint's start anyway.
+ */
 export async function lockDeliveryHead(db: Queryable): Promise<string> {
-  await db.query(
-    `INSERT INTO delivery_head (position)
-     SELECT position FROM feed_head WHERE singleton
-     ON CONFLICT (only_row) DO NOTHING`,
-  );
+  await db.query(`INSERT INTO delivery_head (position) VALUES (0) ON CONFLICT (only_row) DO NOTHING`);
   const { rows } = await db.query<{ position: string }>(
     `SELECT position::text AS position FROM delivery_head FOR UPDATE`,
   );

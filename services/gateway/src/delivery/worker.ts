@@ -20,6 +20,7 @@ import { Wakeable, type Closable, type Logger } from '@renkei/runtime';
 import type { DeliveryLanguage } from '@renkei/schema';
 import type { Mailer } from './mailer.js';
 import {
+  hasLiveEndpoints,
   insertDeliveries,
   listEndpoints,
   lockDeliveryHead,
@@ -178,16 +179,27 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   const plan = () =>
     withTransaction(pool, async (db) => {
       const head = await lockDeliveryHead(db);
-      const events = await readFeed(db, head, PLAN_BATCH);
-      if (events.length === 0) return false;
-      if (BigInt(events[0]!.position) > BigInt(head) + 1n) {
+      const targets = await planningTargets(db);
+      if (targets.length === 0) return false;
+      // No endpoint wants anything up to the youngest start: planning goes on from there.
+      const earliest = targets.reduce(
+        (least, { endpoint }) =>
+          BigInt(endpoint.startPosition) < least ? BigInt(endpoint.startPosition) : least,
+        BigInt(targets[0]!.endpoint.startPosition),
+      );
+      const from = BigInt(head) > earliest ? BigInt(head) : earliest;
+      const events = await readFeed(db, from.toString(), PLAN_BATCH);
+      if (events.length === 0) {
+        if (from > BigInt(head)) await setDeliveryHead(db, from.toString());
+        return false;
+      }
+      if (BigInt(events[0]!.position) > from + 1n) {
         // Retention removed events no gateway had planned (every gateway was down longer than the feed keeps).
         log.warn(
-          { from: head, resumeFrom: events[0]!.position },
+          { from: from.toString(), resumeFrom: events[0]!.position },
           'feed events were forgotten before delivery',
         );
       }
-      const targets = await planningTargets(db);
       const planned: PlannedDelivery[] = [];
       for (const event of events) {
         for (const { endpoint, organisation } of targets) {
@@ -286,15 +298,23 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       sleep.beginRound();
       let wait = options.pollEveryMs;
       try {
-        if (!leadership.isLeading() && (await leadership.tryToLead())) log.info('leading delivery');
+        // Leading holds a connection of its own: only worth it while some endpoint exists (a hub
+        // without any, and every test suite that starts gateways, spends no connection on it).
+        if (!(await hasLiveEndpoints(pool))) {
+          if (leadership.isLeading()) {
+            await leadership.stepDown();
+            metrics?.deliveryLag.reset();
+            log.info('no delivery endpoints: not leading delivery');
+          }
+        } else if (!leadership.isLeading() && (await leadership.tryToLead())) log.info('leading delivery');
         if (leadership.isLeading()) {
           while (!closed && (await plan()));
           wait = Math.max(10, Math.min(wait, await dispatch()));
-          if (Date.now() - lastPrune > 3_600_000) {
-            lastPrune = Date.now();
-            const pruned = await pruneDeliveries(pool, options.retentionMs);
-            if (pruned > 0) log.info({ pruned }, 'old deliveries forgotten');
-          }
+        }
+        if (Date.now() - lastPrune > 3_600_000) {
+          lastPrune = Date.now();
+          const pruned = await pruneDeliveries(pool, options.retentionMs);
+          if (pruned > 0) log.info({ pruned }, 'old deliveries forgotten');
         }
         failures = 0;
       } catch (error) {
