@@ -273,7 +273,8 @@ describe('the console on a watch floor', () => {
       .toMatch(/Reconnecting… \(nothing heard for [2-9] s\)/);
     await shoot(page, 'reconnecting');
     delivering = true;
-    await page.locator('[data-testid="connection"][data-state="live"]').waitFor({ timeout: 15_000 });
+    // The client reconnects with jittered backoff: on a loaded machine that can take a while.
+    await page.locator('[data-testid="connection"][data-state="live"]').waitFor({ timeout: 45_000 });
   });
 
   it('4: pages back through every alert after a reload, past the first page', async () => {
@@ -293,8 +294,17 @@ describe('the console on a watch floor', () => {
       .toContain('All alerts loaded');
     const loaded = Number(/of (\d+) loaded/.exec((await page.getByTestId('feed-footer').textContent())!)![1]);
     expect(loaded).toBeGreaterThanOrEqual(SEEDED);
-    // The oldest seeded alert is reachable at the bottom.
-    await page.locator('[data-testid="feed-row"]', { hasText: 'seed-1.example' }).waitFor();
+    // The oldest seeded alert is reachable at the bottom (scrolled there again: the last page loaded
+    // after the last scroll made the list longer, and a virtualised list draws only what is in view).
+    await expect
+      .poll(
+        async () => {
+          await viewport.evaluate((element) => element.scrollTo(0, element.scrollHeight));
+          return page.locator('[data-testid="feed-row"]', { hasText: 'seed-1.example' }).count();
+        },
+        { timeout: 30_000 },
+      )
+      .toBeGreaterThan(0);
     // Sorting by severity puts critical first.
     await page.getByTestId('sort-severity').click();
     await viewport.evaluate((element) => element.scrollTo(0, 0));
