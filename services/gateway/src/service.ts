@@ -1,6 +1,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { accessSettingsFrom, hubSecretFileIn, keyFilesIn, watchTokenVerifier } from '@renkei/auth';
+import {
+  accessSettingsFrom,
+  deriveHubKey,
+  ensureHubSecret,
+  hubSecretFileIn,
+  keyFilesIn,
+  watchTokenVerifier,
+} from '@renkei/auth';
 import { createConsumer, createKafka, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, watchDatabase } from '@renkei/db';
 import { feedBounds, readFeed, startFeedFollower, startFeedRelay } from '@renkei/feed';
@@ -213,6 +220,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           ingestUrl: config.GATEWAY_INGEST_URL,
           signing: exerciseSigning,
           tickMs: config.GATEWAY_EXERCISE_TICK_MS,
+          idKey: deriveHubKey(
+            await ensureHubSecret(config.HUB_SECRET_FILE ?? hubSecretFileIn(stateDirectory())),
+            'exercise-id',
+          ),
         }),
       (scheduler) => scheduler.close(),
       'exercise-scheduler',

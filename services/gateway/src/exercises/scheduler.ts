@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { recordAudit } from '@renkei/audit';
@@ -14,6 +13,7 @@ import {
 import { appendToFeed } from '@renkei/feed';
 import type { OrganisationRegistry } from '@renkei/registry';
 import type { ExerciseInject, WarningRecord } from '@renkei/schema';
+import { importedReportId } from '@renkei/stix/ids';
 import {
   activeRunIds,
   claimDueInject,
@@ -44,15 +44,12 @@ export interface ExerciseSchedulerOptions {
   signing: InjectSigning | null;
   /** How often due injects and finished runs are looked for. */
   tickMs: number;
-}
-
-/** An id nobody else makes: the same run and inject always name the same report or warning. */
-export function injectItemId(runId: string, injectId: string, kind: string): string {
-  const hex = createHash('sha256')
-    .update(`renkei-exercise\u0000${runId}\u0000${injectId}\u0000${kind}`)
-    .digest('hex');
-  // RFC 9562 version 8 (custom), variant 10.
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  /**
+   * Names the reports and warnings injects make (the hub secret's `exercise-id`
+   * key): fixed by run and inject, so a retry is the same submission, and
+   * unpredictable, so no participant can take an inject's id first and block it.
+   */
+  idKey: Uint8Array;
 }
 
 /**
@@ -69,6 +66,8 @@ export function injectItemId(runId: string, injectId: string, kind: string): str
  */
 export function startExerciseScheduler(options: ExerciseSchedulerOptions): { close(): Promise<void> } {
   const { pool, logger } = options;
+  const itemId = (runId: string, injectId: string, kind: string) =>
+    importedReportId({ key: options.idKey, scope: 'exercise' }, [runId, injectId, kind]);
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -154,7 +153,7 @@ export function startExerciseScheduler(options: ExerciseSchedulerOptions): { clo
   ): Promise<{ reportId?: string; warningId?: string; recipients?: string[] }> {
     switch (inject.kind) {
       case 'report': {
-        const reportId = injectItemId(run.id, inject.id, 'report');
+        const reportId = itemId(run.id, inject.id, 'report');
         const due = realTimeOf(clockOf(run), row.offsetMs, Date.now()) ?? Date.now();
         await submitReport(run, inject, {
           id: reportId,
@@ -165,7 +164,7 @@ export function startExerciseScheduler(options: ExerciseSchedulerOptions): { clo
         return { reportId };
       }
       case 'warning': {
-        const warningId = injectItemId(run.id, inject.id, 'warning');
+        const warningId = itemId(run.id, inject.id, 'warning');
         const sectors =
           inject.warning.sectors === 'all' ? 'all' : [...new Set(inject.warning.sectors)].sort();
         const record: WarningRecord = {
