@@ -137,14 +137,24 @@ async function waitForReady(
   void exited.then((code) => (exitCode = code));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (exitCode !== undefined) throw new Error(`${label} exited with code ${exitCode} (see ${logFile})`);
+    if (exitCode !== undefined)
+      throw new Error(`${label} exited with code ${exitCode} (see ${logFile}):\n${logTail(logFile)}`);
     const ready = await fetch(`${url}/readyz`).then(
       (response) => response.ok,
       () => false,
     );
     if (ready) return;
     if (Date.now() > deadline)
-      throw new Error(`${label} was not ready within ${timeoutMs} ms (see ${logFile})`);
+      throw new Error(`${label} was not ready within ${timeoutMs} ms (see ${logFile}):\n${logTail(logFile)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+// CI keeps the runner's output, not the log files: the last lines say why.
+function logTail(logFile: string, lines = 12): string {
+  try {
+    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
   }
 }
