@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, listMigrations, migrate, type Pool } from '@renkei/db';
-import { createTestDatabase, type TestDatabase } from '@renkei/testing';
+import {
+  createPool,
+  isDatabaseUnavailable,
+  listMigrations,
+  migrate,
+  openMigratedPool,
+  type Pool,
+} from '@renkei/db';
+import { createTestDatabase, sleep, TEST_SERVER_URL, type TestDatabase } from '@renkei/testing';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 describe('migrate on a real database', () => {
   let database: TestDatabase;
@@ -42,5 +50,76 @@ describe('migrate on a real database', () => {
 
   it('does nothing the second time', async () => {
     expect(await migrate(database.pool)).toEqual([]);
+  });
+});
+
+/**
+ * A service starting while PostgreSQL is away (restarting, or out of
+ * connections when many processes start together) waits for it as a running
+ * service would, instead of exiting before anything could restart it.
+ */
+describe('opening the hub database while PostgreSQL is away', () => {
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let viaProxy: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const server = new URL(TEST_SERVER_URL);
+    proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    const url = new URL(database.url);
+    url.host = `127.0.0.1:${proxy.port}`;
+    viaProxy = url.toString();
+  });
+
+  afterAll(async () => {
+    await proxy.close();
+    await database.drop();
+  });
+
+  it('waits for it to come back, then opens a migrated pool', async () => {
+    await proxy.cut();
+    const opening = openMigratedPool(viaProxy, { max: 1 });
+    let settled = false;
+    void opening.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await sleep(1_500);
+    expect(settled, 'still waiting while PostgreSQL is unreachable').toBe(false);
+    await proxy.restore();
+    const pool = await opening;
+    try {
+      const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM schema_migrations');
+      expect(Number(rows[0]!.n)).toBe((await listMigrations()).length);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('gives up after the loss timeout a service opted into', async () => {
+    await proxy.cut();
+    try {
+      const started = Date.now();
+      const failure = await openMigratedPool(viaProxy, { max: 1, lossTimeoutMs: 1_000 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(isDatabaseUnavailable(failure), String(failure)).toBe(true);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    } finally {
+      await proxy.restore();
+    }
+  });
+
+  it('fails at once on what waiting cannot mend', async () => {
+    const url = new URL(database.url);
+    url.username = 'renkei_no_such_role';
+    const failure = await openMigratedPool(url.toString(), { max: 1 }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(Error);
+    expect(isDatabaseUnavailable(failure)).toBe(false);
   });
 });

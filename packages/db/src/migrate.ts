@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { REPOSITORY_ROOT, RenkeiError, type Logger } from '@renkei/runtime';
 import { createPool, ensureDatabase, type Pool } from './pool.js';
+import { isDatabaseUnavailable } from './unavailable.js';
 
 export const MIGRATIONS_DIRECTORY = path.join(REPOSITORY_ROOT, 'infra/postgres/migrations');
 
@@ -100,10 +101,37 @@ export async function migrate(
 /**
  * What every service does first: create the database if missing, open a pool,
  * apply the migrations. The caller ends the pool.
+ *
+ * A PostgreSQL that is away (restarting, refusing, out of connections) at
+ * start-up is waited for, as a running service waits for it: retried with
+ * backoff for ever, or until `lossTimeoutMs` when the service opted into
+ * exiting (0 means never). Any other failure ends the start at once.
  */
 export async function openMigratedPool(
   connectionString: string,
-  options: { max?: number; logger?: Logger } = {},
+  options: { max?: number; logger?: Logger; lossTimeoutMs?: number } = {},
+): Promise<Pool> {
+  const { lossTimeoutMs = 0, ...poolOptions } = options;
+  const started = Date.now();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await openMigratedPoolOnce(connectionString, poolOptions);
+    } catch (error) {
+      const waited = Date.now() - started;
+      if (!isDatabaseUnavailable(error) || (lossTimeoutMs > 0 && waited >= lossTimeoutMs)) throw error;
+      const delayMs = Math.min(200 * 2 ** Math.min(attempt, 5), 5_000);
+      options.logger?.warn(
+        { err: error, attempt, waitedMs: waited },
+        'PostgreSQL is not available yet: waiting to start',
+      );
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+async function openMigratedPoolOnce(
+  connectionString: string,
+  options: { max?: number; logger?: Logger },
 ): Promise<Pool> {
   await ensureDatabase(connectionString);
   const pool = createPool(connectionString, options);

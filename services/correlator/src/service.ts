@@ -42,7 +42,12 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
     });
     logger.info({ warningLists: warningLists.lists }, 'warning lists loaded');
     const pool = await resources.use(
-      () => openMigratedPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
+      () =>
+        openMigratedPool(config.DATABASE_URL, {
+          max: config.DATABASE_POOL_SIZE,
+          logger,
+          lossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS,
+        }),
       (p) => p.end(),
       'postgres',
     );

@@ -56,7 +56,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   try {
     const metrics = createMetrics('gateway');
     const pool = await resources.use(
-      () => openMigratedPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
+      () =>
+        openMigratedPool(config.DATABASE_URL, {
+          max: config.DATABASE_POOL_SIZE,
+          logger,
+          lossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS,
+        }),
       (p) => p.end(),
       'postgres',
     );

@@ -44,7 +44,12 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
     const metrics = createMetrics('ingest');
     const hubSecret = await ensureHubSecret(config.HUB_SECRET_FILE ?? hubSecretFileIn(stateDirectory()));
     const pool = await resources.use(
-      () => openMigratedPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE, logger }),
+      () =>
+        openMigratedPool(config.DATABASE_URL, {
+          max: config.DATABASE_POOL_SIZE,
+          logger,
+          lossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS,
+        }),
       (p) => p.end(),
       'postgres',
     );
