@@ -15,6 +15,8 @@ export default defineConfig({
             'services/*/test/unit/**/*.test.ts',
             // Checks of the repository's own files (docker-compose.yml, scripts) that start nothing.
             'test/infra/**/*.test.ts',
+            // The benchmark's own pure helpers.
+            'bench/test/**/*.test.ts',
           ],
           exclude: [...configDefaults.exclude, 'packages/*/test/integration/**'],
           environment: 'node',

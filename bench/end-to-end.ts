@@ -1,3 +1,13 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { REPORT_HOPS } from '@renkei/metrics';
+import {
+  addHops,
+  hopCount,
+  hopQuantileMs,
+  scrapeHops,
+  subtractHops,
+  type HopHistograms,
+} from './lib/hops.js';
 import { interleave } from './lib/interleave.js';
 import type { KafkaOpenResult, PairsOpenArgs, PairsOpenResult } from './lib/load-ops.js';
 import { waitForCorrelator } from './lib/pipeline.js';
@@ -6,7 +16,20 @@ import { percentiles, round, type Percentiles } from './lib/stats.js';
 
 const RATES = [100, 250, 500];
 const GOAL_RATE = 250;
-const GOAL_P99_MS = 250;
+/** Issue 23: at 250 reports/s the hub's p99 within ten times raw Kafka's, quiet and beside a CPU hog. */
+const GOAL_P99_RATIO = 10;
+/** …and at 500 reports/s a p99 of at most a second. */
+const HIGH_RATE = 500;
+const HIGH_P99_MS = 1_000;
+
+/**
+ * One core's worth of someone else's work: a process that spins. The
+ * figure that matters is the one measured when the machine is busy, as it
+ * is during a national incident.
+ */
+function startCpuHog(): ChildProcess {
+  return spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+}
 
 /** Two organisations reporting the same indicators (so each pair raises an alert) and an analyst watching. */
 export async function pairTokens(context: BenchContext): Promise<PairsOpenArgs['tokens']> {
@@ -66,7 +89,9 @@ export const endToEnd: Scenario = {
     let calls = 0;
     const hub = async (rate: number, length: number) => {
       await settle();
-      return load.run('pairs-open', {
+      // Each process's hop histograms before and after: the difference is this measurement's.
+      const before = await scrapeHops(stack);
+      const result = await load.run('pairs-open', {
         ingest: stack.service('ingest').url,
         gateway: stack.service('gateway').url,
         tokens,
@@ -75,6 +100,7 @@ export const endToEnd: Scenario = {
         graceSeconds,
         tag: `e2e-${++calls}`,
       });
+      return { ...result, hops: subtractHops(await scrapeHops(stack), before) };
     };
     const floor = async (rate: number, length: number) => {
       await settle();
@@ -91,6 +117,8 @@ export const endToEnd: Scenario = {
 
     const perRate: {
       rate: number;
+      label: string;
+      hops: HopHistograms;
       hub: Percentiles;
       floor: Percentiles;
       post: Percentiles;
@@ -99,13 +127,19 @@ export const endToEnd: Scenario = {
       refused: number;
       generatorLateP99: number | null;
       rounds: {
-        hub: Omit<PairsOpenResult, 'alertSamples' | 'postSamples'>;
+        hub: Omit<PairsOpenResult, 'alertSamples' | 'postSamples'> & { hops?: unknown };
         floor: Omit<KafkaOpenResult, 'consumeSamples'>;
       }[];
     }[] = [];
     const warmUpSeconds = context.setting('warmUpSeconds');
-    for (const rate of rates) {
-      context.log(`${rate} reports/s`);
+    // The rates on a quiet machine, then the goal's rate again beside a CPU hog (floor and hub alike).
+    const plan = [
+      ...rates.map((rate) => ({ rate, busy: false })),
+      { rate: rates[RATES.indexOf(GOAL_RATE)]!, busy: true },
+    ];
+    for (const { rate, busy } of plan) {
+      context.log(`${rate} reports/s${busy ? ' beside a CPU hog' : ''}`);
+      const hog = busy ? startCpuHog() : undefined;
       const measured = await interleave({
         rounds: context.setting('rounds'),
         // Once, at the lowest rate: the processes and their connections are warm for the rates after it.
@@ -120,11 +154,13 @@ export const endToEnd: Scenario = {
         ratio: (h, f) =>
           (h.alertMs.p99 ?? Number.POSITIVE_INFINITY) / (f.consumeMs.p99 ?? Number.POSITIVE_INFINITY),
         log: context.log,
-      });
+      }).finally(() => hog?.kill('SIGKILL'));
       const hubSamples = measured.rounds.flatMap((r) => r.hub.alertSamples);
       const floorSamples = measured.rounds.flatMap((r) => r.floor.consumeSamples);
       perRate.push({
         rate,
+        label: busy ? `${rate} + CPU hog` : String(rate),
+        hops: addHops(measured.rounds.map((r) => r.hub.hops)),
         hub: percentiles(hubSamples),
         floor: percentiles(floorSamples),
         post: percentiles(measured.rounds.flatMap((r) => r.hub.postSamples)),
@@ -140,7 +176,10 @@ export const endToEnd: Scenario = {
         generatorLateP99: Math.max(...measured.rounds.map((r) => r.hub.lateMs.p99 ?? 0)),
         // The raw samples stay out of the results file: the percentiles above are made from them.
         rounds: measured.rounds.map(
-          ({ hub: { alertSamples: _a, postSamples: _p, ...h }, floor: { consumeSamples: _c, ...f } }) => ({
+          ({
+            hub: { alertSamples: _a, postSamples: _p, hops: _h, ...h },
+            floor: { consumeSamples: _c, ...f },
+          }) => ({
             hub: h,
             floor: f,
           }),
@@ -149,9 +188,34 @@ export const endToEnd: Scenario = {
     }
 
     const atGoal = perRate[RATES.indexOf(GOAL_RATE)]!;
+    const busy = perRate.at(-1)!;
+    const high = perRate[RATES.indexOf(HIGH_RATE)]!;
+    const hopCell = (hops: HopHistograms, hop: (typeof REPORT_HOPS)[number]) => {
+      const buckets = hops.get(hop);
+      if (hopCount(buckets) === 0) return '—';
+      return `${p(hopQuantileMs(buckets, 0.5))} / ${p(hopQuantileMs(buckets, 0.99))}`;
+    };
+    const ratioGoal = (r: (typeof perRate)[number], what: string) => ({
+      goal: `end-to-end p99 ≤ ${GOAL_P99_RATIO}× raw Kafka's p99 at ${r.rate} reports/s${what}`,
+      figure: `${Number.isFinite(r.medianP99Ratio) ? r.medianP99Ratio.toFixed(1) : '∞'}× (median of rounds; hub p99 ${p(r.hub.p99)} ms, raw Kafka p99 ${p(r.floor.p99)} ms)`,
+      met: r.medianP99Ratio <= GOAL_P99_RATIO && r.alertsMissing === 0,
+    });
     return {
       figures: {
-        rates: perRate.map((r) => ({ ...r, medianP99Ratio: round(r.medianP99Ratio, 2) })),
+        rates: perRate.map(({ hops, ...r }) => ({
+          ...r,
+          medianP99Ratio: round(r.medianP99Ratio, 2),
+          hopsMs: Object.fromEntries(
+            REPORT_HOPS.map((hop) => [
+              hop,
+              {
+                count: hopCount(hops.get(hop)),
+                p50: hopQuantileMs(hops.get(hop), 0.5),
+                p99: hopQuantileMs(hops.get(hop), 0.99),
+              },
+            ]),
+          ),
+        })),
         correlatorBacklogLeftBehind: leftBehind,
       },
       tables: [
@@ -166,7 +230,7 @@ export const endToEnd: Scenario = {
             'non-202',
           ],
           rows: perRate.map((r) => [
-            r.rate,
+            r.label,
             triple(r.hub),
             r.alertsMissing,
             triple(r.floor),
@@ -175,17 +239,25 @@ export const endToEnd: Scenario = {
             r.refused,
           ]),
         },
+        {
+          // Where the time goes: each hop's p50 / p99 over every report of the rate's rounds.
+          columns: ['hop (p50 / p99 ms)', ...perRate.map((r) => `${r.label}/s`)],
+          rows: REPORT_HOPS.map((hop) => [hop, ...perRate.map((r) => hopCell(r.hops, hop))]),
+        },
       ],
       goals: [
+        ratioGoal(atGoal, ''),
+        ratioGoal(busy, ' beside a CPU hog'),
         {
-          goal: `end-to-end p99 ≤ ${GOAL_P99_MS} ms at ${atGoal.rate} reports/s`,
-          figure: `${p(atGoal.hub.p99)} ms (p50 ${p(atGoal.hub.p50)}, p95 ${p(atGoal.hub.p95)}; raw Kafka p99 ${p(atGoal.floor.p99)} ms)`,
-          met: atGoal.hub.p99 !== null && atGoal.hub.p99 <= GOAL_P99_MS && atGoal.alertsMissing === 0,
+          goal: `end-to-end p99 ≤ ${HIGH_P99_MS} ms at ${high.rate} reports/s, every alert arriving`,
+          figure: `${p(high.hub.p99)} ms (p50 ${p(high.hub.p50)}; ${high.alertsMissing} alerts missing)`,
+          met: high.hub.p99 !== null && high.hub.p99 <= HIGH_P99_MS && high.alertsMissing === 0,
         },
       ],
       notes: [
         `Reports come in pairs from two organisations naming the same fresh indicator; the latency is the second report's, from its scheduled POST to the alert on an analyst's stream. ${seconds} s per measurement, ${context.setting('rounds')} rounds per rate, percentiles over all rounds' alerts (${perRate.map((r) => `${r.hub.count} at ${r.rate}/s`).join(', ')}).`,
         'The floor sends one message per report at its scheduled time with ingest’s producer settings, to a topic with six partitions, and times its arrival at a consumer in the same process.',
+        'The hop table reads `renkei_report_hop_seconds` from every process before and after each measurement (every report, both of each pair); its quantiles are interpolated inside histogram buckets, so they are as precise as the buckets (0.5 ms at the low end). Hops between processes run from the sender’s timestamp to the receiver’s clock. The last column ran with a process spinning one core beside the hub and the floor alike.',
         ...perRate.flatMap((r) =>
           r.rounds.flatMap(({ hub: h }) =>
             h.streamClosed

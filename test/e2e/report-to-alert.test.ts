@@ -25,6 +25,8 @@ import {
   type TestKeys,
   TEST_ORGANISATIONS,
 } from '@renkei/testing';
+import { REPORT_HOPS } from '@renkei/metrics';
+import { hopCount, parseHopHistograms, type HopHistograms } from '../../bench/lib/hops.js';
 
 /**
  * One report's whole path on real parts: ingest → Kafka → correlator →
@@ -352,5 +354,40 @@ describe('a report travels from ingest to a live alert', () => {
     expect((await getReport(tokens.analyst, id)).status).toBe(200);
     expect((await getReport(tokens.bank, id)).status).toBe(404);
     expect((await getReport(tokens.agency, randomUUID())).status).toBe(404);
+  });
+
+  it("times every hop of a report's path in /metrics, from ingest's queue to the viewer's socket", async () => {
+    const hops = async (): Promise<HopHistograms> => {
+      const into: HopHistograms = new Map();
+      for (const service of services) {
+        expect(service.metricsUrl, 'every service serves /metrics').toBeDefined();
+        parseHopHistograms(await (await fetch(`${service.metricsUrl!}/metrics`)).text(), into);
+      }
+      return into;
+    };
+    const analyst = await openStream(gatewayUrl, tokens.analyst);
+    streams.push(analyst);
+    await analyst.next((frame) => frame.type === 'welcome');
+    const before = await hops();
+
+    const indicators = [{ type: 'domain' as const, value: `hop-${randomUUID().slice(0, 8)}.example` }];
+    expect((await post(tokens.agency, report({ indicators }))).status).toBe(202);
+    expect((await post(tokens.bank, report({ indicators }))).status).toBe(202);
+    await analyst.next(
+      (frame) =>
+        frame.type === 'alert' && frame.alert.indicators.some((i) => i.value === indicators[0]!.value),
+    );
+
+    // The relay marks an event published after Kafka's acknowledgement: wait for every hop to move.
+    await eventually(async () => {
+      const after = await hops();
+      const moved = Object.fromEntries(
+        REPORT_HOPS.map((hop) => [hop, hopCount(after.get(hop)) - hopCount(before.get(hop))]),
+      );
+      for (const hop of REPORT_HOPS)
+        expect(moved[hop], `${hop}: ${JSON.stringify(moved)}`).toBeGreaterThan(0);
+      // Both reports went through ingest's own hops, once each.
+      expect(moved['ingest-kafka']).toBe(2);
+    });
   });
 });

@@ -28,8 +28,14 @@ export interface FeedFollowerOptions {
    * its stream hub starts from, so the two agree on where live begins.
    */
   from?: string;
-  /** Receives every event after the start, exactly once and in position order. */
-  deliver: (event: FeedEvent) => void;
+  /**
+   * Receives every event after the start, exactly once and in position
+   * order; with the time (ms since the epoch) it arrived from Kafka, when it
+   * did (not when the poll read it from PostgreSQL).
+   */
+  deliver: (event: FeedEvent, receivedAt?: number) => void;
+  /** Told how long each event took from the relay's send to its arrival here (seconds). */
+  onFeedTopicHop?: (seconds: number) => void;
   /** How often PostgreSQL is asked for events Kafka has not brought (a safety net, not the path). */
   pollEveryMs: number;
   /**
@@ -71,9 +77,9 @@ export async function startFeedFollower(options: FeedFollowerOptions): Promise<F
     return chain;
   };
 
-  const hand = (event: FeedEvent) => {
+  const hand = (event: FeedEvent, receivedAt?: number) => {
     position = BigInt(event.position);
-    deliver(event);
+    deliver(event, receivedAt);
   };
 
   const catchUp = async (upTo?: bigint) => {
@@ -90,12 +96,12 @@ export async function startFeedFollower(options: FeedFollowerOptions): Promise<F
     }
   };
 
-  const onEvent = (event: FeedEvent) =>
+  const onEvent = (event: FeedEvent, receivedAt: number) =>
     serially(async () => {
       const at = BigInt(event.position);
       if (at <= position) return;
       if (at > position + 1n) await catchUp(at - 1n);
-      if (at === position + 1n) hand(event);
+      if (at === position + 1n) hand(event, receivedAt);
     });
 
   consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -121,6 +127,8 @@ export async function startFeedFollower(options: FeedFollowerOptions): Promise<F
     ...(options.onFinalCrash ? { onFinalCrash: options.onFinalCrash } : {}),
     run: {
       eachMessage: async ({ message }) => {
+        const receivedAt = Date.now();
+        options.onFeedTopicHop?.((receivedAt - Number(message.timestamp)) / 1000);
         let parsed;
         try {
           parsed = feedEventSchema.safeParse(JSON.parse(message.value?.toString('utf8') ?? ''));
@@ -135,7 +143,7 @@ export async function startFeedFollower(options: FeedFollowerOptions): Promise<F
           );
           return;
         }
-        await onEvent(parsed.data);
+        await onEvent(parsed.data, receivedAt);
       },
     },
   });

@@ -32,8 +32,8 @@ export async function appendToFeed(db: Queryable, entries: readonly FeedEntry[])
   if (entries.length === 0) return;
   // Payloads travel as one JSON array: a jsonb[] literal would escape every quote of every payload.
   await db.query(
-    `INSERT INTO feed_outbox (kind, payload, alert_id, alert_version, report_id)
-     SELECT * FROM ROWS FROM (unnest($1::text[]), jsonb_array_elements($2::jsonb), unnest($3::uuid[]),
+    `INSERT INTO feed_outbox (kind, payload, alert_id, alert_version, report_id, created_at)
+     SELECT *, clock_timestamp() FROM ROWS FROM (unnest($1::text[]), jsonb_array_elements($2::jsonb), unnest($3::uuid[]),
                               unnest($4::integer[]), unnest($5::uuid[]))`,
     [
       entries.map((entry) => entry.kind),
@@ -59,8 +59,8 @@ export async function appendAlertVersionsToFeed(
 ): Promise<void> {
   if (versions.length === 0) return;
   await db.query(
-    `INSERT INTO feed_outbox (kind, payload, alert_id, alert_version, report_id)
-     SELECT 'alert', NULL, * FROM unnest($1::uuid[], $2::integer[], $3::uuid[])`,
+    `INSERT INTO feed_outbox (kind, payload, alert_id, alert_version, report_id, created_at)
+     SELECT 'alert', NULL, *, clock_timestamp() FROM unnest($1::uuid[], $2::integer[], $3::uuid[])`,
     [versions.map((v) => v.alertId), versions.map((v) => v.version), versions.map((v) => v.reportId)],
   );
   await db.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
@@ -72,7 +72,12 @@ export async function appendAlertVersionsToFeed(
  * transactions run one at a time and commit in position order: when a
  * position is visible, every smaller one already is.
  */
-export async function sequenceOutbox(db: PoolClient, limit: number): Promise<number> {
+export async function sequenceOutbox(
+  db: PoolClient,
+  limit: number,
+  /** Told, for each event moved, how long (seconds) its outbox row waited to be sequenced. */
+  onWaited?: (seconds: readonly number[]) => void,
+): Promise<number> {
   const head = await db.query<{ position: string }>(
     `SELECT position FROM feed_head WHERE singleton FOR UPDATE`,
   );
@@ -90,13 +95,14 @@ export async function sequenceOutbox(db: PoolClient, limit: number): Promise<num
   );
   // A new statement takes a new snapshot: rows a sequencer we waited for has
   // just moved are gone from the outbox by now.
-  const moved = await db.query<{ last: string | null; count: string }>(
+  const moved = await db.query<{ last: string | null; count: string; waited: number[] | null }>(
     `WITH taken AS (
        DELETE FROM feed_outbox
         WHERE id IN (SELECT id FROM feed_outbox ORDER BY id LIMIT $2)
-        RETURNING id, kind, payload, alert_id, alert_version, report_id
+        RETURNING id, kind, payload, alert_id, alert_version, report_id, created_at
      ), numbered AS (
-       SELECT $1::bigint + row_number() OVER (ORDER BY id) AS position, * FROM taken
+       SELECT $1::bigint + row_number() OVER (ORDER BY id) AS position, id, kind, payload, alert_id,
+              alert_version, report_id FROM taken
      ), inserted AS (
        INSERT INTO feed_events (position, kind, payload, alert_id, alert_version, report_id)
        SELECT position, kind, payload, alert_id, alert_version, report_id FROM numbered
@@ -108,11 +114,14 @@ export async function sequenceOutbox(db: PoolClient, limit: number): Promise<num
        UPDATE alerts a SET position = i.position
          FROM inserted i WHERE a.id = i.alert_id AND a.version = i.alert_version
      )
-     SELECT max(position)::text AS last, count(*)::text AS count FROM inserted`,
+     SELECT max(position)::text AS last, count(*)::text AS count,
+            (SELECT array_agg(extract(epoch FROM clock_timestamp() - created_at))::float8[] FROM taken) AS waited
+       FROM inserted`,
     [from, limit],
   );
-  const { last, count } = moved.rows[0]!;
+  const { last, count, waited } = moved.rows[0]!;
   if (last === null) return 0;
+  if (waited) onWaited?.(waited);
   await db.query(`UPDATE feed_head SET position = $1 WHERE singleton`, [last]);
   await db.query(`SELECT pg_notify($1, $2)`, [FEED_CHANNEL, last]);
   return Number(count);
@@ -152,6 +161,8 @@ export interface UnpublishedEvent {
   eventJson: string;
   /** Its payload alone, as JSON (an alert version's message on the alerts topic). */
   payloadJson: string;
+  /** When it was sequenced (ISO). */
+  sequencedAt: string;
 }
 
 /**
@@ -209,6 +220,7 @@ export async function readUnpublished(db: Queryable, limit: number): Promise<Unp
         : null,
     eventJson: `{"schema":${JSON.stringify(FEED_EVENT_SCHEMA)},"position":${JSON.stringify(row.position)},"kind":${JSON.stringify(row.kind)},"payload":${row.payload},"sequencedAt":${JSON.stringify(row.sequenced_at)}}`,
     payloadJson: row.payload,
+    sequencedAt: row.sequenced_at,
   }));
 }
 

@@ -75,6 +75,12 @@ export interface FeedRelayOptions {
   sendTimeoutMs?: number;
   /** Told how many events went to each topic after every acknowledged send (for metrics). */
   onPublished?: (counts: { feed: number; alerts: number }) => void;
+  /**
+   * Told, once a round's work is done, how long each event spent on the
+   * relay's hops (seconds): waiting in the outbox to be sequenced, and from
+   * its sequencing to Kafka's acknowledgement.
+   */
+  onHops?: (hop: 'feed-sequence' | 'feed-publish', seconds: readonly number[]) => void;
 }
 
 export interface FeedRelay extends Closable {
@@ -135,6 +141,13 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
       batch.map((stored) => stored.position),
     );
     options.onPublished?.({ feed: batch.length, alerts: alertMessages.length });
+    if (options.onHops) {
+      const now = Date.now();
+      options.onHops(
+        'feed-publish',
+        batch.map((stored) => (now - Date.parse(stored.sequencedAt)) / 1000),
+      );
+    }
     log.debug({ from: batch[0]!.position, to: batch.at(-1)!.position }, 'feed published');
   };
 
@@ -145,7 +158,11 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
       await publish(withinBytes(unpublished, BATCH_BYTES));
       return true;
     }
-    const sequenced = await withTransaction(pool, (db) => sequenceOutbox(db, BATCH_SIZE));
+    let waited: readonly number[] = [];
+    const sequenced = await withTransaction(pool, (db) =>
+      sequenceOutbox(db, BATCH_SIZE, (seconds) => (waited = seconds)),
+    );
+    if (waited.length > 0) options.onHops?.('feed-sequence', waited);
     if (sequenced > 0) return true;
     if (Date.now() - lastPrune > 60_000) {
       lastPrune = Date.now();

@@ -1,1 +1,9 @@
-export { createMetrics, observePool, type HubMetrics, type PoolCounts } from './metrics.js';
+export {
+  createMetrics,
+  observeHop,
+  observePool,
+  REPORT_HOPS,
+  type HubMetrics,
+  type PoolCounts,
+  type ReportHop,
+} from './metrics.js';

@@ -4,6 +4,41 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Seconds: from a fast local request to a Kafka acknowledgement waiting on a slow broker. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+/** Seconds, finer at the low end: most hops of a quiet hub take a millisecond or two. */
+const HOP_BUCKETS = [
+  0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5,
+  0.75, 1, 2, 5, 10,
+];
+
+/**
+ * The hops of a report's path, in order, each timed by the process that
+ * performs it. Hops between processes run from the time the sender stamped
+ * on the Kafka message (or the outbox row) to the receiver's clock: on one
+ * machine that is exact; across machines it includes their clock offset.
+ */
+export const REPORT_HOPS = [
+  /** ingest: from the request's submission to its batch leaving (linger, and the batch before it). */
+  'ingest-queue',
+  /** ingest: the ledger's claim of the batch's rows. */
+  'ingest-ledger',
+  /** ingest: the produce request until every replica acknowledged. */
+  'ingest-kafka',
+  /** ingest: the ledger marking the batch accepted, before the answer. */
+  'ingest-ledger-accept',
+  /** reports topic: the producer's timestamp to the correlator's fetch. */
+  'reports-topic',
+  /** correlator: fetch to the commit of the transaction that stored the report. */
+  'correlator-store',
+  /** feed relay: the outbox row written to its sequencing. */
+  'feed-sequence',
+  /** feed relay: sequenced to Kafka's acknowledgement of the feed message. */
+  'feed-publish',
+  /** feed topic: the relay's timestamp to the gateway's receipt. */
+  'feed-topic',
+  /** gateway: receipt to the frame handed to every viewer's socket. */
+  'socket-write',
+] as const;
+export type ReportHop = (typeof REPORT_HOPS)[number];
 
 /** Quantiles of the event-loop delay each scrape reports; 1 is the longest delay. */
 const LOOP_DELAY_QUANTILES = [0.5, 0.9, 0.99, 1] as const;
@@ -64,6 +99,13 @@ export function createMetrics(service: string) {
       help: 'How long the first item of a batch waited for the batch to be sent, by stage',
       labelNames: ['stage'] as const,
       buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    hopSeconds: new Histogram({
+      name: 'renkei_report_hop_seconds',
+      help: "How long each hop of a report's path took, by hop (see REPORT_HOPS); a batch's hop is observed once per report in it",
+      labelNames: ['hop'] as const,
+      buckets: HOP_BUCKETS,
       registers,
     }),
     alertsRaised: new Counter({
@@ -163,4 +205,16 @@ export interface PoolCounts {
 /** Reads the pool's counts at every scrape. */
 export function observePool(metrics: HubMetrics, pool: PoolCounts): void {
   metrics.pools.push(pool);
+}
+
+/** Observes `seconds` for a hop `count` times (once per report of a batch); negative clock skew counts as 0. */
+export function observeHop(
+  metrics: HubMetrics | undefined,
+  hop: ReportHop,
+  seconds: number,
+  count = 1,
+): void {
+  if (!metrics) return;
+  const value = Math.max(0, seconds);
+  for (let i = 0; i < count; i += 1) metrics.hopSeconds.observe({ hop }, value);
 }

@@ -14,7 +14,7 @@ import {
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
 import { isRenkeiError, type Logger } from '@renkei/runtime';
 import { reportEnvelopeSchema, tlpChangeMessageSchema } from '@renkei/schema';
-import type { HubMetrics } from '@renkei/metrics';
+import { observeHop, type HubMetrics } from '@renkei/metrics';
 import { ChunkGroups } from './chunk-groups.js';
 import { processChunk, type ChunkItem } from './process-batch.js';
 import { processReport, type CorrelationContext, type ProcessOutcome } from './process-report.js';
@@ -82,12 +82,16 @@ export async function runCorrelator(correlatorDeps: CorrelatorDeps): Promise<Kep
         isStale,
       }) => {
         const { topic, partition } = batch;
+        const fetched = Date.now();
+        for (const message of batch.messages)
+          observeHop(deps.metrics, 'reports-topic', (fetched - Number(message.timestamp)) / 1000);
         for (let start = 0; start < batch.messages.length; start += deps.chunkSize) {
           // A rebalance or shutdown: leave the rest uncommitted for the partition's next owner.
           if (!isRunning() || isStale()) return;
           const chunk = batch.messages.slice(start, start + deps.chunkSize);
           const begun = performance.now();
           await processMessages(deps, topic, partition, chunk, heartbeat);
+          observeHop(deps.metrics, 'correlator-store', (Date.now() - fetched) / 1000, chunk.length);
           // Only now is every message of the chunk stored (or dead-lettered) and committed in PostgreSQL.
           const last = chunk.at(-1)!.offset;
           resolveOffset(last);

@@ -2,7 +2,7 @@ import { createConsumer, createKafka, PartitionLanes, prepareTopics, watchBroker
 import { isDatabaseUnavailable, openMigratedPool, watchDatabase } from '@renkei/db';
 import { startFeedRelay } from '@renkei/feed';
 import { createHttpApp, httpTimeoutsFrom, serveMetrics } from '@renkei/http';
-import { createMetrics, observePool } from '@renkei/metrics';
+import { createMetrics, observeHop, observePool } from '@renkei/metrics';
 import { metricsPortFor } from '@renkei/schema';
 import {
   missingDependencies,
@@ -89,6 +89,9 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
           brokerLossTimeoutMs: config.KAFKA_LOSS_TIMEOUT_MS,
           retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
           onFailure: outcome.fail,
+          onHops: (hop, seconds) => {
+            for (const value of seconds) observeHop(metrics, hop, value);
+          },
           onPublished: ({ feed, alerts }) => {
             metrics.feedPublished.inc(feed);
             metrics.kafkaProduced.inc({ topic: topics.feed }, feed);

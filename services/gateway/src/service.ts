@@ -12,7 +12,7 @@ import { createConsumer, createKafka, PartitionLanes, prepareTopics, watchBroker
 import { openMigratedPool, watchDatabase } from '@renkei/db';
 import { feedBounds, readFeed, startFeedFollower, startFeedRelay } from '@renkei/feed';
 import { httpTimeoutsFrom, serveMetrics } from '@renkei/http';
-import { createMetrics, observePool } from '@renkei/metrics';
+import { createMetrics, observeHop, observePool } from '@renkei/metrics';
 import { startRegistryCache } from '@renkei/registry';
 import { metricsPortFor } from '@renkei/schema';
 import {
@@ -116,6 +116,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           brokerLossTimeoutMs: config.KAFKA_LOSS_TIMEOUT_MS,
           retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
           onFailure: outcome.fail,
+          onHops: (hop, seconds) => {
+            for (const value of seconds) observeHop(metrics, hop, value);
+          },
           onPublished: ({ feed, alerts }) => {
             metrics.feedPublished.inc(feed);
             metrics.kafkaProduced.inc({ topic: topics.feed }, feed);
@@ -195,8 +198,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           logger,
           pollEveryMs: config.GATEWAY_FEED_POLL_MS,
           from: head,
-          deliver: (event) => {
-            hub.publish(event);
+          onFeedTopicHop: (seconds) => observeHop(metrics, 'feed-topic', seconds),
+          deliver: (event, receivedAt) => {
+            const delivered = hub.publish(event);
+            if (receivedAt !== undefined && delivered > 0)
+              observeHop(metrics, 'socket-write', (Date.now() - receivedAt) / 1000);
             if (event.kind === 'warning' || event.kind === 'alert') delivery.wake();
             // A more severe version of a closed alert reopens it; the viewers' frames are not held for it.
             if (event.kind === 'alert')

@@ -1,6 +1,6 @@
 import { isBrokerUnavailable, reportsTopicMessage, withDeadline, type AcknowledgedSender } from '@renkei/bus';
 import { isDatabaseUnavailable, type Pool } from '@renkei/db';
-import type { HubMetrics } from '@renkei/metrics';
+import { observeHop, type HubMetrics } from '@renkei/metrics';
 import { RenkeiError, type Closable, type Logger } from '@renkei/runtime';
 import type { ReportEnvelope } from '@renkei/schema';
 import {
@@ -51,6 +51,8 @@ type BatcherSettings = SubmissionBatcherOptions &
 
 interface Pending {
   envelope: ReportEnvelope;
+  /** performance.now() at submission. */
+  since: number;
   resolve: (outcome: SubmissionOutcome) => void;
   reject: (error: unknown) => void;
 }
@@ -87,7 +89,7 @@ export class SubmissionBatcher implements Closable {
         this.#firstWaitingSince = performance.now();
         this.#timer = setTimeout(() => this.#flush(), this.#options.lingerMs);
       }
-      this.#waiting.push({ envelope, resolve, reject });
+      this.#waiting.push({ envelope, resolve, reject, since: performance.now() });
       if (this.#waiting.length >= this.#options.maxBatch) this.#flush();
     });
   }
@@ -108,6 +110,9 @@ export class SubmissionBatcher implements Closable {
       { stage: 'ingest' },
       (performance.now() - this.#firstWaitingSince) / 1000,
     );
+    const now = performance.now();
+    for (const pending of batch)
+      observeHop(this.#options.metrics, 'ingest-queue', (now - pending.since) / 1000);
     const work = this.#process(batch).finally(() => this.#inFlight.delete(work));
     this.#inFlight.add(work);
   }
@@ -152,7 +157,14 @@ export class SubmissionBatcher implements Closable {
     if (ledger && firsts.length > 0) {
       let earlier: Map<string, SubmissionRow>;
       try {
+        const claimed = performance.now();
         earlier = await this.#withLedgerDeadline(this.#claim(firsts, json));
+        observeHop(
+          this.#options.metrics,
+          'ingest-ledger',
+          (performance.now() - claimed) / 1000,
+          firsts.length,
+        );
         if (this.#ledgerDown) {
           this.#ledgerDown = false;
           this.#options.logger.info('the ledger answers again: reports are recorded in it before Kafka');
@@ -195,8 +207,15 @@ export class SubmissionBatcher implements Closable {
 
     if (toSend.length > 0) {
       try {
+        const sending = performance.now();
         await this.#send(
           toSend.map(({ envelope }) => ({ envelope, json: json.get(envelope) ?? JSON.stringify(envelope) })),
+        );
+        observeHop(
+          this.#options.metrics,
+          'ingest-kafka',
+          (performance.now() - sending) / 1000,
+          toSend.length,
         );
       } catch (error) {
         const answer = isBrokerUnavailable(error)
@@ -219,7 +238,14 @@ export class SubmissionBatcher implements Closable {
       const sent = toSend.map((item) => item.envelope);
       if (ledger) {
         try {
+          const accepting = performance.now();
           await this.#withLedgerDeadline(acceptSubmissions(this.#options.pool, sent));
+          observeHop(
+            this.#options.metrics,
+            'ingest-ledger-accept',
+            (performance.now() - accepting) / 1000,
+            sent.length,
+          );
         } catch (error) {
           // Kafka holds the reports, so they are accepted; the ledger's
           // catch-up marks them when it reads them from the topic.
