@@ -47,6 +47,7 @@ export async function claimSubmissions(
      SELECT (e->>'id')::uuid, e->>'organisationId', e->>'sector', e->>'submittedBy', e->>'contentSha256',
             e, 'pending', (e->>'receivedAt')::timestamptz
        FROM jsonb_array_elements($1::jsonb) AS e
+      ORDER BY (e->>'id')::uuid
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
     [`[${envelopes.join(',')}]`],
@@ -88,6 +89,11 @@ function submittedAudit(envelope: ReportEnvelope): AuditEntry {
  * marked nor audited again). One statement, so atomic without the three
  * round trips of a transaction around two; every request of the batch
  * waits for it. Returns the ids this call marked.
+ *
+ * Rows are locked in id order, as the ledger catch-up locks them
+ * ({@link lockLedgerRows}) and as both insert them: a bare `UPDATE … WHERE
+ * id = ANY(…)` takes them in whatever order its plan reads them, and the two
+ * paths then deadlocked, one waiting out `deadlock_timeout` before its retry.
  */
 export async function acceptSubmissions(
   db: Queryable,
@@ -96,10 +102,15 @@ export async function acceptSubmissions(
   if (envelopes.length === 0) return new Set();
   const audits = envelopes.map(submittedAudit);
   const { rows } = await db.query<{ id: string }>(
-    `WITH marked AS (
-       UPDATE report_submissions SET state = 'accepted', accepted_at = now()
+    `WITH locked AS (
+       SELECT id FROM report_submissions
         WHERE id = ANY($1::uuid[]) AND state = 'pending'
-        RETURNING id
+        ORDER BY id
+          FOR UPDATE
+     ), marked AS (
+       UPDATE report_submissions s SET state = 'accepted', accepted_at = now()
+         FROM locked WHERE s.id = locked.id
+        RETURNING s.id
      ), audited AS (
        INSERT INTO audit_events (${AUDIT_EVENT_COLUMNS})
        SELECT ${AUDIT_EVENT_COLUMNS}
@@ -172,6 +183,7 @@ export async function writeLedgerCatchUp(db: Queryable, plan: LedgerCatchUpPlan)
        SELECT (e->>'id')::uuid, e->>'organisationId', e->>'sector', e->>'submittedBy', e->>'contentSha256',
               e, 'accepted', (e->>'receivedAt')::timestamptz, now(), now()
          FROM jsonb_array_elements($1::jsonb) AS e
+        ORDER BY (e->>'id')::uuid
        ON CONFLICT (id) DO NOTHING`,
       [JSON.stringify(plan.inserts)],
     );
