@@ -185,6 +185,21 @@ describe('search and lookup', () => {
         indicators: [{ type: 'ipv4', value: '198.51.100.23' }],
         hoursAgo: 8,
       },
+      // An address two organisations of two sectors reported at GREEN: an alert of a network.
+      netByMlit: {
+        org: mlitCsirt,
+        tlp: 'GREEN',
+        title: 'Scanner at the network edge',
+        indicators: [{ type: 'ipv4', value: '91.92.93.94' }],
+        hoursAgo: 3,
+      },
+      netByAcme: {
+        org: acmeBank,
+        tlp: 'GREEN',
+        title: 'Scanner at the bank edge',
+        indicators: [{ type: 'ipv4', value: '91.92.93.94' }],
+        hoursAgo: 2,
+      },
       // Values only others reported at AMBER, AMBER+STRICT and RED.
       amberOnly: {
         org: mlitCsirt,
@@ -364,6 +379,33 @@ describe('search and lookup', () => {
     expect(
       (await search(tokens.analyst, { q: '198.51.100.0/24', type: 'domain' })).body.reports.items,
     ).toEqual([]);
+    // The alerts of its addresses, as each address's own search gives them, and the warnings
+    // naming an address in it.
+    const warning = await http.app.inject({
+      method: 'POST',
+      url: '/v1/warnings',
+      headers: { authorization: `Bearer ${tokens.analyst}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({
+        title: 'Scanning from 91.92.93.0/24',
+        body: 'Block the range at the edge.',
+        severity: 'medium',
+        tlp: 'GREEN',
+        sectors: 'all',
+        indicators: [{ type: 'ipv4', value: '91.92.93.5' }],
+      }),
+    });
+    expect(warning.statusCode, warning.body).toBe(201);
+    for (const token of [tokens.analyst, tokens.finance]) {
+      const network = (await search(token, { q: '91.92.93.0/24' })).body;
+      const single = (await search(token, { q: '91.92.93.94' })).body;
+      expect(single.alerts.items.length).toBeGreaterThan(0);
+      expect(network.alerts.items).toEqual(single.alerts.items);
+      expect(network.warnings.items.map((w) => w.title)).toEqual(['Scanning from 91.92.93.0/24']);
+      expect((await search(token, { q: '91.92.94.0/24' })).body.warnings.items).toEqual([]);
+    }
+    expect(found((await search(tokens.finance, { q: '203.0.113.0/24' })).body)).toEqual(
+      found((await search(tokens.finance, { q: '192.0.2.0/24' })).body),
+    );
     const finance = await search(tokens.analyst, { q: '198.51.100.0/24', sector: 'finance' });
     expect(finance.body.reports.items.map((r) => r.id)).toEqual([ids.get('ownByFinance')]);
     const recent = await search(tokens.analyst, {

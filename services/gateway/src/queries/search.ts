@@ -231,21 +231,28 @@ export async function alertsTitled(
  */
 export async function searchWarnings(
   db: Queryable,
-  match: { kind: 'indicator'; key: string } | { kind: 'text'; pattern: string; scope: 'all' | 'recent' },
+  match:
+    | { kind: 'indicator'; key: string }
+    | { kind: 'network'; type: 'ipv4' | 'ipv6'; cidr: string }
+    | { kind: 'text'; pattern: string; scope: 'all' | 'recent' },
   sector: Sector | null,
   filters: Pick<ReportFilters, 'exercise' | 'since' | 'until'>,
   { offset, limit }: { offset: number; limit: number },
 ): Promise<WarningRecord[]> {
   const forViewer = `($1::text IS NULL OR sectors IS NULL OR $1::text = ANY(sectors)) AND exercise = $2`;
   const inTime = `($6::timestamptz IS NULL OR published_at >= $6) AND ($7::timestamptz IS NULL OR published_at < $7)`;
+  // A warning's addresses are canonical; the type is tested first (CASE), so no other value is cast.
   const matchSql =
     match.kind === 'indicator'
       ? `record_indicator_keys(record -> 'indicators') && ARRAY[$5::text]`
-      : `(record ->> 'title' ILIKE $5 OR record ->> 'body' ILIKE $5)` +
-        (match.scope === 'recent'
-          ? ` AND seq > coalesce((SELECT min(n.seq) FROM (SELECT seq FROM warnings WHERE ${forViewer}
+      : match.kind === 'network'
+        ? `EXISTS (SELECT 1 FROM jsonb_array_elements(record -> 'indicators') AS i
+                    WHERE CASE WHEN i ->> 'type' = $8::text THEN (i ->> 'value')::inet <<= $5::inet ELSE false END)`
+        : `(record ->> 'title' ILIKE $5 OR record ->> 'body' ILIKE $5)` +
+          (match.scope === 'recent'
+            ? ` AND seq > coalesce((SELECT min(n.seq) FROM (SELECT seq FROM warnings WHERE ${forViewer}
                                    ORDER BY seq DESC LIMIT ${RECENT_TEXT_ROWS}) n), 0) - 1`
-          : '');
+            : '');
   const { rows } = await db.query<{ record: WarningRecord }>(
     `SELECT record FROM warnings
       WHERE ${forViewer} AND ${inTime} AND ${matchSql}
@@ -256,9 +263,11 @@ export async function searchWarnings(
       filters.exercise,
       offset,
       limit,
-      match.kind === 'indicator' ? match.key : match.pattern,
+      match.kind === 'indicator' ? match.key : match.kind === 'network' ? match.cidr : match.pattern,
       filters.since,
       filters.until,
+      // Only the network's SQL names $8: PostgreSQL refuses a parameter it cannot type.
+      ...(match.kind === 'network' ? [match.type] : []),
     ],
   );
   return rows.map((row) => row.record);

@@ -61,6 +61,8 @@ import {
 const MAX_ALERT_CANDIDATES = 500;
 /** Alerts one lookup result lists, newest first. */
 const MAX_ALERTS_PER_VALUE = 50;
+/** A network search looks for alerts of at most this many of its addresses (the first in address order). */
+const MAX_NETWORK_ADDRESSES = 1_000;
 /** The largest lookup body: 10,000 values of a few hundred bytes each, with room. */
 export const MAX_LOOKUP_BODY_BYTES = 8 * 1024 * 1024;
 
@@ -341,6 +343,27 @@ class Search {
           return view ? [alertHit(view, triage)] : [];
         }),
       ).slice(offset, offset + this.parameters.limit + 1);
+    } else if (this.query.kind === 'network') {
+      // The network's addresses the viewer's view holds, then each alert carrying one of them, as the
+      // viewer would see it for that address: a member is told of no address only hidden reports carry.
+      const addresses = await addressesWithin(pool, this.query, this.#scope, this.#filters, {
+        offset: 0,
+        limit: MAX_NETWORK_ADDRESSES,
+      });
+      const wanted = new Map(addresses.map((address) => [`${address.type}:${address.value}`, address]));
+      const alerts =
+        wanted.size > 0
+          ? await alertsCarrying(pool, [...wanted.keys()], this.#filters.exercise, MAX_ALERT_CANDIDATES)
+          : [];
+      hits = newestFirst(
+        alerts.flatMap(({ record, triage }) => {
+          for (const indicator of carriedOf(record, wanted)) {
+            const view = alertCarrying(this.viewer, record, indicator);
+            if (view) return [alertHit(view, triage)];
+          }
+          return [];
+        }),
+      ).slice(offset, offset + this.parameters.limit + 1);
     } else if (this.query.kind === 'text' && searchesAlertTitles(this.viewer)) {
       const alerts = await alertsTitled(pool, this.query, this.#filters.exercise, this.#window(offset));
       hits = alerts.flatMap(({ record, triage }) => {
@@ -352,14 +375,16 @@ class Search {
   }
 
   async #warnings(offset: number) {
-    if (this.#typeExcluded || this.query.kind === 'network') return this.#page('warnings', offset, []);
+    if (this.#typeExcluded) return this.#page('warnings', offset, []);
     const audience = warningSectorFilter(this.viewer);
     if (audience === 'none') return this.#page('warnings', offset, []);
     const sector = audience === 'all' ? this.#filters.sector : audience.sector;
     const match =
       this.query.kind === 'indicator'
         ? { kind: 'indicator' as const, key: indicatorKey(this.query.indicator) }
-        : { kind: 'text' as const, pattern: this.query.pattern, scope: this.query.scope };
+        : this.query.kind === 'network'
+          ? this.query
+          : { kind: 'text' as const, pattern: this.query.pattern, scope: this.query.scope };
     const records = await searchWarnings(this.deps.pool, match, sector, this.#filters, this.#window(offset));
     return this.#page('warnings', offset, records.map(warningHit));
   }
