@@ -1,9 +1,12 @@
 import { configDefaults, defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './test/support/sequencer.js';
 
 // Two projects: unit tests need no services; integration tests run the real
 // broker, database and services as separate processes.
 export default defineConfig({
   test: {
+    // The long integration suites start first, so the short ones fill in beside them.
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
         test: {
