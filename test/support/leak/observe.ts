@@ -46,6 +46,8 @@ export interface ObservePlan {
 }
 
 const MAX_PAGES = 200;
+const TRANSIENT_RETRIES = 5;
+const isTransient = (status: number) => status === 503 || status === 429;
 const TAXII_ACCEPT = 'application/taxii+json;version=2.1';
 
 /**
@@ -63,15 +65,26 @@ export async function observe(gatewayUrl: string, token: string, plan: ObservePl
     { accept, payload }: { accept?: string; payload?: unknown },
   ) => {
     const began = Date.now();
-    const response = await fetch(`${gatewayUrl}${request}`, {
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(accept ? { accept } : {}),
-        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(payload === undefined ? {} : { method: 'POST', body: JSON.stringify(payload) }),
-    });
-    const text = await response.text();
+    const send = () =>
+      fetch(`${gatewayUrl}${request}`, {
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(accept ? { accept } : {}),
+          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(payload === undefined ? {} : { method: 'POST', body: JSON.stringify(payload) }),
+      });
+    let response = await send();
+    let text = await response.text();
+    // A 503 (the database or export worker did not answer in time on a loaded machine) or a
+    // 429 is what a client retries after Retry-After; it says nothing about the view. One
+    // that lasts through every retry is recorded as it came, and differs between the worlds.
+    for (let attempt = 1; attempt <= TRANSIENT_RETRIES && isTransient(response.status); attempt += 1) {
+      const after = Number(response.headers.get('retry-after'));
+      await sleep(Math.min(Number.isFinite(after) && after > 0 ? after * 1_000 : 500, 2_000));
+      response = await send();
+      text = await response.text();
+    }
     let body: unknown = text;
     try {
       body = JSON.parse(text);
