@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import {
+  changeOrganisation,
   findOrganisation,
   listOrganisations,
   registerOrganisation,
@@ -10,13 +11,17 @@ import {
   describeIssues,
   fieldIssues,
   organisationIdSchema,
+  organisationLanguageSchema,
   organisationSubmissionSchema,
 } from '@renkei/schema';
 import { cliActor, withRegistry } from './registry-access.js';
 import { UsageError } from './usage.js';
 
-export const ORG_USAGE = `  org add --id ID --name NAME --sector SECTOR --kind agency|ceptar|operator|gsoc
-        register an organisation (DATABASE_URL); tokens are minted only for registered ones
+export const ORG_USAGE = `  org add --id ID --name NAME --sector SECTOR --kind agency|ceptar|operator|gsoc [--language ja|en]
+        register an organisation (DATABASE_URL); tokens are minted only for registered ones;
+        its e-mail is written in its language (Japanese unless said)
+  org set-language ID ja|en
+        the language of the organisation's e-mail from now on
   org list
         every organisation, one per line: id, sector, kind, enabled, name
   org disable ID | org enable ID
@@ -31,12 +36,16 @@ export async function orgCommand(args: string[], env: Record<string, string | un
     case 'list':
       return withRegistry(env, async (pool) =>
         (await listOrganisations(pool))
-          .map((o) => [o.id, o.sector, o.kind, o.enabled ? 'enabled' : 'disabled', o.name].join('\t'))
+          .map((o) =>
+            [o.id, o.sector, o.kind, o.enabled ? 'enabled' : 'disabled', o.language, o.name].join('\t'),
+          )
           .join('\n'),
       );
     case 'disable':
     case 'enable':
       return setEnabled(action, rest, env);
+    case 'set-language':
+      return setLanguage(rest, env);
     default:
       throw new UsageError(`org: unknown action ${JSON.stringify(action ?? '')}\n\n${ORG_USAGE}`);
   }
@@ -52,6 +61,7 @@ async function add(args: string[], env: Record<string, string | undefined>): Pro
         name: { type: 'string' },
         sector: { type: 'string' },
         kind: { type: 'string' },
+        language: { type: 'string' },
       },
       strict: true,
     }));
@@ -92,5 +102,21 @@ async function setEnabled(
     }
     await setOrganisationEnabled(pool, parsed.data, action === 'enable', cliActor());
     return `${action}d ${parsed.data}`;
+  });
+}
+
+async function setLanguage(args: string[], env: Record<string, string | undefined>): Promise<string> {
+  const [rawId, rawLanguage, ...extra] = args;
+  const id = organisationIdSchema.safeParse(rawId);
+  const language = organisationLanguageSchema.safeParse(rawLanguage);
+  if (!id.success || !language.success || extra.length > 0) {
+    throw new UsageError(
+      `org set-language needs an organisation id and ja or en (got ${JSON.stringify(args.join(' '))})\n\n${ORG_USAGE}`,
+    );
+  }
+  return withRegistry(env, async (pool) => {
+    const organisation = await changeOrganisation(pool, id.data, { language: language.data }, cliActor());
+    if (!organisation) throw new UsageError(`no organisation ${id.data}`);
+    return `${organisation.id} now receives e-mail in ${organisation.language === 'ja' ? 'Japanese' : 'English'}`;
   });
 }

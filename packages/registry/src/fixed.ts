@@ -8,7 +8,10 @@ import type { OrganisationRegistry } from './cache.js';
 export function fixedRegistry(organisations: readonly OrganisationSubmission[]): OrganisationRegistry {
   const at = new Date(0).toISOString();
   const byId = new Map<string, Organisation>(
-    organisations.map((o) => [o.id, { ...o, enabled: true, createdAt: at, updatedAt: at }]),
+    organisations.map((o) => [
+      o.id,
+      { ...o, language: o.language ?? 'ja', enabled: true, createdAt: at, updatedAt: at },
+    ]),
   );
   return {
     get: (id) => byId.get(id),

@@ -1,4 +1,5 @@
 export {
+  changeOrganisation,
   findOrganisation,
   listOrganisations,
   organisationsInSectors,

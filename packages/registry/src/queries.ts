@@ -1,19 +1,20 @@
 import { recordAudit } from '@renkei/audit';
 import { withTransaction, type Pool, type Queryable } from '@renkei/db';
 import { RenkeiError } from '@renkei/runtime';
-import type { Organisation, OrganisationSubmission, Sector } from '@renkei/schema';
+import type { Organisation, OrganisationChange, OrganisationSubmission, Sector } from '@renkei/schema';
 
 interface OrganisationRow {
   id: string;
   name: string;
   sector: Organisation['sector'];
   kind: Organisation['kind'];
+  language: Organisation['language'];
   enabled: boolean;
   created_at: string;
   updated_at: string;
 }
 
-const COLUMNS = 'id, name, sector, kind, enabled, created_at, updated_at';
+const COLUMNS = 'id, name, sector, kind, language, enabled, created_at, updated_at';
 
 function toOrganisation(row: OrganisationRow): Organisation {
   return {
@@ -21,6 +22,7 @@ function toOrganisation(row: OrganisationRow): Organisation {
     name: row.name,
     sector: row.sector,
     kind: row.kind,
+    language: row.language,
     enabled: row.enabled,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -67,10 +69,10 @@ export async function registerOrganisation(
 ): Promise<Organisation> {
   return withTransaction(pool, async (db) => {
     const { rows } = await db.query<OrganisationRow>(
-      `INSERT INTO organisations (id, name, sector, kind) VALUES ($1, $2, $3, $4)
+      `INSERT INTO organisations (id, name, sector, kind, language) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (id) DO NOTHING
        RETURNING ${COLUMNS}`,
-      [submission.id, submission.name, submission.sector, submission.kind],
+      [submission.id, submission.name, submission.sector, submission.kind, submission.language ?? 'ja'],
     );
     if (!rows[0]) {
       throw new RenkeiError('RENKEI_CONFLICT', `organisation ${submission.id} is already registered`);
@@ -81,7 +83,12 @@ export async function registerOrganisation(
       organisationId: actor.organisationId,
       object: submission.id,
       outcome: 'success',
-      details: { name: submission.name, sector: submission.sector, kind: submission.kind },
+      details: {
+        name: submission.name,
+        sector: submission.sector,
+        kind: submission.kind,
+        language: submission.language ?? 'ja',
+      },
     });
     return toOrganisation(rows[0]);
   });
@@ -112,5 +119,43 @@ export async function setOrganisationEnabled(
       outcome: 'success',
     });
     return toOrganisation(rows[0]);
+  });
+}
+
+/**
+ * Changes an organisation's name or language and audits what changed (from
+ * and to), together. Returns undefined for an unknown id.
+ */
+export async function changeOrganisation(
+  pool: Pool,
+  id: string,
+  change: OrganisationChange,
+  actor: Actor,
+): Promise<Organisation | undefined> {
+  return withTransaction(pool, async (db) => {
+    const before = await db.query<OrganisationRow>(
+      `SELECT ${COLUMNS} FROM organisations WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
+    if (!before.rows[0]) return undefined;
+    const { rows } = await db.query<OrganisationRow>(
+      `UPDATE organisations SET name = coalesce($2, name), language = coalesce($3, language), updated_at = now()
+        WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, change.name ?? null, change.language ?? null],
+    );
+    const [was, now] = [before.rows[0], rows[0]!];
+    await recordAudit(db, {
+      kind: 'organisation.changed',
+      actor: actor.subject,
+      organisationId: actor.organisationId,
+      object: id,
+      outcome: 'success',
+      details: Object.fromEntries(
+        (['name', 'language'] as const)
+          .filter((field) => was[field] !== now[field])
+          .map((field) => [field, { from: was[field], to: now[field] }]),
+      ),
+    });
+    return toOrganisation(now);
   });
 }

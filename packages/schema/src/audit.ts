@@ -14,6 +14,7 @@ export const AUDIT_KINDS = [
   'exclusion.removed',
   'alert.triaged',
   'organisation.added',
+  'organisation.changed',
   'organisation.disabled',
   'organisation.enabled',
   'key.rotated',

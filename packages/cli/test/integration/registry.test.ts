@@ -79,14 +79,19 @@ describe('renkei org, token and keys with the registry', () => {
       ),
     ).toMatch(/already registered/);
     expect(await run('org', 'disable', 'x-csirt')).toBe('disabled x-csirt');
-    expect(await run('org', 'list')).toBe('x-csirt\tfinance\tagency\tdisabled\tX CSIRT');
+    expect(await run('org', 'list')).toBe('x-csirt\tfinance\tagency\tdisabled\tja\tX CSIRT');
     expect(await run('org', 'enable', 'x-csirt')).toBe('enabled x-csirt');
     expect(await usageError('org', 'disable', 'nobody')).toMatch(/no organisation nobody/);
+    expect(await run('org', 'set-language', 'x-csirt', 'en')).toBe('x-csirt now receives e-mail in English');
+    expect(await run('org', 'list')).toBe('x-csirt\tfinance\tagency\tenabled\ten\tX CSIRT');
+    expect(await usageError('org', 'set-language', 'x-csirt', 'fr')).toMatch(/ja or en/);
+    expect(await usageError('org', 'set-language', 'nobody', 'ja')).toMatch(/no organisation nobody/);
     const audited = (await auditKinds()).filter((row) => row.object === 'x-csirt');
     expect(audited.map((row) => row.kind)).toEqual([
       'organisation.added',
       'organisation.disabled',
       'organisation.enabled',
+      'organisation.changed',
     ]);
     expect(audited[0]!.actor).toMatch(/^cli:/);
   });

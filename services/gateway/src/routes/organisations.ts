@@ -3,13 +3,19 @@ import { principalOf, requireAnyRole } from '@renkei/auth';
 import type { Pool } from '@renkei/db';
 import { errorReplies, type HttpServer } from '@renkei/http';
 import {
+  changeOrganisation,
   listOrganisations,
   registerOrganisation,
   setOrganisationEnabled,
   type OrganisationRegistry,
 } from '@renkei/registry';
 import { RenkeiError } from '@renkei/runtime';
-import { organisationIdSchema, organisationSchema, organisationSubmissionSchema } from '@renkei/schema';
+import {
+  organisationChangeSchema,
+  organisationIdSchema,
+  organisationSchema,
+  organisationSubmissionSchema,
+} from '@renkei/schema';
 
 const organisationListSchema = z.object({ items: z.array(organisationSchema) });
 
@@ -66,6 +72,40 @@ export function organisationRoutes(
       });
       await registry.refresh();
       return reply.status(201).send(organisation);
+    },
+  );
+
+  app.patch(
+    '/v1/organisations/:id',
+    {
+      schema: {
+        summary: "Change an organisation's name or language (administrators); the language is its e-mail's",
+        tags: ['organisations'],
+        params: z.object({ id: organisationIdSchema }),
+        body: organisationChangeSchema,
+        response: {
+          200: organisationSchema,
+          ...errorReplies(
+            'RENKEI_INVALID_REQUEST',
+            'RENKEI_FORBIDDEN',
+            'RENKEI_NOT_FOUND',
+            'RENKEI_RATE_LIMITED',
+            'RENKEI_UNAVAILABLE',
+          ),
+        },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      requireAnyRole(principal, ['admin']);
+      const { id } = request.params;
+      const organisation = await changeOrganisation(pool, id, request.body, {
+        subject: principal.subject,
+        organisationId: principal.organisationId,
+      });
+      if (!organisation) throw new RenkeiError('RENKEI_NOT_FOUND', `no organisation ${id}`);
+      await registry.refresh();
+      return organisation;
     },
   );
 

@@ -86,7 +86,7 @@ describe('gateway access routes, built in-process', () => {
     await keys?.remove();
   });
 
-  const call = (method: 'GET' | 'POST', url: string, bearer: string, body?: unknown) =>
+  const call = (method: 'GET' | 'POST' | 'PATCH', url: string, bearer: string, body?: unknown) =>
     http.app.inject({
       method,
       url,
@@ -137,6 +137,41 @@ describe('gateway access routes, built in-process', () => {
       expect(
         (await call('POST', '/v1/organisations/gas-ceptar/disable', await token(gsoc, ['analyst'])))
           .statusCode,
+      ).toBe(403);
+    });
+
+    it("lets administrators change an organisation's name and e-mail language, audited with both values", async () => {
+      const admin = await token(gsoc, ['admin'], 'language-admin');
+      const added = await call('POST', '/v1/organisations', admin, {
+        id: 'tetsudo-ceptar',
+        name: 'Rail CEPTAR',
+        sector: 'railway',
+        kind: 'ceptar',
+      });
+      expect(added.json()).toMatchObject({ language: 'ja' });
+      const changed = await call('PATCH', '/v1/organisations/tetsudo-ceptar', admin, { language: 'en' });
+      expect(changed.statusCode).toBe(200);
+      expect(organisationSchema.parse(changed.json())).toMatchObject({
+        id: 'tetsudo-ceptar',
+        name: 'Rail CEPTAR',
+        language: 'en',
+      });
+      const { rows } = await database.pool.query<{ details: Record<string, unknown> }>(
+        "SELECT details FROM audit_events WHERE kind = 'organisation.changed' AND object = 'tetsudo-ceptar'",
+      );
+      expect(rows.map((row) => row.details)).toEqual([{ language: { from: 'ja', to: 'en' } }]);
+
+      const refused = await call('PATCH', '/v1/organisations/tetsudo-ceptar', admin, { language: 'fr' });
+      expect(refused.statusCode).toBe(400);
+      expect(JSON.stringify(refused.json())).toContain('language');
+      expect((await call('PATCH', '/v1/organisations/tetsudo-ceptar', admin, {})).statusCode).toBe(400);
+      expect((await call('PATCH', '/v1/organisations/nobody', admin, { name: 'x' })).statusCode).toBe(404);
+      expect(
+        (
+          await call('PATCH', '/v1/organisations/tetsudo-ceptar', await token(gsoc, ['analyst']), {
+            name: 'x',
+          })
+        ).statusCode,
       ).toBe(403);
     });
   });
