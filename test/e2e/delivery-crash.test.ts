@@ -135,14 +135,18 @@ describe('the delivering gateway killed mid-retry', () => {
     // In order: the queued one only after the retried one was taken, and once.
     expect(ids.at(-1)!.warning).toBe(queued.id);
     expect(ids.filter((r) => r.warning === queued.id)).toHaveLength(1);
-    const { rows } = await database.pool.query<{ state: string; attempts: number }>(
-      'SELECT state, attempts FROM deliveries WHERE endpoint_id = $1 ORDER BY seq',
-      [endpoint.id],
-    );
-    expect(rows).toEqual([
-      { state: 'delivered', attempts: expect.any(Number) },
-      { state: 'delivered', attempts: 1 },
-    ]);
+    // The receiver has the body before the gateway records its answer: wait for the record.
+    const rows = await eventually(async () => {
+      const { rows: found } = await database.pool.query<{ state: string; attempts: number }>(
+        'SELECT state, attempts FROM deliveries WHERE endpoint_id = $1 ORDER BY seq',
+        [endpoint.id],
+      );
+      expect(found).toEqual([
+        { state: 'delivered', attempts: expect.any(Number) },
+        { state: 'delivered', attempts: 1 },
+      ]);
+      return found;
+    });
     expect(rows[0]!.attempts).toBeGreaterThanOrEqual(3);
     const attempts = await database.pool.query<{ attempt: number; ok: boolean; status_code: number }>(
       `SELECT a.attempt, a.ok, a.status_code FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
