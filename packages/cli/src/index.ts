@@ -1,3 +1,3 @@
 export { runCommand, UsageError, USAGE } from './commands.js';
 export { CommandFailure, formatImportAnswer } from './interop.js';
-export { formatLookupCsv, formatLookupTable, lookupCommand, type LookupIo } from './lookup.js';
+export { formatLookupTable, lookupCommand, type LookupIo } from './lookup.js';

@@ -1,6 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { lookupAnswerSchema, MAX_LOOKUP_VALUES, type LookupResult } from '@renkei/schema';
+import {
+  formatLookupCsv,
+  lookupAnswerSchema,
+  lookupRow,
+  MAX_LOOKUP_VALUES,
+  type LookupResult,
+} from '@renkei/schema';
 import { CommandFailure, describeError, tokenFrom } from './interop.js';
 import { UsageError } from './usage.js';
 
@@ -79,52 +85,6 @@ export async function lookupCommand(
   }
 }
 
-const COLUMNS = [
-  'value',
-  'type',
-  'canonical',
-  'known',
-  'reports',
-  'organisations',
-  'first_seen',
-  'last_seen',
-  'sectors',
-  'alerts',
-  'suppressed_by',
-  'error',
-] as const;
-
-function row(result: LookupResult): Record<(typeof COLUMNS)[number], string> {
-  const { sightings } = result;
-  return {
-    value: result.value,
-    type: result.canonical?.type ?? '',
-    canonical: result.canonical?.value ?? '',
-    known: result.known ? 'yes' : 'no',
-    reports: sightings ? String(sightings.reportCount) : '',
-    organisations: sightings
-      ? sightings.organisations.length > 0
-        ? sightings.organisations.join(' ')
-        : String(sightings.organisationCount)
-      : '',
-    first_seen: sightings?.firstSeen ?? '',
-    last_seen: sightings?.lastSeen ?? '',
-    sectors: sightings?.sectors.join(' ') ?? '',
-    alerts: result.alerts.map((alert) => `${alert.kind}:${alert.id}`).join(' '),
-    suppressed_by: result.suppressedBy ?? '',
-    error: result.error ?? '',
-  };
-}
-
-/** RFC 4180: a header line, then one line per value; fields with a comma, quote or line break quoted. */
-export function formatLookupCsv(results: readonly LookupResult[]): string {
-  const quote = (field: string) => (/[",\r\n]/u.test(field) ? `"${field.replaceAll('"', '""')}"` : field);
-  return [
-    COLUMNS.join(','),
-    ...results.map((result) => COLUMNS.map((c) => quote(row(result)[c])).join(',')),
-  ].join('\r\n');
-}
-
 /** Aligned columns for people: what each value is, whether it is known, how widely and where it stops. */
 export function formatLookupTable(results: readonly LookupResult[]): string {
   const shown = [
@@ -138,7 +98,7 @@ export function formatLookupTable(results: readonly LookupResult[]): string {
     'suppressed_by',
   ] as const;
   const rows = results.map((result) => {
-    const cells = row(result);
+    const cells = lookupRow(result);
     return shown.map((column) =>
       column === 'canonical' && result.error
         ? `(${result.error})`

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '@renkei/cli';
-import type { LookupResult } from '@renkei/schema';
-import { formatLookupCsv, formatLookupTable, lookupCommand } from '../src/lookup.js';
+import { formatLookupCsv, type LookupResult } from '@renkei/schema';
+import { formatLookupTable, lookupCommand } from '../src/lookup.js';
 
 const known: LookupResult = {
   value: 'hxxps://evil[.]example/a,b',

@@ -18,4 +18,5 @@ export * from './imports.js';
 export * from './tlp-change.js';
 export * from './exercise.js';
 export * from './search.js';
+export * from './lookup-rows.js';
 export * from './delivery.js';
