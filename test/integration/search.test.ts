@@ -17,6 +17,7 @@ import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry'
 import { createLogger } from '@renkei/runtime';
 import {
   lookupAnswerSchema,
+  readableReportSchema,
   REPORT_ENVELOPE_SCHEMA,
   reportEnvelopeSchema,
   searchAnswerSchema,
@@ -526,6 +527,50 @@ describe('search and lookup', () => {
     expect(header).toMatch(/^value,type,canonical,known,reports,organisations,/);
     expect(mine).toMatch(/^invoice-portal\[\.\]example,domain,invoice-portal\.example,yes,2,finance-ceptar,/);
     expect(hidden).toBe('amber-only.example,domain,amber-only.example,no,,,,,,,,');
+  });
+
+  it('reads one report as search shows it: own and, to analysts, any named; others’ GREEN anonymised; the rest 404 as if missing', async () => {
+    const read = async (token: string, id: string) => {
+      const response = await http.app.inject({
+        method: 'GET',
+        url: `/v1/reports/${id}`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
+    };
+    const analyst = await read(tokens.analyst, ids.get('amberOnlyAgain')!);
+    expect(analyst.status).toBe(200);
+    expect(readableReportSchema.parse(analyst.body)).toMatchObject({
+      organisationId: mhlwCsirt.id,
+      tlp: 'RED',
+      indicators: [
+        { type: 'domain', value: 'amber-only.example' },
+        { type: 'ipv4', value: '203.0.113.77' },
+      ],
+    });
+    const own = await read(tokens.finance, ids.get('ownByFinance')!);
+    expect(own.body).toMatchObject({ organisationId: financeCeptar.id, title: 'Invoice lure', tlp: 'AMBER' });
+    const green = await read(tokens.finance, ids.get('urlByMlit')!);
+    expect(green.body).toMatchObject({
+      organisationId: null,
+      title: '標的型攻撃メールによる認証情報の窃取',
+      description: 'Spear-phishing against procurement staff',
+      indicators: [{ type: 'url', value: 'https://evil.example/login' }],
+    });
+    // Another organisation's AMBER (even a co-report of the viewer's own indicator) and RED:
+    // the same answer as an id nobody used, but for the id it names.
+    const missing = randomUUID();
+    const nobody = await read(tokens.finance, missing);
+    expect(nobody.status).toBe(404);
+    for (const name of ['amberCoReport', 'amberOnly', 'amberOnlyAgain']) {
+      const id = ids.get(name)!;
+      const hidden = await read(tokens.finance, id);
+      expect({ status: hidden.status, body: JSON.stringify(hidden.body).replaceAll(id, missing) }).toEqual({
+        status: 404,
+        body: JSON.stringify(nobody.body),
+      });
+    }
+    expect((await read(tokens.finance, 'not-a-uuid')).status).toBe(400);
   });
 
   it('refuses bad input with a 400 naming the field', async () => {

@@ -163,3 +163,28 @@ export const lookupAnswerSchema = z.strictObject({
   results: z.array(lookupResultSchema),
 });
 export type LookupAnswer = z.infer<typeof lookupAnswerSchema>;
+
+/**
+ * The answer of `GET /v1/reports/:id` on the gateway: one report as the
+ * viewer may read it in a search (its own and, to analysts, any, named;
+ * others' CLEAR and GREEN without their organisation). Anything else is
+ * answered as a report that does not exist.
+ */
+export const readableReportSchema = z.strictObject({
+  id: z.uuid(),
+  /** Null when the viewer may not know who reported it. */
+  organisationId: organisationIdSchema.nullable(),
+  sector: sectorSchema,
+  title: z.string(),
+  description: z.string().nullable(),
+  category: reportCategorySchema,
+  severity: severitySchema,
+  /** Its label now: a tightening since it was sent shows here. */
+  tlp: tlpSchema,
+  detectedAt: z.iso.datetime({ offset: true }),
+  receivedAt: z.iso.datetime({ offset: true }),
+  exercise: z.boolean(),
+  /** As reported (not canonical): what the reporter wrote. */
+  indicators: z.array(z.strictObject({ type: z.string(), value: z.string() })),
+});
+export type ReadableReport = z.infer<typeof readableReportSchema>;

@@ -189,6 +189,7 @@ export async function runLeakCheck(options: LeakCheckOptions): Promise<LeakCheck
     const alertIds = rows.map((row) => row.id);
     const { lastWarningId } = streamPlan;
     const warningIds = steps.flatMap((step) => (step.kind === 'warning' ? [step.id] : []));
+    const reportIds = steps.flatMap((step) => (step.kind === 'report' ? [step.id] : []));
     const searchValues = [
       ...new Set(
         steps.flatMap((step) =>
@@ -220,6 +221,7 @@ export async function runLeakCheck(options: LeakCheckOptions): Promise<LeakCheck
       const planFor = (world: World): ObservePlan => ({
         alertIds,
         warningIds,
+        reportIds,
         probeTimes: world.spans
           .filter((span) => probed.has(span.step))
           .map((span) => new Date(span.end).toISOString()),

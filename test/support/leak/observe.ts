@@ -18,6 +18,8 @@ export interface ObservePlan {
   alertIds: readonly string[];
   /** Every warning id of the history, likewise. */
   warningIds: readonly string[];
+  /** Every report id of the history, likewise: each read as a report page (`GET /v1/reports/:id`). */
+  reportIds: readonly string[];
   /**
    * Moments a client might have last looked, as `since` and `added_after`: the
    * end of each step the viewer may know of, in this world's own timeline.
@@ -160,6 +162,7 @@ export async function observe(gatewayUrl: string, token: string, plan: ObservePl
     if (answer.status !== 200 || before === undefined) break;
   }
   for (const id of plan.warningIds) await get('warning', `/v1/warnings/${id}`);
+  for (const id of plan.reportIds) await get('report', `/v1/reports/${id}`);
 
   // The stream: watched live through the whole history (opened before its first step),
   // replayed from the start (a decimal position; refused where cursors are sealed),

@@ -71,3 +71,27 @@ export async function findReports(db: Queryable, ids: readonly string[]): Promis
   );
   return rows;
 }
+
+/**
+ * One stored report if the search scope admits it (`packages/policy`
+ * `searchScope`: every report for analysts; otherwise the organisation's own
+ * and others' at the readable levels), judged in the statement, so a report
+ * the viewer may not know of costs what a missing one does: one index probe.
+ */
+export async function findReadableReport(
+  db: Queryable,
+  id: string,
+  scope: { organisationId: string | null; readable: readonly string[] },
+): Promise<ReadableReportRow | undefined> {
+  const { rows } = await db.query<ReadableReportRow>(
+    `SELECT r.id, r.organisation_id, r.sector, r.title, r.description, r.category, r.severity, r.tlp,
+            r.detected_at, r.received_at, r.exercise,
+            coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value) ORDER BY i.position)
+                        FROM report_indicators i WHERE i.report_id = r.id), '[]'::json) AS indicators
+       FROM reports r
+      WHERE r.id = $1
+        AND ($2::text IS NULL OR r.organisation_id = $2 OR r.tlp = ANY($3::text[]))`,
+    [id, scope.organisationId, scope.readable],
+  );
+  return rows[0];
+}

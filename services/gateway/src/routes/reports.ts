@@ -2,8 +2,16 @@ import { z } from 'zod';
 import { principalOf } from '@renkei/auth';
 import type { Pool } from '@renkei/db';
 import { errorReplies, type HttpServer } from '@renkei/http';
-import { myReportPageSchema, type MyReportPage } from '@renkei/schema';
-import { listOwnReports } from '../queries/reports.js';
+import { reportInSearch, searchScope } from '@renkei/policy';
+import { RenkeiError } from '@renkei/runtime';
+import {
+  myReportPageSchema,
+  readableReportSchema,
+  type MyReportPage,
+  type ReadableReport,
+  type Tlp,
+} from '@renkei/schema';
+import { findReadableReport, listOwnReports } from '../queries/reports.js';
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -13,8 +21,10 @@ const listQuery = z.object({
 
 /**
  * `GET /v1/reports`: the caller's own organisation's reports, newest first,
- * each with where it stands (`accepted` by ingest, then `processed`). The
- * detail of one stays on ingest (`GET /v1/reports/:id`), where it was sent.
+ * each with where it stands (`accepted` by ingest, then `processed`); where
+ * one submission stands stays on ingest (`GET /v1/reports/:id` there).
+ * `GET /v1/reports/:id` here: one stored report as the viewer may read it in
+ * a search (the console's report page, reached from search and alerts).
  */
 export function reportListRoutes(app: HttpServer, { pool }: { pool: Pool }): void {
   app.get(
@@ -48,6 +58,57 @@ export function reportListRoutes(app: HttpServer, { pool }: { pool: Pool }): voi
       return myReportPageSchema.parse({
         items,
         nextBefore: rows.length === limit ? items.at(-1)!.id : null,
+      });
+    },
+  );
+
+  app.get(
+    '/v1/reports/:id',
+    {
+      schema: {
+        summary:
+          'One stored report as the caller may read it (its own named, others’ CLEAR and GREEN without names)',
+        description:
+          'Analysts read every report, named. Other callers read their own organisation’s reports and other ' +
+          'organisations’ CLEAR and GREEN ones without the organisation; any other report is answered as one ' +
+          'that does not exist. The label is the report’s label now (after any tightening).',
+        tags: ['reports'],
+        params: z.object({ id: z.uuid() }),
+        response: {
+          200: readableReportSchema,
+          ...errorReplies('RENKEI_INVALID_REQUEST', 'RENKEI_NOT_FOUND', 'RENKEI_UNAVAILABLE'),
+        },
+      },
+    },
+    async (request): Promise<ReadableReport> => {
+      const viewer = principalOf(request);
+      const { id } = request.params;
+      const row = await findReadableReport(pool, id, searchScope(viewer));
+      // The statement already kept only what the scope admits; the policy says how it is shown.
+      const presence =
+        row &&
+        reportInSearch(
+          viewer,
+          { organisationId: row.organisation_id, tlp: row.tlp as Tlp },
+          {
+            viewerReportedIt: false,
+          },
+        );
+      if (!row || (presence !== 'named' && presence !== 'anonymised'))
+        throw new RenkeiError('RENKEI_NOT_FOUND', `no report ${id}`);
+      return readableReportSchema.parse({
+        id: row.id,
+        organisationId: presence === 'named' ? row.organisation_id : null,
+        sector: row.sector,
+        title: row.title,
+        description: row.description,
+        category: row.category,
+        severity: row.severity,
+        tlp: row.tlp,
+        detectedAt: row.detected_at,
+        receivedAt: row.received_at,
+        exercise: row.exercise,
+        indicators: row.indicators,
       });
     },
   );
