@@ -19,4 +19,5 @@ export * from './tlp-change.js';
 export * from './exercise.js';
 export * from './search.js';
 export * from './lookup-rows.js';
+export * from './warning-answers.js';
 export * from './delivery.js';

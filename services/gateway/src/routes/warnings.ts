@@ -11,10 +11,10 @@ import { organisationsInSectors } from '@renkei/registry';
 import { RenkeiError } from '@renkei/runtime';
 import {
   cursorSchema,
-  organisationIdSchema,
   warningAckSchema,
+  warningDetailSchema,
+  warningPageSchema,
   warningSubmissionSchema,
-  warningReceiptSchema,
   warningViewSchema,
   type AlertIndicator,
   type WarningReceipt,
@@ -29,29 +29,6 @@ import {
 } from '../queries/warnings.js';
 import { opened } from '../cursors.js';
 import { warningDeliveries } from '../delivery/queries.js';
-
-const warningDetailSchema = warningViewSchema.extend({
-  /** Analysts: which organisations acknowledged, and when. */
-  acknowledgedBy: z
-    .array(z.object({ organisationId: organisationIdSchema, at: z.iso.datetime({ offset: true }) }))
-    .optional(),
-  /** Analysts: enabled organisations of the targeted sectors that have not acknowledged yet. */
-  pendingOrganisations: z.array(organisationIdSchema).optional(),
-  /**
-   * Analysts: per organisation, whether a webhook or e-mail delivery reached
-   * it (when, by which channel), is failing, and when it acknowledged.
-   * Every targeted organisation is listed, and any other one that was sent it.
-   */
-  receipts: z.array(warningReceiptSchema).optional(),
-  /** Recipients: when their own organisation acknowledged it; null while it has not. */
-  acknowledgedAt: z.iso.datetime({ offset: true }).nullable().optional(),
-});
-
-const warningPageSchema = z.object({
-  items: z.array(warningViewSchema.extend({ cursor: cursorSchema })),
-  /** Pass as `before` for the next (older) page; null on the last page. */
-  nextBefore: cursorSchema.nullable(),
-});
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
