@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,7 +124,7 @@ describe('the console in a browser', () => {
     page.on('console', (message) => {
       if (message.type() === 'error') problems.push(message.text());
     });
-    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('pageerror', (error) => problems.push(`${error.name}: ${error.message}`));
     (page as Page & { problems: string[] }).problems = problems;
     await page.goto(gatewayUrl);
     return page;
@@ -338,6 +338,226 @@ describe('the console in a browser', () => {
       .first()
       .waitFor();
     expect(await page.getByTestId('signin-error').allTextContents()).toEqual([]);
+  });
+
+  it('searches a defanged value, pivots to its indicator and report pages, and looks many values up as CSV', async () => {
+    const domain = `pivot-${randomUUID().slice(0, 8)}.example`;
+    const defanged = domain.replace(/\./g, '[.]');
+    const greenTitle = `標的型攻撃メール ${domain}`;
+    const greenId = await submit(
+      tokens.mlit,
+      report({
+        title: greenTitle,
+        description: 'Lure sent to procurement',
+        indicators: [{ type: 'domain', value: domain }],
+      }),
+    );
+    const amberTitle = `Ministry-only sighting ${domain}`;
+    await submit(
+      tokens.mhlw,
+      report({
+        title: amberTitle,
+        tlp: 'AMBER',
+        category: 'phishing',
+        indicators: [{ type: 'domain', value: domain }],
+      }),
+    );
+    // Both stored and correlated before the pages ask.
+    await eventually(
+      async () => {
+        const response = await fetch(`${gatewayUrl}/v1/search?q=${domain}`, {
+          headers: { authorization: `Bearer ${tokens.analyst}` },
+        });
+        const answer = (await response.json()) as {
+          reports: { items: unknown[] };
+          alerts: { items: unknown[] };
+        };
+        expect([answer.reports.items.length, answer.alerts.items.length]).toEqual([2, 1]);
+      },
+      { timeoutMs: 30_000 },
+    );
+
+    const page = await openPage();
+    await signIn(page, tokens.analyst);
+    await page.getByTestId('search-box').fill(defanged.toUpperCase());
+    await page.getByTestId('search-submit').click();
+    await page.getByTestId('hit-indicator').first().waitFor();
+    expect(await page.getByTestId('search-status').textContent()).toContain(defanged);
+    expect(await page.getByTestId('hit-report').count()).toBe(2);
+    expect(await page.getByTestId('group-reports').textContent()).toContain('mhlw-csirt');
+    expect(await page.getByTestId('hit-alert').count()).toBe(1);
+
+    await page.getByTestId('hit-indicator').first().getByRole('link').click();
+    await page.getByTestId('indicator-summary').waitFor();
+    expect(await page.getByTestId('indicator-reports').textContent()).toBe('2');
+    expect(await page.getByTestId('timeline-report').count()).toBe(2);
+    expect(await page.getByTestId('timeline-alert').count()).toBe(1);
+    await shoot(page, 'search-indicator');
+
+    await page.getByTestId('timeline-report').getByRole('link', { name: greenTitle }).click();
+    await page.getByTestId('report-title').waitFor();
+    expect(await page.getByTestId('report-title').textContent()).toContain(greenTitle);
+    expect(page.url()).toContain(greenId);
+    expect(await page.getByTestId('report-indicators').textContent()).toContain(defanged);
+    expect(await page.getByTestId('report-page').textContent()).toContain('mlit-csirt');
+
+    await page.getByTestId('nav-lookup').click();
+    await page
+      .getByTestId('lookup-values')
+      .fill(`${defanged}\nnever-${randomUUID().slice(0, 8)}.example\nnot a value`);
+    await page.getByTestId('lookup-submit').click();
+    await expect.poll(() => page.getByTestId('lookup-row').count()).toBe(3);
+    expect(
+      await page
+        .getByTestId('lookup-row')
+        .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-known'))),
+    ).toEqual(['true', 'false', 'false']);
+    // The page's CSP allows no fetch of blob: addresses; the download is what a person gets.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('lookup-csv').click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('renkei-lookup.csv');
+    const csv = readFileSync((await download.path())!, 'utf8');
+    const lines = csv
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n');
+    expect(lines[0]).toBe(
+      'value,type,canonical,known,reports,organisations,first_seen,last_seen,sectors,alerts,suppressed_by,error',
+    );
+    expect(lines[1]).toContain(`domain,${domain},yes,2,`);
+    expect(lines).toHaveLength(4);
+    await shoot(page, 'lookup');
+    expect((page as Page & { problems: string[] }).problems).toEqual([]);
+
+    // A member, in Japanese: its view only (the GREEN report, unnamed; never the AMBER one of another organisation).
+    const member = await openPage('ja-JP');
+    await signIn(member, tokens.finance);
+    await member.getByTestId('search-box').fill(defanged);
+    await member.getByTestId('search-submit').click();
+    await member.getByTestId('hit-report').first().waitFor();
+    const reports = await member.getByTestId('group-reports').textContent();
+    expect(reports).toContain(greenTitle);
+    expect(reports).toContain('他組織');
+    expect(reports).not.toContain(amberTitle);
+    expect(reports).not.toContain('mlit-csirt');
+    expect(await member.getByTestId('hit-report').count()).toBe(1);
+    expect(
+      await member.evaluate<boolean>(
+        'document.documentElement.scrollWidth <= document.documentElement.clientWidth',
+      ),
+      'no horizontal scroll at 1280×800',
+    ).toBe(true);
+    await shoot(member, 'search-ja');
+  });
+
+  it('shows analysts an exercise board that moves live, and a participant only its own task', async () => {
+    const domain = `drill-${randomUUID().slice(0, 8)}.example`;
+    const scenario = {
+      schema: 'renkei.exercise-scenario.v1',
+      id: 'console-drill',
+      version: 1,
+      title: { ja: 'コンソール演習', en: 'Console drill' },
+      description: { ja: '試験用', en: 'For the test' },
+      participants: [{ sector: 'finance' }, { organisation: 'water-ceptar' }],
+      injects: [
+        {
+          id: 'sighting',
+          at: 'PT0M',
+          kind: 'report',
+          from: 'mlit-csirt',
+          report: {
+            title: 'Phishing (exercise)',
+            category: 'phishing',
+            severity: 'high',
+            tlp: 'GREEN',
+            indicators: [{ type: 'domain', value: domain }],
+          },
+        },
+        {
+          id: 'warn',
+          at: 'PT1M',
+          kind: 'warning',
+          warning: {
+            title: '訓練の注意喚起',
+            body: 'Block it',
+            severity: 'high',
+            tlp: 'GREEN',
+            sectors: ['finance', 'water'],
+          },
+        },
+        {
+          id: 'ask',
+          at: 'PT2M',
+          kind: 'information-request',
+          to: 'water-ceptar',
+          message: { ja: '観測の有無を報告してください', en: 'Report whether you see it' },
+        },
+      ],
+      expectations: [{ id: 'ack', kind: 'acknowledge', after: 'warn', within: 'PT30M' }],
+    };
+    const created = await fetch(`${gatewayUrl}/v1/exercises`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.analyst}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ scenario, speed: 60 }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+
+    const page = await openPage();
+    await signIn(page, tokens.analyst);
+    const water = await openPage('ja-JP');
+    await signIn(water, tokens.water);
+    await page.getByTestId('nav-exercises').click();
+    await page.locator(`[data-testid="exercise-run"][data-run-id="${id}"] a`).click();
+    await page.getByTestId('exercise-title').waitFor();
+    expect(await page.getByTestId('exercise-state').getAttribute('data-state')).toBe('scheduled');
+    expect(await page.locator('[data-testid="exercise-inject"][data-sent="true"]').count()).toBe(0);
+
+    const started = await fetch(`${gatewayUrl}/v1/exercises/${id}/start`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.analyst}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(started.status).toBe(200);
+    // Moved by the run's stream frames, without a reload.
+    await expect
+      .poll(() => page.locator('[data-testid="exercise-inject"][data-sent="true"]').count(), {
+        timeout: 30_000,
+      })
+      .toBe(3);
+    expect(await page.getByTestId('exercise-state').getAttribute('data-state')).toBe('running');
+    const outcomes = page.locator(
+      '[data-testid="exercise-participant"][data-participant="water-ceptar"] [data-testid="exercise-outcome"]',
+    );
+    expect(await outcomes.getAttribute('data-status')).toBe('pending');
+    await water.getByTestId('nav-exercises').click();
+    // The water CEPTAR acknowledges the warning: the analyst's board shows it met.
+    const warning = await eventually(async () => {
+      const response = await fetch(`${gatewayUrl}/v1/warnings`, {
+        headers: { authorization: `Bearer ${tokens.water}` },
+      });
+      const items = ((await response.json()) as { items: { id: string; title: string }[] }).items;
+      const found = items.find((item) => item.title === '訓練の注意喚起');
+      expect(found).toBeDefined();
+      return found!;
+    });
+    const acked = await fetch(`${gatewayUrl}/v1/warnings/${warning.id}/ack`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.water}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(acked.status).toBe(200);
+    await expect.poll(() => outcomes.getAttribute('data-status'), { timeout: 30_000 }).toBe('met');
+    await shoot(page, 'exercise-board');
+
+    // The participant sees its own task, in its language, and never the scoring.
+    await water.locator('[data-testid="exercise-task"][data-inject="ask"]').waitFor({ timeout: 30_000 });
+    expect(await water.getByTestId('exercise-tasks').textContent()).toContain('観測の有無を報告してください');
+    expect(await water.getByTestId('exercise-outcome').count()).toBe(0);
+    await shoot(water, 'exercise-task-ja');
+    expect((page as Page & { problems: string[] }).problems).toEqual([]);
   });
 
   it('turns the page Japanese with the language switch', async () => {

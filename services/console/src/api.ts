@@ -20,7 +20,13 @@ import {
   triageUpdateSchema,
   warningAckSchema,
   warningViewSchema,
-  cursorSchema,
+  warningDetailSchema,
+  warningPageSchema,
+  exerciseRunViewSchema,
+  exerciseTaskViewSchema,
+  lookupAnswerSchema,
+  readableReportSchema,
+  searchAnswerSchema,
   type ReportSubmission,
   type TriageStatus,
   type WarningSubmission,
@@ -44,18 +50,6 @@ export const demoIdentitiesSchema = z.object({
       roles: z.array(demoRoleSchema),
     }),
   ),
-});
-
-export const warningDetailSchema = warningViewSchema.extend({
-  acknowledgedBy: z.array(z.object({ organisationId: z.string(), at: z.string() })).optional(),
-  pendingOrganisations: z.array(z.string()).optional(),
-  acknowledgedAt: z.string().nullable().optional(),
-});
-export type WarningDetail = z.infer<typeof warningDetailSchema>;
-
-export const warningPageSchema = z.object({
-  items: z.array(warningViewSchema.extend({ cursor: cursorSchema })),
-  nextBefore: cursorSchema.nullable(),
 });
 
 const errorBodySchema = z.object({
@@ -162,6 +156,28 @@ export function createApi(gatewayUrl: string, ingestUrl: string, token: string) 
     acknowledgeWarning: (id: string) =>
       call(gateway(`/v1/warnings/${id}/ack`), warningAckSchema, { method: 'POST', token, body: {} }),
     myReports: () => call(gateway('/v1/reports?limit=50'), myReportPageSchema, { token }),
+    /** `extra`: `page` (a group's `next`), `type`, `limit` and the other filters of `GET /v1/search`. */
+    search: (q: string, extra: Record<string, string> = {}) =>
+      call(gateway(`/v1/search?${new URLSearchParams({ q, ...extra }).toString()}`), searchAnswerSchema, {
+        token,
+      }),
+    /** Analysts get each run as the control sees it; participants their tasks. */
+    exercises: () =>
+      call(gateway('/v1/exercises'), itemsOf(z.union([exerciseRunViewSchema, exerciseTaskViewSchema])), {
+        token,
+      }),
+    exercise: (id: string) =>
+      call(
+        gateway(`/v1/exercises/${encodeURIComponent(id)}`),
+        z.union([exerciseRunViewSchema, exerciseTaskViewSchema]),
+        {
+          token,
+        },
+      ),
+    lookup: (values: string[]) =>
+      call(gateway('/v1/lookup'), lookupAnswerSchema, { method: 'POST', token, body: { values } }),
+    report: (id: string) =>
+      call(gateway(`/v1/reports/${encodeURIComponent(id)}`), readableReportSchema, { token }),
     submitReport: (report: ReportSubmission) =>
       call(`${ingestUrl.replace(/\/$/, '')}/v1/reports`, z.object({ id: z.string(), status: z.string() }), {
         method: 'POST',

@@ -52,8 +52,10 @@ import {
 } from '../model.js';
 import { renderAdmin, type AdminScreen } from './admin.js';
 import { renderDetail } from './detail.js';
+import { newExerciseState, renderExercises, takeRun, takeTask } from './exercises.js';
 import { append, dataValue, el, fill, replaceChildren } from './dom.js';
 import { renderReports } from './reports.js';
+import { renderSearchPage, searchBox, searchRouteOf, type SearchRoute } from './search.js';
 import { renderWarnings } from './warnings.js';
 
 const TOKEN_KEY = 'renkei.token';
@@ -85,7 +87,9 @@ export type Route =
   | { name: 'alert'; id: string }
   | { name: 'warnings'; fromAlert?: string }
   | { name: 'reports' }
-  | { name: 'admin'; screen: AdminScreen };
+  | { name: 'admin'; screen: AdminScreen }
+  | { name: 'exercises'; id?: string }
+  | SearchRoute;
 
 /**
  * What the page modules share: the session, the language and its helpers,
@@ -166,6 +170,7 @@ export function startConsole(root: HTMLElement): void {
   const ownAcks = new Map<string, string | null>();
   const lastDetail: { value: AlertDetail | null } = { value: null };
   let myReports: MyReport[] = [];
+  const exercises = newExerciseState();
   let refreshView: () => void = () => undefined;
   let alertListener: ((alertId: string) => void) | null = null;
 
@@ -223,6 +228,7 @@ export function startConsole(root: HTMLElement): void {
     if (page === 'alert' && id) return { name: 'alert', id };
     if (page === 'warnings') return id ? { name: 'warnings', fromAlert: id } : { name: 'warnings' };
     if (page === 'reports') return { name: 'reports' };
+    if (page === 'exercises') return id ? { name: 'exercises', id } : { name: 'exercises' };
     if (page === 'admin')
       return {
         name: 'admin',
@@ -230,8 +236,7 @@ export function startConsole(root: HTMLElement): void {
           (['watchlist', 'exclusions', 'organisations', 'audit'] as const).find((s) => s === id) ??
           'watchlist',
       };
-    // `#/search`, `#/indicator/…` and `#/report/…` are kept for the search pages (issue 18).
-    return { name: 'feed' };
+    return searchRouteOf(window.location.hash) ?? { name: 'feed' };
   };
   window.addEventListener('hashchange', () => {
     if (currentRoute().name === 'feed') markRead();
@@ -328,6 +333,8 @@ export function startConsole(root: HTMLElement): void {
           el('a', { href: '#/feed', 'data-testid': 'nav-feed' }, t('nav.feed')),
           el('a', { href: '#/warnings', 'data-testid': 'nav-warnings' }, t('nav.warnings')),
           isRecipient() && el('a', { href: '#/reports', 'data-testid': 'nav-reports' }, t('nav.reports')),
+          (isAnalyst() || isRecipient()) &&
+            el('a', { href: '#/exercises', 'data-testid': 'nav-exercises' }, t('nav.exercises')),
           (isAnalyst() || isAdmin()) &&
             el(
               'a',
@@ -344,8 +351,14 @@ export function startConsole(root: HTMLElement): void {
       { class: 'top' },
       el('h1', {}, t('app.title')),
       nav,
-      // The search box of every page goes here (issue 18: `/v1/search`).
-      el('div', { class: 'search-slot', 'data-testid': 'search-slot' }),
+      session &&
+        searchBox(
+          context,
+          (() => {
+            const route = currentRoute();
+            return route.name === 'search' ? route.q : '';
+          })(),
+        ),
       session && connectionBadge,
       session &&
         el(
@@ -434,7 +447,16 @@ export function startConsole(root: HTMLElement): void {
     if (route.name === 'alert') renderDetail(context, main, route.id);
     else if (route.name === 'warnings') renderWarnings(context, main, route.fromAlert);
     else if (route.name === 'reports' && isRecipient()) renderReports(context, main);
+    else if (route.name === 'exercises' && (isAnalyst() || isRecipient()))
+      renderExercises(context, main, exercises, route.id);
     else if (route.name === 'admin' && (isAnalyst() || isAdmin())) renderAdmin(context, main, route.screen);
+    else if (
+      route.name === 'search' ||
+      route.name === 'indicator' ||
+      route.name === 'report' ||
+      route.name === 'lookup'
+    )
+      renderSearchPage(context, main, route);
     else renderFeed(main);
   };
 
@@ -690,6 +712,13 @@ export function startConsole(root: HTMLElement): void {
           );
         break;
       }
+      case 'exercise':
+        if (event.exercise.audience === 'control') takeRun(exercises, event.exercise.run);
+        else {
+          takeTask(exercises, event.exercise.task);
+          attend('notify.exerciseTask', event.exercise.task.message[language]);
+        }
+        break;
       case 'gap':
         link.gapAt = Date.now();
         showConnection();

@@ -4,12 +4,13 @@ import { defang } from '../indicators-input.js';
 import { middleTruncate } from '../model.js';
 import type { ConsoleContext } from './app.js';
 import { append, dataValue, el, replaceChildren } from './dom.js';
+import { indicatorHref, reportHref } from './search.js';
 
 /** The note the hub writes when an escalation reopens a closed alert (services/gateway/src/escalation.ts). */
 const REOPENED = /^escalated from (low|medium|high|critical) to (low|medium|high|critical)$/;
 
 /** A long value shown cut in the middle, the whole of it on hover and in the copy button. */
-function copyable(context: ConsoleContext, value: string) {
+export function copyable(context: ConsoleContext, value: string) {
   const button = el(
     'button',
     {
@@ -142,7 +143,13 @@ export function renderDetail(context: ConsoleContext, main: HTMLElement, id: str
         el(
           'li',
           { 'data-testid': 'alert-report', 'data-report-id': report.id },
-          el('h4', {}, severityBadge(report.severity), ' ', dataValue(report.title)),
+          el(
+            'h4',
+            {},
+            severityBadge(report.severity),
+            ' ',
+            el('a', { href: reportHref(report.id), 'data-value': '' }, report.title),
+          ),
           el(
             'p',
             { class: 'meta' },
@@ -218,7 +225,17 @@ export function renderDetail(context: ConsoleContext, main: HTMLElement, id: str
                   el(
                     'li',
                     {},
-                    el('span', { class: 'type', 'data-value': '' }, indicator.type),
+                    el(
+                      'a',
+                      {
+                        class: 'type',
+                        href: indicatorHref(indicator.type, indicator.value),
+                        title: t('search.pivot'),
+                        'data-value': '',
+                        'data-testid': 'indicator-pivot',
+                      },
+                      indicator.type,
+                    ),
                     ' ',
                     copyable(context, defang(indicator.type, indicator.value)),
                   ),
