@@ -181,6 +181,35 @@ describe('PartitionLanes', () => {
     expect(gate!.waiting()).toBe(2);
   });
 
+  it('sends what waits for every partition of one leader in one request, one request per leader at a time', async () => {
+    const topic = await newTopic();
+    let gate: ReturnType<typeof gated> | undefined;
+    const lanes = new PartitionLanes(kafka, {
+      logger,
+      createProducer: (client) => {
+        gate = gated(createReliableProducer(client));
+        return gate.producer;
+      },
+    });
+    await lanes.connect();
+    const first = randomUUID();
+    const sent = lanes.send({ topic, messages: [{ key: first, value: first }] });
+    await eventually(() => expect(gate!.waiting()).toBe(1));
+    // One broker leads all six partitions: while its request is out, nothing else goes to it,
+    // and what waited for any of its partitions leaves together in the next request.
+    const keys = Array.from({ length: 60 }, () => randomUUID());
+    const rest = Promise.all(keys.map((key) => lanes.send({ topic, messages: [{ key, value: key }] })));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(gate!.waiting()).toBe(1);
+    gate!.open();
+    await Promise.all([sent, rest]);
+    expect(gate!.waiting()).toBe(2);
+    await lanes.disconnect();
+    const records = await recordsOf(kafka, topic, keys.length + 1);
+    expect(new Set([...records.values()].flat()).size).toBe(PARTITIONS);
+    for (const key of [first, ...keys]) expect(records.get(key)).toHaveLength(1);
+  });
+
   it('refuses messages once disconnected, and makes no producer for them', async () => {
     const topic = await newTopic();
     const { lanes, made } = lanesWithProducersKept();
