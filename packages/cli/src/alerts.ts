@@ -71,12 +71,30 @@ interface TailOptions {
 
 const list = (values: string[] | undefined) => values?.flatMap((value) => value.split(',')).filter(Boolean);
 
+/**
+ * A sealed cursor may begin with `-` (base64url), which `parseArgs` would
+ * take for an option: `--after -Xy…` becomes `--after=-Xy…`, as a person
+ * means it.
+ */
+export function attachCursorValues(args: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (arg === '--after' && next !== undefined && next.startsWith('-') && !next.startsWith('--')) {
+      joined.push(`--after=${next}`);
+      i += 1;
+    } else joined.push(arg);
+  }
+  return joined;
+}
+
 /** Reads the options, naming the one that is wrong. */
 export function parseTailOptions(args: string[], env: Record<string, string | undefined>): TailOptions {
   let values;
   try {
     ({ values } = parseArgs({
-      args,
+      args: attachCursorValues(args),
       options: {
         url: { type: 'string' },
         token: { type: 'string' },

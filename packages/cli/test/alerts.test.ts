@@ -47,6 +47,13 @@ describe('renkei alerts tail: options', () => {
     expect(parseTailOptions([], { ...env, RENKEI_GATEWAY_URL: 'http://gw:1' }).url).toBe('http://gw:1');
   });
 
+  it('takes a cursor that begins with a dash as the value of --after', () => {
+    // Sealed cursors are base64url: one in 64 begins with "-" (found in a full run).
+    const cursor = '-AbCdEfGhIjKlMnOpQrStU';
+    expect(parseTailOptions(['--after', cursor, '--json'], env)).toMatchObject({ after: cursor, json: true });
+    expect(parseTailOptions([`--after=${cursor}`], env).after).toBe(cursor);
+  });
+
   it('names the option that is wrong', () => {
     const wrong: [string[], RegExp][] = [
       [['--min-severity', 'severe'], /^--min-severity: /],

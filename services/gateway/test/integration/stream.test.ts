@@ -217,9 +217,17 @@ describe('the live stream', () => {
     binary.send(Buffer.from([0, 1, 2]), { binary: true });
     expect((await binary.closed).code).toBe(1003);
 
-    const oversized = await open(gateway.url, tokens.analyst);
-    oversized.send(JSON.stringify({ type: 'subscribe', filter: {}, padding: 'x'.repeat(70 * 1024) }));
-    expect((await oversized.closed).code).toBe(1009);
+    // The gateway stops reading a socket whose frame is over the limit and answers 1009; on a
+    // loaded machine the rest of the frame can still be in flight when the socket ends, and the
+    // client then sees 1006 without the close frame. The code must come through at least once.
+    const oversizedCodes: number[] = [];
+    for (let attempt = 0; attempt < 3 && !oversizedCodes.includes(1009); attempt += 1) {
+      const oversized = await open(gateway.url, tokens.analyst);
+      oversized.send(JSON.stringify({ type: 'subscribe', filter: {}, padding: 'x'.repeat(70 * 1024) }));
+      oversizedCodes.push((await oversized.closed).code);
+    }
+    expect(oversizedCodes).toContain(1009);
+    expect(oversizedCodes.every((code) => code === 1009 || code === 1006)).toBe(true);
 
     const flood = await open(gateway.url, tokens.analyst);
     for (let n = 0; n < 10; n += 1) flood.send('not json');
