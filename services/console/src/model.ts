@@ -35,12 +35,18 @@ export function compareNewestFirst(a: FeedAlert, b: FeedAlert): number {
  * the list. An older version arriving late never replaces a newer one, and
  * the triage status already known is kept.
  */
+/** Where an alert is in the list, or -1: a plain loop, run on every event over up to 20,000 alerts. */
+export function indexOfAlert(list: readonly FeedAlert[], alertId: string): number {
+  for (let index = 0; index < list.length; index += 1) if (list[index]!.alert.id === alertId) return index;
+  return -1;
+}
+
 export function upsertAlert(
   list: FeedAlert[],
   incoming: Omit<FeedAlert, 'triageStatus'> & { triageStatus?: TriageStatus },
   limit = 20_000,
 ): FeedAlert[] {
-  const index = list.findIndex((item) => item.alert.id === incoming.alert.id);
+  const index = indexOfAlert(list, incoming.alert.id);
   const existing = index >= 0 ? list[index] : undefined;
   // A viewer's versions of one alert count up, one per change it saw.
   if (existing && existing.alert.version >= incoming.alert.version) return list;
@@ -64,7 +70,7 @@ export function upsertAlert(
 
 /** Moves an alert's triage status on, in place; returns the list. */
 export function applyTriageStatus(list: FeedAlert[], alertId: string, status: TriageStatus): FeedAlert[] {
-  const index = list.findIndex((item) => item.alert.id === alertId);
+  const index = indexOfAlert(list, alertId);
   if (index >= 0) list[index] = { ...list[index]!, triageStatus: status };
   return list;
 }
@@ -164,6 +170,8 @@ export function visibleRange(
 
 /** A long value cut in the middle (hashes and URLs differ at both ends); the full value goes on hover and copy. */
 export function middleTruncate(value: string, max: number): string {
+  // UTF-16 units are never fewer than code points: a short value needs no splitting.
+  if (value.length <= max) return value;
   const characters = [...value];
   if (characters.length <= max) return value;
   const keep = max - 1;
