@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { alertIndicatorSchema, alertKindSchema } from './alert.js';
 import { storableString } from './text.js';
+import { alertReportSchema } from './triage.js';
 import {
   indicatorTypeSchema,
   organisationIdSchema,
@@ -170,21 +171,10 @@ export type LookupAnswer = z.infer<typeof lookupAnswerSchema>;
  * others' CLEAR and GREEN without their organisation). Anything else is
  * answered as a report that does not exist.
  */
-export const readableReportSchema = z.strictObject({
-  id: z.uuid(),
+export const readableReportSchema = alertReportSchema.extend({
   /** Null when the viewer may not know who reported it. */
   organisationId: organisationIdSchema.nullable(),
-  sector: sectorSchema,
-  title: z.string(),
-  description: z.string().nullable(),
-  category: reportCategorySchema,
-  severity: severitySchema,
   /** Its label now: a tightening since it was sent shows here. */
   tlp: tlpSchema,
-  detectedAt: z.iso.datetime({ offset: true }),
-  receivedAt: z.iso.datetime({ offset: true }),
-  exercise: z.boolean(),
-  /** As reported (not canonical): what the reporter wrote. */
-  indicators: z.array(z.strictObject({ type: z.string(), value: z.string() })),
 });
 export type ReadableReport = z.infer<typeof readableReportSchema>;
