@@ -594,6 +594,9 @@ export function startConsole(root: HTMLElement): void {
       token,
       ...(page.nextAfter ? { after: page.nextAfter } : {}),
       silenceTimeoutMs: 2 * config.heartbeatMs + 1_000,
+      // A watch floor must be back within seconds of the network: a page is one client
+      // per analyst, not a crowd, so its waits stay short (the library's default grows to 30 s).
+      backoff: { maxMs: 5_000 },
       onActivity: (at) => {
         link.lastFrameAt = at;
       },
