@@ -10,6 +10,7 @@ import { alertsCommand } from './alerts.js';
 import { EXPORT_USAGE, exportCommand, IMPORT_USAGE, importCommand } from './interop.js';
 import { EXERCISE_USAGE, exerciseCommand } from './exercise.js';
 import { LOOKUP_USAGE, lookupCommand } from './lookup.js';
+import { AUDIT_USAGE, auditCommand } from './audit.js';
 
 export { UsageError };
 
@@ -29,6 +30,7 @@ ${IMPORT_USAGE}
 ${EXPORT_USAGE}
 ${EXERCISE_USAGE}
 ${LOOKUP_USAGE}
+${AUDIT_USAGE}
 `;
 
 /** Runs a command; returns what goes to stdout. */
@@ -55,6 +57,8 @@ export async function runCommand(argv: string[], env: Record<string, string | un
       return exerciseCommand(rest, env);
     case 'lookup':
       return lookupCommand(rest, env);
+    case 'audit':
+      return auditCommand(rest, env);
     case undefined:
     case 'help':
     case '--help':

@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 import { ConfigError } from '@renkei/schema';
 import { runCommand, UsageError } from './commands.js';
+import { CannotVerify } from './audit.js';
 import { CommandFailure } from './interop.js';
 
 try {
@@ -9,6 +10,10 @@ try {
   if (error instanceof UsageError || error instanceof ConfigError) {
     process.stderr.write(`renkei: ${error.message}\n`);
     process.exitCode = 2;
+  } else if (error instanceof CannotVerify) {
+    // Neither intact (0) nor broken (1): a check that did not run must not read as either.
+    process.stderr.write(`renkei: ${error.message}\n`);
+    process.exitCode = 3;
   } else if (error instanceof CommandFailure) {
     process.stderr.write(`renkei: ${error.message}\n`);
     process.exitCode = 1;
