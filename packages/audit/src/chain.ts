@@ -152,7 +152,7 @@ export function describeBreak(problem: ChainBreak): string {
     case 'head-mismatch':
       return (
         `the chain's recorded head (seq ${problem.seq}) does not match ` +
-        `${problem.id === null ? 'the checkpoint it starts from' : `entry ${problem.id}`}: entries were rewritten and their hashes recomputed`
+        `${problem.id === null ? 'the checkpoint it starts from' : `entry ${problem.id}`}: the chain or its head was rewritten`
       );
   }
 }
