@@ -14,6 +14,7 @@ export function utcText(expression: string): string {
 export const CHAIN_FIELDS_SQL = `id::text AS id, ${utcText('at')} AS at,
   kind, actor, organisation_id AS "organisationId", object, outcome, details`;
 
+// Order by `audit_events.id`, never `id`: that names the text column above, and "10" sorts before "9".
 export const SEALED_FIELDS_SQL = `${CHAIN_FIELDS_SQL}, chain_seq::text AS "chainSeq", chain_hash AS "chainHash"`;
 
 /** How many entries one sealing transaction takes. */
@@ -44,16 +45,23 @@ export async function sealAuditChain(pool: Pool, batchSize = SEAL_BATCH): Promis
       const head = await readHead(db, 'FOR UPDATE SKIP LOCKED');
       if (!head) return 0;
       const { rows } = await db.query<ChainFields>(
-        `SELECT ${CHAIN_FIELDS_SQL} FROM audit_events WHERE chain_seq IS NULL ORDER BY id LIMIT $1`,
+        `SELECT ${CHAIN_FIELDS_SQL} FROM audit_events WHERE chain_seq IS NULL ORDER BY audit_events.id LIMIT $1`,
         [batchSize],
       );
       if (rows.length === 0) return 0;
       const { sealed, position } = sealEntries(head, rows);
+      // The id range lets the planner walk the unsealed index instead of hashing the whole table.
       const updated = await db.query(
         `UPDATE audit_events AS e SET chain_seq = s.seq, chain_hash = s.hash
            FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS s(id, seq, hash)
-          WHERE e.id = s.id AND e.chain_seq IS NULL`,
-        [sealed.map((e) => e.id), sealed.map((e) => e.chainSeq), sealed.map((e) => e.chainHash)],
+          WHERE e.id = s.id AND e.chain_seq IS NULL AND e.id BETWEEN $4 AND $5`,
+        [
+          sealed.map((e) => e.id),
+          sealed.map((e) => e.chainSeq),
+          sealed.map((e) => e.chainHash),
+          rows[0]!.id,
+          rows.at(-1)!.id,
+        ],
       );
       if (updated.rowCount !== sealed.length) {
         // Only a sealer that does not hold the head could cause this; nothing of the round is kept.
@@ -180,7 +188,7 @@ export async function* readAuditExport(db: Queryable, range: ExportRange): Async
   for (;;) {
     const { rows } = await db.query<ExportedEntry>(
       `SELECT ${SEALED_FIELDS_SQL} FROM audit_events
-        WHERE (chain_seq IS NULL OR chain_seq > $5) AND id > $1 AND ${window} ORDER BY id LIMIT $4`,
+        WHERE (chain_seq IS NULL OR chain_seq > $5) AND id > $1 AND ${window} ORDER BY audit_events.id LIMIT $4`,
       [afterId, ...bounds],
     );
     if (rows.length > 0) yield rows;

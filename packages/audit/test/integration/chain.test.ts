@@ -123,6 +123,26 @@ describe('the audit chain on a real database', () => {
     expect(result.head.seq).toBe('201');
   });
 
+  it('seals in the order of ids as numbers, and exports unsealed entries in that order too', async () => {
+    const other = await createMigratedTestDatabase();
+    try {
+      // Ids 1 to 25: as text, "10" would come before "9".
+      await recordAudits(
+        other.pool,
+        Array.from({ length: 25 }, (_, n) => entry(n)),
+      );
+      const unsealed: ExportedEntry[] = [];
+      for await (const page of readAuditExport(other.pool, { pageSize: 4 })) unsealed.push(...page);
+      expect(unsealed.map((line) => Number(line.id))).toEqual(Array.from({ length: 25 }, (_, n) => n + 1));
+      expect(await sealAuditChain(other.pool, 10)).toBe(25);
+      const rows = await chainRows(other.pool);
+      expect(rows.map((row) => Number(row.id))).toEqual(Array.from({ length: 25 }, (_, n) => n + 1));
+      expect(rows.map((row) => row.seq)).toEqual(Array.from({ length: 25 }, (_, n) => String(n + 1)));
+    } finally {
+      await other.drop();
+    }
+  });
+
   it('lets sealing set the chain columns once and nothing else', async () => {
     await recordAudit(database.pool, entry(500));
     const { rows } = await database.pool.query<{ id: string }>(
