@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_CORRELATION_SETTINGS, type CorrelationSettings } from '@renkei/correlation';
+import { checkRetentionEnv, retentionEnv, retentionSettings, type RetentionSettings } from '@renkei/retention';
 import {
   databaseEnv,
   dependencyEnv,
@@ -23,6 +24,7 @@ export const correlatorConfigSchema = z.object({
   ...httpEnv.shape,
   ...metricsEnv.shape,
   ...warningListsEnv.shape,
+  ...retentionEnv.shape,
   HOST: hostSchema,
   /** `/healthz` and `/readyz` for supervisors and load balancers. */
   CORRELATOR_PORT: portSchema.default(7402),
@@ -53,7 +55,9 @@ export const correlatorConfigSchema = z.object({
   CORRELATOR_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(100),
   /** How often watchlist entries not yet matched against stored reports are looked for. */
   CORRELATOR_WATCHLIST_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
-});
+  })
+  // The retention purge runs here (README "Retention"): its settings are checked together once.
+  .superRefine(checkRetentionEnv);
 export type CorrelatorConfig = z.output<typeof correlatorConfigSchema>;
 
 export function correlationSettings(config: CorrelatorConfig): CorrelationSettings {
@@ -67,6 +71,10 @@ export function correlationSettings(config: CorrelatorConfig): CorrelationSettin
     surgePeriodMs: Math.round(config.CORRELATION_SURGE_MINUTES * 60_000),
     surgeDayOffsetMinutes: config.CORRELATION_SURGE_DAY_UTC_OFFSET_MINUTES,
   };
+}
+
+export function correlatorRetention(config: CorrelatorConfig): RetentionSettings {
+  return retentionSettings(config);
 }
 
 export function loadCorrelatorConfig(
