@@ -69,7 +69,10 @@ export interface EnsureTopicsOptions {
 }
 
 /** A topic's configuration: the spec's, with the retention the settings give. */
-export function topicConfig(key: TopicKey, retentionMs?: Partial<Record<TopicKey, number>>): Record<string, string> {
+export function topicConfig(
+  key: TopicKey,
+  retentionMs?: Partial<Record<TopicKey, number>>,
+): Record<string, string> {
   const retention = retentionMs?.[key];
   return {
     ...TOPICS[key].config,
@@ -96,7 +99,10 @@ export async function ensureTopics(
           topic: prefix + TOPICS[key].name,
           numPartitions: TOPICS[key].partitions,
           replicationFactor,
-          configEntries: Object.entries(topicConfig(key, retentionMs)).map(([name, value]) => ({ name, value })),
+          configEntries: Object.entries(topicConfig(key, retentionMs)).map(([name, value]) => ({
+            name,
+            value,
+          })),
         })),
         // kafkajs's own wait reads metadata once and fails on a broker that has
         // not caught up yet ("does not host this topic-partition"); ours retries.

@@ -35,4 +35,11 @@ export {
   type PurgeOptions,
   type RetentionRunner,
 } from './purge.js';
-export { countDue, readLastRuns, readOldest, readRetentionStatus, type ClassStatus, type LastRun } from './status.js';
+export {
+  countDue,
+  readLastRuns,
+  readOldest,
+  readRetentionStatus,
+  type ClassStatus,
+  type LastRun,
+} from './status.js';

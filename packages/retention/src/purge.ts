@@ -48,8 +48,9 @@ export interface PurgeOptions {
 export interface ClassOutcome {
   class: RetentionClass;
   count: number;
-  oldest: Date | null;
-  newest: Date | null;
+  /** The time range of what was removed (ISO). */
+  oldest: string | null;
+  newest: string | null;
   tables: Record<string, number>;
 }
 
@@ -115,7 +116,10 @@ async function pass(options: PurgeOptions, log: Logger): Promise<PassOutcome> {
   for (const { id } of unaudited) await finishRun(pool, id);
 
   const oldestKept = await readOldestKeptRun(pool, new Date(now - settings.keepMs.exercises));
-  const cut = cutoffsAt(settings, { now, oldestKeptRunCreatedAt: oldestKept?.getTime() ?? null });
+  const cut = cutoffsAt(settings, {
+    now,
+    oldestKeptRunCreatedAt: oldestKept === null ? null : Date.parse(oldestKept),
+  });
   const limit = settings.batchSize;
   const lock = options.lockReports ?? (async () => undefined);
   const at = (ms: number) => new Date(ms);
@@ -130,7 +134,7 @@ async function pass(options: PurgeOptions, log: Logger): Promise<PassOutcome> {
     };
   };
   const reportSteps = (exercise: boolean, cutoff: Date): Step => {
-    let after: { at: Date; id: string } | undefined;
+    let after: { at: string; id: string } | undefined;
     return async (db) => {
       const found = await findExpiredReports(db, exercise, cutoff, limit, after);
       after = found.after ?? after;
@@ -184,7 +188,7 @@ async function pass(options: PurgeOptions, log: Logger): Promise<PassOutcome> {
     const oldest = await readOldest(pool);
     for (const cls of RETENTION_CLASSES) {
       const time = oldest[cls];
-      metrics.retentionOldestAge.set({ class: cls }, time ? Math.max(0, (now - time.getTime()) / 1000) : 0);
+      metrics.retentionOldestAge.set({ class: cls }, time ? Math.max(0, (now - Date.parse(time)) / 1000) : 0);
     }
   }
   const removed = classes.filter((outcome) => outcome.count > 0);
@@ -239,8 +243,9 @@ async function purgeClass(
 
 function add(total: ClassOutcome, batch: BatchResult): void {
   total.count += batch.count;
-  if (batch.oldest && (!total.oldest || batch.oldest < total.oldest)) total.oldest = batch.oldest;
-  if (batch.newest && (!total.newest || batch.newest > total.newest)) total.newest = batch.newest;
+  const before = (a: string, b: string) => Date.parse(a) < Date.parse(b);
+  if (batch.oldest && (!total.oldest || before(batch.oldest, total.oldest))) total.oldest = batch.oldest;
+  if (batch.newest && (!total.newest || before(total.newest, batch.newest))) total.newest = batch.newest;
   for (const [table, n] of Object.entries(batch.tables)) total.tables[table] = (total.tables[table] ?? 0) + n;
 }
 
@@ -250,12 +255,12 @@ async function finishRun(pool: Pool, runId: string): Promise<void> {
     const { rows } = await db.query<{
       class: RetentionClass;
       keep_ms: string;
-      cutoff: Date;
+      cutoff: string;
       purged: string;
-      oldest: Date | null;
-      newest: Date | null;
+      oldest: string | null;
+      newest: string | null;
       tables: Record<string, number>;
-      audited_at: Date | null;
+      audited_at: string | null;
     }>(`SELECT * FROM retention_runs WHERE id = $1 FOR UPDATE`, [runId]);
     const run = rows[0];
     if (!run || run.audited_at) return;
@@ -270,10 +275,10 @@ async function finishRun(pool: Pool, runId: string): Promise<void> {
         details: {
           class: run.class,
           count,
-          from: run.oldest?.toISOString() ?? null,
-          to: run.newest?.toISOString() ?? null,
+          from: run.oldest,
+          to: run.newest,
           tables: run.tables,
-          cutoff: run.cutoff.toISOString(),
+          cutoff: run.cutoff,
           keepDays: Number(run.keep_ms) / DAY_MS,
         },
       });

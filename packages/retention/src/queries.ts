@@ -33,23 +33,21 @@ export const WARNING_EXPIRED = `w.exercise AND w.published_at < $1`;
 /** Ledger rows whose report was never stored (refused, dead-lettered), received before $1. */
 export const LEDGER_ORPHAN_EXPIRED = `s.received_at < $1 AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.id = s.id)`;
 
-/** What one batch removed: how many items, and the time range of the items. */
+/** What one batch removed: how many items, and the time range of the items (ISO, as the hub's pools read timestamps). */
 export interface BatchResult {
   count: number;
-  oldest: Date | null;
-  newest: Date | null;
+  oldest: string | null;
+  newest: string | null;
   /** Rows removed per table (an item may take several: a report its indicators and sightings). */
   tables: Record<string, number>;
-  /** The last key seen, for the next batch to start after. */
-  after?: { at: Date; id: string };
 }
 
 const EMPTY: BatchResult = { count: 0, oldest: null, newest: null, tables: {} };
 
-function range(times: readonly Date[]): Pick<BatchResult, 'oldest' | 'newest'> {
+function range(times: readonly string[]): Pick<BatchResult, 'oldest' | 'newest'> {
   if (times.length === 0) return { oldest: null, newest: null };
-  const ms = times.map((time) => time.getTime());
-  return { oldest: new Date(Math.min(...ms)), newest: new Date(Math.max(...ms)) };
+  const ms = times.map((time) => Date.parse(time));
+  return { oldest: new Date(Math.min(...ms)).toISOString(), newest: new Date(Math.max(...ms)).toISOString() };
 }
 
 async function deleteCount(db: Queryable, sql: string, params: unknown[]): Promise<number> {
@@ -57,8 +55,8 @@ async function deleteCount(db: Queryable, sql: string, params: unknown[]): Promi
 }
 
 /** The creation of the oldest run still kept (see rules.ts `oldestKeptRunCreatedAt`). */
-export async function readOldestKeptRun(db: Queryable, runCutoff: Date): Promise<Date | null> {
-  const { rows } = await db.query<{ at: Date | null }>(
+export async function readOldestKeptRun(db: Queryable, runCutoff: Date): Promise<string | null> {
+  const { rows } = await db.query<{ at: string | null }>(
     `SELECT min(x.created_at) AS at FROM exercise_runs x WHERE NOT (${RUN_EXPIRED})`,
     [runCutoff],
   );
@@ -79,13 +77,17 @@ export async function readFeedPurgeBound(db: Queryable, cutoff: Date): Promise<s
 
 /** Removes the oldest feed events up to `bound`, at most `limit`. */
 export async function purgeFeedBatch(db: PoolClient, bound: string, limit: number): Promise<BatchResult> {
-  const { rows } = await db.query<{ sequenced_at: Date }>(
+  const { rows } = await db.query<{ sequenced_at: string }>(
     `DELETE FROM feed_events WHERE position IN (
        SELECT position FROM feed_events WHERE position <= $1 ORDER BY position LIMIT $2)
      RETURNING sequenced_at`,
     [bound, limit],
   );
-  return { count: rows.length, ...range(rows.map((row) => row.sequenced_at)), tables: { feed_events: rows.length } };
+  return {
+    count: rows.length,
+    ...range(rows.map((row) => row.sequenced_at)),
+    tables: { feed_events: rows.length },
+  };
 }
 
 /** The alerts of one batch, oldest first: their ids and the reports they hold (to lock those first). */
@@ -121,7 +123,7 @@ export async function purgeAlerts(
   await db.query(`SELECT 1 FROM alert_triage WHERE alert_id = ANY($1::uuid[]) ORDER BY alert_id FOR UPDATE`, [
     ids,
   ]);
-  const { rows } = await db.query<{ id: string; at: Date }>(
+  const { rows } = await db.query<{ id: string; at: string }>(
     `SELECT a.id, greatest(a.updated_at, (SELECT t.updated_at FROM alert_triage t WHERE t.alert_id = a.id)) AS at
        FROM alerts a WHERE a.id = ANY($3::uuid[]) AND ${ALERT_EXPIRED}`,
     [exercise, cutoff, ids],
@@ -129,11 +131,17 @@ export async function purgeAlerts(
   if (rows.length === 0) return EMPTY;
   const doomed = rows.map((row) => row.id);
   const tables = {
-    alert_triage_changes: await deleteCount(db, `DELETE FROM alert_triage_changes WHERE alert_id = ANY($1::uuid[])`, [
+    alert_triage_changes: await deleteCount(
+      db,
+      `DELETE FROM alert_triage_changes WHERE alert_id = ANY($1::uuid[])`,
+      [doomed],
+    ),
+    alert_triage: await deleteCount(db, `DELETE FROM alert_triage WHERE alert_id = ANY($1::uuid[])`, [
       doomed,
     ]),
-    alert_triage: await deleteCount(db, `DELETE FROM alert_triage WHERE alert_id = ANY($1::uuid[])`, [doomed]),
-    alert_versions: await deleteCount(db, `DELETE FROM alert_versions WHERE alert_id = ANY($1::uuid[])`, [doomed]),
+    alert_versions: await deleteCount(db, `DELETE FROM alert_versions WHERE alert_id = ANY($1::uuid[])`, [
+      doomed,
+    ]),
     alerts: await deleteCount(db, `DELETE FROM alerts WHERE id = ANY($1::uuid[])`, [doomed]),
   };
   return { count: tables.alerts, ...range(rows.map((row) => row.at)), tables };
@@ -148,9 +156,9 @@ export async function findExpiredReports(
   exercise: boolean,
   cutoff: Date,
   limit: number,
-  after: { at: Date; id: string } | undefined,
-): Promise<{ ids: string[]; after?: { at: Date; id: string } }> {
-  const { rows } = await db.query<{ id: string; received_at: Date }>(
+  after: { at: string; id: string } | undefined,
+): Promise<{ ids: string[]; after?: { at: string; id: string } }> {
+  const { rows } = await db.query<{ id: string; received_at: string }>(
     `SELECT r.id, r.received_at FROM reports r
       WHERE ${REPORT_EXPIRED}
         AND ($4::timestamptz IS NULL OR (r.received_at, r.id) > ($4::timestamptz, $5::uuid))
@@ -158,7 +166,10 @@ export async function findExpiredReports(
     [exercise, cutoff, limit, after?.at ?? null, after?.id ?? null],
   );
   const last = rows.at(-1);
-  return { ids: rows.map((row) => row.id), ...(last ? { after: { at: last.received_at, id: last.id } } : {}) };
+  return {
+    ids: rows.map((row) => row.id),
+    ...(last ? { after: { at: last.received_at, id: last.id } } : {}),
+  };
 }
 
 /**
@@ -174,7 +185,7 @@ export async function purgeReports(
   ids: readonly string[],
 ): Promise<BatchResult> {
   if (ids.length === 0) return EMPTY;
-  const { rows } = await db.query<{ id: string; received_at: Date }>(
+  const { rows } = await db.query<{ id: string; received_at: string }>(
     `SELECT r.id, r.received_at FROM reports r WHERE r.id = ANY($3::uuid[]) AND ${REPORT_EXPIRED}
       ORDER BY r.id FOR UPDATE`,
     [exercise, cutoff, ids],
@@ -183,10 +194,22 @@ export async function purgeReports(
   const doomed = rows.map((row) => row.id);
   const byId = [doomed];
   const tables = {
-    report_indicators: await deleteCount(db, `DELETE FROM report_indicators WHERE report_id = ANY($1::uuid[])`, byId),
+    report_indicators: await deleteCount(
+      db,
+      `DELETE FROM report_indicators WHERE report_id = ANY($1::uuid[])`,
+      byId,
+    ),
     sightings: await deleteCount(db, `DELETE FROM sightings WHERE report_id = ANY($1::uuid[])`, byId),
-    report_tlp_changes: await deleteCount(db, `DELETE FROM report_tlp_changes WHERE report_id = ANY($1::uuid[])`, byId),
-    report_submissions: await deleteCount(db, `DELETE FROM report_submissions WHERE id = ANY($1::uuid[])`, byId),
+    report_tlp_changes: await deleteCount(
+      db,
+      `DELETE FROM report_tlp_changes WHERE report_id = ANY($1::uuid[])`,
+      byId,
+    ),
+    report_submissions: await deleteCount(
+      db,
+      `DELETE FROM report_submissions WHERE id = ANY($1::uuid[])`,
+      byId,
+    ),
     reports: await deleteCount(db, `DELETE FROM reports WHERE id = ANY($1::uuid[])`, byId),
   };
   return { count: tables.reports, ...range(rows.map((row) => row.received_at)), tables };
@@ -194,7 +217,7 @@ export async function purgeReports(
 
 /** Ledger rows whose report was never stored, received before the cutoff. */
 export async function purgeLedgerOrphans(db: PoolClient, cutoff: Date, limit: number): Promise<BatchResult> {
-  const { rows } = await db.query<{ id: string; received_at: Date }>(
+  const { rows } = await db.query<{ id: string; received_at: string }>(
     `SELECT s.id, s.received_at FROM report_submissions s WHERE ${LEDGER_ORPHAN_EXPIRED}
       ORDER BY s.received_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
     [cutoff, limit],
@@ -202,14 +225,26 @@ export async function purgeLedgerOrphans(db: PoolClient, cutoff: Date, limit: nu
   if (rows.length === 0) return EMPTY;
   const ids = [rows.map((row) => row.id)];
   const tables = {
-    report_tlp_changes: await deleteCount(db, `DELETE FROM report_tlp_changes WHERE report_id = ANY($1::uuid[])`, ids),
-    report_submissions: await deleteCount(db, `DELETE FROM report_submissions WHERE id = ANY($1::uuid[])`, ids),
+    report_tlp_changes: await deleteCount(
+      db,
+      `DELETE FROM report_tlp_changes WHERE report_id = ANY($1::uuid[])`,
+      ids,
+    ),
+    report_submissions: await deleteCount(
+      db,
+      `DELETE FROM report_submissions WHERE id = ANY($1::uuid[])`,
+      ids,
+    ),
   };
   return { count: tables.report_submissions, ...range(rows.map((row) => row.received_at)), tables };
 }
 
-export async function purgeExerciseWarnings(db: PoolClient, cutoff: Date, limit: number): Promise<BatchResult> {
-  const { rows } = await db.query<{ id: string; published_at: Date }>(
+export async function purgeExerciseWarnings(
+  db: PoolClient,
+  cutoff: Date,
+  limit: number,
+): Promise<BatchResult> {
+  const { rows } = await db.query<{ id: string; published_at: string }>(
     `SELECT w.id, w.published_at FROM warnings w WHERE ${WARNING_EXPIRED}
       ORDER BY w.published_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
     [cutoff, limit],
@@ -224,7 +259,7 @@ export async function purgeExerciseWarnings(db: PoolClient, cutoff: Date, limit:
 }
 
 export async function purgeExerciseRuns(db: PoolClient, cutoff: Date, limit: number): Promise<BatchResult> {
-  const { rows } = await db.query<{ id: string; at: Date }>(
+  const { rows } = await db.query<{ id: string; at: string }>(
     `SELECT x.id, coalesce(x.ended_at, x.created_at) AS at FROM exercise_runs x WHERE ${RUN_EXPIRED}
       ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED`,
     [cutoff, limit],
@@ -232,7 +267,11 @@ export async function purgeExerciseRuns(db: PoolClient, cutoff: Date, limit: num
   if (rows.length === 0) return EMPTY;
   const ids = [rows.map((row) => row.id)];
   const tables = {
-    exercise_injects: await deleteCount(db, `DELETE FROM exercise_injects WHERE run_id = ANY($1::uuid[])`, ids),
+    exercise_injects: await deleteCount(
+      db,
+      `DELETE FROM exercise_injects WHERE run_id = ANY($1::uuid[])`,
+      ids,
+    ),
     exercise_runs: await deleteCount(db, `DELETE FROM exercise_runs WHERE id = ANY($1::uuid[])`, ids),
   };
   return { count: tables.exercise_runs, ...range(rows.map((row) => row.at)), tables };

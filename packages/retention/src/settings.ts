@@ -30,7 +30,12 @@ export const retentionEnv = z.object({
   RETENTION_EXERCISES_DAYS: days(1_096),
   RETENTION_AUDIT_DAYS: days(3_653),
   /** How often a purge pass runs (one process of the hub at a time). */
-  RETENTION_PURGE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(7 * DAY_MS).default(HOUR_MS),
+  RETENTION_PURGE_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .max(7 * DAY_MS)
+    .default(HOUR_MS),
   /** Rows per purge transaction: each batch is one short transaction, so locks are held briefly. */
   RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(200),
 });

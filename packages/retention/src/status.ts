@@ -11,9 +11,10 @@ import {
 import { cutoffsAt } from './rules.js';
 import { RETENTION_CLASSES, type RetentionClass, type RetentionSettings } from './settings.js';
 
+/** Times are ISO strings, as the hub's pools read timestamps. */
 export interface LastRun {
-  startedAt: Date;
-  finishedAt: Date | null;
+  startedAt: string;
+  finishedAt: string | null;
   purged: number;
   keepMs: number;
 }
@@ -21,15 +22,15 @@ export interface LastRun {
 export interface ClassStatus {
   class: RetentionClass;
   keepMs: number;
-  oldest: Date | null;
+  oldest: string | null;
   /** Rows the next pass would remove (items: reports, alerts, runs, warnings, events, entries). */
   due: number;
   lastRun: LastRun | null;
 }
 
 /** The oldest row of each class (by the time its retention counts from). */
-export async function readOldest(db: Queryable): Promise<Record<RetentionClass, Date | null>> {
-  const { rows } = await db.query<Record<RetentionClass, Date | null>>(
+export async function readOldest(db: Queryable): Promise<Record<RetentionClass, string | null>> {
+  const { rows } = await db.query<Record<RetentionClass, string | null>>(
     `SELECT (SELECT min(received_at) FROM reports WHERE NOT exercise) AS reports,
             (SELECT min(updated_at) FROM alerts WHERE NOT exercise) AS alerts,
             least((SELECT min(created_at) FROM exercise_runs),
@@ -46,8 +47,8 @@ export async function readOldest(db: Queryable): Promise<Record<RetentionClass, 
 export async function readLastRuns(db: Queryable): Promise<Partial<Record<RetentionClass, LastRun>>> {
   const { rows } = await db.query<{
     class: RetentionClass;
-    started_at: Date;
-    finished_at: Date | null;
+    started_at: string;
+    finished_at: string | null;
     purged: string;
     keep_ms: string;
   }>(
@@ -80,24 +81,38 @@ export async function countDue(
 ): Promise<Record<RetentionClass, number>> {
   const runCutoff = new Date(now - settings.keepMs.exercises);
   const oldestKept = await readOldestKeptRun(db, runCutoff);
-  const cut = cutoffsAt(settings, { now, oldestKeptRunCreatedAt: oldestKept?.getTime() ?? null });
+  const cut = cutoffsAt(settings, {
+    now,
+    oldestKeptRunCreatedAt: oldestKept === null ? null : Date.parse(oldestKept),
+  });
   const at = (ms: number) => new Date(ms);
   const bound = await readFeedPurgeBound(db, at(cut['feed-events']));
   const exerciseItems = at(cut.exerciseItems);
   return {
     reports:
-      (await count(db, `SELECT count(*) AS n FROM reports r WHERE ${REPORT_EXPIRED}`, [false, at(cut.reports)])) +
+      (await count(db, `SELECT count(*) AS n FROM reports r WHERE ${REPORT_EXPIRED}`, [
+        false,
+        at(cut.reports),
+      ])) +
       (await count(db, `SELECT count(*) AS n FROM report_submissions s WHERE ${LEDGER_ORPHAN_EXPIRED}`, [
         at(cut.reports),
       ])),
-    alerts: await count(db, `SELECT count(*) AS n FROM alerts a WHERE ${ALERT_EXPIRED}`, [false, at(cut.alerts)]),
+    alerts: await count(db, `SELECT count(*) AS n FROM alerts a WHERE ${ALERT_EXPIRED}`, [
+      false,
+      at(cut.alerts),
+    ]),
     exercises:
       (await count(db, `SELECT count(*) AS n FROM alerts a WHERE ${ALERT_EXPIRED}`, [true, exerciseItems])) +
-      (await count(db, `SELECT count(*) AS n FROM reports r WHERE ${REPORT_EXPIRED}`, [true, exerciseItems])) +
+      (await count(db, `SELECT count(*) AS n FROM reports r WHERE ${REPORT_EXPIRED}`, [
+        true,
+        exerciseItems,
+      ])) +
       (await count(db, `SELECT count(*) AS n FROM warnings w WHERE ${WARNING_EXPIRED}`, [exerciseItems])) +
       (await count(db, `SELECT count(*) AS n FROM exercise_runs x WHERE ${RUN_EXPIRED}`, [runCutoff])),
     'feed-events':
-      bound === null ? 0 : await count(db, `SELECT count(*) AS n FROM feed_events WHERE position <= $1`, [bound]),
+      bound === null
+        ? 0
+        : await count(db, `SELECT count(*) AS n FROM feed_events WHERE position <= $1`, [bound]),
     audit: await count(db, `SELECT count(*) AS n FROM audit_events WHERE at < $1`, [at(cut.audit)]),
   };
 }

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { DEFAULT_CORRELATION_SETTINGS, type CorrelationSettings } from '@renkei/correlation';
-import { checkRetentionEnv, retentionEnv, retentionSettings, type RetentionSettings } from '@renkei/retention';
+import {
+  checkRetentionEnv,
+  retentionEnv,
+  retentionSettings,
+  type RetentionSettings,
+} from '@renkei/retention';
 import {
   databaseEnv,
   dependencyEnv,
@@ -15,7 +20,7 @@ import {
   warningListsEnv,
 } from '@renkei/schema';
 
-export const correlatorConfigSchema = z.object({
+const correlatorEnv = z.object({
   ...logEnv.shape,
   ...databaseEnv.shape,
   ...kafkaEnv.shape,
@@ -55,9 +60,9 @@ export const correlatorConfigSchema = z.object({
   CORRELATOR_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(100),
   /** How often watchlist entries not yet matched against stored reports are looked for. */
   CORRELATOR_WATCHLIST_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
-  })
-  // The retention purge runs here (README "Retention"): its settings are checked together once.
-  .superRefine(checkRetentionEnv);
+});
+// The retention purge runs here (README "Retention"): its settings are checked together, once.
+export const correlatorConfigSchema = correlatorEnv.superRefine(checkRetentionEnv);
 export type CorrelatorConfig = z.output<typeof correlatorConfigSchema>;
 
 export function correlationSettings(config: CorrelatorConfig): CorrelationSettings {
