@@ -10,10 +10,10 @@ CREATE INDEX alert_versions_by_cause ON alert_versions (caused_by_report_id);
 -- readers take an alert event's record from alert_versions.
 CREATE INDEX feed_events_by_alert ON feed_events (alert_id) WHERE alert_id IS NOT NULL;
 
--- The oldest real or exercise alerts and warnings first (the purge's order).
-CREATE INDEX alerts_by_age ON alerts (exercise, updated_at);
+-- The oldest real or exercise rows first, in the purge's (keyset) order.
+CREATE INDEX alerts_by_age ON alerts (exercise, updated_at, id);
 CREATE INDEX warnings_by_age ON warnings (exercise, published_at);
-CREATE INDEX reports_by_age ON reports (exercise, received_at);
+CREATE INDEX reports_by_age ON reports (exercise, received_at, id);
 CREATE INDEX exercise_runs_by_end ON exercise_runs (ended_at) WHERE state IN ('completed', 'aborted');
 
 -- Ledger rows whose report never reached the store are removed by age.

@@ -124,13 +124,17 @@ async function pass(options: PurgeOptions, log: Logger): Promise<PassOutcome> {
   const lock = options.lockReports ?? (async () => undefined);
   const at = (ms: number) => new Date(ms);
 
+  // No correlation locks here (an alert may hold 500 reports, each with its indicators): the
+  // alert's row lock holds off a new version, and a report transaction that had read the alert
+  // before it went fails on the missing row and, retried, raises it anew, holding its reports;
+  // the reports step below takes correlation's locks and sees that.
   const alertSteps = (exercise: boolean, cutoff: Date): Step => {
+    let after: { at: string; id: string } | undefined;
     return async (db) => {
-      const found = await findExpiredAlerts(db, exercise, cutoff, limit);
-      // Correlation's locks before any row lock, the order a report transaction takes them in.
-      await lock(db, found.reportIds);
+      const found = await findExpiredAlerts(db, exercise, cutoff, limit, after);
+      after = found.after ?? after;
       const result = await purgeAlerts(db, exercise, cutoff, found.ids);
-      return { result, more: found.ids.length === limit && result.count > 0 };
+      return { result, more: found.ids.length === limit };
     };
   };
   const reportSteps = (exercise: boolean, cutoff: Date): Step => {
@@ -138,6 +142,7 @@ async function pass(options: PurgeOptions, log: Logger): Promise<PassOutcome> {
     return async (db) => {
       const found = await findExpiredReports(db, exercise, cutoff, limit, after);
       after = found.after ?? after;
+      // Correlation's locks before any row lock, the order a report transaction takes them in.
       await lock(db, found.ids);
       const result = await purgeReports(db, exercise, cutoff, found.ids);
       return { result, more: found.ids.length === limit };

@@ -90,19 +90,26 @@ export async function purgeFeedBatch(db: PoolClient, bound: string, limit: numbe
   };
 }
 
-/** The alerts of one batch, oldest first: their ids and the reports they hold (to lock those first). */
+/**
+ * The alerts of one batch, oldest first, after the key of the previous one:
+ * open alerts are passed over, not read again by every batch.
+ */
 export async function findExpiredAlerts(
   db: Queryable,
   exercise: boolean,
   cutoff: Date,
   limit: number,
-): Promise<{ ids: string[]; reportIds: string[] }> {
-  const { rows } = await db.query<{ id: string; reports: string[] }>(
-    `SELECT a.id, alert_report_ids(a.record)::text[] AS reports FROM alerts a
-      WHERE ${ALERT_EXPIRED} ORDER BY a.updated_at, a.id LIMIT $3`,
-    [exercise, cutoff, limit],
+  after: { at: string; id: string } | undefined,
+): Promise<{ ids: string[]; after?: { at: string; id: string } }> {
+  const { rows } = await db.query<{ id: string; updated_at: string }>(
+    `SELECT a.id, a.updated_at FROM alerts a
+      WHERE ${ALERT_EXPIRED}
+        AND ($4::timestamptz IS NULL OR (a.updated_at, a.id) > ($4::timestamptz, $5::uuid))
+      ORDER BY a.updated_at, a.id LIMIT $3`,
+    [exercise, cutoff, limit, after?.at ?? null, after?.id ?? null],
   );
-  return { ids: rows.map((row) => row.id), reportIds: [...new Set(rows.flatMap((row) => row.reports))] };
+  const last = rows.at(-1);
+  return { ids: rows.map((row) => row.id), ...(last ? { after: { at: last.updated_at, id: last.id } } : {}) };
 }
 
 /**

@@ -496,6 +496,42 @@ describe('a purge pass on a real database', () => {
     expect(printed).toMatch(/^audit\s+3653 days\s+\S+\s+\d+\s+not wired/m);
   });
 
+  it('writes the entry a pass cut short left unwritten, once, at the start of the next', async () => {
+    // What a batch commits before the pass stops: its rows gone, the run row counting them, no entry yet.
+    await q(
+      `INSERT INTO retention_runs (class, keep_ms, cutoff, purged, oldest, newest, tables)
+       VALUES ('reports', $1, $2, 7, $3, $4, '{"reports": 7}')`,
+      [100 * DAY_MS, ago(100), ago(400), ago(120)],
+    );
+    const pass = () =>
+      runPurgePass({
+        pool: database.pool,
+        databaseUrl: database.url,
+        settings: SETTINGS,
+        logger,
+        now: () => NOW,
+      });
+    await pass();
+    await pass();
+    const { rows } = await q(
+      `SELECT details FROM audit_events WHERE kind = 'retention.purged' AND (details->>'count')::int = 7`,
+    );
+    expect(rows).toEqual([
+      {
+        details: expect.objectContaining({
+          class: 'reports',
+          count: 7,
+          from: ago(400).toISOString(),
+          to: ago(120).toISOString(),
+        }),
+      },
+    ]);
+    const { rows: unaudited } = await q(
+      `SELECT count(*)::int AS n FROM retention_runs WHERE audited_at IS NULL`,
+    );
+    expect(unaudited[0].n).toBe(0);
+  });
+
   it('skips a pass while another process runs one', async () => {
     const holder = await database.pool.connect();
     try {
