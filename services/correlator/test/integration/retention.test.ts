@@ -55,7 +55,7 @@ describe('the correlator running the retention purge', () => {
   });
 
   it('removes an expired report on schedule, audits it, counts it and sets the topics retention', async () => {
-    const expired = await report(3);
+    await report(3);
     const kept = await report(0.5);
     correlator = await startCorrelator(
       loadCorrelatorConfig({
