@@ -85,12 +85,15 @@ describe('the correlator running the retention purge', () => {
       `SELECT report_id FROM sightings`,
     );
     expect(sightings.map((row) => row.report_id)).toEqual([kept]);
-    const { rows: audit } = await database.pool.query<{ object: string; details: { count: number } }>(
-      `SELECT object, details FROM audit_events WHERE kind = 'retention.purged'`,
-    );
-    expect(audit).toEqual([
-      { object: 'reports', details: expect.objectContaining({ class: 'reports', count: 1 }) },
-    ]);
+    // The entry is written once the class is done, just after its last batch commits.
+    await eventually(async () => {
+      const { rows: audit } = await database.pool.query<{ object: string; details: { count: number } }>(
+        `SELECT object, details FROM audit_events WHERE kind = 'retention.purged'`,
+      );
+      expect(audit).toEqual([
+        { object: 'reports', details: expect.objectContaining({ class: 'reports', count: 1 }) },
+      ]);
+    });
 
     await eventually(async () => {
       const text = await (await fetch(`${correlator!.metricsUrl}/metrics`)).text();
