@@ -11,6 +11,7 @@ import { EXPORT_USAGE, exportCommand, IMPORT_USAGE, importCommand } from './inte
 import { EXERCISE_USAGE, exerciseCommand } from './exercise.js';
 import { LOOKUP_USAGE, lookupCommand } from './lookup.js';
 import { AUDIT_USAGE, auditCommand } from './audit.js';
+import { RETENTION_USAGE, retentionCommand } from './retention.js';
 
 export { UsageError };
 
@@ -31,6 +32,7 @@ ${EXPORT_USAGE}
 ${EXERCISE_USAGE}
 ${LOOKUP_USAGE}
 ${AUDIT_USAGE}
+${RETENTION_USAGE}
 `;
 
 /** Runs a command; returns what goes to stdout. */
@@ -59,6 +61,8 @@ export async function runCommand(argv: string[], env: Record<string, string | un
       return lookupCommand(rest, env);
     case 'audit':
       return auditCommand(rest, env);
+    case 'retention':
+      return retentionCommand(rest, env);
     case undefined:
     case 'help':
     case '--help':
