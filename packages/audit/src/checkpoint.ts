@@ -48,7 +48,7 @@ export async function createAuditSigner(privateJwk: JWK): Promise<AuditSigner> {
   const alg = privateJwk.alg ?? 'EdDSA';
   const key = await importJWK(privateJwk, alg);
   return {
-    sign: (payload) =>
+    sign: async (payload) =>
       new CompactSign(new TextEncoder().encode(JSON.stringify(checkpointPayloadSchema.parse(payload))))
         .setProtectedHeader({ alg, typ: CHECKPOINT_TYPE, ...(privateJwk.kid ? { kid: privateJwk.kid } : {}) })
         .sign(key),
