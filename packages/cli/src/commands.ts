@@ -10,6 +10,8 @@ import { alertsCommand } from './alerts.js';
 import { EXPORT_USAGE, exportCommand, IMPORT_USAGE, importCommand } from './interop.js';
 import { EXERCISE_USAGE, exerciseCommand } from './exercise.js';
 import { LOOKUP_USAGE, lookupCommand } from './lookup.js';
+import { BACKUP_USAGE, backupCommand } from './backup.js';
+import { restoreCommand } from './restore.js';
 
 export { UsageError };
 
@@ -29,6 +31,7 @@ ${IMPORT_USAGE}
 ${EXPORT_USAGE}
 ${EXERCISE_USAGE}
 ${LOOKUP_USAGE}
+${BACKUP_USAGE}
 `;
 
 /** Runs a command; returns what goes to stdout. */
@@ -55,6 +58,10 @@ export async function runCommand(argv: string[], env: Record<string, string | un
       return exerciseCommand(rest, env);
     case 'lookup':
       return lookupCommand(rest, env);
+    case 'backup':
+      return backupCommand(rest, env);
+    case 'restore':
+      return restoreCommand(rest, env);
     case undefined:
     case 'help':
     case '--help':
