@@ -158,23 +158,26 @@ export async function readKafkaOffsets(
           .sort((a, b) => a.partition - b.partition),
       })),
     );
-    const { isHubGroup } = hubGroups(prefix);
-    const groupIds = (await admin.listGroups()).groups
-      .map((g) => g.groupId)
-      .filter(isHubGroup)
-      .sort();
+    // The correlator's and the ledger's groups always (a group with nothing committed starts from
+    // the beginning: that is a position too); the gateways' as found, for the record.
+    const { rewindable, isHubGroup } = hubGroups(prefix);
+    const listed = (await admin.listGroups()).groups.map((g) => g.groupId).filter(isHubGroup);
+    const groupIds = [...new Set([...rewindable, ...listed])].sort();
     const groups = await Promise.all(
-      groupIds.map(async (groupId) => ({
-        groupId,
-        topics: (await admin.fetchOffsets({ groupId, topics }))
-          .filter((t) => t.partitions.some((p) => p.offset !== '-1'))
-          .map((t) => ({
+      groupIds.map(async (groupId) => {
+        const read = (rewindable.includes(groupId) ? [names.reports] : [names.feed]).filter((t) =>
+          existing.has(t),
+        );
+        return {
+          groupId,
+          topics: (read.length > 0 ? await admin.fetchOffsets({ groupId, topics: read }) : []).map((t) => ({
             topic: t.topic,
             partitions: t.partitions
               .map(({ partition, offset }) => ({ partition, offset }))
               .sort((a, b) => a.partition - b.partition),
           })),
-      })),
+        };
+      }),
     );
     return { brokers, topicPrefix: prefix, fetchedAt, topics: topicOffsets, groups };
   } finally {

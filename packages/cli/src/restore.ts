@@ -224,8 +224,15 @@ async function rewindGroups(kafka: Kafka, saved: BackupKafka, rewind: boolean): 
   try {
     const lines: string[] = [];
     const { rewindable } = hubGroups(saved.topicPrefix);
+    const existing = new Set(await admin.listTopics());
     for (const group of saved.groups.filter((g) => rewindable.includes(g.groupId))) {
       for (const { topic, partitions } of group.topics) {
+        if (!existing.has(topic)) {
+          lines.push(
+            `  kafka: no topic ${topic}: not the Kafka backed up, so what it held after the backup is lost`,
+          );
+          continue;
+        }
         const ends = new Map(
           (await admin.fetchTopicOffsets(topic)).map((p) => [
             p.partition,
@@ -240,11 +247,18 @@ async function rewindGroups(kafka: Kafka, saved: BackupKafka, rewind: boolean): 
         const moves: { partition: number; offset: string }[] = [];
         let ahead = 0n;
         let lost = 0n;
+        const lowThen = new Map(
+          (saved.topics.find((t) => t.topic === topic)?.partitions ?? []).map((p) => [
+            p.partition,
+            BigInt(p.low),
+          ]),
+        );
         for (const { partition, offset } of partitions) {
-          const then = BigInt(offset);
+          // Nothing committed then: the group would have started from the beginning of what the topic kept.
+          const then = BigInt(offset) >= 0n ? BigInt(offset) : (lowThen.get(partition) ?? 0n);
           const end = ends.get(partition);
           const current = now.get(partition) ?? -1n;
-          if (then < 0n || !end) continue;
+          if (!end) continue;
           if (end.high < then) {
             throw new CommandFailure(
               `${topic} partition ${partition} ends at ${end.high}, before the backup's ${then}: not the same topic; nothing rewound`,
