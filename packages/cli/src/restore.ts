@@ -244,6 +244,7 @@ async function rewindGroups(kafka: Kafka, saved: BackupKafka, rewind: boolean): 
             (p) => [p.partition, BigInt(p.offset)],
           ),
         );
+        // Only backwards: a group behind the backup (or a Kafka that is not the one backed up) keeps its place.
         const moves: { partition: number; offset: string }[] = [];
         let ahead = 0n;
         let lost = 0n;
@@ -266,8 +267,12 @@ async function rewindGroups(kafka: Kafka, saved: BackupKafka, rewind: boolean): 
           }
           if (current >= 0n && current <= then) continue;
           const to = then < end.low ? end.low : then;
+          // Nothing committed now: the group starts at the beginning, behind the backup, unless the
+          // topic holds more than the backup saw; then it is sent to the backup's offset, not re-read whole.
+          const reading = (current < 0n ? end.high : current) - to;
+          if (current < 0n && reading === 0n) continue;
           lost += to - then;
-          ahead += (current < 0n ? end.high : current) - to;
+          ahead += reading;
           moves.push({ partition, offset: to.toString() });
         }
         if (moves.length === 0) {
