@@ -129,6 +129,7 @@ try {
   const kafka = { KAFKA_TOPIC_PREFIX: `bench-backup-${process.pid}.` };
   const backup = await renkei(['backup', backupDir], {
     DATABASE_URL: source.url,
+    ...kafka,
     RENKEI_STATE_DIR: stateDir,
   });
   const restore = await renkei(['restore', backupDir], {

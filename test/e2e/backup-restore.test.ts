@@ -20,7 +20,7 @@ import {
   eventually,
   randomTopicPrefix,
   registerOrganisations,
-  spawnServices,
+  spawnService,
   waitUntilReady,
   type ServiceProcess,
   type TestDatabase,
@@ -78,12 +78,19 @@ describe('backup and restore', () => {
 
   const startHub = async (database: TestDatabase, stateDir: string) => {
     const env = { DATABASE_URL: database.url, KAFKA_TOPIC_PREFIX: prefix, RENKEI_STATE_DIR: stateDir };
-    services = await spawnServices([
-      { name: 'correlator', env },
-      { name: 'ingest', env },
-      { name: 'gateway', env },
+    // Two hubs start one after the other on a shared machine: give each more than the usual minute.
+    const started = await Promise.allSettled(
+      (['correlator', 'ingest', 'gateway'] as const).map((name) =>
+        spawnService(name, env, { readyTimeoutMs: 180_000 }),
+      ),
+    );
+    services = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const failure = started.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+    await Promise.all([
+      waitUntilReady(services[1]!.url!, 180_000),
+      waitUntilReady(services[2]!.url!, 180_000),
     ]);
-    await Promise.all([waitUntilReady(services[1]!.url!), waitUntilReady(services[2]!.url!)]);
     return { ingest: services[1]!.url!, gateway: services[2]!.url! };
   };
   const stopHub = async () => {
@@ -297,5 +304,5 @@ describe('backup and restore', () => {
     ).toEqual([true]);
     const stored = await after.pool.query('SELECT count(*)::int AS n FROM reports WHERE id = $1', [late]);
     expect(stored.rows[0].n).toBe(1);
-  }, 360_000);
+  }, 600_000);
 });
