@@ -12,6 +12,8 @@ import { EXERCISE_USAGE, exerciseCommand } from './exercise.js';
 import { LOOKUP_USAGE, lookupCommand } from './lookup.js';
 import { AUDIT_USAGE, auditCommand } from './audit.js';
 import { RETENTION_USAGE, retentionCommand } from './retention.js';
+import { BACKUP_USAGE, backupCommand } from './backup.js';
+import { restoreCommand } from './restore.js';
 
 export { UsageError };
 
@@ -33,6 +35,7 @@ ${EXERCISE_USAGE}
 ${LOOKUP_USAGE}
 ${AUDIT_USAGE}
 ${RETENTION_USAGE}
+${BACKUP_USAGE}
 `;
 
 /** Runs a command; returns what goes to stdout. */
@@ -63,6 +66,10 @@ export async function runCommand(argv: string[], env: Record<string, string | un
       return auditCommand(rest, env);
     case 'retention':
       return retentionCommand(rest, env);
+    case 'backup':
+      return backupCommand(rest, env);
+    case 'restore':
+      return restoreCommand(rest, env);
     case undefined:
     case 'help':
     case '--help':
