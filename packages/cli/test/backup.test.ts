@@ -35,6 +35,8 @@ describe('the key files', () => {
     expect(keyLocations({ RENKEI_STATE_DIR: '/var/lib/renkei' })).toEqual({
       'public-key-set': '/var/lib/renkei/keys/jwks.json',
       'signing-key': '/var/lib/renkei/keys/signing-key.jwk.json',
+      'audit-signing-key': '/var/lib/renkei/keys/audit-signing-key.jwk.json',
+      'audit-public-key-set': '/var/lib/renkei/keys/audit-jwks.json',
       'hub-secret': '/var/lib/renkei/keys/hub-secret',
     });
     expect(
