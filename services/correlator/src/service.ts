@@ -1,5 +1,5 @@
 import { createConsumer, createKafka, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
-import { isDatabaseUnavailable, openMigratedPool, watchDatabase } from '@renkei/db';
+import { isDatabaseUnavailable, openMigratedPool, serviceDatabaseUrl, watchDatabase } from '@renkei/db';
 import { startFeedRelay } from '@renkei/feed';
 import { createHttpApp, httpTimeoutsFrom, serveMetrics } from '@renkei/http';
 import { createMetrics, observeHop, observePool } from '@renkei/metrics';
@@ -41,9 +41,16 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       disabled: config.CORRELATOR_WARNINGLISTS_DISABLED,
     });
     logger.info({ warningLists: warningLists.lists }, 'warning lists loaded');
+    // Migrations run as the owner (DATABASE_URL); everything else as this service's own role.
+    const databaseUrl = serviceDatabaseUrl(config.DATABASE_URL, 'correlator', {
+      prefix: config.DATABASE_ROLE_PREFIX,
+      url: config.CORRELATOR_DATABASE_URL,
+    });
     const pool = await resources.use(
       () =>
         openMigratedPool(config.DATABASE_URL, {
+          workAs: databaseUrl,
+          rolePrefix: config.DATABASE_ROLE_PREFIX,
           max: config.DATABASE_POOL_SIZE,
           logger,
           lossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS,
@@ -80,7 +87,7 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       () =>
         startFeedRelay({
           pool,
-          databaseUrl: config.DATABASE_URL,
+          databaseUrl,
           producer,
           topics,
           logger,
