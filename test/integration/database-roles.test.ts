@@ -305,6 +305,7 @@ describe('the services under their roles', () => {
   let keys: TestKeys;
   let prefix: string;
   const services: ServiceProcess[] = [];
+  let alertId: string;
 
   beforeAll(async () => {
     [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
@@ -379,11 +380,71 @@ describe('the services under their roles', () => {
         WHERE datname = current_database() GROUP BY 1 ORDER BY 1`,
     );
     const byUser = Object.fromEntries(rows.map((row) => [row.user, row.connections]));
+    alertId = page.items[0]!.id;
     for (const role of SERVICE_ROLES) expect(byUser[serviceRoleName(role)], role).toBeGreaterThan(0);
     const owner = new URL(database.url).username;
     expect(byUser[owner] ?? 0).toBeLessThanOrEqual(database.pool.totalCount);
     expect(Object.keys(byUser).sort()).toEqual(
       [owner, ...SERVICE_ROLES.map((r) => serviceRoleName(r))].sort(),
     );
+  });
+
+  it("does the gateway's writes as its role: triage, an exclusion, a warning and its acknowledgement", async () => {
+    const gateway = services[2]!.url!;
+    const analyst = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
+    const bank = await keys.token({ org: 'finance-ceptar', sector: 'finance', roles: ['ceptar'] });
+    const send = async (token: string, method: string, route: string, body?: unknown) => {
+      const response = await fetch(`${gateway}${route}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
+    };
+
+    const triage = await send(analyst, 'POST', '/v1/alerts/triage', {
+      alertIds: [alertId],
+      change: { kind: 'status', status: 'acknowledged', note: 'seen' },
+    });
+    expect(triage.status, JSON.stringify(triage.body)).toBe(200);
+    expect(triage.body).toMatchObject({ results: [{ alertId, ok: true }] });
+
+    const exclusion = await send(analyst, 'POST', '/v1/exclusions', {
+      type: 'domain',
+      value: 'benign-roles.example',
+      note: 'ours',
+    });
+    expect(exclusion.status, JSON.stringify(exclusion.body)).toBe(201);
+    expect((await send(analyst, 'DELETE', `/v1/exclusions/${String(exclusion.body!.id)}`)).status).toBe(204);
+
+    const warning = await send(analyst, 'POST', '/v1/warnings', {
+      title: 'Patch now',
+      body: 'A flaw is exploited.',
+      severity: 'high',
+      tlp: 'GREEN',
+      sectors: ['finance'],
+    });
+    expect(warning.status, JSON.stringify(warning.body)).toBe(201);
+    const ack = await send(bank, 'POST', `/v1/warnings/${String(warning.body!.id)}/ack`);
+    expect(ack.status, JSON.stringify(ack.body)).toBe(200);
+
+    const lookup = await send(analyst, 'POST', '/v1/lookup', { values: ['roles-check.example'] });
+    expect(lookup.status, JSON.stringify(lookup.body)).toBe(200);
+    // Each of those wrote its audit event as the gateway.
+    const { rows } = await database.pool.query<{ kind: string }>(
+      `SELECT DISTINCT kind FROM audit_events WHERE kind LIKE 'alert.%' OR kind LIKE 'warning.%'
+          OR kind LIKE 'exclusion.%' ORDER BY 1`,
+    );
+    expect(rows.map((row) => row.kind)).toEqual([
+      'alert.triaged',
+      'exclusion.added',
+      'exclusion.removed',
+      'warning.acknowledged',
+      'warning.published',
+    ]);
   });
 });
