@@ -77,11 +77,18 @@ const REFUSED: [ServiceRole, string, string][] = [
     'register an organisation',
     `INSERT INTO organisations (id, name, sector, kind) VALUES ('x', 'x', 'finance', 'ceptar')`,
   ],
-  ['correlator', 'write the audit log', `INSERT INTO audit_events (kind, outcome) VALUES ('x', 'success')`],
-  ['correlator', 'read the ingest ledger', `SELECT * FROM report_submissions`],
+  ['correlator', 'change the audit log', `UPDATE audit_events SET actor = 'x'`],
+  // Its retention purge may delete expired ledger rows; it never writes one.
+  ['correlator', 'write the ingest ledger', `UPDATE report_submissions SET state = 'accepted'`],
+  [
+    'correlator',
+    'publish a warning',
+    `INSERT INTO warnings (id, exercise, published_by, published_at, record)
+    VALUES ('${randomUUID()}', false, 'x', now(), '{}')`,
+  ],
   // TLP changes only: nothing else of a stored report changes.
   ['correlator', "rewrite a report's title", `UPDATE reports SET title = 'x'`],
-  ['correlator', 'remove reports', `DELETE FROM reports`],
+  ['correlator', 'remove organisations', `DELETE FROM organisations`],
   [
     'correlator',
     'triage an alert',

@@ -56,17 +56,31 @@ BEGIN
 
     -- correlator: stores reports and what they cause; applies TLP changes
     -- (reports.tlp only); marks watchlist entries backfilled; the feed relay.
-    ('correlator', 'reports', 'SELECT, INSERT, UPDATE (tlp)'),
-    ('correlator', 'report_indicators', 'INSERT'),
-    ('correlator', 'sightings', 'SELECT, INSERT'),
+    -- It also runs the retention purge (0016), which deletes expired rows of
+    -- other services' tables and audits each pass. SELECT … FOR UPDATE needs
+    -- some UPDATE privilege, so the purge's lock-only tables grant UPDATE of
+    -- one column it never writes (a bookkeeping time, not content).
+    ('correlator', 'reports', 'SELECT, INSERT, DELETE, UPDATE (tlp)'),
+    ('correlator', 'report_indicators', 'SELECT, INSERT, DELETE'),
+    ('correlator', 'sightings', 'SELECT, INSERT, DELETE'),
     ('correlator', 'too_common_indicators', 'SELECT, INSERT'),
-    ('correlator', 'alerts', 'SELECT, INSERT, UPDATE'),
-    ('correlator', 'alert_versions', 'SELECT, INSERT, UPDATE (position)'),
+    ('correlator', 'alerts', 'SELECT, INSERT, UPDATE, DELETE'),
+    ('correlator', 'alert_versions', 'SELECT, INSERT, DELETE, UPDATE (position)'),
     ('correlator', 'watchlist_entries', 'SELECT, UPDATE (backfilled_at)'),
     ('correlator', 'exclusions', 'SELECT'),
     ('correlator', 'feed_outbox', 'SELECT, INSERT, DELETE'),
     ('correlator', 'feed_head', 'SELECT, UPDATE'),
     ('correlator', 'feed_events', 'SELECT, INSERT, UPDATE, DELETE'),
+    ('correlator', 'report_submissions', 'SELECT, DELETE, UPDATE (confirmed_at)'),
+    ('correlator', 'report_tlp_changes', 'SELECT, DELETE'),
+    ('correlator', 'alert_triage', 'SELECT, DELETE, UPDATE (updated_at)'),
+    ('correlator', 'alert_triage_changes', 'SELECT, DELETE'),
+    ('correlator', 'warnings', 'SELECT, DELETE, UPDATE (published_at)'),
+    ('correlator', 'warning_acks', 'SELECT, DELETE'),
+    ('correlator', 'exercise_runs', 'SELECT, DELETE, UPDATE (last_event)'),
+    ('correlator', 'exercise_injects', 'SELECT, DELETE'),
+    ('correlator', 'audit_events', 'SELECT, INSERT'),
+    ('correlator', 'retention_runs', 'SELECT, INSERT, UPDATE'),
 
     -- gateway: reads reports and alerts (never writes them: the relay sets
     -- only their feed position); owns triage, warnings, the registry's admin
@@ -104,6 +118,8 @@ BEGIN
   FOR g IN SELECT * FROM (VALUES
     ('ingest', 'audit_events_id_seq'),
     ('correlator', 'feed_outbox_id_seq'),
+    ('correlator', 'audit_events_id_seq'),
+    ('correlator', 'retention_runs_id_seq'),
     ('gateway', 'audit_events_id_seq'),
     ('gateway', 'feed_outbox_id_seq'),
     ('gateway', 'warnings_seq_seq'),

@@ -10,6 +10,7 @@ import { alertsCommand } from './alerts.js';
 import { EXPORT_USAGE, exportCommand, IMPORT_USAGE, importCommand } from './interop.js';
 import { EXERCISE_USAGE, exerciseCommand } from './exercise.js';
 import { LOOKUP_USAGE, lookupCommand } from './lookup.js';
+import { RETENTION_USAGE, retentionCommand } from './retention.js';
 
 export { UsageError };
 
@@ -29,6 +30,7 @@ ${IMPORT_USAGE}
 ${EXPORT_USAGE}
 ${EXERCISE_USAGE}
 ${LOOKUP_USAGE}
+${RETENTION_USAGE}
 `;
 
 /** Runs a command; returns what goes to stdout. */
@@ -55,6 +57,8 @@ export async function runCommand(argv: string[], env: Record<string, string | un
       return exerciseCommand(rest, env);
     case 'lookup':
       return lookupCommand(rest, env);
+    case 'retention':
+      return retentionCommand(rest, env);
     case undefined:
     case 'help':
     case '--help':

@@ -121,7 +121,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           sweepEveryMs: config.FEED_SWEEP_MS,
           databaseLossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS,
           brokerLossTimeoutMs: config.KAFKA_LOSS_TIMEOUT_MS,
-          retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
+          // No retentionMs: the correlator's retention purge removes old feed events, in batches, audited.
           onFailure: outcome.fail,
           onHops: (hop, seconds) => {
             for (const value of seconds) observeHop(metrics, hop, value);
