@@ -60,6 +60,9 @@ const REFUSED: [ServiceRole, string, string][] = [
   ['gateway', "rewrite an alert's record", `UPDATE alerts SET record = '{}'`],
   ['gateway', 'write sightings', `DELETE FROM sightings`],
   ['gateway', 'remove audit events', `DELETE FROM audit_events`],
+  // The sealer sets an entry's place in the chain, and nothing else of it.
+  ['gateway', 'rewrite an audit event', `UPDATE audit_events SET actor = 'x'`],
+  ['gateway', 'write an audit checkpoint', `DELETE FROM audit_checkpoints`],
   ['gateway', 'apply migrations', `INSERT INTO schema_migrations (version, name) VALUES (999, 'x')`],
   ['ingest', 'insert an alert', `INSERT INTO alerts ${ALERT_ROW} VALUES ${alertValues(randomUUID())}`],
   ['ingest', 'append to the feed', `INSERT INTO feed_outbox (kind, payload) VALUES ('warning', '{}')`],
@@ -78,6 +81,7 @@ const REFUSED: [ServiceRole, string, string][] = [
     `INSERT INTO organisations (id, name, sector, kind) VALUES ('x', 'x', 'finance', 'ceptar')`,
   ],
   ['correlator', 'change the audit log', `UPDATE audit_events SET actor = 'x'`],
+  ['correlator', 'move the audit chain head', `UPDATE audit_chain_head SET last_seq = 0`],
   // Its retention purge may delete expired ledger rows; it never writes one.
   ['correlator', 'write the ingest ledger', `UPDATE report_submissions SET state = 'accepted'`],
   [

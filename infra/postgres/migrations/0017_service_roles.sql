@@ -79,7 +79,12 @@ BEGIN
     ('correlator', 'warning_acks', 'SELECT, DELETE'),
     ('correlator', 'exercise_runs', 'SELECT, DELETE, UPDATE (last_event)'),
     ('correlator', 'exercise_injects', 'SELECT, DELETE'),
-    ('correlator', 'audit_events', 'SELECT, INSERT'),
+    -- The audit class: entries a signed checkpoint covers are removed (the
+    -- table's trigger refuses any other removal); the chain's head is locked
+    -- only, so UPDATE of its constant key column.
+    ('correlator', 'audit_events', 'SELECT, INSERT, DELETE'),
+    ('correlator', 'audit_checkpoints', 'SELECT, INSERT'),
+    ('correlator', 'audit_chain_head', 'SELECT, UPDATE (singleton)'),
     ('correlator', 'retention_runs', 'SELECT, INSERT, UPDATE'),
 
     -- gateway: reads reports and alerts (never writes them: the relay sets
@@ -94,7 +99,9 @@ BEGIN
     ('gateway', 'alert_versions', 'SELECT, UPDATE (position)'),
     ('gateway', 'alert_triage', 'SELECT, INSERT, UPDATE'),
     ('gateway', 'alert_triage_changes', 'SELECT, INSERT'),
-    ('gateway', 'audit_events', 'SELECT, INSERT'),
+    -- The audit sealer runs in the gateway: it sets an entry's place in the chain, nothing else.
+    ('gateway', 'audit_events', 'SELECT, INSERT, UPDATE (chain_seq, chain_hash)'),
+    ('gateway', 'audit_chain_head', 'SELECT, UPDATE'),
     ('gateway', 'organisations', 'SELECT, INSERT, UPDATE'),
     ('gateway', 'warnings', 'SELECT, INSERT'),
     ('gateway', 'warning_acks', 'SELECT, INSERT'),
@@ -120,6 +127,7 @@ BEGIN
     ('correlator', 'feed_outbox_id_seq'),
     ('correlator', 'audit_events_id_seq'),
     ('correlator', 'retention_runs_id_seq'),
+    ('correlator', 'audit_checkpoints_id_seq'),
     ('gateway', 'audit_events_id_seq'),
     ('gateway', 'feed_outbox_id_seq'),
     ('gateway', 'warnings_seq_seq'),

@@ -37,10 +37,10 @@ function formatKeep(ms: number): string {
 }
 
 function formatLastRun(status: ClassStatus): string {
-  // The audit log's own purge comes with the tamper-evident chain; until then nothing removes its rows.
-  if (status.class === 'audit') return 'not wired (audit entries are never purged yet)';
   const run = status.lastRun;
   if (!run) return 'never';
+  // The audit log's passes are its signed checkpoints (renkei audit verify starts from the newest).
+  if (status.class === 'audit') return `${run.finishedAt} (checkpoint, removed ${run.purged})`;
   return run.finishedAt
     ? `${run.finishedAt} (removed ${run.purged})`
     : `${run.startedAt} (stopped halfway, removed ${run.purged})`;

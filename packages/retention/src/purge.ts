@@ -1,4 +1,4 @@
-import { recordAudit } from '@renkei/audit';
+import { AuditChainBroken, purgeAuditBefore, recordAudit, type AuditSigner } from '@renkei/audit';
 import { advisoryLeadership, withTransaction, type Pool, type PoolClient } from '@renkei/db';
 import type { HubMetrics } from '@renkei/metrics';
 import { Wakeable, type Closable, type Logger } from '@renkei/runtime';
@@ -39,6 +39,12 @@ export interface PurgeOptions {
    */
   lockReports?: (db: PoolClient, reportIds: readonly string[]) => Promise<void>;
   metrics?: HubMetrics;
+  /**
+   * The key checkpoints of the audit chain are signed with, loaded when an
+   * audit entry is first due (years after start, by default). Without it the
+   * audit class is reported on and never purged.
+   */
+  auditSigner?: () => Promise<AuditSigner>;
   /** The clock (tests move it); epoch milliseconds. */
   now?: () => number;
   /** Asked between batches: a closing service stops after the batch in hand. */
@@ -62,22 +68,56 @@ export interface PassOutcome {
 
 export interface AuditPurgeOutcome {
   count: number;
-  /** False until the tamper-evident chain's purge is wired in {@link purgeAuditClass}. */
+  /** False when the pass had no key to sign a checkpoint with: nothing of the audit log is removed then. */
   wired: boolean;
 }
 
 /**
- * The one place the audit class is purged. Not wired: `audit_events` is
- * append-only (a trigger refuses every delete), and the tamper-evident
- * audit chain being built beside this will provide
- * `purgeAuditBefore(db, cutoff, signer)` in `@renkei/audit`, which removes a
- * prefix of the chain and signs what remains. The lead wires it here; until
- * then this removes nothing and says so, and `renkei retention status` shows
- * the audit rows due.
+ * The audit class: a prefix of the hash chain older than the cutoff goes
+ * behind a signed checkpoint (`purgeAuditBefore`), so `renkei audit verify`
+ * still passes afterwards, and the removal is itself an audit entry (class,
+ * count, time range). A chain that is already broken is never purged: the
+ * evidence of an edit stays, and the error is logged for an operator.
  */
-export async function purgeAuditClass(_pool: Pool, _cutoff: Date, log: Logger): Promise<AuditPurgeOutcome> {
-  log.debug('audit entries are not purged: purgeAuditClass is not wired to the audit chain yet');
-  return { count: 0, wired: false };
+export async function purgeAuditClass(
+  pool: Pool,
+  cutoff: Date,
+  keepMs: number,
+  log: Logger,
+  signer?: () => Promise<AuditSigner>,
+): Promise<AuditPurgeOutcome> {
+  if (!signer) return { count: 0, wired: false };
+  try {
+    const { rows } = await pool.query<{ due: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM audit_events WHERE at < $1 AND chain_seq IS NOT NULL) AS due`,
+      [cutoff],
+    );
+    if (!rows[0]?.due) return { count: 0, wired: true };
+    const { removed, checkpoint } = await purgeAuditBefore(pool, cutoff, await signer());
+    if (removed > 0) {
+      await recordAudit(pool, {
+        kind: 'retention.purged',
+        actor: RETENTION_ACTOR,
+        organisationId: null,
+        object: 'audit',
+        outcome: 'success',
+        details: {
+          class: 'audit',
+          count: removed,
+          from: checkpoint?.oldestAt ?? null,
+          to: checkpoint?.newestAt ?? null,
+          upToSeq: checkpoint?.upToSeq ?? null,
+          cutoff: cutoff.toISOString(),
+          keepDays: keepMs / DAY_MS,
+        },
+      });
+    }
+    return { count: removed, wired: true };
+  } catch (error) {
+    if (!(error instanceof AuditChainBroken)) throw error;
+    log.error({ err: error }, 'the audit chain is broken: no audit entry is purged until it is examined');
+    return { count: 0, wired: true };
+  }
 }
 
 type Step = (db: PoolClient) => Promise<{ result: BatchResult; more: boolean }>;
@@ -184,7 +224,9 @@ async function pass(options: PurgeOptions, log: Logger): Promise<PassOutcome> {
     if (options.shouldStop?.()) break;
     classes.push(await purgeClass(options, cls, settings.keepMs[cls], cutoffFor(cls, cut), steps));
   }
-  const audit = await purgeAuditClass(pool, at(cut.audit), log);
+  const audit = options.shouldStop?.()
+    ? { count: 0, wired: options.auditSigner !== undefined }
+    : await purgeAuditClass(pool, at(cut.audit), settings.keepMs.audit, log, options.auditSigner);
 
   if (options.metrics) {
     const metrics = options.metrics;

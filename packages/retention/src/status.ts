@@ -55,8 +55,26 @@ export async function readLastRuns(db: Queryable): Promise<Partial<Record<Retent
     `SELECT DISTINCT ON (class) class, started_at, finished_at, purged, keep_ms
        FROM retention_runs ORDER BY class, id DESC`,
   );
-  return Object.fromEntries(
-    rows.map((row) => [
+  // The audit class keeps no run rows: its purges are the chain's signed checkpoints.
+  const { rows: checkpoints } = await db.query<{ created_at: string; removed: string }>(
+    `SELECT created_at, removed FROM audit_checkpoints ORDER BY up_to_seq DESC LIMIT 1`,
+  );
+  const audit = checkpoints[0];
+  return Object.fromEntries([
+    ...(audit
+      ? [
+          [
+            'audit',
+            {
+              startedAt: audit.created_at,
+              finishedAt: audit.created_at,
+              purged: Number(audit.removed),
+              keepMs: NaN,
+            },
+          ] as const,
+        ]
+      : []),
+    ...rows.map((row) => [
       row.class,
       {
         startedAt: row.started_at,
@@ -65,7 +83,7 @@ export async function readLastRuns(db: Queryable): Promise<Partial<Record<Retent
         keepMs: Number(row.keep_ms),
       },
     ]),
-  );
+  ]);
 }
 
 async function count(db: Queryable, sql: string, params: unknown[]): Promise<number> {
@@ -123,6 +141,11 @@ export async function countDue(
  * holds are not due until the alert is gone; the pass that removes the alert
  * removes them too.
  */
+/** The setting a class's last pass ran with, if it recorded one. */
+function keptFor(run: LastRun | undefined): number | undefined {
+  return run && Number.isFinite(run.keepMs) ? run.keepMs : undefined;
+}
+
 export async function readRetentionStatus(
   db: Queryable,
   settings: RetentionSettings,
@@ -132,7 +155,7 @@ export async function readRetentionStatus(
   const effective: RetentionSettings = {
     ...settings,
     keepMs: Object.fromEntries(
-      RETENTION_CLASSES.map((cls) => [cls, lastRuns[cls]?.keepMs ?? settings.keepMs[cls]]),
+      RETENTION_CLASSES.map((cls) => [cls, keptFor(lastRuns[cls]) ?? settings.keepMs[cls]]),
     ) as Record<RetentionClass, number>,
   };
   const [oldest, due] = [await readOldest(db), await countDue(db, effective, now)];

@@ -1,3 +1,4 @@
+import { auditKeyFilesIn, loadAuditSigner } from '@renkei/audit';
 import { createConsumer, createKafka, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
 import { lockKeys } from '@renkei/correlation';
 import {
@@ -19,6 +20,7 @@ import {
   RenkeiError,
   serviceHandle,
   ServiceOutcome,
+  stateDirectory,
   type Logger,
   type ServiceHandle,
 } from '@renkei/runtime';
@@ -146,6 +148,9 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
           logger,
           metrics,
           lockReports: lockReportsLikeCorrelation,
+          // The process that purges signs the audit chain's checkpoints; the key is read
+          // (or made) only when an audit entry is first due.
+          auditSigner: () => loadAuditSigner(auditKeyFilesIn(stateDirectory())),
         }),
       (runner) => runner.close(),
       'retention',

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { startAuditSealer } from '@renkei/audit';
 import {
   accessSettingsFrom,
   deriveHubKey,
@@ -86,6 +87,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           pollEveryMs: config.REGISTRY_POLL_MS,
         }),
       (r) => r.close(),
+    );
+    // Registered early so it closes late: its last round, on close, seals what the
+    // requests, workers and relay stopped before it wrote.
+    await resources.use(
+      async () => startAuditSealer({ pool, logger, everyMs: config.GATEWAY_AUDIT_SEAL_MS }),
+      (sealer) => sealer.close(),
     );
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-gateway', logger });
     const topics = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, ['feed', 'alerts'], {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditSigner, sealAuditChain, verifyAuditChain } from '@renkei/audit';
 import { runCommand } from '@renkei/cli';
 import { createLogger } from '@renkei/runtime';
 import { createMigratedTestDatabase, type TestDatabase } from '@renkei/testing';
@@ -268,7 +270,7 @@ describe('a purge pass on a real database', () => {
       );
     }
     await q(`UPDATE feed_head SET position = 6`);
-    // The audit class is reported on, not purged (purgeAuditClass is not wired yet).
+    // Purged only by a pass given the audit key (the last test), behind a signed checkpoint.
     await q(`INSERT INTO audit_events (at, kind, outcome) VALUES ($1, 'token.refused', 'denied')`, [
       ago(2000),
     ]);
@@ -474,7 +476,7 @@ describe('a purge pass on a real database', () => {
     expect(rows[0].n).toBe(4);
   });
 
-  it('reports its status: nothing due but the audit entries nobody may purge yet', async () => {
+  it('reports its status: nothing due but the audit entry a pass without the audit key may not purge', async () => {
     const status = await readRetentionStatus(database.pool, SETTINGS, NOW);
     expect(Object.fromEntries(status.map((s) => [s.class, s.due]))).toEqual({
       reports: 0,
@@ -493,7 +495,7 @@ describe('a purge pass on a real database', () => {
     const printed = await runCommand(['retention', 'status'], { DATABASE_URL: database.url });
     expect(printed).toMatch(/^class\s+keep\s+oldest\s+due\s+last pass/m);
     expect(printed).toMatch(/^alerts\s+200 days\s+\S+\s+0\s+/m);
-    expect(printed).toMatch(/^audit\s+3653 days\s+\S+\s+\d+\s+not wired/m);
+    expect(printed).toMatch(/^audit\s+3653 days\s+\S+\s+\d+\s+never/m);
   });
 
   it('writes the entry a pass cut short left unwritten, once, at the start of the next', async () => {
@@ -543,5 +545,50 @@ describe('a purge pass on a real database', () => {
       await holder.query(`SELECT pg_advisory_unlock($1)`, [0x5254_4e50]);
       holder.release();
     }
+  });
+
+  it('purges expired audit entries behind a signed checkpoint, audited, and the chain still verifies', async () => {
+    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const privateJwk = { ...(await exportJWK(privateKey)), alg: 'EdDSA', kid: 'audit-test' };
+    const { d: _private, ...publicJwk } = privateJwk;
+    await sealAuditChain(database.pool);
+    const { rows: before } = await q(`SELECT count(*)::int AS n FROM audit_events WHERE at < $1`, [
+      ago(SETTINGS.keepMs.audit / DAY_MS),
+    ]);
+    expect(before[0].n).toBe(1);
+
+    const passResult = await runPurgePass({
+      pool: database.pool,
+      databaseUrl: database.url,
+      settings: SETTINGS,
+      logger,
+      now: () => NOW,
+      auditSigner: () => createAuditSigner(privateJwk),
+    });
+    expect(passResult?.audit).toEqual({ count: 1, wired: true });
+    const { rows: after } = await q(`SELECT count(*)::int AS n FROM audit_events WHERE at < $1`, [
+      ago(SETTINGS.keepMs.audit / DAY_MS),
+    ]);
+    expect(after[0].n).toBe(0);
+    const { rows: entries } = await q(
+      `SELECT details FROM audit_events WHERE kind = 'retention.purged' AND details->>'class' = 'audit'`,
+    );
+    expect(entries).toEqual([
+      {
+        details: expect.objectContaining({
+          class: 'audit',
+          count: 1,
+          from: expect.any(String),
+          to: expect.any(String),
+        }),
+      },
+    ]);
+    await sealAuditChain(database.pool);
+    const verified = await verifyAuditChain(database.pool, { loadKeys: async () => ({ keys: [publicJwk] }) });
+    expect(verified.problem).toBeNull();
+    expect(verified.intact).toBe(true);
+    expect(verified.checkpoint?.removed).toBe(1);
+    const status = await readRetentionStatus(database.pool, SETTINGS, NOW);
+    expect(status.find((s) => s.class === 'audit')).toMatchObject({ due: 0, lastRun: { purged: 1 } });
   });
 });
