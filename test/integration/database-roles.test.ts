@@ -208,6 +208,51 @@ describe('per-service database roles', () => {
     expect(added.id).toBe('rail-ceptar');
   });
 
+  it("lets the gateway's sealer chain an audit entry and the correlator's purge remove it behind a checkpoint", async () => {
+    const hash = 'a'.repeat(64);
+    const entry = await pools.gateway.query<{ id: string }>(
+      `INSERT INTO audit_events (kind, outcome) VALUES ('roles.check', 'success') RETURNING id::text`,
+    );
+    const sealer = await pools.gateway.connect();
+    try {
+      await sealer.query('BEGIN');
+      await sealer.query('SELECT last_seq FROM audit_chain_head FOR UPDATE SKIP LOCKED');
+      const seq = await sealer.query<{ seq: string }>(
+        'SELECT (last_seq + 1)::text AS seq FROM audit_chain_head',
+      );
+      await sealer.query('UPDATE audit_events SET chain_seq = $2, chain_hash = $3 WHERE id = $1', [
+        entry.rows[0]!.id,
+        seq.rows[0]!.seq,
+        hash,
+      ]);
+      await sealer.query('UPDATE audit_chain_head SET last_seq = $1, last_hash = $2', [
+        seq.rows[0]!.seq,
+        hash,
+      ]);
+      await sealer.query('COMMIT');
+    } finally {
+      sealer.release();
+    }
+    const purge = await pools.correlator.connect();
+    try {
+      await purge.query('BEGIN');
+      const head = await purge.query<{ seq: string }>(
+        'SELECT last_seq::text AS seq FROM audit_chain_head FOR UPDATE',
+      );
+      await purge.query(
+        `INSERT INTO audit_checkpoints (up_to_seq, chain_hash, removed, jws) VALUES ($1, $2, 1, 'x.y.z')`,
+        [head.rows[0]!.seq, hash],
+      );
+      const removed = await purge.query('DELETE FROM audit_events WHERE chain_seq <= $1', [
+        head.rows[0]!.seq,
+      ]);
+      expect(removed.rowCount).toBeGreaterThanOrEqual(1);
+      await purge.query('COMMIT');
+    } finally {
+      purge.release();
+    }
+  });
+
   it('grants every table to some service role, and each sequence to every role inserting into its table', async () => {
     const roles = SERVICE_ROLES.map((role) => serviceRoleName(role));
     const { rows: tables } = await database.pool.query<{ table: string; granted: boolean }>(
