@@ -118,6 +118,39 @@ describe('docker-compose.yml', () => {
     expect(cli.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
   });
 
+  it('migrates as the owner and runs each service as its own database role, whose password PostgreSQL was given', () => {
+    const postgres = compose.services.postgres!;
+    const volumes = (postgres as { volumes?: string[] }).volumes ?? [];
+    expect(volumes).toContain(
+      './infra/docker/postgres-roles.sh:/docker-entrypoint-initdb.d/10-renkei-roles.sh:ro',
+    );
+    const script = readFileSync(path.join(REPOSITORY_ROOT, 'infra/docker/postgres-roles.sh'), 'utf8');
+    expect(script).toContain('CREATE DATABASE renkei OWNER renkei_owner;');
+    expect(script).toMatch(/CREATE ROLE renkei_owner LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE /);
+
+    const owner = new URL(String(compose.services.cli!.environment?.DATABASE_URL));
+    expect(owner.username).toBe('renkei_owner');
+    expect(decodeURIComponent(owner.password)).toBe(postgres.environment?.RENKEI_OWNER_PASSWORD);
+    for (const name of Object.keys(PORTS)) {
+      const environment = compose.services[name]!.environment!;
+      const own = new URL(String(environment[`${name.toUpperCase()}_DATABASE_URL`]));
+      expect(own.username).toBe(`renkei_${name}`);
+      // The password the init script gave the role, from the same variable.
+      expect(decodeURIComponent(own.password)).toBe(
+        postgres.environment?.[`RENKEI_${name.toUpperCase()}_PASSWORD`],
+      );
+      expect(script).toContain(
+        `CREATE ROLE renkei_${name} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'${name}_password';`,
+      );
+      expect(script).toContain(`-v ${name}_password="$RENKEI_${name.toUpperCase()}_PASSWORD"`);
+      expect([own.host, own.pathname]).toEqual([owner.host, owner.pathname]);
+      // No service is handed another's connection.
+      for (const other of Object.keys(PORTS).filter((o) => o !== name)) {
+        expect(environment[`${other.toUpperCase()}_DATABASE_URL`]).toBeUndefined();
+      }
+    }
+  });
+
   it('describes the three-broker cluster of `npm run up -- --brokers 3` in its profile', () => {
     const env = Object.fromEntries(
       readFileSync(path.join(REPOSITORY_ROOT, 'infra/docker/three-brokers.env'), 'utf8')

@@ -98,7 +98,7 @@ async function migrateCommand(env: Record<string, string | undefined>): Promise<
   await ensureDatabase(config.DATABASE_URL);
   const pool = createPool(config.DATABASE_URL, { max: 1 });
   try {
-    const applied = await migrate(pool);
+    const applied = await migrate(pool, { rolePrefix: config.DATABASE_ROLE_PREFIX });
     const where = new URL(config.DATABASE_URL);
     where.password = '';
     return applied.length > 0

@@ -14,16 +14,20 @@ export function cliActor(): { subject: string; organisationId: null } {
   return { subject: `cli:${name}`, organisationId: null };
 }
 
-/** Runs `work` on the hub's database (DATABASE_URL), created and migrated if need be. */
+/**
+ * Runs `work` on the hub's database (DATABASE_URL), created and migrated if
+ * need be. As the owner, not a service's role: the CLI is the operator's
+ * tool, run by hand, that migrates and administers the registry.
+ */
 export async function withRegistry<T>(
   env: Record<string, string | undefined>,
   work: (pool: Pool) => Promise<T>,
 ): Promise<T> {
-  const { DATABASE_URL } = parseEnv(databaseEnv, env);
+  const { DATABASE_URL, DATABASE_ROLE_PREFIX } = parseEnv(databaseEnv, env);
   await ensureDatabase(DATABASE_URL);
   const pool = createPool(DATABASE_URL, { max: 2, applicationName: 'renkei-cli' });
   try {
-    await migrate(pool);
+    await migrate(pool, { rolePrefix: DATABASE_ROLE_PREFIX });
     return await work(pool);
   } finally {
     await pool.end();

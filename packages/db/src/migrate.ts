@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { REPOSITORY_ROOT, RenkeiError, type Logger } from '@renkei/runtime';
 import { createPool, ensureDatabase, type Pool } from './pool.js';
+import { DEFAULT_ROLE_PREFIX, ensureServiceRoles } from './roles.js';
 import { isDatabaseUnavailable } from './unavailable.js';
 
 export const MIGRATIONS_DIRECTORY = path.join(REPOSITORY_ROOT, 'infra/postgres/migrations');
@@ -35,14 +36,23 @@ export async function listMigrations(directory: string = MIGRATIONS_DIRECTORY): 
   return migrations;
 }
 
+export interface MigrateOptions {
+  directory?: string;
+  logger?: Logger;
+  /** Names the services' roles the migrations grant to (`<prefix>_gateway`…): DATABASE_ROLE_PREFIX. */
+  rolePrefix?: string;
+}
+
 /**
  * Applies every migration not yet applied, each in its own transaction. A
  * session-level advisory lock lets several processes start at once: one
- * migrates, the others wait and then find nothing left to do.
+ * migrates, the others wait and then find nothing left to do. Before
+ * anything is applied, the services' roles are created if missing (the
+ * migrations grant to them), when the connection may create roles.
  */
 export async function migrate(
   pool: Pool,
-  { directory = MIGRATIONS_DIRECTORY, logger }: { directory?: string; logger?: Logger } = {},
+  { directory = MIGRATIONS_DIRECTORY, logger, rolePrefix = DEFAULT_ROLE_PREFIX }: MigrateOptions = {},
 ): Promise<number[]> {
   const migrations = await listMigrations(directory);
   const client = await pool.connect();
@@ -67,11 +77,14 @@ export async function migrate(
         'the database has migrations this code does not know: it is newer than the code',
       );
     }
-    for (const migration of migrations) {
-      if (done.has(migration.version)) continue;
+    const pending = migrations.filter((migration) => !done.has(migration.version));
+    if (pending.length > 0) await ensureServiceRoles(client, rolePrefix);
+    for (const migration of pending) {
       const sql = await readFile(migration.file, 'utf8');
       try {
         await client.query('BEGIN');
+        // Read by the migrations that grant to the services' roles; gone at COMMIT.
+        await client.query("SELECT set_config('renkei.role_prefix', $1, true)", [rolePrefix]);
         await client.query(sql);
         await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
           migration.version,
@@ -98,9 +111,24 @@ export async function migrate(
   return applied;
 }
 
+export interface OpenMigratedPoolOptions {
+  max?: number;
+  logger?: Logger;
+  lossTimeoutMs?: number;
+  rolePrefix?: string;
+  /**
+   * The connection the returned pool uses: the service's own role
+   * (`serviceDatabaseUrl`). The migrations run on a connection of the
+   * owner's, closed before this returns. Without it the pool is the owner's.
+   */
+  workAs?: string;
+  applicationName?: string;
+}
+
 /**
- * What every service does first: create the database if missing, open a pool,
- * apply the migrations. The caller ends the pool.
+ * What every service does first: create the database if missing, apply the
+ * migrations as the owner (`connectionString`), and open a pool as the
+ * service's own role (`workAs`). The caller ends the pool.
  *
  * A PostgreSQL that is away (restarting, refusing, out of connections) at
  * start-up is waited for, as a running service waits for it: retried with
@@ -109,7 +137,7 @@ export async function migrate(
  */
 export async function openMigratedPool(
   connectionString: string,
-  options: { max?: number; logger?: Logger; lossTimeoutMs?: number } = {},
+  options: OpenMigratedPoolOptions = {},
 ): Promise<Pool> {
   const { lossTimeoutMs = 0, ...poolOptions } = options;
   const started = Date.now();
@@ -131,15 +159,52 @@ export async function openMigratedPool(
 
 async function openMigratedPoolOnce(
   connectionString: string,
-  options: { max?: number; logger?: Logger },
+  options: Omit<OpenMigratedPoolOptions, 'lossTimeoutMs'>,
 ): Promise<Pool> {
+  const { workAs, rolePrefix, logger, ...poolOptions } = options;
+  const migrateOptions = { ...(logger ? { logger } : {}), ...(rolePrefix ? { rolePrefix } : {}) };
   await ensureDatabase(connectionString);
-  const pool = createPool(connectionString, options);
+  if (workAs === undefined) {
+    const pool = createPool(connectionString, { ...poolOptions, ...(logger ? { logger } : {}) });
+    try {
+      await migrate(pool, migrateOptions);
+      return pool;
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+  }
+  const owner = createPool(connectionString, { max: 1, applicationName: 'renkei-migrations' });
   try {
-    await migrate(pool, options.logger ? { logger: options.logger } : {});
+    await migrate(owner, migrateOptions);
+  } finally {
+    await owner.end();
+  }
+  const pool = createPool(workAs, { ...poolOptions, ...(logger ? { logger } : {}) });
+  try {
+    await warnIfPrivileged(pool, connectionString, logger);
     return pool;
   } catch (error) {
     await pool.end();
     throw error;
+  }
+}
+
+/**
+ * Connects once as the service's role (a role that is missing or may not log
+ * in fails the start here, not at the first request) and says so when the
+ * role can write everything anyway: least privilege is then not in force.
+ */
+async function warnIfPrivileged(pool: Pool, ownerUrl: string, logger: Logger | undefined): Promise<void> {
+  const { rows } = await pool.query<{ role: string; superuser: boolean }>(
+    'SELECT current_user AS role, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user',
+  );
+  const { role, superuser } = rows[0]!;
+  const owner = decodeURIComponent(new URL(ownerUrl).username);
+  if (superuser || role === owner) {
+    logger?.warn(
+      { role },
+      'this service connects to PostgreSQL as a superuser or as the owner: give it its own role (docs/OPERATIONS.md, "Database roles")',
+    );
   }
 }

@@ -9,9 +9,21 @@ export const logEnv = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/**
+ * `DATABASE_URL` is the owner's connection: it creates the database if
+ * missing and applies the migrations (the CLI uses it for everything). Each
+ * service then works as a role of its own, `<DATABASE_ROLE_PREFIX>_<service>`,
+ * granted only what that service does: its `<SERVICE>_DATABASE_URL`, or else
+ * `DATABASE_URL` with that role as the user and no password (trust locally).
+ */
 export const databaseEnv = z.object({
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/renkei'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /** Roles are cluster-wide: two hubs on one PostgreSQL give theirs different prefixes. */
+  DATABASE_ROLE_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,39}$/, 'must be lower-case letters, digits and _, starting with a letter')
+    .default('renkei'),
 });
 
 /**

@@ -27,6 +27,7 @@ describe('parseEnv defaults', () => {
       LOG_LEVEL: 'info',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/renkei',
       DATABASE_POOL_SIZE: 10,
+      DATABASE_ROLE_PREFIX: 'renkei',
       KAFKA_BROKERS: ['127.0.0.1:9092'],
       KAFKA_TOPIC_PREFIX: '',
       KAFKA_REPLICATION_FACTOR: 1,
@@ -72,7 +73,11 @@ describe('databaseEnv', () => {
         DATABASE_URL: 'postgres://u:p@db.internal:6543/hub',
         DATABASE_POOL_SIZE: '25',
       }),
-    ).toEqual({ DATABASE_URL: 'postgres://u:p@db.internal:6543/hub', DATABASE_POOL_SIZE: 25 });
+    ).toEqual({
+      DATABASE_URL: 'postgres://u:p@db.internal:6543/hub',
+      DATABASE_POOL_SIZE: 25,
+      DATABASE_ROLE_PREFIX: 'renkei',
+    });
   });
 
   it.each([
@@ -81,8 +86,17 @@ describe('databaseEnv', () => {
     ['DATABASE_POOL_SIZE', '101'],
     ['DATABASE_POOL_SIZE', '2.5'],
     ['DATABASE_POOL_SIZE', 'ten'],
+    // Role names go into URLs and GRANTs unquoted.
+    ['DATABASE_ROLE_PREFIX', 'Renkei'],
+    ['DATABASE_ROLE_PREFIX', 'hub-a'],
+    ['DATABASE_ROLE_PREFIX', '1hub'],
+    ['DATABASE_ROLE_PREFIX', ''],
   ])('names %s=%j', (name, value) => {
     expect(configError(() => parseEnv(databaseEnv, { [name]: value })).message).toContain(`${name}: `);
+  });
+
+  it.each(['renkei', 'hub_b', 'staging2'])('accepts DATABASE_ROLE_PREFIX=%s', (value) => {
+    expect(parseEnv(databaseEnv, { DATABASE_ROLE_PREFIX: value }).DATABASE_ROLE_PREFIX).toBe(value);
   });
 
   it.each(['1', '100'])('accepts DATABASE_POOL_SIZE=%s', (value) => {

@@ -31,6 +31,8 @@ const correlatorEnv = z.object({
   ...warningListsEnv.shape,
   ...retentionEnv.shape,
   HOST: hostSchema,
+  /** This service's own connection, as role `<DATABASE_ROLE_PREFIX>_correlator` (docs/OPERATIONS.md, "Database roles"). */
+  CORRELATOR_DATABASE_URL: z.url().optional(),
   /** `/healthz` and `/readyz` for supervisors and load balancers. */
   CORRELATOR_PORT: portSchema.default(7402),
   /**

@@ -1,7 +1,13 @@
 import { auditKeyFilesIn, loadAuditSigner } from '@renkei/audit';
 import { createConsumer, createKafka, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
 import { lockKeys } from '@renkei/correlation';
-import { isDatabaseUnavailable, openMigratedPool, watchDatabase, type PoolClient } from '@renkei/db';
+import {
+  isDatabaseUnavailable,
+  openMigratedPool,
+  serviceDatabaseUrl,
+  watchDatabase,
+  type PoolClient,
+} from '@renkei/db';
 import { indicatorKey, type CanonicalIndicator } from '@renkei/indicators';
 import { startRetention, topicRetentionMs } from '@renkei/retention';
 import { startFeedRelay } from '@renkei/feed';
@@ -49,9 +55,16 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       disabled: config.CORRELATOR_WARNINGLISTS_DISABLED,
     });
     logger.info({ warningLists: warningLists.lists }, 'warning lists loaded');
+    // Migrations run as the owner (DATABASE_URL); everything else as this service's own role.
+    const databaseUrl = serviceDatabaseUrl(config.DATABASE_URL, 'correlator', {
+      prefix: config.DATABASE_ROLE_PREFIX,
+      url: config.CORRELATOR_DATABASE_URL,
+    });
     const pool = await resources.use(
       () =>
         openMigratedPool(config.DATABASE_URL, {
+          workAs: databaseUrl,
+          rolePrefix: config.DATABASE_ROLE_PREFIX,
           max: config.DATABASE_POOL_SIZE,
           logger,
           lossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS,
@@ -89,7 +102,7 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       () =>
         startFeedRelay({
           pool,
-          databaseUrl: config.DATABASE_URL,
+          databaseUrl,
           producer,
           topics,
           logger,
@@ -130,7 +143,7 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       async () =>
         startRetention({
           pool,
-          databaseUrl: config.DATABASE_URL,
+          databaseUrl,
           settings: retention,
           logger,
           metrics,

@@ -31,6 +31,8 @@ export const gatewayConfigSchema = z.object({
   ...hubSecretEnv.shape,
   ...warningListsEnv.shape,
   HOST: hostSchema,
+  /** This service's own connection, as role `<DATABASE_ROLE_PREFIX>_gateway` (docs/OPERATIONS.md, "Database roles"). */
+  GATEWAY_DATABASE_URL: z.url().optional(),
   GATEWAY_PORT: portSchema.default(7401),
   /** Every gateway process reads the whole feed topic, so each needs its own consumer group. */
   GATEWAY_INSTANCE_ID: z

@@ -10,7 +10,7 @@ import {
   watchTokenVerifier,
 } from '@renkei/auth';
 import { createConsumer, createKafka, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
-import { openMigratedPool, watchDatabase } from '@renkei/db';
+import { openMigratedPool, serviceDatabaseUrl, watchDatabase } from '@renkei/db';
 import { feedBounds, readFeed, startFeedFollower, startFeedRelay } from '@renkei/feed';
 import { httpTimeoutsFrom, serveMetrics } from '@renkei/http';
 import { createMetrics, observeHop, observePool } from '@renkei/metrics';
@@ -56,9 +56,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const outcome = new ServiceOutcome();
   try {
     const metrics = createMetrics('gateway');
+    // Migrations run as the owner (DATABASE_URL); everything else as this service's own role.
+    const databaseUrl = serviceDatabaseUrl(config.DATABASE_URL, 'gateway', {
+      prefix: config.DATABASE_ROLE_PREFIX,
+      url: config.GATEWAY_DATABASE_URL,
+    });
     const pool = await resources.use(
       () =>
         openMigratedPool(config.DATABASE_URL, {
+          workAs: databaseUrl,
+          rolePrefix: config.DATABASE_ROLE_PREFIX,
           max: config.DATABASE_POOL_SIZE,
           logger,
           lossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS,
@@ -75,7 +82,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       () =>
         startRegistryCache({
           pool,
-          databaseUrl: config.DATABASE_URL,
+          databaseUrl,
           logger,
           pollEveryMs: config.REGISTRY_POLL_MS,
         }),
@@ -114,7 +121,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       () =>
         startFeedRelay({
           pool,
-          databaseUrl: config.DATABASE_URL,
+          databaseUrl,
           producer,
           topics,
           logger,
@@ -176,7 +183,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       async () =>
         startDeliveryWorker({
           pool,
-          databaseUrl: config.DATABASE_URL,
+          databaseUrl,
           logger,
           channels: deliveries,
           retry: {
@@ -254,7 +261,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const http = await buildGatewayApp({
       logger,
       pool,
-      databaseUrl: config.DATABASE_URL,
+      databaseUrl,
       hub,
       verifyToken: tokens.verify,
       registry,

@@ -24,6 +24,8 @@ export const ingestConfigSchema = z.object({
   ...metricsEnv.shape,
   ...hubSecretEnv.shape,
   HOST: hostSchema,
+  /** This service's own connection, as role `<DATABASE_ROLE_PREFIX>_ingest` (docs/OPERATIONS.md, "Database roles"). */
+  INGEST_DATABASE_URL: z.url().optional(),
   INGEST_PORT: portSchema.default(7400),
   /**
    * How long a POST waits for Kafka's acknowledgement before answering 503.

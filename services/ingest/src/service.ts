@@ -6,7 +6,7 @@ import {
   watchTokenVerifier,
 } from '@renkei/auth';
 import { createKafka, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
-import { openMigratedPool, watchDatabase } from '@renkei/db';
+import { openMigratedPool, serviceDatabaseUrl, watchDatabase } from '@renkei/db';
 import { httpTimeoutsFrom, serveMetrics } from '@renkei/http';
 import { createMetrics, observePool } from '@renkei/metrics';
 import { startRegistryCache } from '@renkei/registry';
@@ -43,9 +43,16 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
   try {
     const metrics = createMetrics('ingest');
     const hubSecret = await ensureHubSecret(config.HUB_SECRET_FILE ?? hubSecretFileIn(stateDirectory()));
+    // Migrations run as the owner (DATABASE_URL); everything else as this service's own role.
+    const databaseUrl = serviceDatabaseUrl(config.DATABASE_URL, 'ingest', {
+      prefix: config.DATABASE_ROLE_PREFIX,
+      url: config.INGEST_DATABASE_URL,
+    });
     const pool = await resources.use(
       () =>
         openMigratedPool(config.DATABASE_URL, {
+          workAs: databaseUrl,
+          rolePrefix: config.DATABASE_ROLE_PREFIX,
           max: config.DATABASE_POOL_SIZE,
           logger,
           lossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS,
@@ -62,7 +69,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       () =>
         startRegistryCache({
           pool,
-          databaseUrl: config.DATABASE_URL,
+          databaseUrl,
           logger,
           pollEveryMs: config.REGISTRY_POLL_MS,
         }),
