@@ -375,3 +375,13 @@ export async function markArchived(db: Queryable, runId: string, report: unknown
   );
   return iso(rows[0]!.at)!;
 }
+
+/** When each alert stamped with the run was first raised (ms). */
+export async function runAlertTimes(db: Queryable, runId: string): Promise<number[]> {
+  const { rows } = await db.query<{ at: Time }>(
+    `SELECT a.created_at AS at FROM exercise_run_items i JOIN alerts a ON a.id = i.item_id::uuid
+      WHERE i.run_id = $1 AND i.kind = 'alert' ORDER BY a.created_at`,
+    [runId],
+  );
+  return rows.map((row) => ms(row.at));
+}

@@ -163,7 +163,12 @@ export function exerciseRoutes(
         params: idParams,
         response: {
           200: z.object({ id: z.uuid(), archivedAt: z.iso.datetime({ offset: true }) }),
-          ...errorReplies('RENKEI_INVALID_REQUEST', 'RENKEI_FORBIDDEN', 'RENKEI_NOT_FOUND', 'RENKEI_CONFLICT'),
+          ...errorReplies(
+            'RENKEI_INVALID_REQUEST',
+            'RENKEI_FORBIDDEN',
+            'RENKEI_NOT_FOUND',
+            'RENKEI_CONFLICT',
+          ),
         },
       },
     },
@@ -190,7 +195,12 @@ export function exerciseRoutes(
         params: idParams,
         response: {
           200: z.object({ id: z.uuid(), purged: purgeCountsSchema }),
-          ...errorReplies('RENKEI_INVALID_REQUEST', 'RENKEI_FORBIDDEN', 'RENKEI_NOT_FOUND', 'RENKEI_CONFLICT'),
+          ...errorReplies(
+            'RENKEI_INVALID_REQUEST',
+            'RENKEI_FORBIDDEN',
+            'RENKEI_NOT_FOUND',
+            'RENKEI_CONFLICT',
+          ),
         },
       },
     },
