@@ -52,6 +52,7 @@ const WORDS = {
     timeline: 'Timeline',
     outcomes: 'Every expectation',
     count: 'count',
+    medianAck: 'Median time to acknowledge',
   },
   ja: {
     report: '事後評価報告',
@@ -101,6 +102,7 @@ const WORDS = {
     timeline: '時系列',
     outcomes: '期待行動ごとの結果',
     count: '件数',
+    medianAck: '受領確認までの時間 (中央値)',
   },
 } as const;
 
@@ -292,7 +294,7 @@ ${table([w.from, w.injects, w.reports, w.alerts, w.warnings, w.acknowledgements,
 <section>
 <h2>${escapeHtml(w.comparison)}</h2>
 ${comparisonChart(figures.comparison, w)}
-${table([w.run, w.started, w.speed, `${w.median} (${w.acknowledged})`, w.metShare, w.late, w.missed], comparisonRows, (index) => (figures.comparison[index]!.current ? 'current' : ''))}
+${table([w.run, w.started, w.speed, w.medianAck, w.metShare, w.late, w.missed], comparisonRows, (index) => (figures.comparison[index]!.current ? 'current' : ''))}
 </section>
 <section>
 <h2>${escapeHtml(w.outcomes)}</h2>
@@ -306,7 +308,7 @@ ${table([w.expectations, w.kind, w.participant, w.status, w.taken], outcomeRows)
 const LABEL_W = 170;
 const PLOT_X = 180;
 const PLOT_W = 420;
-const CHART_W = 760;
+const CHART_W = 820;
 
 /** Minutes (and hours) for axis ticks: `0`, `5m`, `1h 30m`. */
 function tickLabel(ms: number): string {
