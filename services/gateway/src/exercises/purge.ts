@@ -114,10 +114,11 @@ export async function purgeExerciseRun(
         const ids = await exclusiveItems(db, runId, kind, after, batchSize);
         if (ids.length === 0) return null;
         const removed = await remove(db, runId, kind, ids);
-        await db.query(
-          `DELETE FROM exercise_run_items WHERE run_id = $1 AND kind = $2 AND item_id = ANY($3::text[])`,
-          [runId, kind, removed],
-        );
+        // Every stamp of a removed item: the other runs that held it are purged already.
+        await db.query(`DELETE FROM exercise_run_items WHERE kind = $1 AND item_id = ANY($2::text[])`, [
+          kind,
+          removed,
+        ]);
         return { last: ids.at(-1)!, selected: ids.length, removed: removed.length };
       });
       if (!batch) break;
