@@ -13,7 +13,11 @@ export const EXERCISE_USAGE = `  exercise validate FILE
   exercise status ID [--url URL] [--token TOKEN]
         a run's state, injects and expectations
   exercise report ID [--format json|csv|html] [--lang ja|en] [--url URL] [--token TOKEN]
-        the after-action report`;
+        the after-action report
+  exercise archive ID [--url URL] [--token TOKEN]
+        freeze an ended run's after-action report, so its items may be purged
+  exercise purge ID [--url URL] [--token TOKEN]
+        remove every item of an archived run (reports, alerts, warnings, acknowledgements, triage)`;
 
 export interface ExerciseIo {
   err: (line: string) => void;
@@ -114,6 +118,22 @@ export async function exerciseCommand(
       if (!['json', 'csv', 'html'].includes(format)) throw new UsageError('--format: json, csv or html');
       if (!['ja', 'en'].includes(lang)) throw new UsageError('--lang: ja or en');
       return (await call('GET', `/v1/exercises/${target}/report?format=${format}&lang=${lang}`)).trimEnd();
+    }
+    case 'archive': {
+      const { archivedAt } = JSON.parse(await call('POST', `/v1/exercises/${target}/archive`)) as {
+        archivedAt: string;
+      };
+      return `run ${target}: report archived at ${archivedAt}`;
+    }
+    case 'purge': {
+      const { purged } = JSON.parse(await call('DELETE', `/v1/exercises/${target}`)) as {
+        purged: Record<'reports' | 'alerts' | 'warnings' | 'acknowledgements' | 'triage' | 'kept', number>;
+      };
+      return [
+        `run ${target}: purged ${purged.reports} reports, ${purged.alerts} alerts, ${purged.warnings} warnings, ` +
+          `${purged.acknowledgements} acknowledgements, ${purged.triage} triage changes`,
+        ...(purged.kept > 0 ? [`kept ${purged.kept} items another run still holds`] : []),
+      ].join('\n');
     }
     default:
       throw new UsageError(`usage:\n${EXERCISE_USAGE}`);

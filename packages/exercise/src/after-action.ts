@@ -43,17 +43,23 @@ export interface AfterActionReport {
   expectations: Counts & { total: number; byKind: Record<ExpectationOutcome['kind'], Counts> };
   outcomes: ExpectationOutcome[];
   /** What moved per slice of scenario time. */
-  flow: {
-    fromMs: number;
-    injects: number;
-    reports: number;
-    warnings: number;
-    acknowledgements: number;
-    triage: number;
-  }[];
+  flow: ({ fromMs: number } & Record<FlowKind, number>)[];
+  /**
+   * Each thing that moved, at its scenario time, oldest first (at most
+   * {@link TIMELINE_LIMIT}; the flow counts them all). Absent from reports
+   * archived before it was added.
+   */
+  timeline?: { kind: FlowKind; atMs: number }[];
   /** This run and the earlier runs of the same scenario, oldest first. */
   comparison: RunSummary[];
 }
+
+/** What flows through a run, in the order the page draws it. */
+export const FLOW_KINDS = ['injects', 'reports', 'alerts', 'warnings', 'acknowledgements', 'triage'] as const;
+export type FlowKind = (typeof FLOW_KINDS)[number];
+
+/** A timeline longer than this is cut (the flow still counts everything): a page, not a log. */
+export const TIMELINE_LIMIT = 2_000;
 
 export interface AfterActionInput {
   run: AfterActionReport['run'];
@@ -67,6 +73,8 @@ export interface AfterActionInput {
     warnings: readonly number[];
     acknowledgements: readonly number[];
     triage: readonly number[];
+    /** Alerts raised from the run's reports, when first raised. */
+    alerts?: readonly number[];
   };
   earlierRuns: readonly RunSummary[];
   now: number;
@@ -138,6 +146,7 @@ export function afterActionReport(input: AfterActionInput): AfterActionReport {
     expectations: { ...counts, total: outcomes.length, byKind },
     outcomes: [...outcomes],
     flow: flowOf(input),
+    timeline: timelineOf(input),
     comparison: [...input.earlierRuns.filter((run) => run.runId !== input.run.id), summary],
   };
 }
@@ -156,19 +165,21 @@ function flowOf(input: AfterActionInput): AfterActionReport['flow'] {
   const slices = Math.max(1, Math.ceil((span + 1) / slice));
   const flow = Array.from({ length: slices }, (_, index) => ({
     fromMs: index * slice,
-    injects: 0,
-    reports: 0,
-    warnings: 0,
-    acknowledgements: 0,
-    triage: 0,
+    ...(Object.fromEntries(FLOW_KINDS.map((kind) => [kind, 0])) as Record<FlowKind, number>),
   }));
-  for (const [kind, times] of Object.entries(input.events) as [
-    keyof AfterActionInput['events'],
-    number[],
-  ][]) {
-    for (const time of times) flow[Math.min(slices - 1, Math.floor(at(time) / slice))]![kind] += 1;
+  for (const kind of FLOW_KINDS) {
+    for (const time of input.events[kind] ?? [])
+      flow[Math.min(slices - 1, Math.floor(at(time) / slice))]![kind] += 1;
   }
   return flow;
+}
+
+function timelineOf(input: AfterActionInput): NonNullable<AfterActionReport['timeline']> {
+  return FLOW_KINDS.flatMap((kind) =>
+    (input.events[kind] ?? []).map((time) => ({ kind, atMs: Math.round(scenarioTime(input.clock, time)) })),
+  )
+    .sort((a, b) => a.atMs - b.atMs || FLOW_KINDS.indexOf(a.kind) - FLOW_KINDS.indexOf(b.kind))
+    .slice(0, TIMELINE_LIMIT);
 }
 
 function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {

@@ -28,6 +28,9 @@ export const AUDIT_KINDS = [
   'exercise.controlled',
   /** The exercise control sent an inject (a report through ingest, a warning, an information request). */
   'exercise.inject-sent',
+  /** A run's after-action report frozen in its row, then every item stamped with the run removed (with counts). */
+  'exercise.archived',
+  'exercise.purged',
   /** A search (`GET /v1/search`): the query as read, the filters and how many items each group answered. */
   'search.performed',
   /** A bulk lookup (`POST /v1/lookup`): how many values, how many were known, a digest of the list. */

@@ -76,6 +76,12 @@ export interface GatewayDeps {
   warningCursors?: Sealer;
   /** Whether this gateway can send report injects (it holds the hub signing key). Default: no. */
   exerciseReports?: boolean;
+  /**
+   * Where an archived run's items are purged: a connection as the database's
+   * owner, because the purge removes reports, sightings and alerts the
+   * gateway's own role may only read. Default: `pool` (tests, one role).
+   */
+  exercisePurgePool?: Pool;
   /** Seals search pages (the hub secret's `search-page` key). Default: a key of this process only (tests). */
   searchPages?: Sealer;
   /**
@@ -154,7 +160,11 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
   exclusionRoutes(http.app, deps);
   interopRoutes(http.app, deps);
   reportListRoutes(http.app, deps);
-  exerciseRoutes(http.app, { ...deps, canSendReports: deps.exerciseReports ?? false });
+  exerciseRoutes(http.app, {
+    ...deps,
+    canSendReports: deps.exerciseReports ?? false,
+    purgePool: deps.exercisePurgePool ?? deps.pool,
+  });
   searchRoutes(http.app, {
     pool: deps.pool,
     searchPages: deps.searchPages ?? processCursorSealers().searchPages,

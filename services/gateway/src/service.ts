@@ -10,7 +10,7 @@ import {
   watchTokenVerifier,
 } from '@renkei/auth';
 import { createConsumer, createKafka, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
-import { openMigratedPool, serviceDatabaseUrl, watchDatabase } from '@renkei/db';
+import { createPool, openMigratedPool, serviceDatabaseUrl, watchDatabase } from '@renkei/db';
 import { feedBounds, readFeed, startFeedFollower, startFeedRelay } from '@renkei/feed';
 import { httpTimeoutsFrom, serveMetrics } from '@renkei/http';
 import { createMetrics, observeHop, observePool } from '@renkei/metrics';
@@ -74,6 +74,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       'postgres',
     );
     observePool(metrics, pool);
+    // The one thing an analyst asks of the gateway that its role may not do: removing an
+    // archived exercise run's reports and alerts. A pool of one owner connection, opened
+    // only when a purge is asked for (pg connects lazily).
+    const ownerPool = await resources.use(
+      async () => createPool(config.DATABASE_URL, { max: 1, logger, applicationName: 'renkei-gateway-exercise-purge' }),
+      (p) => p.end(),
+    );
     const tokens = await resources.use(
       () => watchTokenVerifier(config, logger),
       (t) => t.close(),
@@ -285,6 +292,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       timeouts: httpTimeoutsFrom(config),
       warningCursors: cursors.warnings,
       exerciseReports: exerciseSigning !== null,
+      exercisePurgePool: ownerPool,
       searchPages: cursors.searchPages,
       warningLists: await loadWarningLists({
         extraDir: config.CORRELATOR_WARNINGLISTS_DIR,

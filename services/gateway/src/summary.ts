@@ -37,7 +37,8 @@ export function summariseAlerts(
       if (view.exercise) openExercise += 1;
       else open[view.severity] += 1;
     }
-    if (analyst)
+    // Drill traffic is never a real statistic: exercise alerts count apart and their reports not at all.
+    if (analyst && !record.exercise)
       for (const contribution of record.contributions)
         reports.set(contribution.reportId, {
           sector: contribution.sector,

@@ -21,7 +21,9 @@ import {
   earlierSummaries,
   findRun,
   markInjectSent,
+  runAlertTimes,
   runFacts,
+  stampRunItems,
   updateRunState,
   type InjectRow,
   type RunRow,
@@ -154,6 +156,10 @@ export function startExerciseScheduler(options: ExerciseSchedulerOptions): { clo
     switch (inject.kind) {
       case 'report': {
         const reportId = itemId(run.id, inject.id, 'report');
+        // Stamped and committed before the send: the correlator may store the report, and the alert
+        // it raises, before this transaction commits, and its triggers stamp the alert from this row.
+        // The id is fixed by the run and the inject, so a retry stamps the same row again.
+        await stampRunItems(pool, run.id, 'report', [reportId]);
         const due = realTimeOf(clockOf(run), row.offsetMs, Date.now()) ?? Date.now();
         await submitReport(run, inject, {
           id: reportId,
@@ -177,6 +183,9 @@ export function startExerciseScheduler(options: ExerciseSchedulerOptions): { clo
           publishedBy: `exercise:${run.id}`,
           exercise: true,
         };
+        // Before the insert: the warning trigger stamps an exercise warning with every run on, unless
+        // it already belongs to one.
+        await stampRunItems(db, run.id, 'warning', [warningId]);
         await insertWarning(db, record);
         await appendToFeed(db, [{ kind: 'warning', payload: record }]);
         const participants = new Set(run.participants);
@@ -297,6 +306,7 @@ export async function buildReport(
       warnings: facts.warnings.map((warning) => warning.at),
       acknowledgements: facts.acknowledgements.map((ack) => ack.at),
       triage: facts.triage.map((action) => action.at),
+      alerts: await runAlertTimes(db, run.id),
     },
     earlierRuns: await earlierSummaries(db, run.scenario.id, run.id),
     now,

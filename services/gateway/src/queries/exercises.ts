@@ -19,6 +19,10 @@ export interface RunRow {
   endedAt: string | null;
   createdBy: string;
   summary: RunSummary | null;
+  /** When the after-action report was frozen in the run row (`POST /v1/exercises/:id/archive`). */
+  archivedAt: string | null;
+  /** When the run's items were purged; the archived report stays. */
+  purgedAt: string | null;
 }
 
 export interface InjectRow {
@@ -35,18 +39,20 @@ export interface InjectRow {
 
 const RUN_COLUMNS = `id, scenario, participants, speed, state,
   start_at AS "startAt", started_at AS "startedAt", pauses, ended_at AS "endedAt",
-  created_by AS "createdBy", summary`;
+  created_by AS "createdBy", summary, archived_at AS "archivedAt", purged_at AS "purgedAt"`;
 
 /** A time as the pool gives it (the hub's type parsers keep timestamps as text) in `toISOString` form. */
 type Time = Date | string;
 const iso = (time: Time | null): string | null => (time === null ? null : new Date(time).toISOString());
 const ms = (time: Time): number => new Date(time).getTime();
 
-type RawRun = Omit<RunRow, 'startAt' | 'startedAt' | 'endedAt' | 'scenario'> & {
+type RawRun = Omit<RunRow, 'startAt' | 'startedAt' | 'endedAt' | 'scenario' | 'archivedAt' | 'purgedAt'> & {
   scenario: unknown;
   startAt: Time | null;
   startedAt: Time | null;
   endedAt: Time | null;
+  archivedAt: Time | null;
+  purgedAt: Time | null;
 };
 
 function toRun(row: RawRun): RunRow {
@@ -57,6 +63,8 @@ function toRun(row: RawRun): RunRow {
     startAt: iso(row.startAt),
     startedAt: iso(row.startedAt),
     endedAt: iso(row.endedAt),
+    archivedAt: iso(row.archivedAt),
+    purgedAt: iso(row.purgedAt),
   };
 }
 
@@ -321,4 +329,59 @@ export async function runFacts(db: Queryable, run: RunRow, gsoc: string): Promis
     })),
     triage: triage.map((action) => ({ alertId: action.alertId, at: ms(action.at) })),
   };
+}
+
+/** What a run stamps its items as (`exercise_run_items`, migration 0018). */
+export type RunItemKind = 'report' | 'alert' | 'warning' | 'ack' | 'triage';
+
+/** Stamps items with a run; stamping twice changes nothing. */
+export async function stampRunItems(
+  db: Queryable,
+  runId: string,
+  kind: RunItemKind,
+  itemIds: readonly string[],
+): Promise<void> {
+  await db.query(
+    `INSERT INTO exercise_run_items (run_id, kind, item_id)
+     SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING`,
+    [runId, kind, itemIds],
+  );
+}
+
+/** How many items of each kind carry the run's stamp. */
+export async function countRunItems(db: Queryable, runId: string): Promise<Record<RunItemKind, number>> {
+  const { rows } = await db.query<{ kind: RunItemKind; n: string }>(
+    `SELECT kind, count(*) AS n FROM exercise_run_items WHERE run_id = $1 GROUP BY kind`,
+    [runId],
+  );
+  const counts: Record<RunItemKind, number> = { report: 0, alert: 0, warning: 0, ack: 0, triage: 0 };
+  for (const row of rows) counts[row.kind] = Number(row.n);
+  return counts;
+}
+
+/** The after-action report frozen when the run was archived, or null. */
+export async function archivedReportOf(db: Queryable, runId: string): Promise<unknown> {
+  const { rows } = await db.query<{ report: unknown }>(
+    `SELECT archived_report AS report FROM exercise_runs WHERE id = $1`,
+    [runId],
+  );
+  return rows[0]?.report ?? null;
+}
+
+export async function markArchived(db: Queryable, runId: string, report: unknown): Promise<string> {
+  const { rows } = await db.query<{ at: Time }>(
+    `UPDATE exercise_runs SET archived_at = now(), archived_report = $2 WHERE id = $1 RETURNING archived_at AS at`,
+    [runId, JSON.stringify(report)],
+  );
+  return iso(rows[0]!.at)!;
+}
+
+/** When each alert stamped with the run was first raised (ms). */
+export async function runAlertTimes(db: Queryable, runId: string): Promise<number[]> {
+  const { rows } = await db.query<{ at: Time }>(
+    `SELECT a.created_at AS at FROM exercise_run_items i JOIN alerts a ON a.id = i.item_id::uuid
+      WHERE i.run_id = $1 AND i.kind = 'alert' ORDER BY a.created_at`,
+    [runId],
+  );
+  return rows.map((row) => ms(row.at));
 }

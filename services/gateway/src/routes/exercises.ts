@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { recordAudit } from '@renkei/audit';
 import { principalOf, requireAnyRole } from '@renkei/auth';
 import { withTransaction, type Pool } from '@renkei/db';
-import { afterActionCsv, afterActionHtml, checkScenario } from '@renkei/exercise';
+import { afterActionCsv, afterActionHtml, checkScenario, type AfterActionReport } from '@renkei/exercise';
 import { errorReplies, type HttpServer } from '@renkei/http';
 import type { OrganisationRegistry } from '@renkei/registry';
 import { RenkeiError } from '@renkei/runtime';
@@ -18,16 +18,43 @@ import {
   type Principal,
   type Sector,
 } from '@renkei/schema';
+import { archiveExerciseRun, purgeExerciseRun } from '../exercises/purge.js';
 import { buildReport } from '../exercises/scheduler.js';
 import { controlView, participantView, publishControlView } from '../exercises/views.js';
-import { findRun, insertRun, listRuns, updateRunState, type RunRow } from '../queries/exercises.js';
+import {
+  archivedReportOf,
+  findRun,
+  insertRun,
+  listRuns,
+  updateRunState,
+  type RunRow,
+} from '../queries/exercises.js';
 
 const CONTROLLERS = ['analyst', 'admin'] as const;
 const idParams = z.object({ id: z.uuid() });
 const controlParams = z.object({ id: z.uuid(), action: z.enum(['start', 'pause', 'resume', 'abort']) });
 const reportQuery = z.object({
-  format: z.enum(['json', 'csv', 'html']).default('json'),
+  // Without it, the Accept header chooses (a browser asking for text/html gets the page); JSON otherwise.
+  format: z.enum(['json', 'csv', 'html']).optional(),
   lang: z.enum(['ja', 'en']).default('en'),
+});
+
+/** The format an Accept header prefers among the three, by order of mention; JSON when none is named. */
+export function formatFromAccept(accept: string | undefined): 'json' | 'csv' | 'html' {
+  const wanted = (accept ?? '')
+    .split(',')
+    .map((part) => part.split(';')[0]!.trim().toLowerCase())
+    .find((type) => ['application/json', 'text/csv', 'text/html'].includes(type));
+  return wanted === 'text/html' ? 'html' : wanted === 'text/csv' ? 'csv' : 'json';
+}
+
+const purgeCountsSchema = z.object({
+  reports: z.number().int(),
+  alerts: z.number().int(),
+  warnings: z.number().int(),
+  acknowledgements: z.number().int(),
+  triage: z.number().int(),
+  kept: z.number().int(),
 });
 
 /** Analysts and admins plan and control runs; a participant sees its own tasks only. */
@@ -42,9 +69,10 @@ const controls = (principal: Principal) =>
  */
 export function exerciseRoutes(
   app: HttpServer,
-  deps: { pool: Pool; registry: OrganisationRegistry; canSendReports: boolean },
+  deps: { pool: Pool; registry: OrganisationRegistry; canSendReports: boolean; purgePool?: Pool },
 ): void {
   const { pool, registry } = deps;
+  const purgePool = deps.purgePool ?? pool;
 
   app.post(
     '/v1/exercises',
@@ -121,6 +149,69 @@ export function exerciseRoutes(
         });
       });
       return reply.status(201).send({ id, state: 'scheduled' as const });
+    },
+  );
+
+  app.post(
+    '/v1/exercises/:id/archive',
+    {
+      schema: {
+        summary: 'Archive an ended run: freeze its after-action report (analysts, admins)',
+        description:
+          'The report is stored in the run row and answers `GET /v1/exercises/:id/report` from then on, even once the run’s items are purged. ' +
+          'A run still on is a 409; archiving again keeps the first report.',
+        tags: ['exercises'],
+        params: idParams,
+        response: {
+          200: z.object({ id: z.uuid(), archivedAt: z.iso.datetime({ offset: true }) }),
+          ...errorReplies(
+            'RENKEI_INVALID_REQUEST',
+            'RENKEI_FORBIDDEN',
+            'RENKEI_NOT_FOUND',
+            'RENKEI_CONFLICT',
+          ),
+        },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      requireAnyRole(principal, CONTROLLERS);
+      const { archivedAt } = await archiveExerciseRun(pool, request.params.id, registry, {
+        actor: principal.subject,
+        organisationId: principal.organisationId,
+      });
+      return { id: request.params.id, archivedAt };
+    },
+  );
+
+  app.delete(
+    '/v1/exercises/:id',
+    {
+      schema: {
+        summary: 'Purge an archived, ended run: remove every item stamped with it (analysts, admins)',
+        description:
+          'Reports, alerts, warnings, acknowledgements and triage of the run go, in bounded batches; real data and other runs’ items stay. ' +
+          'The run and its archived report stay readable. A run not archived is a 409. Asking again goes on where a purge stopped.',
+        tags: ['exercises'],
+        params: idParams,
+        response: {
+          200: z.object({ id: z.uuid(), purged: purgeCountsSchema }),
+          ...errorReplies(
+            'RENKEI_INVALID_REQUEST',
+            'RENKEI_FORBIDDEN',
+            'RENKEI_NOT_FOUND',
+            'RENKEI_CONFLICT',
+          ),
+        },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      requireAnyRole(principal, CONTROLLERS);
+      const purged = await purgeExerciseRun(purgePool, request.params.id, {
+        by: { actor: principal.subject, organisationId: principal.organisationId },
+      });
+      return { id: request.params.id, purged };
     },
   );
 
@@ -253,7 +344,8 @@ export function exerciseRoutes(
         summary:
           'The after-action report (analysts, admins): JSON, CSV, or a printable page in Japanese or English',
         description:
-          'Time to acknowledge per sector and organisation (median and every value), expectations met, late and missed, the flow of information over time, and earlier runs of the same scenario. Times are scenario time.',
+          'Time to acknowledge per sector and organisation (median and every value), expectations met, late and missed, the flow of information over time, and earlier runs of the same scenario (`comparison`). Times are scenario time. ' +
+          '`format` chooses; without it `Accept: text/html` or `text/csv` does, JSON otherwise. An archived run answers with the report frozen when it was archived.',
         tags: ['exercises'],
         params: idParams,
         querystring: reportQuery,
@@ -266,8 +358,11 @@ export function exerciseRoutes(
       requireAnyRole(principal, CONTROLLERS);
       const run = await findRun(pool, request.params.id);
       if (!run) throw new RenkeiError('RENKEI_NOT_FOUND', `no exercise run ${request.params.id}`);
-      const report = await buildReport(pool, run, registry);
-      switch (request.query.format) {
+      // An archived run answers from the report frozen then: its items may be purged since.
+      const report = run.archivedAt
+        ? ((await archivedReportOf(pool, run.id)) as AfterActionReport)
+        : await buildReport(pool, run, registry);
+      switch (request.query.format ?? formatFromAccept(request.headers.accept)) {
         case 'csv':
           return reply
             .type('text/csv; charset=utf-8')

@@ -52,6 +52,20 @@ describe('summariseAlerts', () => {
     ]);
   });
 
+  it('never counts an exercise alert’s reports in the real figures', () => {
+    const drill = contributionFixture({ receivedAt: minutesAgo(5), sector: 'electricity', category: 'ddos' });
+    const real = contributionFixture({ receivedAt: minutesAgo(5), sector: 'telecom', category: 'phishing' });
+    const alerts = [
+      { record: alertRecordFixture({ exercise: true, contributions: [drill] }), status: 'new' as const },
+      { record: alertRecordFixture({ contributions: [real] }), status: 'new' as const },
+    ];
+    const summary = summariseAlerts(analyst, alerts, NOW);
+    expect(summary.reportsLastHour).toBe(1);
+    expect(summary.heatMap).toEqual([{ sector: 'telecom', category: 'phishing', count: 1 }]);
+    expect(summary.open).toEqual({ low: 0, medium: 0, high: 1, critical: 0 });
+    expect(summary.openExercise).toBe(1);
+  });
+
   it('counts for anyone else from its own view: an alert it may not know of changes nothing', () => {
     const own = alertRecordFixture();
     const hidden = alertRecordFixture({
