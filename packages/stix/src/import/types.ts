@@ -28,7 +28,8 @@ export interface StixImportOptions {
 
 /** Why the whole input was refused (the route answers 400). */
 export interface StixImportError {
-  code: 'invalid-json' | 'not-a-bundle' | 'too-many-objects' | 'invalid-bundle-id';
+  code:
+    'invalid-json' | 'not-a-bundle' | 'too-many-objects' | 'invalid-bundle-id' | 'unsupported-spec-version';
   /** The field at fault, as the 400 names it: `id`, `type`, `objects`, or `(body)` for the whole. */
   field: string;
   message: string;
