@@ -5,7 +5,6 @@ import {
   reportSubmissionSchema,
   type Indicator,
   type IndicatorType,
-  type ReportSubmission,
   type Severity,
   type Tlp,
 } from '@renkei/schema';

@@ -62,7 +62,7 @@ describe('importStixBundle: input that is not a bundle', () => {
     });
     expect(ok(result).bundleId).toBeNull();
     expect(ok(result).reports[0]!.source).toEqual({ type: 'bundle', id: null });
-    expect(ready(result).title).toBe('STIX bundle (TAXII envelope)');
+    expect(ready(result).title).toBe('STIX objects: 1 without a report');
   });
 
   it('answers an empty bundle with a refused report, not an error', () => {

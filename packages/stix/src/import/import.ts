@@ -5,7 +5,6 @@ import {
   SEVERITIES,
   reportSubmissionSchema,
   type Indicator,
-  type ReportSubmission,
   type Tlp,
 } from '@renkei/schema';
 import { partKey, reportParts, UNVERSIONED, type ReportParts } from '../ids.js';
@@ -382,7 +381,12 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
       container && typeof container.object.name === 'string'
         ? storableText(container.object.name).trim()
         : '';
-    const title = clip(name || `STIX ${source.type} ${source.id ?? '(TAXII envelope)'}`, MAX_TITLE_LENGTH);
+    // Without a container the title names what it holds, not the bundle: a re-sent copy in
+    // another bundle (or a TAXII envelope) is the same report, so it must have the same content.
+    const fallback = container
+      ? `STIX ${source.type} ${source.id}`
+      : `STIX objects: ${members.length} without a report`;
+    const title = clip(name || fallback, MAX_TITLE_LENGTH);
     if (name.length > MAX_TITLE_LENGTH) notes.push(`the title was cut to ${MAX_TITLE_LENGTH} characters`);
     let description: string | undefined;
     if (
