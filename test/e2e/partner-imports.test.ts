@@ -294,15 +294,21 @@ describe('partner imports', () => {
     expect(addedAlerts[0]!.reportIds).toContain(v2Id);
     expect(await alertsCarrying(removed.value)).toHaveLength(0);
 
-    // An earlier version arriving late changes nothing.
+    // An earlier version arriving late changes nothing: when the bank now reports the removed
+    // value, it alerts with the water sector's report only, never with the agency's.
     const stale = await imported(
       '/v1/misp/events',
       tokens.agency,
       mispEvent(event, 1_763_650_000, [removed]),
     );
-    await processed(stale.reports[0]!.id!, tokens.agency);
+    const staleId = stale.reports[0]!.id!;
+    await processed(staleId, tokens.agency);
     await processed(await bankReport(removed.value), tokens.bank);
-    expect(await alertsCarrying(removed.value)).toHaveLength(0);
+    const removedAlerts = await alertsCarrying(removed.value);
+    expect(removedAlerts).toHaveLength(1);
+    expect(removedAlerts[0]!.organisationCount).toBe(2);
+    expect(removedAlerts[0]!.reportIds).not.toContain(v1Id);
+    expect(removedAlerts[0]!.reportIds).not.toContain(staleId);
   }, 180_000);
 
   it('keeps threat actors and malware as labels: shown, searchable, and exported again', async () => {
