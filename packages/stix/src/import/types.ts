@@ -57,8 +57,6 @@ export type StixReasonCode =
   | 'outside-container'
   /** Every report this object would go to was refused. */
   | 'report-refused'
-  /** The report already holds the most indicators one report may carry. */
-  | 'report-full'
   /** More references than an object may carry. */
   | 'too-large'
   /** The report built from a container does not pass the report schema (a guard: should not happen). */
