@@ -168,6 +168,8 @@ export async function searchReports(
             r.detected_at, r.received_at, r.exercise, r.labels
        FROM reports r
       WHERE ${matchSql} AND ${readableReport('r', 1, 2)} AND ${reportFilters('r', 3)}
+        -- One report per source object: its latest version stands for it.
+        AND NOT report_is_superseded(r.organisation_id, r.source_id, r.source_version)
       ORDER BY r.received_at DESC, r.id DESC
       OFFSET $7 LIMIT $8`,
     [scope.organisationId, scope.readable, ...filterValues(filters), offset, limit, first, second],
