@@ -534,7 +534,9 @@ describe('STIX, TAXII and MISP with the hub', () => {
     it('checks media types: a wrong Accept is a 406, and a bad next a 400', async () => {
       const html = await taxii(privateGateway, '/taxii2/', tokens.water, { accept: 'text/html' });
       expect(html.status).toBe(406);
-      expect(((await html.json()) as { code: string }).code).toBe('RENKEI_NOT_ACCEPTABLE');
+      // A TAXII error resource, the hub's code in error_code.
+      expect(html.headers.get('content-type')).toBe(TAXII);
+      expect(((await html.json()) as { error_code: string }).error_code).toBe('RENKEI_NOT_ACCEPTABLE');
       const versionless = await taxii(privateGateway, '/taxii2/', tokens.water, {
         accept: 'application/taxii+json',
       });

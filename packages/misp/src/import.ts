@@ -1,9 +1,10 @@
 import {
   MAX_INDICATORS_PER_REPORT,
+  MAX_LABEL_LENGTH,
+  MAX_REPORT_LABELS,
   reportSubmissionSchema,
   type Indicator,
   type IndicatorType,
-  type ReportSubmission,
   type Severity,
   type Tlp,
 } from '@renkei/schema';
@@ -11,10 +12,10 @@ import {
   addressIndicatorType,
   checkIndicator,
   clip,
-  importedReportId,
   mostRestrictiveTlp,
   storableText,
 } from '@renkei/stix/values';
+import { reportParts, UNVERSIONED } from '@renkei/stix/ids';
 import type {
   MispAttributeOutcome,
   MispImportOptions,
@@ -234,52 +235,54 @@ export function importMispEvent(input: unknown, options: MispImportOptions): Mis
         `TLP raised from ${eventTags.tlp} to ${tlp}: ${raiser.position} is tagged tlp:${tlp.toLowerCase()}`,
       );
     }
+    // No cap: an event larger than one report is split into linked parts (reportParts).
     const admitted = new Map<string, Indicator>();
-    const full: typeof candidates = [];
     for (const candidate of candidates) {
-      const fresh = candidate.indicators.filter((indicator) => !admitted.has(key(indicator)));
-      if (admitted.size + fresh.length > MAX_INDICATORS_PER_REPORT) {
-        full.push(candidate);
-        continue;
+      for (const indicator of candidate.indicators) {
+        if (!admitted.has(key(indicator))) admitted.set(key(indicator), indicator);
       }
-      for (const indicator of fresh) admitted.set(key(indicator), indicator);
     }
-    setBack(
-      'report-full',
-      `the report already holds ${admitted.size} indicators; one report carries at most ${MAX_INDICATORS_PER_REPORT}`,
-      full,
-    );
 
     const info = typeof event.info === 'string' ? storableText(event.info).trim() : '';
     if (info.length > MAX_TITLE_LENGTH) notes.push(`the title was cut to ${MAX_TITLE_LENGTH} characters`);
     const version = unixTime(event.timestamp);
-    const submission: ReportSubmission = {
-      ...(options.ids !== undefined
-        ? {
-            id: importedReportId(options.ids, [
-              'misp',
-              eventUuid,
-              version === undefined ? '' : new Date(version).toISOString(),
-            ]),
-          }
-        : {}),
-      title: clip(info || `MISP event ${eventUuid}`, MAX_TITLE_LENGTH),
-      category: options.category ?? 'other',
-      severity: THREAT_LEVELS[String(event.threat_level_id)] ?? options.severity ?? 'medium',
-      tlp,
-      detectedAt: detectedAt(),
-      indicators: [...admitted.values()],
-      exercise: options.exercise === true || tagNames(event).some((name) => /^exercise(:|$)/i.test(name)),
-    };
-    const checked = reportSubmissionSchema.safeParse(submission);
-    if (!checked.success) {
+    const labels = eventLabels(event);
+    const parts = reportParts(
+      {
+        title: clip(info || `MISP event ${eventUuid}`, MAX_TITLE_LENGTH),
+        category: options.category ?? 'other',
+        severity: THREAT_LEVELS[String(event.threat_level_id)] ?? options.severity ?? 'medium',
+        tlp,
+        detectedAt: detectedAt(),
+        exercise: options.exercise === true || tagNames(event).some((name) => /^exercise(:|$)/i.test(name)),
+        ...(labels.length ? { labels } : {}),
+      },
+      [...admitted.values()],
+      options.ids === undefined
+        ? undefined
+        : {
+            ids: options.ids,
+            // The event's uuid names it; its timestamp, which MISP moves on every edit, is the version.
+            name: ['misp', eventUuid],
+            version: version === undefined ? UNVERSIONED : new Date(version).toISOString(),
+          },
+    );
+    if (parts.submissions.length > 1) {
+      notes.push(
+        `the event holds ${admitted.size} indicators, more than one report carries (${MAX_INDICATORS_PER_REPORT}): ` +
+          `split into ${parts.submissions.length} linked reports sharing source.id`,
+      );
+    }
+    for (const submission of parts.submissions) {
+      const checked = reportSubmissionSchema.safeParse(submission);
+      if (checked.success) continue;
       const issues = checked.error.issues
         .slice(0, 3)
         .map((issue) => `${issue.path.join('.') || '(report)'}: ${issue.message}`);
       setBack('report-refused', 'the event could not become a valid report', candidates);
       return { notes, status: 'refused', reason: { code: 'invalid-report', message: issues.join('; ') } };
     }
-    return { notes, status: 'ready', submission };
+    return { notes, status: 'ready', submissions: parts.submissions, partOf: parts.partOf };
   }
 
   /** The event's own date (YYYY-MM-DD), else its timestamp, else when the hub received it. */
@@ -370,6 +373,35 @@ function locate(event: Json): Located[] {
 }
 
 /** Tag names in both shapes MISP writes: `Tag: [{name}]` and `EventTag: [{Tag: {name}}]`. */
+/**
+ * The event's context as labels: its tags other than TLP and exercise ones
+ * (MISP galaxy tags included, `misp-galaxy:threat-actor="APT1"`), and the
+ * clusters of its galaxies (`threat-actor:APT1`).
+ */
+function eventLabels(event: Json): string[] {
+  const labels = new Set<string>();
+  for (const name of tagNames(event)) {
+    const plain = storableText(name).trim();
+    if (!plain || /^tlp:/i.test(plain) || /^exercise(:|$)/i.test(plain)) continue;
+    labels.add(clip(plain, MAX_LABEL_LENGTH));
+  }
+  const galaxies = Array.isArray(event.Galaxy) ? event.Galaxy.filter(isRecord) : [];
+  for (const galaxy of galaxies) {
+    const type =
+      typeof galaxy.type === 'string'
+        ? galaxy.type
+        : typeof galaxy.name === 'string'
+          ? galaxy.name
+          : 'galaxy';
+    const clusters = Array.isArray(galaxy.GalaxyCluster) ? galaxy.GalaxyCluster.filter(isRecord) : [];
+    for (const cluster of clusters) {
+      if (typeof cluster.value !== 'string' || !cluster.value.trim()) continue;
+      labels.add(clip(storableText(`${type}:${cluster.value.trim()}`), MAX_LABEL_LENGTH));
+    }
+  }
+  return [...labels].slice(0, MAX_REPORT_LABELS);
+}
+
 function tagNames(holder: Json): string[] {
   const names: string[] = [];
   if (Array.isArray(holder.Tag)) {

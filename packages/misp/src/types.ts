@@ -38,8 +38,7 @@ export type MispReasonCode =
   /** A `tlp:` tag that is none of the TLP 1.0 or 2.0 levels. */
   | 'unknown-tlp-tag'
   /** The event as a whole was refused. */
-  | 'report-refused'
-  | 'report-full';
+  | 'report-refused';
 
 export interface MispReason {
   code: MispReasonCode;
@@ -61,7 +60,13 @@ export type MispAttributeOutcome = {
 );
 
 export type MispImportedReport = { notes: string[] } & (
-  | { status: 'ready'; submission: ReportSubmission }
+  | {
+      status: 'ready';
+      /** One report, or linked parts of one source when the event holds more than one report carries. */
+      submissions: ReportSubmission[];
+      /** The part (0-based) holding each indicator, by `partKey`. */
+      partOf: Map<string, number>;
+    }
   | { status: 'refused'; reason: { code: MispReportRefusalCode; message: string } }
 );
 

@@ -138,9 +138,9 @@ function expectAnswered(result: MispImportResult): void {
     return;
   }
   if (result.report.status === 'ready') {
-    expect(result.report.submission.id).toBeDefined();
-    expect(reportSubmissionSchema.safeParse(result.report.submission).error).toBeUndefined();
-    reportSchema.parse(result.report.submission);
+    expect(result.report.submissions[0]!.id).toBeDefined();
+    expect(reportSubmissionSchema.safeParse(result.report.submissions[0]!).error).toBeUndefined();
+    reportSchema.parse(result.report.submissions[0]!);
   }
 }
 

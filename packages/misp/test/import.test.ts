@@ -60,8 +60,8 @@ function ok(result: MispImportResult) {
 function ready(result: MispImportResult) {
   const { report } = ok(result);
   if (report.status !== 'ready') throw new Error(`report refused: ${JSON.stringify(report)}`);
-  expect(reportSubmissionSchema.safeParse(report.submission).success).toBe(true);
-  return report.submission;
+  expect(reportSubmissionSchema.safeParse(report.submissions[0]!).success).toBe(true);
+  return report.submissions[0]!;
 }
 
 function reasons(result: MispImportResult) {
@@ -84,6 +84,12 @@ describe('importMispEvent: the PyMISP samples', () => {
         { type: 'sha256', value: SHA256 },
       ],
       exercise: false,
+      // The event's tags other than TLP, kept as context.
+      labels: [
+        'circl:incident-classification="malware"',
+        'ms-caro-malware:malware-type="Ransom"',
+        'malware_classification:malware-category="Ransomware"',
+      ],
     });
     expect(
       ok(result).attributes.map((a) => [a.type, a.status === 'mapped' ? 'mapped' : a.reason.code]),
@@ -470,17 +476,22 @@ describe('importMispEvent: the event', () => {
     expect(ready(importMispEvent(event({}), options)).id).toBeUndefined();
   });
 
-  it(`keeps at most ${MAX_INDICATORS_PER_REPORT} indicators and says which attributes did not fit`, () => {
+  it(`splits an event of more than ${MAX_INDICATORS_PER_REPORT} indicators into linked parts, dropping none`, () => {
     const attributes = Array.from({ length: MAX_INDICATORS_PER_REPORT + 5 }, (_, i) =>
       attribute('domain', `d${i}.example`),
     );
-    const result = importMispEvent(event({}, attributes), options);
-    expect(ready(result).indicators).toHaveLength(MAX_INDICATORS_PER_REPORT);
-    const counts = reasons(result).reduce<Record<string, number>>(
-      (all, code) => ({ ...all, [code]: (all[code] ?? 0) + 1 }),
-      {},
-    );
-    expect(counts).toEqual({ mapped: MAX_INDICATORS_PER_REPORT, 'report-full': 5 });
+    const result = importMispEvent(event({}, attributes), {
+      ...options,
+      ids: { key: Buffer.alloc(32, 7), scope: 'org' },
+    });
+    const report = ok(result).report;
+    if (report.status !== 'ready') throw new Error('the event is one ready source');
+    expect(report.submissions.map((s) => s.indicators.length)).toEqual([MAX_INDICATORS_PER_REPORT, 5]);
+    expect(report.submissions.map((s) => s.source?.part)).toEqual([1, 2]);
+    expect(new Set(report.submissions.map((s) => s.source?.id)).size).toBe(1);
+    expect(new Set(report.submissions.map((s) => s.id)).size).toBe(2);
+    expect(report.submissions[1]!.title).toMatch(/\(part 2 of 2\)$/);
+    expect(reasons(result).every((code) => code === 'mapped')).toBe(true);
   });
 });
 

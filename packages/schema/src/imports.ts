@@ -28,6 +28,16 @@ export const importedReportAnswerSchema = z.object({
   indicators: z.number().int().min(0),
   notes: z.array(z.string()),
   reason: reasonSchema.optional(),
+  /**
+   * Links the reports of one source: the same `sourceRef` on every part and
+   * every version of it (derived under the hub's key: nobody else can compute
+   * it from the partner's ids), and which `part` of how many `parts` this is.
+   */
+  sourceRef: z.uuid().optional(),
+  part: z.number().int().min(1).optional(),
+  parts: z.number().int().min(1).optional(),
+  /** Context kept with the report (threat actors, malware, MISP tags and galaxies…). */
+  labels: z.array(z.string()).optional(),
 });
 export type ImportedReportAnswer = z.infer<typeof importedReportAnswerSchema>;
 

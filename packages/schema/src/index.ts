@@ -22,3 +22,4 @@ export * from './lookup-rows.js';
 export * from './warning-answers.js';
 export * from './delivery.js';
 export * from './backup.js';
+export * from './taxii.js';

@@ -111,6 +111,36 @@ export type Indicator = z.infer<typeof indicatorSchema>;
  */
 export const carriedIndicatorSchema = z.strictObject(indicatorFields);
 
+/** Context labels one report may carry, and how long each may be. */
+export const MAX_REPORT_LABELS = 200;
+export const MAX_LABEL_LENGTH = 200;
+
+/**
+ * Context a report carries for people rather than for correlation: the names
+ * of threat actors, intrusion sets, malware, campaigns and attack patterns,
+ * MISP tags and galaxy clusters (`threat-actor:APT1`, `misp-galaxy:…`,
+ * `tag:…`). Shown, searched and exported again; never correlated.
+ */
+export const reportLabelSchema = storableString().trim().min(1).max(MAX_LABEL_LENGTH);
+
+/**
+ * Where an imported report came from, without naming it: `id` is derived
+ * under the hub's key from the organisation and the source object (a STIX
+ * container's id, a MISP event's uuid), so it links the versions and parts of
+ * one source and nobody outside the hub can compute it from the partner's
+ * public ids. A report with a later `version` of the same source supersedes
+ * the earlier (ARCHITECTURE.md, "One report per source object"); a source too
+ * large for one report is `part` of `parts` reports of that version.
+ */
+export const reportSourceSchema = z.strictObject({
+  id: z.uuid(),
+  /** The source's own version time (STIX `modified`, MISP `timestamp`), as ISO 8601 in UTC. */
+  version: z.iso.datetime(),
+  part: z.number().int().min(1),
+  parts: z.number().int().min(1).max(1000),
+});
+export type ReportSource = z.infer<typeof reportSourceSchema>;
+
 /** The body of `POST /v1/reports` (report schema v1). */
 export const reportSubmissionSchema = z.strictObject({
   id: z.uuid().optional(),
@@ -122,6 +152,11 @@ export const reportSubmissionSchema = z.strictObject({
   detectedAt: detectionTimeSchema(),
   indicators: z.array(indicatorSchema).max(MAX_INDICATORS_PER_REPORT),
   exercise: z.boolean().default(false),
+  // Optional without a default: a report sent before they existed hashes as it did.
+  labels: z.array(reportLabelSchema).max(MAX_REPORT_LABELS).optional(),
+  source: reportSourceSchema
+    .refine((source) => source.part <= source.parts, { message: 'part is larger than parts', path: ['part'] })
+    .optional(),
 });
 export type ReportSubmission = z.input<typeof reportSubmissionSchema>;
 export type ValidReportSubmission = z.output<typeof reportSubmissionSchema>;

@@ -90,6 +90,8 @@ export const reportHitSchema = z.strictObject({
   detectedAt: z.iso.datetime({ offset: true }),
   receivedAt: z.iso.datetime({ offset: true }),
   exercise: z.boolean(),
+  /** Context the report carries (threat actors, malware, MISP tags…); text search matches them too. */
+  labels: z.array(z.string()),
 });
 export type ReportHit = z.infer<typeof reportHitSchema>;
 
@@ -176,5 +178,9 @@ export const readableReportSchema = alertReportSchema.extend({
   organisationId: organisationIdSchema.nullable(),
   /** Its label now: a tightening since it was sent shows here. */
   tlp: tlpSchema,
+  /** Context the report carries (threat actors, malware, MISP tags and galaxies…). */
+  labels: z.array(z.string()),
+  /** Set when a later version of its source (an edited MISP event, a newer STIX container) replaced it. */
+  supersededBy: z.uuid().nullable(),
 });
 export type ReadableReport = z.infer<typeof readableReportSchema>;

@@ -55,6 +55,8 @@ export const stixReportViewSchema = z.strictObject({
   indicators: z.array(alertIndicatorSchema),
   exercise: z.boolean().default(false),
   author: stixIdentityInputSchema.optional(),
+  /** Context the report carries (threat actors, malware, MISP tags…): exported as STIX labels. */
+  labels: z.array(z.string()).default([]),
 });
 export type StixReportView = z.input<typeof stixReportViewSchema>;
 
@@ -214,6 +216,7 @@ export function exportStixBundle(input: StixExportInput): StixExport {
         `renkei:category=${report.category}`,
         `renkei:severity=${report.severity}`,
         ...exerciseLabel(report.exercise),
+        ...report.labels,
       ],
       ...exerciseProperty(report.exercise),
       object_marking_refs: [TLP2_MARKING_IDS[report.tlp]],

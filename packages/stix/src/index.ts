@@ -21,6 +21,14 @@ export {
 export { validateStixBundle, type StixValidation, type StixValidationIssue } from './validate.js';
 export { mapPattern, type PatternMapping } from './pattern/map.js';
 export { formatPattern } from './pattern/write.js';
-export { importedReportId, type ImportIds } from './ids.js';
+export {
+  importedReportId,
+  partKey,
+  reportParts,
+  UNVERSIONED,
+  type ImportIds,
+  type ReportParts,
+  type SourceNaming,
+} from './ids.js';
 export { TLP1_MARKING_IDS, TLP2_MARKING_IDS, tlpMarkingDefinition } from './tlp.js';
 export * from './limits.js';

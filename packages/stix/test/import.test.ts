@@ -62,7 +62,7 @@ describe('importStixBundle: input that is not a bundle', () => {
     });
     expect(ok(result).bundleId).toBeNull();
     expect(ok(result).reports[0]!.source).toEqual({ type: 'bundle', id: null });
-    expect(ready(result).title).toBe('STIX bundle (TAXII envelope)');
+    expect(ready(result).title).toBe('STIX objects: 1 without a report');
   });
 
   it('answers an empty bundle with a refused report, not an error', () => {
@@ -957,16 +957,19 @@ describe('importStixBundle: size', () => {
       const key = object.status === 'unmapped' ? object.reason.code : object.status;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
+    // Nothing is dropped for size: 8,000 indicators are 8 linked reports of 1,000.
     expect(Object.fromEntries(counts)).toEqual({
-      mapped: MAX_INDICATORS_PER_REPORT,
-      'report-full': 8000 - MAX_INDICATORS_PER_REPORT,
+      mapped: 8000,
       'unsupported-pattern': 1000,
       'invalid-object': 1000,
     });
-    const submission = ready(result);
-    expect(submission.indicators).toHaveLength(MAX_INDICATORS_PER_REPORT);
-    expect(submission.tlp).toBe('AMBER');
-    expect(reportSubmissionSchema.safeParse(submission).success).toBe(true);
+    expect(result.reports).toHaveLength(8000 / MAX_INDICATORS_PER_REPORT);
+    for (const report of result.reports) {
+      if (report.status !== 'ready') throw new Error('every part is ready');
+      expect(report.submission.indicators).toHaveLength(MAX_INDICATORS_PER_REPORT);
+      expect(report.submission.tlp).toBe('AMBER');
+      expect(reportSubmissionSchema.safeParse(report.submission).success).toBe(true);
+    }
   });
 
   it('answers 10,000 sightings of one indicator inside a report', LARGE, () => {

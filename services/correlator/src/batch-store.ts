@@ -19,10 +19,20 @@ export async function insertReports(
   const column = <T>(read: (item: { envelope: ReportEnvelope; at: KafkaPosition }) => T) => reports.map(read);
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO reports (id, organisation_id, sector, submitted_by, title, description, category, severity, tlp,
-                          detected_at, received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                          $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::boolean[],
-                          $13::text[], $14::text[], $15::integer[], $16::bigint[])
+                          detected_at, received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset,
+                          labels, labels_text, source_id, source_version, source_part, source_parts)
+     SELECT id, organisation_id, sector, submitted_by, title, description, category, severity, tlp,
+            detected_at, received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset,
+            -- Labels travel as one JSON array per report: unnest cannot take a ragged text[][].
+            ARRAY(SELECT jsonb_array_elements_text(labels)), labels_text,
+            source_id, source_version, source_part, source_parts
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                   $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::boolean[],
+                   $13::text[], $14::text[], $15::integer[], $16::bigint[],
+                   $17::jsonb[], $18::text[], $19::uuid[], $20::timestamptz[], $21::integer[], $22::integer[])
+         AS t(id, organisation_id, sector, submitted_by, title, description, category, severity, tlp,
+              detected_at, received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset,
+              labels, labels_text, source_id, source_version, source_part, source_parts)
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
     [
@@ -42,6 +52,12 @@ export async function insertReports(
       column(({ at }) => at.topic),
       column(({ at }) => at.partition),
       column(({ at }) => at.offset),
+      column(({ envelope }) => JSON.stringify(envelope.report.labels ?? [])),
+      column(({ envelope }) => (envelope.report.labels ?? []).join('\n')),
+      column(({ envelope }) => envelope.report.source?.id ?? null),
+      column(({ envelope }) => envelope.report.source?.version ?? null),
+      column(({ envelope }) => envelope.report.source?.part ?? null),
+      column(({ envelope }) => envelope.report.source?.parts ?? null),
     ],
   );
   return new Set(rows.map((row) => row.id));

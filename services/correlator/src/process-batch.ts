@@ -23,6 +23,7 @@ import {
   writeAlertVersions,
 } from './batch-store.js';
 import { lockIdsFor } from './locks.js';
+import { judgeVersion, sourceLockKey, withdrawRemovedOf } from './versions.js';
 import { reportFacts, type CorrelationContext, type ProcessOutcome } from './process-report.js';
 import {
   markTooCommon,
@@ -93,6 +94,28 @@ export async function processChunk(
       observable,
       suppressedBy: context.warningLists.match(observable.indicator) ?? excluded.get(index) ?? null,
     }));
+    await takeAdvisoryLocks(
+      db,
+      lockIdsFor([
+        ...judged
+          .filter(({ suppressedBy }) => suppressedBy === null)
+          .map(({ report, observable }) => lockKeys.indicator(report.exercise, observable.key)),
+        ...prepared.flatMap(({ envelope, facts }) => [
+          lockKeys.sector(facts.exercise, facts.sector, facts.category),
+          ...(envelope.report.source ? [sourceLockKey(facts.organisationId, envelope.report.source)] : []),
+        ]),
+      ]),
+    );
+    // Under the source locks: which sightings a version of an imported source keeps (versions.ts).
+    for (const { envelope, facts } of prepared) {
+      if (!envelope.report.source) continue;
+      await judgeVersion(
+        db,
+        facts,
+        envelope.report.source,
+        judged.filter((item) => item.report === facts),
+      );
+    }
     const unsuppressed = new Map(prepared.map(({ facts }) => [facts, [] as Sighting[]]));
     for (const { report, observable, suppressedBy } of judged) {
       if (suppressedBy !== null) continue;
@@ -109,15 +132,6 @@ export async function processChunk(
       sightings,
     }));
 
-    await takeAdvisoryLocks(
-      db,
-      lockIdsFor(
-        incoming.flatMap(({ report, sightings }) => [
-          ...sightings.map((sighting) => lockKeys.indicator(report.exercise, sighting.key)),
-          lockKeys.sector(report.exercise, report.sector, report.category),
-        ]),
-      ),
-    );
     // Read before the chunk's sightings are written: the snapshot is the store without the chunk.
     const snapshot = await readChunkNeighbourhood(
       db,
@@ -126,6 +140,10 @@ export async function processChunk(
       fresh.map((item) => item.envelope.report.id),
     );
     await insertSightingsMany(db, judged);
+    await withdrawRemovedOf(
+      db,
+      prepared.map(({ envelope }) => envelope),
+    );
 
     const outcomes = correlateChunk(incoming, snapshot, settings);
     await markTooCommon(

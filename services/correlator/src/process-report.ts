@@ -17,6 +17,7 @@ import { appendAlertVersionsToFeed } from '@renkei/feed';
 import { indicatorKey, readIndicators, type WarningListMatcher } from '@renkei/indicators';
 import type { AlertRecord, ReportEnvelope } from '@renkei/schema';
 import { lockIdsFor } from './locks.js';
+import { judgeVersion, sourceLockKey, withdrawRemovedOf } from './versions.js';
 import {
   claimEntryToBackfill,
   findExclusions,
@@ -79,6 +80,22 @@ export async function processReport(
       ...observable,
       suppressedBy: context.warningLists.match(observable.indicator) ?? excluded.get(observable.key) ?? null,
     }));
+    await takeAdvisoryLocks(
+      db,
+      lockIdsFor([
+        ...judged
+          .filter((observable) => observable.suppressedBy === null)
+          .map((observable) => lockKeys.indicator(facts.exercise, observable.key)),
+        lockKeys.sector(facts.exercise, facts.sector, facts.category),
+        ...(report.source ? [sourceLockKey(facts.organisationId, report.source)] : []),
+      ]),
+    );
+    if (report.source) {
+      // Under the source's lock: which sightings this version keeps (versions.ts).
+      const sourced = judged.map((observable) => ({ observable, suppressedBy: observable.suppressedBy }));
+      await judgeVersion(db, facts, report.source, sourced);
+      sourced.forEach((item, index) => (judged[index]!.suppressedBy = item.suppressedBy));
+    }
     const active = judged.filter((observable) => observable.suppressedBy === null);
     const sightings: Sighting[] = active.map((observable) => ({
       key: observable.key,
@@ -87,15 +104,8 @@ export async function processReport(
       written: observable.written,
       hostOf: observable.hostOf,
     }));
-
-    await takeAdvisoryLocks(
-      db,
-      lockIdsFor([
-        ...active.map((observable) => lockKeys.indicator(facts.exercise, observable.key)),
-        lockKeys.sector(facts.exercise, facts.sector, facts.category),
-      ]),
-    );
     await insertSightings(db, facts, judged);
+    await withdrawRemovedOf(db, [envelope]);
 
     const snapshot = await readNeighbourhood(db, facts, sightings, settings);
     const outcome = correlateReport({ report: facts, sightings }, snapshot, settings);

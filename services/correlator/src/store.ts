@@ -10,6 +10,7 @@ import type {
 } from '@renkei/correlation';
 import type { CanonicalIndicator, IndicatorType, Observable, ReadIndicator } from '@renkei/indicators';
 import type { AlertRecord, ReportCategory, ReportEnvelope, Sector } from '@renkei/schema';
+import { insertReports } from './batch-store.js';
 
 export interface KafkaPosition {
   topic: string;
@@ -23,32 +24,8 @@ export async function insertReport(
   envelope: ReportEnvelope,
   at: KafkaPosition,
 ): Promise<boolean> {
-  const { report } = envelope;
-  const result = await db.query(
-    `INSERT INTO reports (id, organisation_id, sector, submitted_by, title, description, category, severity, tlp,
-                          detected_at, received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-     ON CONFLICT (id) DO NOTHING`,
-    [
-      report.id,
-      envelope.organisationId,
-      envelope.sector,
-      envelope.submittedBy,
-      report.title,
-      report.description ?? null,
-      report.category,
-      report.severity,
-      report.tlp,
-      report.detectedAt,
-      envelope.receivedAt,
-      report.exercise,
-      envelope.contentSha256,
-      at.topic,
-      at.partition,
-      at.offset,
-    ],
-  );
-  return result.rowCount === 1;
+  // One INSERT for both paths, so a column added to reports is written by both.
+  return (await insertReports(db, [{ envelope, at }])).has(envelope.report.id);
 }
 
 /** The indicators as written, each with its canonical form (the written value when it has none). */

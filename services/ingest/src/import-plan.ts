@@ -1,6 +1,6 @@
 import type { MispImportResult } from '@renkei/misp';
 import type { ImportAnswer, ImportedReportAnswer, ImportItemAnswer, ReportSubmission } from '@renkei/schema';
-import type { StixImportResult } from '@renkei/stix';
+import { partKey, type StixImportResult } from '@renkei/stix';
 
 /** Why a whole input is refused: the route answers 4xx naming `field`. */
 export interface ImportRefusal {
@@ -59,13 +59,7 @@ export function planStixImport(result: StixImportResult): ImportPlan {
       };
     }
     return {
-      answer: {
-        ...common,
-        status: 'accepted',
-        id: report.submission.id ?? null,
-        tlp: report.submission.tlp,
-        indicators: report.submission.indicators.length,
-      },
+      answer: { ...common, ...acceptedAnswer(report.submission) },
       submission: report.submission,
     };
   });
@@ -117,30 +111,25 @@ export function planMispImport(result: MispImportResult): ImportPlan {
       refusal: { kind: 'invalid', fields: [{ field: 'Event.Tag', message: report.reason.message }] },
     };
   }
-  const planned: PlannedReport =
+  const planned: PlannedReport[] =
     report.status === 'refused'
-      ? {
-          answer: {
-            source,
-            status: 'refused',
-            id: null,
-            tlp: null,
-            indicators: 0,
-            notes: report.notes,
-            reason: report.reason,
+      ? [
+          {
+            answer: {
+              source,
+              status: 'refused',
+              id: null,
+              tlp: null,
+              indicators: 0,
+              notes: report.notes,
+              reason: report.reason,
+            },
           },
-        }
-      : {
-          answer: {
-            source,
-            status: 'accepted',
-            id: report.submission.id ?? null,
-            tlp: report.submission.tlp,
-            indicators: report.submission.indicators.length,
-            notes: report.notes,
-          },
-          submission: report.submission,
-        };
+        ]
+      : report.submissions.map((submission) => ({
+          answer: { source, notes: report.notes, ...acceptedAnswer(submission) },
+          submission,
+        }));
   const items: ImportItemAnswer[] = result.attributes.map((attribute) => {
     const base = {
       position: attribute.position,
@@ -148,13 +137,38 @@ export function planMispImport(result: MispImportResult): ImportPlan {
       type: attribute.object ? `${attribute.object}/${attribute.type ?? '?'}` : attribute.type,
     };
     const notes = attribute.notes.length ? { notes: attribute.notes } : {};
-    return attribute.status === 'mapped'
-      ? { ...base, status: 'mapped', reports: [0], indicators: attribute.indicators.length, ...notes }
-      : { ...base, status: 'unmapped', reason: attribute.reason, ...notes };
+    if (attribute.status !== 'mapped') {
+      return { ...base, status: 'unmapped', reason: attribute.reason, ...notes };
+    }
+    const parts =
+      report.status === 'ready'
+        ? [...new Set(attribute.indicators.map((indicator) => report.partOf.get(partKey(indicator)) ?? 0))]
+        : [0];
+    return {
+      ...base,
+      status: 'mapped',
+      reports: parts.sort((a, b) => a - b),
+      indicators: attribute.indicators.length,
+      ...notes,
+    };
   });
-  const refusal = refusalOf([planned], items);
+  const refusal = refusalOf(planned, items);
   if (refusal) return { ok: false, refusal };
-  return { ok: true, format: 'misp', sourceId: result.eventUuid, reports: [planned], items };
+  return { ok: true, format: 'misp', sourceId: result.eventUuid, reports: planned, items };
+}
+
+/** What the answer says of a report to be submitted: its id, its part of its source, its labels. */
+function acceptedAnswer(submission: ReportSubmission) {
+  return {
+    status: 'accepted' as const,
+    id: submission.id ?? null,
+    tlp: submission.tlp,
+    indicators: submission.indicators.length,
+    ...(submission.source
+      ? { sourceRef: submission.source.id, part: submission.source.part, parts: submission.source.parts }
+      : {}),
+    ...(submission.labels?.length ? { labels: submission.labels } : {}),
+  };
 }
 
 /**

@@ -1,13 +1,14 @@
 import {
-  MAX_INDICATORS_PER_REPORT,
+  MAX_LABEL_LENGTH,
+  MAX_REPORT_LABELS,
   REPORT_CATEGORIES,
   SEVERITIES,
   reportSubmissionSchema,
   type Indicator,
-  type ReportSubmission,
   type Tlp,
 } from '@renkei/schema';
-import { importedReportId } from '../ids.js';
+import { partKey, reportParts, UNVERSIONED, type ReportParts } from '../ids.js';
+import { contentSha256Hex } from './digest.js';
 import { MAX_DESCRIPTION_LENGTH, MAX_REFS_PER_OBJECT, MAX_TITLE_LENGTH } from '../limits.js';
 import { clip, mostRestrictiveTlp, storableText } from '../values.js';
 import { Extractor, MAPPED_TYPES, type Contribution } from './extract.js';
@@ -30,6 +31,20 @@ import type {
 } from './types.js';
 
 const CONTAINER_TYPES = new Set(['report', 'incident', 'grouping']);
+
+/** Objects whose name is context for people: kept as a label of the report, never correlated. */
+const LABEL_TYPES = new Set([
+  'threat-actor',
+  'intrusion-set',
+  'malware',
+  'campaign',
+  'attack-pattern',
+  'tool',
+]);
+
+/** A report while the bundle is read: its parts once finished. */
+type Draft = Omit<StixImportedReport, 'status' | 'submission' | 'reason'> &
+  ({ status: 'ready'; parts: ReportParts } | { status: 'refused'; reason: StixReason });
 
 /** How a sender of unmarked content says what TLP it has. */
 const DECLARE =
@@ -91,21 +106,17 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
   const fates = new Map<string, Fate>();
   const setbacks = new Map<string, StixReason>();
   const members = new Set<string>();
-  const reports: StixImportedReport[] = [];
+  const reports: Draft[] = [];
+  const related = relatedEntries(entries);
+  const contextLabels = new Map<string, string>();
   const reportOfContainer = new Map<string, number>();
 
-  /** Puts the contributions in report `index` (cap permitting) and says which got in. */
+  /** Puts the contributions in report `index` and says which got in. */
   const admit = (index: number, contributions: readonly Contribution[]): Map<string, Indicator> => {
     const admitted = new Map<string, Indicator>();
     for (const { indicator, path } of contributions) {
-      const key = `${indicator.type}\u0000${indicator.value}`;
-      if (!admitted.has(key) && admitted.size >= MAX_INDICATORS_PER_REPORT) {
-        setbacks.set(path[0]!.id, {
-          code: 'report-full',
-          message: `the report already holds ${MAX_INDICATORS_PER_REPORT} indicators, the most one report may carry`,
-        });
-        continue;
-      }
+      // No cap here: a report larger than one report may be is split into linked parts (reportParts).
+      const key = partKey(indicator);
       if (!admitted.has(key)) admitted.set(key, indicator);
       for (const entry of path) {
         let fate = fates.get(entry.id);
@@ -245,8 +256,89 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
     }
   }
 
+  const { flat, partsOf } = flatten();
   // Reasons and notes quote the input; a TAXII add stores them in a jsonb status.
-  return { ok: true, bundleId, reports: storableDeep(reports), objects: storableDeep(outcomes()) };
+  return { ok: true, bundleId, reports: storableDeep(flat), objects: storableDeep(outcomes()) };
+
+  /** Each ready report as its parts, in order; `partsOf` maps a draft's position to its parts' positions. */
+  function flatten(): { flat: StixImportedReport[]; partsOf: Map<number, number[]> } {
+    const flat: StixImportedReport[] = [];
+    const partsOf = new Map<number, number[]>();
+    reports.forEach((draft, index) => {
+      if (draft.status === 'refused') {
+        partsOf.set(index, []);
+        flat.push({
+          source: draft.source,
+          objectIds: draft.objectIds,
+          notes: draft.notes,
+          status: 'refused',
+          reason: draft.reason,
+        });
+        return;
+      }
+      const { submissions } = draft.parts;
+      const positions: number[] = [];
+      submissions.forEach((submission, n) => {
+        positions.push(flat.length);
+        const notes =
+          submissions.length > 1
+            ? [
+                ...draft.notes,
+                `part ${n + 1} of ${submissions.length}: the ${draft.source.type} holds more indicators than one report carries, so it is split into linked reports sharing source.id`,
+              ]
+            : draft.notes;
+        flat.push({ source: draft.source, objectIds: draft.objectIds, notes, status: 'ready', submission });
+      });
+      partsOf.set(index, positions);
+    });
+    return { flat, partsOf };
+  }
+
+  /** The positions of the parts of draft `index` holding any of these indicators. */
+  function partsHolding(index: number, indicators: Iterable<Indicator>): number[] {
+    const draft = reports[index]!;
+    const positions = partsOf.get(index) ?? [];
+    if (draft.status !== 'ready') return [];
+    const parts = new Set<number>();
+    for (const indicator of indicators) {
+      const part = draft.parts.partOf.get(partKey(indicator));
+      if (part !== undefined) parts.add(positions[part]!);
+    }
+    return [...parts];
+  }
+
+  /** The names of the context objects a report is about, as labels (`threat-actor:APT1`). */
+  function labelsFor(container: Entry | undefined, members: readonly Entry[]): string[] {
+    const found = new Map<string, Entry>();
+    const consider = (entry: Entry | undefined) => {
+      if (entry !== undefined && LABEL_TYPES.has(entry.type)) found.set(entry.id, entry);
+    };
+    if (container === undefined) {
+      entries.forEach(consider);
+    } else {
+      const refs = container.object.object_refs;
+      if (Array.isArray(refs))
+        for (const ref of refs.slice(0, MAX_REFS_PER_OBJECT)) consider(byId.get(String(ref)));
+      for (const id of related.get(container.id) ?? []) consider(byId.get(id));
+    }
+    for (const member of members) for (const id of related.get(member.id) ?? []) consider(byId.get(id));
+    const labels = new Set<string>();
+    for (const entry of [...found.values()].sort((a, b) => a.index - b.index)) {
+      const name = typeof entry.object.name === 'string' ? storableText(entry.object.name).trim() : '';
+      if (!name) continue;
+      const label = clip(`${entry.type}:${name}`, MAX_LABEL_LENGTH);
+      labels.add(label);
+      contextLabels.set(entry.id, label);
+    }
+    if (container !== undefined) {
+      for (const label of labelsOf(container.object.labels)) {
+        const text = storableText(label).trim();
+        if (text && !text.startsWith('renkei:') && text !== 'exercise')
+          labels.add(clip(text, MAX_LABEL_LENGTH));
+      }
+    }
+    return [...labels].slice(0, MAX_REPORT_LABELS);
+  }
 
   /** The contributions whose indicators made it into report `index`. */
   function contributionsIn(index: number, contributions: readonly Contribution[]): Contribution[] {
@@ -261,19 +353,20 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
     admitted: Map<string, Indicator>;
     contributions: Contribution[];
     notes: string[];
-  }): StixImportedReport {
+  }): Draft {
     const { source, container, tlp, contributions, notes } = draft;
     const pathEntries = new Map<string, Entry>();
     for (const { path } of contributions) for (const entry of path) pathEntries.set(entry.id, entry);
-    const objectIds = [...pathEntries.values()].sort((a, b) => a.index - b.index).map((entry) => entry.id);
+    const members = [...pathEntries.values()].sort((a, b) => a.index - b.index);
+    const objectIds = members.map((entry) => entry.id);
 
-    const observed = [...pathEntries.values()]
+    const observed = members
       .map((entry) => {
         const extraction = extractor.extract(entry);
         return extraction.ok ? extraction.observedAt : undefined;
       })
       .filter((millis): millis is number => millis !== undefined);
-    const created = [...pathEntries.values()]
+    const created = members
       .map((entry) => timestampMillis(entry.object.created))
       .filter((millis): millis is number => millis !== undefined);
     const detected =
@@ -288,7 +381,12 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
       container && typeof container.object.name === 'string'
         ? storableText(container.object.name).trim()
         : '';
-    const title = clip(name || `STIX ${source.type} ${source.id ?? '(TAXII envelope)'}`, MAX_TITLE_LENGTH);
+    // Without a container the title names what it holds, not the bundle: a re-sent copy in
+    // another bundle (or a TAXII envelope) is the same report, so it must have the same content.
+    const fallback = container
+      ? `STIX ${source.type} ${source.id}`
+      : `STIX objects: ${members.length} without a report`;
+    const title = clip(name || fallback, MAX_TITLE_LENGTH);
     if (name.length > MAX_TITLE_LENGTH) notes.push(`the title was cut to ${MAX_TITLE_LENGTH} characters`);
     let description: string | undefined;
     if (
@@ -301,28 +399,28 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
       if (text.length > MAX_DESCRIPTION_LENGTH)
         notes.push(`the description was cut to ${MAX_DESCRIPTION_LENGTH} characters`);
     }
-    const version = container
-      ? (isoTime(container.object.modified) ?? isoTime(container.object.created) ?? '')
-      : '';
-    const submission: ReportSubmission = {
-      ...(options.ids !== undefined && source.id !== null
-        ? { id: importedReportId(options.ids, ['stix', source.id, version]) }
-        : {}),
-      title,
-      ...(description !== undefined ? { description } : {}),
-      category: labelled(labels, 'category', REPORT_CATEGORIES) ?? options.category ?? 'other',
-      severity: labelled(labels, 'severity', SEVERITIES) ?? options.severity ?? 'medium',
-      tlp,
-      detectedAt: detected !== undefined ? new Date(detected).toISOString() : options.receivedAt,
-      indicators: [...draft.admitted.values()],
-      exercise:
-        options.exercise === true ||
-        labels.includes('exercise') ||
-        labels.includes('renkei:exercise') ||
-        container?.object.x_renkei_exercise === true,
-    };
-    const checked = reportSubmissionSchema.safeParse(submission);
-    if (!checked.success) {
+    const context = labelsFor(container, members);
+    const parts = reportParts(
+      {
+        title,
+        ...(description !== undefined ? { description } : {}),
+        category: labelled(labels, 'category', REPORT_CATEGORIES) ?? options.category ?? 'other',
+        severity: labelled(labels, 'severity', SEVERITIES) ?? options.severity ?? 'medium',
+        tlp,
+        detectedAt: detected !== undefined ? new Date(detected).toISOString() : options.receivedAt,
+        exercise:
+          options.exercise === true ||
+          labels.includes('exercise') ||
+          labels.includes('renkei:exercise') ||
+          container?.object.x_renkei_exercise === true,
+        ...(context.length ? { labels: context } : {}),
+      },
+      [...draft.admitted.values()],
+      options.ids === undefined ? undefined : { ids: options.ids, ...sourceNaming(container, members) },
+    );
+    for (const submission of parts.submissions) {
+      const checked = reportSubmissionSchema.safeParse(submission);
+      if (checked.success) continue;
       const issues = checked.error.issues
         .slice(0, 3)
         .map((issue) => `${issue.path.join('.') || '(report)'}: ${issue.message}`);
@@ -338,7 +436,32 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
       }
       return { source, objectIds: [], notes, status: 'refused', reason };
     }
-    return { source, objectIds, notes, status: 'ready', submission };
+    return { source, objectIds, notes, status: 'ready', parts };
+  }
+
+  /**
+   * What names a report's source: a container by its own id (so the same
+   * container in a new bundle, as TAXII servers give every export, is the
+   * same report) and its `modified` (a later one is a new version); a bundle
+   * without a container by the ids of the objects it maps, never the
+   * bundle's id, and their latest `modified`.
+   */
+  function sourceNaming(
+    container: Entry | undefined,
+    members: readonly Entry[],
+  ): { name: string[]; version: string } {
+    if (container !== undefined) {
+      return {
+        name: ['stix', container.id],
+        version: isoTime(container.object.modified) ?? isoTime(container.object.created) ?? UNVERSIONED,
+      };
+    }
+    const ids = members.map((entry) => entry.id).sort();
+    const times = members
+      .map((entry) => timestampMillis(entry.object.modified) ?? timestampMillis(entry.object.created))
+      .filter((millis): millis is number => millis !== undefined);
+    const latest = times.length ? new Date(Math.max(...times)).toISOString() : UNVERSIONED;
+    return { name: ['stix-objects', contentSha256Hex(ids)], version: latest };
   }
 
   function outcomes(): StixObjectOutcome[] {
@@ -383,7 +506,7 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
           ? {
               ...base,
               status: 'mapped',
-              reports: [reportOfContainer.get(entry.id)!],
+              reports: partsOf.get(reportOfContainer.get(entry.id)!) ?? [],
               indicators: [],
               notes: report.notes,
             }
@@ -391,6 +514,9 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
       }
       const link = incidentLinks.links.get(entry.id);
       if (link !== undefined) return { ...base, status: 'context', detail: link };
+      const label = contextLabels.get(entry.id);
+      if (label !== undefined)
+        return { ...base, status: 'context', detail: `kept as the label "${label}" of its report` };
       const extraction = extractor.extract(entry);
       const notes = extraction.notes;
       const fate = fates.get(entry.id);
@@ -398,7 +524,9 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
         return {
           ...base,
           status: 'mapped',
-          reports: [...fate.reports].sort((a, b) => a - b),
+          reports: [
+            ...new Set([...fate.reports].flatMap((index) => partsHolding(index, fate.indicators.values()))),
+          ].sort((a, b) => a - b),
           indicators: [...fate.indicators.values()],
           notes,
         };
@@ -432,6 +560,24 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
       };
     });
   }
+}
+
+/** For each object, the objects a relationship links it with (either end). */
+function relatedEntries(entries: readonly Entry[]): Map<string, string[]> {
+  const related = new Map<string, string[]>();
+  const link = (from: string, to: string) => {
+    const list = related.get(from) ?? [];
+    list.push(to);
+    related.set(from, list);
+  };
+  for (const entry of entries) {
+    const { source_ref: sourceRef, target_ref: targetRef } = entry.object;
+    if (entry.type !== 'relationship' || typeof sourceRef !== 'string' || typeof targetRef !== 'string')
+      continue;
+    link(sourceRef, targetRef);
+    link(targetRef, sourceRef);
+  }
+  return related;
 }
 
 /** The ids a container puts in its report. */

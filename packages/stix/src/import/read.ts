@@ -29,6 +29,24 @@ const ANY_ID =
   /^[a-z][a-z0-9-]{0,249}--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const ID_SUFFIX = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
+/**
+ * Where the input says it is STIX older than 2.1: a 2.0 bundle carries
+ * `spec_version` on the bundle (2.1 moved it to each object), and a 2.1
+ * envelope may still hold objects that say `"spec_version": "2.0"`.
+ */
+function olderSpecVersion(value: StixObject): { field: string; version: string } | undefined {
+  if (value.spec_version !== undefined) {
+    return { field: 'spec_version', version: String(value.spec_version).slice(0, 20) };
+  }
+  const objects = value.objects as unknown[];
+  const index = objects.findIndex(
+    (object) => isRecord(object) && object.spec_version !== undefined && object.spec_version !== '2.1',
+  );
+  if (index === -1) return undefined;
+  const version = String((objects[index] as StixObject).spec_version).slice(0, 20);
+  return { field: `objects[${index}].spec_version`, version };
+}
+
 export function isRecord(value: unknown): value is StixObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -81,6 +99,19 @@ export function readBundle(
         code: 'too-many-objects',
         field: 'objects',
         message: `the bundle holds ${value.objects.length} objects; at most ${MAX_BUNDLE_OBJECTS} are accepted at once`,
+      },
+    };
+  }
+  const olderSpec = olderSpecVersion(value);
+  if (olderSpec !== undefined) {
+    return {
+      ok: false,
+      error: {
+        code: 'unsupported-spec-version',
+        field: olderSpec.field,
+        message:
+          `is ${JSON.stringify(olderSpec.version)}: Renkei imports STIX 2.1 only, and does not convert older ` +
+          'STIX, whose markings and patterns it could misread; convert it to 2.1 first (the OASIS stix2-elevator does)',
       },
     };
   }

@@ -28,7 +28,8 @@ export interface StixImportOptions {
 
 /** Why the whole input was refused (the route answers 400). */
 export interface StixImportError {
-  code: 'invalid-json' | 'not-a-bundle' | 'too-many-objects' | 'invalid-bundle-id';
+  code:
+    'invalid-json' | 'not-a-bundle' | 'too-many-objects' | 'invalid-bundle-id' | 'unsupported-spec-version';
   /** The field at fault, as the 400 names it: `id`, `type`, `objects`, or `(body)` for the whole. */
   field: string;
   message: string;
@@ -56,8 +57,6 @@ export type StixReasonCode =
   | 'outside-container'
   /** Every report this object would go to was refused. */
   | 'report-refused'
-  /** The report already holds the most indicators one report may carry. */
-  | 'report-full'
   /** More references than an object may carry. */
   | 'too-large'
   /** The report built from a container does not pass the report schema (a guard: should not happen). */

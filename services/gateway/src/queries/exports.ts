@@ -23,6 +23,8 @@ export interface ReportSource {
   receivedAt: string;
   exercise: boolean;
   indicators: AlertIndicator[];
+  /** Context labels (threat actors, malware, MISP tags…); none when left out. */
+  labels?: string[];
   /** When the hub stored it (the correlator processed it): what TAXII calls "added". */
   addedAt: string;
 }
@@ -95,7 +97,7 @@ export async function readReportCandidates(
   const { rows } = await db.query<ReportSource>(
     `SELECT r.id, r.organisation_id AS "organisationId", r.sector, r.title, r.description, r.category,
             r.severity, r.tlp, r.detected_at AS "detectedAt", r.received_at AS "receivedAt", r.exercise,
-            date_trunc('milliseconds', r.processed_at) AS "addedAt",
+            r.labels, date_trunc('milliseconds', r.processed_at) AS "addedAt",
             coalesce((SELECT jsonb_agg(DISTINCT jsonb_build_object('type', ri.canonical_type, 'value', ri.normalized_value))
                         FROM report_indicators ri
                        WHERE ri.report_id = r.id AND ri.canonical_type IS NOT NULL), '[]'::jsonb) AS indicators
@@ -103,6 +105,8 @@ export async function readReportCandidates(
       WHERE ($1::timestamptz IS NULL OR date_trunc('milliseconds', r.processed_at) > $1::timestamptz)
         AND ($4::timestamptz IS NULL OR (date_trunc('milliseconds', r.processed_at), r.id) > ($4::timestamptz, $5::uuid))
         AND ($2::text[] IS NULL OR r.tlp = ANY($2::text[]) OR r.organisation_id = $3)
+        -- One report per source object: only its latest version is exported.
+        AND NOT report_is_superseded(r.organisation_id, r.source_id, r.source_version)
       ORDER BY date_trunc('milliseconds', r.processed_at), r.id
       LIMIT $6`,
     [since, tlps, organisationId, after?.at ?? null, after?.id ?? null, size],

@@ -55,6 +55,9 @@ export interface ReadableReportRow {
   received_at: string;
   exercise: boolean;
   indicators: { type: string; value: string }[];
+  labels: string[];
+  /** The latest version of its source when that is another report (findReadableReport only). */
+  superseded_by?: string | null;
 }
 
 /** Stored reports by id with their indicators as reported; the caller has already decided which it may read. */
@@ -62,7 +65,7 @@ export async function findReports(db: Queryable, ids: readonly string[]): Promis
   if (ids.length === 0) return [];
   const { rows } = await db.query<ReadableReportRow>(
     `SELECT r.id, r.organisation_id, r.sector, r.title, r.description, r.category, r.severity, r.tlp,
-            r.detected_at, r.received_at, r.exercise,
+            r.detected_at, r.received_at, r.exercise, r.labels,
             coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value) ORDER BY i.position)
                         FROM report_indicators i WHERE i.report_id = r.id), '[]'::json) AS indicators
        FROM reports r WHERE r.id = ANY($1::uuid[])
@@ -85,9 +88,13 @@ export async function findReadableReport(
 ): Promise<ReadableReportRow | undefined> {
   const { rows } = await db.query<ReadableReportRow>(
     `SELECT r.id, r.organisation_id, r.sector, r.title, r.description, r.category, r.severity, r.tlp,
-            r.detected_at, r.received_at, r.exercise,
+            r.detected_at, r.received_at, r.exercise, r.labels,
             coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value) ORDER BY i.position)
-                        FROM report_indicators i WHERE i.report_id = r.id), '[]'::json) AS indicators
+                        FROM report_indicators i WHERE i.report_id = r.id), '[]'::json) AS indicators,
+            (SELECT n.id FROM reports n
+              WHERE r.source_id IS NOT NULL AND n.organisation_id = r.organisation_id
+                AND n.source_id = r.source_id AND n.source_version > r.source_version
+              ORDER BY n.source_version DESC, n.source_part LIMIT 1) AS superseded_by
        FROM reports r
       WHERE r.id = $1
         AND ($2::text IS NULL OR r.organisation_id = $2 OR r.tlp = ANY($3::text[]))`,

@@ -129,6 +129,7 @@ export interface ReportRow {
   detected_at: string;
   received_at: string;
   exercise: boolean;
+  labels: string[];
 }
 
 /** What a search matches reports on: sightings of a value, addresses in a network, or text. */
@@ -151,10 +152,10 @@ export async function searchReports(
                         WHERE s.type IN ('ipv4', 'ipv6') AND s.type = $9 AND s.value::inet <<= $10::inet)`,
     text:
       match.kind === 'text' && match.scope === 'recent'
-        ? `(r.title ILIKE $10 OR r.description ILIKE $10) AND $9::text IS NOT NULL
+        ? `(r.title ILIKE $10 OR r.description ILIKE $10 OR r.labels_text ILIKE $10) AND $9::text IS NOT NULL
            AND r.id IN (SELECT n.id FROM reports n WHERE ${readableReport('n', 1, 2)}
                          ORDER BY n.received_at DESC, n.id DESC LIMIT ${RECENT_TEXT_ROWS})`
-        : `(r.title ILIKE $10 OR r.description ILIKE $10) AND $9::text IS NOT NULL`,
+        : `(r.title ILIKE $10 OR r.description ILIKE $10 OR r.labels_text ILIKE $10) AND $9::text IS NOT NULL`,
   }[match.kind];
   const [first, second] =
     match.kind === 'indicator'
@@ -164,9 +165,11 @@ export async function searchReports(
         : ['text', match.pattern];
   const { rows } = await db.query<ReportRow>(
     `SELECT r.id, r.title, r.category, r.severity, r.tlp, r.sector, r.organisation_id,
-            r.detected_at, r.received_at, r.exercise
+            r.detected_at, r.received_at, r.exercise, r.labels
        FROM reports r
       WHERE ${matchSql} AND ${readableReport('r', 1, 2)} AND ${reportFilters('r', 3)}
+        -- One report per source object: its latest version stands for it.
+        AND NOT report_is_superseded(r.organisation_id, r.source_id, r.source_version)
       ORDER BY r.received_at DESC, r.id DESC
       OFFSET $7 LIMIT $8`,
     [scope.organisationId, scope.readable, ...filterValues(filters), offset, limit, first, second],

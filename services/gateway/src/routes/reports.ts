@@ -108,6 +108,8 @@ export function reportListRoutes(app: HttpServer, { pool }: { pool: Pool }): voi
         detectedAt: row.detected_at,
         receivedAt: row.received_at,
         exercise: row.exercise,
+        labels: row.labels ?? [],
+        supersededBy: row.superseded_by ?? null,
         indicators: row.indicators,
       });
     },

@@ -519,6 +519,7 @@ function reportHit(viewer: Viewer, row: ReportRow): ReportHit | undefined {
     detectedAt: row.detected_at,
     receivedAt: row.received_at,
     exercise: row.exercise,
+    labels: row.labels,
   };
 }
 

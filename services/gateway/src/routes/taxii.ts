@@ -10,7 +10,8 @@ import type { PageItem, TaxiiPage } from '../exports/builder.js';
 import type { Exporter } from '../exports/exporter.js';
 import { collectionResource, collectionsFor, type TaxiiCollection } from '../taxii/collections.js';
 import { acceptsTaxii, STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE } from '../taxii/paging.js';
-import { statusFromImport, statusFromRefusal, type ImportRefusal } from '../taxii/status.js';
+import { answerTaxiiErrors } from '../taxii/errors.js';
+import { statusFromImport, statusFromRefusal, withPendings, type ImportRefusal } from '../taxii/status.js';
 import { getTaxiiStatus, putTaxiiStatus } from '../queries/taxii-statuses.js';
 
 export const TAXII_DISCOVERY = '/taxii2/';
@@ -68,6 +69,7 @@ const replies = errorReplies(
 export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
   const maxContentLength = deps.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH;
   const config = { taxii: true };
+  answerTaxiiErrors(app);
 
   /** The reader, once the request may be answered at all. */
   const readerOf = (request: FastifyRequest): ExportReader => {
@@ -335,7 +337,8 @@ export function taxiiRoutes(app: HttpServer, deps: TaxiiDeps): void {
           ? await getTaxiiStatus(deps.pool, reader.organisationId, statusId)
           : undefined;
       if (!status) throw new RenkeiError('RENKEI_NOT_FOUND', `no status ${statusId}`);
-      return send(reply, 200, status);
+      // Statuses stored before `pendings` was written get it on the way out.
+      return send(reply, 200, withPendings(status));
     },
   );
 }

@@ -176,5 +176,6 @@ function reportView(report: ReportSource, authorship: Authorship, names: Organis
     ),
     exercise: report.exercise,
     ...(author ? { author } : {}),
+    labels: report.labels ?? [],
   };
 }

@@ -12,6 +12,14 @@ export interface TaxiiStatus {
   failure_count: number;
   failures: { id: string; message: string }[];
   pending_count: number;
+  pendings: { id: string; message?: string }[];
+}
+
+/** A stored status as TAXII writes it: those kept before `pendings` was added lack the (empty) list. */
+export function withPendings(
+  status: Omit<TaxiiStatus, 'pendings'> & { pendings?: TaxiiStatus['pendings'] },
+): TaxiiStatus {
+  return { ...status, pendings: status.pendings ?? [] };
 }
 
 /**
@@ -61,6 +69,7 @@ export function statusFromImport(answer: ImportAnswer, requestedAt: string): Tax
     failure_count: failures.length,
     failures,
     pending_count: 0,
+    pendings: [],
   };
 }
 
@@ -109,6 +118,7 @@ export function statusFromRefusal(
     failure_count: failures.length,
     failures,
     pending_count: 0,
+    pendings: [],
   };
 }
 

@@ -489,11 +489,18 @@ describe('imports on ingest', () => {
     expect(response.statusCode, response.body.slice(0, 500)).toBe(202);
     const answer = response.json<ImportAnswer>();
     expect(answer.summary.items).toBe(10_000);
-    // One report holds at most 1,000 indicators: the rest are listed, not dropped silently.
-    expect(answer.summary.mapped).toBe(1_000);
-    expect(answer.items.filter((item) => item.reason?.code === 'report-full')).toHaveLength(9_000);
-    const envelope = (await onTopic()).find((message) => message.id === answer.reports[0]!.id)!;
-    expect(envelope.report.indicators).toHaveLength(1_000);
+    // One report holds at most 1,000 indicators: the source is split into ten linked reports, none dropped.
+    expect(answer.summary.mapped).toBe(10_000);
+    expect(answer.reports.map((report) => [report.status, report.part, report.parts])).toEqual(
+      Array.from({ length: 10 }, (_, i) => ['accepted', i + 1, 10]),
+    );
+    expect(new Set(answer.reports.map((report) => report.sourceRef)).size).toBe(1);
+    const topic = await onTopic();
+    for (const report of answer.reports) {
+      const envelope = topic.find((message) => message.id === report.id)!;
+      expect(envelope.report.indicators).toHaveLength(1_000);
+      expect(envelope.report.source).toMatchObject({ id: report.sourceRef, part: report.part, parts: 10 });
+    }
   });
 
   it('refuses a bundle over the object limit with a 400 naming objects', async () => {
