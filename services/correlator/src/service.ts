@@ -1,4 +1,12 @@
-import { createConsumer, createKafka, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
+import {
+  CONSUMER_GROUPS,
+  createConsumer,
+  createKafka,
+  kafkaClientSecurity,
+  PartitionLanes,
+  prepareTopics,
+  watchBroker,
+} from '@renkei/bus';
 import { isDatabaseUnavailable, openMigratedPool, watchDatabase } from '@renkei/db';
 import { startFeedRelay } from '@renkei/feed';
 import { createHttpApp, httpTimeoutsFrom, serveMetrics } from '@renkei/http';
@@ -52,7 +60,12 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       'postgres',
     );
     observePool(metrics, pool);
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-correlator', logger });
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'renkei-correlator',
+      logger,
+      security: kafkaClientSecurity(config, { principal: 'correlator' }),
+    });
     const topics = await prepareTopics(
       kafka,
       config.KAFKA_TOPIC_PREFIX,
@@ -115,7 +128,7 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       'watchlist-backfill',
     );
 
-    const groupId = `${config.KAFKA_TOPIC_PREFIX}renkei-correlator`;
+    const groupId = config.KAFKA_TOPIC_PREFIX + CONSUMER_GROUPS.correlator;
     const consumer = createConsumer(kafka, {
       groupId,
       sessionTimeout: config.CORRELATOR_SESSION_TIMEOUT_MS,
