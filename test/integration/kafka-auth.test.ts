@@ -190,7 +190,8 @@ describe('an authenticated Kafka', () => {
       });
       const bank = await keys.token({ org: 'finance-ceptar', sector: 'finance', roles: ['ceptar'] });
       const analyst = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
-      stream = await openStream(gateway!.url!, analyst);
+      // The gateway learns of the organisations just registered within a poll or a notification.
+      stream = await eventually(() => openStream(gateway!.url!, analyst));
       await stream.next((frame) => frame.type === 'welcome');
 
       // Two organisations reporting one indicator make an alert.

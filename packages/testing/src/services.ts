@@ -58,6 +58,9 @@ export async function spawnService(
   if (onSharedBroker && TEST_KAFKA_SECURITY === 'sasl_ssl' && env.KAFKA_SASL_USERNAME === undefined) {
     await prepareTestPrefix(env.KAFKA_TOPIC_PREFIX ?? '');
   }
+  // A test's private broker is plaintext unless the test says otherwise (createPrivateBroker's
+  // clientEnv does): the shared broker's KAFKA_SECURITY is not its business.
+  const security = onSharedBroker ? {} : { KAFKA_SECURITY: env.KAFKA_SECURITY ?? 'plaintext' };
   mkdirSync(TEST_LOG_DIR, { recursive: true });
   const logFile = path.join(TEST_LOG_DIR, `${label}-${Date.now()}.log`);
   const logStream = createWriteStream(logFile);
@@ -76,6 +79,7 @@ export async function spawnService(
         METRICS_PORT: '0',
         LOG_LEVEL: 'info',
         ...env,
+        ...security,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
