@@ -91,7 +91,7 @@ describe('ordered shutdown', () => {
     await expect(gateway.done).resolves.toBeUndefined();
   });
 
-  it('correlator: draining, health port, consumer, watchlist backfill, feed relay, Kafka, PostgreSQL', async () => {
+  it('correlator: draining, health port, consumer, retention purge, watchlist backfill, feed relay, Kafka, PostgreSQL', async () => {
     const correlator = await startCorrelator(loadCorrelatorConfig(env), logger);
     const ready = await fetch(`${correlator.url}/readyz`);
     expect([200, 503]).toContain(ready.status);
@@ -103,6 +103,8 @@ describe('ordered shutdown', () => {
       'stop-accepting',
       'http-server',
       'kafka-consumer',
+      // The purge stops before the relay, Kafka and PostgreSQL it uses.
+      'retention',
       'watchlist-backfill',
       'feed-relay',
       'kafka',

@@ -22,6 +22,8 @@ interface Grants {
   reads: readonly TopicKey[];
   /** Topics the principal produces to (idempotently, so also IdempotentWrite on the cluster). */
   writes: readonly TopicKey[];
+  /** Topics whose retention the principal keeps in line with the hub's settings (DescribeConfigs, AlterConfigs). */
+  configures: readonly TopicKey[];
   groups: readonly { name: string; prefixed: boolean }[];
 }
 
@@ -34,21 +36,26 @@ export const PRINCIPAL_GRANTS: Record<ServicePrincipal, Grants> = {
   ingest: {
     reads: ['reports'],
     writes: ['reports'],
+    configures: [],
     groups: [{ name: CONSUMER_GROUPS.ingestLedger, prefixed: false }],
   },
   correlator: {
     reads: ['reports'],
     writes: ['alerts', 'feed', 'reportsDeadLetter'],
+    // The retention purge runs in the correlator, so it sets the topics' retention.ms too.
+    configures: ['reports', 'alerts', 'feed', 'reportsDeadLetter'],
     groups: [{ name: CONSUMER_GROUPS.correlator, prefixed: false }],
   },
   gateway: {
     reads: ['feed'],
     writes: ['feed', 'alerts'],
+    configures: [],
     groups: [{ name: CONSUMER_GROUPS.gatewayPrefix, prefixed: true }],
   },
 };
 
-export type AclOperation = 'READ' | 'WRITE' | 'DESCRIBE' | 'IDEMPOTENT_WRITE';
+export type AclOperation =
+  'READ' | 'WRITE' | 'DESCRIBE' | 'IDEMPOTENT_WRITE' | 'DESCRIBE_CONFIGS' | 'ALTER_CONFIGS';
 
 export interface AclBinding {
   principal: `User:${string}`;
@@ -90,6 +97,10 @@ export function aclBindings(prefix: string): AclBinding[] {
     for (const key of grants.writes) {
       topic(key, 'WRITE');
       topic(key, 'DESCRIBE');
+    }
+    for (const key of grants.configures) {
+      topic(key, 'DESCRIBE_CONFIGS');
+      topic(key, 'ALTER_CONFIGS');
     }
     if (grants.writes.length > 0) {
       add({

@@ -56,15 +56,38 @@ export function topicNames(prefix: string): TopicNames {
   ) as TopicNames;
 }
 
-/** Creates the given topics if missing; safe when several processes race. */
+export interface EnsureTopicsOptions {
+  replicationFactor?: number;
+  leaderTimeoutMs?: number;
+  /**
+   * `retention.ms` per topic, from the hub's retention settings
+   * (`@renkei/retention` `topicRetentionMs`): set on creation, and on a topic
+   * that already exists with another value. Topics not named keep the value
+   * in {@link TOPICS} when created, and whatever they have otherwise.
+   */
+  retentionMs?: Partial<Record<TopicKey, number>>;
+}
+
+/** A topic's configuration: the spec's, with the retention the settings give. */
+export function topicConfig(
+  key: TopicKey,
+  retentionMs?: Partial<Record<TopicKey, number>>,
+): Record<string, string> {
+  const retention = retentionMs?.[key];
+  return {
+    ...TOPICS[key].config,
+    ...(retention === undefined ? {} : { 'retention.ms': String(Math.round(retention)) }),
+  };
+}
+
+const TOPIC_RESOURCE = 2; // kafkajs ConfigResourceTypes.TOPIC
+
+/** Creates the given topics if missing, and sets their retention; safe when several processes race. */
 export async function ensureTopics(
   admin: Admin,
   prefix: string,
   keys: readonly TopicKey[],
-  {
-    replicationFactor = 1,
-    leaderTimeoutMs = 30_000,
-  }: { replicationFactor?: number; leaderTimeoutMs?: number } = {},
+  { replicationFactor = 1, leaderTimeoutMs = 30_000, retentionMs }: EnsureTopicsOptions = {},
 ): Promise<void> {
   const names = keys.map((key) => prefix + TOPICS[key].name);
   const existing = new Set(await admin.listTopics());
@@ -76,7 +99,10 @@ export async function ensureTopics(
           topic: prefix + TOPICS[key].name,
           numPartitions: TOPICS[key].partitions,
           replicationFactor,
-          configEntries: Object.entries(TOPICS[key].config).map(([name, value]) => ({ name, value })),
+          configEntries: Object.entries(topicConfig(key, retentionMs)).map(([name, value]) => ({
+            name,
+            value,
+          })),
         })),
         // kafkajs's own wait reads metadata once and fails on a broker that has
         // not caught up yet ("does not host this topic-partition"); ours retries.
@@ -90,6 +116,49 @@ export async function ensureTopics(
   // Whoever created a topic, using it before its partitions have leaders fails
   // ("does not host this topic-partition"), so wait for them here.
   await waitForLeaders(admin, names, leaderTimeoutMs);
+  // Also the ones just created: another process may have created one first, with other settings.
+  const retained = keys.filter((key) => retentionMs?.[key] !== undefined);
+  if (retained.length > 0) await alignRetention(admin, prefix, retained, retentionMs!);
+}
+
+/**
+ * Sets `retention.ms` on existing topics whose value differs from the
+ * settings. kafkajs speaks the older AlterConfigs, which replaces a topic's
+ * whole set of overrides, so the topic's full spec config is sent with it
+ * (the hub sets nothing else on its topics).
+ */
+async function alignRetention(
+  admin: Admin,
+  prefix: string,
+  keys: readonly TopicKey[],
+  retentionMs: Partial<Record<TopicKey, number>>,
+): Promise<void> {
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: keys.map((key) => ({
+      type: TOPIC_RESOURCE,
+      name: prefix + TOPICS[key].name,
+      configNames: ['retention.ms'],
+    })),
+  });
+  const current = new Map(
+    resources.map((resource) => [
+      resource.resourceName,
+      resource.configEntries.find((entry) => entry.configName === 'retention.ms')?.configValue,
+    ]),
+  );
+  const differing = keys.filter(
+    (key) => current.get(prefix + TOPICS[key].name) !== topicConfig(key, retentionMs)['retention.ms'],
+  );
+  if (differing.length === 0) return;
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: differing.map((key) => ({
+      type: TOPIC_RESOURCE,
+      name: prefix + TOPICS[key].name,
+      configEntries: Object.entries(topicConfig(key, retentionMs)).map(([name, value]) => ({ name, value })),
+    })),
+  });
 }
 
 async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number): Promise<void> {
@@ -124,7 +193,7 @@ export async function prepareTopics(
   kafka: Kafka,
   prefix: string,
   keys: readonly TopicKey[],
-  options: { replicationFactor?: number } = {},
+  options: Pick<EnsureTopicsOptions, 'replicationFactor' | 'retentionMs'> = {},
 ): Promise<TopicNames> {
   const admin = kafka.admin();
   try {

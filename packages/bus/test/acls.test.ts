@@ -55,9 +55,19 @@ describe('aclBindings', () => {
     expect(gateway.join('\n')).not.toContain('reports');
   });
 
-  it('grants no service to create, delete or alter anything, nor a topic by prefix', () => {
+  it("lets only the correlator, which runs the retention purge, set the topics' retention", () => {
+    const configuring = bindings.filter((b) => b.operation === 'ALTER_CONFIGS');
+    expect(new Set(configuring.map((b) => b.principal))).toEqual(new Set(['User:correlator']));
+    expect(configuring.map((b) => b.resourceName).sort()).toEqual(
+      Object.values(TOPICS)
+        .map((spec) => `t1.${spec.name}`)
+        .sort(),
+    );
+  });
+
+  it('grants no service to create or delete anything, nor a topic by prefix', () => {
     expect(new Set(bindings.map((binding) => binding.operation))).toEqual(
-      new Set(['READ', 'WRITE', 'DESCRIBE', 'IDEMPOTENT_WRITE']),
+      new Set(['READ', 'WRITE', 'DESCRIBE', 'IDEMPOTENT_WRITE', 'DESCRIBE_CONFIGS', 'ALTER_CONFIGS']),
     );
     expect(bindings.filter((b) => b.resourceType === 'TOPIC' && b.patternType !== 'LITERAL')).toEqual([]);
     expect(bindings.some((binding) => binding.principal === 'User:admin')).toBe(false);

@@ -18,6 +18,10 @@ import { alertsCommand } from './alerts.js';
 import { EXPORT_USAGE, exportCommand, IMPORT_USAGE, importCommand } from './interop.js';
 import { EXERCISE_USAGE, exerciseCommand } from './exercise.js';
 import { LOOKUP_USAGE, lookupCommand } from './lookup.js';
+import { AUDIT_USAGE, auditCommand } from './audit.js';
+import { RETENTION_USAGE, retentionCommand } from './retention.js';
+import { BACKUP_USAGE, backupCommand } from './backup.js';
+import { restoreCommand } from './restore.js';
 
 export { UsageError };
 
@@ -38,6 +42,9 @@ ${IMPORT_USAGE}
 ${EXPORT_USAGE}
 ${EXERCISE_USAGE}
 ${LOOKUP_USAGE}
+${AUDIT_USAGE}
+${RETENTION_USAGE}
+${BACKUP_USAGE}
 `;
 
 /** Runs a command; returns what goes to stdout. */
@@ -64,6 +71,14 @@ export async function runCommand(argv: string[], env: Record<string, string | un
       return exerciseCommand(rest, env);
     case 'lookup':
       return lookupCommand(rest, env);
+    case 'audit':
+      return auditCommand(rest, env);
+    case 'retention':
+      return retentionCommand(rest, env);
+    case 'backup':
+      return backupCommand(rest, env);
+    case 'restore':
+      return restoreCommand(rest, env);
     case undefined:
     case 'help':
     case '--help':

@@ -68,8 +68,12 @@ export interface FeedRelayOptions {
    * events. Nothing is lost meanwhile: the feed waits in PostgreSQL.
    */
   brokerLossTimeoutMs?: number;
-  /** Published events older than this are forgotten. */
-  retentionMs: number;
+  /**
+   * Published events older than this are forgotten, every minute. Unset: the
+   * relay keeps them, and the retention purge (`@renkei/retention`, run by
+   * the correlator) removes them in batches and audits it.
+   */
+  retentionMs?: number;
   /** Told when a loss timeout passed; the relay itself goes on retrying. */
   onFailure: (error: RenkeiError) => void;
   sendTimeoutMs?: number;
@@ -164,7 +168,7 @@ export function startFeedRelay(options: FeedRelayOptions): FeedRelay {
     );
     if (waited.length > 0) options.onHops?.('feed-sequence', waited);
     if (sequenced > 0) return true;
-    if (Date.now() - lastPrune > 60_000) {
+    if (options.retentionMs !== undefined && Date.now() - lastPrune > 60_000) {
       lastPrune = Date.now();
       const pruned = await pruneFeed(pool, options.retentionMs);
       if (pruned > 0) log.info({ pruned }, 'old feed events forgotten');

@@ -153,6 +153,23 @@ export function createMetrics(service: string) {
       help: 'Feed events the relay published to Kafka (leader only)',
       registers,
     }),
+    retentionPurged: new Counter({
+      name: 'renkei_retention_rows_purged_total',
+      help: 'Rows the retention purge removed, by class (reports, alerts, exercises, feed-events, audit); set by the process that ran the pass',
+      labelNames: ['class'] as const,
+      registers,
+    }),
+    retentionLastRun: new Gauge({
+      name: 'renkei_retention_last_run_timestamp_seconds',
+      help: 'When this process last finished a retention pass (0: never)',
+      registers,
+    }),
+    retentionOldestAge: new Gauge({
+      name: 'renkei_retention_oldest_row_age_seconds',
+      help: 'Age of the oldest row of each retention class after the last pass this process ran',
+      labelNames: ['class'] as const,
+      registers,
+    }),
     eventLoopDelay: new Gauge({
       name: 'renkei_event_loop_delay_seconds',
       help: 'Event-loop delay since the previous scrape, by quantile (quantile="1": the longest), from perf_hooks.monitorEventLoopDelay',

@@ -36,6 +36,8 @@ export const AUDIT_KINDS = [
   'delivery.created',
   'delivery.deleted',
   'delivery.tested',
+  /** A retention pass removed expired rows of one class: {class, count, from, to, tables, cutoff, keepDays}. */
+  'retention.purged',
 ] as const;
 export const auditKindSchema = z.enum(AUDIT_KINDS);
 export type AuditKind = z.infer<typeof auditKindSchema>;

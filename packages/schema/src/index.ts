@@ -21,3 +21,4 @@ export * from './search.js';
 export * from './lookup-rows.js';
 export * from './warning-answers.js';
 export * from './delivery.js';
+export * from './backup.js';

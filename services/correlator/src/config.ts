@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { DEFAULT_CORRELATION_SETTINGS, type CorrelationSettings } from '@renkei/correlation';
 import {
+  checkRetentionEnv,
+  retentionEnv,
+  retentionSettings,
+  type RetentionSettings,
+} from '@renkei/retention';
+import {
   databaseEnv,
   dependencyEnv,
   feedEnv,
@@ -14,7 +20,7 @@ import {
   warningListsEnv,
 } from '@renkei/schema';
 
-export const correlatorConfigSchema = z.object({
+const correlatorEnv = z.object({
   ...logEnv.shape,
   ...databaseEnv.shape,
   ...kafkaEnv.shape,
@@ -23,6 +29,7 @@ export const correlatorConfigSchema = z.object({
   ...httpEnv.shape,
   ...metricsEnv.shape,
   ...warningListsEnv.shape,
+  ...retentionEnv.shape,
   HOST: hostSchema,
   /** `/healthz` and `/readyz` for supervisors and load balancers. */
   CORRELATOR_PORT: portSchema.default(7402),
@@ -54,6 +61,8 @@ export const correlatorConfigSchema = z.object({
   /** How often watchlist entries not yet matched against stored reports are looked for. */
   CORRELATOR_WATCHLIST_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
 });
+// The retention purge runs here (README "Retention"): its settings are checked together, once.
+export const correlatorConfigSchema = correlatorEnv.superRefine(checkRetentionEnv);
 export type CorrelatorConfig = z.output<typeof correlatorConfigSchema>;
 
 export function correlationSettings(config: CorrelatorConfig): CorrelationSettings {
@@ -67,6 +76,10 @@ export function correlationSettings(config: CorrelatorConfig): CorrelationSettin
     surgePeriodMs: Math.round(config.CORRELATION_SURGE_MINUTES * 60_000),
     surgeDayOffsetMinutes: config.CORRELATION_SURGE_DAY_UTC_OFFSET_MINUTES,
   };
+}
+
+export function correlatorRetention(config: CorrelatorConfig): RetentionSettings {
+  return retentionSettings(config);
 }
 
 export function loadCorrelatorConfig(

@@ -1,3 +1,4 @@
+import { auditKeyFilesIn, loadAuditSigner } from '@renkei/audit';
 import {
   CONSUMER_GROUPS,
   createConsumer,
@@ -7,7 +8,10 @@ import {
   prepareTopics,
   watchBroker,
 } from '@renkei/bus';
-import { isDatabaseUnavailable, openMigratedPool, watchDatabase } from '@renkei/db';
+import { lockKeys } from '@renkei/correlation';
+import { isDatabaseUnavailable, openMigratedPool, watchDatabase, type PoolClient } from '@renkei/db';
+import { indicatorKey, type CanonicalIndicator } from '@renkei/indicators';
+import { startRetention, topicRetentionMs } from '@renkei/retention';
 import { startFeedRelay } from '@renkei/feed';
 import { createHttpApp, httpTimeoutsFrom, serveMetrics } from '@renkei/http';
 import { createMetrics, observeHop, observePool } from '@renkei/metrics';
@@ -18,11 +22,14 @@ import {
   RenkeiError,
   serviceHandle,
   ServiceOutcome,
+  stateDirectory,
   type Logger,
   type ServiceHandle,
 } from '@renkei/runtime';
-import { correlationSettings, type CorrelatorConfig } from './config.js';
+import { correlationSettings, correlatorRetention, type CorrelatorConfig } from './config.js';
 import { runCorrelator } from './correlator.js';
+import { lockIdsFor } from './locks.js';
+import { takeAdvisoryLocks } from './store.js';
 import { startWatchlistBackfill } from './watchlist.js';
 import { loadWarningLists } from '@renkei/indicators/load';
 
@@ -43,6 +50,7 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
   const outcome = new ServiceOutcome();
   try {
     const settings = correlationSettings(config);
+    const retention = correlatorRetention(config);
     const metrics = createMetrics('correlator');
     const warningLists = await loadWarningLists({
       extraDir: config.CORRELATOR_WARNINGLISTS_DIR,
@@ -70,7 +78,8 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       kafka,
       config.KAFKA_TOPIC_PREFIX,
       ['reports', 'alerts', 'feed', 'reportsDeadLetter'],
-      { replicationFactor: config.KAFKA_REPLICATION_FACTOR },
+      // The topics keep what the store keeps (README "Retention"): set here, where the purge runs.
+      { replicationFactor: config.KAFKA_REPLICATION_FACTOR, retentionMs: topicRetentionMs(retention) },
     );
     const watchOptions = { intervalMs: config.DEPENDENCY_CHECK_INTERVAL_MS, logger, onLost: outcome.fail };
     const database = await resources.use(
@@ -100,7 +109,7 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
           sweepEveryMs: config.FEED_SWEEP_MS,
           databaseLossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS,
           brokerLossTimeoutMs: config.KAFKA_LOSS_TIMEOUT_MS,
-          retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
+          // No retentionMs: the retention purge below removes old feed events, in batches, audited.
           onFailure: outcome.fail,
           onHops: (hop, seconds) => {
             for (const value of seconds) observeHop(metrics, hop, value);
@@ -126,6 +135,25 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
         }),
       (backfill) => backfill.close(),
       'watchlist-backfill',
+    );
+
+    // Here rather than in the gateway: the correlator writes reports and alerts, and the purge
+    // takes the same advisory locks a report transaction takes, so the two never race.
+    await resources.use(
+      async () =>
+        startRetention({
+          pool,
+          databaseUrl: config.DATABASE_URL,
+          settings: retention,
+          logger,
+          metrics,
+          lockReports: lockReportsLikeCorrelation,
+          // The process that purges signs the audit chain's checkpoints; the key is read
+          // (or made) only when an audit entry is first due.
+          auditSigner: () => loadAuditSigner(auditKeyFilesIn(stateDirectory())),
+        }),
+      (runner) => runner.close(),
+      'retention',
     );
 
     const groupId = config.KAFKA_TOPIC_PREFIX + CONSUMER_GROUPS.correlator;
@@ -191,4 +219,34 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
     await resources.close().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * The advisory locks a report transaction takes for these reports (their
+ * unsuppressed indicators, their sector and category), sorted like every
+ * other lock set: the purge holds them while it removes the reports, or an
+ * alert holding them, so no report being correlated meanwhile can start to
+ * hold one (a backdated report can still correlate with an old one).
+ */
+async function lockReportsLikeCorrelation(db: PoolClient, reportIds: readonly string[]): Promise<void> {
+  if (reportIds.length === 0) return;
+  const { rows } = await db.query<{
+    exercise: boolean;
+    sector: Parameters<typeof lockKeys.sector>[1];
+    category: Parameters<typeof lockKeys.sector>[2];
+    type: CanonicalIndicator['type'] | null;
+    value: string | null;
+  }>(
+    `SELECT r.exercise, r.sector, r.category, s.type, s.value
+       FROM reports r LEFT JOIN sightings s ON s.report_id = r.id AND s.suppressed_by IS NULL
+      WHERE r.id = ANY($1::uuid[])`,
+    [reportIds],
+  );
+  const keys = rows.flatMap((row) => [
+    lockKeys.sector(row.exercise, row.sector, row.category),
+    ...(row.type !== null && row.value !== null
+      ? [lockKeys.indicator(row.exercise, indicatorKey({ type: row.type, value: row.value }))]
+      : []),
+  ]);
+  await takeAdvisoryLocks(db, lockIdsFor(keys));
 }

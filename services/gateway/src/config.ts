@@ -75,6 +75,8 @@ export const gatewayConfigSchema = z.object({
   GATEWAY_CONSOLE_DIR: z.string().default(path.join(REPOSITORY_ROOT, 'services', 'console', 'dist')),
   /** How often each gateway looks for exercise injects that fell due and runs that ended. */
   GATEWAY_EXERCISE_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  /** How often each gateway seals new audit entries into the hash chain (one gateway at a time does). */
+  GATEWAY_AUDIT_SEAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   /** Where ingest is: the console's form posts there, and TAXII adds are imported there. */
   GATEWAY_INGEST_URL: z.url().default('http://127.0.0.1:7400'),
   /**

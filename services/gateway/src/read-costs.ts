@@ -45,6 +45,8 @@ export const GATEWAY_READ_COSTS: ReadCostTable = {
   'GET /v1/warnings': LIST,
   'GET /v1/reports': LIST,
   'GET /v1/audit': LIST,
+  // Streams a time range of the whole log: priced and slotted as an export.
+  'GET /v1/audit/export': EXPORT,
   'GET /v1/watchlist': LIST,
   'GET /v1/exclusions': LIST,
   'GET /v1/organisations': LIST,

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { startAuditSealer } from '@renkei/audit';
 import {
   accessSettingsFrom,
   deriveHubKey,
@@ -88,6 +89,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         }),
       (r) => r.close(),
     );
+    // Registered early so it closes late: its last round, on close, seals what the
+    // requests, workers and relay stopped before it wrote.
+    await resources.use(
+      async () => startAuditSealer({ pool, logger, everyMs: config.GATEWAY_AUDIT_SEAL_MS }),
+      (sealer) => sealer.close(),
+    );
     const kafka = createKafka({
       brokers: config.KAFKA_BROKERS,
       clientId: 'renkei-gateway',
@@ -127,7 +134,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           sweepEveryMs: config.FEED_SWEEP_MS,
           databaseLossTimeoutMs: config.DATABASE_LOSS_TIMEOUT_MS,
           brokerLossTimeoutMs: config.KAFKA_LOSS_TIMEOUT_MS,
-          retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
+          // No retentionMs: the correlator's retention purge removes old feed events, in batches, audited.
           onFailure: outcome.fail,
           onHops: (hop, seconds) => {
             for (const value of seconds) observeHop(metrics, hop, value);

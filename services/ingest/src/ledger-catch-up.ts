@@ -100,7 +100,10 @@ export async function startLedgerCatchUp(options: LedgerCatchUpOptions): Promise
   // catch-up to have joined.
   consumer
     .run({
-      partitionsConsumedConcurrently: 3,
+      // Every partition at once: after an outage each holds its share of the
+      // backlog, and its transactions wait mostly on PostgreSQL's commits, not
+      // on this process, so taking them in turns only adds those waits up.
+      partitionsConsumedConcurrently: 16,
       eachBatchAutoResolve: false,
       eachBatch: async ({
         batch,

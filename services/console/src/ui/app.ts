@@ -37,15 +37,17 @@ import {
 } from '../i18n.js';
 import {
   applyTriageStatus,
+  clearFeed,
   connectionState,
+  createFeedIndex,
   heatLevel,
-  indexOfAlert,
   isEscalation,
   matchesFilter,
   middleTruncate,
   showsExercise,
   sortFeed,
-  upsertAlert,
+  summaryWait,
+  upsertFeed,
   visibleRange,
   type FeedAlert,
   type FeedSort,
@@ -67,9 +69,9 @@ const SOUND_KEY = 'renkei.sound';
 const HIGHLIGHT_MS = 8_000;
 /** One row of the alert list, in CSS pixels (style.css `.feed-row` says the same). */
 export const ROW_HEIGHT = 34;
-/** A summary asked for at most this often, however fast events come. */
-const SUMMARY_EVERY_MS = 1_500;
 const PAGE_SIZE = 200;
+/** Rows kept made beyond those in view, for scrolling back: a few screens' worth. */
+const ROW_CACHE = 500;
 /** How long the page handles stream events before it lets a frame be drawn. */
 const EVENT_SLICE_MS = 8;
 
@@ -121,6 +123,8 @@ export interface ConsoleContext {
   /** A refused or failed request: a 401 ends the session (sign in again, the page kept). */
   failed: (error: unknown) => string;
   feed: () => readonly FeedAlert[];
+  /** One alert of the feed by id, without a scan. */
+  feedAlert: (alertId: string) => FeedAlert | undefined;
   warnings: () => WarningView[];
   setWarnings: (next: WarningView[]) => void;
   ownAcks: Map<string, string | null>;
@@ -153,7 +157,7 @@ export function startConsole(root: HTMLElement): void {
   /** Set when the hub ended the session (token expired or revoked): the page state is kept for the next sign-in. */
   let sessionEnded = false;
   let draftToken = '';
-  let feed: FeedAlert[] = [];
+  const feed = createFeedIndex();
   /** Counts changes to `feed` (changed in place): the shown list is made again only when it moved. */
   let feedVersion = 0;
   /** Older alerts: the cursor of the next page back, null when all are loaded. */
@@ -429,7 +433,8 @@ export function startConsole(root: HTMLElement): void {
     setRefresh: (refresh) => (refreshView = refresh),
     scheduleRefresh: () => scheduleRefresh(),
     failed,
-    feed: () => feed,
+    feed: () => feed.list,
+    feedAlert: (alertId) => feed.byId.get(alertId),
     warnings: () => warnings,
     setWarnings: (next) => (warnings = next),
     ownAcks,
@@ -554,7 +559,7 @@ export function startConsole(root: HTMLElement): void {
   const mergePage = (items: Awaited<ReturnType<Api['alerts']>>['items']) => {
     feedVersion += 1;
     for (const item of items)
-      feed = upsertAlert(feed, {
+      upsertFeed(feed, {
         alert: item,
         cursor: item.cursor,
         ...(item.triageStatus ? { triageStatus: item.triageStatus } : {}),
@@ -572,14 +577,14 @@ export function startConsole(root: HTMLElement): void {
     // After a session ended, the list, filters and page stay; a new person starts afresh.
     const resuming = sessionEnded && session === null && lastSubject === claims.sub;
     if (!resuming) {
-      feed = [];
+      clearFeed(feed);
       selected.clear();
       warnings = [];
       ownAcks.clear();
       warningAcks.clear();
       warningPending.clear();
       nextBefore = page.nextBefore;
-    } else if (nextBefore === null && feed.length === 0) nextBefore = page.nextBefore;
+    } else if (nextBefore === null && feed.list.length === 0) nextBefore = page.nextBefore;
     sessionEnded = false;
     mergePage(page.items);
     link.socket = 'connecting';
@@ -620,7 +625,7 @@ export function startConsole(root: HTMLElement): void {
     void consume(stream);
     void loadWarnings();
     if (isRecipient()) void loadMyReports();
-    requestSummary();
+    requestSummary(false);
     render();
   };
   let lastSubject: string | undefined;
@@ -642,7 +647,7 @@ export function startConsole(root: HTMLElement): void {
     session = null;
     sessionEnded = false;
     lastSubject = undefined;
-    feed = [];
+    clearFeed(feed);
     selected.clear();
     summary = null;
     sessionStorage.removeItem(TOKEN_KEY);
@@ -681,9 +686,9 @@ export function startConsole(root: HTMLElement): void {
     const away = document.hidden || route.name !== 'feed';
     switch (event.type) {
       case 'alert': {
-        const previousIndex = indexOfAlert(feed, event.alert.id);
-        const previous = previousIndex >= 0 ? feed[previousIndex] : undefined;
-        feed = upsertAlert(feed, { alert: event.alert, cursor: event.cursor, arrivedAt: Date.now() });
+        // The version held before this one, found in the index: no scan of the list per event.
+        const previous = feed.byId.get(event.alert.id);
+        upsertFeed(feed, { alert: event.alert, cursor: event.cursor, arrivedAt: Date.now() });
         if (away && (!previous || isEscalation(previous.alert, event.alert))) {
           unread += 1;
           showTitle();
@@ -695,7 +700,7 @@ export function startConsole(root: HTMLElement): void {
         break;
       }
       case 'alert-update':
-        feed = applyTriageStatus(feed, event.update.alertId, event.update.status);
+        applyTriageStatus(feed, event.update.alertId, event.update.status);
         alertListener?.(event.update.alertId);
         requestSummary();
         break;
@@ -779,29 +784,51 @@ export function startConsole(root: HTMLElement): void {
     }
   };
 
-  // The counters are the hub's: asked again after events, at most every SUMMARY_EVERY_MS.
+  // The counters are the hub's: asked again after events, one request at a time, at most every
+  // 1.5 s, and every 5 s while events come in a burst (summaryWait says when).
   let summaryTimer: ReturnType<typeof setTimeout> | undefined;
+  let summaryInFlight = false;
+  let summaryWanted = false;
   let summaryAskedAt = 0;
-  const requestSummary = () => {
-    if (summaryTimer !== undefined) return;
-    const wait = Math.max(0, summaryAskedAt + SUMMARY_EVERY_MS - Date.now());
-    summaryTimer = setTimeout(() => {
-      summaryTimer = undefined;
-      summaryAskedAt = Date.now();
-      const current = session;
-      if (!current) return;
-      void current.api
-        .summary()
-        .then((answer) => {
-          if (session !== current) return;
-          summary = answer;
-          scheduleRefresh();
-        })
-        .catch(failed);
-    }, wait);
+  let eventsSinceAsked = 0;
+  const requestSummary = (fromEvent = true) => {
+    summaryWanted = true;
+    if (fromEvent) eventsSinceAsked += 1;
+    scheduleSummary();
+  };
+  const scheduleSummary = () => {
+    if (!summaryWanted || summaryInFlight || summaryTimer !== undefined) return;
+    summaryTimer = setTimeout(askSummary, summaryWait(Date.now(), summaryAskedAt, eventsSinceAsked));
+  };
+  const askSummary = () => {
+    summaryTimer = undefined;
+    // A burst that began after the wait was set waits longer: the timer is set again for the rest.
+    const rest = summaryWait(Date.now(), summaryAskedAt, eventsSinceAsked);
+    if (rest > 0) {
+      summaryTimer = setTimeout(askSummary, rest);
+      return;
+    }
+    const current = session;
+    if (!current) return;
+    summaryWanted = false;
+    summaryInFlight = true;
+    summaryAskedAt = Date.now();
+    eventsSinceAsked = 0;
+    void current.api
+      .summary()
+      .then((answer) => {
+        if (session !== current) return;
+        summary = answer;
+        scheduleRefresh();
+      })
+      .catch(failed)
+      .finally(() => {
+        summaryInFlight = false;
+        scheduleSummary();
+      });
   };
   setInterval(() => {
-    if (session) requestSummary();
+    if (session) requestSummary(false);
   }, 30_000);
 
   // ----- the feed -----
@@ -876,70 +903,152 @@ export function startConsole(root: HTMLElement): void {
       viewport,
     );
 
-    /** Each alert's row as last drawn: only rows whose content changed are made again. */
-    const rowCache = new Map<
-      string,
-      { key: string; row: HTMLElement; age: HTMLElement; box?: HTMLInputElement }
-    >();
+    /**
+     * One alert's row, kept by alert id and changed in place: each part is
+     * written again only when what it shows changed, so a burst that moves
+     * every row down one place writes a transform per row and draws only the
+     * rows of the alerts that came.
+     */
+    interface RowView {
+      row: HTMLElement;
+      box: HTMLInputElement | undefined;
+      severity: HTMLElement;
+      title: HTMLElement;
+      kind: HTMLElement;
+      sectors: HTMLElement;
+      orgs: HTMLElement;
+      age: HTMLTimeElement;
+      status: HTMLElement;
+      /** What is drawn now. */
+      alert: AlertView | undefined;
+      triageStatus: TriageStatus | undefined;
+      selected: boolean | undefined;
+      top: number;
+      arrivedAt: number | undefined;
+      fresh: boolean;
+      ageText: string;
+    }
+    /** Rows made, most recently shown last; those out of view are dropped past ROW_CACHE. */
+    const rowViews = new Map<string, RowView>();
+    /** The rows in the page now, by alert id. */
+    let mounted = new Map<string, RowView>();
+    const emptyRow = el('div', { class: 'empty', role: 'row' }, t('feed.empty'));
     let shown: readonly FeedAlert[] = [];
-    const makeRow = (item: FeedAlert) => {
-      const title = alertTitle(item.alert);
-      const key = `${item.cursor}|${item.triageStatus}|${language}|${selected.has(item.alert.id)}`;
-      const cached = rowCache.get(item.alert.id);
-      if (cached?.key === key) return cached;
-      const age = el('time', { datetime: item.alert.updatedAt, title: dateTime(item.alert.updatedAt) });
+
+    const makeRow = (alertId: string): RowView => {
+      const cell = (attributes: Record<string, string> = {}) =>
+        el('span', { class: 'cell', role: 'cell', ...attributes });
       const box = analyst
         ? el('input', {
             type: 'checkbox',
             'data-testid': 'select-row',
-            'aria-label': t('bulk.selectOne', { title: middleTruncate(title, 60) }),
-            checked: selected.has(item.alert.id),
             on: {
               change: (event) => {
-                if ((event.target as HTMLInputElement).checked) selected.add(item.alert.id);
-                else selected.delete(item.alert.id);
+                if ((event.target as HTMLInputElement).checked) selected.add(alertId);
+                else selected.delete(alertId);
                 scheduleRefresh();
               },
             },
           })
         : undefined;
-      const row = el(
-        'div',
-        {
-          class: `feed-row${analyst ? ' selectable' : ''}${item.alert.exercise ? ' exercise' : ''}`,
+      const view: RowView = {
+        row: el('div', {
+          class: `feed-row${analyst ? ' selectable' : ''}`,
           role: 'row',
-          'data-alert-id': item.alert.id,
+          'data-alert-id': alertId,
           'data-testid': 'feed-row',
-        },
+        }),
+        box,
+        severity: cell(),
+        title: cell({ class: 'cell title' }),
+        kind: cell(),
+        sectors: cell(),
+        orgs: cell({ class: 'cell number' }),
+        age: el('time', {}),
+        status: cell({ 'data-testid': 'triage-status' }),
+        alert: undefined,
+        triageStatus: undefined,
+        selected: undefined,
+        top: -1,
+        arrivedAt: undefined,
+        fresh: false,
+        ageText: '',
+      };
+      append(
+        view.row,
         box && el('span', { class: 'cell select', role: 'cell' }, box),
-        el('span', { class: 'cell', role: 'cell' }, severityBadge(item.alert.severity)),
+        view.severity,
+        view.title,
+        view.kind,
+        view.sectors,
+        view.orgs,
+        el('span', { class: 'cell', role: 'cell' }, view.age),
+        view.status,
+      );
+      return view;
+    };
+
+    /** What depends on the alert's version alone: drawn when a new version came. */
+    const drawAlert = (view: RowView, alert: AlertView) => {
+      const before = view.alert;
+      const title = alertTitle(alert);
+      if (before?.severity !== alert.severity) replaceChildren(view.severity, severityBadge(alert.severity));
+      replaceChildren(
+        view.title,
+        alert.exercise && el('span', { class: 'tag exercise-tag' }, t('feed.exercise')),
         el(
-          'span',
-          { class: 'cell title', role: 'cell' },
-          item.alert.exercise && el('span', { class: 'tag exercise-tag' }, t('feed.exercise')),
-          el(
-            'a',
-            { href: `#/alert/${item.alert.id}`, title, 'aria-label': t('feed.open', { title }) },
-            middleTruncate(title, 60),
-          ),
-        ),
-        el('span', { class: 'cell', role: 'cell' }, name('kind', item.alert.kind)),
-        el(
-          'span',
-          { class: 'cell', role: 'cell', title: names('sector', item.alert.sectors) },
-          names('sector', item.alert.sectors),
-        ),
-        el('span', { class: 'cell number', role: 'cell' }, item.alert.organisationCount),
-        el('span', { class: 'cell', role: 'cell' }, age),
-        el(
-          'span',
-          { class: 'cell', role: 'cell', 'data-testid': 'triage-status', 'data-status': item.triageStatus },
-          statusText(item.triageStatus),
+          'a',
+          { href: `#/alert/${alert.id}`, title, 'aria-label': t('feed.open', { title }) },
+          middleTruncate(title, 60),
         ),
       );
-      const entry = { key, row, age, ...(box ? { box } : {}) };
-      rowCache.set(item.alert.id, entry);
-      return entry;
+      view.row.classList.toggle('exercise', alert.exercise);
+      view.box?.setAttribute('aria-label', t('bulk.selectOne', { title: middleTruncate(title, 60) }));
+      if (before?.kind !== alert.kind) view.kind.textContent = name('kind', alert.kind);
+      const sectors = names('sector', alert.sectors);
+      if (view.sectors.textContent !== sectors) {
+        view.sectors.textContent = sectors;
+        view.sectors.title = sectors;
+      }
+      if (before?.organisationCount !== alert.organisationCount)
+        view.orgs.textContent = String(alert.organisationCount);
+      if (before?.updatedAt !== alert.updatedAt) {
+        view.age.dateTime = alert.updatedAt;
+        view.age.title = dateTime(alert.updatedAt);
+      }
+      view.alert = alert;
+    };
+
+    const drawRow = (view: RowView, item: FeedAlert, index: number, now: number) => {
+      if (view.alert !== item.alert) drawAlert(view, item.alert);
+      if (view.triageStatus !== item.triageStatus) {
+        view.status.dataset.status = item.triageStatus;
+        view.status.textContent = statusText(item.triageStatus);
+        view.triageStatus = item.triageStatus;
+      }
+      const isSelected = selected.has(item.alert.id);
+      if (view.box && view.selected !== isSelected) view.box.checked = isSelected;
+      view.selected = isSelected;
+      const top = index * ROW_HEIGHT;
+      if (view.top !== top) {
+        view.row.style.transform = `translateY(${top}px)`;
+        view.top = top;
+      }
+      const fresh = item.arrivedAt !== undefined && now - item.arrivedAt < HIGHLIGHT_MS;
+      if (fresh && view.fresh && view.arrivedAt !== item.arrivedAt)
+        // Another version came while the last one's highlight still showed: the highlight starts again
+        // (the same fade under a second name restarts, as a row made afresh would).
+        view.row.classList.toggle('again');
+      if (view.fresh !== fresh) {
+        view.row.classList.toggle('fresh', fresh);
+        view.fresh = fresh;
+      }
+      view.arrivedAt = item.arrivedAt;
+      const age = ageText(language, item.alert.updatedAt, now);
+      if (view.ageText !== age) {
+        view.age.textContent = age;
+        view.ageText = age;
+      }
     };
 
     /** Draws the rows in view of the virtualised list: a few dozen elements whatever the list holds. */
@@ -951,25 +1060,35 @@ export function startConsole(root: HTMLElement): void {
         ROW_HEIGHT,
         shown.length,
       );
-      rows.style.height = `${shown.length * ROW_HEIGHT}px`;
-      const wanted: HTMLElement[] = [];
+      const height = `${shown.length * ROW_HEIGHT}px`;
+      if (rows.style.height !== height) rows.style.height = height;
+      const next = new Map<string, RowView>();
       for (let index = start; index < end; index += 1) {
         const item = shown[index]!;
-        const entry = makeRow(item);
-        entry.row.style.transform = `translateY(${index * ROW_HEIGHT}px)`;
-        entry.row.classList.toggle(
-          'fresh',
-          item.arrivedAt !== undefined && now - item.arrivedAt < HIGHLIGHT_MS,
-        );
-        entry.age.textContent = ageText(language, item.alert.updatedAt, now);
-        wanted.push(entry.row);
+        let view = rowViews.get(item.alert.id);
+        if (!view) {
+          view = makeRow(item.alert.id);
+          rowViews.set(item.alert.id, view);
+        } else if (!mounted.has(item.alert.id)) {
+          // Shown again: the most recently shown are kept longest.
+          rowViews.delete(item.alert.id);
+          rowViews.set(item.alert.id, view);
+        }
+        drawRow(view, item, index, now);
+        next.set(item.alert.id, view);
       }
-      if (shown.length === 0) wanted.push(el('div', { class: 'empty', role: 'row' }, t('feed.empty')));
       // Rows in place stay in place (focus and the highlight survive); others come and go.
-      const keep = new Set(wanted);
-      for (const child of [...rows.children]) if (!keep.has(child as HTMLElement)) child.remove();
-      for (const row of wanted) if (row.parentElement !== rows) rows.appendChild(row);
-      if (rowCache.size > 2_000) for (const id of [...rowCache.keys()].slice(0, 1_000)) rowCache.delete(id);
+      for (const [id, view] of mounted) if (!next.has(id)) view.row.remove();
+      for (const view of next.values()) if (view.row.parentElement !== rows) rows.appendChild(view.row);
+      mounted = next;
+      if (shown.length === 0) {
+        if (emptyRow.parentElement !== rows) rows.appendChild(emptyRow);
+      } else emptyRow.remove();
+      if (rowViews.size > ROW_CACHE)
+        for (const [id] of rowViews) {
+          if (rowViews.size <= ROW_CACHE) break;
+          if (!mounted.has(id)) rowViews.delete(id);
+        }
       // Paging back by scrolling: near the end of what is loaded, the next page is asked for.
       if (end >= shown.length - 20 && nextBefore !== null && !loadingOlder) void loadOlder();
     };
@@ -1032,28 +1151,39 @@ export function startConsole(root: HTMLElement): void {
     });
 
     let shownFor = '';
+    let shownHasExercise = false;
+    const setText = (element: HTMLElement, text: string) => {
+      if (element.textContent !== text) element.textContent = text;
+    };
     const update = () => {
       const wanted = `${feedVersion}|${JSON.stringify(filter)}|${sort.by}|${sort.descending}`;
+      const unfiltered = Object.keys(filter).length === 0;
       if (wanted !== shownFor) {
         shownFor = wanted;
+        // Unfiltered and newest first, the feed's own list is what is shown: no copy of 10,000 per frame.
         shown = sortFeed(
-          feed.filter((item) => matchesFilter(item.alert, filter)),
+          unfiltered ? feed.list : feed.list.filter((item) => matchesFilter(item.alert, filter)),
           sort,
         );
+        shownHasExercise = unfiltered ? feed.exercises > 0 : showsExercise(shown);
       }
-      banner.hidden = !showsExercise(shown);
-      banner.textContent = t('feed.exerciseBanner');
-      // A selection holds only alerts still shown (a set of 10,000 ids is made only when something is selected).
-      if (selected.size > 0) {
-        const visible = new Set(shown.map((item) => item.alert.id));
-        for (const id of selected) if (!visible.has(id)) selected.delete(id);
+      // Only what changed is written: a write here would make reading the scroll position in drawRows lay
+      // the page out again in the middle of the frame.
+      if (banner.hidden === shownHasExercise) banner.hidden = !shownHasExercise;
+      setText(banner, t('feed.exerciseBanner'));
+      // A selection holds only alerts still shown, looked up by id.
+      for (const id of selected) {
+        const item = feed.byId.get(id);
+        if (!item || (!unfiltered && !matchesFilter(item.alert, filter))) selected.delete(id);
       }
-      bulkCount.textContent = t('bulk.selected', { count: selected.size });
-      for (const button of bulkButtons) button.disabled = selected.size === 0;
-      selectAll.checked = selected.size > 0 && selected.size === shown.length;
+      setText(bulkCount, t('bulk.selected', { count: selected.size }));
+      for (const button of bulkButtons)
+        if (button.disabled !== (selected.size === 0)) button.disabled = selected.size === 0;
+      const all = selected.size > 0 && selected.size === shown.length;
+      if (selectAll.checked !== all) selectAll.checked = all;
       drawRows();
       const footerText =
-        t('feed.shown', { shown: shown.length, loaded: feed.length }) +
+        t('feed.shown', { shown: shown.length, loaded: feed.list.length }) +
         ' · ' +
         (loadingOlder ? t('feed.loadingOlder') : nextBefore === null ? t('feed.allLoaded') : '');
       // Drawn again only when it says something else: a burst of events repaints the rows, nothing more.

@@ -285,7 +285,7 @@ export function renderDetail(context: ConsoleContext, main: HTMLElement, id: str
                     'ul',
                     { 'data-testid': 'related' },
                     ...alert.relatedAlertIds.map((related) => {
-                      const known = context.feed().find((item) => item.alert.id === related);
+                      const known = context.feedAlert(related);
                       return el(
                         'li',
                         {},

@@ -7,11 +7,20 @@ import {
   isEscalation,
   matchesFilter,
   middleTruncate,
+  clearFeed,
+  compareNewestFirst,
+  createFeedIndex,
+  removeAlert,
   showsExercise,
   sortFeed,
-  upsertAlert,
+  summaryWait,
+  SUMMARY_BURST_EVENTS,
+  SUMMARY_BURST_MS,
+  SUMMARY_EVERY_MS,
+  upsertFeed,
   visibleRange,
   type FeedAlert,
+  type FeedIndex,
 } from '../../src/model.js';
 
 const NOW = Date.parse('2026-11-30T12:00:00Z');
@@ -41,49 +50,162 @@ const ID = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')
 
 describe('the live feed list', () => {
   const at = (minute: number) => new Date(Date.UTC(2026, 10, 30, 11, minute)).toISOString();
+  const ids = (feed: FeedIndex) => feed.list.map((item) => item.alert.id);
 
   it('keeps newest first by when the view last changed and replaces an alert by its newer version', () => {
-    let list: FeedAlert[] = [];
-    list = upsertAlert(list, { alert: alert(ID(1), { updatedAt: at(10) }), cursor: 'c1' });
-    list = upsertAlert(list, { alert: alert(ID(2), { updatedAt: at(12) }), cursor: 'c2' });
-    expect(list.map((item) => item.alert.id)).toEqual([ID(2), ID(1)]);
-    list = upsertAlert(list, { alert: alert(ID(1), { version: 2, updatedAt: at(15) }), cursor: 'c3' });
-    expect(list.map((item) => [item.alert.id, item.alert.version])).toEqual([
+    const feed = createFeedIndex();
+    upsertFeed(feed, { alert: alert(ID(1), { updatedAt: at(10) }), cursor: 'c1' });
+    upsertFeed(feed, { alert: alert(ID(2), { updatedAt: at(12) }), cursor: 'c2' });
+    expect(ids(feed)).toEqual([ID(2), ID(1)]);
+    const change = upsertFeed(feed, { alert: alert(ID(1), { version: 2, updatedAt: at(15) }), cursor: 'c3' });
+    expect(change?.previous?.cursor).toBe('c1');
+    expect(change?.held).toBe(true);
+    expect(feed.list.map((item) => [item.alert.id, item.alert.version])).toEqual([
       [ID(1), 2],
       [ID(2), 1],
     ]);
+    expect(feed.byId.get(ID(1))).toBe(feed.list[0]);
   });
 
   it('never lets a late older version replace a newer one, and keeps the triage status known', () => {
-    let list = upsertAlert([], {
-      alert: alert(ID(1), { version: 3 }),
-      cursor: 'c30',
-      triageStatus: 'acknowledged',
-    });
-    list = upsertAlert(list, { alert: alert(ID(1), { version: 2 }), cursor: 'c20', triageStatus: 'new' });
-    expect(list[0]).toMatchObject({ cursor: 'c30', triageStatus: 'acknowledged' });
-    list = upsertAlert(list, { alert: alert(ID(1), { version: 4 }), cursor: 'c40' });
-    expect(list[0]).toMatchObject({ cursor: 'c40', triageStatus: 'acknowledged' });
+    const feed = createFeedIndex();
+    upsertFeed(feed, { alert: alert(ID(1), { version: 3 }), cursor: 'c30', triageStatus: 'acknowledged' });
+    expect(
+      upsertFeed(feed, { alert: alert(ID(1), { version: 2 }), cursor: 'c20', triageStatus: 'new' }),
+    ).toBeUndefined();
+    expect(feed.list[0]).toMatchObject({ cursor: 'c30', triageStatus: 'acknowledged' });
+    upsertFeed(feed, { alert: alert(ID(1), { version: 4 }), cursor: 'c40' });
+    expect(feed.list[0]).toMatchObject({ cursor: 'c40', triageStatus: 'acknowledged' });
+    expect(feed.list).toHaveLength(1);
   });
 
   it('orders by time, never by cursor, and breaks ties by id', () => {
-    let list = upsertAlert([], { alert: alert(ID(2), { updatedAt: at(5) }), cursor: 'zzz' });
-    list = upsertAlert(list, { alert: alert(ID(1), { updatedAt: at(5) }), cursor: 'aaa' });
-    list = upsertAlert(list, { alert: alert(ID(3), { updatedAt: at(4) }), cursor: '~~~' });
-    expect(list.map((item) => item.alert.id)).toEqual([ID(1), ID(2), ID(3)]);
+    const feed = createFeedIndex();
+    upsertFeed(feed, { alert: alert(ID(2), { updatedAt: at(5) }), cursor: 'zzz' });
+    upsertFeed(feed, { alert: alert(ID(1), { updatedAt: at(5) }), cursor: 'aaa' });
+    upsertFeed(feed, { alert: alert(ID(3), { updatedAt: at(4) }), cursor: '~~~' });
+    expect(ids(feed)).toEqual([ID(1), ID(2), ID(3)]);
   });
 
-  it('holds at most the limit, dropping the oldest', () => {
-    let list: FeedAlert[] = [];
+  it('holds at most the limit, dropping the oldest from the list and the index', () => {
+    const feed = createFeedIndex();
     for (let n = 1; n <= 5; n += 1)
-      list = upsertAlert(list, { alert: alert(ID(n), { updatedAt: at(n) }), cursor: `c${n}` }, 3);
-    expect(list.map((item) => item.cursor)).toEqual(['c5', 'c4', 'c3']);
+      upsertFeed(feed, { alert: alert(ID(n), { updatedAt: at(n) }), cursor: `c${n}` }, 3);
+    expect(feed.list.map((item) => item.cursor)).toEqual(['c5', 'c4', 'c3']);
+    expect([...feed.byId.keys()].sort()).toEqual([ID(3), ID(4), ID(5)]);
+    // Older than all it holds: dropped at once, and said so.
+    expect(upsertFeed(feed, { alert: alert(ID(9), { updatedAt: at(0) }), cursor: 'c9' }, 3)?.held).toBe(
+      false,
+    );
+    expect(feed.byId.has(ID(9))).toBe(false);
   });
 
   it('moves an alert on with alert-update frames', () => {
-    const list = () => upsertAlert([], { alert: alert(ID(1)), cursor: 'c1' });
-    expect(applyTriageStatus(list(), ID(1), 'resolved')[0]!.triageStatus).toBe('resolved');
-    expect(applyTriageStatus(list(), ID(2), 'resolved')[0]!.triageStatus).toBe('new');
+    const feed = createFeedIndex();
+    upsertFeed(feed, { alert: alert(ID(1)), cursor: 'c1' });
+    expect(applyTriageStatus(feed, ID(2), 'resolved')).toBeUndefined();
+    expect(feed.list[0]!.triageStatus).toBe('new');
+    expect(applyTriageStatus(feed, ID(1), 'resolved')?.triageStatus).toBe('resolved');
+    expect(feed.list[0]!.triageStatus).toBe('resolved');
+    expect(feed.byId.get(ID(1))).toBe(feed.list[0]);
+  });
+
+  it('removes an alert, and empties', () => {
+    const feed = createFeedIndex();
+    upsertFeed(feed, { alert: alert(ID(1), { updatedAt: at(1), exercise: true }), cursor: 'c1' });
+    upsertFeed(feed, { alert: alert(ID(2), { updatedAt: at(2) }), cursor: 'c2' });
+    expect(feed.exercises).toBe(1);
+    expect(removeAlert(feed, ID(1))?.cursor).toBe('c1');
+    expect(removeAlert(feed, ID(1))).toBeUndefined();
+    expect(ids(feed)).toEqual([ID(2)]);
+    expect(feed.exercises).toBe(0);
+    clearFeed(feed);
+    expect(feed.list).toHaveLength(0);
+    expect(feed.byId.size).toBe(0);
+  });
+
+  it('keeps the list, the index and the exercise count in step with a plain reference over random events', () => {
+    // A small seeded generator: the same sequences every run, and a failure names its seed.
+    const random = (seed: number) => () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    // What an item is, in a line: deep comparisons of whole lists at every step would take minutes.
+    const line = (item: FeedAlert | undefined) =>
+      item && `${item.alert.id}/${item.alert.version}/${item.cursor}/${item.triageStatus}`;
+    const STATUSES = ['new', 'acknowledged', 'investigating', 'resolved', 'false-positive'] as const;
+    let checks = 0;
+    for (let seed = 1; seed <= 20; seed += 1) {
+      const next = random(seed);
+      const pick = (n: number) => Math.floor(next() * n);
+      const limit = 5 + pick(30);
+      const feed = createFeedIndex();
+      // The reference: every alert held, by id, and the rules written the slow and obvious way.
+      let reference = new Map<string, FeedAlert>();
+      const versions = new Map<string, number>();
+      for (let step = 0; step < 250; step += 1) {
+        const id = ID(pick(50));
+        const roll = next();
+        if (roll < 0.6) {
+          // A new version, or (one time in five) a late older one; times few enough that ties happen.
+          const known = versions.get(id) ?? 0;
+          const version = next() < 0.2 && known > 1 ? known - 1 : known + 1;
+          versions.set(id, Math.max(known, version));
+          const incoming = {
+            alert: alert(id, { version, updatedAt: at(pick(20)), exercise: next() < 0.3 }),
+            cursor: `s${seed}-${step}`,
+            ...(next() < 0.3 ? { triageStatus: STATUSES[pick(STATUSES.length)]! } : {}),
+          };
+          const held = reference.get(id);
+          const change = upsertFeed(feed, incoming, limit);
+          if (held && held.alert.version >= version) expect(change, `seed ${seed}`).toBeUndefined();
+          else {
+            expect(line(change?.previous), `seed ${seed}`).toBe(line(held));
+            reference.set(id, {
+              ...incoming,
+              triageStatus: incoming.triageStatus ?? held?.triageStatus ?? 'new',
+            });
+            const kept = [...reference.values()].sort(compareNewestFirst).slice(0, limit);
+            reference = new Map(kept.map((item) => [item.alert.id, item]));
+            expect(change?.held, `seed ${seed}`).toBe(reference.has(id));
+          }
+        } else if (roll < 0.85) {
+          const status = STATUSES[pick(STATUSES.length)]!;
+          const held = reference.get(id);
+          const item = applyTriageStatus(feed, id, status);
+          if (held) reference.set(id, { ...held, triageStatus: status });
+          expect(item?.triageStatus, `seed ${seed}`).toBe(held ? status : undefined);
+        } else {
+          expect(line(removeAlert(feed, id)), `seed ${seed}`).toBe(line(reference.get(id)));
+          reference.delete(id);
+        }
+        const expected = [...reference.values()].sort(compareNewestFirst);
+        // Checked by hand and handed to expect only when they differ: expect at every step is most of the time.
+        const same = (actual: unknown, wanted: unknown) => {
+          if (actual !== wanted) expect(actual, `seed ${seed} step ${step}`).toBe(wanted);
+        };
+        same(feed.list.map(line).join(' '), expected.map(line).join(' '));
+        same(feed.byId.size, feed.list.length);
+        same(
+          feed.list.every((item) => feed.byId.get(item.alert.id) === item),
+          true,
+        );
+        same(feed.exercises, expected.filter((item) => item.alert.exercise).length);
+        checks += 1;
+      }
+    }
+    expect(checks).toBe(20 * 250);
+    // Well under a second on a quiet machine; the shared one can be many times slower.
+  }, 30_000);
+});
+
+describe('asking for the counters', () => {
+  it('waits 1.5 s after the last ask, and 5 s once events come in a burst', () => {
+    expect(summaryWait(NOW, NOW - 10_000, 1)).toBe(0);
+    expect(summaryWait(NOW, NOW - 500, 1)).toBe(SUMMARY_EVERY_MS - 500);
+    expect(summaryWait(NOW, NOW - 500, SUMMARY_BURST_EVENTS)).toBe(SUMMARY_EVERY_MS - 500);
+    expect(summaryWait(NOW, NOW - 500, SUMMARY_BURST_EVENTS + 1)).toBe(SUMMARY_BURST_MS - 500);
+    expect(summaryWait(NOW, NOW - 6_000, 500)).toBe(0);
   });
 });
 
@@ -225,13 +347,14 @@ describe('a list for a shift', () => {
   });
 
   it('keeps 10,000 alerts in order with each insertion', () => {
-    let many: FeedAlert[] = [];
-    for (let n = 0; n < 2_000; n += 1)
-      many = upsertAlert(many, {
-        alert: alert(ID(n), { updatedAt: new Date(NOW - ((n * 7919) % 2_000) * 1000).toISOString() }),
+    const feed = createFeedIndex();
+    for (let n = 0; n < 10_000; n += 1)
+      upsertFeed(feed, {
+        alert: alert(ID(n), { updatedAt: new Date(NOW - ((n * 7919) % 10_000) * 1000).toISOString() }),
         cursor: `c${n}`,
       });
-    const times = many.map((entry) => Date.parse(entry.alert.updatedAt));
+    const times = feed.list.map((entry) => Date.parse(entry.alert.updatedAt));
     expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect(feed.byId.size).toBe(10_000);
   });
 });
