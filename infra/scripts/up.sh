@@ -41,7 +41,11 @@ require_tools
 install_dependencies_if_changed
 build_console_if_changed
 
-say "Starting Kafka ($KAFKA_BROKER_COUNT broker(s))"
+# KAFKA_SECURITY=sasl_ssl: TLS + SCRAM with a principal and ACLs per service (kafka.sh makes
+# the CA and passwords under .renkei/; `renkei topics` grants the ACLs). Plaintext is the
+# development default for now: anyone who reaches the port may read and write every topic.
+export KAFKA_SECURITY="${KAFKA_SECURITY:-plaintext}"
+say "Starting Kafka ($KAFKA_BROKER_COUNT broker(s), $KAFKA_SECURITY)"
 "$REPO_ROOT/infra/kafka/kafka.sh" start
 # One variable names the brokers for the services and the CLI; unless it is set,
 # it follows the broker(s) just started (KAFKA_PORT included).
@@ -177,7 +181,7 @@ $DEV_MODE_NOTE
   gateway     http://$HOST:$GATEWAY_PORT    GET /v1/alerts, /v1/warnings, /v1/organisations, /v1/audit, WebSocket ws://$HOST:$GATEWAY_PORT/v1/stream
   correlator  http://$HOST:$CORRELATOR_PORT    GET /healthz, GET /readyz
   metrics     http://127.0.0.1:$((INGEST_PORT + 10))/metrics, :$((GATEWAY_PORT + 10)), :$((CORRELATOR_PORT + 10))    this machine only (docs/OPERATIONS.md)
-  kafka       $KAFKA_BROKERS
+  kafka       $KAFKA_BROKERS    ($KAFKA_SECURITY; docs/OPERATIONS.md "Kafka principals")
   logs        ${LOG_DIR}/
   status      npm run status    (each service's pid, uptime, restarts and readiness)
 

@@ -27,3 +27,20 @@ export {
 } from './kafka.js';
 export { watchBroker } from './watch.js';
 export { PartitionLanes, type AcknowledgedSender } from './partition-lanes.js';
+export {
+  aclBindings,
+  applyAcls,
+  CONSUMER_GROUPS,
+  PRINCIPAL_GRANTS,
+  SERVICE_PRINCIPALS,
+  type AclBinding,
+  type AclOperation,
+  type ServicePrincipal,
+} from './acls.js';
+export {
+  kafkaCaFile,
+  kafkaClientSecurity,
+  kafkaCredentialsDirectory,
+  type KafkaClientSecurity,
+  type KafkaSecurityConfig,
+} from './security.js';

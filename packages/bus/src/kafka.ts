@@ -10,6 +10,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import type { Logger } from '@renkei/runtime';
+import type { KafkaClientSecurity } from './security.js';
 
 export type { Kafka, Producer, Consumer };
 
@@ -24,15 +25,20 @@ export function createKafka({
   brokers,
   clientId,
   logger,
+  security,
 }: {
   brokers: string[];
   clientId: string;
   logger: Logger;
+  /** From {@link kafkaClientSecurity}; without it the client speaks plaintext. */
+  security?: KafkaClientSecurity | undefined;
 }): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId,
     brokers,
+    // A TLS handshake with a busy broker JVM can take longer than kafkajs's 1 s default.
+    ...(security ? { ssl: security.ssl, sasl: security.sasl, connectionTimeout: 10_000 } : {}),
     // kafkajs is chatty at INFO (every join and commit); warnings and errors are what operators need.
     logLevel: logLevel.WARN,
     logCreator:

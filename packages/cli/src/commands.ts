@@ -1,4 +1,12 @@
-import { createKafka, prepareTopics, TOPICS, type TopicKey } from '@renkei/bus';
+import {
+  aclBindings,
+  applyAcls,
+  createKafka,
+  kafkaClientSecurity,
+  prepareTopics,
+  TOPICS,
+  type TopicKey,
+} from '@renkei/bus';
 import { createPool, ensureDatabase, migrate } from '@renkei/db';
 import { createLogger } from '@renkei/runtime';
 import { databaseEnv, kafkaEnv, parseEnv } from '@renkei/schema';
@@ -24,7 +32,8 @@ ${TOKEN_USAGE}
 ${KEYS_USAGE}
 ${ORG_USAGE}
   topics
-        create the hub's Kafka topics if missing (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX)
+        create the hub's Kafka topics if missing (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX); on a
+        secured broker (KAFKA_SECURITY=sasl_ssl, as admin) also grant each service its ACLs
   migrate
         create the database if missing and apply its migrations (DATABASE_URL)
   alerts tail [--min-severity SEV] [--kind KIND…] [--json] [--cursor-file PATH]
@@ -85,12 +94,28 @@ async function topicsCommand(env: Record<string, string | undefined>): Promise<s
     brokers: config.KAFKA_BROKERS,
     clientId: 'renkei-cli',
     logger: createLogger('cli', 'warn'),
+    security: kafkaClientSecurity(config, { principal: 'admin', env }),
   });
   const keys = Object.keys(TOPICS) as TopicKey[];
   const names = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, keys, {
     replicationFactor: config.KAFKA_REPLICATION_FACTOR,
   });
-  return keys.map((key) => names[key]).join('\n');
+  const lines = keys.map((key) => names[key]);
+  // The services may not create topics on a secured broker, nor grant themselves anything.
+  if (config.KAFKA_SECURITY === 'sasl_ssl') {
+    const bindings = aclBindings(config.KAFKA_TOPIC_PREFIX);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await applyAcls(admin, bindings);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    lines.push(
+      `granted ${bindings.length} ACLs to ${[...new Set(bindings.map((b) => b.principal))].join(', ')}`,
+    );
+  }
+  return lines.join('\n');
 }
 
 async function migrateCommand(env: Record<string, string | undefined>): Promise<string> {

@@ -79,6 +79,19 @@ export const kafkaEnv = z.object({
     .default(''),
   /** 1 on a single local broker; 3 in a real cluster. */
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(5).default(1),
+  /**
+   * `sasl_ssl`: TLS, then SCRAM-SHA-512 as the service's own principal (see
+   * docs/OPERATIONS.md). `plaintext` is for development only: anyone who reaches
+   * the broker may read and write every topic.
+   */
+  KAFKA_SECURITY: z.enum(['plaintext', 'sasl_ssl']).default('plaintext'),
+  /** The principal; defaults to the service's own name (ingest, correlator, gateway; admin for the CLI). */
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  /** The password itself, or (better) a file holding it; defaults to `<RENKEI_STATE_DIR>/kafka-credentials/<username>`. */
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD_FILE: z.string().min(1).optional(),
+  /** CA the broker's certificate is checked against; defaults to `<RENKEI_STATE_DIR>/kafka-tls/ca.pem` if it exists, else the system's. */
+  KAFKA_TLS_CA_FILE: z.string().min(1).optional(),
 });
 
 export const authEnv = z.object({

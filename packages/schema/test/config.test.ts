@@ -31,6 +31,7 @@ describe('parseEnv defaults', () => {
       KAFKA_BROKERS: ['127.0.0.1:9092'],
       KAFKA_TOPIC_PREFIX: '',
       KAFKA_REPLICATION_FACTOR: 1,
+      KAFKA_SECURITY: 'plaintext',
       AUTH_ISSUER: 'renkei',
       AUTH_AUDIENCE: 'renkei-api',
       AUTH_JWKS_POLL_MS: 1_000,
@@ -105,6 +106,13 @@ describe('databaseEnv', () => {
 });
 
 describe('kafkaEnv', () => {
+  it('knows only the plaintext and sasl_ssl Kafka securities', () => {
+    expect(parseEnv(kafkaEnv, { KAFKA_SECURITY: 'sasl_ssl' }).KAFKA_SECURITY).toBe('sasl_ssl');
+    expect(configError(() => parseEnv(kafkaEnv, { KAFKA_SECURITY: 'ssl' })).message).toContain(
+      'KAFKA_SECURITY',
+    );
+  });
+
   it('splits KAFKA_BROKERS on commas, trimming and dropping empty entries', () => {
     expect(
       parseEnv(kafkaEnv, { KAFKA_BROKERS: ' kafka-1:9092, kafka-2:9093 ,,kafka-3:9094,' }).KAFKA_BROKERS,

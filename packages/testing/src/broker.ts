@@ -12,6 +12,13 @@ const KAFKA_SH = path.join(REPOSITORY_ROOT, 'infra/kafka/kafka.sh');
 export interface PrivateBroker {
   /** For KAFKA_BROKERS. */
   brokers: string;
+  security: 'plaintext' | 'sasl_ssl';
+  /** Secured: the CA its certificate is signed by (for KAFKA_TLS_CA_FILE). */
+  caFile: string;
+  /** Secured: the file holding a principal's password (for KAFKA_SASL_PASSWORD_FILE). */
+  passwordFile(principal: string): string;
+  /** The Kafka settings a service or the CLI reaches it with, as a principal (plaintext: none). */
+  clientEnv(principal: string): Record<string, string>;
   start(): Promise<void>;
   /** Stops the broker; its data stays, so a start brings the same topics and messages back. */
   stop(): Promise<void>;
@@ -33,19 +40,55 @@ export async function freePort(): Promise<number> {
  * shared broker would break every suite running beside it. It uses the
  * checkout's jars and keeps its data in a temporary folder.
  */
-export async function createPrivateBroker(): Promise<PrivateBroker> {
+export async function createPrivateBroker({
+  security = 'plaintext',
+  startTimeoutSeconds = 90,
+}: {
+  /** How long a start may take (KAFKA_START_TIMEOUT). */
+  startTimeoutSeconds?: number;
+  /** sasl_ssl: TLS + SCRAM with ACLs, its CA and passwords of its own, in its folder. */
+  security?: 'plaintext' | 'sasl_ssl';
+} = {}): Promise<PrivateBroker> {
   const stateDir = await mkdtemp(path.join(tmpdir(), 'renkei-broker-'));
   const [port, controllerPort] = [await freePort(), await freePort()];
+  const tlsDir = path.join(stateDir, 'kafka-tls');
+  const credentialsDir = path.join(stateDir, 'kafka-credentials');
   const env = {
     ...process.env,
     KAFKA_STATE_DIR: stateDir,
     KAFKA_PORT: String(port),
     KAFKA_CONTROLLER_PORT: String(controllerPort),
     KAFKA_HEAP_OPTS: '-Xms128m -Xmx256m',
+    KAFKA_START_TIMEOUT: String(startTimeoutSeconds),
+    KAFKA_SECURITY: security,
+    KAFKA_TLS_DIR: tlsDir,
+    KAFKA_CREDENTIALS_DIR: credentialsDir,
   };
-  const kafka = (command: string) => run(KAFKA_SH, [command], { env, timeout: 120_000 });
+  const kafka = async (command: string) => {
+    try {
+      return await run(KAFKA_SH, [command], { env, timeout: (startTimeoutSeconds + 30) * 1000 });
+    } catch (error) {
+      // What kafka.sh said (the broker's own log lines on a failed start), not only that it failed.
+      const stderr = (error as { stderr?: string }).stderr ?? '';
+      throw new Error(`kafka.sh ${command} failed: ${stderr.slice(-4000)}`, { cause: error });
+    }
+  };
+  const caFile = path.join(tlsDir, 'ca.pem');
+  const passwordFile = (principal: string) => path.join(credentialsDir, principal);
   return {
     brokers: `127.0.0.1:${port}`,
+    security,
+    caFile,
+    passwordFile,
+    clientEnv: (principal): Record<string, string> =>
+      security === 'plaintext'
+        ? { KAFKA_SECURITY: 'plaintext' }
+        : {
+            KAFKA_SECURITY: security,
+            KAFKA_SASL_USERNAME: principal,
+            KAFKA_SASL_PASSWORD_FILE: passwordFile(principal),
+            KAFKA_TLS_CA_FILE: caFile,
+          },
     start: async () => void (await kafka('start')),
     stop: async () => void (await kafka('stop')),
     async remove() {

@@ -22,10 +22,12 @@ export {
 export { openStream, type OpenStreamOptions, type StreamClient } from './stream.js';
 export {
   deleteTopicsWithPrefix,
+  prepareTestPrefix,
   randomTopicPrefix,
   readWholeTopic,
   testKafka,
   TEST_KAFKA_BROKERS,
+  TEST_KAFKA_SECURITY,
 } from './kafka.js';
 export { alertRecordFixture, contributionFixture } from './fixtures.js';
 export { seedAlerts } from './seed-alerts.js';

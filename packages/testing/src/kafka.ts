@@ -1,8 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import {
+  aclBindings,
+  applyAcls,
+  ensureTopics,
+  kafkaClientSecurity,
+  TOPICS,
+  type KafkaClientSecurity,
+  type TopicKey,
+} from '@renkei/bus';
 import { eventually } from './eventually.js';
 
 export const TEST_KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+/** The shared broker's security, as `KAFKA_SECURITY` in the tests' environment says. */
+export const TEST_KAFKA_SECURITY: 'plaintext' | 'sasl_ssl' =
+  process.env.KAFKA_SECURITY === 'sasl_ssl' ? 'sasl_ssl' : 'plaintext';
+
+/** The tests act on the shared broker as its admin (the checkout's credentials). */
+function adminSecurity(): KafkaClientSecurity | undefined {
+  return kafkaClientSecurity({ KAFKA_SECURITY: TEST_KAFKA_SECURITY }, { principal: 'admin' });
+}
 
 /** A prefix of the suite's own for topics and consumer groups on the shared broker. */
 export function randomTopicPrefix(): string {
@@ -10,11 +27,40 @@ export function randomTopicPrefix(): string {
 }
 
 export function testKafka(): Kafka {
+  const security = adminSecurity();
   return new Kafka({
     clientId: 'renkei-tests',
     brokers: TEST_KAFKA_BROKERS.split(','),
     logLevel: logLevel.NOTHING,
+    ...(security ? { ...security, connectionTimeout: 10_000 } : {}),
   });
+}
+
+const preparedPrefixes = new Map<string, Promise<void>>();
+
+/**
+ * On a secured shared broker the services may not create topics: the admin
+ * creates a suite's topics and grants each service its ACLs for the prefix,
+ * as `renkei topics` does. Once per prefix; nothing to do on a plaintext broker.
+ */
+export function prepareTestPrefix(prefix: string): Promise<void> {
+  if (TEST_KAFKA_SECURITY === 'plaintext') return Promise.resolve();
+  let prepared = preparedPrefixes.get(prefix);
+  if (!prepared) {
+    prepared = (async () => {
+      const admin = testKafka().admin();
+      await admin.connect();
+      try {
+        await ensureTopics(admin, prefix, Object.keys(TOPICS) as TopicKey[]);
+        await applyAcls(admin, aclBindings(prefix));
+      } finally {
+        await admin.disconnect();
+      }
+    })();
+    preparedPrefixes.set(prefix, prepared);
+    prepared.catch(() => preparedPrefixes.delete(prefix));
+  }
+  return prepared;
 }
 
 /** Deletes the suite's topics; other suites' topics are left alone. */

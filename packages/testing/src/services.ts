@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { REPOSITORY_ROOT } from '@renkei/runtime';
+import { prepareTestPrefix, TEST_KAFKA_BROKERS, TEST_KAFKA_SECURITY } from './kafka.js';
 
 export type ServiceName = 'ingest' | 'correlator' | 'gateway';
 
@@ -51,6 +52,15 @@ export async function spawnService(
     nodeArgs = [],
   }: { label?: string; readyTimeoutMs?: number; /** e.g. `--cpu-prof` */ nodeArgs?: string[] } = {},
 ): Promise<ServiceProcess> {
+  // On the secured shared broker each service is its own principal (its name: the
+  // default), with the ACLs of its suite's prefix, granted by the admin first.
+  const onSharedBroker = (env.KAFKA_BROKERS ?? TEST_KAFKA_BROKERS) === TEST_KAFKA_BROKERS;
+  if (onSharedBroker && TEST_KAFKA_SECURITY === 'sasl_ssl' && env.KAFKA_SASL_USERNAME === undefined) {
+    await prepareTestPrefix(env.KAFKA_TOPIC_PREFIX ?? '');
+  }
+  // A test's private broker is plaintext unless the test says otherwise (createPrivateBroker's
+  // clientEnv does): the shared broker's KAFKA_SECURITY is not its business.
+  const security = onSharedBroker ? {} : { KAFKA_SECURITY: env.KAFKA_SECURITY ?? 'plaintext' };
   mkdirSync(TEST_LOG_DIR, { recursive: true });
   const logFile = path.join(TEST_LOG_DIR, `${label}-${Date.now()}.log`);
   const logStream = createWriteStream(logFile);
@@ -69,6 +79,7 @@ export async function spawnService(
         METRICS_PORT: '0',
         LOG_LEVEL: 'info',
         ...env,
+        ...security,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -1,5 +1,13 @@
 import { auditKeyFilesIn, loadAuditSigner } from '@renkei/audit';
-import { createConsumer, createKafka, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
+import {
+  CONSUMER_GROUPS,
+  createConsumer,
+  createKafka,
+  kafkaClientSecurity,
+  PartitionLanes,
+  prepareTopics,
+  watchBroker,
+} from '@renkei/bus';
 import { lockKeys } from '@renkei/correlation';
 import {
   isDatabaseUnavailable,
@@ -73,7 +81,12 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       'postgres',
     );
     observePool(metrics, pool);
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-correlator', logger });
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'renkei-correlator',
+      logger,
+      security: kafkaClientSecurity(config, { principal: 'correlator' }),
+    });
     const topics = await prepareTopics(
       kafka,
       config.KAFKA_TOPIC_PREFIX,
@@ -156,7 +169,7 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       'retention',
     );
 
-    const groupId = `${config.KAFKA_TOPIC_PREFIX}renkei-correlator`;
+    const groupId = config.KAFKA_TOPIC_PREFIX + CONSUMER_GROUPS.correlator;
     const consumer = createConsumer(kafka, {
       groupId,
       sessionTimeout: config.CORRELATOR_SESSION_TIMEOUT_MS,

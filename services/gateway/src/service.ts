@@ -9,7 +9,15 @@ import {
   keyFilesIn,
   watchTokenVerifier,
 } from '@renkei/auth';
-import { createConsumer, createKafka, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
+import {
+  CONSUMER_GROUPS,
+  createConsumer,
+  createKafka,
+  kafkaClientSecurity,
+  PartitionLanes,
+  prepareTopics,
+  watchBroker,
+} from '@renkei/bus';
 import { createPool, openMigratedPool, serviceDatabaseUrl, watchDatabase } from '@renkei/db';
 import { feedBounds, readFeed, startFeedFollower, startFeedRelay } from '@renkei/feed';
 import { httpTimeoutsFrom, serveMetrics } from '@renkei/http';
@@ -101,7 +109,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       async () => startAuditSealer({ pool, logger, everyMs: config.GATEWAY_AUDIT_SEAL_MS }),
       (sealer) => sealer.close(),
     );
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-gateway', logger });
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'renkei-gateway',
+      logger,
+      security: kafkaClientSecurity(config, { principal: 'gateway' }),
+    });
     const topics = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, ['feed', 'alerts'], {
       replicationFactor: config.KAFKA_REPLICATION_FACTOR,
     });
@@ -205,7 +218,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       (worker) => worker.close(),
       'delivery',
     );
-    const groupId = `${config.KAFKA_TOPIC_PREFIX}renkei-gateway.${config.GATEWAY_INSTANCE_ID}`;
+    const groupId = config.KAFKA_TOPIC_PREFIX + CONSUMER_GROUPS.gatewayPrefix + config.GATEWAY_INSTANCE_ID;
     // Live fan-out: the follower starts at the feed's head and reads gaps from PostgreSQL.
     const consumer = createConsumer(kafka, { groupId, maxWaitTimeInMs: 250 });
     await consumer.connect();

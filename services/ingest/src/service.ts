@@ -5,7 +5,14 @@ import {
   hubSecretFileIn,
   watchTokenVerifier,
 } from '@renkei/auth';
-import { createKafka, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
+import {
+  CONSUMER_GROUPS,
+  createKafka,
+  kafkaClientSecurity,
+  PartitionLanes,
+  prepareTopics,
+  watchBroker,
+} from '@renkei/bus';
 import { openMigratedPool, serviceDatabaseUrl, watchDatabase } from '@renkei/db';
 import { httpTimeoutsFrom, serveMetrics } from '@renkei/http';
 import { createMetrics, observePool } from '@renkei/metrics';
@@ -75,7 +82,12 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
         }),
       (r) => r.close(),
     );
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'renkei-ingest', logger });
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'renkei-ingest',
+      logger,
+      security: kafkaClientSecurity(config, { principal: 'ingest' }),
+    });
     const topics = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, ['reports'], {
       replicationFactor: config.KAFKA_REPLICATION_FACTOR,
     });
@@ -113,7 +125,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
         startLedgerCatchUp({
           kafka,
           topic: topics.reports,
-          groupId: `${config.KAFKA_TOPIC_PREFIX}renkei-ingest-ledger`,
+          groupId: config.KAFKA_TOPIC_PREFIX + CONSUMER_GROUPS.ingestLedger,
           pool,
           unledgered,
           logger,

@@ -178,6 +178,8 @@ export class Hub {
       DATABASE_URL: options.databaseUrl,
       KAFKA_BROKERS: options.brokers,
       KAFKA_TOPIC_PREFIX: options.prefix,
+      // The run's private brokers are plaintext (lib/kafka.ts), whatever the shell exported.
+      KAFKA_SECURITY: 'plaintext',
       AUTH_JWKS_FILE: options.jwksFile,
       // The write limit protects a hub from one organisation; the fault run is that organisation.
       RATE_LIMIT_WRITES_MAX: '100000000',

@@ -59,6 +59,8 @@ export async function startPrivateKafka(count: 1 | 3, log: (message: string) => 
     KAFKA_BROKER_COUNT: String(count),
     KAFKA_HEAP_OPTS: '-Xms128m -Xmx384m',
     KAFKA_START_TIMEOUT: '180',
+    // The drills' own clients speak plaintext; an exported KAFKA_SECURITY must not half-secure a run.
+    KAFKA_SECURITY: 'plaintext',
   };
   const kafka = async (...args: string[]) => {
     const { stdout } = await run(KAFKA_SH, args, { env, timeout: 240_000 });
