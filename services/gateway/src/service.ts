@@ -86,7 +86,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     // archived exercise run's reports and alerts. A pool of one owner connection, opened
     // only when a purge is asked for (pg connects lazily).
     const ownerPool = await resources.use(
-      async () => createPool(config.DATABASE_URL, { max: 1, logger, applicationName: 'renkei-gateway-exercise-purge' }),
+      async () =>
+        createPool(config.DATABASE_URL, { max: 1, logger, applicationName: 'renkei-gateway-exercise-purge' }),
       (p) => p.end(),
     );
     const tokens = await resources.use(
