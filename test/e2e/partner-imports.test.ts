@@ -125,6 +125,17 @@ describe('partner imports', () => {
       (alert) => alert.kind === 'shared-indicator' && alert.indicators.some((i) => i.value === value),
     );
   };
+  /**
+   * The alerts carrying a value once `count` of them are listed: an alert is
+   * stored with its report, but listed once the feed relay has sequenced it,
+   * a moment later (longer on a loaded machine).
+   */
+  const listedAlertsCarrying = (value: string, count: number) =>
+    eventually(async () => {
+      const alerts = await alertsCarrying(value);
+      expect(alerts).toHaveLength(count);
+      return alerts;
+    });
   const mispEvent = (uuid: string, timestamp: number, attributes: { uuid: string; value: string }[]) => ({
     Event: {
       uuid,
@@ -257,7 +268,7 @@ describe('partner imports', () => {
       return ((await response.json()) as { id: string }).id;
     };
     await processed(await bankReport(kept.value), tokens.bank);
-    const before = await alertsCarrying(kept.value);
+    const before = await listedAlertsCarrying(kept.value, 1);
     expect(before).toHaveLength(1);
     expect(before[0]!.reportIds).toHaveLength(2);
     const versionBefore = before[0]!.version;
@@ -289,7 +300,7 @@ describe('partner imports', () => {
     // The added one does, with the new version.
     await processed(await bankReport(removed.value, tokens.water), tokens.water);
     await processed(await bankReport(added.value, tokens.water), tokens.water);
-    const addedAlerts = await alertsCarrying(added.value);
+    const addedAlerts = await listedAlertsCarrying(added.value, 1);
     expect(addedAlerts).toHaveLength(1);
     expect(addedAlerts[0]!.reportIds).toContain(v2Id);
     expect(await alertsCarrying(removed.value)).toHaveLength(0);
@@ -304,7 +315,7 @@ describe('partner imports', () => {
     const staleId = stale.reports[0]!.id!;
     await processed(staleId, tokens.agency);
     await processed(await bankReport(removed.value), tokens.bank);
-    const removedAlerts = await alertsCarrying(removed.value);
+    const removedAlerts = await listedAlertsCarrying(removed.value, 1);
     expect(removedAlerts).toHaveLength(1);
     expect(removedAlerts[0]!.organisationCount).toBe(2);
     expect(removedAlerts[0]!.reportIds).not.toContain(v1Id);
