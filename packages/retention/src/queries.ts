@@ -90,26 +90,48 @@ export async function purgeFeedBatch(db: PoolClient, bound: string, limit: numbe
   };
 }
 
+/** A page of expired rows by their keyset: what every finder below shares. */
+type ExpiredPage = { ids: string[]; after?: { at: string; id: string } };
+
+async function findExpiredPage(
+  db: Queryable,
+  // Constants of this module only: a table, its alias, its time column and the expiry condition.
+  from: { table: string; time: string; expired: string },
+  exercise: boolean,
+  cutoff: Date,
+  limit: number,
+  after: { at: string; id: string } | undefined,
+): Promise<ExpiredPage> {
+  const { rows } = await db.query<{ id: string; at: string }>(
+    `SELECT ${from.time} AS at, id FROM ${from.table}
+      WHERE ${from.expired}
+        AND ($4::timestamptz IS NULL OR (${from.time}, id) > ($4::timestamptz, $5::uuid))
+      ORDER BY ${from.time}, id LIMIT $3`,
+    [exercise, cutoff, limit, after?.at ?? null, after?.id ?? null],
+  );
+  const last = rows.at(-1);
+  return { ids: rows.map((row) => row.id), ...(last ? { after: { at: last.at, id: last.id } } : {}) };
+}
+
 /**
  * The alerts of one batch, oldest first, after the key of the previous one:
  * open alerts are passed over, not read again by every batch.
  */
-export async function findExpiredAlerts(
+export function findExpiredAlerts(
   db: Queryable,
   exercise: boolean,
   cutoff: Date,
   limit: number,
   after: { at: string; id: string } | undefined,
-): Promise<{ ids: string[]; after?: { at: string; id: string } }> {
-  const { rows } = await db.query<{ id: string; updated_at: string }>(
-    `SELECT a.id, a.updated_at FROM alerts a
-      WHERE ${ALERT_EXPIRED}
-        AND ($4::timestamptz IS NULL OR (a.updated_at, a.id) > ($4::timestamptz, $5::uuid))
-      ORDER BY a.updated_at, a.id LIMIT $3`,
-    [exercise, cutoff, limit, after?.at ?? null, after?.id ?? null],
+): Promise<ExpiredPage> {
+  return findExpiredPage(
+    db,
+    { table: 'alerts a', time: 'a.updated_at', expired: ALERT_EXPIRED },
+    exercise,
+    cutoff,
+    limit,
+    after,
   );
-  const last = rows.at(-1);
-  return { ids: rows.map((row) => row.id), ...(last ? { after: { at: last.updated_at, id: last.id } } : {}) };
 }
 
 /**
@@ -158,25 +180,21 @@ export async function purgeAlerts(
  * The reports of one batch, oldest first, after the key of the previous one:
  * reports an alert holds are passed over, not read again by every batch.
  */
-export async function findExpiredReports(
+export function findExpiredReports(
   db: Queryable,
   exercise: boolean,
   cutoff: Date,
   limit: number,
   after: { at: string; id: string } | undefined,
-): Promise<{ ids: string[]; after?: { at: string; id: string } }> {
-  const { rows } = await db.query<{ id: string; received_at: string }>(
-    `SELECT r.id, r.received_at FROM reports r
-      WHERE ${REPORT_EXPIRED}
-        AND ($4::timestamptz IS NULL OR (r.received_at, r.id) > ($4::timestamptz, $5::uuid))
-      ORDER BY r.received_at, r.id LIMIT $3`,
-    [exercise, cutoff, limit, after?.at ?? null, after?.id ?? null],
+): Promise<ExpiredPage> {
+  return findExpiredPage(
+    db,
+    { table: 'reports r', time: 'r.received_at', expired: REPORT_EXPIRED },
+    exercise,
+    cutoff,
+    limit,
+    after,
   );
-  const last = rows.at(-1);
-  return {
-    ids: rows.map((row) => row.id),
-    ...(last ? { after: { at: last.received_at, id: last.id } } : {}),
-  };
 }
 
 /**
