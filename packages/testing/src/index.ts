@@ -9,7 +9,7 @@ export { createPrivateBroker, freePort, type PrivateBroker } from './broker.js';
 export { recordLifecycle } from './lifecycle.js';
 export { documentedRoutes } from './openapi.js';
 export { controllable, type ControllableProducer, type ProducerFault } from './producer.js';
-export { createTestKeys, type TestKeys } from './keys.js';
+export { createTestKeys, testTokenVerifier, type TestKeys } from './keys.js';
 export {
   spawnService,
   spawnServices,
@@ -40,3 +40,14 @@ export {
   type TestCertificate,
   type WebhookReceiver,
 } from './webhook-receiver.js';
+export {
+  callJson,
+  mintActorTokens,
+  startTestHub,
+  submitTestReport,
+  type JsonAnswer,
+  type TestActors,
+  type TestHub,
+  type TestHubOptions,
+} from './hub.js';
+export { drillScenario, type DrillWindows } from './exercise-scenario.js';

@@ -1,0 +1,192 @@
+import type { Role } from '@renkei/schema';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { deleteTopicsWithPrefix, randomTopicPrefix } from './kafka.js';
+import { createTestKeys, type TestKeys } from './keys.js';
+import { registerOrganisations, type TestOrganisation } from './organisations.js';
+import { spawnServices, waitUntilReady, type ServiceProcess } from './services.js';
+
+/** Who a suite acts as: a name per member, with the organisation and roles its token carries. */
+export type TestActors<A extends string = string> = Record<
+  A,
+  { organisation: TestOrganisation; roles: Role[] }
+>;
+
+/**
+ * One token per actor, with the subject `<name>-user`, so audit entries and
+ * triage history name the actor the test used.
+ */
+export async function mintActorTokens<A extends string>(
+  keys: TestKeys,
+  actors: TestActors<A>,
+): Promise<Record<A, string>> {
+  const tokens = {} as Record<A, string>;
+  for (const [name, { organisation, roles }] of Object.entries(actors) as [A, TestActors<A>[A]][]) {
+    tokens[name] = await keys.token({
+      org: organisation.id,
+      sector: organisation.sector,
+      roles,
+      sub: `${name}-user`,
+    });
+  }
+  return tokens;
+}
+
+export interface TestHubOptions<A extends string> {
+  /** Registered (enabled) before any service starts. */
+  organisations: readonly TestOrganisation[];
+  actors: TestActors<A>;
+  /** Added to every service's environment. */
+  env?: Record<string, string>;
+  /** Added to the gateway's environment only. */
+  gatewayEnv?: Record<string, string>;
+  /**
+   * Start the gateway once ingest answers, told where it is
+   * (`GATEWAY_INGEST_URL`): what exercises (report injects) and TAXII adds
+   * need. Otherwise the three start at once.
+   */
+  gatewayAfterIngest?: boolean;
+}
+
+export interface TestHub<A extends string> {
+  database: TestDatabase;
+  keys: TestKeys;
+  /** The topic prefix of this hub's topics. */
+  prefix: string;
+  /** The environment every service got (database, topics, keys, and `env`). */
+  env: Record<string, string>;
+  ingestUrl: string;
+  /** The first gateway's URL; {@link spawnGateway} starts more. */
+  gatewayUrl: string;
+  /** Every service started, gateways added by {@link spawnGateway} too: {@link close} stops them all. */
+  services: ServiceProcess[];
+  tokens: Record<A, string>;
+  /** One more gateway on this hub, ready, with the same environment as the first. */
+  spawnGateway(label?: string): Promise<ServiceProcess>;
+  /** Stops every service (resolving to their exit codes), drops the database, keys and topics. */
+  close(): Promise<(number | null)[]>;
+}
+
+/**
+ * A whole hub of real processes for an end-to-end suite: a database and a key
+ * set of its own, the organisations registered, topics under a random
+ * prefix, a correlator, an ingest and a gateway, and a token per actor.
+ */
+export async function startTestHub<A extends string>(options: TestHubOptions<A>): Promise<TestHub<A>> {
+  const [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
+  await registerOrganisations(database, options.organisations);
+  const prefix = randomTopicPrefix();
+  const env = {
+    DATABASE_URL: database.url,
+    KAFKA_TOPIC_PREFIX: prefix,
+    AUTH_JWKS_FILE: keys.jwksFile,
+    ...options.env,
+  };
+  const services: ServiceProcess[] = [];
+  let gatewayEnv: Record<string, string> = { ...env, ...options.gatewayEnv };
+  const spawnGateway = async (label?: string) => {
+    const [gateway] = await spawnServices([
+      { name: 'gateway', env: gatewayEnv, ...(label ? { label } : {}) },
+    ]);
+    services.push(gateway!);
+    await waitUntilReady(gateway!.url!);
+    return gateway!;
+  };
+  const close = async () => {
+    const codes = await Promise.all(services.map((service) => service.stop()));
+    await database.drop();
+    await keys.remove();
+    await deleteTopicsWithPrefix(prefix);
+    return codes;
+  };
+
+  try {
+    let ingestUrl: string;
+    let gatewayUrl: string;
+    if (options.gatewayAfterIngest) {
+      const started = await spawnServices([
+        { name: 'correlator', env },
+        { name: 'ingest', env },
+      ]);
+      services.push(...started);
+      ingestUrl = started[1]!.url!;
+      await waitUntilReady(ingestUrl);
+      gatewayEnv = { GATEWAY_INGEST_URL: ingestUrl, ...gatewayEnv };
+      gatewayUrl = (await spawnGateway()).url!;
+    } else {
+      const started = await spawnServices([
+        { name: 'correlator', env },
+        { name: 'ingest', env },
+        { name: 'gateway', env: gatewayEnv },
+      ]);
+      services.push(...started);
+      ingestUrl = started[1]!.url!;
+      gatewayUrl = started[2]!.url!;
+      await Promise.all([waitUntilReady(ingestUrl), waitUntilReady(gatewayUrl)]);
+    }
+    const tokens = await mintActorTokens(keys, options.actors);
+    return { database, keys, prefix, env, ingestUrl, gatewayUrl, services, tokens, spawnGateway, close };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+export interface JsonAnswer<T> {
+  status: number;
+  /** The `content-type` header ('' when none). */
+  type: string;
+  text: string;
+  /** The body parsed when it is a JSON object, else null. */
+  body: T;
+}
+
+/** One HTTP request with a bearer token and an optional JSON body; the answer read whole. */
+export async function callJson<T = Record<string, unknown>>(
+  url: string,
+  {
+    method = 'GET',
+    token,
+    body,
+    accept,
+  }: { method?: string; token?: string; body?: unknown; accept?: string } = {},
+): Promise<JsonAnswer<T>> {
+  const response = await fetch(url, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(accept ? { accept } : {}),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    type: response.headers.get('content-type') ?? '',
+    text,
+    body: (text.startsWith('{') ? JSON.parse(text) : null) as T,
+  };
+}
+
+/**
+ * Submits a report to ingest: a GREEN, medium phishing report detected now,
+ * unless `report` says otherwise. Resolves to ingest's answer; the caller
+ * asserts the status it expects.
+ */
+export async function submitTestReport(
+  ingestUrl: string,
+  token: string,
+  report: Record<string, unknown>,
+): Promise<JsonAnswer<{ id: string; status: string }>> {
+  return callJson(`${ingestUrl}/v1/reports`, {
+    method: 'POST',
+    token,
+    body: {
+      category: 'phishing',
+      severity: 'medium',
+      tlp: 'GREEN',
+      detectedAt: new Date().toISOString(),
+      ...report,
+    },
+  });
+}
