@@ -40,6 +40,7 @@ describe('exercises end to end', () => {
       organisations: [gsoc, mlitCsirt, financeCeptar, acmeBank, waterCeptar],
       actors: ACTORS,
       gatewayEnv: { GATEWAY_EXERCISE_TICK_MS: '100' },
+      gatewayLabel: 'gateway-1',
       gatewayAfterIngest: true,
     });
     gateway = hub.services.at(-1)!;

@@ -39,6 +39,8 @@ export interface TestHubOptions<A extends string> {
   env?: Record<string, string>;
   /** Added to the gateway's environment only. */
   gatewayEnv?: Record<string, string>;
+  /** The first gateway's label in the test logs. */
+  gatewayLabel?: string;
   /**
    * Start the gateway once ingest answers, told where it is
    * (`GATEWAY_INGEST_URL`): what exercises (report injects) and TAXII adds
@@ -60,8 +62,12 @@ export interface TestHub<A extends string> {
   /** Every service started, gateways added by {@link spawnGateway} too: {@link close} stops them all. */
   services: ServiceProcess[];
   tokens: Record<A, string>;
-  /** One more gateway on this hub, ready, with the same environment as the first. */
-  spawnGateway(label?: string): Promise<ServiceProcess>;
+  /**
+   * One more gateway on this hub, ready: the hub's environment (and ingest's
+   * URL when the first gateway had it) with `gatewayEnv`, or with `env` in
+   * its place when given.
+   */
+  spawnGateway(label?: string, env?: Record<string, string>): Promise<ServiceProcess>;
   /** Stops every service (resolving to their exit codes), drops the database, keys and topics. */
   close(): Promise<(number | null)[]>;
 }
@@ -82,8 +88,9 @@ export async function startTestHub<A extends string>(options: TestHubOptions<A>)
     ...options.env,
   };
   const services: ServiceProcess[] = [];
-  let gatewayEnv: Record<string, string> = { ...env, ...options.gatewayEnv };
-  const spawnGateway = async (label?: string) => {
+  let ingestEnv: Record<string, string> = {};
+  const spawnGateway = async (label?: string, own?: Record<string, string>) => {
+    const gatewayEnv = { ...env, ...ingestEnv, ...(own ?? options.gatewayEnv) };
     const [gateway] = await spawnServices([
       { name: 'gateway', env: gatewayEnv, ...(label ? { label } : {}) },
     ]);
@@ -110,13 +117,17 @@ export async function startTestHub<A extends string>(options: TestHubOptions<A>)
       services.push(...started);
       ingestUrl = started[1]!.url!;
       await waitUntilReady(ingestUrl);
-      gatewayEnv = { GATEWAY_INGEST_URL: ingestUrl, ...gatewayEnv };
-      gatewayUrl = (await spawnGateway()).url!;
+      ingestEnv = { GATEWAY_INGEST_URL: ingestUrl };
+      gatewayUrl = (await spawnGateway(options.gatewayLabel)).url!;
     } else {
       const started = await spawnServices([
         { name: 'correlator', env },
         { name: 'ingest', env },
-        { name: 'gateway', env: gatewayEnv },
+        {
+          name: 'gateway',
+          env: { ...env, ...options.gatewayEnv },
+          ...(options.gatewayLabel ? { label: options.gatewayLabel } : {}),
+        },
       ]);
       services.push(...started);
       ingestUrl = started[1]!.url!;
