@@ -29,7 +29,7 @@ export {
   TEST_KAFKA_BROKERS,
   TEST_KAFKA_SECURITY,
 } from './kafka.js';
-export { alertRecordFixture, contributionFixture } from './fixtures.js';
+export { alertRecordFixture, contributionFixture, reportEnvelopeFixture } from './fixtures.js';
 export { seedAlerts } from './seed-alerts.js';
 export { buildConsoleIfMissing, CONSOLE_DIR } from './console.js';
 export { registerOrganisations, TEST_ORGANISATIONS, type TestOrganisation } from './organisations.js';
