@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '@renkei/cli';
 import { REPOSITORY_ROOT } from '@renkei/runtime';
 import {
   myReportPageSchema,
@@ -235,9 +237,18 @@ describe('partner feeds (pull)', () => {
       'Partner C2 two',
     ]);
 
-    // A poll with nothing new, then a restart of the poller: the checkpoint is in PostgreSQL.
-    const idle = await sync(added.id);
+    // A poll with nothing new (asked for with the CLI, which waits for it), then a restart of
+    // the poller: the checkpoint is in PostgreSQL.
+    const cliEnv = { RENKEI_GATEWAY_URL: a.gatewayUrl, RENKEI_TOKEN: tokens.admin };
+    expect(await runCommand(['feed', 'sync', added.id], cliEnv)).toMatch(
+      new RegExp(`^polled feed ${added.id}: ${second.status.itemsRead} items read and 2 reports accepted`),
+    );
+    const idle = await feed(added.id);
     expect(idle.status).toMatchObject({ reportsAccepted: 2, itemsRead: second.status.itemsRead });
+    const listedByCli = await runCommand(['feed', 'list'], cliEnv);
+    expect(listedByCli).toContain(`${added.id}\ttaxii\t${PARTNER_HUB.id}\tAMBER`);
+    expect(listedByCli).toContain('credentials bearer set');
+    expect(listedByCli).not.toContain(tokens.bReader);
     await a.restartIngest();
     const afterRestart = await sync(added.id);
     expect(afterRestart.status).toMatchObject({
@@ -294,14 +305,36 @@ describe('partner feeds (pull)', () => {
   });
 
   it('pulls a MISP feed directory, declares the default TLP for untagged events, and backs off on errors', async () => {
-    const added = await addFeed({
-      kind: 'misp',
-      name: 'Partner MISP feed',
-      url: `${misp.url}/feed/`,
-      organisationId: PARTNER_MISP.id,
-      defaultTlp: 'GREEN',
-      credentials: { kind: 'basic', username: 'hub-a', password: 'misp-feed-password' },
-    });
+    // Added with the CLI, its password from a file (never on the command line).
+    const directory = await mkdtemp(path.join(tmpdir(), 'renkei-feed-'));
+    const credentialsFile = path.join(directory, 'credentials.json');
+    await writeFile(
+      credentialsFile,
+      JSON.stringify({ kind: 'basic', username: 'hub-a', password: 'misp-feed-password' }),
+    );
+    const cliEnv = { RENKEI_GATEWAY_URL: a.gatewayUrl, RENKEI_TOKEN: tokens.admin };
+    const output = await runCommand(
+      [
+        'feed',
+        'add',
+        'misp',
+        '--name',
+        'Partner MISP feed',
+        '--url',
+        `${misp.url}/feed/`,
+        '--org',
+        PARTNER_MISP.id,
+        '--tlp',
+        'GREEN',
+        '--credentials-file',
+        credentialsFile,
+      ],
+      cliEnv,
+    );
+    await rm(directory, { recursive: true });
+    const added = {
+      id: /^added feed ([0-9a-f-]{36}) \(misp, for partner-misp, GREEN unless marked\)/.exec(output)![1]!,
+    };
     const polled = await eventually(
       async () => {
         const current = await feed(added.id);
@@ -340,7 +373,7 @@ describe('partner feeds (pull)', () => {
     await reportsOf(tokens.partnerMisp, 2);
 
     // Removed: gone from the list, its reports stay.
-    expect((await call(a.gatewayUrl, 'DELETE', `/v1/feeds/${added.id}`, tokens.admin)).status).toBe(204);
+    expect(await runCommand(['feed', 'remove', added.id], cliEnv)).toBe(`removed feed ${added.id}`);
     expect((await listFeeds()).map((f) => f.id)).not.toContain(added.id);
     await reportsOf(tokens.partnerMisp, 2);
   });
