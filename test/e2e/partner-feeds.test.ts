@@ -16,9 +16,9 @@ import {
 import {
   eventually,
   registerOrganisations,
-  startTestHub,
+  startHubProcesses,
   TEST_ORGANISATIONS,
-  type TestHub,
+  type HubProcesses,
   type TestOrganisation,
 } from '@renkei/testing';
 
@@ -36,8 +36,8 @@ const PARTNER_MISP: TestOrganisation = { id: 'partner-misp', sector: 'finance', 
  * schedule, with checkpoints in PostgreSQL, through the same import as a push.
  */
 describe('partner feeds (pull)', () => {
-  let a: TestHub;
-  let b: TestHub;
+  let a: HubProcesses;
+  let b: HubProcesses;
   let misp: { server: Server; url: string; failing: boolean; requests: string[] };
   const tokens = {} as Record<
     'admin' | 'analyst' | 'partner' | 'partnerMisp' | 'bReporter' | 'bReader',
@@ -47,11 +47,11 @@ describe('partner feeds (pull)', () => {
   beforeAll(async () => {
     // Polls are found within half a second, and a failed one retried after a second.
     [a, b] = await Promise.all([
-      startTestHub({
+      startHubProcesses({
         label: 'feeds-a',
         ingestEnv: { PARTNER_FEED_CHECK_MS: '500', PARTNER_FEED_RETRY_BASE_MS: '1000' },
       }),
-      startTestHub({ label: 'feeds-b' }),
+      startHubProcesses({ label: 'feeds-b' }),
     ]);
     const { gsoc, mlitCsirt, waterCeptar } = TEST_ORGANISATIONS;
     await registerOrganisations(a.database, [gsoc, PARTNER_HUB, PARTNER_MISP]);

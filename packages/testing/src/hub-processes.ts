@@ -4,7 +4,7 @@ import { createTestKeys, type TestKeys } from './keys.js';
 import { spawnService, spawnServices, waitUntilReady, type ServiceProcess } from './services.js';
 
 /** A whole hub of its own: database, signing keys, topic prefix, and its three services. */
-export interface TestHub {
+export interface HubProcesses {
   label: string;
   database: TestDatabase;
   keys: TestKeys;
@@ -20,7 +20,7 @@ export interface TestHub {
   stop(): Promise<(number | null)[]>;
 }
 
-export interface TestHubOptions {
+export interface HubProcessesOptions {
   /** Names the services' log files (`<label>-ingest-…`). */
   label: string;
   /** Settings for every service of the hub. */
@@ -31,12 +31,12 @@ export interface TestHubOptions {
 }
 
 /**
- * Starts a hub for a test that needs two (a partner hub beside the one under
- * test): the correlator and ingest together, then the gateway (it needs
+ * Starts a hub whose ingest a test restarts, for a test that needs two (a
+ * partner hub beside the one under test): the correlator and ingest together, then the gateway (it needs
  * ingest's URL for TAXII adds), with `TAXII_CACHE_MS=0` so a TAXII read
  * shows what was just stored.
  */
-export async function startTestHub(options: TestHubOptions): Promise<TestHub> {
+export async function startHubProcesses(options: HubProcessesOptions): Promise<HubProcesses> {
   const [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
   const prefix = randomTopicPrefix();
   const env = {
@@ -75,7 +75,7 @@ export async function startTestHub(options: TestHubOptions): Promise<TestHub> {
     throw error;
   }
   await Promise.all([ingest.url!, gateway.url!].map((url) => waitUntilReady(url)));
-  const hub: TestHub = {
+  const hub: HubProcesses = {
     label: options.label,
     database,
     keys,
