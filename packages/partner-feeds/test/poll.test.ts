@@ -227,39 +227,26 @@ describe('a MISP feed poll', () => {
     expect(result.error).toBeUndefined();
   });
 
-  it('keeps what was imported before an event failed, and reports the failure', async () => {
+  /** A manifest of two events of which only the first can be fetched. */
+  const pollFirstOfTwo = (maxEvents: number) => {
     const { getJson } = partner({
       [`${feed}/manifest.json`]: {
         body: { [uuid(1)]: { timestamp: '100' }, [uuid(2)]: { timestamp: '200' } },
       },
       [`${feed}/${uuid(1)}.json`]: { body: { Event: {} } },
     });
-    const result = await pollMisp({
-      feedUrl: feed,
-      checkpoint: {},
-      getJson,
-      importEvent: importer().run,
-      maxEvents: 10,
-    });
+    return pollMisp({ feedUrl: feed, checkpoint: {}, getJson, importEvent: importer().run, maxEvents });
+  };
+
+  it('keeps what was imported before an event failed, and reports the failure', async () => {
+    const result = await pollFirstOfTwo(10);
     expect(result.checkpoint).toEqual({ events: { [uuid(1)]: 100 } });
     expect(result.reportsAccepted).toBe(1);
     expect(String(result.error)).toContain(`${uuid(2)}.json: the server answered 404`);
   });
 
   it('stops at its bound and says there is more', async () => {
-    const { getJson } = partner({
-      [`${feed}/manifest.json`]: {
-        body: { [uuid(1)]: { timestamp: '100' }, [uuid(2)]: { timestamp: '200' } },
-      },
-      [`${feed}/${uuid(1)}.json`]: { body: { Event: {} } },
-    });
-    const result = await pollMisp({
-      feedUrl: feed,
-      checkpoint: {},
-      getJson,
-      importEvent: importer().run,
-      maxEvents: 1,
-    });
+    const result = await pollFirstOfTwo(1);
     expect(result).toMatchObject({ more: true, itemsRead: 1, checkpoint: { events: { [uuid(1)]: 100 } } });
   });
 

@@ -23,6 +23,15 @@ import {
 
 const idParams = z.object({ id: z.uuid() });
 
+/** What a route on one feed may answer besides its success. */
+const oneFeedErrors = errorReplies(
+  'RENKEI_INVALID_REQUEST',
+  'RENKEI_FORBIDDEN',
+  'RENKEI_NOT_FOUND',
+  'RENKEI_RATE_LIMITED',
+  'RENKEI_UNAVAILABLE',
+);
+
 export interface FeedRouteDeps {
   pool: Pool;
   registry: Pick<OrganisationRegistry, 'get'>;
@@ -134,13 +143,7 @@ export function feedRoutes(app: HttpServer, deps: FeedRouteDeps): void {
         params: idParams,
         response: {
           204: z.null(),
-          ...errorReplies(
-            'RENKEI_INVALID_REQUEST',
-            'RENKEI_FORBIDDEN',
-            'RENKEI_NOT_FOUND',
-            'RENKEI_RATE_LIMITED',
-            'RENKEI_UNAVAILABLE',
-          ),
+          ...oneFeedErrors,
         },
       },
     },
@@ -178,13 +181,7 @@ export function feedRoutes(app: HttpServer, deps: FeedRouteDeps): void {
         params: idParams,
         response: {
           202: partnerFeedSyncAnswerSchema,
-          ...errorReplies(
-            'RENKEI_INVALID_REQUEST',
-            'RENKEI_FORBIDDEN',
-            'RENKEI_NOT_FOUND',
-            'RENKEI_RATE_LIMITED',
-            'RENKEI_UNAVAILABLE',
-          ),
+          ...oneFeedErrors,
         },
       },
     },
