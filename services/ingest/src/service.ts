@@ -16,6 +16,7 @@ import {
 import { openMigratedPool, serviceDatabaseUrl, watchDatabase } from '@renkei/db';
 import { httpTimeoutsFrom, serveMetrics } from '@renkei/http';
 import { createMetrics, observePool } from '@renkei/metrics';
+import { CREDENTIALS_KEY_PURPOSE } from '@renkei/partner-feeds';
 import { startRegistryCache } from '@renkei/registry';
 import {
   ReleaseStack,
@@ -30,7 +31,6 @@ import {
 import { buildIngestApp } from './app.js';
 import { startLedgerCatchUp } from './ledger-catch-up.js';
 import { startPartnerFeedPoller } from './partner-feeds.js';
-import { CREDENTIALS_KEY_PURPOSE } from '@renkei/partner-feeds';
 import { UnledgeredReports } from './unledgered.js';
 import type { IngestConfig } from './config.js';
 import { metricsPortFor } from '@renkei/schema';
