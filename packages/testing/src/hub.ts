@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from './database.js';
 import { deleteTopicsWithPrefix, randomTopicPrefix } from './kafka.js';
 import { createTestKeys, type TestKeys } from './keys.js';
 import { registerOrganisations, type TestOrganisation } from './organisations.js';
-import { spawnServices, waitUntilReady, type ServiceProcess } from './services.js';
+import { spawnService, spawnServices, waitUntilReady, type ServiceProcess } from './services.js';
 
 /** Who a suite acts as: a name per member, with the organisation and roles its token carries. */
 export type TestActors<A extends string = string> = Record<
@@ -37,8 +37,12 @@ export interface TestHubOptions<A extends string> {
   actors: TestActors<A>;
   /** Added to every service's environment. */
   env?: Record<string, string>;
+  /** Added to ingest's environment only. */
+  ingestEnv?: Record<string, string>;
   /** Added to the gateway's environment only. */
   gatewayEnv?: Record<string, string>;
+  /** Names the services' log files (`<label>-ingest`, …), for a suite that runs two hubs. */
+  label?: string;
   /** The first gateway's label in the test logs. */
   gatewayLabel?: string;
   /**
@@ -59,6 +63,8 @@ export interface TestHub<A extends string> {
   ingestUrl: string;
   /** The first gateway's URL; {@link spawnGateway} starts more. */
   gatewayUrl: string;
+  /** The ingest process running now ({@link restartIngest} replaces it). */
+  readonly ingest: ServiceProcess;
   /** Every service started, gateways added by {@link spawnGateway} too: {@link close} stops them all. */
   services: ServiceProcess[];
   tokens: Record<A, string>;
@@ -68,6 +74,11 @@ export interface TestHub<A extends string> {
    * its place when given.
    */
   spawnGateway(label?: string, env?: Record<string, string>): Promise<ServiceProcess>;
+  /**
+   * Stops ingest gracefully and starts it again on the same port (a gateway
+   * forwards to it) with the same settings and `extra`; resolves once it is ready.
+   */
+  restartIngest(extra?: Record<string, string>): Promise<ServiceProcess>;
   /** Stops every service (resolving to their exit codes), drops the database, keys and topics. */
   close(): Promise<(number | null)[]>;
 }
@@ -88,11 +99,14 @@ export async function startTestHub<A extends string>(options: TestHubOptions<A>)
     ...options.env,
   };
   const services: ServiceProcess[] = [];
-  let ingestEnv: Record<string, string> = {};
+  const labelled = (service: string, label = options.label ? `${options.label}-${service}` : undefined) =>
+    label ? { label } : {};
+  const ingestSettings = { ...env, ...options.ingestEnv };
+  let forwarding: Record<string, string> = {};
   const spawnGateway = async (label?: string, own?: Record<string, string>) => {
-    const gatewayEnv = { ...env, ...ingestEnv, ...(own ?? options.gatewayEnv) };
+    const gatewayEnv = { ...env, ...forwarding, ...(own ?? options.gatewayEnv) };
     const [gateway] = await spawnServices([
-      { name: 'gateway', env: gatewayEnv, ...(label ? { label } : {}) },
+      { name: 'gateway', env: gatewayEnv, ...labelled('gateway', label) },
     ]);
     services.push(gateway!);
     await waitUntilReady(gateway!.url!);
@@ -107,35 +121,60 @@ export async function startTestHub<A extends string>(options: TestHubOptions<A>)
   };
 
   try {
-    let ingestUrl: string;
+    // The gateway starts beside the others unless it must know where ingest listens.
+    const started = await spawnServices([
+      { name: 'correlator', env, ...labelled('correlator') },
+      { name: 'ingest', env: ingestSettings, ...labelled('ingest') },
+      ...(options.gatewayAfterIngest
+        ? []
+        : [
+            {
+              name: 'gateway' as const,
+              env: { ...env, ...options.gatewayEnv },
+              ...labelled('gateway', options.gatewayLabel),
+            },
+          ]),
+    ]);
+    services.push(...started);
+    const ingest = started[1]!;
+    const ingestUrl = ingest.url!;
     let gatewayUrl: string;
     if (options.gatewayAfterIngest) {
-      const started = await spawnServices([
-        { name: 'correlator', env },
-        { name: 'ingest', env },
-      ]);
-      services.push(...started);
-      ingestUrl = started[1]!.url!;
       await waitUntilReady(ingestUrl);
-      ingestEnv = { GATEWAY_INGEST_URL: ingestUrl };
+      forwarding = { GATEWAY_INGEST_URL: ingestUrl };
       gatewayUrl = (await spawnGateway(options.gatewayLabel)).url!;
     } else {
-      const started = await spawnServices([
-        { name: 'correlator', env },
-        { name: 'ingest', env },
-        {
-          name: 'gateway',
-          env: { ...env, ...options.gatewayEnv },
-          ...(options.gatewayLabel ? { label: options.gatewayLabel } : {}),
-        },
-      ]);
-      services.push(...started);
-      ingestUrl = started[1]!.url!;
       gatewayUrl = started[2]!.url!;
       await Promise.all([waitUntilReady(ingestUrl), waitUntilReady(gatewayUrl)]);
     }
     const tokens = await mintActorTokens(keys, options.actors);
-    return { database, keys, prefix, env, ingestUrl, gatewayUrl, services, tokens, spawnGateway, close };
+    const hub: TestHub<A> = {
+      database,
+      keys,
+      prefix,
+      env,
+      ingestUrl,
+      gatewayUrl,
+      services,
+      tokens,
+      ingest,
+      spawnGateway,
+      async restartIngest(extra = {}) {
+        const index = services.indexOf(hub.ingest);
+        await hub.ingest.stop();
+        const restarted = await spawnService(
+          'ingest',
+          { ...ingestSettings, INGEST_PORT: new URL(ingestUrl).port, ...extra },
+          labelled('ingest'),
+        );
+        services[index] = restarted;
+        (hub as { ingest: ServiceProcess }).ingest = restarted;
+        await waitUntilReady(restarted.url!);
+        return restarted;
+      },
+      close,
+    };
+    return hub;
   } catch (error) {
     await close().catch(() => undefined);
     throw error;
