@@ -23,6 +23,11 @@ export default defineConfig({
           ],
           exclude: [...configDefaults.exclude, 'packages/*/test/integration/**'],
           environment: 'node',
+          // The files of a worker share one module graph instead of importing it anew
+          // each: importing took 54 s of a 134 s unit run (2,133 tests, 100 files), and
+          // without it the run takes 56 s with a third of the CPU. Unit tests keep no
+          // state between files (they pass in any order: --sequence.shuffle).
+          isolate: false,
         },
       },
       {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { chromium, type Page } from 'playwright-core';
-import { buildConsoleIfMissing, seedAlerts, TEST_KAFKA_BROKERS } from '@renkei/testing';
+import { buildConsoleIfMissing, freePort, seedAlerts, TEST_KAFKA_BROKERS } from '@renkei/testing';
 import { round } from './lib/stats.js';
 import type { BenchContext, Scenario } from './lib/scenario.js';
 
@@ -150,25 +150,33 @@ async function startServices(context: BenchContext, databaseUrl: string) {
     AUTH_JWKS_FILE: context.jwksFile,
     RATE_LIMIT_WRITES_MAX: '100000000',
   };
-  const correlator = context.startProcess({
-    label: 'console-correlator',
-    script: 'services/correlator/src/main.ts',
-    portVariable: 'CORRELATOR_PORT',
-    env: common,
-  });
-  const ingest = await context.startProcess({
-    label: 'console-ingest',
-    script: 'services/ingest/src/main.ts',
-    portVariable: 'INGEST_PORT',
-    env: common,
-  });
-  const gateway = await context.startProcess({
-    label: 'console-gateway',
-    script: 'services/gateway/src/main.ts',
-    portVariable: 'GATEWAY_PORT',
-    env: { ...common, GATEWAY_INGEST_URL: ingest.url, GATEWAY_FEED_POLL_MS: '200' },
-  });
-  await correlator;
+  // All three at once: the gateway is told where ingest will listen, so it need not wait for it.
+  const ingestPort = await freePort();
+  const [, ingest, gateway] = await Promise.all([
+    context.startProcess({
+      label: 'console-correlator',
+      script: 'services/correlator/src/main.ts',
+      portVariable: 'CORRELATOR_PORT',
+      env: common,
+    }),
+    context.startProcess({
+      label: 'console-ingest',
+      script: 'services/ingest/src/main.ts',
+      portVariable: 'INGEST_PORT',
+      port: ingestPort,
+      env: common,
+    }),
+    context.startProcess({
+      label: 'console-gateway',
+      script: 'services/gateway/src/main.ts',
+      portVariable: 'GATEWAY_PORT',
+      env: {
+        ...common,
+        GATEWAY_INGEST_URL: `http://127.0.0.1:${ingestPort}`,
+        GATEWAY_FEED_POLL_MS: '200',
+      },
+    }),
+  ]);
   return { gateway: gateway.url, ingest: ingest.url };
 }
 

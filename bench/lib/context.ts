@@ -107,8 +107,8 @@ export function scenarioContext(
         );
       return startStack(scope, keys, services, env);
     },
-    async startProcess({ portVariable, ...spec }) {
-      const port = await freePort();
+    async startProcess({ portVariable, port: chosen, ...spec }) {
+      const port = chosen ?? (await freePort());
       const process = await startProcess({
         ...spec,
         label: label(spec.label),

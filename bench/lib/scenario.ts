@@ -80,10 +80,13 @@ export interface BenchContext {
   startStack(services: ServiceName[], env?: Record<string, string>): Promise<Stack>;
   /**
    * Any entry point as a process of its own (a floor); `port` is chosen for it
-   * and passed as `PORT`, and also as `portVariable` when given (a service's
-   * own, e.g. `GATEWAY_PORT`).
+   * unless given (to start a process that names another beside it) and passed
+   * as `PORT`, and also as `portVariable` when given (a service's own, e.g.
+   * `GATEWAY_PORT`).
    */
-  startProcess(spec: Omit<ProcessSpec, 'port'> & { portVariable?: string }): Promise<BenchProcess>;
+  startProcess(
+    spec: Omit<ProcessSpec, 'port'> & { portVariable?: string; port?: number },
+  ): Promise<BenchProcess>;
   /** The run's load process, started on first use and shared by the scenarios (one at a time). */
   load(): Promise<LoadGenerator>;
   /** A load process of the scenario's own, for load that must not share one. */

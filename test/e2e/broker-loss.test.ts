@@ -9,6 +9,7 @@ import {
   randomTopicPrefix,
   sleep,
   spawnServices,
+  type LogLine,
   type PrivateBroker,
   type ServiceProcess,
   type TestDatabase,
@@ -16,8 +17,17 @@ import {
 } from '@renkei/testing';
 import { expectStoredOnce, reportPairs, sendReports } from '../support/report-pairs.js';
 
-/** How long the broker stays away: long enough for kafkajs to give up on its consumers more than once. */
-const OUTAGE_MS = 25_000;
+/**
+ * The broker stays away until kafkajs has given up on the consumers of both
+ * services that stay up more than once (each give-up is a crash it restarts
+ * from), and at least this long: past the opted-in loss timeout below.
+ */
+const MIN_OUTAGE_MS = 8_000;
+const RESTARTS_IN_OUTAGE = 2;
+const consumerRestarts = (lines: LogLine[]) =>
+  lines.filter(
+    (line) => line.component === 'kafkajs' && String(line.msg).startsWith('Restarting the consumer'),
+  ).length;
 
 const readiness = async (service: ServiceProcess) => {
   const response = await fetch(`${service.url}/readyz`);
@@ -54,6 +64,9 @@ describe('services that lose their broker', () => {
       AUTH_JWKS_FILE: keys.jwksFile,
       DEPENDENCY_CHECK_INTERVAL_MS: '500',
       CORRELATOR_SESSION_TIMEOUT_MS: '6000',
+      // After the broker's restart each consumer rejoins as a new member and waits out
+      // the old one's session: the default 30 s would be most of this test's time.
+      GATEWAY_SESSION_TIMEOUT_MS: '6000',
       FEED_SWEEP_MS: '200',
     };
     processes.push(
@@ -101,6 +114,7 @@ describe('services that lose their broker', () => {
     producer = undefined;
 
     const stoppedAt = Date.now();
+    const linesAtStop = new Map(processes.map((service) => [service, service.lines.length]));
     await broker.stop();
     for (const service of [correlator, gateway]) {
       await eventually(
@@ -122,7 +136,17 @@ describe('services that lose their broker', () => {
       fatal?.code,
     );
 
-    await sleep(Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt)));
+    for (const service of [correlator, gateway]) {
+      await eventually(
+        () =>
+          expect(consumerRestarts(service.lines.slice(linesAtStop.get(service)))).toBeGreaterThanOrEqual(
+            RESTARTS_IN_OUTAGE,
+          ),
+        { timeoutMs: 90_000, intervalMs: 250 },
+      );
+    }
+    await sleep(Math.max(0, MIN_OUTAGE_MS - (Date.now() - stoppedAt)));
+    console.log(`broker away for ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s`);
     expect(exited.has(correlator) || exited.has(gateway)).toBe(false);
 
     await broker.start();

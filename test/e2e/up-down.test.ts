@@ -310,6 +310,15 @@ describe('npm run up and npm run down, each twice, on a fresh copy', () => {
         expect(await answers('127.0.0.1', ports[name]), `${name} port`).toBe(false);
       expect(processesOf(copy)).toEqual([]);
       expect(readdirSync(path.join(copy, '.renkei/run'))).toEqual([]);
+      // Each drained on SIGTERM, the restarted ingest too: it was still joining its ledger
+      // group (which waits out its killed predecessor's session) and must not wait for that.
+      for (const name of SERVICES)
+        expect(readFileSync(path.join(copy, '.renkei/logs', `${name}.log`), 'utf8'), name).not.toContain(
+          'closing took too long',
+        );
+      expect(readFileSync(path.join(copy, '.renkei/logs/supervisor.log'), 'utf8')).not.toContain(
+        'did not drain in time',
+      );
       const [brokerHost, brokerPort] = TEST_KAFKA_BROKERS.split(',')[0]!.split(':');
       expect(await answers(brokerHost!, Number(brokerPort)), 'the shared broker').toBe(true);
 

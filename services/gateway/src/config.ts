@@ -45,6 +45,13 @@ export const gatewayConfigSchema = z.object({
     .int()
     .min(1024)
     .default(4 * 1024 * 1024),
+  /**
+   * The feed consumer's Kafka session. After a broker restart the consumer
+   * rejoins as a new member and waits out the old one's session, so this is
+   * how long `/readyz` may name `kafka-consumer` once the broker is back. The
+   * broker accepts 6 s to 5 min.
+   */
+  GATEWAY_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
   /** How often PostgreSQL is asked for feed events Kafka has not brought: the safety net's period. */
   GATEWAY_FEED_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   /**

@@ -222,7 +222,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     );
     const groupId = config.KAFKA_TOPIC_PREFIX + CONSUMER_GROUPS.gatewayPrefix + config.GATEWAY_INSTANCE_ID;
     // Live fan-out: the follower starts at the feed's head and reads gaps from PostgreSQL.
-    const consumer = createConsumer(kafka, { groupId, maxWaitTimeInMs: 250 });
+    const consumer = createConsumer(kafka, {
+      groupId,
+      maxWaitTimeInMs: 250,
+      sessionTimeout: config.GATEWAY_SESSION_TIMEOUT_MS,
+      heartbeatInterval: Math.floor(config.GATEWAY_SESSION_TIMEOUT_MS / 10),
+    });
     await consumer.connect();
     resources.defer(() => consumer.disconnect(), 'kafka-consumer');
     const follower = await resources.use(

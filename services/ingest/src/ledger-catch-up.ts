@@ -143,7 +143,17 @@ export async function startLedgerCatchUp(options: LedgerCatchUpOptions): Promise
     isJoined: () => joined,
     async close() {
       stopping = true;
-      await consumer.disconnect();
+      const disconnected = consumer.disconnect();
+      // Still joining: kafkajs's disconnect waits for the JoinGroup answer, which
+      // waits out a killed predecessor's session (30 s), so a restarted ingest
+      // stopped at once hung until it was forced out. Nothing has been consumed
+      // or committed yet, so there is nothing to wait for: the process exits and
+      // the broker drops the member that never finished joining.
+      if (!joined) {
+        disconnected.catch(() => undefined);
+        return;
+      }
+      await disconnected;
     },
   };
 }
