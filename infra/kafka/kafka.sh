@@ -3,7 +3,7 @@
 # one node by default, or a three-node cluster with --brokers 3 (or KAFKA_BROKER_COUNT=3).
 # Jars come from Maven Central through infra/kafka/pom.xml; no Docker, only java + mvn.
 #
-# Usage: infra/kafka/kafka.sh {fetch|format|start|stop|restart|status|logs|reset|brokers} [--brokers 1|3]
+# Usage: infra/kafka/kafka.sh {fetch|format|start|stop|restart|status|logs|reset|brokers|security} [--brokers 1|3]
 #        infra/kafka/kafka.sh {start-node|stop-node|kill-node} N   (one node of a running cluster)
 #
 # Env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), RENKEI_STATE_DIR (<repo>/.renkei),
@@ -12,9 +12,10 @@
 #      KAFKA_BROKER_SESSION_TIMEOUT_MS (4000), KAFKA_BROKER_HEARTBEAT_MS (1000),
 #      KAFKA_VERSION (from pom.xml), JAVA_HOME, KAFKA_HEAP_OPTS (-Xms256m -Xmx512m),
 #      KAFKA_JVM_OPTS (extra JVM flags), KAFKA_START_TIMEOUT (90 s), KAFKA_STOP_TIMEOUT (30 s),
-#      KAFKA_SECURITY (plaintext | sasl_ssl; plaintext): sasl_ssl serves clients TLS + SCRAM-SHA-512
+#      KAFKA_SECURITY (sasl_ssl | plaintext; sasl_ssl): sasl_ssl serves clients TLS + SCRAM-SHA-512
 #        with ACLs, from a local CA in KAFKA_TLS_DIR (<RENKEI_STATE_DIR>/kafka-tls) and passwords in
-#        KAFKA_CREDENTIALS_DIR (<RENKEI_STATE_DIR>/kafka-credentials), both made on first format,
+#        KAFKA_CREDENTIALS_DIR (<RENKEI_STATE_DIR>/kafka-credentials), both made on first format;
+#        plaintext only when asked for, for development (anyone who reaches the port may do anything),
 #      KAFKA_TLS_HOSTNAMES (extra DNS names for the broker certificate, comma-separated).
 set -euo pipefail
 
@@ -38,7 +39,10 @@ KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 # heartbeat; Kafka's own defaults are 9000 / 2000. See README.md for why these are shorter.
 KAFKA_BROKER_SESSION_TIMEOUT_MS="${KAFKA_BROKER_SESSION_TIMEOUT_MS:-4000}"
 KAFKA_BROKER_HEARTBEAT_MS="${KAFKA_BROKER_HEARTBEAT_MS:-1000}"
-KAFKA_SECURITY="${KAFKA_SECURITY:-plaintext}"
+# Secured unless asked otherwise; whether it was asked decides what a mismatch with a formatted
+# state dir says (require_security).
+KAFKA_SECURITY_GIVEN="${KAFKA_SECURITY:+yes}"
+KAFKA_SECURITY="${KAFKA_SECURITY:-sasl_ssl}"
 KAFKA_TLS_DIR="${KAFKA_TLS_DIR:-$RENKEI_STATE_DIR/kafka-tls}"
 KAFKA_CREDENTIALS_DIR="${KAFKA_CREDENTIALS_DIR:-$RENKEI_STATE_DIR/kafka-credentials}"
 KAFKA_TLS_HOSTNAMES="${KAFKA_TLS_HOSTNAMES:-}"
@@ -149,18 +153,25 @@ props_port() {
   sed -n 's|^advertised\.listeners=[A-Z_]*://[^:]*:\([0-9]*\).*|\1|p' "$PROPS" 2>/dev/null | head -n 1
 }
 
+# The security this state dir was formatted with; nothing if it was not formatted yet.
+# A data dir formatted before the file existed was formatted plaintext.
+formatted_security() {
+  if [[ -f "$SECURITY_FILE" ]]; then cat "$SECURITY_FILE"
+  elif [[ -f "$DATA_DIR/meta.properties" ]]; then echo plaintext; fi
+}
+
 require_security() {
   case "$KAFKA_SECURITY" in
     plaintext | sasl_ssl) ;;
     *) die "KAFKA_SECURITY must be plaintext or sasl_ssl, not $KAFKA_SECURITY" ;;
   esac
-  # A data dir formatted before this file existed was formatted plaintext.
-  local formatted=""
-  if [[ -f "$SECURITY_FILE" ]]; then formatted="$(cat "$SECURITY_FILE")"
-  elif [[ -f "$DATA_DIR/meta.properties" ]]; then formatted=plaintext; fi
-  if [[ -n "$formatted" && "$formatted" != "$KAFKA_SECURITY" ]]; then
-    die "$BASE_STATE was formatted with KAFKA_SECURITY=$formatted; run '$0 reset' to change it to $KAFKA_SECURITY"
+  local formatted
+  formatted="$(formatted_security)"
+  [[ -z "$formatted" || "$formatted" == "$KAFKA_SECURITY" ]] && return 0
+  if [[ -z "$KAFKA_SECURITY_GIVEN" && "$formatted" == plaintext ]]; then
+    die "$BASE_STATE was formatted plaintext (the default before sasl_ssl); '$0 reset' formats it secured (its topics and messages are deleted), or KAFKA_SECURITY=plaintext keeps it, for development only"
   fi
+  die "$BASE_STATE was formatted with KAFKA_SECURITY=$formatted; run '$0 reset' to change it to $KAFKA_SECURITY"
 }
 
 # A local CA and the broker's certificate (EC P-256, PEM), made once. The broker's
@@ -332,6 +343,8 @@ launch_node() {
     if [[ -n "$port" && "$port" != "$NODE_PORT" ]]; then
       die "the broker of $STATE is already running (pid $pid) on $HOST:$port, not on the requested port $NODE_PORT; run '$0 stop' first"
     fi
+    # Clients configured for one security cannot talk to a broker running the other.
+    require_security
     log "already running (pid $pid) on $HOST:${port:-$NODE_PORT}"
     return 0
   fi
@@ -531,13 +544,15 @@ case "$ACTION" in
   logs) cmd_logs ;;
   reset) cmd_reset ;;
   brokers) broker_list "$(broker_count)" ;;
+  # What the state dir was formatted with (what a running broker speaks); exit 1 if not formatted.
+  security) formatted="$(formatted_security)"; [[ -n "$formatted" ]] || exit 1; echo "$formatted" ;;
   start-node) one_node; launch_node; [[ -z "$LAUNCHED_PID" ]] || wait_node "$LAUNCHED_PID" ;;
   stop-node) one_node; stop_node || true ;;
   kill-node)
     one_node
     if pid="$(running_pid)"; then kill -KILL "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; log "killed node $NODE_ARG (pid $pid)"; else log "node $NODE_ARG not running"; fi ;;
   *)
-    echo "usage: $0 {fetch|format|start|stop|restart|status|logs|reset|brokers} [--brokers 1|3]" >&2
+    echo "usage: $0 {fetch|format|start|stop|restart|status|logs|reset|brokers|security} [--brokers 1|3]" >&2
     echo "       $0 {start-node|stop-node|kill-node} N" >&2
     exit 2 ;;
 esac

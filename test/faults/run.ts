@@ -174,9 +174,12 @@ async function runScenario(scenario: FaultScenario): Promise<FaultRow> {
       const prefix = `faults-${randomBytes(4).toString('hex')}.`;
       const broker = options.kafka ?? (await kafka());
       const brokers = broker.brokers;
+      // Secured brokers: the admin makes the topics and grants the ACLs, as `renkei topics` does.
+      await broker.prepare(prefix);
       const hub = await Hub.start({
         databaseUrl: url,
         brokers,
+        kafkaEnv: broker.clientEnv,
         prefix,
         jwksFile: keys.jwksFile,
         correlators: options.correlators ?? 1,

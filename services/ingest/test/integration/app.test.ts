@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadTokenVerifier } from '@renkei/auth';
-import { createKafka, createReliableProducer, prepareTopics, type Producer } from '@renkei/bus';
+import { createReliableProducer, prepareTopics, type Producer } from '@renkei/bus';
 import { createPool } from '@renkei/db';
 import { fixedRegistry, startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import { serveMetrics, type HttpApp } from '@renkei/http';
@@ -24,10 +24,10 @@ import {
   registerOrganisations,
   TEST_ORGANISATIONS,
   readWholeTopic,
-  TEST_KAFKA_BROKERS,
   type ControllableProducer,
   type TestDatabase,
   type TestKeys,
+  testKafka,
 } from '@renkei/testing';
 import { buildIngestApp } from '../../src/app.js';
 
@@ -61,7 +61,7 @@ describe('ingest, built in-process', () => {
       pollEveryMs: 1_000,
     });
     prefix = randomTopicPrefix();
-    const client = createKafka({ brokers: TEST_KAFKA_BROKERS.split(','), clientId: 'ingest-test', logger });
+    const client = testKafka({ clientId: 'ingest-test', logger });
     reportsTopic = (await prepareTopics(client, prefix, ['reports'])).reports;
     producer = createReliableProducer(client);
     await producer.connect();

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTokenVerifier } from '@renkei/auth';
-import { createKafka, createReliableProducer, prepareTopics, type Producer } from '@renkei/bus';
+import { createReliableProducer, prepareTopics, type Producer } from '@renkei/bus';
 import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import type { HttpApp } from '@renkei/http';
 import { createLogger } from '@renkei/runtime';
@@ -16,11 +16,11 @@ import {
   randomTopicPrefix,
   readWholeTopic,
   registerOrganisations,
-  TEST_KAFKA_BROKERS,
   TEST_ORGANISATIONS,
   type ControllableProducer,
   type TestDatabase,
   type TestKeys,
+  testKafka,
 } from '@renkei/testing';
 import { buildIngestApp } from '../../src/app.js';
 
@@ -148,7 +148,7 @@ describe('imports on ingest', () => {
       pollEveryMs: 1_000,
     });
     prefix = randomTopicPrefix();
-    const client = createKafka({ brokers: TEST_KAFKA_BROKERS.split(','), clientId: 'imports-test', logger });
+    const client = testKafka({ clientId: 'imports-test', logger });
     reportsTopic = (await prepareTopics(client, prefix, ['reports'])).reports;
     producer = createReliableProducer(client);
     await producer.connect();
