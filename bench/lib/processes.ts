@@ -73,7 +73,9 @@ export async function startProcess(spec: ProcessSpec): Promise<BenchProcess> {
   const profile = process.env.BENCH_PROFILE
     ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}`]
     : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', spec.script], {
+  // BENCH_NODE_FLAGS adds node flags to every process started here (for example --trace-gc).
+  const flags = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...profile, ...flags, '--import', 'tsx', spec.script], {
     cwd: REPOSITORY_ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...spec.env },
     stdio: ['ignore', output, output],

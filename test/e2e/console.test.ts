@@ -350,6 +350,7 @@ describe('the console in a browser', () => {
         title: greenTitle,
         description: 'Lure sent to procurement',
         indicators: [{ type: 'domain', value: domain }],
+        labels: ['threat-actor:APT1', 'malware:Poison Ivy'],
       }),
     );
     const amberTitle = `Ministry-only sighting ${domain}`;
@@ -384,6 +385,9 @@ describe('the console in a browser', () => {
     await page.getByTestId('hit-indicator').first().waitFor();
     expect(await page.getByTestId('search-status').textContent()).toContain(defanged);
     expect(await page.getByTestId('hit-report').count()).toBe(2);
+    expect(await page.getByTestId('hit-labels').allTextContents()).toEqual([
+      'threat-actor:APT1malware:Poison Ivy',
+    ]);
     expect(await page.getByTestId('group-reports').textContent()).toContain('mhlw-csirt');
     expect(await page.getByTestId('hit-alert').count()).toBe(1);
 
@@ -400,6 +404,11 @@ describe('the console in a browser', () => {
     expect(page.url()).toContain(greenId);
     expect(await page.getByTestId('report-indicators').textContent()).toContain(defanged);
     expect(await page.getByTestId('report-page').textContent()).toContain('mlit-csirt');
+    expect(await page.getByTestId('report-labels').getByRole('link').allTextContents()).toEqual([
+      'threat-actor:APT1',
+      'malware:Poison Ivy',
+    ]);
+    await shoot(page, 'report-labels');
 
     await page.getByTestId('nav-lookup').click();
     await page

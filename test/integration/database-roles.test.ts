@@ -103,6 +103,17 @@ const REFUSED: [ServiceRole, string, string][] = [
   ['correlator', 'plan deliveries', `UPDATE delivery_head SET position = 0`],
   // DELETE is what retention uses; TRUNCATE would take the whole feed at once.
   ['correlator', 'truncate the feed', `TRUNCATE feed_events`],
+  // Partner feeds: administrators register them on the gateway; ingest polls them and keeps their state.
+  [
+    'ingest',
+    'register a partner feed',
+    `INSERT INTO partner_feeds (id, kind, name, url, organisation_id, default_tlp, poll_interval_seconds, created_by)
+     VALUES ('${randomUUID()}', 'misp', 'x', 'https://x.example/', 'mlit-csirt', 'GREEN', 60, 'x')`,
+  ],
+  ['ingest', 'remove a partner feed', `DELETE FROM partner_feeds`],
+  ['gateway', "move a partner feed's checkpoint", `UPDATE partner_feed_state SET checkpoint = '{}'`],
+  ['gateway', "rewrite a partner feed's credentials", `UPDATE partner_feeds SET credentials = 'x'`],
+  ['correlator', "read partner feeds' sealed credentials", `SELECT credentials FROM partner_feeds`],
   ...SERVICE_ROLES.map((role): [ServiceRole, string, string] => [
     role,
     'create a table',

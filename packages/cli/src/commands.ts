@@ -14,6 +14,7 @@ import { AUDIT_USAGE, auditCommand } from './audit.js';
 import { RETENTION_USAGE, retentionCommand } from './retention.js';
 import { BACKUP_USAGE, backupCommand } from './backup.js';
 import { restoreCommand } from './restore.js';
+import { FEED_USAGE, feedCommand } from './feed.js';
 
 export { UsageError };
 
@@ -32,6 +33,7 @@ ${ORG_USAGE}
         follow the live feed, one line per event (renkei alerts tail --help)
 ${IMPORT_USAGE}
 ${EXPORT_USAGE}
+${FEED_USAGE}
 ${EXERCISE_USAGE}
 ${LOOKUP_USAGE}
 ${AUDIT_USAGE}
@@ -59,6 +61,8 @@ export async function runCommand(argv: string[], env: Record<string, string | un
       return importCommand(rest, env);
     case 'export':
       return exportCommand(rest, env);
+    case 'feed':
+      return feedCommand(rest, env);
     case 'exercise':
       return exerciseCommand(rest, env);
     case 'lookup':

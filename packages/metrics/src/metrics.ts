@@ -108,6 +108,30 @@ export function createMetrics(service: string) {
       buckets: HOP_BUCKETS,
       registers,
     }),
+    partnerFeedLag: new Gauge({
+      name: 'renkei_partner_feed_lag_seconds',
+      help: "Seconds since a partner feed's last successful poll (since it was added, before one); set by the leading ingest",
+      labelNames: ['feed'] as const,
+      registers,
+    }),
+    partnerFeedFailures: new Gauge({
+      name: 'renkei_partner_feed_consecutive_failures',
+      help: "A partner feed's failed polls in a row (0 after a success); set by the leading ingest",
+      labelNames: ['feed'] as const,
+      registers,
+    }),
+    partnerFeedPolls: new Counter({
+      name: 'renkei_partner_feed_polls_total',
+      help: 'Polls of partner feeds, by feed and outcome (success, failure)',
+      labelNames: ['feed', 'outcome'] as const,
+      registers,
+    }),
+    partnerFeedReports: new Counter({
+      name: 'renkei_partner_feed_reports_total',
+      help: 'Reports a partner feed brought that Kafka accepted for the first time, by feed',
+      labelNames: ['feed'] as const,
+      registers,
+    }),
     alertsRaised: new Counter({
       name: 'renkei_alerts_raised_total',
       help: 'Alert versions written, by rule',

@@ -211,7 +211,9 @@ export function importMispEvent(input: unknown, options: MispImportOptions): Mis
 
   function buildReport(): MispImportedReport {
     const notes: string[] = [];
-    const eventTags = tlpTags(event);
+    const tagged = tlpTags(event);
+    const declared = tagged.tlp === undefined ? options.declaredTlp : undefined;
+    const eventTags = { ...tagged, tlp: tagged.tlp ?? declared };
     const refusal =
       eventTags.unknown.length > 0
         ? ({
@@ -228,6 +230,8 @@ export function importMispEvent(input: unknown, options: MispImportOptions): Mis
       setBack('report-refused', `the event was refused: ${refusal.message}`, candidates);
       return { notes, status: 'refused', reason: refusal };
     }
+    if (declared !== undefined)
+      notes.push(`TLP ${declared} as the sender declared it: the event has no tlp: tag`);
     const tlp = mostRestrictiveTlp([eventTags.tlp, ...candidates.map((candidate) => candidate.tlp)])!;
     if (tlp !== eventTags.tlp) {
       const raiser = attributes[candidates.find((candidate) => candidate.tlp === tlp)!.index]!;

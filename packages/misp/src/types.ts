@@ -1,4 +1,4 @@
-import type { Indicator, ReportCategory, ReportSubmission, Severity } from '@renkei/schema';
+import type { Indicator, ReportCategory, ReportSubmission, Severity, Tlp } from '@renkei/schema';
 import type { ImportIds } from '@renkei/stix/ids';
 
 export interface MispImportOptions {
@@ -12,6 +12,12 @@ export interface MispImportOptions {
   exercise?: boolean;
   /** As for STIX: a report id derived under the hub's key from the scope and the event's uuid and timestamp. */
   ids?: ImportIds;
+  /**
+   * The TLP the sender declares for an event without a `tlp:` tag (a partner
+   * feed's default TLP). A tag on the event or an attribute still wins where
+   * it is stricter; an unknown `tlp:` tag is still refused.
+   */
+  declaredTlp?: Tlp;
 }
 
 export interface MispImportError {

@@ -120,6 +120,25 @@ describe('importMispEvent: the PyMISP samples', () => {
     });
   });
 
+  it("imports the Ursnif event with the TLP its sender declares (a partner feed's default), noted", () => {
+    const result = importMispEvent(vendor('ursnif_with_sightings.json'), {
+      ...options,
+      declaredTlp: 'GREEN',
+    });
+    const { report } = ok(result);
+    if (report.status !== 'ready') throw new Error(`refused: ${JSON.stringify(report)}`);
+    expect(report.submissions.map((s) => s.tlp)).toEqual(['GREEN']);
+    expect(report.notes).toContain('TLP GREEN as the sender declared it: the event has no tlp: tag');
+  });
+
+  it('keeps a tag over a declared TLP: the event says what it is', () => {
+    const sample = vendor('circl_xorist_ransomware_57c4445b.json');
+    const { report } = ok(importMispEvent(sample, { ...options, declaredTlp: 'AMBER' }));
+    if (report.status !== 'ready') throw new Error('refused');
+    expect(report.submissions.map((s) => s.tlp)).toEqual(['CLEAR']);
+    expect(report.notes.join(' ')).not.toContain('declared');
+  });
+
   it('leaves out the Ursnif attributes sighted as false positives once the event is tagged', () => {
     const sample = vendor('ursnif_with_sightings.json');
     sample.Event.Tag = [...(sample.Event.Tag as unknown[]), { name: 'tlp:green' }];

@@ -41,6 +41,10 @@ export const AUDIT_KINDS = [
   'delivery.tested',
   /** A retention pass removed expired rows of one class: {class, count, from, to, tables, cutoff, keepDays}. */
   'retention.purged',
+  /** A partner feed registered or removed by an administrator, or a poll of it asked for now (`renkei feed sync`). */
+  'feed.added',
+  'feed.removed',
+  'feed.sync-requested',
 ] as const;
 export const auditKindSchema = z.enum(AUDIT_KINDS);
 export type AuditKind = z.infer<typeof auditKindSchema>;

@@ -23,3 +23,4 @@ export * from './warning-answers.js';
 export * from './delivery.js';
 export * from './backup.js';
 export * from './taxii.js';
+export * from './partner-feed.js';

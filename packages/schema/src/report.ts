@@ -239,6 +239,8 @@ export const myReportSchema = z.strictObject({
   status: z.enum(REPORT_STATUSES),
   receivedAt: z.iso.datetime({ offset: true }),
   processedAt: z.iso.datetime({ offset: true }).nullable(),
+  /** The report that replaced this one (a later version of the same source object), if any. */
+  supersededBy: z.uuid().nullable(),
 });
 export type MyReport = z.output<typeof myReportSchema>;
 

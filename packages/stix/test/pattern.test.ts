@@ -159,6 +159,11 @@ describe('mapPattern: what is refused, never guessed', () => {
       'AND joins',
     ],
     ["[mutex:name = 'x']", 'mutex:name has no Renkei indicator type'],
+    // The OASIS example's certificate pattern: the type is why, not the AND.
+    [
+      "[x509-certificate:issuer = 'C=ZA, ST=Western Cape, L=Cape Town' AND x509-certificate:subject = 'C=ZA, O=Thawte'  ]",
+      'x509-certificate:issuer has no Renkei indicator type (no x509-certificate is mapped)',
+    ],
     ["[file:hashes.'SHA-512' = 'ab']", "file:hashes.'SHA-512' has no Renkei indicator type"],
     ["[file:name = 'a.exe' AND file:hashes.'SHA-512' = 'ab']", 'the file has no hash Renkei maps'],
     ["[email-message:to_refs[*].value = 'victim@example.org']", 'has no Renkei indicator type'],

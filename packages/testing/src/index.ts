@@ -7,6 +7,7 @@ export {
 } from './database.js';
 export { createPrivateBroker, freePort, type PrivateBroker } from './broker.js';
 export { recordLifecycle } from './lifecycle.js';
+export { startHubProcesses, type HubProcesses, type HubProcessesOptions } from './hub-processes.js';
 export { documentedRoutes } from './openapi.js';
 export { controllable, type ControllableProducer, type ProducerFault } from './producer.js';
 export { createTestKeys, type TestKeys } from './keys.js';

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { recordAudit } from '@renkei/audit';
 import {
   accessControl,
@@ -27,6 +28,7 @@ import { exclusionRoutes } from './routes/exclusions.js';
 import { GATEWAY_READ_COSTS } from './read-costs.js';
 import { interopRoutes, type InteropDeps } from './routes/interop.js';
 import { organisationRoutes } from './routes/organisations.js';
+import { feedRoutes } from './routes/feeds.js';
 import { exerciseRoutes } from './routes/exercises.js';
 import { reportListRoutes } from './routes/reports.js';
 import { searchRoutes } from './routes/search.js';
@@ -94,6 +96,11 @@ export interface GatewayDeps {
    * passes its configuration). Default: no allow-list, no SMTP server.
    */
   deliveries?: DeliveryChannels;
+  /**
+   * Seals partner feeds' credentials (the hub secret's `partner-feed-credentials`
+   * key), for ingest's poller to open. Default: a key of this process only (tests).
+   */
+  feedCredentialsKey?: Uint8Array;
 }
 
 /** The largest frame a client may send: a subscription is a few hundred bytes. */
@@ -155,6 +162,11 @@ export async function buildGatewayApp(deps: GatewayDeps): Promise<HttpApp> {
     },
   });
   organisationRoutes(http.app, deps);
+  feedRoutes(http.app, {
+    pool: deps.pool,
+    registry: deps.registry,
+    credentialsKey: deps.feedCredentialsKey ?? randomBytes(32),
+  });
   auditRoutes(http.app, deps);
   watchlistRoutes(http.app, deps);
   exclusionRoutes(http.app, deps);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startAuditSealer } from '@renkei/audit';
+import { CREDENTIALS_KEY_PURPOSE } from '@renkei/partner-feeds';
 import {
   accessSettingsFrom,
   deriveHubKey,
@@ -276,6 +277,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const http = await buildGatewayApp({
       logger,
       pool,
+      feedCredentialsKey: deriveHubKey(
+        await ensureHubSecret(config.HUB_SECRET_FILE ?? hubSecretFileIn(stateDirectory())),
+        CREDENTIALS_KEY_PURPOSE,
+      ),
       databaseUrl,
       hub,
       verifyToken: tokens.verify,

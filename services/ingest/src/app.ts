@@ -48,8 +48,14 @@ export interface IngestDeps {
 
 export const DEFAULT_IMPORT_MAX_BYTES = 32 * 1024 * 1024;
 
-/** The ingest API, ready to listen or to answer `inject()` in tests. */
-export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
+/**
+ * The ingest API, ready to listen or to answer `inject()` in tests, with the
+ * batcher its routes submit through (the partner feed poller submits through
+ * it too; it closes with the app).
+ */
+export async function buildIngestApp(
+  deps: IngestDeps,
+): Promise<HttpApp & { submissions: SubmissionBatcher }> {
   const access = accessControl({
     verifyToken: deps.verifyToken,
     directory: deps.registry,
@@ -100,5 +106,5 @@ export async function buildIngestApp(deps: IngestDeps): Promise<HttpApp> {
     kafkaTimeoutMs: deps.kafkaTimeoutMs,
     logger: deps.logger,
   });
-  return http;
+  return Object.assign(http, { submissions });
 }

@@ -56,6 +56,24 @@ export const ingestConfigSchema = z.object({
     .min(1024)
     .max(256 * 1024 * 1024)
     .default(32 * 1024 * 1024),
+  /** How often ingest looks for partner feeds due a poll; a `renkei feed sync` or a new feed wakes it at once. */
+  PARTNER_FEED_CHECK_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  /** The wait after a partner feed's first failed poll; it doubles per failure, up to its interval (an hour at least). */
+  PARTNER_FEED_RETRY_BASE_MS: z.coerce.number().int().min(100).default(30_000),
+  /** One request to a partner's deadline. */
+  PARTNER_FEED_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** The largest body read from a partner (a TAXII page, a manifest, a MISP event). */
+  PARTNER_FEED_MAX_RESPONSE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(64 * 1024 * 1024),
+  /** TAXII objects asked for per page, and read per poll at most (the rest at once by the next poll). */
+  PARTNER_FEED_PAGE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(1_000),
+  PARTNER_FEED_MAX_OBJECTS: z.coerce.number().int().min(1).max(20_000).default(10_000),
+  /** MISP events fetched per poll at most (the rest at once by the next poll). */
+  PARTNER_FEED_MAX_EVENTS: z.coerce.number().int().min(1).max(10_000).default(200),
   /** Origins whose pages may submit reports (the console's, e.g. `http://127.0.0.1:7401`), comma-separated. */
   INGEST_ALLOWED_ORIGINS: originListSchema,
 });

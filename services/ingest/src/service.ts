@@ -9,6 +9,7 @@ import { CONSUMER_GROUPS, kafkaClient, PartitionLanes, prepareTopics, watchBroke
 import { openMigratedPool, serviceDatabaseUrl, watchDatabase } from '@renkei/db';
 import { httpTimeoutsFrom, serveMetrics } from '@renkei/http';
 import { createMetrics, observePool } from '@renkei/metrics';
+import { CREDENTIALS_KEY_PURPOSE } from '@renkei/partner-feeds';
 import { startRegistryCache } from '@renkei/registry';
 import {
   ReleaseStack,
@@ -22,6 +23,7 @@ import {
 } from '@renkei/runtime';
 import { buildIngestApp } from './app.js';
 import { startLedgerCatchUp } from './ledger-catch-up.js';
+import { startPartnerFeedPoller } from './partner-feeds.js';
 import { UnledgeredReports } from './unledgered.js';
 import type { IngestConfig } from './config.js';
 import { metricsPortFor } from '@renkei/schema';
@@ -124,6 +126,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       (catchUp) => catchUp.close(),
     );
 
+    const importIdKey = deriveHubKey(hubSecret, 'import-id');
     const http = await buildIngestApp({
       logger,
       pool,
@@ -134,7 +137,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       access: accessSettingsFrom(config),
       kafkaTimeoutMs: config.INGEST_KAFKA_TIMEOUT_MS,
       batching: { lingerMs: config.INGEST_BATCH_LINGER_MS, maxBatch: config.INGEST_BATCH_MAX },
-      importIdKey: deriveHubKey(hubSecret, 'import-id'),
+      importIdKey,
       importMaxBytes: config.INGEST_IMPORT_MAX_BYTES,
       metrics,
       timeouts: httpTimeoutsFrom(config),
@@ -145,6 +148,29 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       checkReadiness: async () => missingDependencies([broker]),
     });
     resources.defer(() => http.close());
+    // Stopped before the app closes: the poller submits through the app's batcher.
+    await resources.use(
+      async () =>
+        startPartnerFeedPoller({
+          pool,
+          databaseUrl,
+          logger,
+          metrics,
+          registry,
+          imports: { submissions: http.submissions, importIdKey },
+          credentialsKey: deriveHubKey(hubSecret, CREDENTIALS_KEY_PURPOSE),
+          checkEveryMs: config.PARTNER_FEED_CHECK_MS,
+          backoff: { retryBaseMs: config.PARTNER_FEED_RETRY_BASE_MS },
+          http: {
+            timeoutMs: config.PARTNER_FEED_HTTP_TIMEOUT_MS,
+            maxBytes: config.PARTNER_FEED_MAX_RESPONSE_BYTES,
+          },
+          pageLimit: config.PARTNER_FEED_PAGE_LIMIT,
+          maxObjects: config.PARTNER_FEED_MAX_OBJECTS,
+          maxEvents: config.PARTNER_FEED_MAX_EVENTS,
+        }),
+      (poller) => poller.close(),
+    );
     const url = await http.listen({ host: config.HOST, port: config.INGEST_PORT, onFailure: outcome.fail });
     const scrape = await resources.use(
       () =>

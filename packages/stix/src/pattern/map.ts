@@ -110,6 +110,15 @@ function flattenAnd(expression: ComparisonExpression): ComparisonExpression[] {
 type Equality = { path: ObjectPath; value: string };
 
 function conjunction(operands: ComparisonExpression[]): Outcome {
+  // An object type Renkei has no indicator for is the reason, whatever joins it: blaming the AND
+  // would send a partner looking for a rewrite that cannot help.
+  for (const operand of operands) {
+    if (operand.kind === 'test' && !MAPPED_OBJECT_TYPES.has(operand.path.objectType)) {
+      return refuse(
+        `${formatPath(operand.path)} has no Renkei indicator type (no ${operand.path.objectType} is mapped)`,
+      );
+    }
+  }
   const refusal = refuse('AND joins comparisons that must all match together; it is not mapped');
   const equalities: Equality[] = [];
   for (const operand of operands) {
@@ -217,6 +226,9 @@ const SIMPLE_PATHS: Record<string, IndicatorType | 'address'> = {
   'network-traffic:src_ref.value': 'address',
   'network-traffic:dst_ref.value': 'address',
 };
+
+/** Object types some comparison of which maps to an indicator. */
+const MAPPED_OBJECT_TYPES = new Set(['file', ...Object.keys(SIMPLE_PATHS).map((key) => key.split(':')[0]!)]);
 
 function indicatorTypeOf(path: ObjectPath): IndicatorType | 'address' | undefined {
   const [first, second, ...rest] = path.steps;

@@ -155,6 +155,16 @@ function reportRow(context: ConsoleContext, hit: ReportHit): HTMLElement {
         { href: reportHref(hit.id), title: hit.title, 'data-value': '' },
         middleTruncate(hit.title, 80),
       ),
+      // A few of its labels: what a partner's report is about often says more than its title.
+      hit.labels.length > 0 &&
+        el(
+          'span',
+          { class: 'labels-inline', 'data-testid': 'hit-labels' },
+          ...hit.labels
+            .slice(0, 3)
+            .map((label) => el('span', { class: 'tag' }, dataValue(middleTruncate(label, 40)))),
+          hit.labels.length > 3 && ` +${hit.labels.length - 3}`,
+        ),
     ),
     el('td', {}, severityBadge(hit.severity)),
     el('td', {}, name('category', hit.category)),
@@ -478,7 +488,32 @@ function renderReport(context: ConsoleContext, main: HTMLElement, id: string): v
           ' · ',
           ...tf('detail.received', { at: time(report.receivedAt) }),
         ),
+        report.supersededBy &&
+          el(
+            'p',
+            { class: 'notice', 'data-testid': 'report-superseded' },
+            t('detail.supersededBy'),
+            ' ',
+            el('a', { href: reportHref(report.supersededBy) }, t('detail.latestVersion')),
+          ),
         report.description && el('p', { class: 'description' }, dataValue(report.description)),
+        report.labels.length > 0 && el('h3', {}, t('detail.labels')),
+        report.labels.length > 0 &&
+          el(
+            'ul',
+            { class: 'labels', 'data-testid': 'report-labels' },
+            ...report.labels.map((label) =>
+              el(
+                'li',
+                {},
+                el(
+                  'a',
+                  { class: 'tag', href: searchHref(label), title: t('detail.labelSearch') },
+                  dataValue(label),
+                ),
+              ),
+            ),
+          ),
         el('h3', {}, t('detail.reportIndicators')),
         el(
           'ul',

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import type { ExportReader, TaxiiAudience } from '@renkei/policy';
 import { RenkeiError, type Logger } from '@renkei/runtime';
@@ -9,7 +10,7 @@ export interface Exporter {
   bundle(
     reader: ExportReader,
     filter: { since: string | null; limit: number },
-  ): Promise<{ bytes: Buffer; nextSince: string | null }>;
+  ): Promise<{ body: Readable; size: number; nextSince: string | null }>;
   taxiiPage(
     reader: ExportReader,
     audience: TaxiiAudience,
@@ -21,7 +22,14 @@ export interface Exporter {
 }
 
 type Reply =
-  | { id: number; ok: true; bytes?: Uint8Array; nextSince?: string | null; page?: TaxiiPage }
+  | {
+      id: number;
+      ok: true;
+      bytes?: Uint8Array;
+      size?: number;
+      nextSince?: string | null;
+      page?: TaxiiPage;
+    }
   | { id: number; ok: false; message: string; unavailable: boolean };
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -30,7 +38,7 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
  * Starts the export worker on first use and again after it died. Exports
  * queue in that one thread: however many members pull large exports at
  * once, they share one core, and the event loop of the gateway only moves
- * bytes (a bundle's bytes are handed over, not copied).
+ * bytes, a piece at a time as the client reads them (see the worker for why).
  */
 export function createExporter(options: ExportWorkerData & { logger: Logger }): Exporter {
   const { logger, ...data } = options;
@@ -89,12 +97,31 @@ export function createExporter(options: ExportWorkerData & { logger: Logger }): 
 
   return {
     async bundle(reader, { since, limit }) {
-      const reply = (await ask({ kind: 'bundle', reader, since, limit })) as Reply & { ok: true };
-      const bytes = reply.bytes!;
-      return {
-        bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-        nextSince: reply.nextSince ?? null,
-      };
+      const built = (await ask({ kind: 'bundle', reader, since, limit })) as Reply & { ok: true };
+      const size = built.size!;
+      let sent = 0;
+      const body = new Readable({
+        // One piece asked for at a time: the socket's pace sets the worker's.
+        highWaterMark: 0,
+        read() {
+          ask({ kind: 'chunk', stream: built.id }).then(
+            (reply) => {
+              const bytes = reply.ok ? reply.bytes! : new Uint8Array();
+              sent += bytes.byteLength;
+              this.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+              if (sent >= size) this.push(null);
+            },
+            (error: unknown) => this.destroy(error instanceof Error ? error : new Error(String(error))),
+          );
+        },
+        destroy(error, callback) {
+          // A client that went away early leaves the rest in the worker: drop it there.
+          if (sent < size && worker) void ask({ kind: 'release', stream: built.id }).catch(() => {});
+          callback(error);
+        },
+      });
+      if (size === 0) body.push(null);
+      return { body, size, nextSince: built.nextSince ?? null };
     },
     async taxiiPage(reader, audience, collectionId, query, only) {
       const reply = (await ask({

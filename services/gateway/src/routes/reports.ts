@@ -17,11 +17,14 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   /** `nextBefore` of the previous page (the id of its last report): older reports. */
   before: z.uuid().optional(),
+  /** `latest` (default): a report a later version of its source replaced is left out; `all`: every version. */
+  versions: z.enum(['latest', 'all']).default('latest'),
 });
 
 /**
  * `GET /v1/reports`: the caller's own organisation's reports, newest first,
- * each with where it stands (`accepted` by ingest, then `processed`); where
+ * each with where it stands (`accepted` by ingest, then `processed`), the
+ * latest version of each source unless `versions=all`; where
  * one submission stands stays on ingest (`GET /v1/reports/:id` there).
  * `GET /v1/reports/:id` here: one stored report as the viewer may read it in
  * a search (the console's report page, reached from search and alerts).
@@ -42,8 +45,14 @@ export function reportListRoutes(app: HttpServer, { pool }: { pool: Pool }): voi
     },
     async (request): Promise<MyReportPage> => {
       const principal = principalOf(request);
-      const { limit, before } = request.query;
-      const rows = await listOwnReports(pool, principal.organisationId, before ?? null, limit);
+      const { limit, before, versions } = request.query;
+      const rows = await listOwnReports(
+        pool,
+        principal.organisationId,
+        before ?? null,
+        limit,
+        versions === 'all',
+      );
       const items = rows.map((row) => ({
         id: row.id,
         title: row.title,
@@ -54,6 +63,7 @@ export function reportListRoutes(app: HttpServer, { pool }: { pool: Pool }): voi
         status: row.processed_at ? ('processed' as const) : ('accepted' as const),
         receivedAt: row.received_at,
         processedAt: row.processed_at,
+        supersededBy: row.superseded_by,
       }));
       return myReportPageSchema.parse({
         items,

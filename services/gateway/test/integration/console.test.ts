@@ -299,34 +299,45 @@ describe('gateway: the console and its routes', () => {
     );
   });
 
+  /** A submission as ingest stores it, and as the correlator stores it when `processed`. */
+  const submitOwn = async (
+    organisationId: string,
+    title: string,
+    receivedAt: string,
+    processed: boolean,
+    source?: { id: string; version: string },
+  ) => {
+    const id = randomUUID();
+    const report = {
+      id,
+      title,
+      category: 'phishing',
+      severity: 'high',
+      tlp: 'AMBER',
+      detectedAt: receivedAt,
+      indicators: [],
+      exercise: false,
+    };
+    await database.pool.query(
+      `INSERT INTO report_submissions (id, organisation_id, sector, submitted_by, content_sha256, envelope, state, received_at)
+       VALUES ($1, $2, 'central-government', 'tester', $3, $4, 'accepted', $5)`,
+      [id, organisationId, '0'.repeat(64), { report }, receivedAt],
+    );
+    if (processed)
+      await database.pool.query(
+        `INSERT INTO reports (id, organisation_id, sector, submitted_by, title, category, severity, tlp, detected_at,
+                              received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset, processed_at,
+                              source_id, source_version, source_part, source_parts)
+         VALUES ($1, $2, 'central-government', 'tester', $3, 'phishing', 'high', 'RED', $4, $4, false, $5, 'test', 0, 0, now(),
+                 $6, $7, CASE WHEN $6::uuid IS NULL THEN NULL ELSE 1 END, CASE WHEN $6::uuid IS NULL THEN NULL ELSE 1 END)`,
+        [id, organisationId, title, receivedAt, '0'.repeat(64), source?.id ?? null, source?.version ?? null],
+      );
+    return id;
+  };
+
   it("lists a caller's own organisation's reports with their status, newest first", async () => {
     const http = await build(undefined);
-    const submit = async (organisationId: string, title: string, receivedAt: string, processed: boolean) => {
-      const id = randomUUID();
-      const report = {
-        id,
-        title,
-        category: 'phishing',
-        severity: 'high',
-        tlp: 'AMBER',
-        detectedAt: receivedAt,
-        indicators: [],
-        exercise: false,
-      };
-      await database.pool.query(
-        `INSERT INTO report_submissions (id, organisation_id, sector, submitted_by, content_sha256, envelope, state, received_at)
-         VALUES ($1, $2, 'central-government', 'tester', $3, $4, 'accepted', $5)`,
-        [id, organisationId, '0'.repeat(64), { report }, receivedAt],
-      );
-      if (processed)
-        await database.pool.query(
-          `INSERT INTO reports (id, organisation_id, sector, submitted_by, title, category, severity, tlp, detected_at,
-                                received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset, processed_at)
-           VALUES ($1, $2, 'central-government', 'tester', $3, 'phishing', 'high', 'RED', $4, $4, false, $5, 'test', 0, 0, now())`,
-          [id, organisationId, title, receivedAt, '0'.repeat(64)],
-        );
-      return id;
-    };
+    const submit = submitOwn;
     // Two received in the same instant: paging by time alone would skip one.
     const older = await submit('mlit-csirt', 'older', '2026-11-29T10:00:00Z', true);
     const twin = await submit('mlit-csirt', 'twin', '2026-11-29T10:00:00Z', false);
@@ -361,5 +372,45 @@ describe('gateway: the console and its routes', () => {
     expect(badCursor.statusCode).toBe(400);
     expect(badCursor.json().fields[0].field).toBe('before');
     expect((await http.app.inject({ method: 'GET', url: '/v1/reports' })).statusCode).toBe(401);
+  });
+
+  it('lists the latest version of a source object unless every version is asked for', async () => {
+    const http = await build(undefined);
+    const source = randomUUID();
+    const first = await submitOwn('soumu-csirt', 'v1', '2026-11-30T10:00:00Z', true, {
+      id: source,
+      version: '2026-11-30T09:00:00Z',
+    });
+    const second = await submitOwn('soumu-csirt', 'v2', '2026-11-30T11:00:00Z', true, {
+      id: source,
+      version: '2026-11-30T10:30:00Z',
+    });
+    const pending = await submitOwn('soumu-csirt', 'not stored yet', '2026-11-30T12:00:00Z', false);
+    const token = await keys.token({ org: 'soumu-csirt', sector: 'central-government', roles: ['reporter'] });
+    const list = async (query: string) => {
+      const answer = await http.app.inject({
+        method: 'GET',
+        url: `/v1/reports${query}`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(answer.statusCode).toBe(200);
+      return myReportPageSchema.parse(answer.json()).items;
+    };
+    const latest = await list('');
+    expect(latest.map((item) => item.id)).toEqual([pending, second]);
+    expect(latest.every((item) => item.supersededBy === null)).toBe(true);
+    const all = await list('?versions=all');
+    expect(all.map((item) => [item.id, item.supersededBy])).toEqual([
+      [pending, null],
+      [second, null],
+      [first, second],
+    ]);
+    const bad = await http.app.inject({
+      method: 'GET',
+      url: '/v1/reports?versions=some',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().fields[0].field).toBe('versions');
   });
 });

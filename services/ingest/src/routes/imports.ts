@@ -81,15 +81,12 @@ export function importRoutes(app: HttpServer, deps: ImportRoutesDeps): void {
     async (request, reply) => {
       const principal = principalOf(request);
       requireAnyRole(principal, REPORTING_ROLES);
-      const receivedAt = new Date().toISOString();
-      const plan = planStixImport(
-        importStixBundle(asBundle(request.body), {
-          receivedAt,
-          ids: { key: deps.importIdKey, scope: principal.organisationId },
-          ...declaredTlp(request.query.tlp, request.headers['renkei-declared-tlp']),
-        }),
+      const answer = await importStix(
+        deps,
+        principal,
+        asBundle(request.body),
+        declaredTlp(request.query.tlp, request.headers['renkei-declared-tlp']).declaredTlp,
       );
-      const answer = await submitPlan(deps, principal, plan, receivedAt);
       annotateRequest(request, {
         imported: answer.summary.reportsAccepted,
         unmapped: answer.summary.unmapped,
@@ -106,8 +103,10 @@ export function importRoutes(app: HttpServer, deps: ImportRoutesDeps): void {
         summary: 'Import a MISP event ({"Event": {…}}, or the event bare) as one report',
         description:
           'Answered 202 once Kafka holds the report; each attribute says whether it was mapped, and why not. ' +
-          'An event without a `tlp:` tag is a 400 naming `Event.Tag`. Importing it again stores nothing twice.',
+          'An event without a `tlp:` tag takes the TLP the sender declares with `?tlp=`; without one it is a 400 ' +
+          'naming `Event.Tag`. A tag still wins where it is stricter. Importing it again stores nothing twice.',
         tags: ['imports'],
+        querystring: z.object({ tlp: tlpSchema.optional() }),
         body: anyObject,
         response: importReplies,
       },
@@ -115,14 +114,7 @@ export function importRoutes(app: HttpServer, deps: ImportRoutesDeps): void {
     async (request, reply) => {
       const principal = principalOf(request);
       requireAnyRole(principal, REPORTING_ROLES);
-      const receivedAt = new Date().toISOString();
-      const plan = planMispImport(
-        importMispEvent(request.body, {
-          receivedAt,
-          ids: { key: deps.importIdKey, scope: principal.organisationId },
-        }),
-      );
-      const answer = await submitPlan(deps, principal, plan, receivedAt);
+      const answer = await importMisp(deps, principal, request.body, request.query.tlp);
       annotateRequest(request, {
         imported: answer.summary.reportsAccepted,
         unmapped: answer.summary.unmapped,
@@ -130,6 +122,48 @@ export function importRoutes(app: HttpServer, deps: ImportRoutesDeps): void {
       return reply.status(202).send(answer);
     },
   );
+}
+
+/** What an import needs of ingest: the batcher and the hub's import-id key. */
+export type ImportDeps = Pick<ImportRoutesDeps, 'submissions' | 'importIdKey'>;
+
+/**
+ * A STIX bundle imported for `principal`: the path of `POST /v1/stix/bundles`,
+ * which partner feeds take too. Throws the route's RenkeiError when refused.
+ */
+export async function importStix(
+  deps: ImportDeps,
+  principal: Principal,
+  bundle: Record<string, unknown>,
+  declared: Tlp | undefined,
+): Promise<ImportAnswer> {
+  const receivedAt = new Date().toISOString();
+  const plan = planStixImport(
+    importStixBundle(bundle, {
+      receivedAt,
+      ids: { key: deps.importIdKey, scope: principal.organisationId },
+      ...(declared === undefined ? {} : { declaredTlp: declared }),
+    }),
+  );
+  return submitPlan(deps, principal, plan, receivedAt);
+}
+
+/** A MISP event imported for `principal`: the path of `POST /v1/misp/events`, which partner feeds take too. */
+export async function importMisp(
+  deps: ImportDeps,
+  principal: Principal,
+  event: unknown,
+  declared: Tlp | undefined,
+): Promise<ImportAnswer> {
+  const receivedAt = new Date().toISOString();
+  const plan = planMispImport(
+    importMispEvent(event, {
+      receivedAt,
+      ids: { key: deps.importIdKey, scope: principal.organisationId },
+      ...(declared === undefined ? {} : { declaredTlp: declared }),
+    }),
+  );
+  return submitPlan(deps, principal, plan, receivedAt);
 }
 
 /** The sender's declared TLP, from the query or the header; both given must agree. */
@@ -160,7 +194,7 @@ export function asBundle(body: Record<string, unknown>): Record<string, unknown>
  * its 503, and the client's retry resubmits the same ids.
  */
 async function submitPlan(
-  deps: ImportRoutesDeps,
+  deps: ImportDeps,
   principal: Principal,
   plan: ImportPlan,
   receivedAt: string,

@@ -547,6 +547,22 @@ describe('imports on ingest', () => {
       expect(response.json().fields).toEqual([{ field: 'Event.Tag', message: expect.any(String) }]);
     });
 
+    it('imports an event without a tlp: tag under the TLP the sender declares with ?tlp=', async () => {
+      const response = await post(
+        '/v1/misp/events?tlp=GREEN',
+        fixture('misp/ursnif_with_sightings.json'),
+        'application/json',
+        reporter,
+      );
+      expect(response.statusCode, response.body).toBe(202);
+      const [report] = response.json<ImportAnswer>().reports;
+      expect(report).toMatchObject({ status: 'accepted', tlp: 'GREEN' });
+      expect(report!.notes).toContain('TLP GREEN as the sender declared it: the event has no tlp: tag');
+      expect(
+        (await post('/v1/misp/events?tlp=PINK', {}, 'application/json', reporter)).json().fields,
+      ).toEqual([{ field: 'tlp', message: expect.any(String) }]);
+    });
+
     it('maps composites and lists unmapped attributes with reasons', async () => {
       const response = await misp({
         Event: {
