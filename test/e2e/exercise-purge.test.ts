@@ -3,21 +3,16 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDuration, type AfterActionReport } from '@renkei/exercise';
-import type { ExerciseRunView, ExerciseScenarioInput, Role } from '@renkei/schema';
+import type { ExerciseRunView, ExerciseScenarioInput } from '@renkei/schema';
 import {
-  createTestDatabase,
-  createTestKeys,
-  deleteTopicsWithPrefix,
+  callJson,
+  drillScenario,
   eventually,
-  randomTopicPrefix,
-  registerOrganisations,
-  spawnServices,
+  startTestHub,
+  submitTestReport,
   TEST_ORGANISATIONS,
-  waitUntilReady,
-  type ServiceProcess,
-  type TestDatabase,
-  type TestKeys,
-  type TestOrganisation,
+  type TestActors,
+  type TestHub,
 } from '@renkei/testing';
 
 /**
@@ -30,12 +25,6 @@ import {
  * the printable page in both languages.
  */
 describe('exercise runs: stamped, archived, purged', () => {
-  let database: TestDatabase;
-  let keys: TestKeys;
-  let prefix: string;
-  const services: ServiceProcess[] = [];
-  let ingestUrl: string;
-  let gatewayUrl: string;
   const { gsoc, mlitCsirt, financeCeptar, acmeBank, waterCeptar } = TEST_ORGANISATIONS;
   const ACTORS = {
     analyst: { organisation: gsoc, roles: ['analyst'] },
@@ -43,88 +32,36 @@ describe('exercise runs: stamped, archived, purged', () => {
     bank: { organisation: acmeBank, roles: ['reporter'] },
     water: { organisation: waterCeptar, roles: ['ceptar'] },
     mlit: { organisation: mlitCsirt, roles: ['reporter'] },
-  } satisfies Record<string, { organisation: TestOrganisation; roles: Role[] }>;
+  } satisfies TestActors;
   type Actor = keyof typeof ACTORS;
-  const tokens = {} as Record<Actor, string>;
+  let hub: TestHub<Actor>;
 
   beforeAll(async () => {
-    [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
-    await registerOrganisations(database, [gsoc, mlitCsirt, financeCeptar, acmeBank, waterCeptar]);
-    prefix = randomTopicPrefix();
-    const env = { DATABASE_URL: database.url, KAFKA_TOPIC_PREFIX: prefix, AUTH_JWKS_FILE: keys.jwksFile };
-    const started = await spawnServices([
-      { name: 'correlator', env },
-      { name: 'ingest', env },
-    ]);
-    services.push(...started);
-    ingestUrl = started[1]!.url!;
-    await waitUntilReady(ingestUrl);
-    const [gateway] = await spawnServices([
-      { name: 'gateway', env: { ...env, GATEWAY_INGEST_URL: ingestUrl, GATEWAY_EXERCISE_TICK_MS: '100' } },
-    ]);
-    services.push(gateway!);
-    gatewayUrl = gateway!.url!;
-    await waitUntilReady(gatewayUrl);
-    for (const [name, { organisation, roles }] of Object.entries(ACTORS) as [
-      Actor,
-      (typeof ACTORS)[Actor],
-    ][]) {
-      tokens[name] = await keys.token({
-        org: organisation.id,
-        sector: organisation.sector,
-        roles,
-        sub: `${name}-user`,
-      });
-    }
+    hub = await startTestHub({
+      organisations: [gsoc, mlitCsirt, financeCeptar, acmeBank, waterCeptar],
+      actors: ACTORS,
+      gatewayEnv: { GATEWAY_EXERCISE_TICK_MS: '100' },
+      gatewayAfterIngest: true,
+    });
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(services.map((service) => service.stop()));
-    await database?.drop();
-    await keys?.remove();
-    if (prefix) await deleteTopicsWithPrefix(prefix);
+    await hub?.close();
   });
 
-  const call = async <T = Record<string, unknown>>(
+  const call = <T = Record<string, unknown>>(
     actor: Actor,
     method: string,
     pathname: string,
     { body, accept }: { body?: unknown; accept?: string } = {},
-  ) => {
-    const response = await fetch(`${gatewayUrl}${pathname}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${tokens[actor]}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(accept ? { accept } : {}),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      type: response.headers.get('content-type') ?? '',
-      text,
-      body: (text.startsWith('{') ? JSON.parse(text) : null) as T,
-    };
-  };
+  ) => callJson<T>(`${hub.gatewayUrl}${pathname}`, { method, token: hub.tokens[actor], body, accept });
   const submit = async (actor: Actor, report: Record<string, unknown>) => {
-    const response = await fetch(`${ingestUrl}/v1/reports`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tokens[actor]}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        category: 'phishing',
-        severity: 'medium',
-        tlp: 'GREEN',
-        detectedAt: new Date().toISOString(),
-        ...report,
-      }),
-    });
-    expect(response.status).toBe(202);
-    return ((await response.json()) as { id: string }).id;
+    const answer = await submitTestReport(hub.ingestUrl, hub.tokens[actor], report);
+    expect(answer.status).toBe(202);
+    return answer.body.id;
   };
   const rows = async <T>(sql: string, values: unknown[] = []) =>
-    (await database.pool.query<T & Record<string, unknown>>(sql, values)).rows;
+    (await hub.database.pool.query<T & Record<string, unknown>>(sql, values)).rows;
   const count = async (sql: string, values: unknown[] = []) =>
     Number((await rows<{ n: string }>(sql, values))[0]!.n);
   const stamps = async (runId: string) =>
@@ -403,64 +340,9 @@ describe('exercise runs: stamped, archived, purged', () => {
   }, 240_000);
 });
 
-/** Two sightings of one domain (an alert), a warning to finance and water, a request to water. */
+/** The drill with windows wide enough that every expectation is met however slowly the machine runs. */
 function scenarioFor(domain: string): ExerciseScenarioInput {
-  const sighting = (id: string, at: string, from: string) => ({
-    id,
-    at,
-    kind: 'report' as const,
-    from,
-    report: {
-      title: `Phishing ${id} (exercise)`,
-      category: 'phishing' as const,
-      severity: 'high' as const,
-      tlp: 'GREEN' as const,
-      indicators: [{ type: 'domain' as const, value: domain }],
-    },
-  });
-  return {
-    schema: 'renkei.exercise-scenario.v1',
-    id: 'e2e-drill',
-    version: 1,
-    title: { ja: '結合試験の訓練', en: 'End-to-end drill' },
-    description: { ja: '試験用', en: 'For the test' },
-    participants: [{ sector: 'finance' }, { organisation: 'water-ceptar' }],
-    injects: [
-      sighting('first-sighting', 'PT0M', 'mlit-csirt'),
-      sighting('second-sighting', 'PT1M', 'gsoc'),
-      {
-        id: 'warn',
-        at: 'PT2M',
-        kind: 'warning',
-        warning: {
-          title: '訓練 W',
-          body: 'Block it',
-          severity: 'high',
-          tlp: 'GREEN',
-          sectors: ['finance', 'water'],
-        },
-      },
-      {
-        id: 'ask',
-        at: 'PT3M',
-        kind: 'information-request',
-        to: 'water-ceptar',
-        message: { ja: '観測を報告してください', en: 'Report whether you see it' },
-      },
-    ],
-    expectations: [
-      { id: 'ack', kind: 'acknowledge', after: 'warn', within: 'PT30M' },
-      {
-        id: 'back',
-        kind: 'report',
-        participant: 'water-ceptar',
-        indicator: { type: 'domain', value: domain },
-        after: 'ask',
-        within: 'PT60M',
-      },
-      { id: 'tri', kind: 'triage', after: 'second-sighting', within: 'PT60M' },
-    ],
-  };
+  return drillScenario(domain, { acknowledge: 'PT30M', reportBack: 'PT60M', triage: 'PT60M' });
 }
 
 /** Another scenario: an alert from two report injects and a warning to finance, nothing expected. */

@@ -1,28 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AfterActionReport } from '@renkei/exercise';
-import type {
-  ExerciseRunView,
-  ExerciseScenarioInput,
-  ExerciseTaskView,
-  Role,
-  ServerFrame,
-} from '@renkei/schema';
+import type { ExerciseRunView, ExerciseScenarioInput, ExerciseTaskView, ServerFrame } from '@renkei/schema';
 import {
-  createTestDatabase,
-  createTestKeys,
-  deleteTopicsWithPrefix,
+  callJson,
+  drillScenario,
   eventually,
   openStream,
-  randomTopicPrefix,
-  registerOrganisations,
-  spawnServices,
+  startTestHub,
+  submitTestReport,
   TEST_ORGANISATIONS,
-  waitUntilReady,
   type ServiceProcess,
-  type TestDatabase,
-  type TestKeys,
-  type TestOrganisation,
+  type TestActors,
+  type TestHub,
 } from '@renkei/testing';
 
 /**
@@ -34,86 +24,34 @@ import {
  * exactly once.
  */
 describe('exercises end to end', () => {
-  let database: TestDatabase;
-  let keys: TestKeys;
-  let prefix: string;
-  let env: Record<string, string>;
-  const services: ServiceProcess[] = [];
-  let ingestUrl: string;
-  let gateway: ServiceProcess;
   const { gsoc, mlitCsirt, financeCeptar, acmeBank, waterCeptar } = TEST_ORGANISATIONS;
   const ACTORS = {
     analyst: { organisation: gsoc, roles: ['analyst'] },
     finance: { organisation: financeCeptar, roles: ['ceptar'] },
     bank: { organisation: acmeBank, roles: ['reporter'] },
     water: { organisation: waterCeptar, roles: ['ceptar'] },
-  } satisfies Record<string, { organisation: TestOrganisation; roles: Role[] }>;
+  } satisfies TestActors;
   type Actor = keyof typeof ACTORS;
-  const tokens = {} as Record<Actor, string>;
-
-  const spawnGateway = async (label: string) => {
-    const [started] = await spawnServices([
-      {
-        name: 'gateway',
-        label,
-        env: { ...env, GATEWAY_INGEST_URL: ingestUrl, GATEWAY_EXERCISE_TICK_MS: '100' },
-      },
-    ]);
-    services.push(started!);
-    await waitUntilReady(started!.url!);
-    return started!;
-  };
+  let hub: TestHub<Actor>;
+  let gateway: ServiceProcess;
 
   beforeAll(async () => {
-    [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
-    await registerOrganisations(database, [gsoc, mlitCsirt, financeCeptar, acmeBank, waterCeptar]);
-    prefix = randomTopicPrefix();
-    env = { DATABASE_URL: database.url, KAFKA_TOPIC_PREFIX: prefix, AUTH_JWKS_FILE: keys.jwksFile };
-    const started = await spawnServices([
-      { name: 'correlator', env },
-      { name: 'ingest', env },
-    ]);
-    services.push(...started);
-    ingestUrl = started[1]!.url!;
-    await waitUntilReady(ingestUrl);
-    gateway = await spawnGateway('gateway-1');
-    for (const [name, { organisation, roles }] of Object.entries(ACTORS) as [
-      Actor,
-      (typeof ACTORS)[Actor],
-    ][]) {
-      tokens[name] = await keys.token({
-        org: organisation.id,
-        sector: organisation.sector,
-        roles,
-        sub: `${name}-user`,
-      });
-    }
+    hub = await startTestHub({
+      organisations: [gsoc, mlitCsirt, financeCeptar, acmeBank, waterCeptar],
+      actors: ACTORS,
+      gatewayEnv: { GATEWAY_EXERCISE_TICK_MS: '100' },
+      gatewayLabel: 'gateway-1',
+      gatewayAfterIngest: true,
+    });
+    gateway = hub.services.at(-1)!;
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(services.map((service) => service.stop()));
-    await database?.drop();
-    await keys?.remove();
-    if (prefix) await deleteTopicsWithPrefix(prefix);
+    await hub?.close();
   });
 
-  const call = async <T = Record<string, unknown>>(
-    actor: Actor,
-    method: string,
-    path: string,
-    body?: unknown,
-  ) => {
-    const response = await fetch(`${gateway.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${tokens[actor]}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, text, body: (text.startsWith('{') ? JSON.parse(text) : null) as T };
-  };
+  const call = <T = Record<string, unknown>>(actor: Actor, method: string, path: string, body?: unknown) =>
+    callJson<T>(`${gateway.url}${path}`, { method, token: hub.tokens[actor], body });
   const run = (id: string) => call<ExerciseRunView>('analyst', 'GET', `/v1/exercises/${id}`);
 
   it('refuses a scenario that does not validate, naming each path, before scheduling anything', async () => {
@@ -138,9 +76,9 @@ describe('exercises end to end', () => {
     expect(created.status).toBe(201);
     const { id } = created.body;
     const streams = {
-      analyst: await openStream(gateway.url!, tokens.analyst),
-      water: await openStream(gateway.url!, tokens.water),
-      finance: await openStream(gateway.url!, tokens.finance),
+      analyst: await openStream(gateway.url!, hub.tokens.analyst),
+      water: await openStream(gateway.url!, hub.tokens.water),
+      finance: await openStream(gateway.url!, hub.tokens.finance),
     };
     await Promise.all(
       Object.values(streams).map((stream) => stream.next((frame) => frame.type === 'welcome')),
@@ -170,18 +108,10 @@ describe('exercises end to end', () => {
     );
     expect(tasks).not.toHaveProperty('expectations');
     expect(tasks.tasks[0]!.message.en).toContain('Report');
-    const water = await fetch(`${ingestUrl}/v1/reports`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tokens.water}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        title: 'We see it too',
-        category: 'phishing',
-        severity: 'medium',
-        tlp: 'GREEN',
-        detectedAt: new Date().toISOString(),
-        indicators: [{ type: 'domain', value: domain.toUpperCase().replace('.', '[.]') }],
-        exercise: true,
-      }),
+    const water = await submitTestReport(hub.ingestUrl, hub.tokens.water, {
+      title: 'We see it too',
+      indicators: [{ type: 'domain', value: domain.toUpperCase().replace('.', '[.]') }],
+      exercise: true,
     });
     expect(water.status).toBe(202);
     // The alert the injects raised, triaged by the analyst.
@@ -306,7 +236,7 @@ describe('exercises end to end', () => {
       { timeoutMs: 30_000 },
     );
     await gateway.kill();
-    gateway = await spawnGateway('gateway-2');
+    gateway = await hub.spawnGateway('gateway-2');
     const done = await eventually(
       async () => {
         const view = (await run(id)).body;
@@ -318,7 +248,7 @@ describe('exercises end to end', () => {
     expect(done.injects.every((inject) => inject.sentAt !== null)).toBe(true);
 
     const count = async (sql: string, values: unknown[]) =>
-      Number((await database.pool.query<{ n: string }>(sql, values)).rows[0]!.n);
+      Number((await hub.database.pool.query<{ n: string }>(sql, values)).rows[0]!.n);
     const reportIds = done.injects.flatMap((inject) => (inject.reportId ? [inject.reportId] : []));
     const warningIds = done.injects.flatMap((inject) => (inject.warningId ? [inject.warningId] : []));
     expect(reportIds).toHaveLength(4);
@@ -358,73 +288,7 @@ describe('exercises end to end', () => {
   }, 150_000);
 });
 
-/** Two sightings of one domain (an alert), a warning to finance and water, a request to water. */
+/** The drill with windows the test plays on time, late and never against. */
 function scenarioFor(domain: string): ExerciseScenarioInput {
-  return {
-    schema: 'renkei.exercise-scenario.v1',
-    id: 'e2e-drill',
-    version: 1,
-    title: { ja: '結合試験の訓練', en: 'End-to-end drill' },
-    description: { ja: '試験用', en: 'For the test' },
-    participants: [{ sector: 'finance' }, { organisation: 'water-ceptar' }],
-    injects: [
-      {
-        id: 'first-sighting',
-        at: 'PT0M',
-        kind: 'report',
-        from: 'mlit-csirt',
-        report: {
-          title: 'Phishing (exercise)',
-          category: 'phishing',
-          severity: 'high',
-          tlp: 'GREEN',
-          indicators: [{ type: 'domain', value: domain }],
-        },
-      },
-      {
-        id: 'second-sighting',
-        at: 'PT1M',
-        kind: 'report',
-        from: 'gsoc',
-        report: {
-          title: 'Same domain (exercise)',
-          category: 'phishing',
-          severity: 'high',
-          tlp: 'GREEN',
-          indicators: [{ type: 'domain', value: domain }],
-        },
-      },
-      {
-        id: 'warn',
-        at: 'PT2M',
-        kind: 'warning',
-        warning: {
-          title: '訓練 W',
-          body: 'Block it',
-          severity: 'high',
-          tlp: 'GREEN',
-          sectors: ['finance', 'water'],
-        },
-      },
-      {
-        id: 'ask',
-        at: 'PT3M',
-        kind: 'information-request',
-        to: 'water-ceptar',
-        message: { ja: '観測を報告してください', en: 'Report whether you see it' },
-      },
-    ],
-    expectations: [
-      { id: 'ack', kind: 'acknowledge', after: 'warn', within: 'PT5M' },
-      {
-        id: 'back',
-        kind: 'report',
-        participant: 'water-ceptar',
-        indicator: { type: 'domain', value: domain },
-        after: 'ask',
-        within: 'PT20M',
-      },
-      { id: 'tri', kind: 'triage', after: 'second-sighting', within: 'PT15M' },
-    ],
-  };
+  return drillScenario(domain, { acknowledge: 'PT5M', reportBack: 'PT20M', triage: 'PT15M' });
 }

@@ -1,21 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertDetailSchema, alertPageSchema, type AlertPage, type Role, type Tlp } from '@renkei/schema';
-import {
-  createTestDatabase,
-  createTestKeys,
-  deleteTopicsWithPrefix,
-  eventually,
-  randomTopicPrefix,
-  registerOrganisations,
-  spawnServices,
-  TEST_ORGANISATIONS,
-  waitUntilReady,
-  type ServiceProcess,
-  type TestDatabase,
-  type TestKeys,
-  type TestOrganisation,
-} from '@renkei/testing';
+import { alertDetailSchema, alertPageSchema, type AlertPage, type Tlp } from '@renkei/schema';
+import { eventually, startTestHub, TEST_ORGANISATIONS, type TestActors, type TestHub } from '@renkei/testing';
 
 const TAXII = 'application/taxii+json;version=2.1';
 
@@ -27,12 +13,6 @@ const TAXII = 'application/taxii+json;version=2.1';
  * `date_added` or its headers, not a list cursor.
  */
 describe('exports, TAXII and lists move only with the viewer’s own view', () => {
-  let database: TestDatabase;
-  let keys: TestKeys;
-  let prefix: string;
-  const services: ServiceProcess[] = [];
-  let ingestUrl: string;
-  let gatewayUrl: string;
   const { gsoc, mlitCsirt, mhlwCsirt, acmeBank, waterCeptar } = TEST_ORGANISATIONS;
 
   const ACTORS = {
@@ -41,45 +21,26 @@ describe('exports, TAXII and lists move only with the viewer’s own view', () =
     otherAgency: { organisation: mhlwCsirt, roles: ['reporter'] },
     bank: { organisation: acmeBank, roles: ['reporter'] },
     water: { organisation: waterCeptar, roles: ['ceptar'] },
-  } satisfies Record<string, { organisation: TestOrganisation; roles: Role[] }>;
+  } satisfies TestActors;
   type Actor = keyof typeof ACTORS;
-  const tokens = {} as Record<Actor, string>;
+  let hub: TestHub<Actor>;
+  let ingestUrl: string;
+  let gatewayUrl: string;
+  let tokens: Record<Actor, string>;
   const run = randomBytes(3).toString('hex');
   const shared = `shared-${run}.views.example`;
 
   beforeAll(async () => {
-    [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
-    await registerOrganisations(database, [gsoc, mlitCsirt, mhlwCsirt, acmeBank, waterCeptar]);
-    prefix = randomTopicPrefix();
-    const env = {
-      DATABASE_URL: database.url,
-      KAFKA_TOPIC_PREFIX: prefix,
-      AUTH_JWKS_FILE: keys.jwksFile,
-      TAXII_CACHE_MS: '0',
-    };
-    const started = await spawnServices([
-      { name: 'correlator', env },
-      { name: 'ingest', env },
-      { name: 'gateway', env },
-    ]);
-    services.push(...started);
-    ingestUrl = started[1]!.url!;
-    gatewayUrl = started[2]!.url!;
-    await Promise.all([waitUntilReady(ingestUrl), waitUntilReady(gatewayUrl)]);
-    for (const [name, { organisation, roles }] of Object.entries(ACTORS) as [
-      Actor,
-      (typeof ACTORS)[Actor],
-    ][]) {
-      tokens[name] = await keys.token({ org: organisation.id, sector: organisation.sector, roles });
-    }
+    hub = await startTestHub({
+      organisations: [gsoc, mlitCsirt, mhlwCsirt, acmeBank, waterCeptar],
+      actors: ACTORS,
+      env: { TAXII_CACHE_MS: '0' },
+    });
+    ({ ingestUrl, gatewayUrl, tokens } = hub);
   }, 120_000);
 
   afterAll(async () => {
-    const codes = await Promise.all(services.map((service) => service.stop()));
-    expect(codes).toEqual(services.map(() => 0));
-    await database?.drop();
-    await keys?.remove();
-    if (prefix) await deleteTopicsWithPrefix(prefix);
+    if (hub) expect(await hub.close()).toEqual(hub.services.map(() => 0));
   });
 
   // Reports two hours apart: within the correlation window, never a sector surge.

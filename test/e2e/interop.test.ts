@@ -5,20 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandFailure, runCommand } from '@renkei/cli';
 import type { ImportAnswer, ReportStatusView, ReportSubmission, Tlp } from '@renkei/schema';
 import { TLP2_MARKING_IDS, validateStixBundle, type StixBundle, type StixObject } from '@renkei/stix';
-import {
-  createTestDatabase,
-  createTestKeys,
-  deleteTopicsWithPrefix,
-  eventually,
-  randomTopicPrefix,
-  registerOrganisations,
-  spawnServices,
-  waitUntilReady,
-  type ServiceProcess,
-  type TestDatabase,
-  type TestKeys,
-  TEST_ORGANISATIONS,
-} from '@renkei/testing';
+import { eventually, startTestHub, TEST_ORGANISATIONS, type TestHub } from '@renkei/testing';
 
 const TAXII = 'application/taxii+json;version=2.1';
 const LEVEL_OF = new Map(Object.entries(TLP2_MARKING_IDS).map(([tlp, id]) => [id, tlp as Tlp]));
@@ -35,55 +22,33 @@ const levelsOf = (object: StixObject): Tlp[] =>
  * exports what each reader may see, and what it exports imports again.
  */
 describe('STIX, TAXII and MISP with the hub', () => {
-  let database: TestDatabase;
-  let keys: TestKeys;
-  let prefix: string;
-  const services: ServiceProcess[] = [];
+  const { mlitCsirt, financeCeptar, gsoc, waterCeptar } = TEST_ORGANISATIONS;
+  let hub: TestHub<'agency' | 'bank' | 'water' | 'analyst'>;
   let ingestUrl: string;
   /** The operator turned anonymous reads of the CLEAR collection on here… */
   let publicGateway: string;
   /** …and not here. */
   let privateGateway: string;
-  const tokens = {} as Record<'agency' | 'bank' | 'water' | 'analyst', string>;
+  let tokens: typeof hub.tokens;
   const ids = {} as Record<'green' | 'amber' | 'red' | 'clear', string>;
 
   beforeAll(async () => {
-    [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
-    prefix = randomTopicPrefix();
-    const env = { DATABASE_URL: database.url, KAFKA_TOPIC_PREFIX: prefix, AUTH_JWKS_FILE: keys.jwksFile };
-    const [correlator, ingest] = await spawnServices([
-      { name: 'correlator', env },
-      { name: 'ingest', env },
-    ]);
-    services.push(correlator!, ingest!);
-    ingestUrl = ingest!.url!;
-    const gateways = await spawnServices([
-      {
-        name: 'gateway',
-        label: 'gateway-public',
-        // Pages here are built from two items of each kind at a time.
-        env: { ...env, TAXII_PUBLIC_COLLECTION: 'true', GATEWAY_INGEST_URL: ingestUrl, TAXII_MAX_ITEMS: '2' },
+    hub = await startTestHub({
+      organisations: [mlitCsirt, financeCeptar, gsoc, waterCeptar],
+      actors: {
+        agency: { organisation: mlitCsirt, roles: ['reporter'] },
+        bank: { organisation: financeCeptar, roles: ['ceptar'] },
+        water: { organisation: waterCeptar, roles: ['ceptar'] },
+        analyst: { organisation: gsoc, roles: ['analyst'] },
       },
-      {
-        name: 'gateway',
-        label: 'gateway-private',
-        // Builds are not kept here, so every read sees what was just stored.
-        env: { ...env, GATEWAY_INGEST_URL: ingestUrl, TAXII_CACHE_MS: '0' },
-      },
-    ]);
-    services.push(...gateways);
-    [publicGateway, privateGateway] = gateways.map((g) => g.url!) as [string, string];
-    await Promise.all([ingestUrl, publicGateway, privateGateway].map((url) => waitUntilReady(url)));
-    const { mlitCsirt, financeCeptar, gsoc, waterCeptar } = TEST_ORGANISATIONS;
-    await registerOrganisations(database, [mlitCsirt, financeCeptar, gsoc, waterCeptar]);
-    tokens.agency = await keys.token({
-      org: 'mlit-csirt',
-      sector: 'central-government',
-      roles: ['reporter'],
+      // Pages here are built from two items of each kind at a time.
+      gatewayEnv: { TAXII_PUBLIC_COLLECTION: 'true', TAXII_MAX_ITEMS: '2' },
+      gatewayLabel: 'gateway-public',
+      gatewayAfterIngest: true,
     });
-    tokens.bank = await keys.token({ org: 'finance-ceptar', sector: 'finance', roles: ['ceptar'] });
-    tokens.water = await keys.token({ org: 'water-ceptar', sector: 'water', roles: ['ceptar'] });
-    tokens.analyst = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
+    ({ ingestUrl, gatewayUrl: publicGateway, tokens } = hub);
+    // Builds are not kept here, so every read sees what was just stored.
+    privateGateway = (await hub.spawnGateway('gateway-private', { TAXII_CACHE_MS: '0' })).url!;
 
     const submit = async (token: string, report: Partial<ReportSubmission>) => {
       const body: ReportSubmission = {
@@ -177,11 +142,7 @@ describe('STIX, TAXII and MISP with the hub', () => {
   }, 180_000);
 
   afterAll(async () => {
-    const codes = await Promise.all(services.map((service) => service.stop()));
-    expect(codes).toEqual(services.map(() => 0));
-    await database?.drop();
-    await keys?.remove();
-    await deleteTopicsWithPrefix(prefix);
+    if (hub) expect(await hub.close()).toEqual(hub.services.map(() => 0));
   });
 
   const exportFor = async (token: string, query = '') => {

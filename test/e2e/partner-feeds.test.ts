@@ -15,10 +15,9 @@ import {
 } from '@renkei/schema';
 import {
   eventually,
-  registerOrganisations,
-  startHubProcesses,
+  startTestHub,
   TEST_ORGANISATIONS,
-  type HubProcesses,
+  type TestHub,
   type TestOrganisation,
 } from '@renkei/testing';
 
@@ -36,8 +35,8 @@ const PARTNER_MISP: TestOrganisation = { id: 'partner-misp', sector: 'finance', 
  * schedule, with checkpoints in PostgreSQL, through the same import as a push.
  */
 describe('partner feeds (pull)', () => {
-  let a: HubProcesses;
-  let b: HubProcesses;
+  let a: TestHub<never>;
+  let b: TestHub<never>;
   let misp: { server: Server; url: string; failing: boolean; requests: string[] };
   const tokens = {} as Record<
     'admin' | 'analyst' | 'partner' | 'partnerMisp' | 'bReporter' | 'bReader',
@@ -46,16 +45,18 @@ describe('partner feeds (pull)', () => {
 
   beforeAll(async () => {
     // Polls are found within half a second, and a failed one retried after a second.
+    // TAXII reads show what was just stored; the gateway knows where ingest is, for TAXII adds.
+    const hub = { actors: {}, gatewayEnv: { TAXII_CACHE_MS: '0' }, gatewayAfterIngest: true };
+    const { gsoc, mlitCsirt, waterCeptar } = TEST_ORGANISATIONS;
     [a, b] = await Promise.all([
-      startHubProcesses({
+      startTestHub({
+        ...hub,
         label: 'feeds-a',
+        organisations: [gsoc, PARTNER_HUB, PARTNER_MISP],
         ingestEnv: { PARTNER_FEED_CHECK_MS: '500', PARTNER_FEED_RETRY_BASE_MS: '1000' },
       }),
-      startHubProcesses({ label: 'feeds-b' }),
+      startTestHub({ ...hub, label: 'feeds-b', organisations: [gsoc, mlitCsirt, waterCeptar] }),
     ]);
-    const { gsoc, mlitCsirt, waterCeptar } = TEST_ORGANISATIONS;
-    await registerOrganisations(a.database, [gsoc, PARTNER_HUB, PARTNER_MISP]);
-    await registerOrganisations(b.database, [gsoc, mlitCsirt, waterCeptar]);
     tokens.admin = await a.keys.token({ org: 'gsoc', sector: 'central-government', roles: ['admin'] });
     tokens.analyst = await a.keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
     tokens.partner = await a.keys.token({
@@ -80,7 +81,7 @@ describe('partner feeds (pull)', () => {
 
   afterAll(async () => {
     misp?.server.close();
-    const codes = await Promise.all([a?.stop(), b?.stop()]);
+    const codes = await Promise.all([a?.close(), b?.close()]);
     expect(codes.flat()).toEqual(codes.flat().map(() => 0));
   });
 
@@ -276,7 +277,7 @@ describe('partner feeds (pull)', () => {
     expect(rows[0]!.n).toBe(2);
 
     // Per-feed lag and errors in /metrics.
-    const metrics = await (await fetch(`${a.services.ingest.metricsUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${a.ingest.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`renkei_partner_feed_lag_seconds\\{feed="${added.id}"[^}]*\\} \\d+`));
     expect(metrics).toMatch(
       new RegExp(`renkei_partner_feed_consecutive_failures\\{feed="${added.id}"[^}]*\\} 0`),
@@ -361,7 +362,7 @@ describe('partner feeds (pull)', () => {
     expect(failed.status.consecutiveFailures).toBe(1);
     expect(failed.status.lastError).toMatch(/manifest\.json: the server answered 503/);
     expect(Date.parse(failed.status.nextPollAt!)).toBeGreaterThan(Date.parse(failed.status.lastPollAt!));
-    const metrics = await (await fetch(`${a.services.ingest.metricsUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${a.ingest.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(
       new RegExp(`renkei_partner_feed_polls_total\\{feed="${added.id}",outcome="failure"`),
     );

@@ -12,20 +12,7 @@ import {
 } from '@renkei/schema';
 import { REPOSITORY_ROOT } from '@renkei/runtime';
 import { TLP2_MARKING_IDS, type StixBundle } from '@renkei/stix';
-import {
-  createTestDatabase,
-  createTestKeys,
-  deleteTopicsWithPrefix,
-  eventually,
-  randomTopicPrefix,
-  registerOrganisations,
-  spawnServices,
-  waitUntilReady,
-  type ServiceProcess,
-  type TestDatabase,
-  type TestKeys,
-  TEST_ORGANISATIONS,
-} from '@renkei/testing';
+import { eventually, startTestHub, TEST_ORGANISATIONS, type TestHub } from '@renkei/testing';
 
 const TAXII = 'application/taxii+json;version=2.1';
 const GREEN = TLP2_MARKING_IDS.GREEN;
@@ -40,48 +27,29 @@ const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(1
  * search; every TAXII error is a TAXII error resource.
  */
 describe('partner imports', () => {
-  let database: TestDatabase;
-  let keys: TestKeys;
-  let prefix: string;
-  const services: ServiceProcess[] = [];
+  const { mlitCsirt, financeCeptar, gsoc, waterCeptar } = TEST_ORGANISATIONS;
+  let hub: TestHub<'agency' | 'bank' | 'water' | 'analyst'>;
   let ingestUrl: string;
   let gatewayUrl: string;
-  const tokens = {} as Record<'agency' | 'bank' | 'water' | 'analyst', string>;
+  let tokens: typeof hub.tokens;
 
   beforeAll(async () => {
-    [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
-    prefix = randomTopicPrefix();
-    const env = { DATABASE_URL: database.url, KAFKA_TOPIC_PREFIX: prefix, AUTH_JWKS_FILE: keys.jwksFile };
-    const [correlator, ingest] = await spawnServices([
-      { name: 'correlator', env },
-      { name: 'ingest', env },
-    ]);
-    services.push(correlator!, ingest!);
-    ingestUrl = ingest!.url!;
-    const [gateway] = await spawnServices([
-      { name: 'gateway', env: { ...env, GATEWAY_INGEST_URL: ingestUrl, TAXII_CACHE_MS: '0' } },
-    ]);
-    services.push(gateway!);
-    gatewayUrl = gateway!.url!;
-    await Promise.all([ingestUrl, gatewayUrl].map((url) => waitUntilReady(url)));
-    const { mlitCsirt, financeCeptar, gsoc, waterCeptar } = TEST_ORGANISATIONS;
-    await registerOrganisations(database, [mlitCsirt, financeCeptar, gsoc, waterCeptar]);
-    tokens.agency = await keys.token({
-      org: 'mlit-csirt',
-      sector: 'central-government',
-      roles: ['reporter'],
+    hub = await startTestHub({
+      organisations: [mlitCsirt, financeCeptar, gsoc, waterCeptar],
+      actors: {
+        agency: { organisation: mlitCsirt, roles: ['reporter'] },
+        bank: { organisation: financeCeptar, roles: ['ceptar'] },
+        water: { organisation: waterCeptar, roles: ['ceptar'] },
+        analyst: { organisation: gsoc, roles: ['analyst'] },
+      },
+      gatewayEnv: { TAXII_CACHE_MS: '0' },
+      gatewayAfterIngest: true,
     });
-    tokens.bank = await keys.token({ org: 'finance-ceptar', sector: 'finance', roles: ['ceptar'] });
-    tokens.water = await keys.token({ org: 'water-ceptar', sector: 'water', roles: ['ceptar'] });
-    tokens.analyst = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
+    ({ ingestUrl, gatewayUrl, tokens } = hub);
   }, 180_000);
 
   afterAll(async () => {
-    const codes = await Promise.all(services.map((service) => service.stop()));
-    expect(codes).toEqual(services.map(() => 0));
-    await database?.drop();
-    await keys?.remove();
-    await deleteTopicsWithPrefix(prefix);
+    if (hub) expect(await hub.close()).toEqual(hub.services.map(() => 0));
   });
 
   const post = async (route: string, token: string, body: unknown) => {

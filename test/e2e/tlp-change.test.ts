@@ -9,26 +9,17 @@ import {
   tlpChangeMessageSchema,
   type AlertDetail,
   type AlertFrame,
-  type Role,
   type Tlp,
 } from '@renkei/schema';
 import {
-  createTestDatabase,
-  createTestKeys,
-  deleteTopicsWithPrefix,
   eventually,
   openStream,
-  randomTopicPrefix,
-  registerOrganisations,
-  spawnServices,
+  startTestHub,
   TEST_ORGANISATIONS,
   testKafka,
-  waitUntilReady,
-  type ServiceProcess,
   type StreamClient,
-  type TestDatabase,
-  type TestKeys,
-  type TestOrganisation,
+  type TestActors,
+  type TestHub,
 } from '@renkei/testing';
 
 /**
@@ -39,12 +30,6 @@ import {
  * an analyst tightens a second one, the member sees nothing at all.
  */
 describe('tightening a report TLP end to end', () => {
-  let database: TestDatabase;
-  let keys: TestKeys;
-  let prefix: string;
-  const services: ServiceProcess[] = [];
-  let ingestUrl: string;
-  let gatewayUrl: string;
   const { gsoc, mlitCsirt, financeCeptar, railCeptar, acmeBank, waterCeptar } = TEST_ORGANISATIONS;
 
   const ACTORS = {
@@ -55,9 +40,13 @@ describe('tightening a report TLP end to end', () => {
     rail: { organisation: railCeptar, roles: ['ceptar'] },
     bank: { organisation: acmeBank, roles: ['reporter'] },
     water: { organisation: waterCeptar, roles: ['ceptar'] },
-  } satisfies Record<string, { organisation: TestOrganisation; roles: Role[] }>;
+  } satisfies TestActors;
   type Actor = keyof typeof ACTORS;
-  const tokens = {} as Record<Actor, string>;
+  let hub: TestHub<Actor>;
+  let prefix: string;
+  let ingestUrl: string;
+  let gatewayUrl: string;
+  let tokens: Record<Actor, string>;
   const streams = {} as Partial<Record<Actor, StreamClient>>;
 
   const domain = `tighten-${randomBytes(3).toString('hex')}.example`;
@@ -65,37 +54,11 @@ describe('tightening a report TLP end to end', () => {
   let alertId: string;
 
   beforeAll(async () => {
-    [database, keys] = await Promise.all([createTestDatabase(), createTestKeys()]);
-    await registerOrganisations(database, [
-      gsoc,
-      mlitCsirt,
-      financeCeptar,
-      railCeptar,
-      acmeBank,
-      waterCeptar,
-    ]);
-    prefix = randomTopicPrefix();
-    const env = { DATABASE_URL: database.url, KAFKA_TOPIC_PREFIX: prefix, AUTH_JWKS_FILE: keys.jwksFile };
-    const started = await spawnServices([
-      { name: 'correlator', env },
-      { name: 'ingest', env },
-      { name: 'gateway', env },
-    ]);
-    services.push(...started);
-    ingestUrl = started[1]!.url!;
-    gatewayUrl = started[2]!.url!;
-    await Promise.all([waitUntilReady(ingestUrl), waitUntilReady(gatewayUrl)]);
-    for (const [name, { organisation, roles }] of Object.entries(ACTORS) as [
-      Actor,
-      (typeof ACTORS)[Actor],
-    ][]) {
-      tokens[name] = await keys.token({
-        org: organisation.id,
-        sector: organisation.sector,
-        roles,
-        sub: `${name}-user`,
-      });
-    }
+    hub = await startTestHub({
+      organisations: [gsoc, mlitCsirt, financeCeptar, railCeptar, acmeBank, waterCeptar],
+      actors: ACTORS,
+    });
+    ({ prefix, ingestUrl, gatewayUrl, tokens } = hub);
     for (const name of ['analyst', 'water'] as const) {
       streams[name] = await openStream(gatewayUrl, tokens[name]);
       await streams[name].next((frame) => frame.type === 'welcome');
@@ -104,11 +67,7 @@ describe('tightening a report TLP end to end', () => {
 
   afterAll(async () => {
     await Promise.all(Object.values(streams).map((stream) => stream.close()));
-    const codes = await Promise.all(services.map((service) => service.stop()));
-    expect(codes).toEqual(services.map(() => 0));
-    await database?.drop();
-    await keys?.remove();
-    if (prefix) await deleteTopicsWithPrefix(prefix);
+    if (hub) expect(await hub.close()).toEqual(hub.services.map(() => 0));
   });
 
   const call = async (actor: Actor, method: string, url: string, body?: unknown) => {

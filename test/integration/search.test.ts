@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTokenVerifier } from '@renkei/auth';
 import { lookupCommand } from '@renkei/cli';
 import {
   correlationSettings,
@@ -9,11 +8,8 @@ import {
   type ChunkItem,
   type CorrelationContext,
 } from '@renkei/correlator';
-import { readFeed } from '@renkei/feed';
-import { buildGatewayApp, StreamHub } from '@renkei/gateway';
 import type { HttpApp } from '@renkei/http';
 import { loadWarningLists } from '@renkei/indicators/load';
-import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import { createLogger } from '@renkei/runtime';
 import {
   lookupAnswerSchema,
@@ -26,14 +22,11 @@ import {
   type Sector,
   type Tlp,
 } from '@renkei/schema';
+import { TEST_ORGANISATIONS, type TestDatabase, type TestKeys } from '@renkei/testing';
 import {
-  createMigratedTestDatabase,
-  createTestKeys,
-  registerOrganisations,
-  TEST_ORGANISATIONS,
-  type TestDatabase,
-  type TestKeys,
-} from '@renkei/testing';
+  startInProcessGateway,
+  type InProcessGateway,
+} from '../../services/gateway/test/support/in-process.js';
 
 const { gsoc, mlitCsirt, mhlwCsirt, financeCeptar, acmeBank } = TEST_ORGANISATIONS;
 const NOW = Date.now();
@@ -62,7 +55,7 @@ describe('search and lookup', () => {
   const logger = createLogger('search-test', 'silent');
   let database: TestDatabase;
   let keys: TestKeys;
-  let registry: OrganisationRegistry;
+  let gateway: InProcessGateway;
   let http: HttpApp;
   const tokens: Record<'analyst' | 'finance' | 'mlit' | 'acme', string> = {
     analyst: '',
@@ -103,31 +96,12 @@ describe('search and lookup', () => {
   }
 
   beforeAll(async () => {
-    [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
-    await registerOrganisations(database, [gsoc, mlitCsirt, mhlwCsirt, financeCeptar, acmeBank]);
-    registry = await startRegistryCache({
-      pool: database.pool,
-      databaseUrl: database.url,
+    gateway = await startInProcessGateway({
+      organisations: [gsoc, mlitCsirt, mhlwCsirt, financeCeptar, acmeBank],
       logger,
-      pollEveryMs: 1_000,
+      registryPollMs: 1_000,
     });
-    http = await buildGatewayApp({
-      logger,
-      pool: database.pool,
-      hub: new StreamHub({
-        position: '0',
-        readFeed: (after, upTo, limit) => readFeed(database.pool, after, limit, upTo),
-        maxBufferedBytes: 1024 * 1024,
-        logger,
-      }),
-      verifyToken: await loadTokenVerifier({
-        AUTH_JWKS_FILE: keys.jwksFile,
-        AUTH_ISSUER: 'renkei',
-        AUTH_AUDIENCE: 'renkei-api',
-      }),
-      registry,
-      checkReadiness: async () => true,
-    });
+    ({ database, keys, http } = gateway);
     tokens.analyst = await keys.token({ org: gsoc.id, sector: gsoc.sector, roles: ['analyst'], sub: 'ana' });
     tokens.finance = await keys.token({
       org: financeCeptar.id,
@@ -226,10 +200,7 @@ describe('search and lookup', () => {
   });
 
   afterAll(async () => {
-    await http?.close(1_000);
-    await registry?.close();
-    await database?.drop();
-    await keys?.remove();
+    await gateway?.close();
   });
 
   const search = async (token: string, query: Record<string, string>) => {

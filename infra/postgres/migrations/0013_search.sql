@@ -5,8 +5,8 @@
 -- spaces and punctuation, which Japanese does not have, so 標的型 would never
 -- find 標的型攻撃メール; trigram indexes (pg_trgm, a contrib module shipped
 -- with PostgreSQL) serve `ILIKE '%…%'` for any substring of three characters
--- or more, in any script, with no dictionary to keep. docs/ARCHITECTURE.md
--- ("Search and lookup") says why and what shorter text does.
+-- or more, in any script, with no dictionary to keep. docs/SEARCH.md
+-- ("Free text in Japanese and English") says why and what shorter text does.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 CREATE INDEX reports_title_trgm ON reports USING gin (title gin_trgm_ops);

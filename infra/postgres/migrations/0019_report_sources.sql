@@ -13,7 +13,7 @@ CREATE INDEX reports_labels_trgm ON reports USING gin (labels_text gin_trgm_ops)
 -- hub's key from the organisation and the STIX container id or MISP event
 -- uuid), its version time, and which part of that version it is. A report
 -- of a later version supersedes every report of an earlier one
--- (docs/ARCHITECTURE.md, "One report per source object").
+-- (docs/INTEROP.md, "One report per source object").
 ALTER TABLE reports
   ADD COLUMN source_id uuid,
   ADD COLUMN source_version timestamptz,

@@ -129,7 +129,7 @@ export const reportLabelSchema = storableString().trim().min(1).max(MAX_LABEL_LE
  * container's id, a MISP event's uuid), so it links the versions and parts of
  * one source and nobody outside the hub can compute it from the partner's
  * public ids. A report with a later `version` of the same source supersedes
- * the earlier (ARCHITECTURE.md, "One report per source object"); a source too
+ * the earlier (docs/INTEROP.md, "One report per source object"); a source too
  * large for one report is `part` of `parts` reports of that version.
  */
 export const reportSourceSchema = z.strictObject({

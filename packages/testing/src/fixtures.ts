@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import {
   ALERT_RECORD_SCHEMA,
   alertRecordSchema,
+  REPORT_ENVELOPE_SCHEMA,
   type AlertContribution,
   type AlertRecord,
+  type ReportEnvelope,
+  type Sector,
 } from '@renkei/schema';
 
 /** A contribution to an alert, with plausible values for what the test does not set. */
@@ -59,4 +62,44 @@ export function alertRecordFixture(overrides: Partial<AlertRecord> = {}): AlertR
     exercise: false,
     ...overrides,
   });
+}
+
+/**
+ * A report as the reports topic carries it, with the envelope's bookkeeping
+ * filled in: one id for envelope and report, `<organisation>-user` as the
+ * submitter, a GREEN high-severity malware report detected when received,
+ * with no indicators unless `report` says otherwise.
+ */
+export function reportEnvelopeFixture({
+  organisationId,
+  sector,
+  receivedAt = new Date().toISOString(),
+  report = {},
+}: {
+  organisationId: string;
+  sector: Sector;
+  receivedAt?: string;
+  report?: Partial<Omit<ReportEnvelope['report'], 'id'>>;
+}): ReportEnvelope {
+  const id = randomUUID();
+  return {
+    schema: REPORT_ENVELOPE_SCHEMA,
+    id,
+    organisationId,
+    sector,
+    submittedBy: `${organisationId}-user`,
+    receivedAt,
+    contentSha256: 'a'.repeat(64),
+    report: {
+      id,
+      title: 'C2 traffic',
+      category: 'malware',
+      severity: 'high',
+      tlp: 'GREEN',
+      detectedAt: receivedAt,
+      indicators: [],
+      exercise: false,
+      ...report,
+    },
+  };
 }

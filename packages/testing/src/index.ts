@@ -7,10 +7,9 @@ export {
 } from './database.js';
 export { createPrivateBroker, freePort, type PrivateBroker } from './broker.js';
 export { recordLifecycle } from './lifecycle.js';
-export { startHubProcesses, type HubProcesses, type HubProcessesOptions } from './hub-processes.js';
 export { documentedRoutes } from './openapi.js';
 export { controllable, type ControllableProducer, type ProducerFault } from './producer.js';
-export { createTestKeys, type TestKeys } from './keys.js';
+export { createTestKeys, testTokenVerifier, type TestKeys } from './keys.js';
 export {
   spawnService,
   spawnServices,
@@ -33,7 +32,7 @@ export {
   TEST_KAFKA_BROKERS,
   TEST_KAFKA_SECURITY,
 } from './kafka.js';
-export { alertRecordFixture, contributionFixture } from './fixtures.js';
+export { alertRecordFixture, contributionFixture, reportEnvelopeFixture } from './fixtures.js';
 export { seedAlerts } from './seed-alerts.js';
 export { buildConsoleIfMissing, CONSOLE_DIR } from './console.js';
 export { registerOrganisations, TEST_ORGANISATIONS, type TestOrganisation } from './organisations.js';
@@ -44,3 +43,14 @@ export {
   type TestCertificate,
   type WebhookReceiver,
 } from './webhook-receiver.js';
+export {
+  callJson,
+  mintActorTokens,
+  startTestHub,
+  submitTestReport,
+  type JsonAnswer,
+  type TestActors,
+  type TestHub,
+  type TestHubOptions,
+} from './hub.js';
+export { drillScenario, type DrillWindows } from './exercise-scenario.js';

@@ -4,7 +4,7 @@ import type { Observable } from '@renkei/indicators';
 import { TLP_LEVELS, type ReportEnvelope, type ReportSource, type Tlp } from '@renkei/schema';
 
 /**
- * One report per source object (docs/ARCHITECTURE.md, "One report per source
+ * One report per source object (docs/INTEROP.md, "One report per source
  * object"). Every version of an imported source (a STIX container, a MISP
  * event) is a report of its own, named from the version, so Kafka, the
  * ledger and redelivery treat it like any report; what makes the versions one

@@ -27,7 +27,7 @@ export interface StreamSocket {
   terminate(): void;
 }
 
-/** WebSocket close codes the gateway uses: the table is in docs/ARCHITECTURE.md ("The stream"). */
+/** WebSocket close codes the gateway uses: the table is in docs/STREAM.md ("Close codes"). */
 export const CLOSE_CODES = STREAM_CLOSE_CODES;
 
 /** The disconnect series' reason label for each close code (docs/OPERATIONS.md lists them). */

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReliableProducer, HEADERS, prepareTopics, type Producer } from '@renkei/bus';
 import { createLogger } from '@renkei/runtime';
-import { REPORT_ENVELOPE_SCHEMA, type ReportEnvelope, type Sector } from '@renkei/schema';
+import type { ReportEnvelope, Sector } from '@renkei/schema';
 import {
   createMigratedTestDatabase,
   deleteTopicsWithPrefix,
   eventually,
   randomTopicPrefix,
+  reportEnvelopeFixture,
   testKafka,
   type TestDatabase,
   sharedKafkaEnv,
@@ -23,26 +24,11 @@ function envelope(
   value: string,
   title = 'C2 traffic',
 ): ReportEnvelope {
-  const id = randomUUID();
-  return {
-    schema: REPORT_ENVELOPE_SCHEMA,
-    id,
+  return reportEnvelopeFixture({
     organisationId,
     sector,
-    submittedBy: `${organisationId}-user`,
-    receivedAt: new Date().toISOString(),
-    contentSha256: 'a'.repeat(64),
-    report: {
-      id,
-      title,
-      category: 'malware',
-      severity: 'high',
-      tlp: 'GREEN',
-      detectedAt: new Date().toISOString(),
-      indicators: [{ type: 'domain', value }],
-      exercise: false,
-    },
-  };
+    report: { title, indicators: [{ type: 'domain', value }] },
+  });
 }
 
 /**

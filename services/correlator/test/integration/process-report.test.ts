@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '@renkei/db';
 import { readFeed, sequenceOutbox } from '@renkei/feed';
-import { REPORT_ENVELOPE_SCHEMA, type ReportEnvelope, type Sector } from '@renkei/schema';
-import { createMigratedTestDatabase, type TestDatabase } from '@renkei/testing';
+import type { ReportEnvelope, Sector } from '@renkei/schema';
+import { createMigratedTestDatabase, reportEnvelopeFixture, type TestDatabase } from '@renkei/testing';
 import { DEFAULT_CORRELATION_SETTINGS } from '@renkei/correlation';
 import { loadWarningLists } from '@renkei/indicators/load';
 import { processReport, type CorrelationContext } from '../../src/process-report.js';
@@ -32,27 +32,17 @@ describe('processReport', () => {
     value: string,
     { exercise = false }: { exercise?: boolean } = {},
   ): ReportEnvelope {
-    const id = randomUUID();
-    return {
-      schema: REPORT_ENVELOPE_SCHEMA,
-      id,
+    return reportEnvelopeFixture({
       organisationId,
       sector,
-      submittedBy: `${organisationId}-user`,
       receivedAt: new Date(Date.UTC(2026, 10, 28, 0, 0, offset)).toISOString(),
-      contentSha256: 'a'.repeat(64),
       report: {
-        id,
-        title: 'C2 traffic',
-        category: 'malware',
-        severity: 'high',
-        tlp: 'GREEN',
         // Hours apart, so the reports of this file never make a sector surge.
         detectedAt: new Date(Date.UTC(2026, 10, 28) + offset * 7_200_000).toISOString(),
         indicators: [{ type: 'domain', value }],
         exercise,
       },
-    };
+    });
   }
 
   const at = () => ({ topic: 'renkei.reports.v1', partition: 0, offset: String((offset += 1)) });

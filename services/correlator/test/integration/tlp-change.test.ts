@@ -4,7 +4,6 @@ import { DEFAULT_CORRELATION_SETTINGS } from '@renkei/correlation';
 import { withTransaction } from '@renkei/db';
 import {
   alertRecordSchema,
-  REPORT_ENVELOPE_SCHEMA,
   TLP_CHANGE_SCHEMA,
   type AlertRecord,
   type ReportEnvelope,
@@ -12,7 +11,7 @@ import {
   type Tlp,
   type TlpChangeMessage,
 } from '@renkei/schema';
-import { createMigratedTestDatabase, type TestDatabase } from '@renkei/testing';
+import { createMigratedTestDatabase, reportEnvelopeFixture, type TestDatabase } from '@renkei/testing';
 import { processReport, type CorrelationContext } from '../../src/process-report.js';
 import { applyTlpChange } from '../../src/tlp-change.js';
 import { loadWarningLists } from '@renkei/indicators/load';
@@ -40,28 +39,18 @@ describe('applyTlpChange', () => {
     domains: string[],
     tlp: Tlp = 'GREEN',
   ): ReportEnvelope {
-    const id = randomUUID();
     offset += 1;
-    return {
-      schema: REPORT_ENVELOPE_SCHEMA,
-      id,
+    return reportEnvelopeFixture({
       organisationId,
       sector,
-      submittedBy: `${organisationId}-user`,
       receivedAt: new Date(Date.UTC(2026, 10, 28, 0, 0, offset)).toISOString(),
-      contentSha256: 'a'.repeat(64),
       report: {
-        id,
-        title: 'C2 traffic',
-        category: 'malware',
-        severity: 'high',
         tlp,
         // Hours apart: never a sector surge.
         detectedAt: new Date(Date.UTC(2026, 10, 28) + offset * 7_200_000).toISOString(),
         indicators: domains.map((value) => ({ type: 'domain' as const, value })),
-        exercise: false,
       },
-    };
+    });
   }
   const at = () => ({ topic: 'renkei.reports.v1', partition: 0, offset: String(offset) });
   const store = async (report: ReportEnvelope) => {

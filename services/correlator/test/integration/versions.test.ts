@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CORRELATION_SETTINGS } from '@renkei/correlation';
 import { loadWarningLists } from '@renkei/indicators/load';
-import { REPORT_ENVELOPE_SCHEMA, type ReportEnvelope, type ReportSource, type Tlp } from '@renkei/schema';
-import { createMigratedTestDatabase, type TestDatabase } from '@renkei/testing';
+import type { ReportEnvelope, ReportSource, Tlp } from '@renkei/schema';
+import { createMigratedTestDatabase, reportEnvelopeFixture, type TestDatabase } from '@renkei/testing';
 import { processChunk } from '../../src/process-batch.js';
 import { processReport, type CorrelationContext } from '../../src/process-report.js';
 
@@ -16,27 +16,18 @@ function envelope(
   source?: Omit<ReportSource, 'id'> & { id?: string },
   tlp: Tlp = 'GREEN',
 ): ReportEnvelope {
-  const id = randomUUID();
-  return {
-    schema: REPORT_ENVELOPE_SCHEMA,
-    id,
+  return reportEnvelopeFixture({
     organisationId,
     sector: organisationId === 'bank' ? 'finance' : 'central-government',
-    submittedBy: `${organisationId}-user`,
     receivedAt: '2026-11-21T00:00:00.000Z',
-    contentSha256: 'a'.repeat(64),
     report: {
-      id,
       title: 'versions',
-      category: 'malware',
-      severity: 'high',
       tlp,
       detectedAt: '2026-11-20T00:00:00.000Z',
       indicators: values.map((value) => ({ type: 'domain' as const, value })),
-      exercise: false,
       ...(source ? { source: { id: SOURCE, ...source } } : {}),
     },
-  };
+  });
 }
 const at = () => ({ topic: 'renkei.reports.v1', partition: 0, offset: String(offset++) });
 const version = (day: number, part = 1, parts = 1) => ({

@@ -63,7 +63,7 @@ export function streamRoutes(app: HttpServer, deps: StreamRouteDeps): void {
           'Upgrade with `Authorization: Bearer …` or `?access_token=…`. Frames: `welcome`, `subscribed` when a filter was given, ' +
           '`gap` when `after` is older than the feed keeps, then every event after `after` the caller may see (`alert`, `alert-update`, ' +
           '`warning`, `warning-ack`), replayed then live. Send `{"type":"subscribe","filter":{…}}` to change the filter at any time. ' +
-          'Close codes are listed in docs/ARCHITECTURE.md.',
+          'Close codes are listed in docs/STREAM.md.',
         tags: ['stream'],
         querystring: streamQuerySchema,
         response: errorReplies('RENKEI_INVALID_REQUEST', 'RENKEI_FORBIDDEN', 'RENKEI_UNAVAILABLE'),

@@ -1,10 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTokenVerifier } from '@renkei/auth';
-import { readFeed } from '@renkei/feed';
 import type { HttpApp } from '@renkei/http';
-import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import { createLogger, type Logger } from '@renkei/runtime';
 import {
   auditEventSchema,
@@ -13,17 +10,8 @@ import {
   type Role,
   type WarningSubmission,
 } from '@renkei/schema';
-import {
-  createMigratedTestDatabase,
-  createTestKeys,
-  registerOrganisations,
-  TEST_ORGANISATIONS,
-  type TestDatabase,
-  type TestKeys,
-  type TestOrganisation,
-} from '@renkei/testing';
-import { buildGatewayApp } from '../../src/app.js';
-import { StreamHub } from '../../src/stream-hub.js';
+import { TEST_ORGANISATIONS, type TestDatabase, type TestKeys, type TestOrganisation } from '@renkei/testing';
+import { startInProcessGateway, type InProcessGateway } from '../support/in-process.js';
 
 /** The gateway's registry, warning and audit routes, in this process on a real database. */
 describe('gateway access routes, built in-process', () => {
@@ -40,50 +28,21 @@ describe('gateway access routes, built in-process', () => {
   let database: TestDatabase;
   let keys: TestKeys;
   let http: HttpApp;
-  let registry: OrganisationRegistry;
+  let gateway: InProcessGateway;
   const { gsoc, financeCeptar, waterCeptar, railCeptar, acmeBank, mlitCsirt } = TEST_ORGANISATIONS;
   const token = (organisation: TestOrganisation, roles: Role[], sub?: string) =>
     keys.token({ org: organisation.id, sector: organisation.sector, roles, ...(sub ? { sub } : {}) });
 
   beforeAll(async () => {
-    [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
-    await registerOrganisations(database, [
-      gsoc,
-      financeCeptar,
-      waterCeptar,
-      railCeptar,
-      acmeBank,
-      mlitCsirt,
-    ]);
-    registry = await startRegistryCache({
-      pool: database.pool,
-      databaseUrl: database.url,
-      logger: createLogger('registry-test', 'silent'),
-      pollEveryMs: 60_000,
-    });
-    http = await buildGatewayApp({
+    gateway = await startInProcessGateway({
+      organisations: [gsoc, financeCeptar, waterCeptar, railCeptar, acmeBank, mlitCsirt],
       logger,
-      pool: database.pool,
-      hub: new StreamHub({
-        position: '0',
-        readFeed: (after, upTo, limit) => readFeed(database.pool, after, limit, upTo),
-        maxBufferedBytes: 1024 * 1024,
-        logger,
-      }),
-      verifyToken: await loadTokenVerifier({
-        AUTH_JWKS_FILE: keys.jwksFile,
-        AUTH_ISSUER: 'renkei',
-        AUTH_AUDIENCE: 'renkei-api',
-      }),
-      registry,
-      checkReadiness: async () => true,
+      registryLogger: createLogger('registry-test', 'silent'),
     });
+    ({ database, keys, http } = gateway);
   });
   afterAll(async () => {
-    await http?.close(1_000);
-    await registry?.close();
-    await database?.drop();
-    await keys?.remove();
+    await gateway?.close();
   });
 
   const call = (method: 'GET' | 'POST' | 'PATCH', url: string, bearer: string, body?: unknown) =>

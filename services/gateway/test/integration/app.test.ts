@@ -1,9 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSealer, loadTokenVerifier } from '@renkei/auth';
-import { readFeed } from '@renkei/feed';
+import { createSealer } from '@renkei/auth';
 import type { HttpApp } from '@renkei/http';
-import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import { createLogger } from '@renkei/runtime';
 import {
   alertDetailSchema,
@@ -17,17 +15,13 @@ import {
 import {
   alertRecordFixture,
   contributionFixture,
-  createMigratedTestDatabase,
-  createTestKeys,
   documentedRoutes,
-  registerOrganisations,
   TEST_ORGANISATIONS,
   type TestDatabase,
   type TestKeys,
 } from '@renkei/testing';
 import { reopenIfEscalated } from '../../src/escalation.js';
-import { buildGatewayApp } from '../../src/app.js';
-import { StreamHub } from '../../src/stream-hub.js';
+import { startInProcessGateway, type InProcessGateway } from '../support/in-process.js';
 
 /** The gateway's HTTP side in this process, through its builder, on a real database. */
 describe('gateway, built in-process', () => {
@@ -40,43 +34,21 @@ describe('gateway, built in-process', () => {
   let http: HttpApp;
   let analyst: string;
   let ceptar: string;
-  let registry: OrganisationRegistry;
+  let gateway: InProcessGateway;
 
   beforeAll(async () => {
-    [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
-    await registerOrganisations(database, Object.values(TEST_ORGANISATIONS));
-    registry = await startRegistryCache({
-      pool: database.pool,
-      databaseUrl: database.url,
+    gateway = await startInProcessGateway({
+      organisations: Object.values(TEST_ORGANISATIONS),
       logger,
-      pollEveryMs: 1_000,
+      registryPollMs: 1_000,
+      hub: { cursors: sealer },
     });
-    http = await buildGatewayApp({
-      logger,
-      pool: database.pool,
-      hub: new StreamHub({
-        position: '0',
-        readFeed: (after, upTo, limit) => readFeed(database.pool, after, limit, upTo),
-        maxBufferedBytes: 1024 * 1024,
-        logger,
-        cursors: sealer,
-      }),
-      verifyToken: await loadTokenVerifier({
-        AUTH_JWKS_FILE: keys.jwksFile,
-        AUTH_ISSUER: 'renkei',
-        AUTH_AUDIENCE: 'renkei-api',
-      }),
-      registry,
-      checkReadiness: async () => true,
-    });
+    ({ database, keys, http } = gateway);
     analyst = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'] });
     ceptar = await keys.token({ org: 'finance-ceptar', sector: 'finance', roles: ['ceptar'] });
   });
   afterAll(async () => {
-    await http?.close(1_000);
-    await registry?.close();
-    await database?.drop();
-    await keys?.remove();
+    await gateway?.close();
   });
 
   /** Writes an alert as the correlator and the feed sequencer would leave it. */

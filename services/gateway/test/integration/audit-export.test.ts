@@ -1,23 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAudits, sealAuditChain } from '@renkei/audit';
-import { loadTokenVerifier } from '@renkei/auth';
-import { readFeed } from '@renkei/feed';
 import type { HttpApp } from '@renkei/http';
-import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import { createLogger } from '@renkei/runtime';
 import type { AuditEntry, Role } from '@renkei/schema';
-import {
-  createMigratedTestDatabase,
-  createTestKeys,
-  registerOrganisations,
-  TEST_ORGANISATIONS,
-  type TestDatabase,
-  type TestKeys,
-  type TestOrganisation,
-} from '@renkei/testing';
-import { buildGatewayApp } from '../../src/app.js';
+import { TEST_ORGANISATIONS, type TestDatabase, type TestKeys, type TestOrganisation } from '@renkei/testing';
 import { auditExportLineSchema } from '../../src/routes/audit.js';
-import { StreamHub } from '../../src/stream-hub.js';
+import { startInProcessGateway, type InProcessGateway } from '../support/in-process.js';
 
 const entry = (n: number): AuditEntry => ({
   kind: 'search.performed',
@@ -34,7 +22,7 @@ describe('the audit export', () => {
   let database: TestDatabase;
   let keys: TestKeys;
   let http: HttpApp;
-  let registry: OrganisationRegistry;
+  let gateway: InProcessGateway;
   const { gsoc, acmeBank } = TEST_ORGANISATIONS;
   const token = (organisation: TestOrganisation, roles: Role[]) =>
     keys.token({ org: organisation.id, sector: organisation.sector, roles });
@@ -42,31 +30,8 @@ describe('the audit export', () => {
     http.app.inject({ method: 'GET', url, headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
 
   beforeAll(async () => {
-    [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
-    await registerOrganisations(database, [gsoc, acmeBank]);
-    registry = await startRegistryCache({
-      pool: database.pool,
-      databaseUrl: database.url,
-      logger,
-      pollEveryMs: 60_000,
-    });
-    http = await buildGatewayApp({
-      logger,
-      pool: database.pool,
-      hub: new StreamHub({
-        position: '0',
-        readFeed: (after, upTo, limit) => readFeed(database.pool, after, limit, upTo),
-        maxBufferedBytes: 1024 * 1024,
-        logger,
-      }),
-      verifyToken: await loadTokenVerifier({
-        AUTH_JWKS_FILE: keys.jwksFile,
-        AUTH_ISSUER: 'renkei',
-        AUTH_AUDIENCE: 'renkei-api',
-      }),
-      registry,
-      checkReadiness: async () => true,
-    });
+    gateway = await startInProcessGateway({ organisations: [gsoc, acmeBank], logger });
+    ({ database, keys, http } = gateway);
     // Three entries first, then more than one page (1,000) of sealed entries, then a few the sealer has not reached.
     await recordAudits(
       database.pool,
@@ -81,10 +46,7 @@ describe('the audit export', () => {
     await recordAudits(database.pool, [entry(9_001), entry(9_002)]);
   });
   afterAll(async () => {
-    await http?.close(1_000);
-    await registry?.close();
-    await database?.drop();
-    await keys?.remove();
+    await gateway?.close();
   });
 
   it('streams every entry as JSON Lines with its place in the chain, as the database holds it', async () => {

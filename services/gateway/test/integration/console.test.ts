@@ -3,10 +3,9 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyFilesIn, loadTokenVerifier } from '@renkei/auth';
-import { readFeed } from '@renkei/feed';
+import { keyFilesIn } from '@renkei/auth';
 import type { HttpApp } from '@renkei/http';
-import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
+import type { OrganisationRegistry } from '@renkei/registry';
 import { createLogger } from '@renkei/runtime';
 import { myReportPageSchema, type MyReportPage } from '@renkei/schema';
 import {
@@ -17,8 +16,8 @@ import {
   type TestDatabase,
   type TestKeys,
 } from '@renkei/testing';
-import { buildGatewayApp, type GatewayDeps } from '../../src/app.js';
-import { StreamHub } from '../../src/stream-hub.js';
+import type { GatewayDeps } from '../../src/app.js';
+import { buildInProcessGatewayApp, startTestRegistry } from '../support/in-process.js';
 
 /** The console's routes on the gateway, in-process, on a real database. */
 describe('gateway: the console and its routes', () => {
@@ -30,22 +29,11 @@ describe('gateway: the console and its routes', () => {
   const apps: HttpApp[] = [];
 
   const build = async (console: GatewayDeps['console']) => {
-    const http = await buildGatewayApp({
+    const http = await buildInProcessGatewayApp({
       logger,
       pool: database.pool,
-      hub: new StreamHub({
-        position: '0',
-        readFeed: (after, upTo, limit) => readFeed(database.pool, after, limit, upTo),
-        maxBufferedBytes: 1024 * 1024,
-        logger,
-      }),
-      verifyToken: await loadTokenVerifier({
-        AUTH_JWKS_FILE: keys.jwksFile,
-        AUTH_ISSUER: 'renkei',
-        AUTH_AUDIENCE: 'renkei-api',
-      }),
+      keys,
       registry,
-      checkReadiness: async () => true,
       ...(console ? { console } : {}),
     });
     apps.push(http);
@@ -55,12 +43,7 @@ describe('gateway: the console and its routes', () => {
   beforeAll(async () => {
     [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
     await registerOrganisations(database, Object.values(TEST_ORGANISATIONS));
-    registry = await startRegistryCache({
-      pool: database.pool,
-      databaseUrl: database.url,
-      logger,
-      pollEveryMs: 1_000,
-    });
+    registry = await startTestRegistry(database, { logger, pollEveryMs: 1_000 });
     dist = await mkdtemp(path.join(tmpdir(), 'renkei-console-'));
     await mkdir(path.join(dist, 'assets'));
     await writeFile(path.join(dist, 'index.html'), '<!doctype html><title>console</title>');

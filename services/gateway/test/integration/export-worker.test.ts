@@ -1,19 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTokenVerifier } from '@renkei/auth';
-import { readFeed } from '@renkei/feed';
 import type { HttpApp } from '@renkei/http';
-import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import { createLogger } from '@renkei/runtime';
-import {
-  createMigratedTestDatabase,
-  createTestKeys,
-  registerOrganisations,
-  TEST_ORGANISATIONS,
-  type TestDatabase,
-  type TestKeys,
-} from '@renkei/testing';
-import { buildGatewayApp } from '../../src/app.js';
-import { StreamHub } from '../../src/stream-hub.js';
+import { TEST_ORGANISATIONS, type TestKeys } from '@renkei/testing';
+import { startInProcessGateway, type InProcessGateway } from '../support/in-process.js';
 
 const REPORTS = 3_000;
 
@@ -23,58 +12,35 @@ const REPORTS = 3_000;
  */
 describe('large exports, off the event loop', () => {
   const logger = createLogger('gateway-test', 'silent');
-  let database: TestDatabase;
   let keys: TestKeys;
-  let registry: OrganisationRegistry;
+  let gateway: InProcessGateway;
   let http: HttpApp;
 
   beforeAll(async () => {
-    [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
-    await registerOrganisations(database, Object.values(TEST_ORGANISATIONS));
-    await database.pool.query(
-      `INSERT INTO reports (id, organisation_id, sector, submitted_by, title, category, severity, tlp, detected_at,
-                            received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset, processed_at)
-       SELECT gen_random_uuid(), 'mlit-csirt', 'central-government', 'test', 'Report ' || n, 'phishing', 'high',
-              'GREEN', now(), now(), false, repeat('0', 64), 'test', 0, n, now() - make_interval(secs => $1 - n)
-         FROM generate_series(1, $1) AS n`,
-      [REPORTS],
-    );
-    await database.pool.query(
-      `INSERT INTO report_indicators (report_id, position, type, value, normalized_value, canonical_type)
-       SELECT r.id, i, 'domain', 'd' || r.kafka_offset || '-' || i || '.example',
-              'd' || r.kafka_offset || '-' || i || '.example', 'domain'
-         FROM reports r, generate_series(0, 4) AS i`,
-    );
-    registry = await startRegistryCache({
-      pool: database.pool,
-      databaseUrl: database.url,
+    gateway = await startInProcessGateway({
+      organisations: Object.values(TEST_ORGANISATIONS),
       logger,
-      pollEveryMs: 60_000,
+      seed: async (database) => {
+        await database.pool.query(
+          `INSERT INTO reports (id, organisation_id, sector, submitted_by, title, category, severity, tlp, detected_at,
+                                received_at, exercise, content_sha256, kafka_topic, kafka_partition, kafka_offset, processed_at)
+           SELECT gen_random_uuid(), 'mlit-csirt', 'central-government', 'test', 'Report ' || n, 'phishing', 'high',
+                  'GREEN', now(), now(), false, repeat('0', 64), 'test', 0, n, now() - make_interval(secs => $1 - n)
+             FROM generate_series(1, $1) AS n`,
+          [REPORTS],
+        );
+        await database.pool.query(
+          `INSERT INTO report_indicators (report_id, position, type, value, normalized_value, canonical_type)
+           SELECT r.id, i, 'domain', 'd' || r.kafka_offset || '-' || i || '.example',
+                  'd' || r.kafka_offset || '-' || i || '.example', 'domain'
+             FROM reports r, generate_series(0, 4) AS i`,
+        );
+      },
     });
-    http = await buildGatewayApp({
-      logger,
-      pool: database.pool,
-      databaseUrl: database.url,
-      hub: new StreamHub({
-        position: '0',
-        readFeed: (after, upTo, limit) => readFeed(database.pool, after, limit, upTo),
-        maxBufferedBytes: 1024 * 1024,
-        logger,
-      }),
-      verifyToken: await loadTokenVerifier({
-        AUTH_JWKS_FILE: keys.jwksFile,
-        AUTH_ISSUER: 'renkei',
-        AUTH_AUDIENCE: 'renkei-api',
-      }),
-      registry,
-      checkReadiness: async () => true,
-    });
+    ({ keys, http } = gateway);
   }, 120_000);
   afterAll(async () => {
-    await http?.close(1_000);
-    await registry?.close();
-    await database?.drop();
-    await keys?.remove();
+    await gateway?.close();
   });
 
   it('answers the whole export while the event loop never stops for long', async () => {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ACCESS_SETTINGS, loadTokenVerifier, type ReadLimits } from '@renkei/auth';
+import { DEFAULT_ACCESS_SETTINGS, type ReadLimits } from '@renkei/auth';
 import { createPool, type Pool } from '@renkei/db';
-import { readFeed } from '@renkei/feed';
 import type { HttpApp } from '@renkei/http';
-import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
+import type { OrganisationRegistry } from '@renkei/registry';
 import { createLogger } from '@renkei/runtime';
 import {
   createMigratedTestDatabase,
@@ -14,10 +13,9 @@ import {
   type TestDatabase,
   type TestKeys,
 } from '@renkei/testing';
-import { buildGatewayApp } from '../../src/app.js';
 import { GATEWAY_READ_COSTS } from '../../src/read-costs.js';
 import { TAXII_API_ROOT } from '../../src/routes/taxii.js';
-import { StreamHub } from '../../src/stream-hub.js';
+import { buildInProcessGatewayApp, startTestRegistry } from '../support/in-process.js';
 import { collectionId } from '../../src/taxii/collections.js';
 
 const TAXII_ACCEPT = 'application/taxii+json;version=2.1';
@@ -43,23 +41,12 @@ describe('gateway read budget', () => {
   };
 
   const gateway = async (readLimits: ReadLimits, options: { publicTaxii?: boolean } = {}) => {
-    const http = await buildGatewayApp({
+    const http = await buildInProcessGatewayApp({
       logger,
       pool,
-      hub: new StreamHub({
-        position: '0',
-        readFeed: (after, upTo, limit) => readFeed(pool, after, limit, upTo),
-        maxBufferedBytes: 1024 * 1024,
-        logger,
-      }),
-      verifyToken: await loadTokenVerifier({
-        AUTH_JWKS_FILE: keys.jwksFile,
-        AUTH_ISSUER: 'renkei',
-        AUTH_AUDIENCE: 'renkei-api',
-      }),
+      keys,
       registry,
       access: { ...DEFAULT_ACCESS_SETTINGS, readLimits },
-      checkReadiness: async () => true,
       ...(options.publicTaxii ? { taxii: { publicWithoutToken: true } } : {}),
     });
     apps.push(http);
@@ -76,12 +63,7 @@ describe('gateway read budget', () => {
     [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
     await registerOrganisations(database, Object.values(TEST_ORGANISATIONS));
     pool = createPool(database.url, { max: 30 });
-    registry = await startRegistryCache({
-      pool: database.pool,
-      databaseUrl: database.url,
-      logger,
-      pollEveryMs: 1_000,
-    });
+    registry = await startTestRegistry(database, { logger, pollEveryMs: 1_000 });
     tokens.finance = await keys.token({ org: 'finance-ceptar', sector: 'finance', roles: ['ceptar'] });
     tokens.finance2 = await keys.token({
       org: 'finance-ceptar',

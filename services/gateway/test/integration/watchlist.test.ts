@@ -1,20 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTokenVerifier } from '@renkei/auth';
-import { readFeed } from '@renkei/feed';
 import type { HttpApp } from '@renkei/http';
-import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import { createLogger } from '@renkei/runtime';
 import { exclusionSchema, watchlistEntrySchema } from '@renkei/schema';
-import {
-  registerOrganisations,
-  TEST_ORGANISATIONS,
-  createMigratedTestDatabase,
-  createTestKeys,
-  type TestDatabase,
-  type TestKeys,
-} from '@renkei/testing';
-import { buildGatewayApp } from '../../src/app.js';
-import { StreamHub } from '../../src/stream-hub.js';
+import { TEST_ORGANISATIONS, type TestDatabase, type TestKeys } from '@renkei/testing';
+import { startInProcessGateway, type InProcessGateway } from '../support/in-process.js';
 
 /** The watchlist and exclusion routes in this process, on a real database. */
 describe('watchlist and exclusions', () => {
@@ -24,37 +13,18 @@ describe('watchlist and exclusions', () => {
   let http: HttpApp;
   let analyst: string;
   let reporter: string;
-  let registry: OrganisationRegistry;
+  let gateway: InProcessGateway;
 
   beforeAll(async () => {
-    [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
-    await registerOrganisations(database, [
-      TEST_ORGANISATIONS.gsoc,
-      { id: 'a-csirt', sector: 'central-government', kind: 'agency' },
-    ]);
-    registry = await startRegistryCache({
-      pool: database.pool,
-      databaseUrl: database.url,
+    gateway = await startInProcessGateway({
+      organisations: [
+        TEST_ORGANISATIONS.gsoc,
+        { id: 'a-csirt', sector: 'central-government', kind: 'agency' },
+      ],
       logger,
-      pollEveryMs: 1_000,
+      registryPollMs: 1_000,
     });
-    http = await buildGatewayApp({
-      logger,
-      pool: database.pool,
-      hub: new StreamHub({
-        position: '0',
-        readFeed: (after, upTo, limit) => readFeed(database.pool, after, limit, upTo),
-        maxBufferedBytes: 1024 * 1024,
-        logger,
-      }),
-      verifyToken: await loadTokenVerifier({
-        AUTH_JWKS_FILE: keys.jwksFile,
-        AUTH_ISSUER: 'renkei',
-        AUTH_AUDIENCE: 'renkei-api',
-      }),
-      registry,
-      checkReadiness: async () => true,
-    });
+    ({ database, keys, http } = gateway);
     analyst = await keys.token({ org: 'gsoc', sector: 'central-government', roles: ['analyst'], sub: 'ana' });
     reporter = await keys.token({
       org: 'a-csirt',
@@ -63,10 +33,7 @@ describe('watchlist and exclusions', () => {
     });
   });
   afterAll(async () => {
-    await http?.close(1_000);
-    await registry?.close();
-    await database?.drop();
-    await keys?.remove();
+    await gateway?.close();
   });
 
   const call = (method: 'GET' | 'POST' | 'DELETE', url: string, token: string, body?: unknown) =>

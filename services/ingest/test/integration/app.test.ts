@@ -1,10 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadTokenVerifier } from '@renkei/auth';
-import { createReliableProducer, prepareTopics, type Producer } from '@renkei/bus';
 import { createPool } from '@renkei/db';
-import { fixedRegistry, startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
+import { fixedRegistry, type OrganisationRegistry } from '@renkei/registry';
 import { serveMetrics, type HttpApp } from '@renkei/http';
 import { createMetrics, observePool } from '@renkei/metrics';
 import { createLogger } from '@renkei/runtime';
@@ -15,21 +13,16 @@ import {
   type ReportSubmission,
 } from '@renkei/schema';
 import {
-  controllable,
-  createMigratedTestDatabase,
-  createTestKeys,
-  deleteTopicsWithPrefix,
   documentedRoutes,
-  randomTopicPrefix,
   registerOrganisations,
   TEST_ORGANISATIONS,
   readWholeTopic,
   type ControllableProducer,
   type TestDatabase,
   type TestKeys,
-  testKafka,
 } from '@renkei/testing';
 import { buildIngestApp } from '../../src/app.js';
+import { startInProcessIngest, type InProcessIngest } from '../support/in-process.js';
 
 /**
  * The ingest API in this process, through its builder: a real database and a
@@ -39,8 +32,7 @@ describe('ingest, built in-process', () => {
   const logger = createLogger('ingest-test', 'silent');
   let database: TestDatabase;
   let keys: TestKeys;
-  let prefix: string;
-  let producer: Producer;
+  let ingest: InProcessIngest;
   let kafka: ControllableProducer;
   let http: HttpApp;
   let reportsTopic: string;
@@ -52,39 +44,17 @@ describe('ingest, built in-process', () => {
   const { mlitCsirt, financeCeptar, gsoc } = TEST_ORGANISATIONS;
 
   beforeAll(async () => {
-    [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
-    await registerOrganisations(database, [mlitCsirt, financeCeptar, gsoc]);
-    registry = await startRegistryCache({
-      pool: database.pool,
-      databaseUrl: database.url,
+    ingest = await startInProcessIngest({
+      organisations: [mlitCsirt, financeCeptar, gsoc],
       logger,
-      pollEveryMs: 1_000,
-    });
-    prefix = randomTopicPrefix();
-    const client = testKafka({ clientId: 'ingest-test', logger });
-    reportsTopic = (await prepareTopics(client, prefix, ['reports'])).reports;
-    producer = createReliableProducer(client);
-    await producer.connect();
-    kafka = controllable(producer);
-    http = await buildIngestApp({
-      logger,
-      pool: database.pool,
-      producer: kafka.producer,
-      reportsTopic,
-      verifyToken: await loadTokenVerifier({
-        AUTH_JWKS_FILE: keys.jwksFile,
-        AUTH_ISSUER: 'renkei',
-        AUTH_AUDIENCE: 'renkei-api',
-      }),
-      registry,
+      clientId: 'ingest-test',
       // Long enough for 200 submissions at once on a loaded 2-core machine; the stall test waits it out.
       kafkaTimeoutMs: 3_000,
-      importIdKey: randomBytes(32),
       // Long enough that requests sent together always share a batch here.
       batching: { lingerMs: 50, maxBatch: 200 },
       metrics,
-      checkReadiness: async () => true,
     });
+    ({ database, keys, kafka, http, reportsTopic, registry } = ingest);
     observePool(metrics, database.pool);
     reporter = await keys.token({ org: 'mlit-csirt', sector: 'central-government', roles: ['reporter'] });
     otherReporter = await keys.token({ org: 'finance-ceptar', sector: 'finance', roles: ['ceptar'] });
@@ -92,12 +62,7 @@ describe('ingest, built in-process', () => {
   });
 
   afterAll(async () => {
-    await http?.close(1_000);
-    await registry?.close();
-    await producer?.disconnect();
-    await database?.drop();
-    await keys?.remove();
-    await deleteTopicsWithPrefix(prefix);
+    await ingest?.close();
   });
 
   const report = (overrides: Partial<ReportSubmission> = {}): ReportSubmission => ({
@@ -257,21 +222,8 @@ describe('ingest, built in-process', () => {
     });
 
     it('limits writes per organisation with 429 and Retry-After, and leaves reads and other organisations alone', async () => {
-      const limited = await buildIngestApp({
-        logger,
-        pool: database.pool,
-        producer: kafka.producer,
-        reportsTopic,
-        verifyToken: await loadTokenVerifier({
-          AUTH_JWKS_FILE: keys.jwksFile,
-          AUTH_ISSUER: 'renkei',
-          AUTH_AUDIENCE: 'renkei-api',
-        }),
-        registry,
+      const limited = await ingest.build({
         access: { writeLimits: { max: 2, windowMs: 60_000 }, refusalsPerMinute: 10 },
-        kafkaTimeoutMs: 1_000,
-        importIdKey: randomBytes(32),
-        checkReadiness: async () => true,
       });
       try {
         const send = (token: string) =>
@@ -300,17 +252,7 @@ describe('ingest, built in-process', () => {
     });
 
     it("budgets reads per organisation too: 429 with Retry-After past it, another organisation's reads go on", async () => {
-      const budgeted = await buildIngestApp({
-        logger,
-        pool: database.pool,
-        producer: kafka.producer,
-        reportsTopic,
-        verifyToken: await loadTokenVerifier({
-          AUTH_JWKS_FILE: keys.jwksFile,
-          AUTH_ISSUER: 'renkei',
-          AUTH_AUDIENCE: 'renkei-api',
-        }),
-        registry,
+      const budgeted = await ingest.build({
         access: {
           writeLimits: { max: 600, windowMs: 60_000 },
           readLimits: {

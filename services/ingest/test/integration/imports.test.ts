@@ -1,28 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTokenVerifier } from '@renkei/auth';
-import { createReliableProducer, prepareTopics, type Producer } from '@renkei/bus';
-import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import type { HttpApp } from '@renkei/http';
 import { createLogger } from '@renkei/runtime';
 import type { ImportAnswer, ReportEnvelope } from '@renkei/schema';
 import { TLP1_MARKING_IDS, TLP2_MARKING_IDS } from '@renkei/stix';
 import {
-  controllable,
-  createMigratedTestDatabase,
-  createTestKeys,
-  deleteTopicsWithPrefix,
-  randomTopicPrefix,
   readWholeTopic,
-  registerOrganisations,
   TEST_ORGANISATIONS,
   type ControllableProducer,
-  type TestDatabase,
   type TestKeys,
-  testKafka,
 } from '@renkei/testing';
-import { buildIngestApp } from '../../src/app.js';
+import { startInProcessIngest, type InProcessIngest } from '../support/in-process.js';
 
 const HUB_KEY = randomBytes(32);
 
@@ -126,59 +115,29 @@ function everyMappedForm() {
  */
 describe('imports on ingest', () => {
   const logger = createLogger('ingest-imports-test', 'silent');
-  let database: TestDatabase;
   let keys: TestKeys;
-  let prefix: string;
-  let producer: Producer;
+  let ingest: InProcessIngest;
   let kafka: ControllableProducer;
   let http: HttpApp;
   let reportsTopic: string;
-  let registry: OrganisationRegistry;
   let reporter: string;
   let otherReporter: string;
   const { mlitCsirt, financeCeptar } = TEST_ORGANISATIONS;
 
   beforeAll(async () => {
-    [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
-    await registerOrganisations(database, [mlitCsirt, financeCeptar]);
-    registry = await startRegistryCache({
-      pool: database.pool,
-      databaseUrl: database.url,
+    ingest = await startInProcessIngest({
+      organisations: [mlitCsirt, financeCeptar],
       logger,
-      pollEveryMs: 1_000,
-    });
-    prefix = randomTopicPrefix();
-    const client = testKafka({ clientId: 'imports-test', logger });
-    reportsTopic = (await prepareTopics(client, prefix, ['reports'])).reports;
-    producer = createReliableProducer(client);
-    await producer.connect();
-    kafka = controllable(producer);
-    http = await buildIngestApp({
-      logger,
-      pool: database.pool,
-      producer: kafka.producer,
-      reportsTopic,
-      verifyToken: await loadTokenVerifier({
-        AUTH_JWKS_FILE: keys.jwksFile,
-        AUTH_ISSUER: 'renkei',
-        AUTH_AUDIENCE: 'renkei-api',
-      }),
-      registry,
-      kafkaTimeoutMs: 1_000,
+      clientId: 'imports-test',
       importIdKey: HUB_KEY,
-      checkReadiness: async () => true,
     });
+    ({ keys, kafka, http, reportsTopic } = ingest);
     reporter = await keys.token({ org: 'mlit-csirt', sector: 'central-government', roles: ['reporter'] });
     otherReporter = await keys.token({ org: 'finance-ceptar', sector: 'finance', roles: ['ceptar'] });
   });
 
   afterAll(async () => {
-    await http?.close(1_000);
-    await registry?.close();
-    await producer?.disconnect();
-    await database?.drop();
-    await keys?.remove();
-    await deleteTopicsWithPrefix(prefix);
+    await ingest?.close();
   });
 
   const post = (url: string, body: unknown, contentType = 'application/json', token = reporter) =>
