@@ -19,4 +19,18 @@ export default tseslint.config(
     files: ['packages/cli/**', 'infra/**', 'test/**', '**/test/**', 'bench/**'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // Every Kafka client comes from kafkaClient (packages/bus), which reads the security
+    // settings: a client built by hand would speak plaintext to a broker that refuses it.
+    ignores: ['packages/bus/src/kafka.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Kafka']",
+          message: 'Build Kafka clients with kafkaClient (@renkei/bus) or testKafka (@renkei/testing).',
+        },
+      ],
+    },
+  },
 );

@@ -27,6 +27,7 @@ import {
   seedAlerts,
   TEST_ORGANISATIONS,
   type TestDatabase,
+  testKafkaEnv,
 } from '@renkei/testing';
 
 const { values } = parseArgs({ options: { reports: { type: 'string', default: '20000' } } });
@@ -38,7 +39,8 @@ function renkei(args: string[], env: Record<string, string>): Promise<{ seconds:
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', ...args], {
       cwd: REPOSITORY_ROOT,
-      env: { ...process.env, ...env },
+      // As the admin of the shared broker, with the checkout's credentials (RENKEI_STATE_DIR moves).
+      env: { ...process.env, ...testKafkaEnv('admin'), ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';

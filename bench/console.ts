@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { chromium, type Page } from 'playwright-core';
-import { buildConsoleIfMissing, freePort, seedAlerts, TEST_KAFKA_BROKERS } from '@renkei/testing';
+import { buildConsoleIfMissing, freePort, seedAlerts, sharedKafkaEnv } from '@renkei/testing';
 import { round } from './lib/stats.js';
 import type { BenchContext, Scenario } from './lib/scenario.js';
 
@@ -145,8 +145,7 @@ async function startServices(context: BenchContext, databaseUrl: string) {
   const prefix = context.topicPrefix();
   const common = {
     DATABASE_URL: databaseUrl,
-    KAFKA_TOPIC_PREFIX: prefix,
-    KAFKA_BROKERS: TEST_KAFKA_BROKERS,
+    ...(await sharedKafkaEnv(prefix)),
     AUTH_JWKS_FILE: context.jwksFile,
     RATE_LIMIT_WRITES_MAX: '100000000',
   };

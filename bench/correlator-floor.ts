@@ -11,11 +11,11 @@
  * Env: DATABASE_URL, KAFKA_BROKERS, FLOOR_TOPIC, FLOOR_GROUP, FLOOR_CHUNK, PORT.
  */
 import { createServer } from 'node:http';
-import { Kafka, logLevel } from 'kafkajs';
 import { insertIndicatorsMany, insertReports, insertSightingsMany } from '@renkei/correlator';
 import { createPool, withTransaction } from '@renkei/db';
 import { readIndicators } from '@renkei/indicators';
 import type { ReportEnvelope } from '@renkei/schema';
+import { testKafka } from '@renkei/testing';
 
 const env = (name: string) => {
   const value = process.env[name];
@@ -25,11 +25,8 @@ const env = (name: string) => {
 const topic = env('FLOOR_TOPIC');
 const chunkSize = Number(env('FLOOR_CHUNK'));
 const pool = createPool(env('DATABASE_URL'), { max: 4 });
-const kafka = new Kafka({
-  clientId: 'bench-correlator-floor',
-  brokers: env('KAFKA_BROKERS').split(','),
-  logLevel: logLevel.NOTHING,
-});
+// The shared broker's security (TLS + SCRAM when secured), as the correlator pays it.
+const kafka = testKafka({ brokers: env('KAFKA_BROKERS'), clientId: 'bench-correlator-floor' });
 const consumer = kafka.consumer({ groupId: env('FLOOR_GROUP'), maxWaitTimeInMs: 1_000 });
 let joined = false;
 consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));

@@ -20,10 +20,10 @@ import {
   randomTopicPrefix,
   registerOrganisations,
   spawnService,
-  TEST_KAFKA_BROKERS,
   TEST_ORGANISATIONS,
   TEST_SERVER_URL,
   type ServiceProcess,
+  sharedKafkaEnv,
 } from '@renkei/testing';
 import { loadIngestConfig } from '../services/ingest/src/config.js';
 import { startIngest } from '../services/ingest/src/service.js';
@@ -43,8 +43,7 @@ const proxy = await startTcpProxy({ host: server.hostname, port: Number(server.p
 const prefix = randomTopicPrefix();
 const env = {
   DATABASE_URL: proxy.url(new URL(database.url).pathname.slice(1)),
-  KAFKA_BROKERS: TEST_KAFKA_BROKERS,
-  KAFKA_TOPIC_PREFIX: prefix,
+  ...(await sharedKafkaEnv(prefix)),
   AUTH_JWKS_FILE: keys.jwksFile,
   DATABASE_LOSS_TIMEOUT_MS: '3600000',
   KAFKA_LOSS_TIMEOUT_MS: '3600000',

@@ -1,6 +1,6 @@
-import { ensureTopics, topicNames } from '@renkei/bus';
+import { topicNames } from '@renkei/bus';
 import { loadIngestConfig } from '@renkei/ingest';
-import { testKafka } from '@renkei/testing';
+import { prepareTestPrefix, TEST_KAFKA_SECURITY } from '@renkei/testing';
 import { interleave } from './lib/interleave.js';
 import type { KafkaPathArgs } from './lib/load-ops.js';
 import type { Scenario } from './lib/scenario.js';
@@ -12,7 +12,10 @@ import { median, percent } from './lib/stats.js';
  * fed envelopes directly, without HTTP, so the HTTP cost — measured by the
  * ingest-http scenario — does not blur this ratio. The floor is a kafkajs
  * producer with ingest's settings sending the same envelopes in batches of
- * ingest's maximum size. Both run in the same load process, one after the other.
+ * ingest's maximum size. Both run in the same load process, one after the other,
+ * with one client configuration: ingest's principal, with the shared broker's
+ * security (TLS + SCRAM + ACLs when it is secured, the default), so that cost
+ * is on both sides of the ratio.
  */
 export const ingestKafka: Scenario = {
   name: 'ingest-kafka',
@@ -29,11 +32,8 @@ export const ingestKafka: Scenario = {
     const [database, load] = await Promise.all([
       context.createDatabase(),
       context.load(),
-      (async () => {
-        const admin = testKafka().admin();
-        await admin.connect();
-        await ensureTopics(admin, prefix, ['reports']).finally(() => admin.disconnect());
-      })(),
+      // The topics, and ingest's ACLs on them: both sides send as ingest's principal.
+      prepareTestPrefix(prefix, { always: true }),
     ]);
     // Ingest's defaults, read from its own configuration schema, so the two cannot drift apart.
     const defaults = loadIngestConfig({});
@@ -100,6 +100,7 @@ export const ingestKafka: Scenario = {
         },
       ],
       notes: [
+        `Kafka security: ${TEST_KAFKA_SECURITY}, both sides as ingest's principal.`,
         `${concurrency} reports in flight; the batcher with ingest's defaults (linger ${defaults.INGEST_BATCH_LINGER_MS} ms, at most ${defaults.INGEST_BATCH_MAX} per batch, ${defaults.DATABASE_POOL_SIZE} database connections); the floor sends batches of ${maxBatch}, ${Math.max(1, Math.round(concurrency / maxBatch))} at a time, idempotent, acks from all replicas, one request in flight.`,
         'The batcher runs in the load process, without HTTP: what separates the two is the ledger (one insert and one update per batch in PostgreSQL) and the batching itself.',
         ...(failures > 0 ? [`${failures} messages failed and are not counted.`] : []),

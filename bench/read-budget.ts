@@ -1,5 +1,5 @@
 import { createPool } from '@renkei/db';
-import { freePort, TEST_KAFKA_BROKERS } from '@renkei/testing';
+import { freePort, sharedKafkaEnv } from '@renkei/testing';
 // Relative: the root package does not depend on the gateway's internals.
 import { TAXII_API_ROOT } from '../services/gateway/src/routes/taxii.js';
 import { collectionId } from '../services/gateway/src/taxii/collections.js';
@@ -106,8 +106,7 @@ export const readBudget: Scenario = {
         env: {
           METRICS_PORT: String(metricsPort),
           DATABASE_URL: stack.databaseUrl,
-          KAFKA_TOPIC_PREFIX: stack.prefix,
-          KAFKA_BROKERS: TEST_KAFKA_BROKERS,
+          ...(await sharedKafkaEnv(stack.prefix)),
           AUTH_JWKS_FILE: context.jwksFile,
           ...NO_READ_BUDGET,
         },

@@ -5,11 +5,12 @@ import {
   freePort,
   randomTopicPrefix,
   registerOrganisations,
-  TEST_KAFKA_BROKERS,
   TEST_ORGANISATIONS,
   type TestDatabase,
   type TestKeys,
   type TestOrganisation,
+  sharedKafkaEnv,
+  TEST_KAFKA_BROKERS,
 } from '@renkei/testing';
 import { startLoadGenerator, type LoadGenerator } from './load.js';
 import { startProcess, type BenchProcess } from './processes.js';
@@ -164,6 +165,7 @@ async function startStack(
   const prefix = topicPrefix(scope);
   const ports = await Promise.all(services.map(() => freePort()));
   const metricsPorts = await Promise.all(services.map(() => freePort()));
+  const kafkaEnv = await sharedKafkaEnv(prefix);
   // Started together: they race on migrations and topics as in production, and it is faster.
   const started = await Promise.allSettled(
     services.map((name, index) =>
@@ -174,8 +176,7 @@ async function startStack(
         metricsPort: metricsPorts[index]!,
         env: {
           DATABASE_URL: database.url,
-          KAFKA_TOPIC_PREFIX: prefix,
-          KAFKA_BROKERS: TEST_KAFKA_BROKERS,
+          ...kafkaEnv,
           AUTH_JWKS_FILE: keys.jwksFile,
           // The write limit protects a hub from one organisation; a benchmark is that organisation.
           RATE_LIMIT_WRITES_MAX: '100000000',

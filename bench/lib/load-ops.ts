@@ -6,12 +6,13 @@
  * A new scenario that needs a new kind of load adds an operation to
  * {@link loadOps}; its arguments and result must survive structured cloning.
  */
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { Pool as HttpPool } from 'undici';
 import WebSocket from 'ws';
-import { createReliableProducer, PartitionLanes, reportsTopicMessage } from '@renkei/bus';
+import { createReliableProducer, PartitionLanes, reportsTopicMessage, type Kafka } from '@renkei/bus';
 import { createPool, type Pool } from '@renkei/db';
 import { createLogger } from '@renkei/runtime';
+import { testKafka } from '@renkei/testing';
 import type { ReportEnvelope } from '@renkei/schema';
 // Ingest's own batcher, driven without HTTP: the Kafka path is measured apart from the HTTP one.
 import { SubmissionBatcher } from '../../services/ingest/src/submission-batcher.js';
@@ -455,8 +456,12 @@ async function openAnalystStream(
   };
 }
 
-function benchKafka(brokers: string): Kafka {
-  return new Kafka({ clientId: 'renkei-bench', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+/**
+ * A client on the shared broker with its security (TLS + SCRAM when secured), as `principal`:
+ * the admin, or `ingest` where a measurement stands in for ingest and must pay what it pays.
+ */
+function benchKafka(brokers: string, principal = 'admin'): Kafka {
+  return testKafka({ brokers, principal, clientId: 'renkei-bench' });
 }
 
 const producers = new Map<string, Promise<Producer>>();
@@ -465,12 +470,12 @@ const producers = new Map<string, Promise<Producer>>();
  * load process. One per topic: a kafkajs producer refreshes the metadata of
  * every topic it ever sent to, and fails once an earlier scenario's topic is deleted.
  */
-function reliableProducer(brokers: string, topic: string): Promise<Producer> {
-  const key = `${brokers} ${topic}`;
+function reliableProducer(brokers: string, topic: string, principal = 'admin'): Promise<Producer> {
+  const key = `${brokers} ${topic} ${principal}`;
   let producer = producers.get(key);
   if (!producer) {
     producer = (async () => {
-      const created = createReliableProducer(benchKafka(brokers));
+      const created = createReliableProducer(benchKafka(brokers, principal));
       await created.connect();
       releases.push(() => created.disconnect());
       return created;
@@ -675,7 +680,9 @@ function databasePool(url: string, max: number): Pool {
  * same size, with nothing else (no ledger).
  */
 async function kafkaPath(args: KafkaPathArgs): Promise<KafkaPathResult> {
-  const producer = await reliableProducer(args.brokers, args.topic);
+  // Both sides as ingest's principal, with the shared broker's security: on a secured broker
+  // both pay TLS and the authorizer alike, so the ratio compares the batcher and nothing else.
+  const producer = await reliableProducer(args.brokers, args.topic, 'ingest');
   let count = 0;
   let failures = 0;
   let next = 0;
@@ -684,7 +691,7 @@ async function kafkaPath(args: KafkaPathArgs): Promise<KafkaPathResult> {
   if (args.mode === 'hub') {
     // What the service sends through: one request per partition at a time, waiting messages together.
     const logger = createLogger('bench-kafka-path', 'warn');
-    const lanes = new PartitionLanes(benchKafka(args.brokers), { logger });
+    const lanes = new PartitionLanes(benchKafka(args.brokers, 'ingest'), { logger });
     await lanes.connect();
     const batcher = new SubmissionBatcher({
       pool: databasePool(args.databaseUrl, args.databasePoolSize),

@@ -3,7 +3,7 @@
 # one node by default, or a three-node cluster with --brokers 3 (or KAFKA_BROKER_COUNT=3).
 # Jars come from Maven Central through infra/kafka/pom.xml; no Docker, only java + mvn.
 #
-# Usage: infra/kafka/kafka.sh {fetch|format|start|stop|restart|status|logs|reset|brokers} [--brokers 1|3]
+# Usage: infra/kafka/kafka.sh {fetch|format|start|stop|restart|status|logs|reset|brokers|security} [--brokers 1|3]
 #        infra/kafka/kafka.sh {start-node|stop-node|kill-node} N   (one node of a running cluster)
 #
 # Env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), RENKEI_STATE_DIR (<repo>/.renkei),
@@ -12,9 +12,10 @@
 #      KAFKA_BROKER_SESSION_TIMEOUT_MS (4000), KAFKA_BROKER_HEARTBEAT_MS (1000),
 #      KAFKA_VERSION (from pom.xml), JAVA_HOME, KAFKA_HEAP_OPTS (-Xms256m -Xmx512m),
 #      KAFKA_JVM_OPTS (extra JVM flags), KAFKA_START_TIMEOUT (90 s), KAFKA_STOP_TIMEOUT (30 s),
-#      KAFKA_SECURITY (plaintext | sasl_ssl; plaintext): sasl_ssl serves clients TLS + SCRAM-SHA-512
+#      KAFKA_SECURITY (sasl_ssl | plaintext; sasl_ssl): sasl_ssl serves clients TLS + SCRAM-SHA-512
 #        with ACLs, from a local CA in KAFKA_TLS_DIR (<RENKEI_STATE_DIR>/kafka-tls) and passwords in
-#        KAFKA_CREDENTIALS_DIR (<RENKEI_STATE_DIR>/kafka-credentials), both made on first format,
+#        KAFKA_CREDENTIALS_DIR (<RENKEI_STATE_DIR>/kafka-credentials), both made on first format;
+#        plaintext only when asked for, for development (anyone who reaches the port may do anything),
 #      KAFKA_TLS_HOSTNAMES (extra DNS names for the broker certificate, comma-separated).
 set -euo pipefail
 
@@ -38,13 +39,13 @@ KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 # heartbeat; Kafka's own defaults are 9000 / 2000. See README.md for why these are shorter.
 KAFKA_BROKER_SESSION_TIMEOUT_MS="${KAFKA_BROKER_SESSION_TIMEOUT_MS:-4000}"
 KAFKA_BROKER_HEARTBEAT_MS="${KAFKA_BROKER_HEARTBEAT_MS:-1000}"
-KAFKA_SECURITY="${KAFKA_SECURITY:-plaintext}"
+# Secured unless asked otherwise; whether it was asked decides what a mismatch with a formatted
+# state dir says (require_security).
+KAFKA_SECURITY_GIVEN="${KAFKA_SECURITY:+yes}"
+KAFKA_SECURITY="${KAFKA_SECURITY:-sasl_ssl}"
 KAFKA_TLS_DIR="${KAFKA_TLS_DIR:-$RENKEI_STATE_DIR/kafka-tls}"
 KAFKA_CREDENTIALS_DIR="${KAFKA_CREDENTIALS_DIR:-$RENKEI_STATE_DIR/kafka-credentials}"
 KAFKA_TLS_HOSTNAMES="${KAFKA_TLS_HOSTNAMES:-}"
-# Every principal with a SCRAM credential. `broker` is the nodes' own (inter-broker) identity;
-# the others are the hub's, and what each may do is packages/bus/src/acls.ts.
-KAFKA_PRINCIPALS=(admin broker ingest correlator gateway)
 
 ACTION="${1:-}"
 shift || true
@@ -68,8 +69,6 @@ fi
 LIBS="$RENKEI_STATE_DIR/kafka/libs-$KAFKA_VERSION"
 BASE_STATE="${KAFKA_STATE_DIR:-$RENKEI_STATE_DIR/kafka}"
 LIBS_MARKER="$LIBS/.complete"
-TEMPLATE="$SCRIPT_DIR/server.properties.template"
-SECURITY_TEMPLATE="$SCRIPT_DIR/security.properties.template"
 # The security a state dir was formatted with: SCRAM credentials exist only if it was sasl_ssl.
 SECURITY_FILE="$BASE_STATE/security"
 LOG4J_CONF="$SCRIPT_DIR/log4j2.properties"
@@ -114,6 +113,9 @@ if [[ -n "${JAVA_HOME:-}" ]]; then JAVA="$JAVA_HOME/bin/java"; else JAVA="java";
 
 log() { echo "kafka.sh: $*"; }
 die() { echo "kafka.sh: ERROR: $*" >&2; exit 1; }
+# The CA, the passwords and the rendered properties, shared with Docker Compose's nodes.
+# shellcheck source=infra/kafka/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 require_java() {
   command -v "$JAVA" >/dev/null 2>&1 || die "java not found (JAVA_HOME=${JAVA_HOME:-unset})"
@@ -149,79 +151,25 @@ props_port() {
   sed -n 's|^advertised\.listeners=[A-Z_]*://[^:]*:\([0-9]*\).*|\1|p' "$PROPS" 2>/dev/null | head -n 1
 }
 
+# The security this state dir was formatted with; nothing if it was not formatted yet.
+# A data dir formatted before the file existed was formatted plaintext.
+formatted_security() {
+  if [[ -f "$SECURITY_FILE" ]]; then cat "$SECURITY_FILE"
+  elif [[ -f "$DATA_DIR/meta.properties" ]]; then echo plaintext; fi
+}
+
 require_security() {
   case "$KAFKA_SECURITY" in
     plaintext | sasl_ssl) ;;
     *) die "KAFKA_SECURITY must be plaintext or sasl_ssl, not $KAFKA_SECURITY" ;;
   esac
-  # A data dir formatted before this file existed was formatted plaintext.
-  local formatted=""
-  if [[ -f "$SECURITY_FILE" ]]; then formatted="$(cat "$SECURITY_FILE")"
-  elif [[ -f "$DATA_DIR/meta.properties" ]]; then formatted=plaintext; fi
-  if [[ -n "$formatted" && "$formatted" != "$KAFKA_SECURITY" ]]; then
-    die "$BASE_STATE was formatted with KAFKA_SECURITY=$formatted; run '$0 reset' to change it to $KAFKA_SECURITY"
+  local formatted
+  formatted="$(formatted_security)"
+  [[ -z "$formatted" || "$formatted" == "$KAFKA_SECURITY" ]] && return 0
+  if [[ -z "$KAFKA_SECURITY_GIVEN" && "$formatted" == plaintext ]]; then
+    die "$BASE_STATE was formatted plaintext (the default before sasl_ssl); '$0 reset' formats it secured (its topics and messages are deleted), or KAFKA_SECURITY=plaintext keeps it, for development only"
   fi
-}
-
-# A local CA and the broker's certificate (EC P-256, PEM), made once. The broker's
-# certificate names 127.0.0.1, localhost, kafka (the Compose service) and KAFKA_TLS_HOSTNAMES;
-# clients verify it against ca.pem. The CA key stays beside it to sign a renewed certificate.
-ensure_tls() {
-  [[ -f "$KAFKA_TLS_DIR/broker.pem" && -f "$KAFKA_TLS_DIR/ca.pem" ]] && return 0
-  command -v openssl >/dev/null 2>&1 || die "openssl not found (needed for KAFKA_SECURITY=sasl_ssl)"
-  local dir="$KAFKA_TLS_DIR" tmp san="IP:127.0.0.1,DNS:localhost,DNS:kafka" name
-  local -a names
-  IFS=, read -r -a names <<<"$KAFKA_TLS_HOSTNAMES"
-  for name in "${names[@]}"; do [[ -n "$name" ]] && san+=",DNS:$name"; done
-  mkdir -p "$(dirname "$dir")"
-  tmp="$(mktemp -d "$dir.new.XXXXXX")"
-  (
-    set -e
-    umask 077
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/ca.key" 2>/dev/null
-    openssl req -x509 -new -key "$tmp/ca.key" -sha256 -days 3650 -subj "/CN=renkei-local-kafka-ca" \
-      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
-      -out "$tmp/ca.pem"
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/broker.key" 2>/dev/null
-    openssl req -new -key "$tmp/broker.key" -subj "/CN=renkei-kafka-broker" -out "$tmp/broker.csr"
-    printf '%s\n' "subjectAltName=$san" "extendedKeyUsage=serverAuth,clientAuth" \
-      "keyUsage=critical,digitalSignature,keyEncipherment" >"$tmp/ext"
-    openssl x509 -req -in "$tmp/broker.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -CAcreateserial \
-      -days 825 -sha256 -extfile "$tmp/ext" -out "$tmp/broker.crt" 2>/dev/null
-    # Kafka's PEM keystore: the PKCS#8 key, then the certificate chain, in one file.
-    cat "$tmp/broker.key" "$tmp/broker.crt" "$tmp/ca.pem" >"$tmp/broker.pem"
-    rm -f "$tmp/broker.csr" "$tmp/ext" "$tmp/ca.srl"
-    chmod 644 "$tmp/ca.pem" "$tmp/broker.crt"
-    chmod 755 "$tmp"
-  ) || { rm -rf "$tmp"; die "openssl could not make the local CA and broker certificate"; }
-  # One rename of the whole directory: of brokers starting together, the first complete set
-  # wins (renaming onto an existing directory fails) and the others use it.
-  if mv -T "$tmp" "$dir" 2>/dev/null; then
-    log "made a local CA and broker certificate in $dir ($san)"
-  else
-    rm -rf "$tmp"
-  fi
-  [[ -f "$dir/broker.pem" ]] || die "$dir exists without broker.pem; delete it to make a new CA"
-}
-
-# One random password per principal, each in its own 0600 file, made once.
-ensure_credentials() {
-  local principal file
-  mkdir -p "$KAFKA_CREDENTIALS_DIR"
-  chmod 700 "$KAFKA_CREDENTIALS_DIR"
-  for principal in "${KAFKA_PRINCIPALS[@]}"; do
-    file="$KAFKA_CREDENTIALS_DIR/$principal"
-    [[ -s "$file" ]] && continue
-    # Never replace a password another start wrote meanwhile: the broker may be formatted with it.
-    (umask 077; openssl rand -hex 24 >"$file.$$") && ln "$file.$$" "$file" 2>/dev/null || true
-    rm -f "$file.$$"
-  done
-}
-
-credential() { # principal
-  local file="$KAFKA_CREDENTIALS_DIR/$1"
-  [[ -s "$file" ]] || die "no password for $1 in $file"
-  tr -d '\n' <"$file"
+  die "$BASE_STATE was formatted with KAFKA_SECURITY=$formatted; run '$0 reset' to change it to $KAFKA_SECURITY"
 }
 
 cmd_fetch() {
@@ -249,34 +197,9 @@ render_props() {
   # Three nodes: every partition on all three, and a write acknowledged by two,
   # so any one node can die without losing an acknowledged report or stopping writes.
   if ((NODE_COUNT >= 3)); then replicas=3; min_isr=2; fi
-  # Plaintext keeps the listener names it always had; sasl_ssl names the client listener
-  # CLIENT (SASL_SSL) and secures the controller listener with mutual TLS.
-  local client=PLAINTEXT protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
-  if [[ "$KAFKA_SECURITY" == sasl_ssl ]]; then
-    client=CLIENT protocols="CLIENT:SASL_SSL,CONTROLLER:SSL"
-  fi
-  sed -e "s|@PORT@|$NODE_PORT|g" \
-      -e "s|@CONTROLLER_PORT@|$NODE_CONTROLLER_PORT|g" \
-      -e "s|@NODE_ID@|$NODE_ID|g" \
-      -e "s|@VOTERS@|$voters|g" \
-      -e "s|@REPLICAS@|$replicas|g" \
-      -e "s|@MIN_ISR@|$min_isr|g" \
-      -e "s|@SESSION_TIMEOUT_MS@|$KAFKA_BROKER_SESSION_TIMEOUT_MS|g" \
-      -e "s|@HEARTBEAT_MS@|$KAFKA_BROKER_HEARTBEAT_MS|g" \
-      -e "s|@DATA_DIR@|$DATA_DIR|g" \
-      -e "s|@LISTENERS@|$client://$HOST:$NODE_PORT,CONTROLLER://$HOST:$NODE_CONTROLLER_PORT|g" \
-      -e "s|@ADVERTISED_LISTENERS@|$client://$HOST:$NODE_PORT|g" \
-      -e "s|@PROTOCOL_MAP@|$protocols|g" \
-      -e "s|@INTER_BROKER_LISTENER@|$client|g" "$TEMPLATE" >"$PROPS.tmp"
-  if [[ "$KAFKA_SECURITY" == sasl_ssl ]]; then
-    sed -e "s|@TLS_DIR@|$KAFKA_TLS_DIR|g" -e "s|@BROKER_PASSWORD@|$(credential broker)|g" \
-      "$SECURITY_TEMPLATE" >>"$PROPS.tmp"
-  fi
-  # It holds the broker's own password in sasl_ssl mode.
-  chmod 600 "$PROPS.tmp"
-  mv "$PROPS.tmp" "$PROPS"
+  render_node_properties "$PROPS" "$HOST" "$HOST" "$NODE_ID" "$NODE_PORT" "$NODE_CONTROLLER_PORT" \
+    "$voters" "$replicas" "$min_isr" "$DATA_DIR"
 }
-
 
 cmd_format() {
   if [[ -f "$DATA_DIR/meta.properties" ]]; then return 0; fi
@@ -294,17 +217,9 @@ cmd_format() {
   fi
   [[ -n "$cluster_id" ]] || die "could not generate a cluster id"
   log "formatting $DATA_DIR (cluster id $cluster_id, KAFKA_SECURITY=$KAFKA_SECURITY)"
-  # SCRAM credentials can only be in the metadata from the start if the format puts them there
-  # (the brokers need `broker`'s to talk to each other before anyone could add it).
-  local -a scram=()
-  if [[ "$KAFKA_SECURITY" == sasl_ssl ]]; then
-    local principal
-    for principal in "${KAFKA_PRINCIPALS[@]}"; do
-      scram+=(--add-scram "SCRAM-SHA-512=[name=$principal,password=$(credential "$principal")]")
-    done
-  fi
+  scram_format_args
   "$JAVA" "${JAVA_BASE[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format \
-      -t "$cluster_id" -c "$PROPS" --ignore-formatted "${scram[@]}" >>"$LOG_DIR/format.log" 2>&1 \
+      -t "$cluster_id" -c "$PROPS" --ignore-formatted "${SCRAM_ARGS[@]}" >>"$LOG_DIR/format.log" 2>&1 \
     || { tail -n 30 "$LOG_DIR/format.log" >&2; die "kafka-storage format failed"; }
   echo "$KAFKA_SECURITY" >"$SECURITY_FILE"
 }
@@ -332,6 +247,8 @@ launch_node() {
     if [[ -n "$port" && "$port" != "$NODE_PORT" ]]; then
       die "the broker of $STATE is already running (pid $pid) on $HOST:$port, not on the requested port $NODE_PORT; run '$0 stop' first"
     fi
+    # Clients configured for one security cannot talk to a broker running the other.
+    require_security
     log "already running (pid $pid) on $HOST:${port:-$NODE_PORT}"
     return 0
   fi
@@ -531,13 +448,15 @@ case "$ACTION" in
   logs) cmd_logs ;;
   reset) cmd_reset ;;
   brokers) broker_list "$(broker_count)" ;;
+  # What the state dir was formatted with (what a running broker speaks); exit 1 if not formatted.
+  security) formatted="$(formatted_security)"; [[ -n "$formatted" ]] || exit 1; echo "$formatted" ;;
   start-node) one_node; launch_node; [[ -z "$LAUNCHED_PID" ]] || wait_node "$LAUNCHED_PID" ;;
   stop-node) one_node; stop_node || true ;;
   kill-node)
     one_node
     if pid="$(running_pid)"; then kill -KILL "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; log "killed node $NODE_ARG (pid $pid)"; else log "node $NODE_ARG not running"; fi ;;
   *)
-    echo "usage: $0 {fetch|format|start|stop|restart|status|logs|reset|brokers} [--brokers 1|3]" >&2
+    echo "usage: $0 {fetch|format|start|stop|restart|status|logs|reset|brokers|security} [--brokers 1|3]" >&2
     echo "       $0 {start-node|stop-node|kill-node} N" >&2
     exit 2 ;;
 esac

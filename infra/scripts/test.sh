@@ -18,13 +18,28 @@ cd "$REPO_ROOT"
 cache="$STATE_DIR/check-cache"
 mkdir -p "$cache"
 
+# The tests reach the shared broker as it is: secured (sasl_ssl, the default, as `npm run up`
+# starts it), or plaintext if this checkout's broker was formatted so. A KAFKA_SECURITY that
+# disagrees with a broker already there stops here rather than in every suite.
+formatted_security="$("$REPO_ROOT/infra/kafka/kafka.sh" security 2>/dev/null || true)"
+if [[ -n "$formatted_security" ]]; then
+  if [[ -n "${KAFKA_SECURITY:-}" && "$KAFKA_SECURITY" != "$formatted_security" ]]; then
+    die "this checkout's broker is $formatted_security, not KAFKA_SECURITY=$KAFKA_SECURITY: unset KAFKA_SECURITY, or 'npm run down && infra/kafka/kafka.sh reset' to change it"
+  fi
+  export KAFKA_SECURITY="$formatted_security"
+else
+  export KAFKA_SECURITY="${KAFKA_SECURITY:-sasl_ssl}"
+fi
+
 started_kafka=false
 kafka_start=""
 if ! "$REPO_ROOT/infra/kafka/kafka.sh" status >/dev/null 2>&1; then
-  say "Starting Kafka for the integration tests (beside the checks)"
+  say "Starting Kafka for the integration tests ($KAFKA_SECURITY, beside the checks)"
   "$REPO_ROOT/infra/kafka/kafka.sh" start >"$cache/kafka-start.out" 2>&1 &
   kafka_start=$!
   started_kafka=true
+else
+  say "Using the running Kafka broker ($KAFKA_SECURITY)"
 fi
 # Leave the machine as we found it.
 trap '$started_kafka && "$REPO_ROOT/infra/kafka/kafka.sh" stop >/dev/null 2>&1 || true' EXIT

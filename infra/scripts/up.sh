@@ -41,12 +41,24 @@ require_tools
 install_dependencies_if_changed
 build_console_if_changed
 
-# KAFKA_SECURITY=sasl_ssl: TLS + SCRAM with a principal and ACLs per service (kafka.sh makes
-# the CA and passwords under .renkei/; `renkei topics` grants the ACLs). Plaintext is the
-# development default for now: anyone who reaches the port may read and write every topic.
-export KAFKA_SECURITY="${KAFKA_SECURITY:-plaintext}"
-say "Starting Kafka ($KAFKA_BROKER_COUNT broker(s), $KAFKA_SECURITY)"
+# Secured by default: TLS + SCRAM with a principal and ACLs per service (kafka.sh makes the CA
+# and the passwords under .renkei/; `renkei topics` creates the topics and grants the ACLs as
+# admin; each service reads its own password). KAFKA_SECURITY=plaintext npm run up is for
+# development only: anyone who reaches the port may read and write every topic.
+case "${KAFKA_SECURITY:-sasl_ssl}" in
+  sasl_ssl | plaintext) ;;
+  *) die "KAFKA_SECURITY must be sasl_ssl (the default) or plaintext, not '$KAFKA_SECURITY'" ;;
+esac
+say "Starting Kafka ($KAFKA_BROKER_COUNT broker(s), ${KAFKA_SECURITY:-sasl_ssl})"
+# kafka.sh refuses a state dir formatted with another security than asked (a checkout from
+# before sasl_ssl was the default is plaintext), naming both ways out.
 "$REPO_ROOT/infra/kafka/kafka.sh" start
+# The services and the CLI speak what the broker speaks.
+KAFKA_SECURITY="$("$REPO_ROOT/infra/kafka/kafka.sh" security 2>/dev/null || echo "${KAFKA_SECURITY:-sasl_ssl}")"
+export KAFKA_SECURITY
+if [[ "$KAFKA_SECURITY" == plaintext ]]; then
+  say "KAFKA_SECURITY=plaintext: anyone who reaches the broker may read and write every topic (development only)"
+fi
 # One variable names the brokers for the services and the CLI; unless it is set,
 # it follows the broker(s) just started (KAFKA_PORT included).
 [[ -n "$KAFKA_BROKERS_GIVEN" ]] || KAFKA_BROKERS="$("$REPO_ROOT/infra/kafka/kafka.sh" brokers)"

@@ -25,6 +25,7 @@ import {
   type ServiceProcess,
   type TestDatabase,
   TEST_ORGANISATIONS,
+  testKafkaEnv,
 } from '@renkei/testing';
 
 interface Run {
@@ -38,7 +39,8 @@ function renkei(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', ...args], {
       cwd: REPOSITORY_ROOT,
-      env: { ...process.env, ...env },
+      // As the admin of the shared broker, with the checkout's credentials (RENKEI_STATE_DIR moves).
+      env: { ...process.env, ...testKafkaEnv('admin'), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportEnvelope } from '@renkei/schema';
 import {
@@ -57,6 +57,7 @@ describe('services that lose their broker', () => {
       createTestKeys(),
     ]);
     await broker.start();
+    await broker.prepare(prefix);
     const env = {
       DATABASE_URL: database.url,
       KAFKA_BROKERS: broker.brokers,
@@ -71,11 +72,15 @@ describe('services that lose their broker', () => {
     };
     processes.push(
       ...(await spawnServices([
-        { name: 'correlator', env, label: 'correlator-keeps-running' },
-        { name: 'gateway', env, label: 'gateway-keeps-running' },
         {
           name: 'correlator',
-          env: { ...env, KAFKA_LOSS_TIMEOUT_MS: '4000' },
+          env: { ...env, ...broker.clientEnv('correlator') },
+          label: 'correlator-keeps-running',
+        },
+        { name: 'gateway', env: { ...env, ...broker.clientEnv('gateway') }, label: 'gateway-keeps-running' },
+        {
+          name: 'correlator',
+          env: { ...env, ...broker.clientEnv('correlator'), KAFKA_LOSS_TIMEOUT_MS: '4000' },
           label: 'correlator-opted-to-exit',
         },
       ])),
@@ -91,8 +96,7 @@ describe('services that lose their broker', () => {
   });
 
   async function connectProducer(): Promise<Producer> {
-    const kafka = new Kafka({ clientId: 'loss-test', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
-    const connected = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const connected = broker.client().producer({ idempotent: true, maxInFlightRequests: 1 });
     await connected.connect();
     return connected;
   }

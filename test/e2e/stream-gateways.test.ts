@@ -22,12 +22,12 @@ import {
   randomTopicPrefix,
   sleep,
   spawnService,
-  TEST_KAFKA_BROKERS,
   waitUntilReady,
   type ServiceProcess,
   type StreamClient,
   type TestDatabase,
   type TestKeys,
+  sharedKafkaEnv,
 } from '@renkei/testing';
 
 const isEvent = (frame: ServerFrame): frame is EventFrame =>
@@ -147,7 +147,7 @@ describe('several gateways, one feed', () => {
     prefix = randomTopicPrefix();
     env = {
       DATABASE_URL: database.url,
-      KAFKA_TOPIC_PREFIX: prefix,
+      ...(await sharedKafkaEnv(prefix)),
       AUTH_JWKS_FILE: keys.jwksFile,
       CORRELATOR_SESSION_TIMEOUT_MS: '6000',
       FEED_SWEEP_MS: '200',
@@ -162,7 +162,6 @@ describe('several gateways, one feed', () => {
     const logger = createLogger('stream-gateways-test', 'silent');
     const serviceEnv = {
       ...env,
-      KAFKA_BROKERS: TEST_KAFKA_BROKERS,
       INGEST_PORT: '0',
       CORRELATOR_PORT: '0',
       LOG_LEVEL: 'silent',

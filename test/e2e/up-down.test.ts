@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   copyFileSync,
+  cpSync,
   createWriteStream,
   existsSync,
   lstatSync,
@@ -23,6 +24,8 @@ import {
   deleteTopicsWithPrefix,
   randomTopicPrefix,
   TEST_KAFKA_BROKERS,
+  TEST_KAFKA_SECURITY,
+  testKafkaEnv,
   TEST_LOG_DIR,
   TEST_SERVER_URL,
 } from '@renkei/testing';
@@ -171,6 +174,16 @@ describe('npm run up and npm run down, each twice, on a fresh copy', () => {
   beforeAll(async () => {
     copy = realpathSync(mkdtempSync(path.join(tmpdir(), 'renkei-updown-')));
     copyWorkingTree(copy);
+    // The copy's hub uses the shared broker, so it holds that broker's CA and passwords where
+    // kafka.sh would have made them (.renkei/), as a clone whose broker is already up would.
+    if (TEST_KAFKA_SECURITY === 'sasl_ssl') {
+      const { KAFKA_SASL_PASSWORD_FILE, KAFKA_TLS_CA_FILE } = testKafkaEnv('admin');
+      cpSync(path.dirname(KAFKA_SASL_PASSWORD_FILE!), path.join(copy, '.renkei/kafka-credentials'), {
+        recursive: true,
+      });
+      mkdirSync(path.join(copy, '.renkei/kafka-tls'), { recursive: true });
+      copyFileSync(KAFKA_TLS_CA_FILE!, path.join(copy, '.renkei/kafka-tls/ca.pem'));
+    }
     databaseName = `renkei_updown_${randomBytes(6).toString('hex')}`;
     prefix = randomTopicPrefix();
     const [ingest, gateway, correlator] = [await freePort(), await freePort(), await freePort()];
@@ -185,6 +198,7 @@ describe('npm run up and npm run down, each twice, on a fresh copy', () => {
     Object.assign(env, {
       DATABASE_URL: `${TEST_SERVER_URL}/${databaseName}`,
       KAFKA_TOPIC_PREFIX: prefix,
+      KAFKA_SECURITY: TEST_KAFKA_SECURITY,
       HOST: '127.0.0.1',
       INGEST_PORT: String(ports.ingest),
       GATEWAY_PORT: String(ports.gateway),

@@ -2,9 +2,10 @@
  * `npm run faults`: the fault suite. Each scenario runs against processes this
  * command starts (the services on ports of their own), a PostgreSQL cluster it
  * creates (pg_createcluster on a free port; dropped at the end) and Kafka
- * brokers of its own (kafka.sh with a private state dir and ports): never the
- * shared PostgreSQL at 5432 or the shared broker at 9092. Scenarios run one at
- * a time. Prints a table and writes docs/RELIABILITY.md.
+ * brokers of its own (kafka.sh with a private state dir and ports; secured as
+ * the hub is by default, each service its own principal, unless
+ * KAFKA_SECURITY=plaintext): never the shared PostgreSQL at 5432 or the shared
+ * broker at 9092. Scenarios run one at a time. Prints a table and writes docs/RELIABILITY.md.
  *
  *   npm run faults                                # every scenario, full size (about half an hour)
  *   npm run faults -- --smoke                     # every scenario, small: checks it all still runs
@@ -174,9 +175,12 @@ async function runScenario(scenario: FaultScenario): Promise<FaultRow> {
       const prefix = `faults-${randomBytes(4).toString('hex')}.`;
       const broker = options.kafka ?? (await kafka());
       const brokers = broker.brokers;
+      // Secured brokers: the admin makes the topics and grants the ACLs, as `renkei topics` does.
+      await broker.prepare(prefix);
       const hub = await Hub.start({
         databaseUrl: url,
         brokers,
+        kafkaEnv: broker.clientEnv,
         prefix,
         jwksFile: keys.jwksFile,
         correlators: options.correlators ?? 1,

@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import ajvFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SERVICE_PRINCIPALS } from '@renkei/bus';
 import { REPOSITORY_ROOT } from '@renkei/runtime';
 
 /**
@@ -16,9 +19,18 @@ const SCHEMA_FILE = path.join(REPOSITORY_ROOT, 'infra/docker/compose-spec/compos
 const COMPOSE_FILE = path.join(REPOSITORY_ROOT, 'docker-compose.yml');
 const PORTS = { ingest: 7400, gateway: 7401, correlator: 7402 } as const;
 
+interface ComposeMount {
+  type?: string;
+  source?: string;
+  target?: string;
+  read_only?: boolean;
+  volume?: { subpath?: string };
+}
 interface ComposeService {
   command?: string[];
+  entrypoint?: string[];
   environment?: Record<string, unknown>;
+  volumes?: (string | ComposeMount)[];
   ports?: string[];
   healthcheck?: { test?: string | string[]; interval?: string };
   depends_on?: Record<string, { condition?: string }>;
@@ -79,9 +91,20 @@ describe('docker-compose.yml', () => {
     expect(validate(parse(readFileSync(COMPOSE_FILE, 'utf8')))).toBe(false);
   });
 
-  it('has the topology of `npm run up`: Kafka, PostgreSQL, the keys job and the three services', () => {
+  it('has the topology of `npm run up`: Kafka, PostgreSQL, the keys, secrets and topics jobs and the three services', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['cli', 'correlator', 'gateway', 'ingest', 'kafka', 'kafka-2', 'kafka-3', 'postgres'].sort(),
+      [
+        'cli',
+        'correlator',
+        'gateway',
+        'ingest',
+        'kafka',
+        'kafka-2',
+        'kafka-3',
+        'kafka-secrets',
+        'postgres',
+        'topics',
+      ].sort(),
     );
     // One broker unless the three-brokers profile is on, as `npm run up` unless `--brokers 3`.
     expect(compose.services.kafka!.profiles).toBeUndefined();
@@ -90,6 +113,8 @@ describe('docker-compose.yml', () => {
     expect(compose.services.kafka!.healthcheck?.test).toBeDefined();
     expect(compose.services.postgres!.healthcheck?.test).toBeDefined();
     expect(compose.services.cli!.command).toEqual(['keys']);
+    expect(compose.services.topics!.command).toEqual(['topics']);
+    expect(compose.services.topics!.depends_on).toEqual({ kafka: { condition: 'service_healthy' } });
   });
 
   it.each(Object.entries(PORTS))('runs %s on port %i, healthy when its /readyz answers', (name, port) => {
@@ -105,6 +130,8 @@ describe('docker-compose.yml', () => {
       kafka: { condition: 'service_healthy' },
       postgres: { condition: 'service_healthy' },
       cli: { condition: 'service_completed_successfully' },
+      // The topics and ACLs exist before a service may use them: none may create a topic.
+      topics: { condition: 'service_completed_successfully' },
     });
   });
 
@@ -114,8 +141,11 @@ describe('docker-compose.yml', () => {
     for (const name of Object.keys(PORTS)) {
       expect(cli.environment?.DATABASE_URL).toBe(compose.services[name]!.environment?.DATABASE_URL);
     }
-    // `docker compose run --rm cli org add …` starts PostgreSQL first.
-    expect(cli.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+    // `docker compose run --rm cli org add …` starts PostgreSQL first, and its Kafka credentials exist.
+    expect(cli.depends_on).toEqual({
+      postgres: { condition: 'service_healthy' },
+      'kafka-secrets': { condition: 'service_completed_successfully' },
+    });
   });
 
   it('migrates as the owner and runs each service as its own database role, whose password PostgreSQL was given', () => {
@@ -170,13 +200,149 @@ describe('docker-compose.yml', () => {
     for (const [index, node] of nodes.entries()) {
       const environment = compose.services[node]!.environment!;
       expect(String(environment.KAFKA_NODE_ID)).toBe(String(index + 1));
-      expect(environment.KAFKA_ADVERTISED_LISTENERS).toBe(`PLAINTEXT://${node}:9092`);
-      expect(environment.KAFKA_CONTROLLER_QUORUM_VOTERS).toBe('${RENKEI_KAFKA_VOTERS:-1@kafka:9093}');
+      expect(environment.KAFKA_ADVERTISED_HOST).toBe(node);
+      expect(environment.RENKEI_KAFKA_VOTERS).toBe('${RENKEI_KAFKA_VOTERS:-1@kafka:9093}');
       expect(environment.CLUSTER_ID).toBe(compose.services.kafka!.environment!.CLUSTER_ID);
     }
     for (const name of Object.keys(PORTS)) {
       expect(compose.services[name]!.environment?.KAFKA_BROKERS).toBe('${KAFKA_BROKERS:-kafka:9092}');
     }
+  });
+
+  describe('Kafka, secured by default', () => {
+    const NODES = ['kafka', 'kafka-2', 'kafka-3'];
+    /** What Compose makes of `${NAME:-default}` when NAME is not set (no .env file). */
+    const byDefault = (value: unknown) => String(value).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+    const secretMounts = (service: ComposeService) =>
+      (service.volumes ?? []).filter((mount) =>
+        typeof mount === 'string' ? mount.startsWith('kafka-secrets:') : mount.source === 'kafka-secrets',
+      );
+    const CLIENTS: Record<string, string> = {
+      ingest: 'ingest',
+      correlator: 'correlator',
+      gateway: 'gateway',
+      cli: 'admin',
+      topics: 'admin',
+    };
+
+    it('gives every Kafka client its own principal, password and CA, and no other principal’s', () => {
+      expect(Object.values(CLIENTS).filter((p) => p !== 'admin')).toEqual([...SERVICE_PRINCIPALS]);
+      for (const [name, principal] of Object.entries(CLIENTS)) {
+        const service = compose.services[name]!;
+        const environment = service.environment!;
+        expect(byDefault(environment.KAFKA_SECURITY), name).toBe('sasl_ssl');
+        expect(environment.KAFKA_SASL_USERNAME, name).toBe(principal);
+        expect(environment.KAFKA_SASL_PASSWORD, name).toBeUndefined();
+        // Exactly one mount of the secrets: its own principal's folder, read-only.
+        expect(secretMounts(service), name).toEqual([
+          {
+            type: 'volume',
+            source: 'kafka-secrets',
+            target: '/run/secrets/kafka',
+            read_only: true,
+            volume: { subpath: `clients/${principal}` },
+          },
+        ]);
+        expect(environment.KAFKA_SASL_PASSWORD_FILE, name).toBe('/run/secrets/kafka/password');
+        expect(environment.KAFKA_TLS_CA_FILE, name).toBe('/run/secrets/kafka/ca.pem');
+      }
+      // Nothing else that runs the hub's image reaches Kafka without them.
+      for (const [name, service] of Object.entries(compose.services)) {
+        if (service.environment?.KAFKA_BROKERS !== undefined) expect(CLIENTS[name], name).toBeDefined();
+      }
+    });
+
+    it('makes those files in a one-shot job, with the code kafka.sh uses, before any node starts', () => {
+      const job = compose.services['kafka-secrets']!;
+      expect(job.entrypoint).toEqual(['bash', 'infra/kafka/secrets.sh']);
+      expect(job.volumes).toEqual(['kafka-secrets:/secrets']);
+      for (const node of NODES) {
+        expect(compose.services[node]!.depends_on).toEqual({
+          'kafka-secrets': { condition: 'service_completed_successfully' },
+        });
+      }
+      // Run here as the job runs: every client's folder holds its password (owner only) and the CA.
+      const dir = mkdtempSync(path.join(tmpdir(), 'renkei-compose-secrets-'));
+      try {
+        const run = spawnSync('bash', [path.join(REPOSITORY_ROOT, 'infra/kafka/secrets.sh')], {
+          env: {
+            ...process.env,
+            KAFKA_SECRETS_DIR: dir,
+            KAFKA_TLS_HOSTNAMES: String(job.environment?.KAFKA_TLS_HOSTNAMES),
+          },
+          encoding: 'utf8',
+        });
+        expect(run.status, run.stderr).toBe(0);
+        for (const principal of new Set(Object.values(CLIENTS))) {
+          const password = path.join(dir, 'clients', principal, 'password');
+          expect(readFileSync(password, 'utf8').trim()).toMatch(/^[0-9a-f]{48}$/);
+          expect(statSync(password).mode & 0o077).toBe(0);
+          expect(readFileSync(path.join(dir, 'clients', principal, 'ca.pem'), 'utf8')).toContain(
+            'BEGIN CERTIFICATE',
+          );
+        }
+        // The broker's own password is for the nodes only.
+        expect(existsSync(path.join(dir, 'clients', 'broker'))).toBe(false);
+        const san = spawnSync(
+          'openssl',
+          ['x509', '-in', path.join(dir, 'tls/broker.crt'), '-noout', '-ext', 'subjectAltName'],
+          {
+            encoding: 'utf8',
+          },
+        );
+        for (const node of NODES) expect(san.stdout).toContain(`DNS:${node}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('exposes no plaintext listener by default, and publishes no Kafka port at all', () => {
+      const text = readFileSync(COMPOSE_FILE, 'utf8');
+      expect(text).not.toMatch(/PLAINTEXT:\/\/|:PLAINTEXT/);
+      for (const [index, node] of NODES.entries()) {
+        const service = compose.services[node]!;
+        expect(service.ports, node).toBeUndefined();
+        expect(service.entrypoint).toEqual(['bash', '/renkei/kafka/compose-node.sh', 'start']);
+        expect(byDefault(service.environment?.KAFKA_SECURITY), node).toBe('sasl_ssl');
+        expect(secretMounts(service)).toEqual(['kafka-secrets:/secrets:ro']);
+        // What the node's script renders from those settings, with secrets the job made.
+        const dir = mkdtempSync(path.join(tmpdir(), 'renkei-compose-node-'));
+        try {
+          const script = (name: string) => path.join(REPOSITORY_ROOT, 'infra/kafka', name);
+          const env = {
+            ...process.env,
+            KAFKA_SECRETS_DIR: dir,
+            KAFKA_PROPS: path.join(dir, 'server.properties'),
+            ...Object.fromEntries(
+              Object.entries(service.environment ?? {}).map(([name, value]) => [name, byDefault(value)]),
+            ),
+          };
+          expect(spawnSync('bash', [script('secrets.sh')], { env }).status).toBe(0);
+          const rendered = spawnSync('bash', [script('compose-node.sh'), 'render'], {
+            env,
+            encoding: 'utf8',
+          });
+          expect(rendered.status, rendered.stderr).toBe(0);
+          const props = readFileSync(env.KAFKA_PROPS, 'utf8');
+          expect(props).toContain('listeners=CLIENT://:9092,CONTROLLER://:9093');
+          expect(props).toContain(`advertised.listeners=CLIENT://${node}:9092`);
+          expect(props).toContain('listener.security.protocol.map=CLIENT:SASL_SSL,CONTROLLER:SSL');
+          expect(props).toContain('listener.name.controller.ssl.client.auth=required');
+          expect(props).toContain(
+            'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+          );
+          expect(props).toContain('allow.everyone.if.no.acl.found=false');
+          expect(props).toContain(`node.id=${index + 1}`);
+          expect(props).not.toMatch(/PLAINTEXT/);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+      // Plaintext only through the development override file.
+      const override = readFileSync(path.join(REPOSITORY_ROOT, 'infra/docker/plaintext.env'), 'utf8');
+      expect(override).toMatch(/^KAFKA_SECURITY=plaintext$/m);
+      expect(override).toMatch(/[Dd]evelopment only/);
+    });
   });
 
   it('starts without development mode: no demo sign-in, on a HOST beyond loopback', () => {

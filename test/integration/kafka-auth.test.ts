@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
-import { aclBindings, createKafka, kafkaClientSecurity, TOPICS, topicNames } from '@renkei/bus';
+import { aclBindings, kafkaClient, TOPICS, topicNames } from '@renkei/bus';
 import { runCommand } from '@renkei/cli';
 import { createLogger } from '@renkei/runtime';
 import { kafkaEnv, parseEnv, reportStatusViewSchema, type AlertFrame } from '@renkei/schema';
@@ -29,7 +29,7 @@ import {
  * clients without credentials, with a wrong password, and a principal writing
  * outside its ACLs; the services, each as its own principal with only the ACLs
  * `renkei topics` grants, still carry a report to a live alert. The broker is
- * the test's own, so the shared one may stay plaintext.
+ * the test's own and always secured, whatever the shared one is.
  */
 describe('an authenticated Kafka', () => {
   let broker: PrivateBroker;
@@ -40,15 +40,16 @@ describe('an authenticated Kafka', () => {
 
   /** A client as one of the hub's principals, configured the way the services are. */
   const kafkaAs = (principal: string) =>
-    createKafka({
-      brokers: [broker.brokers],
+    kafkaClient(parseEnv(kafkaEnv, { KAFKA_BROKERS: broker.brokers, ...broker.clientEnv(principal) }), {
       clientId: `kafka-auth-${principal}`,
+      principal,
       logger,
-      security: kafkaClientSecurity(parseEnv(kafkaEnv, broker.clientEnv(principal)), { principal }),
     });
 
   /** A bare client, retrying little: refusals should come quickly. */
   const rawKafka = (config: Partial<KafkaConfig>) =>
+    // The one client outside the hub's factory on purpose: an outsider without (or with wrong) credentials.
+    // eslint-disable-next-line no-restricted-syntax
     new Kafka({
       clientId: 'kafka-auth-outsider',
       brokers: [broker.brokers],

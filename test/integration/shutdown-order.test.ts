@@ -12,9 +12,9 @@ import {
   registerOrganisations,
   TEST_ORGANISATIONS,
   recordLifecycle,
-  TEST_KAFKA_BROKERS,
   type TestDatabase,
   type TestKeys,
+  sharedKafkaEnv,
 } from '@renkei/testing';
 
 /**
@@ -34,8 +34,7 @@ describe('ordered shutdown', () => {
     await registerOrganisations(database, [TEST_ORGANISATIONS.gsoc]);
     env = {
       DATABASE_URL: database.url,
-      KAFKA_BROKERS: TEST_KAFKA_BROKERS,
-      KAFKA_TOPIC_PREFIX: randomTopicPrefix(),
+      ...(await sharedKafkaEnv(randomTopicPrefix())),
       AUTH_JWKS_FILE: keys.jwksFile,
       INGEST_PORT: '0',
       GATEWAY_PORT: '0',

@@ -127,7 +127,11 @@ export function aclBindings(prefix: string): AclBinding[] {
 }
 
 /** Creates the bindings (as a principal allowed to: admin); creating an existing one is a no-op. */
-export async function applyAcls(admin: Admin, bindings: readonly AclBinding[]): Promise<void> {
+export async function applyAcls(
+  admin: Admin,
+  bindings: readonly AclBinding[],
+  { visibleWithinMs = 15_000 }: { visibleWithinMs?: number } = {},
+): Promise<void> {
   if (bindings.length === 0) return;
   await admin.createAcls({
     acl: bindings.map((binding) => ({
@@ -140,4 +144,48 @@ export async function applyAcls(admin: Admin, bindings: readonly AclBinding[]): 
       permissionType: AclPermissionTypes.ALLOW,
     })),
   });
+  // The controller commits new ACLs at once, but a broker's authorizer applies them when it
+  // replays the metadata log, a moment later: a service started right after `renkei topics`
+  // would be refused its own topics. Return once the broker answering us lists them all.
+  const wanted = new Set(bindings.map(bindingKey));
+  const deadline = Date.now() + visibleWithinMs;
+  for (;;) {
+    const { resources } = await admin.describeAcls({
+      resourceType: AclResourceTypes.ANY,
+      resourcePatternType: ResourcePatternTypes.ANY,
+      operation: AclOperationTypes.ANY,
+      permissionType: AclPermissionTypes.ALLOW,
+    });
+    const seen = new Set(
+      resources.flatMap((resource) =>
+        resource.acls.map((acl) =>
+          [
+            acl.principal,
+            resource.resourceType,
+            resource.resourceName,
+            resource.resourcePatternType,
+            acl.operation,
+          ].join(' '),
+        ),
+      ),
+    );
+    const missing = [...wanted].filter((key) => !seen.has(key)).length;
+    if (missing === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${missing} of ${wanted.size} ACLs were not in force ${visibleWithinMs} ms after they were created`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function bindingKey(binding: AclBinding): string {
+  return [
+    binding.principal,
+    AclResourceTypes[binding.resourceType],
+    binding.resourceName,
+    ResourcePatternTypes[binding.patternType],
+    AclOperationTypes[binding.operation],
+  ].join(' ');
 }

@@ -13,15 +13,16 @@ export { HEADERS, readHeader, reportsTopicMessage } from './headers.js';
 export {
   brokerCheck,
   createConsumer,
-  createKafka,
   createReliableProducer,
   DeadlineExceededError,
   isBrokerUnavailable,
+  kafkaClient,
   keepConsuming,
   onFinalCrash,
   withDeadline,
   type Consumer,
   type Kafka,
+  type KafkaClientConfig,
   type KeptConsumer,
   type Producer,
 } from './kafka.js';

@@ -10,7 +10,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import type { Logger } from '@renkei/runtime';
-import type { KafkaClientSecurity } from './security.js';
+import { kafkaClientSecurity, type KafkaClientSecurity, type KafkaSecurityConfig } from './security.js';
 
 export type { Kafka, Producer, Consumer };
 
@@ -21,7 +21,41 @@ const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-export function createKafka({
+/** The Kafka part of a configuration (kafkaEnv in @renkei/schema): where the brokers are and how to reach them. */
+export type KafkaClientConfig = KafkaSecurityConfig & { KAFKA_BROKERS: string[] };
+
+/**
+ * The one way anything in the repository builds a Kafka client: the services, the
+ * CLI, the tests, the benchmarks and the fault drills. It reads the security of
+ * `config` (TLS + SCRAM as `principal` on a secured broker, plaintext only when the
+ * configuration says so), so no caller can forget it; eslint refuses `new Kafka(`
+ * anywhere else.
+ */
+export function kafkaClient(
+  config: KafkaClientConfig,
+  {
+    clientId,
+    principal,
+    logger,
+    env,
+  }: {
+    clientId: string;
+    /** Whose credentials, unless KAFKA_SASL_USERNAME names another: `ingest`, …, `admin`. */
+    principal: string;
+    logger: Logger;
+    /** Where the default credential files are looked for (RENKEI_STATE_DIR); process.env by default. */
+    env?: Record<string, string | undefined>;
+  },
+): Kafka {
+  return createKafka({
+    brokers: config.KAFKA_BROKERS,
+    clientId,
+    logger,
+    security: kafkaClientSecurity(config, { principal, ...(env ? { env } : {}) }),
+  });
+}
+
+function createKafka({
   brokers,
   clientId,
   logger,
@@ -30,8 +64,8 @@ export function createKafka({
   brokers: string[];
   clientId: string;
   logger: Logger;
-  /** From {@link kafkaClientSecurity}; without it the client speaks plaintext. */
-  security?: KafkaClientSecurity | undefined;
+  /** From {@link kafkaClientSecurity}; undefined on a plaintext broker. */
+  security: KafkaClientSecurity | undefined;
 }): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({

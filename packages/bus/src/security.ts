@@ -49,7 +49,10 @@ export function kafkaClientSecurity(
       .toString()
       .trim();
   if (password === '') {
-    throw new RenkeiError('RENKEI_CONFIG_INVALID', `the Kafka password of ${username} is empty`);
+    throw new RenkeiError(
+      'RENKEI_KAFKA_CREDENTIALS_MISSING',
+      `the Kafka password of ${username} is empty${HOW_TO_GET_CREDENTIALS}`,
+    );
   }
   const caFile = config.KAFKA_TLS_CA_FILE ?? kafkaCaFile(stateDir);
   const ca =
@@ -62,11 +65,22 @@ export function kafkaClientSecurity(
   };
 }
 
+// sasl_ssl is the default, so the first thing a hub started without its broker's files meets.
+const HOW_TO_GET_CREDENTIALS =
+  ': infra/kafka/kafka.sh start (or npm run up) makes them under .renkei/, Docker Compose in its kafka-secrets volume;' +
+  ' KAFKA_SECURITY=plaintext only for a development broker';
+
 function readConfigFile(file: string, variable: string, defaulted: boolean): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
     const where = defaulted ? `${file} (the default; set ${variable})` : `${variable} ${file}`;
-    throw new RenkeiError('RENKEI_CONFIG_INVALID', `cannot read ${where}`, { cause: error });
+    throw new RenkeiError(
+      'RENKEI_KAFKA_CREDENTIALS_MISSING',
+      `cannot read ${where}${HOW_TO_GET_CREDENTIALS}`,
+      {
+        cause: error,
+      },
+    );
   }
 }

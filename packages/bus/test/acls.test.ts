@@ -134,6 +134,19 @@ describe('kafkaClientSecurity', () => {
         { principal: 'ingest' },
       ),
     ).toThrow(/KAFKA_SASL_PASSWORD_FILE/);
+    // The default (sasl_ssl) on a machine where no broker made the files yet: a code of its
+    // own, and the way to get them.
+    expect(() =>
+      kafkaClientSecurity(
+        { KAFKA_SECURITY: 'sasl_ssl' },
+        { principal: 'ingest', env: { RENKEI_STATE_DIR: path.join(dir, 'no-state') } },
+      ),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'RENKEI_KAFKA_CREDENTIALS_MISSING',
+        message: expect.stringMatching(/kafka-credentials\/ingest.*kafka\.sh start/) as unknown,
+      }),
+    );
     expect(() =>
       kafkaClientSecurity(
         {

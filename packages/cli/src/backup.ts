@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { auditKeyFilesIn } from '@renkei/audit';
 import { hubSecretFileIn, keyFilesIn } from '@renkei/auth';
-import { createKafka, topicNames, TOPICS, withDeadline, type Kafka, type TopicKey } from '@renkei/bus';
+import { kafkaClient, topicNames, TOPICS, withDeadline, type Kafka, type TopicKey } from '@renkei/bus';
 import { createPool } from '@renkei/db';
 import { createLogger, stateDirectory } from '@renkei/runtime';
 import {
@@ -256,10 +256,12 @@ export async function backupCommand(
     let kafka: BackupKafka | null = null;
     let kafkaError: string | undefined;
     try {
-      const client = createKafka({
-        brokers: kafkaConfig.KAFKA_BROKERS,
+      // As the admin, like every CLI command: reading every group's offsets is no service's grant.
+      const client = kafkaClient(kafkaConfig, {
         clientId: 'renkei-backup',
+        principal: 'admin',
         logger: createLogger('cli', 'silent'),
+        env,
       });
       kafka = await withDeadline(
         readKafkaOffsets(client, kafkaConfig.KAFKA_BROKERS, kafkaConfig.KAFKA_TOPIC_PREFIX),

@@ -1,12 +1,4 @@
-import {
-  aclBindings,
-  applyAcls,
-  createKafka,
-  kafkaClientSecurity,
-  prepareTopics,
-  TOPICS,
-  type TopicKey,
-} from '@renkei/bus';
+import { aclBindings, applyAcls, kafkaClient, prepareTopics, TOPICS, type TopicKey } from '@renkei/bus';
 import { createPool, ensureDatabase, migrate } from '@renkei/db';
 import { createLogger } from '@renkei/runtime';
 import { databaseEnv, kafkaEnv, parseEnv } from '@renkei/schema';
@@ -94,11 +86,11 @@ export async function runCommand(argv: string[], env: Record<string, string | un
 
 async function topicsCommand(env: Record<string, string | undefined>): Promise<string> {
   const config = parseEnv(kafkaEnv, env);
-  const kafka = createKafka({
-    brokers: config.KAFKA_BROKERS,
+  const kafka = kafkaClient(config, {
     clientId: 'renkei-cli',
+    principal: 'admin',
     logger: createLogger('cli', 'warn'),
-    security: kafkaClientSecurity(config, { principal: 'admin', env }),
+    env,
   });
   const keys = Object.keys(TOPICS) as TopicKey[];
   const names = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, keys, {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createKafka, withDeadline, type Kafka } from '@renkei/bus';
+import { kafkaClient, withDeadline, type Kafka } from '@renkei/bus';
 import { createPool, ensureDatabase, listMigrations, migrate } from '@renkei/db';
 import { createLogger } from '@renkei/runtime';
 import { databaseEnv, kafkaEnv, parseEnv, type BackupKafka, type BackupManifest } from '@renkei/schema';
@@ -204,10 +204,11 @@ async function kafkaAfterRestore(
     if (rewind) throw new CommandFailure(note.trim());
     return [note];
   }
-  const kafka = createKafka({
-    brokers: config.KAFKA_BROKERS,
+  const kafka = kafkaClient(config, {
     clientId: 'renkei-restore',
+    principal: 'admin',
     logger: createLogger('cli', 'silent'),
+    env,
   });
   try {
     return await withDeadline(rewindGroups(kafka, saved, rewind), 30_000, 'reaching Kafka');

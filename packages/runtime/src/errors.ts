@@ -62,6 +62,11 @@ export const ERROR_CODES = {
 
   // Process failures: the service stops with a non-zero exit code. Each names what is missing.
   RENKEI_CONFIG_INVALID: { status: undefined, retriable: false, message: 'the configuration is not valid' },
+  RENKEI_KAFKA_CREDENTIALS_MISSING: {
+    status: undefined,
+    retriable: false,
+    message: 'the Kafka password or CA of the service principal cannot be read',
+  },
   RENKEI_MIGRATION_FAILED: {
     status: undefined,
     retriable: false,

@@ -23,6 +23,7 @@ const EXPECTED: Record<ErrorCode, { status: number | undefined; retriable: boole
   RENKEI_INTERNAL: { status: 500, retriable: false },
   RENKEI_UNAVAILABLE: { status: 503, retriable: true },
   RENKEI_CONFIG_INVALID: { status: undefined, retriable: false },
+  RENKEI_KAFKA_CREDENTIALS_MISSING: { status: undefined, retriable: false },
   RENKEI_MIGRATION_FAILED: { status: undefined, retriable: false },
   RENKEI_TOPICS_UNAVAILABLE: { status: undefined, retriable: true },
   RENKEI_DATABASE_LOST: { status: undefined, retriable: true },

@@ -80,11 +80,11 @@ export const kafkaEnv = z.object({
   /** 1 on a single local broker; 3 in a real cluster. */
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(5).default(1),
   /**
-   * `sasl_ssl`: TLS, then SCRAM-SHA-512 as the service's own principal (see
-   * docs/OPERATIONS.md). `plaintext` is for development only: anyone who reaches
-   * the broker may read and write every topic.
+   * `sasl_ssl` (the default): TLS, then SCRAM-SHA-512 as the service's own principal
+   * (see docs/OPERATIONS.md). `plaintext` only when asked for, for a development
+   * broker: anyone who reaches it may read and write every topic.
    */
-  KAFKA_SECURITY: z.enum(['plaintext', 'sasl_ssl']).default('plaintext'),
+  KAFKA_SECURITY: z.enum(['plaintext', 'sasl_ssl']).default('sasl_ssl'),
   /** The principal; defaults to the service's own name (ingest, correlator, gateway; admin for the CLI). */
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   /** The password itself, or (better) a file holding it; defaults to `<RENKEI_STATE_DIR>/kafka-credentials/<username>`. */

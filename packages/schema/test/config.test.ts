@@ -31,7 +31,7 @@ describe('parseEnv defaults', () => {
       KAFKA_BROKERS: ['127.0.0.1:9092'],
       KAFKA_TOPIC_PREFIX: '',
       KAFKA_REPLICATION_FACTOR: 1,
-      KAFKA_SECURITY: 'plaintext',
+      KAFKA_SECURITY: 'sasl_ssl',
       AUTH_ISSUER: 'renkei',
       AUTH_AUDIENCE: 'renkei-api',
       AUTH_JWKS_POLL_MS: 1_000,
@@ -106,8 +106,9 @@ describe('databaseEnv', () => {
 });
 
 describe('kafkaEnv', () => {
-  it('knows only the plaintext and sasl_ssl Kafka securities', () => {
-    expect(parseEnv(kafkaEnv, { KAFKA_SECURITY: 'sasl_ssl' }).KAFKA_SECURITY).toBe('sasl_ssl');
+  it('knows only the plaintext and sasl_ssl Kafka securities, sasl_ssl unless told', () => {
+    expect(parseEnv(kafkaEnv, {}).KAFKA_SECURITY).toBe('sasl_ssl');
+    expect(parseEnv(kafkaEnv, { KAFKA_SECURITY: 'plaintext' }).KAFKA_SECURITY).toBe('plaintext');
     expect(configError(() => parseEnv(kafkaEnv, { KAFKA_SECURITY: 'ssl' })).message).toContain(
       'KAFKA_SECURITY',
     );

@@ -4,7 +4,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { REPOSITORY_ROOT } from '@renkei/runtime';
+import { kafkaClient, type Kafka } from '@renkei/bus';
+import { createLogger, REPOSITORY_ROOT } from '@renkei/runtime';
+import { kafkaEnv, parseEnv } from '@renkei/schema';
+import { grantPrefix, TEST_KAFKA_SECURITY } from './kafka.js';
 
 const run = promisify(execFile);
 const KAFKA_SH = path.join(REPOSITORY_ROOT, 'infra/kafka/kafka.sh');
@@ -19,6 +22,13 @@ export interface PrivateBroker {
   passwordFile(principal: string): string;
   /** The Kafka settings a service or the CLI reaches it with, as a principal (plaintext: none). */
   clientEnv(principal: string): Record<string, string>;
+  /** A client as `principal` (admin by default), through the hub's own factory. */
+  client(principal?: string): Kafka;
+  /**
+   * Makes a prefix's topics and grants the services their ACLs, as the admin (`renkei topics`):
+   * on a secured broker the services may not create topics. Nothing to do on a plaintext one.
+   */
+  prepare(prefix: string): Promise<void>;
   start(): Promise<void>;
   /** Stops the broker; its data stays, so a start brings the same topics and messages back. */
   stop(): Promise<void>;
@@ -41,12 +51,15 @@ export async function freePort(): Promise<number> {
  * checkout's jars and keeps its data in a temporary folder.
  */
 export async function createPrivateBroker({
-  security = 'plaintext',
+  security = TEST_KAFKA_SECURITY,
   startTimeoutSeconds = 90,
 }: {
   /** How long a start may take (KAFKA_START_TIMEOUT). */
   startTimeoutSeconds?: number;
-  /** sasl_ssl: TLS + SCRAM with ACLs, its CA and passwords of its own, in its folder. */
+  /**
+   * sasl_ssl: TLS + SCRAM with ACLs, its CA and passwords of its own, in its folder. By default
+   * what the shared broker is, so a secured run exercises the real configuration throughout.
+   */
   security?: 'plaintext' | 'sasl_ssl';
 } = {}): Promise<PrivateBroker> {
   const stateDir = await mkdtemp(path.join(tmpdir(), 'renkei-broker-'));
@@ -78,20 +91,32 @@ export async function createPrivateBroker({
   };
   const caFile = path.join(tlsDir, 'ca.pem');
   const passwordFile = (principal: string) => path.join(credentialsDir, principal);
+  const brokers = `127.0.0.1:${port}`;
+  const clientEnv = (principal: string): Record<string, string> =>
+    security === 'plaintext'
+      ? { KAFKA_SECURITY: 'plaintext' }
+      : {
+          KAFKA_SECURITY: security,
+          KAFKA_SASL_USERNAME: principal,
+          KAFKA_SASL_PASSWORD_FILE: passwordFile(principal),
+          KAFKA_TLS_CA_FILE: caFile,
+        };
+  const client = (principal = 'admin') =>
+    kafkaClient(parseEnv(kafkaEnv, { KAFKA_BROKERS: brokers, ...clientEnv(principal) }), {
+      clientId: `private-broker-${principal}`,
+      principal,
+      logger: createLogger('private-broker', 'silent'),
+    });
   return {
-    brokers: `127.0.0.1:${port}`,
+    brokers,
     security,
     caFile,
     passwordFile,
-    clientEnv: (principal): Record<string, string> =>
-      security === 'plaintext'
-        ? { KAFKA_SECURITY: 'plaintext' }
-        : {
-            KAFKA_SECURITY: security,
-            KAFKA_SASL_USERNAME: principal,
-            KAFKA_SASL_PASSWORD_FILE: passwordFile(principal),
-            KAFKA_TLS_CA_FILE: caFile,
-          },
+    clientEnv,
+    client,
+    async prepare(prefix) {
+      if (security === 'sasl_ssl') await grantPrefix(client(), prefix, { acls: true });
+    },
     start: async () => void (await kafka('start')),
     stop: async () => void (await kafka('stop')),
     async remove() {

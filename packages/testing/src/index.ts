@@ -22,10 +22,13 @@ export {
 export { openStream, type OpenStreamOptions, type StreamClient } from './stream.js';
 export {
   deleteTopicsWithPrefix,
+  grantPrefix,
   prepareTestPrefix,
   randomTopicPrefix,
   readWholeTopic,
+  sharedKafkaEnv,
   testKafka,
+  testKafkaEnv,
   TEST_KAFKA_BROKERS,
   TEST_KAFKA_SECURITY,
 } from './kafka.js';

@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { REPOSITORY_ROOT } from '@renkei/runtime';
-import { prepareTestPrefix, TEST_KAFKA_BROKERS, TEST_KAFKA_SECURITY } from './kafka.js';
+import { prepareTestPrefix, TEST_KAFKA_BROKERS, TEST_KAFKA_SECURITY, testKafkaEnv } from './kafka.js';
 
 export type ServiceName = 'ingest' | 'correlator' | 'gateway';
 
@@ -52,15 +52,15 @@ export async function spawnService(
     nodeArgs = [],
   }: { label?: string; readyTimeoutMs?: number; /** e.g. `--cpu-prof` */ nodeArgs?: string[] } = {},
 ): Promise<ServiceProcess> {
-  // On the secured shared broker each service is its own principal (its name: the
-  // default), with the ACLs of its suite's prefix, granted by the admin first.
+  // On the secured shared broker each service is its own principal (its name), with the
+  // ACLs of its suite's prefix, granted by the admin first, as `renkei topics` does.
   const onSharedBroker = (env.KAFKA_BROKERS ?? TEST_KAFKA_BROKERS) === TEST_KAFKA_BROKERS;
   if (onSharedBroker && TEST_KAFKA_SECURITY === 'sasl_ssl' && env.KAFKA_SASL_USERNAME === undefined) {
     await prepareTestPrefix(env.KAFKA_TOPIC_PREFIX ?? '');
   }
-  // A test's private broker is plaintext unless the test says otherwise (createPrivateBroker's
-  // clientEnv does): the shared broker's KAFKA_SECURITY is not its business.
-  const security = onSharedBroker ? {} : { KAFKA_SECURITY: env.KAFKA_SECURITY ?? 'plaintext' };
+  // A test's private broker is reached as the test says (createPrivateBroker's clientEnv): the
+  // shared broker's settings are not its business, and the services' default is sasl_ssl.
+  const security = onSharedBroker ? testKafkaEnv(name) : { KAFKA_SECURITY: 'plaintext' };
   mkdirSync(TEST_LOG_DIR, { recursive: true });
   const logFile = path.join(TEST_LOG_DIR, `${label}-${Date.now()}.log`);
   const logStream = createWriteStream(logFile);
@@ -78,8 +78,8 @@ export async function spawnService(
         // A free port, also for a test that picks the service's own: its port + 10 may be taken.
         METRICS_PORT: '0',
         LOG_LEVEL: 'info',
-        ...env,
         ...security,
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

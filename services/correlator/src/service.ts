@@ -2,8 +2,7 @@ import { auditKeyFilesIn, loadAuditSigner } from '@renkei/audit';
 import {
   CONSUMER_GROUPS,
   createConsumer,
-  createKafka,
-  kafkaClientSecurity,
+  kafkaClient,
   PartitionLanes,
   prepareTopics,
   watchBroker,
@@ -81,12 +80,7 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       'postgres',
     );
     observePool(metrics, pool);
-    const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
-      clientId: 'renkei-correlator',
-      logger,
-      security: kafkaClientSecurity(config, { principal: 'correlator' }),
-    });
+    const kafka = kafkaClient(config, { clientId: 'renkei-correlator', principal: 'correlator', logger });
     const topics = await prepareTopics(
       kafka,
       config.KAFKA_TOPIC_PREFIX,

@@ -13,8 +13,7 @@ import {
 import {
   CONSUMER_GROUPS,
   createConsumer,
-  createKafka,
-  kafkaClientSecurity,
+  kafkaClient,
   PartitionLanes,
   prepareTopics,
   watchBroker,
@@ -111,12 +110,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       async () => startAuditSealer({ pool, logger, everyMs: config.GATEWAY_AUDIT_SEAL_MS }),
       (sealer) => sealer.close(),
     );
-    const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
-      clientId: 'renkei-gateway',
-      logger,
-      security: kafkaClientSecurity(config, { principal: 'gateway' }),
-    });
+    const kafka = kafkaClient(config, { clientId: 'renkei-gateway', principal: 'gateway', logger });
     const topics = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, ['feed', 'alerts'], {
       replicationFactor: config.KAFKA_REPLICATION_FACTOR,
     });

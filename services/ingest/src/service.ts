@@ -5,14 +5,7 @@ import {
   hubSecretFileIn,
   watchTokenVerifier,
 } from '@renkei/auth';
-import {
-  CONSUMER_GROUPS,
-  createKafka,
-  kafkaClientSecurity,
-  PartitionLanes,
-  prepareTopics,
-  watchBroker,
-} from '@renkei/bus';
+import { CONSUMER_GROUPS, kafkaClient, PartitionLanes, prepareTopics, watchBroker } from '@renkei/bus';
 import { openMigratedPool, serviceDatabaseUrl, watchDatabase } from '@renkei/db';
 import { httpTimeoutsFrom, serveMetrics } from '@renkei/http';
 import { createMetrics, observePool } from '@renkei/metrics';
@@ -84,12 +77,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
         }),
       (r) => r.close(),
     );
-    const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
-      clientId: 'renkei-ingest',
-      logger,
-      security: kafkaClientSecurity(config, { principal: 'ingest' }),
-    });
+    const kafka = kafkaClient(config, { clientId: 'renkei-ingest', principal: 'ingest', logger });
     const topics = await prepareTopics(kafka, config.KAFKA_TOPIC_PREFIX, ['reports'], {
       replicationFactor: config.KAFKA_REPLICATION_FACTOR,
     });

@@ -159,6 +159,8 @@ export interface HubOptions {
   jwksFile: string;
   correlators?: number;
   env?: Record<string, string>;
+  /** Each service's Kafka settings, as its own principal (the brokers' PrivateKafka.clientEnv). */
+  kafkaEnv: (principal: string) => Record<string, string>;
   clock: () => number;
 }
 
@@ -178,15 +180,20 @@ export class Hub {
       DATABASE_URL: options.databaseUrl,
       KAFKA_BROKERS: options.brokers,
       KAFKA_TOPIC_PREFIX: options.prefix,
-      // The run's private brokers are plaintext (lib/kafka.ts), whatever the shell exported.
-      KAFKA_SECURITY: 'plaintext',
       AUTH_JWKS_FILE: options.jwksFile,
       // The write limit protects a hub from one organisation; the fault run is that organisation.
       RATE_LIMIT_WRITES_MAX: '100000000',
       ...options.env,
     };
     const make = async (name: ServiceName) =>
-      new ManagedService(name, `${name}-${++labelled}`, await freePort(), env, exits, options.clock);
+      new ManagedService(
+        name,
+        `${name}-${++labelled}`,
+        await freePort(),
+        { ...options.kafkaEnv(name), ...env },
+        exits,
+        options.clock,
+      );
     const ingest = await make('ingest');
     const gateway = await make('gateway');
     const correlators = await Promise.all(

@@ -13,9 +13,9 @@ import {
   randomTopicPrefix,
   registerOrganisations,
   sleep,
-  TEST_KAFKA_BROKERS,
   type TestDatabase,
   type TestKeys,
+  sharedKafkaEnv,
 } from '@renkei/testing';
 // The gateway's own insert, so a warning is stored exactly as `POST /v1/warnings` stores it,
 // but under an id the history chose: the route draws a random one, and STIX ids and their
@@ -84,8 +84,7 @@ export async function startWorld(
   const serviceEnv: Record<string, string> = {
     DATABASE_URL: database.url,
     DATABASE_POOL_SIZE: '4',
-    KAFKA_BROKERS: TEST_KAFKA_BROKERS,
-    KAFKA_TOPIC_PREFIX: prefix,
+    ...(await sharedKafkaEnv(prefix)),
     AUTH_JWKS_FILE: keys.jwksFile,
     HUB_SECRET_FILE: hubSecretFile,
     HOST: '127.0.0.1',

@@ -7,10 +7,10 @@ import {
   deleteTopicsWithPrefix,
   eventually,
   randomTopicPrefix,
-  TEST_KAFKA_BROKERS,
   type ControllableProducer,
+  testKafka,
 } from '@renkei/testing';
-import { createKafka, createReliableProducer, PartitionLanes } from '../../src/index.js';
+import { createReliableProducer, PartitionLanes } from '../../src/index.js';
 
 const logger = createLogger('partition-lanes-test', 'silent');
 const PARTITIONS = 6;
@@ -63,7 +63,7 @@ function gated(real: Producer): { producer: Producer; open: () => void; waiting:
 
 describe('PartitionLanes', () => {
   const prefix = randomTopicPrefix();
-  const kafka = createKafka({ brokers: TEST_KAFKA_BROKERS.split(','), clientId: 'lanes-test', logger });
+  const kafka = testKafka({ clientId: 'lanes-test', logger });
   let topicCount = 0;
 
   /** Lanes whose producers (one per generation) the test can count and fail. */

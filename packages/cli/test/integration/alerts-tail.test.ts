@@ -22,10 +22,10 @@ import {
   deleteTopicsWithPrefix,
   eventually,
   randomTopicPrefix,
-  TEST_KAFKA_BROKERS,
   waitUntilReady,
   type TestDatabase,
   type TestKeys,
+  sharedKafkaEnv,
 } from '@renkei/testing';
 import { alertsCommand } from '../../src/alerts.js';
 
@@ -52,8 +52,7 @@ describe('renkei alerts tail', () => {
     prefix = randomTopicPrefix();
     env = {
       DATABASE_URL: database.url,
-      KAFKA_BROKERS: TEST_KAFKA_BROKERS,
-      KAFKA_TOPIC_PREFIX: prefix,
+      ...(await sharedKafkaEnv(prefix)),
       AUTH_JWKS_FILE: keys.jwksFile,
       GATEWAY_PORT: '0',
       FEED_SWEEP_MS: '200',

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createConsumer,
-  createKafka,
   createReliableProducer,
   prepareTopics,
   type Producer,
@@ -20,8 +19,8 @@ import {
   randomTopicPrefix,
   readWholeTopic,
   sleep,
-  TEST_KAFKA_BROKERS,
   type TestDatabase,
+  testKafka,
 } from '@renkei/testing';
 import {
   appendAlertVersionsToFeed,
@@ -181,7 +180,7 @@ describe('the relay and the follower on a real broker', () => {
   let prefix: string;
   let topics: TopicNames;
   let producer: Producer;
-  const kafka = createKafka({ brokers: TEST_KAFKA_BROKERS.split(','), clientId: 'feed-test', logger });
+  const kafka = testKafka({ clientId: 'feed-test', logger });
 
   beforeAll(async () => {
     database = await createMigratedTestDatabase();

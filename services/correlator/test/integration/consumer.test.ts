@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, createReliableProducer, HEADERS, prepareTopics, type Producer } from '@renkei/bus';
+import { createReliableProducer, HEADERS, prepareTopics, type Producer } from '@renkei/bus';
 import { createLogger } from '@renkei/runtime';
 import type { ReportEnvelope, Sector } from '@renkei/schema';
 import {
@@ -10,8 +10,8 @@ import {
   randomTopicPrefix,
   reportEnvelopeFixture,
   testKafka,
-  TEST_KAFKA_BROKERS,
   type TestDatabase,
+  sharedKafkaEnv,
 } from '@renkei/testing';
 import { loadCorrelatorConfig } from '../../src/config.js';
 import { startCorrelator } from '../../src/service.js';
@@ -45,7 +45,7 @@ describe('the correlator consuming batches', () => {
 
   beforeAll(async () => {
     database = await createMigratedTestDatabase();
-    const kafka = createKafka({ brokers: TEST_KAFKA_BROKERS.split(','), clientId: 'consumer-test', logger });
+    const kafka = testKafka({ clientId: 'consumer-test', logger });
     topics = await prepareTopics(kafka, prefix, ['reports', 'reportsDeadLetter']);
     producer = createReliableProducer(kafka);
     await producer.connect();
@@ -82,8 +82,7 @@ describe('the correlator consuming batches', () => {
     correlator = await startCorrelator(
       loadCorrelatorConfig({
         DATABASE_URL: database.url,
-        KAFKA_BROKERS: TEST_KAFKA_BROKERS,
-        KAFKA_TOPIC_PREFIX: prefix,
+        ...(await sharedKafkaEnv(prefix)),
         CORRELATOR_PORT: '0',
         CORRELATOR_SESSION_TIMEOUT_MS: '6000',
         FEED_SWEEP_MS: '200',

@@ -8,8 +8,8 @@ import {
   eventually,
   randomTopicPrefix,
   testKafka,
-  TEST_KAFKA_BROKERS,
   type TestDatabase,
+  sharedKafkaEnv,
 } from '@renkei/testing';
 import { loadCorrelatorConfig } from '../../src/config.js';
 import { startCorrelator } from '../../src/service.js';
@@ -60,8 +60,7 @@ describe('the correlator running the retention purge', () => {
     correlator = await startCorrelator(
       loadCorrelatorConfig({
         DATABASE_URL: database.url,
-        KAFKA_BROKERS: TEST_KAFKA_BROKERS,
-        KAFKA_TOPIC_PREFIX: prefix,
+        ...(await sharedKafkaEnv(prefix)),
         CORRELATOR_PORT: '0',
         CORRELATOR_SESSION_TIMEOUT_MS: '6000',
         FEED_RETENTION_HOURS: '24',

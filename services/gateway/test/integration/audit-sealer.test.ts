@@ -8,9 +8,9 @@ import {
   deleteTopicsWithPrefix,
   eventually,
   randomTopicPrefix,
-  TEST_KAFKA_BROKERS,
   type TestDatabase,
   type TestKeys,
+  sharedKafkaEnv,
 } from '@renkei/testing';
 import { loadGatewayConfig } from '../../src/config.js';
 import { startGateway } from '../../src/service.js';
@@ -41,8 +41,7 @@ describe('the gateway seals the audit log', () => {
     [database, keys] = await Promise.all([createMigratedTestDatabase(), createTestKeys()]);
     env = {
       DATABASE_URL: database.url,
-      KAFKA_BROKERS: TEST_KAFKA_BROKERS,
-      KAFKA_TOPIC_PREFIX: randomTopicPrefix(),
+      ...(await sharedKafkaEnv(randomTopicPrefix())),
       AUTH_JWKS_FILE: keys.jwksFile,
       GATEWAY_PORT: '0',
     };

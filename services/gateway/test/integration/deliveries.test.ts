@@ -14,12 +14,12 @@ import {
   randomTopicPrefix,
   registerOrganisations,
   startWebhookReceiver,
-  TEST_KAFKA_BROKERS,
   TEST_ORGANISATIONS,
   type TestCertificate,
   type TestDatabase,
   type TestKeys,
   type WebhookReceiver,
+  sharedKafkaEnv,
 } from '@renkei/testing';
 import { loadGatewayConfig, startGateway, type RunningGateway } from '../../src/index.js';
 import { postWebhook } from '../../src/delivery/webhook.js';
@@ -71,8 +71,7 @@ describe('deliveries', () => {
     const smtpPort = (smtp.server.address() as AddressInfo).port;
     env = {
       DATABASE_URL: database.url,
-      KAFKA_BROKERS: TEST_KAFKA_BROKERS,
-      KAFKA_TOPIC_PREFIX: randomTopicPrefix(),
+      ...(await sharedKafkaEnv(randomTopicPrefix())),
       AUTH_JWKS_FILE: keys.jwksFile,
       GATEWAY_PORT: '0',
       METRICS_PORT: '0',

@@ -12,12 +12,12 @@ import {
   randomTopicPrefix,
   registerOrganisations,
   sleep,
-  TEST_KAFKA_BROKERS,
   TEST_ORGANISATIONS,
   waitUntilReady,
   type StreamClient,
   type TestDatabase,
   type TestKeys,
+  sharedKafkaEnv,
 } from '@renkei/testing';
 import { loadGatewayConfig } from '../../src/config.js';
 import { startGateway, type RunningGateway } from '../../src/service.js';
@@ -52,8 +52,7 @@ describe('the stream’s limits', () => {
     gateway = await startGateway(
       loadGatewayConfig({
         DATABASE_URL: database.url,
-        KAFKA_BROKERS: TEST_KAFKA_BROKERS,
-        KAFKA_TOPIC_PREFIX: prefix,
+        ...(await sharedKafkaEnv(prefix)),
         AUTH_JWKS_FILE: keys.jwksFile,
         GATEWAY_PORT: '0',
         GATEWAY_MAX_SOCKETS_PER_ORGANISATION: String(CAP),

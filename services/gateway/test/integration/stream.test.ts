@@ -19,11 +19,11 @@ import {
   openStream,
   randomTopicPrefix,
   sleep,
-  TEST_KAFKA_BROKERS,
   waitUntilReady,
   type StreamClient,
   type TestDatabase,
   type TestKeys,
+  sharedKafkaEnv,
 } from '@renkei/testing';
 import { loadGatewayConfig } from '../../src/config.js';
 import { hubCursorSealers } from '../../src/cursors.js';
@@ -59,8 +59,7 @@ describe('the live stream', () => {
     prefix = randomTopicPrefix();
     env = {
       DATABASE_URL: database.url,
-      KAFKA_BROKERS: TEST_KAFKA_BROKERS,
-      KAFKA_TOPIC_PREFIX: prefix,
+      ...(await sharedKafkaEnv(prefix)),
       AUTH_JWKS_FILE: keys.jwksFile,
       GATEWAY_PORT: '0',
       FEED_SWEEP_MS: '200',

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka } from '@renkei/bus';
 import { createLogger } from '@renkei/runtime';
 import type { ReportEnvelope, ReportSubmission } from '@renkei/schema';
 import {
@@ -11,12 +10,12 @@ import {
   randomTopicPrefix,
   readWholeTopic,
   registerOrganisations,
-  TEST_KAFKA_BROKERS,
   TEST_ORGANISATIONS,
   TEST_SERVER_URL,
   testKafka,
   type TestDatabase,
   type TestKeys,
+  sharedKafkaEnv,
 } from '@renkei/testing';
 import { loadIngestConfig } from '../../src/config.js';
 import { startLedgerCatchUp } from '../../src/ledger-catch-up.js';
@@ -52,8 +51,7 @@ describe('ingest through a database outage', () => {
       loadIngestConfig({
         DATABASE_URL: proxy.url(new URL(database.url).pathname.slice(1)),
         DATABASE_POOL_SIZE: '4',
-        KAFKA_BROKERS: TEST_KAFKA_BROKERS,
-        KAFKA_TOPIC_PREFIX: prefix,
+        ...(await sharedKafkaEnv(prefix)),
         AUTH_JWKS_FILE: keys.jwksFile,
         INGEST_PORT: '0',
         DEPENDENCY_CHECK_INTERVAL_MS: '250',
@@ -194,7 +192,7 @@ describe('ingest through a database outage', () => {
     // before offsets were committed) changes nothing and audits nothing again.
     const groupId = `${prefix}replay-${randomUUID()}`;
     const replay = await startLedgerCatchUp({
-      kafka: createKafka({ brokers: TEST_KAFKA_BROKERS.split(','), clientId: 'replay', logger }),
+      kafka: testKafka({ clientId: 'replay', logger }),
       topic: topic(),
       groupId,
       pool: database.pool,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createKafka, createReliableProducer, prepareTopics, type Producer } from '@renkei/bus';
+import { createReliableProducer, prepareTopics, type Producer } from '@renkei/bus';
 import type { HttpApp } from '@renkei/http';
 import { startRegistryCache, type OrganisationRegistry } from '@renkei/registry';
 import type { Logger } from '@renkei/runtime';
@@ -10,7 +10,7 @@ import {
   deleteTopicsWithPrefix,
   randomTopicPrefix,
   registerOrganisations,
-  TEST_KAFKA_BROKERS,
+  testKafka,
   testTokenVerifier,
   type ControllableProducer,
   type TestDatabase,
@@ -82,7 +82,8 @@ export async function startInProcessIngest({
       logger,
       pollEveryMs: 1_000,
     });
-    const client = createKafka({ brokers: TEST_KAFKA_BROKERS.split(','), clientId, logger });
+    // As the admin, with the shared broker's security: it makes the topic and sends as ingest would.
+    const client = testKafka({ clientId, logger });
     const reportsTopic = (await prepareTopics(client, prefix, ['reports'])).reports;
     producer = createReliableProducer(client);
     await producer.connect();
