@@ -206,14 +206,11 @@ function record(
   change: 'contribution' | 'too-common',
   settings: CorrelationSettings,
 ): AlertRecord {
+  // Only what the words need is kept (not the delta and its reports): cached records live on.
+  const { subject, exercise } = delta;
   let described: AlertWords | undefined;
   const words = () =>
-    (described ??= describeAlert(
-      delta.subject,
-      contributions,
-      { exercise: delta.exercise, tooCommon },
-      settings,
-    ));
+    (described ??= describeAlert(subject, contributions, { exercise, tooCommon }, settings));
   let tlp: AlertRecord['tlp'] | undefined;
   // The same keys in the same order as before: the record's JSON does not change.
   return {
