@@ -81,6 +81,8 @@ export function applyDelta(
     for (const { report, indicators } of additions) {
       const existing = byReport.get(report.reportId);
       if (existing) {
+        // Already listed as it would merge (the usual case: every report re-includes its partners).
+        if (indicators.every((indicator) => listed(existing.indicators, indicator))) continue;
         const merged = mergeIndicators(existing.indicators, indicators, settings.maxListedIndicators);
         if (signature(merged) !== signature(existing.indicators)) {
           byReport.set(report.reportId, { ...existing, indicators: merged });
@@ -183,6 +185,16 @@ function pairsAfter(
   return encoded === previous?.pairs ? previous.pairs : encoded;
 }
 
+/**
+ * A version's record. What it says (title, reasons, severity, TLP and the
+ * rest of `describeAlert`) follows from its contributions alone, and is
+ * worked out when first read, then kept: in a chunk every report joining an
+ * alert makes a record, but only the last of each version is written, so the
+ * words of the others are never needed. In a surge that was one
+ * `describeAlert` over a growing list per report; now it is one per version
+ * written. The getters are enumerable, so the record serialises and compares
+ * like a plain object.
+ */
 function record(
   previous: Pick<AlertRecord, 'history'> & { createdAt: string | undefined },
   delta: AlertDelta,
@@ -194,27 +206,44 @@ function record(
   change: 'contribution' | 'too-common',
   settings: CorrelationSettings,
 ): AlertRecord {
-  const words = describeAlert(
-    delta.subject,
-    contributions,
-    { exercise: delta.exercise, tooCommon },
-    settings,
-  );
+  // Only what the words need is kept (not the delta and its reports): cached records live on.
+  const { subject, exercise } = delta;
+  let described: AlertWords | undefined;
+  const words = () =>
+    (described ??= describeAlert(subject, contributions, { exercise, tooCommon }, settings));
+  let tlp: AlertRecord['tlp'] | undefined;
+  // The same keys in the same order as before: the record's JSON does not change.
   return {
     schema: ALERT_RECORD_SCHEMA,
     id: alertIdFor(delta.correlationKey),
     version,
     kind: delta.subject.kind,
-    severity: words.severity,
-    tlp: mostRestrictiveTlp(contributions.map((c) => c.tlp)),
-    title: words.title,
-    reasons: words.reasons,
-    indicators: words.indicators,
-    sectors: words.sectors,
-    organisationCount: words.organisationCount,
+    get severity() {
+      return words().severity;
+    },
+    get tlp() {
+      return (tlp ??= mostRestrictiveTlp(contributions.map((c) => c.tlp)));
+    },
+    get title() {
+      return words().title;
+    },
+    get reasons() {
+      return words().reasons;
+    },
+    get indicators() {
+      return words().indicators;
+    },
+    get sectors() {
+      return words().sectors;
+    },
+    get organisationCount() {
+      return words().organisationCount;
+    },
     contributions,
     ...(pairs ? { pairs } : {}),
-    relatedAlertIds: words.relatedAlertIds,
+    get relatedAlertIds() {
+      return words().relatedAlertIds;
+    },
     tooCommon,
     watchlistEntryId: delta.subject.kind === 'watchlist-match' ? delta.subject.entryId : null,
     history: [...previous.history, { version, at, change }],
@@ -372,7 +401,7 @@ function minute(ms: number): string {
 
 function latest(times: readonly (string | undefined)[]): string {
   let best: string | undefined;
-  for (const time of times) if (time && (!best || Date.parse(time) > Date.parse(best))) best = time;
+  for (const time of times) if (time && (!best || compareTimes(time, best) > 0)) best = time;
   return best!;
 }
 
@@ -393,6 +422,20 @@ function mergeIndicators(
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .slice(0, limit)
     .map(([, indicator]) => indicator);
+}
+
+/**
+ * Whether merging `indicator` into `indicators` (a list `mergeIndicators` made)
+ * would leave it unchanged: the value is there, and not only as derived when
+ * the reporter wrote it.
+ */
+function listed(indicators: readonly AlertIndicator[], indicator: AlertIndicator): boolean {
+  return indicators.some(
+    (known) =>
+      known.type === indicator.type &&
+      known.value === indicator.value &&
+      (!known.derived || indicator.derived === true),
+  );
 }
 
 function signature(indicators: readonly AlertIndicator[]): string {

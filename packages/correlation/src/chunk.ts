@@ -72,8 +72,9 @@ export function chunkWrites(outcomes: readonly CorrelationOutcome[]): AlertWrite
 }
 
 class ChunkState implements CorrelationState {
-  private readonly sightingsByKey = new Map<string, Sighting[]>();
-  private readonly reportsBySector = new Map<string, ReportFacts[]>();
+  // Each with its detection time parsed once: the rules ask about every one again per later report.
+  private readonly sightingsByKey = new Map<string, { row: Sighting; t: number }[]>();
+  private readonly reportsBySector = new Map<string, { row: ReportFacts; t: number }[]>();
   /** The versions the chunk's reports wrote, the latest of each alert. */
   private readonly alerts = new Map<string, AlertRecord>();
   private readonly tooCommon = new Set<string>();
@@ -82,15 +83,16 @@ class ChunkState implements CorrelationState {
 
   /** Stores a report of the chunk, as its own transaction would before reading. */
   add({ report, sightings }: IncomingReport): void {
+    const t = Date.parse(report.detectedAt);
     for (const sighting of sightings) {
       const key = `${report.exercise}|${sighting.key}`;
       const list = this.sightingsByKey.get(key) ?? [];
-      list.push(sighting);
+      list.push({ row: sighting, t });
       this.sightingsByKey.set(key, list);
     }
     const sectorKey = `${report.exercise}|${report.sector}|${report.category}`;
     const list = this.reportsBySector.get(sectorKey) ?? [];
-    list.push(report);
+    list.push({ row: report, t });
     this.reportsBySector.set(sectorKey, list);
   }
 
@@ -101,9 +103,7 @@ class ChunkState implements CorrelationState {
   }
 
   sightings(key: string, exercise: boolean, fromMs: number, toMs: number, limit: number): Bounded<Sighting> {
-    const own = (this.sightingsByKey.get(`${exercise}|${key}`) ?? []).filter((s) =>
-      detectedWithin(s.report.detectedAt, fromMs, toMs),
-    );
+    const own = within(this.sightingsByKey.get(`${exercise}|${key}`), fromMs, toMs);
     return merged(this.base.sightingRows(key, exercise, fromMs, toMs, limit), own, limit, (s) => s.report);
   }
 
@@ -115,9 +115,7 @@ class ChunkState implements CorrelationState {
     toMs: number,
     limit: number,
   ): Bounded<ReportFacts> {
-    const own = (this.reportsBySector.get(`${exercise}|${sector}|${category}`) ?? []).filter((r) =>
-      detectedWithin(r.detectedAt, fromMs, toMs),
-    );
+    const own = within(this.reportsBySector.get(`${exercise}|${sector}|${category}`), fromMs, toMs);
     return merged(
       this.base.sectorRows(sector, category, exercise, fromMs, toMs, limit),
       own,
@@ -143,6 +141,12 @@ class ChunkState implements CorrelationState {
   writtenInThisTransaction(correlationKey: string): boolean {
     return this.alerts.has(correlationKey);
   }
+}
+
+function within<T>(rows: readonly { row: T; t: number }[] | undefined, fromMs: number, toMs: number): T[] {
+  const found: T[] = [];
+  for (const { row, t } of rows ?? []) if (t >= fromMs && t <= toMs) found.push(row);
+  return found;
 }
 
 function merged<T>(

@@ -311,7 +311,22 @@ export function surgeMembers(
  * The days whose surge alerts a report detected at `t` can join: those of
  * every report within one surge period of it.
  */
-export function surgeDaysAround(t: number, settings: CorrelationSettings): string[] {
+export function surgeDaysAround(t: number, settings: CorrelationSettings): readonly string[] {
+  // Asked several times per report (locks, alerts to read, `surgeIsFull`, the rule): remembered.
+  let known = surgeDaysMemo.get(settings);
+  if (!known) surgeDaysMemo.set(settings, (known = new Map()));
+  let days = known.get(t);
+  if (days === undefined) {
+    if (known.size >= 10_000) known.clear();
+    days = computeSurgeDaysAround(t, settings);
+    known.set(t, days);
+  }
+  return days;
+}
+
+const surgeDaysMemo = new WeakMap<CorrelationSettings, Map<number, readonly string[]>>();
+
+function computeSurgeDaysAround(t: number, settings: CorrelationSettings): readonly string[] {
   const days = new Set<string>();
   for (let day = t - settings.surgePeriodMs; ; day += 3_600_000) {
     days.add(surgeDay(new Date(Math.min(day, t + settings.surgePeriodMs)).toISOString(), settings));

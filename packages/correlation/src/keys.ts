@@ -22,8 +22,21 @@ export const correlationKeys = {
     `watchlist-match:${exerciseScope(exercise)}:${entryId}`,
 };
 
+const alertIds = new Map<string, string>();
+
+/**
+ * Remembered: every record a report builds names its alert, a SHA-1 each,
+ * and in a burst the same few hundred alerts are built again and again.
+ * Bounded by emptying it now and then; the ids never change.
+ */
 export function alertIdFor(correlationKey: string): string {
-  return nameBasedId(correlationKey);
+  let id = alertIds.get(correlationKey);
+  if (id === undefined) {
+    if (alertIds.size >= 10_000) alertIds.clear();
+    id = nameBasedId(correlationKey);
+    alertIds.set(correlationKey, id);
+  }
+  return id;
 }
 
 /**

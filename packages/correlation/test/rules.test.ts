@@ -9,7 +9,7 @@ import {
   DEFAULT_CORRELATION_SETTINGS,
   type MemoryCorrelationState,
 } from '@renkei/correlation';
-import { decodeAlertPairs } from '@renkei/schema';
+import { alertRecordSchema, decodeAlertPairs } from '@renkei/schema';
 import { alertsOf, DAY, facts, hub, incoming, MINUTE } from './support.js';
 
 const WINDOW = DEFAULT_CORRELATION_SETTINGS.windowMs;
@@ -48,6 +48,20 @@ describe('shared-indicator', () => {
     expect(v2!.record.reasons[0]).toBe(
       '3 organisations in 2 sectors (central-government, finance) reported url https://evil.example/x',
     );
+  });
+
+  it('gives records that serialise as plain ones: every field, in the schema’s order, words included', () => {
+    const state = hub();
+    state.process(incoming(facts('a-csirt'), [['domain', 'c2.example']]));
+    const [v1] = state.process(
+      incoming(facts('b-ceptar', { sector: 'finance' }), [['domain', 'c2.example']]),
+    );
+    const json = JSON.parse(JSON.stringify(v1!.record)) as Record<string, unknown>;
+    // The words are worked out when read (build.ts), so they are there once serialised.
+    expect(json).toEqual({ ...v1!.record });
+    expect(Object.keys(json)).toEqual(Object.keys(alertRecordSchema.parse(json)));
+    expect(json).toMatchObject({ severity: 'medium', tlp: 'GREEN', organisationCount: 2 });
+    expect(json.title).toBe('domain c2.example reported by 2 organisations in 1 sector');
   });
 
   it('never correlates reports of one organisation, however many', () => {

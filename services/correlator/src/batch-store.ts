@@ -157,27 +157,33 @@ export async function insertSightingsMany(
  * to `alert_versions`, and each alert's latest one to `alerts` (one row per
  * alert: an upsert may not touch a row twice in one statement).
  *
- * The records travel as ONE JSON array, not a `jsonb[]`: an array literal
- * would escape every quote of every record, and records are most of the
- * bytes a chunk writes.
+ * One statement for both tables, and each record serialised once: the
+ * records travel as ONE JSON array, not a `jsonb[]` (an array literal would
+ * escape every quote of every record), and records are most of the bytes a
+ * chunk writes. The alert rows are written by the statement's first part, so
+ * the versions' foreign key finds them when it is checked, at its end.
  */
 export async function writeAlertVersions(db: PoolClient, writes: readonly AlertWrite[]): Promise<void> {
   if (writes.length === 0) return;
-  const latest = [...new Map(writes.map((write) => [write.record.id, write])).values()];
   await db.query(
-    `INSERT INTO alerts (id, correlation_key, kind, version, exercise, tlp, severity, record, created_at, updated_at)
-     SELECT (r->>'id')::uuid, k, r->>'kind', (r->>'version')::integer, (r->>'exercise')::boolean, r->>'tlp',
-            r->>'severity', r, (r->>'createdAt')::timestamptz, (r->>'updatedAt')::timestamptz
-       FROM ROWS FROM (jsonb_array_elements($1::jsonb), unnest($2::text[])) AS t(r, k)
-     ON CONFLICT (id) DO UPDATE SET
-       version = EXCLUDED.version, tlp = EXCLUDED.tlp, severity = EXCLUDED.severity,
-       record = EXCLUDED.record, updated_at = EXCLUDED.updated_at`,
-    [JSON.stringify(latest.map((w) => w.record)), latest.map((w) => w.correlationKey)],
-  );
-  await db.query(
-    `INSERT INTO alert_versions (alert_id, version, record, caused_by_report_id)
-     SELECT (r->>'id')::uuid, (r->>'version')::integer, r, c
-       FROM ROWS FROM (jsonb_array_elements($1::jsonb), unnest($2::uuid[])) AS t(r, c)`,
-    [JSON.stringify(writes.map((w) => w.record)), writes.map((w) => w.causedByReportId)],
+    `WITH t AS (
+       SELECT r, k, c, n FROM ROWS FROM (jsonb_array_elements($1::jsonb), unnest($2::text[]), unnest($3::uuid[]))
+         WITH ORDINALITY AS t(r, k, c, n)
+     ), latest AS (
+       INSERT INTO alerts (id, correlation_key, kind, version, exercise, tlp, severity, record, created_at, updated_at)
+       SELECT DISTINCT ON (k) (r->>'id')::uuid, k, r->>'kind', (r->>'version')::integer, (r->>'exercise')::boolean,
+              r->>'tlp', r->>'severity', r, (r->>'createdAt')::timestamptz, (r->>'updatedAt')::timestamptz
+         FROM t ORDER BY k, n DESC
+       ON CONFLICT (id) DO UPDATE SET
+         version = EXCLUDED.version, tlp = EXCLUDED.tlp, severity = EXCLUDED.severity,
+         record = EXCLUDED.record, updated_at = EXCLUDED.updated_at
+     )
+     INSERT INTO alert_versions (alert_id, version, record, caused_by_report_id)
+     SELECT (r->>'id')::uuid, (r->>'version')::integer, r, c FROM t ORDER BY n`,
+    [
+      `[${writes.map((w) => JSON.stringify(w.record)).join(',')}]`,
+      writes.map((w) => w.correlationKey),
+      writes.map((w) => w.causedByReportId),
+    ],
   );
 }

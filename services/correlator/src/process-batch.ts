@@ -22,6 +22,7 @@ import {
   insertSightingsMany,
   writeAlertVersions,
 } from './batch-store.js';
+import type { AlertCache } from './alert-cache.js';
 import { lockIdsFor } from './locks.js';
 import { judgeVersion, sourceLockKey, withdrawRemovedOf } from './versions.js';
 import { reportFacts, type CorrelationContext, type ProcessOutcome } from './process-report.js';
@@ -60,7 +61,8 @@ export async function processChunk(
   context: CorrelationContext,
 ): Promise<ProcessOutcome[]> {
   const { settings } = context;
-  return withTransaction(pool, async (db) => {
+  let written: AlertWrite[] = [];
+  const results = await withTransaction(pool, async (db): Promise<ProcessOutcome[]> => {
     const firstIndex = new Map<string, number>();
     items.forEach((item, index) => {
       if (!firstIndex.has(item.envelope.report.id)) firstIndex.set(item.envelope.report.id, index);
@@ -138,6 +140,7 @@ export async function processChunk(
       incoming,
       settings,
       fresh.map((item) => item.envelope.report.id),
+      context.alertCache,
     );
     await insertSightingsMany(db, judged);
     await withdrawRemovedOf(
@@ -157,6 +160,7 @@ export async function processChunk(
     );
     const writes: AlertWrite[] = chunkWrites(outcomes);
     await writeAlertVersions(db, writes);
+    written = writes;
     await appendAlertVersionsToFeed(
       db,
       writes.map((write) => ({
@@ -175,6 +179,9 @@ export async function processChunk(
       return alerts ? { stored: true, alerts } : { stored: false };
     });
   });
+  // Committed: only now may the cache hold what the chunk wrote (in order, so each alert's latest stays).
+  context.alertCache?.remember(written);
+  return results;
 }
 
 /**
@@ -187,6 +194,7 @@ async function readChunkNeighbourhood(
   incoming: readonly IncomingReport[],
   settings: CorrelationSettings,
   chunkReportIds: readonly string[],
+  alertCache: AlertCache | undefined,
 ): Promise<Snapshot> {
   const snapshot = new Snapshot();
   const timeOf = (report: ReportFacts) => Date.parse(report.detectedAt);
@@ -229,7 +237,7 @@ async function readChunkNeighbourhood(
       }
     }
   }
-  await snapshot.loadAlerts(db, [...alertKeys]);
+  await snapshot.loadAlerts(db, [...alertKeys], alertCache);
   await snapshot.loadSectorReportsMany(
     db,
     unique(

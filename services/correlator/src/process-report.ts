@@ -16,6 +16,7 @@ import { withTransaction, type Pool, type PoolClient } from '@renkei/db';
 import { appendAlertVersionsToFeed } from '@renkei/feed';
 import { indicatorKey, readIndicators, type WarningListMatcher } from '@renkei/indicators';
 import type { AlertRecord, ReportEnvelope } from '@renkei/schema';
+import type { AlertCache } from './alert-cache.js';
 import { lockIdsFor } from './locks.js';
 import { judgeVersion, sourceLockKey, withdrawRemovedOf } from './versions.js';
 import {
@@ -40,6 +41,8 @@ export type ProcessOutcome = { stored: false } | { stored: true; alerts: AlertRe
 export interface CorrelationContext {
   settings: CorrelationSettings;
   warningLists: WarningListMatcher;
+  /** The alert records this process last read or committed: a chunk reads only the others. */
+  alertCache?: AlertCache;
 }
 
 /**

@@ -31,6 +31,7 @@ import {
   type Logger,
   type ServiceHandle,
 } from '@renkei/runtime';
+import { AlertCache } from './alert-cache.js';
 import { correlationSettings, correlatorRetention, type CorrelatorConfig } from './config.js';
 import { runCorrelator } from './correlator.js';
 import { lockIdsFor } from './locks.js';
@@ -181,7 +182,7 @@ export async function startCorrelator(config: CorrelatorConfig, logger: Logger):
       logger,
       onAlerts: () => relay.wake(),
       isRunning: () => !resources.closing,
-      context: { settings, warningLists },
+      context: { settings, warningLists, alertCache: new AlertCache() },
       chunkSize: config.CORRELATOR_BATCH_SIZE,
       groupId,
       metrics,

@@ -10,6 +10,7 @@ import type {
 } from '@renkei/correlation';
 import type { CanonicalIndicator, IndicatorType, Observable, ReadIndicator } from '@renkei/indicators';
 import type { AlertRecord, ReportCategory, ReportEnvelope, Sector } from '@renkei/schema';
+import type { AlertCache } from './alert-cache.js';
 import { insertReports } from './batch-store.js';
 
 export interface KafkaPosition {
@@ -389,15 +390,52 @@ export class Snapshot implements CorrelationState, ChunkBase {
     for (const row of rows) this.tooCommon.add(`${exercise}:${row.type}:${row.value}`);
   }
 
-  /** The latest versions, locked until commit: no other transaction writes them meanwhile. */
-  async loadAlerts(db: Queryable, correlationKeys: readonly string[]): Promise<void> {
+  /**
+   * The latest versions, locked until commit: no other transaction writes them meanwhile.
+   * With a cache, a row whose version the cache holds (same version, creation and
+   * update times: see `AlertCache`) sends no record back; the others are read and
+   * remembered (committed rows, so whatever this transaction does next).
+   */
+  async loadAlerts(db: Queryable, correlationKeys: readonly string[], cache?: AlertCache): Promise<void> {
     for (const key of correlationKeys) this.loadedAlertKeys.add(key);
     if (correlationKeys.length === 0) return;
-    const { rows } = await db.query<{ correlation_key: string; record: AlertRecord }>(
-      `SELECT correlation_key, record FROM alerts WHERE correlation_key = ANY($1::text[]) ORDER BY id FOR UPDATE`,
-      [correlationKeys],
+    const held = cache
+      ? correlationKeys.flatMap((key) => {
+          const record = cache.get(key);
+          return record ? [{ key, record }] : [];
+        })
+      : [];
+    const { rows } = await db.query<{ correlation_key: string; record: AlertRecord | null }>(
+      `SELECT a.correlation_key,
+              CASE WHEN a.version = c.version AND a.created_at = c.created_at AND a.updated_at = c.updated_at
+                   THEN NULL ELSE a.record END AS record
+         FROM alerts a
+         LEFT JOIN unnest($2::text[], $3::integer[], $4::timestamptz[], $5::timestamptz[])
+                AS c(correlation_key, version, created_at, updated_at)
+           ON c.correlation_key = a.correlation_key
+        WHERE a.correlation_key = ANY($1::text[])
+        ORDER BY a.id FOR UPDATE OF a`,
+      [
+        correlationKeys,
+        held.map(({ key }) => key),
+        held.map(({ record }) => record.version),
+        held.map(({ record }) => record.createdAt),
+        held.map(({ record }) => record.updatedAt),
+      ],
     );
-    for (const row of rows) this.alerts.set(row.correlation_key, row.record);
+    const heldRecords = new Map(held.map(({ key, record }) => [key, record]));
+    const read: { correlationKey: string; record: AlertRecord }[] = [];
+    for (const row of rows) {
+      const record = row.record ?? heldRecords.get(row.correlation_key)!;
+      if (row.record) read.push({ correlationKey: row.correlation_key, record: row.record });
+      this.alerts.set(row.correlation_key, record);
+    }
+    if (cache) {
+      // An alert the cache holds but the store no longer has (purged) is dropped.
+      const present = new Set(rows.map((row) => row.correlation_key));
+      for (const { key } of held) if (!present.has(key)) cache.forget(key);
+      cache.remember(read);
+    }
   }
 
   sightings(key: string, exercise: boolean, fromMs: number, toMs: number, limit: number): Bounded<Sighting> {

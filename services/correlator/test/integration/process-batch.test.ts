@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CORRELATION_SETTINGS } from '@renkei/correlation';
 import { REPORT_ENVELOPE_SCHEMA, type AlertRecord, type ReportEnvelope, type Sector } from '@renkei/schema';
 import { createMigratedTestDatabase, type TestDatabase } from '@renkei/testing';
+import { AlertCache } from '../../src/alert-cache.js';
 import { processChunk, type ChunkItem } from '../../src/process-batch.js';
 import { processReport, type CorrelationContext } from '../../src/process-report.js';
 import { loadWarningLists } from '@renkei/indicators/load';
@@ -196,6 +197,96 @@ describe('processChunk', () => {
       versions.map((row) => [row.alert_id, row.version]).sort(),
     );
     expect(inVersionOrder(outbox)).toBe(true);
+  });
+
+  it('with an alert cache, stores exactly what it stores without one, whoever else writes and whatever rolls back', async () => {
+    const [plain, cached] = [await createMigratedTestDatabase(), await createMigratedTestDatabase()];
+    databases.push(plain, cached);
+    const cache = new AlertCache();
+    const withCache = { ...context, alertCache: cache };
+    const chunks = [items.slice(0, 30), items.slice(30, 60), items.slice(60, 100), items.slice(100, 160)];
+    const refuse = (db: TestDatabase, on: boolean) =>
+      db.pool.query(
+        on
+          ? 'ALTER TABLE alert_versions ADD CONSTRAINT test_refuse CHECK (version < 0) NOT VALID'
+          : 'ALTER TABLE alert_versions DROP CONSTRAINT test_refuse',
+      );
+
+    await processChunk(plain.pool, chunks[0]!, context);
+    await processChunk(cached.pool, chunks[0]!, withCache);
+    expect(cache.size).toBeGreaterThan(0);
+    // Another correlator (with a cache of its own) extends the same alerts.
+    await processChunk(plain.pool, chunks[1]!, context);
+    await processChunk(cached.pool, chunks[1]!, { ...context, alertCache: new AlertCache() });
+    // A chunk rolls back after its versions were built; another writer then gives the same
+    // alerts the same version numbers without its first report: what rolled back must not be used.
+    await refuse(cached, true);
+    try {
+      await expect(processChunk(cached.pool, chunks[2]!, withCache)).rejects.toThrow();
+    } finally {
+      await refuse(cached, false);
+    }
+    await processChunk(plain.pool, chunks[2]!.slice(1), context);
+    await processChunk(cached.pool, chunks[2]!.slice(1), context);
+    await processChunk(plain.pool, chunks[3]!, context);
+    await processChunk(cached.pool, chunks[3]!, withCache);
+
+    expect(await written(cached)).toEqual(await written(plain));
+    // Whatever the cache holds now is each alert's latest committed record.
+    const { rows } = await cached.pool.query<{ correlation_key: string; record: AlertRecord }>(
+      `SELECT correlation_key, record FROM alerts`,
+    );
+    let held = 0;
+    for (const row of rows) {
+      const record = cache.get(row.correlation_key);
+      if (!record) continue;
+      held += 1;
+      expect(JSON.parse(JSON.stringify(record))).toEqual(row.record);
+    }
+    expect(held).toBeGreaterThan(0);
+  });
+
+  it('never takes from the cache a version its own transaction built and rolled back', async () => {
+    const database = await createMigratedTestDatabase();
+    databases.push(database);
+    const cache = new AlertCache();
+    const withCache = { ...context, alertCache: cache };
+    const domain = `cached-${randomUUID()}.example`;
+    // Three organisations' reports of one fresh domain (under the test's cap), received one after the other.
+    const [a, b, x, y, z] = burst(5).map((item, i) => {
+      const [organisationId, sector] = ORGANISATIONS[[0, 1, 2, 0, 1][i]!]!;
+      return {
+        ...item,
+        envelope: {
+          ...item.envelope,
+          organisationId,
+          sector,
+          report: {
+            ...item.envelope.report,
+            detectedAt: new Date(BASE + i * 60_000).toISOString(),
+            exercise: false,
+            indicators: [{ type: 'domain' as const, value: domain }],
+          },
+        },
+      };
+    });
+    await processChunk(database.pool, [a!, b!], withCache); // version 1, cached
+    await database.pool.query(
+      'ALTER TABLE alert_versions ADD CONSTRAINT test_refuse CHECK (version < 0) NOT VALID',
+    );
+    try {
+      // Builds version 2 holding x and y, then rolls back.
+      await expect(processChunk(database.pool, [x!, y!], withCache)).rejects.toThrow();
+    } finally {
+      await database.pool.query('ALTER TABLE alert_versions DROP CONSTRAINT test_refuse');
+    }
+    // Another correlator writes a version 2 with y alone: same version, same times.
+    await processChunk(database.pool, [y!], context);
+    const [third] = await processChunk(database.pool, [z!], withCache);
+    const record = third!.stored ? third!.alerts[0] : undefined;
+    expect(record?.version).toBe(3);
+    const reports = (r: ChunkItem) => r.envelope.report.id;
+    expect(record?.contributions.map((c) => c.reportId).sort()).toEqual([a!, b!, y!, z!].map(reports).sort());
   });
 
   it('returns each report’s alert versions, and stores nothing when the transaction fails', async () => {
