@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { buildConsoleIfMissing, freePort, seedAlerts, sharedKafkaEnv } from '@renkei/testing';
 import { round } from './lib/stats.js';
@@ -78,7 +80,18 @@ export const consolePage: Scenario = {
     const idle = await measure(page, seconds);
     context.log(`burst: ${rate} new alerts a second for ${seconds} s`);
     const burstDone = burst(ingest, [tokens.first, tokens.second], rate, seconds);
-    const during = await measure(page, seconds);
+    // BENCH_PROFILE=<dir>: the page's CPU profile during the burst too (open it in Chrome DevTools).
+    const profile = process.env.BENCH_PROFILE
+      ? path.resolve(process.env.BENCH_PROFILE, `console-page-burst-${Date.now()}.cpuprofile`)
+      : undefined;
+    // BENCH_TRACE=<file>: a DevTools timeline of the burst (where the long tasks' time goes: script, style, layout).
+    if (process.env.BENCH_TRACE)
+      await browser.startTracing(page, {
+        path: path.resolve(process.env.BENCH_TRACE),
+        categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'],
+      });
+    const during = await measure(page, seconds, profile);
+    if (process.env.BENCH_TRACE) await browser.stopTracing();
     const { sent, failed } = await burstDone;
     // What the page shows once the burst has passed through the pipeline.
     await page.waitForTimeout(3_000);
@@ -180,9 +193,13 @@ async function startServices(context: BenchContext, databaseUrl: string) {
 }
 
 /** Frames and long tasks over `seconds`, measured in the page; busy time through the DevTools protocol. */
-async function measure(page: Page, seconds: number): Promise<PageFigures> {
+async function measure(page: Page, seconds: number, profileFile?: string): Promise<PageFigures> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
+  if (profileFile) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.start');
+  }
   const taskDuration = async () => {
     const { metrics } = await cdp.send('Performance.getMetrics');
     return metrics.find((metric) => metric.name === 'TaskDuration')?.value ?? 0;
@@ -215,6 +232,11 @@ async function measure(page: Page, seconds: number): Promise<PageFigures> {
   );
   const wall = (performance.now() - started) / 1000;
   const busy = (await taskDuration()) - busyBefore;
+  if (profileFile) {
+    const { profile } = await cdp.send('Profiler.stop');
+    mkdirSync(path.dirname(profileFile), { recursive: true });
+    writeFileSync(profileFile, JSON.stringify(profile));
+  }
   await cdp.detach();
   return {
     fps: round(inPage.frames / seconds, 1),
