@@ -4,7 +4,7 @@ import {
   addHops,
   hopCount,
   hopQuantileMs,
-  scrapeHops,
+  scrapeStack,
   subtractHops,
   type HopHistograms,
 } from './lib/hops.js';
@@ -90,7 +90,7 @@ export const endToEnd: Scenario = {
     const hub = async (rate: number, length: number) => {
       await settle();
       // Each process's hop histograms before and after: the difference is this measurement's.
-      const before = await scrapeHops(stack);
+      const before = (await scrapeStack(stack)).hops;
       const result = await load.run('pairs-open', {
         ingest: stack.service('ingest').url,
         gateway: stack.service('gateway').url,
@@ -100,7 +100,13 @@ export const endToEnd: Scenario = {
         graceSeconds,
         tag: `e2e-${++calls}`,
       });
-      return { ...result, hops: subtractHops(await scrapeHops(stack), before) };
+      const after = await scrapeStack(stack);
+      // Each service's longest event-loop delay over the round (the metric resets at every scrape).
+      return {
+        ...result,
+        hops: subtractHops(after.hops, before),
+        serviceLoopMaxMs: Object.fromEntries(after.loopMaxMs),
+      };
     };
     const floor = async (rate: number, length: number) => {
       await settle();
@@ -126,8 +132,13 @@ export const endToEnd: Scenario = {
       alertsMissing: number;
       refused: number;
       generatorLateP99: number | null;
+      /** Per service, its longest event-loop delay in any round of the rate (ms). */
+      loopMaxMs: Record<string, number>;
       rounds: {
-        hub: Omit<PairsOpenResult, 'alertSamples' | 'postSamples'> & { hops?: unknown };
+        hub: Omit<PairsOpenResult, 'alertSamples' | 'postSamples'> & {
+          hops?: unknown;
+          serviceLoopMaxMs: Record<string, number>;
+        };
         floor: Omit<KafkaOpenResult, 'consumeSamples'>;
       }[];
     }[] = [];
@@ -174,6 +185,11 @@ export const endToEnd: Scenario = {
           0,
         ),
         generatorLateP99: Math.max(...measured.rounds.map((r) => r.hub.lateMs.p99 ?? 0)),
+        loopMaxMs: measured.rounds.reduce<Record<string, number>>((most, r) => {
+          for (const [service, ms] of Object.entries(r.hub.serviceLoopMaxMs))
+            most[service] = Math.max(most[service] ?? 0, ms);
+          return most;
+        }, {}),
         // The raw samples stay out of the results file: the percentiles above are made from them.
         rounds: measured.rounds.map(
           ({
@@ -242,7 +258,21 @@ export const endToEnd: Scenario = {
         {
           // Where the time goes: each hop's p50 / p99 over every report of the rate's rounds.
           columns: ['hop (p50 / p99 ms)', ...perRate.map((r) => `${r.label}/s`)],
-          rows: REPORT_HOPS.map((hop) => [hop, ...perRate.map((r) => hopCell(r.hops, hop))]),
+          rows: [
+            ...REPORT_HOPS.map((hop) => [hop, ...perRate.map((r) => hopCell(r.hops, hop))]),
+            // Time no hop holds: a process whose event loop stalls delays every request and event in it.
+            ...['ingest', 'correlator', 'gateway'].map((service) => [
+              `${service}: longest event-loop delay`,
+              ...perRate.map((r) =>
+                r.loopMaxMs[service] === undefined ? '—' : `${p(r.loopMaxMs[service])}`,
+              ),
+            ]),
+            // The clock of every figure above: a stalled load process times answers and frames late.
+            [
+              'load process: longest event-loop delay',
+              ...perRate.map((r) => `${p(Math.max(...r.rounds.map((each) => each.hub.loopMaxMs)))}`),
+            ],
+          ],
         },
       ],
       goals: [

@@ -91,11 +91,40 @@ export function hopCount(buckets: HopBuckets | undefined): number {
 
 /** The hop histograms of every process of a stack, added up. */
 export async function scrapeHops(stack: Stack): Promise<HopHistograms> {
-  const into: HopHistograms = new Map();
+  return (await scrapeStack(stack)).hops;
+}
+
+/**
+ * The hop histograms, and each process's longest event-loop delay (ms) since
+ * its previous scrape: a stall of a whole process is time no hop measures
+ * (a request waiting to be read, an event waiting to be handled).
+ */
+export async function scrapeStack(
+  stack: Stack,
+): Promise<{ hops: HopHistograms; loopMaxMs: Map<string, number> }> {
+  const hops: HopHistograms = new Map();
+  const loopMaxMs = new Map<string, number>();
   for (const process of stack.processes) {
     if (!process.metricsUrl) continue;
     const response = await fetch(`${process.metricsUrl}/metrics`);
-    parseHopHistograms(await response.text(), into);
+    const text = await response.text();
+    parseHopHistograms(text, hops);
+    const longest = longestLoopDelayMs(text);
+    if (longest !== null) loopMaxMs.set(serviceOf(process.label), longest);
   }
-  return into;
+  return { hops, loopMaxMs };
+}
+
+/** `ingest-4` → `ingest`: the stack's processes are labelled with a counter. */
+const serviceOf = (label: string) => label.replace(/-\d+$/u, '');
+
+/** `renkei_event_loop_delay_seconds{quantile="1"}` in ms, null when absent. */
+export function longestLoopDelayMs(text: string): number | null {
+  // Every service adds its own label (`service="…"`), in an order prom-client chooses.
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('renkei_event_loop_delay_seconds{') && /[{,]quantile="1"[,}]/u.test(l));
+  if (!line) return null;
+  const value = Number(line.slice(line.lastIndexOf('}') + 1).trim());
+  return Number.isFinite(value) ? round(value * 1000, 1) : null;
 }

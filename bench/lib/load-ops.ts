@@ -6,6 +6,7 @@
  * A new scenario that needs a new kind of load adds an operation to
  * {@link loadOps}; its arguments and result must survive structured cloning.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Producer } from 'kafkajs';
 import { Pool as HttpPool } from 'undici';
 import WebSocket from 'ws';
@@ -171,6 +172,11 @@ export interface PairsOpenResult {
   streamClosed?: string;
   /** How far behind the schedule the generator itself fired: large values mean the load process was starved. */
   lateMs: Percentiles;
+  /**
+   * The load process's longest event-loop delay over the round (ms): an answer
+   * or a frame that arrived while it was stalled is timed late by that much.
+   */
+  loopMaxMs: number;
 }
 
 /**
@@ -188,6 +194,8 @@ async function pairsOpen(args: PairsOpenArgs): Promise<PairsOpenResult> {
   const secondScheduledAt = new Float64Array(pairs);
   const alertAt = new Float64Array(pairs).fill(Number.NaN);
   let alertsSeen = 0;
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
 
   const stream = await openAnalystStream(args.gateway, args.tokens.analyst, (frame) => {
     if (frame.type !== 'alert') return;
@@ -248,8 +256,10 @@ async function pairsOpen(args: PairsOpenArgs): Promise<PairsOpenResult> {
       alertsMissing: pairs - alertsSeen,
       ...(stream.closedEarly() ? { streamClosed: stream.closedEarly() } : {}),
       lateMs,
+      loopMaxMs: round(loopDelay.max / 1e6, 1),
     };
   } finally {
+    loopDelay.disable();
     await stream.close();
   }
 }

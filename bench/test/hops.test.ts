@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { addHops, hopCount, hopQuantileMs, parseHopHistograms, subtractHops } from '../lib/hops.js';
+import {
+  addHops,
+  hopCount,
+  hopQuantileMs,
+  longestLoopDelayMs,
+  parseHopHistograms,
+  subtractHops,
+} from '../lib/hops.js';
 
 const scrape = (counts: Record<string, number>, hop = 'ingest-kafka', service = 'ingest') =>
   Object.entries(counts)
@@ -47,5 +54,21 @@ describe('hop histograms read from /metrics', () => {
     expect(hopCount(delta.get('ingest-kafka'))).toBe(5);
     expect(delta.get('ingest-kafka')!.get(0.001)).toBe(3);
     expect(hopCount(addHops([delta, delta]).get('ingest-kafka'))).toBe(10);
+  });
+});
+
+describe('the longest event-loop delay read from /metrics', () => {
+  it('reads the quantile="1" line in ms, and nothing when it is absent', () => {
+    const text = [
+      '# HELP renkei_event_loop_delay_seconds Event-loop delay since the previous scrape',
+      'renkei_event_loop_delay_seconds{quantile="0.5"} 0.0101',
+      'renkei_event_loop_delay_seconds{quantile="0.99"} 0.031',
+      'renkei_event_loop_delay_seconds{quantile="1",service="ingest"} 0.2345',
+    ].join('\n');
+    expect(longestLoopDelayMs(text)).toBe(234.5);
+    expect(longestLoopDelayMs('renkei_event_loop_delay_seconds{quantile="0.5"} 0.01')).toBeNull();
+    expect(longestLoopDelayMs('renkei_event_loop_delay_seconds{service="gateway",quantile="1"} 0.05')).toBe(
+      50,
+    );
   });
 });
