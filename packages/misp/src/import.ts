@@ -158,7 +158,7 @@ export function importMispEvent(input: unknown, options: MispImportOptions): Mis
 
     const notes: string[] = [];
     const sightings = Array.isArray(attribute.Sighting) ? attribute.Sighting.filter(isRecord) : [];
-    const ofType = (type: string) => sightings.filter((sighting) => String(sighting.type) === type);
+    const ofType = (type: string) => sightings.filter((sighting) => scalarText(sighting.type) === type);
     const falsePositives = ofType('1');
     if (falsePositives.length) {
       return unmapped(
@@ -255,7 +255,7 @@ export function importMispEvent(input: unknown, options: MispImportOptions): Mis
       {
         title: clip(info || `MISP event ${eventUuid}`, MAX_TITLE_LENGTH),
         category: options.category ?? 'other',
-        severity: THREAT_LEVELS[String(event.threat_level_id)] ?? options.severity ?? 'medium',
+        severity: threatLevel(event.threat_level_id) ?? options.severity ?? 'medium',
         tlp,
         detectedAt: detectedAt(),
         exercise: options.exercise === true || tagNames(event).some((name) => /^exercise(:|$)/i.test(name)),
@@ -465,4 +465,19 @@ function unixTime(value: unknown): number | undefined {
 
 function key(indicator: Indicator): string {
   return `${indicator.type}\u0000${indicator.value}`;
+}
+
+/**
+ * A MISP field that may be written as a string or a number (`"1"` or `1`),
+ * as text; anything else is no value. `String()` of an arbitrary object runs
+ * its `toString`, which a hostile event can make throw.
+ */
+function scalarText(value: unknown): string | undefined {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+}
+
+/** Own keys only: a `threat_level_id` of `"toString"` names no level. */
+function threatLevel(value: unknown): Severity | undefined {
+  const key = scalarText(value);
+  return key !== undefined && Object.hasOwn(THREAT_LEVELS, key) ? THREAT_LEVELS[key] : undefined;
 }

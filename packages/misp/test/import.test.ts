@@ -421,6 +421,22 @@ describe('importMispEvent: sightings', () => {
     });
     expect(ready(result).indicators).toEqual([{ type: 'domain', value: 'live.example' }]);
   });
+
+  // Found by the fuzz test (seed -833899788): String() of an object runs its toString, which can throw.
+  it('takes a sighting type or threat level that is neither text nor a number as no value, never a throw', () => {
+    const hostile = { toString: 1e308 };
+    const result = importMispEvent(
+      event({ threat_level_id: 'toString' }, [
+        attribute('domain', 'odd.example', { Sighting: [{ type: hostile, date_sighting: before }] }),
+      ]),
+      options,
+    );
+    expect(ok(result).attributes[0]).toMatchObject({ status: 'mapped' });
+    expect(ready(result).severity).toBe('medium');
+    expect(() =>
+      importMispEvent(event({ threat_level_id: hostile }, [attribute('domain', 'b.example')]), options),
+    ).not.toThrow();
+  });
 });
 
 describe('importMispEvent: the event', () => {
