@@ -177,4 +177,19 @@ describe('importStixBundle: STIX 2.0', () => {
       error: { code: 'unsupported-spec-version', field: 'objects[1].spec_version' },
     });
   });
+  // String() of an object runs its toString: input that makes it throw must still be answered.
+  it('quotes a spec_version that is an object instead of throwing, and ignores such refs and types', () => {
+    const hostile = { toString: 1e308 };
+    const result = importStixBundle({ ...bundle(), spec_version: hostile }, options());
+    expect(result).toMatchObject({ ok: false, error: { field: 'spec_version' } });
+    expect(() =>
+      importStixBundle(
+        bundle(
+          { ...indicator(1, "[domain-name:value = 'a.example']", marking('GREEN')), object_refs: [hostile] },
+          { type: hostile, id: 'x' },
+        ),
+        options(),
+      ),
+    ).not.toThrow();
+  });
 });

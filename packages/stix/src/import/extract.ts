@@ -277,7 +277,8 @@ function observableIndicators(observable: StixObject): {
   failure?: string;
   code: 'unsupported-type' | 'invalid-value' | 'no-indicator';
 } {
-  const type = String(observable.type);
+  // Text only: String() of an object runs its toString, which hostile input can make throw.
+  const type = typeof observable.type === 'string' ? observable.type : '';
   // Own keys only: an observable of type `constructor` is no value observable.
   const valueType = Object.hasOwn(VALUE_OBSERVABLES, type) ? VALUE_OBSERVABLES[type] : undefined;
   if (valueType !== undefined) {

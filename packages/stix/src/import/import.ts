@@ -318,7 +318,8 @@ export function importStixBundle(input: unknown, options: StixImportOptions): St
     } else {
       const refs = container.object.object_refs;
       if (Array.isArray(refs))
-        for (const ref of refs.slice(0, MAX_REFS_PER_OBJECT)) consider(byId.get(String(ref)));
+        for (const ref of refs.slice(0, MAX_REFS_PER_OBJECT))
+          if (typeof ref === 'string') consider(byId.get(ref));
       for (const id of related.get(container.id) ?? []) consider(byId.get(id));
     }
     for (const member of members) for (const id of related.get(member.id) ?? []) consider(byId.get(id));

@@ -36,14 +36,14 @@ const ID_SUFFIX = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-
  */
 function olderSpecVersion(value: StixObject): { field: string; version: string } | undefined {
   if (value.spec_version !== undefined) {
-    return { field: 'spec_version', version: String(value.spec_version).slice(0, 20) };
+    return { field: 'spec_version', version: asText(value.spec_version).slice(0, 20) };
   }
   const objects = value.objects as unknown[];
   const index = objects.findIndex(
     (object) => isRecord(object) && object.spec_version !== undefined && object.spec_version !== '2.1',
   );
   if (index === -1) return undefined;
-  const version = String((objects[index] as StixObject).spec_version).slice(0, 20);
+  const version = asText((objects[index] as StixObject).spec_version).slice(0, 20);
   return { field: `objects[${index}].spec_version`, version };
 }
 
@@ -298,4 +298,9 @@ export function objectMarkings(
     }
   }
   return { tlp: mostRestrictiveTlp(levels), unknown };
+}
+
+/** A value to quote in a message: text as it is, anything else as JSON (String() may run a hostile toString). */
+function asText(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
 }
