@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { checkScenario, formatDuration, type AfterActionReport } from '@renkei/exercise';
 import { exerciseScenarioSchema, type ExerciseRunView } from '@renkei/schema';
 import { CommandFailure } from './interop.js';
+import { gatewayCall } from './gateway-call.js';
 import { UsageError } from './usage.js';
 
 export const EXERCISE_USAGE = `  exercise validate FILE
@@ -50,16 +51,8 @@ export async function exerciseCommand(
   const call = async (method: string, path: string, body?: unknown) => {
     const token = values.token ?? env.RENKEI_TOKEN;
     if (!token) throw new UsageError('a token is needed: --token or RENKEI_TOKEN (pnpm renkei token …)');
-    const response = await (io.fetch ?? fetch)(new URL(path, base), {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    if (response.status >= 400) throw new CommandFailure(`the gateway answered ${response.status}: ${text}`);
+    const { status, text } = await gatewayCall(io.fetch, new URL(path, base), token, method, body);
+    if (status >= 400) throw new CommandFailure(`the gateway answered ${status}: ${text}`);
     return text;
   };
 

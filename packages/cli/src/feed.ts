@@ -11,6 +11,7 @@ import {
   type PartnerFeed,
 } from '@renkei/schema';
 import { CommandFailure, describeError, tokenFrom } from './interop.js';
+import { gatewayCall } from './gateway-call.js';
 import { UsageError } from './usage.js';
 
 export const FEED_USAGE = `  feed add taxii|misp --name NAME --url URL --org ORG --tlp TLP [--interval SECONDS] [--credentials-file FILE]
@@ -64,17 +65,9 @@ export async function feedCommand(
   const token = tokenFrom(values.token, env);
   const base = values['gateway-url'] ?? env.RENKEI_GATEWAY_URL ?? 'http://127.0.0.1:7401';
   const request = async (method: string, route: string, body?: unknown) => {
-    const response = await (io.fetch ?? fetch)(new URL(route, base), {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
+    const { status, text } = await gatewayCall(io.fetch, new URL(route, base), token, method, body);
     const payload: unknown = text ? JSON.parse(text) : undefined;
-    return { status: response.status, payload };
+    return { status, payload };
   };
   const one = (what: string) => {
     if (positionals.length !== 1) throw new UsageError(`feed ${what}: give one feed id\n\n${FEED_USAGE}`);
