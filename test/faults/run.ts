@@ -27,6 +27,7 @@ import { createTestKeys, registerOrganisations, TEST_ORGANISATIONS } from '@renk
 import { answersLogged, FAULTS_STATE_DIR, Hub, LOG_DIR } from './lib/hub.js';
 import { startPrivateKafka, type PrivateKafka } from './lib/kafka.js';
 import { Submitter } from './lib/load.js';
+import { LoopWatch } from './lib/loop-watch.js';
 import { createPrivateCluster } from './lib/postgres.js';
 import { FAULT_SCENARIOS, type FaultContext, type FaultRow, type FaultScenario } from './scenarios.js';
 import { describeScenarios, selectScenarios, settingOverrides } from '../../bench/lib/scenario-args.js';
@@ -139,6 +140,7 @@ async function runScenario(scenario: FaultScenario): Promise<FaultRow> {
   const started = performance.now();
   const scoped: { what: string; release: () => Promise<unknown> }[] = [];
   const ingestLabels: string[] = [];
+  const watches: LoopWatch[] = [];
   const context: FaultContext = {
     smoke: args.smoke,
     setting(name) {
@@ -189,6 +191,9 @@ async function runScenario(scenario: FaultScenario): Promise<FaultRow> {
       });
       scoped.push({ what: 'stop the hub', release: () => hub.close() });
       ingestLabels.push(hub.ingest.label);
+      const watch = new LoopWatch(hub.ingest.metricsUrl, context.clock);
+      watches.push(watch);
+      scoped.push({ what: 'stop watching the event loops', release: async () => watch.stop() });
       context.log(`hub up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
       return { hub, pool, prefix, topic: { kafka: broker.client(), name: topicNames(prefix).reports } };
     },
@@ -212,6 +217,7 @@ async function runScenario(scenario: FaultScenario): Promise<FaultRow> {
         `${label} logged its answers to POST /v1/reports as ${JSON.stringify(statuses)}, the slowest in ${Math.round(slowestMs)} ms`,
       );
     }
+    for (const watch of watches) row.notes.push(watch.summary());
     return row;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -24,6 +24,17 @@ import { requestAnnotations } from './annotations.js';
 import { installJsonBodyParser } from './json-body.js';
 import { zodValidatorCompiler } from './validation.js';
 
+/**
+ * Connections the kernel completes and queues before the event loop accepts
+ * them. Past Node's default (511) the kernel drops further handshakes and
+ * their clients retry only after 1, 3 and 7 s. In the three-broker fault drill
+ * a thousand clients connecting to a busy ingest at once timed out connecting
+ * while ingest answered every request it saw; a deeper queue takes that cause
+ * away, and the fault run counts the kernel's listen-queue overflows to show
+ * whether it was the one. The kernel caps the value at `net.core.somaxconn`.
+ */
+const LISTEN_BACKLOG = 4096;
+
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
@@ -331,7 +342,7 @@ export async function createHttpApp({
     app,
     routes,
     async listen({ host, port, onFailure }) {
-      const url = await app.listen({ host, port });
+      const url = await app.listen({ host, port, backlog: LISTEN_BACKLOG });
       app.server.on('error', (error) =>
         onFailure(new RenkeiError('RENKEI_SERVER_FAILED', undefined, { cause: error })),
       );

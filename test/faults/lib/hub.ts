@@ -52,11 +52,17 @@ export class ManagedService {
     readonly name: ServiceName,
     readonly label: string,
     readonly port: number,
+    /** Its metrics listener: named, not derived from `port`, so it cannot land on another service's port. */
+    readonly metricsPort: number,
     readonly env: Record<string, string>,
     readonly exits: UnplannedExit[],
     readonly clock: () => number,
   ) {
     this.url = `http://127.0.0.1:${port}`;
+  }
+
+  get metricsUrl(): string {
+    return `http://127.0.0.1:${this.metricsPort}`;
   }
 
   get pid(): number | undefined {
@@ -75,6 +81,7 @@ export class ManagedService {
         HOST: '127.0.0.1',
         ...this.env,
         [PORT_VARIABLE[this.name]]: String(this.port),
+        METRICS_PORT: String(this.metricsPort),
       },
       stdio: ['ignore', output, output],
     });
@@ -189,6 +196,7 @@ export class Hub {
       new ManagedService(
         name,
         `${name}-${++labelled}`,
+        await freePort(),
         await freePort(),
         { ...options.kafkaEnv(name), ...env },
         exits,
