@@ -192,6 +192,65 @@ describe('createTokenVerifier: accepted tokens', () => {
   });
 });
 
+describe('createTokenVerifier: a token verified once', () => {
+  it('is refused again from the moment it expires, as on its first check', async () => {
+    let clock = Date.now();
+    const verifier = createTokenVerifier(keySet, { ...RULES, now: () => clock });
+    const expiresAt = Math.floor(clock / 1000) + 60;
+    const token = await craft(HUB_CLAIMS, { expiresAt });
+    await expect(verifier(token)).resolves.toMatchObject({ subject: 'alice' });
+    clock = (expiresAt + RULES.clockToleranceSeconds - 1) * 1000;
+    await expect(verifier(token)).resolves.toMatchObject({ subject: 'alice' });
+    clock = (expiresAt + RULES.clockToleranceSeconds) * 1000;
+    expect(await refusal(token, verifier)).toBe('the token has expired');
+  });
+
+  it('is checked again once the key set changes: a retired key stops its tokens at once', async () => {
+    let current = keySet;
+    const verifier = createTokenVerifier({ current: () => current }, RULES);
+    const token = await craft();
+    await expect(verifier(token)).resolves.toMatchObject({ subject: 'alice' });
+    current = otherKeySet;
+    expect(await refusal(token, verifier)).toBe('the token was not signed by a key of this hub (kid)');
+    current = { keys: [...keySet.keys] };
+    await expect(verifier(token)).resolves.toMatchObject({ subject: 'alice' });
+  });
+
+  it('is known by its exact bytes: the same token with another signature is refused', async () => {
+    const verifier = createTokenVerifier(keySet, RULES);
+    const token = await craft();
+    await expect(verifier(token)).resolves.toBeDefined();
+    const [header, payload, signature] = token.split('.');
+    const flipped = signature!.startsWith('A') ? `B${signature!.slice(1)}` : `A${signature!.slice(1)}`;
+    expect(await refusal(`${header}.${payload}.${flipped}`, verifier)).toBe(
+      'the token signature is not valid',
+    );
+    const forged = await craft(HUB_CLAIMS, { key: otherKey, header: { kid: signingKey.kid } });
+    expect(await refusal(forged, verifier)).toBe('the token signature is not valid');
+  });
+
+  it('hands every caller a principal of its own', async () => {
+    const verifier = createTokenVerifier(keySet, RULES);
+    const token = await craft();
+    const first = await verifier(token);
+    first.roles.push('admin');
+    expect((await verifier(token)).roles).toEqual(['reporter']);
+    const second = await verifier(token);
+    second.roles.push('admin');
+    expect((await verifier(token)).roles).toEqual(['reporter']);
+  });
+
+  it('is not kept when refused: a token not valid yet is accepted once its time comes', async () => {
+    let clock = Date.now();
+    const verifier = createTokenVerifier(keySet, { ...RULES, now: () => clock });
+    const notBefore = Math.floor(clock / 1000) + 120;
+    const token = await craft(HUB_CLAIMS, { notBefore, expiresAt: notBefore + 3600 });
+    expect(await refusal(token, verifier)).toBe('the token is not valid yet (nbf)');
+    clock = notBefore * 1000;
+    await expect(verifier(token)).resolves.toMatchObject({ subject: 'alice' });
+  });
+});
+
 describe('createTokenVerifier: every attack is a generic 401 with a reason for the log', () => {
   it('refuses an expired token', async () => {
     expect(await refusal(await craft(HUB_CLAIMS, { expiresAt: nowSeconds() - 120 }))).toBe(
