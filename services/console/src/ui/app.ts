@@ -67,6 +67,14 @@ const THEME_KEY = 'renkei.theme';
 const NOTIFY_KEY = 'renkei.notify';
 const SOUND_KEY = 'renkei.sound';
 const HIGHLIGHT_MS = 8_000;
+/** The highlight fades in four steps over HIGHLIGHT_MS. */
+const HIGHLIGHT_STEPS = 4;
+const HIGHLIGHT_STEP_MS = HIGHLIGHT_MS / HIGHLIGHT_STEPS;
+/** Which step of its highlight a row that arrived live shows: 0 (full) to 3 (faintest), -1 none. */
+const highlightStep = (arrivedAt: number | undefined, now: number) =>
+  arrivedAt === undefined || now - arrivedAt >= HIGHLIGHT_MS
+    ? -1
+    : Math.max(0, Math.floor((now - arrivedAt) / HIGHLIGHT_STEP_MS));
 /** One row of the alert list, in CSS pixels (style.css `.feed-row` says the same). */
 export const ROW_HEIGHT = 34;
 const PAGE_SIZE = 200;
@@ -924,8 +932,9 @@ export function startConsole(root: HTMLElement): void {
       triageStatus: TriageStatus | undefined;
       selected: boolean | undefined;
       top: number;
-      arrivedAt: number | undefined;
       fresh: boolean;
+      /** The highlight's step drawn (-1: none). */
+      step: number;
       ageText: string;
     }
     /** Rows made, most recently shown last; those out of view are dropped past ROW_CACHE. */
@@ -970,8 +979,8 @@ export function startConsole(root: HTMLElement): void {
         triageStatus: undefined,
         selected: undefined,
         top: -1,
-        arrivedAt: undefined,
         fresh: false,
+        step: -1,
         ageText: '',
       };
       append(
@@ -1034,16 +1043,19 @@ export function startConsole(root: HTMLElement): void {
         view.row.style.transform = `translateY(${top}px)`;
         view.top = top;
       }
-      const fresh = item.arrivedAt !== undefined && now - item.arrivedAt < HIGHLIGHT_MS;
-      if (fresh && view.fresh && view.arrivedAt !== item.arrivedAt)
-        // Another version came while the last one's highlight still showed: the highlight starts again
-        // (the same fade under a second name restarts, as a row made afresh would).
-        view.row.classList.toggle('again');
-      if (view.fresh !== fresh) {
-        view.row.classList.toggle('fresh', fresh);
-        view.fresh = fresh;
+      // Another version arriving while the highlight shows starts it again: the step follows arrivedAt.
+      const step = highlightStep(item.arrivedAt, now);
+      if (view.step !== step) {
+        if (view.step > 0) view.row.classList.remove(`fade-${view.step}`);
+        if (step > 0) view.row.classList.add(`fade-${step}`);
+        const fresh = step >= 0;
+        if (view.fresh !== fresh) {
+          view.row.classList.toggle('fresh', fresh);
+          view.fresh = fresh;
+        }
+        view.step = step;
       }
-      view.arrivedAt = item.arrivedAt;
+      if (step >= 0) nextStepAt = Math.min(nextStepAt, item.arrivedAt! + (step + 1) * HIGHLIGHT_STEP_MS);
       const age = ageText(language, item.alert.updatedAt, now);
       if (view.ageText !== age) {
         view.age.textContent = age;
@@ -1051,9 +1063,13 @@ export function startConsole(root: HTMLElement): void {
       }
     };
 
+    /** When the next highlight in view steps on (Infinity: none shows); the list is drawn again then. */
+    let nextStepAt = Infinity;
+    let stepTimer: ReturnType<typeof setTimeout> | undefined;
     /** Draws the rows in view of the virtualised list: a few dozen elements whatever the list holds. */
     const drawRows = () => {
       const now = Date.now();
+      nextStepAt = Infinity;
       const { start, end } = visibleRange(
         viewport.scrollTop,
         viewport.clientHeight || 600,
@@ -1089,6 +1105,14 @@ export function startConsole(root: HTMLElement): void {
           if (rowViews.size <= ROW_CACHE) break;
           if (!mounted.has(id)) rowViews.delete(id);
         }
+      if (nextStepAt !== Infinity && stepTimer === undefined)
+        stepTimer = setTimeout(
+          () => {
+            stepTimer = undefined;
+            if (root.contains(rows)) scheduleRefresh();
+          },
+          Math.max(0, nextStepAt - now),
+        );
       // Paging back by scrolling: near the end of what is loaded, the next page is asked for.
       if (end >= shown.length - 20 && nextBefore !== null && !loadingOlder) void loadOlder();
     };
@@ -1207,8 +1231,47 @@ export function startConsole(root: HTMLElement): void {
     };
 
     let drawnSummary: AlertSummary | null | undefined;
+    /**
+     * The counters and heat map are made once for a shape (whether there is a summary, which sectors
+     * and categories) and then only their numbers and shades change: a new summary every few seconds
+     * of a burst made some two hundred elements afresh, each made again, styled and laid out.
+     */
+    let countersShape: string | undefined;
+    const setNumber = (node: Node, text: string) => {
+      if (node.textContent !== text) node.textContent = text;
+    };
+    const openCounts = new Map<Severity, Text>();
+    const openExercise = el('dd', { 'data-testid': 'open-exercise' });
+    const totalAlerts = el('dd', { 'data-testid': 'total-alerts' });
+    const reportsPerHour = el('dd', { 'data-testid': 'reports-per-hour' });
+    const asOf = el('p', { class: 'help' });
+    const heatCells = new Map<string, HTMLTableCellElement>();
     const drawCounters = () => {
       const open = summary?.open;
+      const cells = analyst ? (summary?.heatMap ?? []) : [];
+      const sectors = [...new Set(cells.map((cell) => cell.sector))].sort();
+      const categories = [...new Set(cells.map((cell) => cell.category))].sort();
+      const shape = `${summary ? 1 : 0}|${sectors.join(',')}|${categories.join(',')}`;
+      if (shape !== countersShape) {
+        countersShape = shape;
+        buildCounters(sectors, categories);
+      }
+      for (const [severity, text] of openCounts) setNumber(text, ` ${open ? open[severity] : '–'}`);
+      setNumber(openExercise, summary ? String(summary.openExercise) : '–');
+      setNumber(totalAlerts, summary ? String(summary.total) : '–');
+      setNumber(reportsPerHour, String(summary?.reportsLastHour ?? '–'));
+      if (summary) replaceChildren(asOf, ...tf('counters.asOf', { time: time(summary.at) }));
+      const max = Math.max(0, ...cells.map((cell) => cell.count));
+      const counts = new Map(cells.map((cell) => [`${cell.sector}|${cell.category}`, cell.count]));
+      for (const [key, td] of heatCells) {
+        const n = counts.get(key) ?? 0;
+        setNumber(td, String(n));
+        const shade = `heat heat-${heatLevel(n, max)}`;
+        if (td.className !== shade) td.className = shade;
+      }
+    };
+    const buildCounters = (sectors: string[], categories: string[]) => {
+      openCounts.clear();
       replaceChildren(
         counters,
         el('h2', { id: 'counters-title' }, t('counters.title')),
@@ -1221,34 +1284,31 @@ export function startConsole(root: HTMLElement): void {
             { 'data-testid': 'open-counts' },
             ...SEVERITIES.slice()
               .reverse()
-              .map((severity) =>
-                el(
+              .map((severity) => {
+                const text = document.createTextNode('');
+                openCounts.set(severity, text);
+                return el(
                   'span',
                   { class: 'count', 'data-severity': severity },
                   severityBadge(severity),
-                  ` ${open ? open[severity] : '–'}`,
-                ),
-              ),
+                  text,
+                );
+              }),
           ),
           el('dt', {}, t('counters.exercise')),
-          el('dd', { 'data-testid': 'open-exercise' }, summary ? summary.openExercise : '–'),
+          openExercise,
           el('dt', {}, t('counters.total')),
-          el('dd', { 'data-testid': 'total-alerts' }, summary ? summary.total : '–'),
+          totalAlerts,
           analyst && el('dt', {}, t('counters.reportsPerHour')),
-          analyst && el('dd', { 'data-testid': 'reports-per-hour' }, summary?.reportsLastHour ?? '–'),
+          analyst && reportsPerHour,
         ),
-        summary && el('p', { class: 'help' }, ...tf('counters.asOf', { time: time(summary.at) })),
+        summary && asOf,
       );
+      heatCells.clear();
       if (!analyst) {
         heat.hidden = true;
         return;
       }
-      const cells = summary?.heatMap ?? [];
-      const sectors = [...new Set(cells.map((cell) => cell.sector))].sort();
-      const categories = [...new Set(cells.map((cell) => cell.category))].sort();
-      const max = Math.max(0, ...cells.map((cell) => cell.count));
-      const count = (sector: string, category: string) =>
-        cells.find((cell) => cell.sector === sector && cell.category === category)?.count ?? 0;
       replaceChildren(
         heat,
         el('h2', { id: 'heatmap-title' }, t('heatmap.title')),
@@ -1286,8 +1346,9 @@ export function startConsole(root: HTMLElement): void {
                       {},
                       el('th', { scope: 'row' }, name('sector', sector)),
                       ...categories.map((category) => {
-                        const n = count(sector, category);
-                        return el('td', { class: `heat heat-${heatLevel(n, max)}` }, n);
+                        const td = el('td', { class: 'heat heat-0' });
+                        heatCells.set(`${sector}|${category}`, td);
+                        return td;
                       }),
                     ),
                   ),
