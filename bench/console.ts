@@ -88,7 +88,13 @@ export const consolePage: Scenario = {
     if (process.env.BENCH_TRACE)
       await browser.startTracing(page, {
         path: path.resolve(process.env.BENCH_TRACE),
-        categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'],
+        // BENCH_TRACE_CATEGORIES adds categories, e.g. disabled-by-default-devtools.timeline.invalidationTracking
+        // (which element's change restyled or laid out what).
+        categories: [
+          'devtools.timeline',
+          'disabled-by-default-devtools.timeline',
+          ...(process.env.BENCH_TRACE_CATEGORIES?.split(',').filter(Boolean) ?? []),
+        ],
       });
     const during = await measure(page, seconds, profile);
     if (process.env.BENCH_TRACE) await browser.stopTracing();

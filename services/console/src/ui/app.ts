@@ -67,13 +67,21 @@ const THEME_KEY = 'renkei.theme';
 const NOTIFY_KEY = 'renkei.notify';
 const SOUND_KEY = 'renkei.sound';
 const HIGHLIGHT_MS = 8_000;
+/** The highlight fades in four steps over HIGHLIGHT_MS. */
+const HIGHLIGHT_STEPS = 4;
+const HIGHLIGHT_STEP_MS = HIGHLIGHT_MS / HIGHLIGHT_STEPS;
+/** Which step of its highlight a row that arrived live shows: 0 (full) to 3 (faintest), -1 none. */
+const highlightStep = (arrivedAt: number | undefined, now: number) =>
+  arrivedAt === undefined || now - arrivedAt >= HIGHLIGHT_MS
+    ? -1
+    : Math.max(0, Math.floor((now - arrivedAt) / HIGHLIGHT_STEP_MS));
 /** One row of the alert list, in CSS pixels (style.css `.feed-row` says the same). */
 export const ROW_HEIGHT = 34;
 const PAGE_SIZE = 200;
-/** Rows kept made beyond those in view, for scrolling back: a few screens' worth. */
-const ROW_CACHE = 500;
 /** How long the page handles stream events before it lets a frame be drawn. */
 const EVENT_SLICE_MS = 8;
+/** How many alert events the list takes per frame drawn while it is on screen (about 240 a second). */
+const ALERTS_PER_FRAME = 4;
 
 export interface Session {
   token: string;
@@ -192,7 +200,19 @@ export function startConsole(root: HTMLElement): void {
   // One formatter per language: making one costs far more than using it, and every row shows times
   // (a CPU profile of a burst over 10,000 alerts had a quarter of drawing the rows in making them).
   const formatters = new Map<Language, Intl.DateTimeFormat>();
+  // Formatting is to the second and still costs a third of a millisecond on a busy machine: a burst's
+  // alerts, many to a second, share one. Kept per language, dropped when it grows past a few screens.
+  const formatted = new Map<string, string>();
   const dateTime = (iso: string) => {
+    const second = `${language}|${Math.floor(Date.parse(iso) / 1000)}`;
+    const known = formatted.get(second);
+    if (known !== undefined) return known;
+    if (formatted.size >= 512) formatted.clear();
+    const text = formatWithZone(iso);
+    formatted.set(second, text);
+    return text;
+  };
+  const formatWithZone = (iso: string) => {
     let format = formatters.get(language);
     if (!format) {
       format = new Intl.DateTimeFormat(language === 'ja' ? 'ja-JP' : 'en-GB', {
@@ -662,11 +682,19 @@ export function startConsole(root: HTMLElement): void {
       // A backlog (a reconnection's replay, a burst) is taken in slices of a few milliseconds with the
       // page free in between: without this, hundreds of queued events run as one long task.
       let sliceStarted = performance.now();
+      let alertsThisFrame = 0;
       for await (const event of stream) {
         handleEvent(event);
-        if (performance.now() - sliceStarted > EVENT_SLICE_MS) {
-          await new Promise((resolve) => setTimeout(resolve, 0));
+        if (event.type === 'alert' || event.type === 'alert-update') alertsThisFrame += 1;
+        // While the list is on screen, a frame draws the rows of a few alerts at most: each new alert
+        // is a row made, styled, laid out and painted, and a batch of twenty drawn in one frame was a
+        // task of 20–30 ms of the thread's own time (hundreds of ms on a busy machine). The events wait
+        // in order in the stream's queue; each frame shows the list as it stood after those taken.
+        const paced = alertsThisFrame >= ALERTS_PER_FRAME && listOnScreen();
+        if (paced || performance.now() - sliceStarted > EVENT_SLICE_MS) {
+          await (paced ? nextFrame() : new Promise((resolve) => setTimeout(resolve, 0)));
           sliceStarted = performance.now();
+          alertsThisFrame = 0;
         }
       }
     } catch (error) {
@@ -679,6 +707,23 @@ export function startConsole(root: HTMLElement): void {
       showConnection();
     }
   };
+
+  const listOnScreen = () => !document.hidden && currentRoute().name === 'feed';
+  /**
+   * Resolves in the next animation frame, after the list's own repaint callback (asked for earlier, so
+   * called first): the events taken then are drawn in the frame after. At once if the page is hidden
+   * meanwhile (hidden pages draw no frames). Not a timer after the frame: Chromium ran those some
+   * 60 ms late while frames were being drawn, and the list fell behind a burst.
+   */
+  const nextFrame = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        document.removeEventListener('visibilitychange', done);
+        resolve();
+      };
+      document.addEventListener('visibilitychange', done);
+      requestAnimationFrame(done);
+    });
 
   const handleEvent = (event: StreamEvent) => {
     feedVersion += 1;
@@ -910,10 +955,14 @@ export function startConsole(root: HTMLElement): void {
      * rows of the alerts that came.
      */
     interface RowView {
+      /** The alert the row shows now: a row whose alert left the view is used for one that came. */
+      alertId: string;
       row: HTMLElement;
       box: HTMLInputElement | undefined;
       severity: HTMLElement;
       title: HTMLElement;
+      link: HTMLAnchorElement;
+      exerciseTag: HTMLElement;
       kind: HTMLElement;
       sectors: HTMLElement;
       orgs: HTMLElement;
@@ -924,18 +973,17 @@ export function startConsole(root: HTMLElement): void {
       triageStatus: TriageStatus | undefined;
       selected: boolean | undefined;
       top: number;
-      arrivedAt: number | undefined;
       fresh: boolean;
+      /** The highlight's step drawn (-1: none). */
+      step: number;
       ageText: string;
     }
-    /** Rows made, most recently shown last; those out of view are dropped past ROW_CACHE. */
-    const rowViews = new Map<string, RowView>();
     /** The rows in the page now, by alert id. */
     let mounted = new Map<string, RowView>();
     const emptyRow = el('div', { class: 'empty', role: 'row' }, t('feed.empty'));
     let shown: readonly FeedAlert[] = [];
 
-    const makeRow = (alertId: string): RowView => {
+    const makeRow = (): RowView => {
       const cell = (attributes: Record<string, string> = {}) =>
         el('span', { class: 'cell', role: 'cell', ...attributes });
       const box = analyst
@@ -944,23 +992,25 @@ export function startConsole(root: HTMLElement): void {
             'data-testid': 'select-row',
             on: {
               change: (event) => {
-                if ((event.target as HTMLInputElement).checked) selected.add(alertId);
-                else selected.delete(alertId);
+                if ((event.target as HTMLInputElement).checked) selected.add(view.alertId);
+                else selected.delete(view.alertId);
                 scheduleRefresh();
               },
             },
           })
         : undefined;
       const view: RowView = {
+        alertId: '',
         row: el('div', {
           class: `feed-row${analyst ? ' selectable' : ''}`,
           role: 'row',
-          'data-alert-id': alertId,
           'data-testid': 'feed-row',
         }),
         box,
         severity: cell(),
         title: cell({ class: 'cell title' }),
+        link: el('a', {}),
+        exerciseTag: el('span', { class: 'tag exercise-tag' }, t('feed.exercise')),
         kind: cell(),
         sectors: cell(),
         orgs: cell({ class: 'cell number' }),
@@ -970,8 +1020,8 @@ export function startConsole(root: HTMLElement): void {
         triageStatus: undefined,
         selected: undefined,
         top: -1,
-        arrivedAt: undefined,
         fresh: false,
+        step: -1,
         ageText: '',
       };
       append(
@@ -985,6 +1035,7 @@ export function startConsole(root: HTMLElement): void {
         el('span', { class: 'cell', role: 'cell' }, view.age),
         view.status,
       );
+      append(view.title, view.link);
       return view;
     };
 
@@ -993,17 +1044,22 @@ export function startConsole(root: HTMLElement): void {
       const before = view.alert;
       const title = alertTitle(alert);
       if (before?.severity !== alert.severity) replaceChildren(view.severity, severityBadge(alert.severity));
-      replaceChildren(
-        view.title,
-        alert.exercise && el('span', { class: 'tag exercise-tag' }, t('feed.exercise')),
-        el(
-          'a',
-          { href: `#/alert/${alert.id}`, title, 'aria-label': t('feed.open', { title }) },
-          middleTruncate(title, 60),
-        ),
-      );
-      view.row.classList.toggle('exercise', alert.exercise);
-      view.box?.setAttribute('aria-label', t('bulk.selectOne', { title: middleTruncate(title, 60) }));
+      if (before?.id !== alert.id) {
+        view.row.dataset.alertId = alert.id;
+        view.link.href = `#/alert/${alert.id}`;
+      }
+      const shortTitle = middleTruncate(title, 60);
+      if (view.link.title !== title) {
+        view.link.title = title;
+        view.link.setAttribute('aria-label', t('feed.open', { title }));
+        view.link.textContent = shortTitle;
+        view.box?.setAttribute('aria-label', t('bulk.selectOne', { title: shortTitle }));
+      }
+      if (before?.exercise !== alert.exercise) {
+        if (alert.exercise) view.title.insertBefore(view.exerciseTag, view.link);
+        else view.exerciseTag.remove();
+        view.row.classList.toggle('exercise', alert.exercise);
+      }
       if (before?.kind !== alert.kind) view.kind.textContent = name('kind', alert.kind);
       const sectors = names('sector', alert.sectors);
       if (view.sectors.textContent !== sectors) {
@@ -1034,16 +1090,19 @@ export function startConsole(root: HTMLElement): void {
         view.row.style.transform = `translateY(${top}px)`;
         view.top = top;
       }
-      const fresh = item.arrivedAt !== undefined && now - item.arrivedAt < HIGHLIGHT_MS;
-      if (fresh && view.fresh && view.arrivedAt !== item.arrivedAt)
-        // Another version came while the last one's highlight still showed: the highlight starts again
-        // (the same fade under a second name restarts, as a row made afresh would).
-        view.row.classList.toggle('again');
-      if (view.fresh !== fresh) {
-        view.row.classList.toggle('fresh', fresh);
-        view.fresh = fresh;
+      // Another version arriving while the highlight shows starts it again: the step follows arrivedAt.
+      const step = highlightStep(item.arrivedAt, now);
+      if (view.step !== step) {
+        if (view.step > 0) view.row.classList.remove(`fade-${view.step}`);
+        if (step > 0) view.row.classList.add(`fade-${step}`);
+        const fresh = step >= 0;
+        if (view.fresh !== fresh) {
+          view.row.classList.toggle('fresh', fresh);
+          view.fresh = fresh;
+        }
+        view.step = step;
       }
-      view.arrivedAt = item.arrivedAt;
+      if (step >= 0) nextStepAt = Math.min(nextStepAt, item.arrivedAt! + (step + 1) * HIGHLIGHT_STEP_MS);
       const age = ageText(language, item.alert.updatedAt, now);
       if (view.ageText !== age) {
         view.age.textContent = age;
@@ -1051,9 +1110,13 @@ export function startConsole(root: HTMLElement): void {
       }
     };
 
+    /** When the next highlight in view steps on (Infinity: none shows); the list is drawn again then. */
+    let nextStepAt = Infinity;
+    let stepTimer: ReturnType<typeof setTimeout> | undefined;
     /** Draws the rows in view of the virtualised list: a few dozen elements whatever the list holds. */
     const drawRows = () => {
       const now = Date.now();
+      nextStepAt = Infinity;
       const { start, end } = visibleRange(
         viewport.scrollTop,
         viewport.clientHeight || 600,
@@ -1062,33 +1125,47 @@ export function startConsole(root: HTMLElement): void {
       );
       const height = `${shown.length * ROW_HEIGHT}px`;
       if (rows.style.height !== height) rows.style.height = height;
+      // Rows whose alert is still in view stay where they are (focus and the highlight survive) and move
+      // by transform; a row whose alert left is used again for one that came, so a burst makes and
+      // removes no elements and draws only the parts that differ.
       const next = new Map<string, RowView>();
+      const entering: number[] = [];
       for (let index = start; index < end; index += 1) {
         const item = shown[index]!;
-        let view = rowViews.get(item.alert.id);
-        if (!view) {
-          view = makeRow(item.alert.id);
-          rowViews.set(item.alert.id, view);
-        } else if (!mounted.has(item.alert.id)) {
-          // Shown again: the most recently shown are kept longest.
-          rowViews.delete(item.alert.id);
-          rowViews.set(item.alert.id, view);
+        const view = mounted.get(item.alert.id);
+        if (view) {
+          drawRow(view, item, index, now);
+          next.set(item.alert.id, view);
+        } else entering.push(index);
+      }
+      const free: RowView[] = [];
+      for (const [id, view] of mounted)
+        if (!next.has(id)) {
+          // A row holding focus is not given another alert under the reader's hand.
+          if (view.row.contains(document.activeElement)) view.row.remove();
+          else free.push(view);
         }
+      for (const index of entering) {
+        const item = shown[index]!;
+        const view = free.pop() ?? makeRow();
+        view.alertId = item.alert.id;
         drawRow(view, item, index, now);
         next.set(item.alert.id, view);
+        if (view.row.parentElement !== rows) rows.appendChild(view.row);
       }
-      // Rows in place stay in place (focus and the highlight survive); others come and go.
-      for (const [id, view] of mounted) if (!next.has(id)) view.row.remove();
-      for (const view of next.values()) if (view.row.parentElement !== rows) rows.appendChild(view.row);
+      for (const view of free) view.row.remove();
       mounted = next;
       if (shown.length === 0) {
         if (emptyRow.parentElement !== rows) rows.appendChild(emptyRow);
       } else emptyRow.remove();
-      if (rowViews.size > ROW_CACHE)
-        for (const [id] of rowViews) {
-          if (rowViews.size <= ROW_CACHE) break;
-          if (!mounted.has(id)) rowViews.delete(id);
-        }
+      if (nextStepAt !== Infinity && stepTimer === undefined)
+        stepTimer = setTimeout(
+          () => {
+            stepTimer = undefined;
+            if (root.contains(rows)) scheduleRefresh();
+          },
+          Math.max(0, nextStepAt - now),
+        );
       // Paging back by scrolling: near the end of what is loaded, the next page is asked for.
       if (end >= shown.length - 20 && nextBefore !== null && !loadingOlder) void loadOlder();
     };
@@ -1207,8 +1284,47 @@ export function startConsole(root: HTMLElement): void {
     };
 
     let drawnSummary: AlertSummary | null | undefined;
+    /**
+     * The counters and heat map are made once for a shape (whether there is a summary, which sectors
+     * and categories) and then only their numbers and shades change: a new summary every few seconds
+     * of a burst made some two hundred elements afresh, each made again, styled and laid out.
+     */
+    let countersShape: string | undefined;
+    const setNumber = (node: Node, text: string) => {
+      if (node.textContent !== text) node.textContent = text;
+    };
+    const openCounts = new Map<Severity, Text>();
+    const openExercise = el('dd', { 'data-testid': 'open-exercise' });
+    const totalAlerts = el('dd', { 'data-testid': 'total-alerts' });
+    const reportsPerHour = el('dd', { 'data-testid': 'reports-per-hour' });
+    const asOf = el('p', { class: 'help' });
+    const heatCells = new Map<string, HTMLTableCellElement>();
     const drawCounters = () => {
       const open = summary?.open;
+      const cells = analyst ? (summary?.heatMap ?? []) : [];
+      const sectors = [...new Set(cells.map((cell) => cell.sector))].sort();
+      const categories = [...new Set(cells.map((cell) => cell.category))].sort();
+      const shape = `${summary ? 1 : 0}|${sectors.join(',')}|${categories.join(',')}`;
+      if (shape !== countersShape) {
+        countersShape = shape;
+        buildCounters(sectors, categories);
+      }
+      for (const [severity, text] of openCounts) setNumber(text, ` ${open ? open[severity] : '–'}`);
+      setNumber(openExercise, summary ? String(summary.openExercise) : '–');
+      setNumber(totalAlerts, summary ? String(summary.total) : '–');
+      setNumber(reportsPerHour, String(summary?.reportsLastHour ?? '–'));
+      if (summary) replaceChildren(asOf, ...tf('counters.asOf', { time: time(summary.at) }));
+      const max = Math.max(0, ...cells.map((cell) => cell.count));
+      const counts = new Map(cells.map((cell) => [`${cell.sector}|${cell.category}`, cell.count]));
+      for (const [key, td] of heatCells) {
+        const n = counts.get(key) ?? 0;
+        setNumber(td, String(n));
+        const shade = `heat heat-${heatLevel(n, max)}`;
+        if (td.className !== shade) td.className = shade;
+      }
+    };
+    const buildCounters = (sectors: string[], categories: string[]) => {
+      openCounts.clear();
       replaceChildren(
         counters,
         el('h2', { id: 'counters-title' }, t('counters.title')),
@@ -1221,34 +1337,31 @@ export function startConsole(root: HTMLElement): void {
             { 'data-testid': 'open-counts' },
             ...SEVERITIES.slice()
               .reverse()
-              .map((severity) =>
-                el(
+              .map((severity) => {
+                const text = document.createTextNode('');
+                openCounts.set(severity, text);
+                return el(
                   'span',
                   { class: 'count', 'data-severity': severity },
                   severityBadge(severity),
-                  ` ${open ? open[severity] : '–'}`,
-                ),
-              ),
+                  text,
+                );
+              }),
           ),
           el('dt', {}, t('counters.exercise')),
-          el('dd', { 'data-testid': 'open-exercise' }, summary ? summary.openExercise : '–'),
+          openExercise,
           el('dt', {}, t('counters.total')),
-          el('dd', { 'data-testid': 'total-alerts' }, summary ? summary.total : '–'),
+          totalAlerts,
           analyst && el('dt', {}, t('counters.reportsPerHour')),
-          analyst && el('dd', { 'data-testid': 'reports-per-hour' }, summary?.reportsLastHour ?? '–'),
+          analyst && reportsPerHour,
         ),
-        summary && el('p', { class: 'help' }, ...tf('counters.asOf', { time: time(summary.at) })),
+        summary && asOf,
       );
+      heatCells.clear();
       if (!analyst) {
         heat.hidden = true;
         return;
       }
-      const cells = summary?.heatMap ?? [];
-      const sectors = [...new Set(cells.map((cell) => cell.sector))].sort();
-      const categories = [...new Set(cells.map((cell) => cell.category))].sort();
-      const max = Math.max(0, ...cells.map((cell) => cell.count));
-      const count = (sector: string, category: string) =>
-        cells.find((cell) => cell.sector === sector && cell.category === category)?.count ?? 0;
       replaceChildren(
         heat,
         el('h2', { id: 'heatmap-title' }, t('heatmap.title')),
@@ -1286,8 +1399,9 @@ export function startConsole(root: HTMLElement): void {
                       {},
                       el('th', { scope: 'row' }, name('sector', sector)),
                       ...categories.map((category) => {
-                        const n = count(sector, category);
-                        return el('td', { class: `heat heat-${heatLevel(n, max)}` }, n);
+                        const td = el('td', { class: 'heat heat-0' });
+                        heatCells.set(`${sector}|${category}`, td);
+                        return td;
                       }),
                     ),
                   ),
