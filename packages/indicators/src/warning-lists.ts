@@ -75,7 +75,38 @@ export interface WarningListMatcher {
   readonly lists: readonly { name: string; entries: number }[];
 }
 
-type Test = (indicator: CanonicalIndicator) => boolean;
+/**
+ * An indicator as the lists look at it, each view worked out at most once
+ * per lookup: every list used to lower-case the value, parse a URL's host
+ * and parse an address again for itself, and a report's indicators meet
+ * every list.
+ */
+class Probe {
+  private lowerValue?: string;
+  private urlHostValue?: string;
+  private parsedAddress?: ipaddr.IPv4 | ipaddr.IPv6 | null;
+
+  constructor(readonly indicator: CanonicalIndicator) {}
+
+  get lower(): string {
+    return (this.lowerValue ??= this.indicator.value.toLowerCase());
+  }
+
+  get urlHost(): string {
+    return (this.urlHostValue ??= urlHost(this.indicator.value));
+  }
+
+  /** The address the value (a URL's host) is, if it is one. */
+  get address(): ipaddr.IPv4 | ipaddr.IPv6 | null {
+    if (this.parsedAddress === undefined) {
+      const text = this.indicator.type === 'url' ? bareHost(this.urlHost) : this.indicator.value;
+      this.parsedAddress = mayBeAddress(text) && ipaddr.isValid(text) ? ipaddr.parse(text) : null;
+    }
+    return this.parsedAddress;
+  }
+}
+
+type Test = (probe: Probe) => boolean;
 
 /**
  * Compiles lists once so that a lookup costs a few hash probes: CIDR lists
@@ -91,8 +122,9 @@ export function compileWarningLists(lists: readonly WarningList[]): WarningListM
   return {
     lists: lists.map((list) => ({ name: list.name, entries: list.list.length })),
     match(indicator) {
+      let probe: Probe | undefined;
       for (const list of compiled) {
-        if (list.types.has(indicator.type) && list.test(indicator)) return list.name;
+        if (list.types.has(indicator.type) && list.test((probe ??= new Probe(indicator)))) return list.name;
       }
       return undefined;
     },
@@ -106,14 +138,13 @@ function compileTest(list: WarningList): Test {
     case 'string': {
       const entries = new Set(list.list.map((entry) => entry.trim().toLowerCase()));
       // Entries of host lists are host names, so a URL is matched by its host.
-      return (indicator) =>
-        entries.has(indicator.value.toLowerCase()) ||
-        (indicator.type === 'url' && entries.has(urlHost(indicator.value)));
+      return (probe) =>
+        entries.has(probe.lower) || (probe.indicator.type === 'url' && entries.has(probe.urlHost));
     }
     case 'hostname': {
       const entries = new Set(list.list.map((entry) => entry.trim().toLowerCase().replace(/\.$/u, '')));
-      return (indicator) => {
-        const host = indicator.type === 'url' ? urlHost(indicator.value) : indicator.value.toLowerCase();
+      return (probe) => {
+        const host = probe.indicator.type === 'url' ? probe.urlHost : probe.lower;
         for (let name = host; name.length > 0;) {
           if (entries.has(name)) return true;
           const dot = name.indexOf('.');
@@ -127,20 +158,26 @@ function compileTest(list: WarningList): Test {
       const entries = list.list
         .map((entry) => entry.trim().toLowerCase())
         .filter((entry) => entry.length > 0);
-      return (indicator) => {
-        const value = indicator.value.toLowerCase();
+      return (probe) => {
+        const value = probe.lower;
         return entries.some((entry) => value.includes(entry));
       };
     }
     case 'regex': {
       const patterns = list.list.map((entry) => pcreToRegExp(entry, list.name));
-      return (indicator) => patterns.some((pattern) => pattern.test(indicator.value));
+      return (probe) => patterns.some((pattern) => pattern.test(probe.indicator.value));
     }
   }
 }
 
+/**
+ * IPv4 networks are kept as 32-bit numbers (masking a number costs nothing,
+ * where the byte-string key cost an array and a join per prefix length);
+ * IPv6 keeps byte-string keys.
+ */
 function cidrTest(list: WarningList): Test {
-  const byPrefix = { ipv4: new Map<number, Set<string>>(), ipv6: new Map<number, Set<string>>() };
+  const ipv4 = new Map<number, Set<number>>();
+  const ipv6 = new Map<number, Set<string>>();
   for (const entry of list.list) {
     const text = entry.trim();
     let address: ipaddr.IPv4 | ipaddr.IPv6;
@@ -155,21 +192,42 @@ function cidrTest(list: WarningList): Test {
     } catch {
       throw new Error(`warning list ${list.name}: "${text}" is not an address or CIDR block`);
     }
-    const family = address.kind() === 'ipv4' ? byPrefix.ipv4 : byPrefix.ipv6;
-    const set = family.get(prefix) ?? new Set<string>();
-    set.add(networkKey(address, prefix));
-    family.set(prefix, set);
+    if (address.kind() === 'ipv4') {
+      const set = ipv4.get(prefix) ?? new Set<number>();
+      set.add(ipv4Network(ipv4Number(address as ipaddr.IPv4), prefix));
+      ipv4.set(prefix, set);
+    } else {
+      const set = ipv6.get(prefix) ?? new Set<string>();
+      set.add(networkKey(address, prefix));
+      ipv6.set(prefix, set);
+    }
   }
-  return (indicator) => {
-    const text = indicator.type === 'url' ? bareHost(urlHost(indicator.value)) : indicator.value;
-    if (!mayBeAddress(text) || !ipaddr.isValid(text)) return false;
-    const address = ipaddr.parse(text);
-    const family = address.kind() === 'ipv4' ? byPrefix.ipv4 : byPrefix.ipv6;
-    for (const [prefix, networks] of family) {
+  return (probe) => {
+    const address = probe.address;
+    if (address === null) return false;
+    if (address.kind() === 'ipv4') {
+      if (ipv4.size === 0) return false;
+      const n = ipv4Number(address as ipaddr.IPv4);
+      for (const [prefix, networks] of ipv4) {
+        if (networks.has(ipv4Network(n, prefix))) return true;
+      }
+      return false;
+    }
+    for (const [prefix, networks] of ipv6) {
       if (networks.has(networkKey(address, prefix))) return true;
     }
     return false;
   };
+}
+
+function ipv4Number(address: ipaddr.IPv4): number {
+  const [a, b, c, d] = address.octets as [number, number, number, number];
+  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+}
+
+/** The network address of `n/prefix` (a shift by 32 is no shift in JavaScript: /0 is masked apart). */
+function ipv4Network(n: number, prefix: number): number {
+  return prefix <= 0 ? 0 : (n & (0xffffffff << (32 - Math.min(prefix, 32)))) >>> 0;
 }
 
 /**

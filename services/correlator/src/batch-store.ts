@@ -163,8 +163,8 @@ export async function insertSightingsMany(
  * chunk writes. The alert rows are written by the statement's first part, so
  * the versions' foreign key finds them when it is checked, at its end.
  */
-export async function writeAlertVersions(db: PoolClient, writes: readonly AlertWrite[]): Promise<void> {
-  if (writes.length === 0) return;
+export async function writeAlertVersions(db: PoolClient, rows: AlertVersionRows): Promise<void> {
+  if (rows.count === 0) return;
   await db.query(
     `WITH t AS (
        SELECT r, k, c, n FROM ROWS FROM (jsonb_array_elements($1::jsonb), unnest($2::text[]), unnest($3::uuid[]))
@@ -180,10 +180,23 @@ export async function writeAlertVersions(db: PoolClient, writes: readonly AlertW
      )
      INSERT INTO alert_versions (alert_id, version, record, caused_by_report_id)
      SELECT (r->>'id')::uuid, (r->>'version')::integer, r, c FROM t ORDER BY n`,
-    [
+    rows.values,
+  );
+}
+
+/** The parameters of {@link writeAlertVersions}, made beforehand: serialising the records is most of its JavaScript. */
+export interface AlertVersionRows {
+  count: number;
+  values: [string, string[], string[]];
+}
+
+export function alertVersionRows(writes: readonly AlertWrite[]): AlertVersionRows {
+  return {
+    count: writes.length,
+    values: [
       `[${writes.map((w) => JSON.stringify(w.record)).join(',')}]`,
       writes.map((w) => w.correlationKey),
       writes.map((w) => w.causedByReportId),
     ],
-  );
+  };
 }

@@ -20,10 +20,11 @@ import {
   insertIndicatorsMany,
   insertReports,
   insertSightingsMany,
+  alertVersionRows,
   writeAlertVersions,
 } from './batch-store.js';
 import type { AlertCache } from './alert-cache.js';
-import { lockIdsFor } from './locks.js';
+import { lockIdOf, sortedLockIds } from './locks.js';
 import { judgeVersion, sourceLockKey, withdrawRemovedOf } from './versions.js';
 import { reportFacts, type CorrelationContext, type ProcessOutcome } from './process-report.js';
 import {
@@ -68,14 +69,37 @@ export async function processChunk(
       if (!firstIndex.has(item.envelope.report.id)) firstIndex.set(item.envelope.report.id, index);
     });
     const firsts = [...firstIndex.values()].map((index) => items[index]!);
-    const stored = await insertReports(db, firsts);
-    const fresh = firsts.filter((item) => stored.has(item.envelope.report.id));
-    if (fresh.length === 0) return items.map(() => ({ stored: false }));
-
-    const prepared = fresh.map(({ envelope }) => {
+    // The statements of a chunk run one after the other on one connection, and
+    // the JavaScript between them used to wait for each: here, what needs no
+    // answer from the database is worked out while a statement runs (never two
+    // statements at once on the connection). The statements, their order and
+    // the transaction are the same; a failed statement still fails the chunk.
+    const inserting = settleLater(insertReports(db, firsts));
+    // What every first delivery would need once stored (a redelivery, rare, is dropped below).
+    const candidates = firsts.map(({ envelope }) => {
       const { written, observables } = readIndicators(envelope.report.indicators);
-      return { envelope, facts: reportFacts(envelope), written, observables };
+      const facts = reportFacts(envelope);
+      return {
+        envelope,
+        facts,
+        written,
+        observables: observables.map((observable) => ({
+          observable,
+          listed: context.warningLists.match(observable.indicator),
+          lock: lockIdOf(lockKeys.indicator(facts.exercise, observable.key)),
+        })),
+        locks: [
+          lockIdOf(lockKeys.sector(facts.exercise, facts.sector, facts.category)),
+          ...(envelope.report.source
+            ? [lockIdOf(sourceLockKey(facts.organisationId, envelope.report.source))]
+            : []),
+        ],
+      };
     });
+    const stored = await inserting;
+    const prepared = candidates.filter(({ envelope }) => stored.has(envelope.report.id));
+    if (prepared.length === 0) return items.map(() => ({ stored: false }));
+
     await insertIndicatorsMany(
       db,
       prepared.map(({ envelope, written }) => ({
@@ -88,24 +112,19 @@ export async function processChunk(
     );
 
     const all = prepared.flatMap(({ facts, observables }) =>
-      observables.map((observable) => ({ facts, observable, receivedAt: facts.receivedAt })),
+      observables.map((item) => ({ facts, ...item, receivedAt: facts.receivedAt })),
     );
     const excluded = await findExclusionsMany(db, all);
-    const judged = all.map(({ facts, observable }, index) => ({
+    const judged = all.map(({ facts, observable, listed }, index) => ({
       report: facts,
       observable,
-      suppressedBy: context.warningLists.match(observable.indicator) ?? excluded.get(index) ?? null,
+      suppressedBy: listed ?? excluded.get(index) ?? null,
     }));
     await takeAdvisoryLocks(
       db,
-      lockIdsFor([
-        ...judged
-          .filter(({ suppressedBy }) => suppressedBy === null)
-          .map(({ report, observable }) => lockKeys.indicator(report.exercise, observable.key)),
-        ...prepared.flatMap(({ envelope, facts }) => [
-          lockKeys.sector(facts.exercise, facts.sector, facts.category),
-          ...(envelope.report.source ? [sourceLockKey(facts.organisationId, envelope.report.source)] : []),
-        ]),
+      sortedLockIds([
+        ...all.filter((_, index) => judged[index]!.suppressedBy === null).map(({ lock }) => lock),
+        ...prepared.flatMap(({ locks }) => locks),
       ]),
     );
     // Under the source locks: which sightings a version of an imported source keeps (versions.ts).
@@ -139,16 +158,20 @@ export async function processChunk(
       db,
       incoming,
       settings,
-      fresh.map((item) => item.envelope.report.id),
+      prepared.map(({ envelope }) => envelope.report.id),
       context.alertCache,
     );
-    await insertSightingsMany(db, judged);
+    // The rules read only the snapshot: they run, and the versions they make are
+    // serialised, while PostgreSQL writes the sightings.
+    const sightingsWritten = settleLater(insertSightingsMany(db, judged));
+    const outcomes = correlateChunk(incoming, snapshot, settings);
+    const writes: AlertWrite[] = chunkWrites(outcomes);
+    const versions = alertVersionRows(writes);
+    await sightingsWritten;
     await withdrawRemovedOf(
       db,
       prepared.map(({ envelope }) => envelope),
     );
-
-    const outcomes = correlateChunk(incoming, snapshot, settings);
     await markTooCommon(
       db,
       outcomes.flatMap((outcome, index) =>
@@ -158,8 +181,7 @@ export async function processChunk(
         })),
       ),
     );
-    const writes: AlertWrite[] = chunkWrites(outcomes);
-    await writeAlertVersions(db, writes);
+    await writeAlertVersions(db, versions);
     written = writes;
     await appendAlertVersionsToFeed(
       db,
@@ -250,6 +272,15 @@ async function readChunkNeighbourhood(
     chunkReportIds,
   );
   return snapshot;
+}
+
+/**
+ * A statement's promise, awaited once the work that runs beside it is done:
+ * should that work throw first, the statement's failure is not "unhandled".
+ */
+function settleLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 function unique<T>(items: readonly T[], keyOf: (item: T) => string): T[] {

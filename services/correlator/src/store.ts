@@ -235,6 +235,41 @@ async function readSightings(db: Queryable, queries: readonly SightingQuery[]): 
   return answers;
 }
 
+/** Up to `limit + 1` reports in each query's range, oldest first, leaving out `excluding`; one statement for all. */
+async function readSectorReports(
+  db: Queryable,
+  queries: readonly SectorQuery[],
+  excluding: readonly string[],
+): Promise<ReportFacts[][]> {
+  if (queries.length === 0) return [];
+  const { rows } = await db.query<SightingRow>(
+    `SELECT q.i::int AS i, r.report_id, r.organisation_id, r.sector, r.tlp, r.severity, r.category,
+            r.detected_at, r.received_at, r.exercise
+       FROM unnest($1::text[], $2::text[], $3::boolean[], $4::timestamptz[], $5::timestamptz[], $6::int[])
+            WITH ORDINALITY AS q(sector, category, exercise, from_at, to_at, lim, i)
+      CROSS JOIN LATERAL (
+        SELECT r.id AS report_id, ${REPORT_COLUMNS} FROM reports r
+         WHERE r.sector = q.sector AND r.category = q.category AND r.exercise = q.exercise
+           AND r.detected_at BETWEEN q.from_at AND q.to_at AND r.id <> ALL($7::uuid[])
+         ORDER BY r.detected_at, r.id
+         LIMIT q.lim + 1
+      ) r
+      ORDER BY q.i, r.detected_at, r.report_id`,
+    [
+      queries.map((q) => q.sector),
+      queries.map((q) => q.category),
+      queries.map((q) => q.exercise),
+      queries.map((q) => new Date(q.fromMs).toISOString()),
+      queries.map((q) => new Date(q.toMs).toISOString()),
+      queries.map((q) => q.limit),
+      excluding,
+    ],
+  );
+  const answers = queries.map((): ReportFacts[] => []);
+  for (const row of rows) answers[row.i - 1]!.push(factsOf(row));
+  return answers;
+}
+
 /**
  * What the rules will ask, read in a few statements under the caller's
  * locks. Each answer holds one row more than asked, to tell whether more exist.
@@ -322,9 +357,12 @@ export class Snapshot implements CorrelationState, ChunkBase {
   }
 
   /**
-   * Many sector queries in one statement. `excluding` names reports this
-   * transaction inserted but whose rules have not run yet: a chunk adds them
-   * itself, each after the reports before it.
+   * Many sector queries, the overlapping ranges of a sector and category read
+   * once for their union, as `loadSightings` does: in a surge the reports of a
+   * chunk each asked for their own two periods, mostly of the same rows.
+   * Where a union holds more rows than one range may read, each of its ranges
+   * is read on its own. `excluding` names reports this transaction inserted but whose rules
+   * have not run yet: a chunk adds them itself, each after the reports before it.
    */
   async loadSectorReportsMany(
     db: Queryable,
@@ -332,31 +370,50 @@ export class Snapshot implements CorrelationState, ChunkBase {
     excluding: readonly string[],
   ): Promise<void> {
     if (queries.length === 0) return;
-    const { rows } = await db.query<SightingRow>(
-      `SELECT q.i::int AS i, r.report_id, r.organisation_id, r.sector, r.tlp, r.severity, r.category,
-              r.detected_at, r.received_at, r.exercise
-         FROM unnest($1::text[], $2::text[], $3::boolean[], $4::timestamptz[], $5::timestamptz[], $6::int[])
-              WITH ORDINALITY AS q(sector, category, exercise, from_at, to_at, lim, i)
-        CROSS JOIN LATERAL (
-          SELECT r.id AS report_id, ${REPORT_COLUMNS} FROM reports r
-           WHERE r.sector = q.sector AND r.category = q.category AND r.exercise = q.exercise
-             AND r.detected_at BETWEEN q.from_at AND q.to_at AND r.id <> ALL($7::uuid[])
-           ORDER BY r.detected_at, r.id
-           LIMIT q.lim + 1
-        ) r`,
-      [
-        queries.map((q) => q.sector),
-        queries.map((q) => q.category),
-        queries.map((q) => q.exercise),
-        queries.map((q) => new Date(q.fromMs).toISOString()),
-        queries.map((q) => new Date(q.toMs).toISOString()),
-        queries.map((q) => q.limit),
-        excluding,
-      ],
+    // Only overlapping ranges are merged: the periods around a sector's reports
+    // are short, and a union across a gap would read the reports in the gap.
+    const bySector = new Map<string, SectorQuery[]>();
+    for (const query of queries) {
+      const id = `${query.exercise}|${query.sector}|${query.category}|${query.limit}`;
+      const list = bySector.get(id);
+      if (list) list.push(query);
+      else bySector.set(id, [query]);
+    }
+    const groups: { union: SectorQuery; ranges: SectorQuery[] }[] = [];
+    for (const list of bySector.values()) {
+      list.sort((a, b) => a.fromMs - b.fromMs);
+      let current: { union: SectorQuery; ranges: SectorQuery[] } | undefined;
+      for (const query of list) {
+        if (current && query.fromMs <= current.union.toMs) {
+          current.union.toMs = Math.max(current.union.toMs, query.toMs);
+          current.ranges.push(query);
+          continue;
+        }
+        current = { union: { ...query }, ranges: [query] };
+        groups.push(current);
+      }
+    }
+    const unions = await readSectorReports(
+      db,
+      groups.map((group) => group.union),
+      excluding,
     );
-    const answers = queries.map((): ReportFacts[] => []);
-    for (const row of rows) answers[row.i - 1]!.push(factsOf(row));
-    queries.forEach((query, index) => this.sectorAnswers.set(sectorQueryKey(query), answers[index]!));
+    const alone: SectorQuery[] = [];
+    groups.forEach((group, index) => {
+      const rows = unions[index]!;
+      if (rows.length > group.union.limit) {
+        alone.push(...group.ranges);
+        return;
+      }
+      for (const range of group.ranges) {
+        this.sectorAnswers.set(
+          sectorQueryKey(range),
+          rows.filter((row) => detectedWithin(row.detectedAt, range.fromMs, range.toMs)),
+        );
+      }
+    });
+    const answers = await readSectorReports(db, alone, excluding);
+    alone.forEach((query, index) => this.sectorAnswers.set(sectorQueryKey(query), answers[index]!));
   }
 
   async loadWatchlistEntries(
