@@ -105,6 +105,23 @@ export function correlateReport(
    * was too large to read whole are left out (they are too common anyway).
    */
   function campaign(): void {
+    // Most partners share one indicator with a report (the shared-indicator rule's case), so
+    // shared indicators are counted first, without building anything, and only partners that
+    // reach the campaign's threshold get their indicators listed: building entries for every
+    // partner was most of what this rule allocated.
+    const sharedCount = new Map<string, number>();
+    for (const mine of incoming.sightings) {
+      const near = nearby.get(mine.key)!;
+      if (!near.complete) continue;
+      for (const other of near.rows) {
+        if (!correlates(mine, other)) continue;
+        const id = other.report.reportId;
+        sharedCount.set(id, (sharedCount.get(id) ?? 0) + 1);
+      }
+    }
+    let qualifying = 0;
+    for (const count of sharedCount.values()) if (count >= settings.campaignMinIndicators) qualifying += 1;
+    if (qualifying === 0) return;
     const shared = new Map<
       string,
       { report: ReportFacts; mine: AlertIndicator[]; theirs: AlertIndicator[]; keys: string[] }
@@ -113,21 +130,19 @@ export function correlateReport(
       const near = nearby.get(mine.key)!;
       if (!near.complete) continue;
       for (const other of near.rows) {
-        if (!correlates(mine, other)) continue;
-        const entry = shared.get(other.report.reportId) ?? {
-          report: other.report,
-          mine: [],
-          theirs: [],
-          keys: [],
-        };
+        const id = other.report.reportId;
+        if (sharedCount.get(id)! < settings.campaignMinIndicators || !correlates(mine, other)) continue;
+        let entry = shared.get(id);
+        if (!entry) {
+          entry = { report: other.report, mine: [], theirs: [], keys: [] };
+          shared.set(id, entry);
+        }
         entry.mine.push(indicatorOf(mine));
         entry.theirs.push(indicatorOf(other));
         entry.keys.push(mine.key);
-        shared.set(other.report.reportId, entry);
       }
     }
     for (const entry of shared.values()) {
-      if (entry.keys.length < settings.campaignMinIndicators) continue;
       const anchorKey = [...entry.keys].sort()[0]!;
       const correlationKey = correlationKeys.campaign(report.exercise, anchorKey);
       if (state.alert(correlationKey)?.tooCommon) continue;
