@@ -85,7 +85,10 @@ if [[ -f "$results" ]]; then
   node -e "
     const r = require(process.argv[1]);
     const skipped = r.numPendingTests + r.numTodoTests;
-    console.log(\`tests: \${r.numPassedTests} passed, \${r.numFailedTests} failed\` + (skipped ? \`, \${skipped} skipped\` : ''));
+    // A suite whose set-up failed fails no test of its own: its tests count as skipped.
+    const files = r.testResults.filter((file) => file.status === 'failed').length;
+    const suites = files ? \`; \${files} test file(s) failed\` : '';
+    console.log(\`tests: \${r.numPassedTests} passed, \${r.numFailedTests} failed\` + (skipped ? \`, \${skipped} skipped\` : '') + suites);
   " "$results"
 fi
 exit "$status"
