@@ -271,6 +271,44 @@ async function readSectorReports(
 }
 
 /**
+ * Answers each range from the rows read once for its group's union, or, where
+ * a union holds more rows than one range may read, reads those ranges on
+ * their own (the rules' limit must apply to each range, not to the union).
+ */
+async function answerFromUnions<Range extends { fromMs: number; toMs: number; limit: number }, Row>({
+  groups,
+  read,
+  order,
+  detectedAt,
+  answer,
+}: {
+  groups: readonly { union: Range; ranges: Range[] }[];
+  read: (ranges: Range[]) => Promise<Row[][]>;
+  /** Puts a union's rows in the order a range's answer must have (when the read does not). */
+  order?: (rows: Row[]) => void;
+  detectedAt: (row: Row) => string;
+  answer: (range: Range, rows: Row[]) => void;
+}): Promise<void> {
+  const unions = await read(groups.map((group) => group.union));
+  const alone: Range[] = [];
+  groups.forEach((group, index) => {
+    const rows = unions[index]!;
+    if (rows.length > group.union.limit) {
+      alone.push(...group.ranges);
+      return;
+    }
+    order?.(rows);
+    for (const range of group.ranges)
+      answer(
+        range,
+        rows.filter((row) => detectedWithin(detectedAt(row), range.fromMs, range.toMs)),
+      );
+  });
+  const answers = await read(alone);
+  alone.forEach((range, index) => answer(range, answers[index]!));
+}
+
+/**
  * What the rules will ask, read in a few statements under the caller's
  * locks. Each answer holds one row more than asked, to tell whether more exist.
  */
@@ -304,28 +342,13 @@ export class Snapshot implements CorrelationState, ChunkBase {
       group.union.toMs = Math.max(group.union.toMs, query.toMs);
       group.ranges.push(query);
     }
-    const groups = [...byIndicator.values()];
-    const unions = await readSightings(
-      db,
-      groups.map((group) => group.union),
-    );
-    const alone: SightingQuery[] = [];
-    groups.forEach((group, index) => {
-      const rows = unions[index]!;
-      if (rows.length > group.union.limit) {
-        alone.push(...group.ranges);
-        return;
-      }
-      rows.sort((a, b) => compareReports(a.report, b.report));
-      for (const range of group.ranges) {
-        this.sightingAnswers.set(
-          sightingQueryKey(range),
-          rows.filter((row) => detectedWithin(row.report.detectedAt, range.fromMs, range.toMs)),
-        );
-      }
+    await answerFromUnions({
+      groups: [...byIndicator.values()],
+      read: (ranges) => readSightings(db, ranges),
+      order: (rows) => rows.sort((a, b) => compareReports(a.report, b.report)),
+      detectedAt: (row) => row.report.detectedAt,
+      answer: (range, rows) => this.sightingAnswers.set(sightingQueryKey(range), rows),
     });
-    const answers = await readSightings(db, alone);
-    alone.forEach((query, index) => this.sightingAnswers.set(sightingQueryKey(query), answers[index]!));
   }
 
   async loadSectorReports(
@@ -393,27 +416,12 @@ export class Snapshot implements CorrelationState, ChunkBase {
         groups.push(current);
       }
     }
-    const unions = await readSectorReports(
-      db,
-      groups.map((group) => group.union),
-      excluding,
-    );
-    const alone: SectorQuery[] = [];
-    groups.forEach((group, index) => {
-      const rows = unions[index]!;
-      if (rows.length > group.union.limit) {
-        alone.push(...group.ranges);
-        return;
-      }
-      for (const range of group.ranges) {
-        this.sectorAnswers.set(
-          sectorQueryKey(range),
-          rows.filter((row) => detectedWithin(row.detectedAt, range.fromMs, range.toMs)),
-        );
-      }
+    await answerFromUnions({
+      groups,
+      read: (ranges) => readSectorReports(db, ranges, excluding),
+      detectedAt: (row) => row.detectedAt,
+      answer: (range, rows) => this.sectorAnswers.set(sectorQueryKey(range), rows),
     });
-    const answers = await readSectorReports(db, alone, excluding);
-    alone.forEach((query, index) => this.sectorAnswers.set(sectorQueryKey(query), answers[index]!));
   }
 
   async loadWatchlistEntries(
