@@ -82,6 +82,8 @@ const PAGE_SIZE = 200;
 const EVENT_SLICE_MS = 8;
 /** How many alert events the list takes per frame drawn while it is on screen (about 240 a second). */
 const ALERTS_PER_FRAME = 4;
+/** The longest a paced stream waits for a frame that does not come. */
+const FRAME_WAIT_MS = 100;
 
 export interface Session {
   token: string;
@@ -713,16 +715,22 @@ export function startConsole(root: HTMLElement): void {
    * Resolves in the next animation frame, after the list's own repaint callback (asked for earlier, so
    * called first): the events taken then are drawn in the frame after. At once if the page is hidden
    * meanwhile (hidden pages draw no frames). Not a timer after the frame: Chromium ran those some
-   * 60 ms late while frames were being drawn, and the list fell behind a burst.
+   * 60 ms late while frames were being drawn, and the list fell behind a burst. A page that is not
+   * hidden may still draw no frame (a browser may stop frames for a window it considers out of sight):
+   * after FRAME_WAIT_MS it goes on anyway, so the stream, heartbeats included, is never held up.
    */
   const nextFrame = () =>
     new Promise<void>((resolve) => {
+      let frame = 0;
       const done = () => {
         document.removeEventListener('visibilitychange', done);
+        clearTimeout(timer);
+        cancelAnimationFrame(frame);
         resolve();
       };
+      const timer = setTimeout(done, FRAME_WAIT_MS);
       document.addEventListener('visibilitychange', done);
-      requestAnimationFrame(done);
+      frame = requestAnimationFrame(done);
     });
 
   const handleEvent = (event: StreamEvent) => {
